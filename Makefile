@@ -1,0 +1,85 @@
+# Builds refd, its tests and its checks. `make` builds build/refd; `make run` and `make test` also install
+# what is missing (scripts/bootstrap.sh).
+
+CC ?= cc
+PKGS := libevent libevent_pthreads jansson sqlite3 libsodium
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDLIBS = $(PKG_LIBS) -lpthread
+
+B ?= build
+SRC := $(wildcard src/core/*.c src/store/*.c src/http/*.c src/api/*.c src/cli/*.c)
+MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
+GEN := $(B)/gen/migrations.c $(B)/gen/openapi.c
+OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(SRC)) $(B)/obj/gen/migrations.o $(B)/obj/gen/openapi.o
+LIB := $(B)/librefd.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all run test bootstrap unit check-format format cppcheck clean asan bench-data
+
+all: $(B)/refd
+
+$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed_migrations.sh scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/openapi.c: src/api/openapi.json scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh rf_openapi_json src/api/openapi.json > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(OBJ)
+	rm -f $@
+	ar rcs $@ $(OBJ)
+
+$(B)/refd: $(B)/obj/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags cmocka) -o $@ $< $(LIB) $(LDLIBS) $$(pkg-config --libs cmocka)
+
+unit: $(UNIT_BIN)
+
+bootstrap:
+	sh scripts/bootstrap.sh
+
+# Installs what is missing, builds, migrates and serves with demo data on http://127.0.0.1:8080.
+run: bootstrap
+	$(MAKE) all
+	./$(B)/refd migrate --db "$${REFD_DB:-./refd.db}"
+	./$(B)/refd serve
+
+# Installs what is missing, builds and runs every test suite (plain and ASan+UBSan) and the checks.
+test: bootstrap
+	sh tests/run_all.sh
+
+asan:
+	$(MAKE) B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all unit
+
+check-format:
+	clang-format --dry-run --Werror $(shell find src tests bench -name '*.c' -o -name '*.h' | grep -v '/gen/')
+
+format:
+	clang-format -i $(shell find src tests bench -name '*.c' -o -name '*.h' | grep -v '/gen/')
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Isrc src
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(B)/obj/main.d

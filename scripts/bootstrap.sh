@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages refd needs to build, test and benchmark; safe to run again.
+set -eu
+
+PKGS="build-essential pkg-config libevent-dev libjansson-dev libsqlite3-dev libsodium-dev \
+libcmocka-dev python3 curl clang-format cppcheck ca-certificates"
+if [ "${1:-}" = "--bench" ]; then
+	PKGS="$PKGS wrk nginx libmicrohttpd-dev"
+fi
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	echo "bootstrap: installing$missing"
+	SUDO=""
+	if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

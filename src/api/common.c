@@ -1,0 +1,98 @@
+/* Helpers shared by the resource handlers: audit entries, integer members, query checks and JSON views. */
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/text.h"
+#include "api.h"
+
+rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err)
+{
+	return rf_store_audit_add(c->app->store, c->who.actor ? c->who.actor : "anonymous", action, object_id, detail,
+				  rf_clock_now_ms(), err);
+}
+
+void rf_api_abort(rf_ctx *c, const rf_err *err)
+{
+	rf_store_rollback(c->app->store);
+	rf_json_error(c, err);
+}
+
+rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err)
+{
+	json_t *v = json_object_get(body, name);
+	if (!v || json_is_null(v))
+		return RF_OK;
+	json_int_t i = json_integer_value(v);
+	if (i < min || i > max)
+		return rf_err_set(err, RF_EINVAL, name, "%s must be between %lld and %lld", name, (long long)min,
+				  (long long)max);
+	*out = i;
+	return RF_OK;
+}
+
+rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err)
+{
+	const char *unknown = NULL;
+	if (!rf_req_query_has_only(c->req, allowed, &unknown))
+		return rf_err_set(err, RF_EINVAL, unknown, "unknown query parameter '%s'", unknown);
+	return RF_OK;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *lower_code(const char *code)
+{
+	char l[4] = {0};
+	for (int i = 0; i < 3 && code[i]; i++)
+		l[i] = (char)(code[i] | 0x20);
+	return json_string(l);
+}
+
+json_t *rf_api_program_json(const rf_program *p)
+{
+	json_t *params = json_array();
+	for (size_t i = 0; i < p->n_tracking_params; i++)
+		json_array_append_new(params, json_string(p->tracking_params[i]));
+	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object",
+			 "program", "name", p->name, "currency", lower_code(p->currency), "cookie_window_days",
+			 (json_int_t)p->cookie_window_days, "attribution_model", p->attribution_model,
+			 "holding_period_days", (json_int_t)p->holding_period_days, "payout_threshold",
+			 rf_json_money_new(p->payout_threshold, p->currency), "tracking_params", params, "created_at",
+			 rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
+}
+
+json_t *rf_api_partner_json(const rf_partner *p)
+{
+	json_t *meta = json_loads(p->metadata ? p->metadata : "{}", 0, NULL);
+	if (!meta)
+		meta = json_object();
+	json_t *tax = json_pack("{s:o, s:o, s:o}", "legal_name", str_or_null(p->tax_legal_name), "country",
+				str_or_null(p->tax_country), "tax_id_last4", str_or_null(p->tax_id_last4));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+			 p->id, "object", "partner", "program_id", p->program_id, "kind", p->kind, "status", p->status,
+			 "name", p->name, "email", p->email, "company", str_or_null(p->company), "currency",
+			 lower_code(p->currency), "cost_per_lead",
+			 rf_json_money_new(p->cost_per_lead, p->cost_per_lead_currency), "team_parent_id",
+			 str_or_null(p->team_parent_id), "recruited_by_id", str_or_null(p->recruited_by_id),
+			 "tax_profile", tax, "metadata", meta, "status_reason", str_or_null(p->status_reason),
+			 "created_at", rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
+}
+
+json_t *rf_api_user_json(const rf_user *u)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", u->id, "object", "user", "email", u->email,
+			 "role", u->role, "partner_id", str_or_null(u->partner_id), "disabled", u->disabled_at != 0,
+			 "created_at", rf_json_time(u->created_at), "disabled_at", rf_json_time(u->disabled_at));
+}
+
+json_t *rf_api_apikey_json(const rf_apikey *k)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o, s:o}", "id", k->id, "object", "api_key",
+			 "name", k->name, "role", k->role, "partner_id", str_or_null(k->partner_id), "prefix",
+			 k->prefix, "revoked", k->revoked_at != 0, "created_by", str_or_null(k->created_by),
+			 "created_at", rf_json_time(k->created_at), "last_used_at", rf_json_time(k->last_used_at),
+			 "revoked_at", rf_json_time(k->revoked_at));
+}

@@ -1,0 +1,215 @@
+/* /api/v1/programs: referral programmes and their defaults. */
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/text.h"
+#include "../http/auth.h"
+#include "api.h"
+
+static const rf_jfield program_fields[] = {
+	{"name", RF_JT_STRING, false, 200, NULL},
+	{"currency", RF_JT_STRING, false, 8, NULL},
+	{"cookie_window_days", RF_JT_INT, false, 0, NULL},
+	{"attribution_model", RF_JT_STRING, false, 20, NULL},
+	{"holding_period_days", RF_JT_INT, false, 0, NULL},
+	{"payout_threshold", RF_JT_MONEY, false, 0, NULL},
+	{"tracking_params", RF_JT_STRINGS, false, RF_MAX_TRACKING_PARAMS, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+/* Applies the members present in body to p (defaults already in p) and checks the result. */
+static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, rf_err *err)
+{
+	const char *name = rf_json_str(body, "name");
+	if (name) {
+		if (!*name)
+			return rf_err_set(err, RF_EINVAL, "name", "name cannot be empty");
+		p->name = rf_arena_strdup(a, name);
+	} else if (creating) {
+		return rf_err_set(err, RF_EINVAL, "name", "name is required");
+	}
+	const char *cur = rf_json_str(body, "currency");
+	char old_currency[4];
+	memcpy(old_currency, p->currency, 4);
+	if (cur && rf_currency_lookup(cur, p->currency) < 0)
+		return rf_err_set(err, RF_EINVAL, "currency", "currency: '%s' is not an ISO 4217 code", cur);
+	if (!cur && creating)
+		return rf_err_set(err, RF_EINVAL, "currency", "currency is required (an ISO 4217 code such as usd)");
+	if (rf_api_int(body, "cookie_window_days", 1, 3650, &p->cookie_window_days, err) != RF_OK ||
+	    rf_api_int(body, "holding_period_days", 0, 3650, &p->holding_period_days, err) != RF_OK)
+		return err->status;
+	const char *model = rf_json_str(body, "attribution_model");
+	if (model) {
+		if (!rf_attribution_model_valid(model))
+			return rf_err_set(err, RF_EINVAL, "attribution_model",
+					  "attribution_model must be last_click or first_click");
+		p->attribution_model = rf_arena_strdup(a, model);
+	}
+	if (rf_json_has(body, "payout_threshold")) {
+		rf_money m;
+		if (rf_json_money(body, "payout_threshold", 0, INT64_MAX / 2, &m, err) != RF_OK)
+			return err->status;
+		if (strcmp(m.currency, p->currency) != 0)
+			return rf_err_set(err, RF_EINVAL, "payout_threshold",
+					  "payout_threshold must be in the program's currency (%s)", p->currency);
+		p->payout_threshold = m.amount;
+	} else if (!creating && strcmp(old_currency, p->currency) != 0 && p->payout_threshold != 0) {
+		return rf_err_set(err, RF_EINVAL, "payout_threshold",
+				  "changing the currency needs payout_threshold in the new currency too");
+	}
+	json_t *params = json_object_get(body, "tracking_params");
+	if (params) {
+		if (json_array_size(params) == 0)
+			return rf_err_set(err, RF_EINVAL, "tracking_params", "tracking_params needs at least one name");
+		p->n_tracking_params = 0;
+		size_t i;
+		json_t *v;
+		json_array_foreach(params, i, v)
+		{
+			const char *s = json_string_value(v);
+			if (!rf_param_name_valid(s))
+				return rf_err_set(err, RF_EINVAL, "tracking_params",
+						  "tracking_params[%zu]: '%s' is not a parameter name (a-z, 0-9, _ and -, "
+						  "1 to 32 characters)",
+						  i, s);
+			for (size_t j = 0; j < p->n_tracking_params; j++)
+				if (strcmp(p->tracking_params[j], s) == 0)
+					return rf_err_set(err, RF_EINVAL, "tracking_params",
+							  "tracking_params: '%s' appears twice", s);
+			p->tracking_params[p->n_tracking_params++] = rf_arena_strdup(a, s);
+		}
+	}
+	return RF_OK;
+}
+
+/* Partner users see only their own partner's program. */
+static const char *visible_program(rf_ctx *c, rf_err *err, rf_status *rc)
+{
+	*rc = RF_OK;
+	const char *scope = rf_auth_scope(c);
+	if (!scope)
+		return NULL;
+	rf_partner p;
+	*rc = rf_store_partner_get(c->app->store, scope, &p, c->a, err);
+	if (*rc == RF_ENOTFOUND) {
+		*rc = RF_OK;
+		return "prg_none";
+	}
+	return *rc == RF_OK ? p.program_id : NULL;
+}
+
+void rf_api_programs_list(rf_ctx *c)
+{
+	static const char *const allowed[] = {"limit", "starting_after", NULL};
+	rf_err err = {0};
+	rf_page page;
+	rf_status rc;
+	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	const char *only = visible_program(c, &err, &rc);
+	rf_program *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	if (rc != RF_OK ||
+	    rf_store_program_list(c->app->store, &page, only, &items, &n, &more, c->a, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(data, rf_api_program_json(&items[i]));
+	rf_json_send(c, 200, rf_json_list(data, more));
+}
+
+void rf_api_programs_create(rf_ctx *c)
+{
+	rf_err err = {0};
+	json_t *body = NULL;
+	if (rf_json_body(c, program_fields, &body, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rf_program p;
+	memset(&p, 0, sizeof p);
+	p.cookie_window_days = 90;
+	p.holding_period_days = 30;
+	p.attribution_model = "last_click";
+	p.tracking_params[0] = "via";
+	p.tracking_params[1] = "ref";
+	p.n_tracking_params = 2;
+	if (apply(body, &p, true, c->a, &err) != RF_OK) {
+		json_decref(body);
+		rf_json_error(c, &err);
+		return;
+	}
+	json_decref(body);
+	p.id = rf_id_new_arena(c->a, "prg");
+	p.created_at = p.updated_at = rf_clock_now_ms();
+	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_program_insert(c->app->store, &p, &err) != RF_OK ||
+	    rf_api_audit(c, "program.create", p.id, NULL, &err) != RF_OK ||
+	    rf_store_commit(c->app->store, &err) != RF_OK) {
+		rf_api_abort(c, &err);
+		return;
+	}
+	rf_json_send(c, 201, rf_api_program_json(&p));
+}
+
+/* Loads the program named in the path, checking the caller may see it; sends the error and returns false. */
+static bool load(rf_ctx *c, rf_program *p)
+{
+	rf_err err = {0};
+	rf_status rc;
+	const char *only = visible_program(c, &err, &rc);
+	if (rc != RF_OK) {
+		rf_json_error(c, &err);
+		return false;
+	}
+	if ((only && strcmp(only, c->params[0]) != 0) ||
+	    rf_store_program_get(c->app->store, c->params[0], p, c->a, &err) == RF_ENOTFOUND) {
+		rf_json_fail(c, RF_ENOTFOUND, "id", "no such program: %s", c->params[0]);
+		return false;
+	}
+	if (err.status != RF_OK) {
+		rf_json_error(c, &err);
+		return false;
+	}
+	return true;
+}
+
+void rf_api_programs_get(rf_ctx *c)
+{
+	rf_program p;
+	if (load(c, &p))
+		rf_json_send(c, 200, rf_api_program_json(&p));
+}
+
+void rf_api_programs_update(rf_ctx *c)
+{
+	rf_err err = {0};
+	json_t *body = NULL;
+	if (rf_json_body(c, program_fields, &body, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rf_program p;
+	if (!load(c, &p)) {
+		json_decref(body);
+		return;
+	}
+	if (apply(body, &p, false, c->a, &err) != RF_OK) {
+		json_decref(body);
+		rf_json_error(c, &err);
+		return;
+	}
+	json_decref(body);
+	p.updated_at = rf_clock_now_ms();
+	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_program_update(c->app->store, &p, &err) != RF_OK ||
+	    rf_api_audit(c, "program.update", p.id, NULL, &err) != RF_OK ||
+	    rf_store_commit(c->app->store, &err) != RF_OK) {
+		rf_api_abort(c, &err);
+		return;
+	}
+	rf_json_send(c, 200, rf_api_program_json(&p));
+}

@@ -1,0 +1,37 @@
+/* The route table: every path refd answers, its handler and who may call it. The OpenAPI document must list
+ * exactly these (a test compares them). */
+#include "api.h"
+
+const rf_route rf_routes[] = {
+	{"GET", "/healthz", rf_api_healthz, RF_AUTH_PUBLIC},
+	{"GET", "/readyz", rf_api_readyz, RF_AUTH_PUBLIC},
+	{"GET", "/api/openapi.json", rf_api_openapi, RF_AUTH_PUBLIC},
+
+	{"POST", "/api/v1/auth/login", rf_api_login, RF_AUTH_PUBLIC},
+	{"POST", "/api/v1/auth/logout", rf_api_logout, RF_AUTH_ANY},
+	{"GET", "/api/v1/auth/session", rf_api_session, RF_AUTH_ANY},
+
+	{"GET", "/api/v1/programs", rf_api_programs_list, RF_AUTH_ANY},
+	{"POST", "/api/v1/programs", rf_api_programs_create, RF_AUTH_ADMIN},
+	{"GET", "/api/v1/programs/{id}", rf_api_programs_get, RF_AUTH_ANY},
+	{"PATCH", "/api/v1/programs/{id}", rf_api_programs_update, RF_AUTH_ADMIN},
+
+	{"GET", "/api/v1/partners", rf_api_partners_list, RF_AUTH_ANY},
+	{"POST", "/api/v1/partners", rf_api_partners_create, RF_AUTH_ADMIN},
+	{"GET", "/api/v1/partners/{id}", rf_api_partners_get, RF_AUTH_ANY},
+	{"PATCH", "/api/v1/partners/{id}", rf_api_partners_update, RF_AUTH_ANY},
+	{"POST", "/api/v1/partners/{id}/suspend", rf_api_partners_suspend, RF_AUTH_ADMIN},
+	{"POST", "/api/v1/partners/{id}/ban", rf_api_partners_ban, RF_AUTH_ADMIN},
+	{"POST", "/api/v1/partners/{id}/activate", rf_api_partners_activate, RF_AUTH_ADMIN},
+
+	{"GET", "/api/v1/users", rf_api_users_list, RF_AUTH_ADMIN},
+	{"POST", "/api/v1/users", rf_api_users_create, RF_AUTH_ADMIN},
+	{"GET", "/api/v1/users/{id}", rf_api_users_get, RF_AUTH_ADMIN},
+	{"PATCH", "/api/v1/users/{id}", rf_api_users_update, RF_AUTH_ADMIN},
+
+	{"GET", "/api/v1/api-keys", rf_api_keys_list, RF_AUTH_ADMIN},
+	{"POST", "/api/v1/api-keys", rf_api_keys_create, RF_AUTH_ADMIN},
+	{"DELETE", "/api/v1/api-keys/{id}", rf_api_keys_revoke, RF_AUTH_ADMIN},
+
+	{NULL, NULL, NULL, RF_AUTH_PUBLIC},
+};

@@ -1,0 +1,37 @@
+/* Exact money: integer minor units with an ISO 4217 currency, half-even rounding, overflow-checked arithmetic. */
+#ifndef RF_MONEY_H
+#define RF_MONEY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct {
+	int64_t amount;  /* minor units: cents for USD, yen for JPY, fils for BHD */
+	char currency[4]; /* upper-case ISO 4217 code, NUL-terminated */
+} rf_money;
+
+/* Looks up an ISO 4217 code in any letter case; on success copies the upper-case code to out (4 bytes)
+ * and returns its minor-unit exponent (0..4). Returns -1 for an unknown or malformed code. */
+int rf_currency_lookup(const char *code, char out[4]);
+
+/* Number of currencies in the table (for tests and listings). */
+size_t rf_currency_count(void);
+
+/* amount * num / den rounded half-even, exactly; RF_EOVERFLOW if the result does not fit, RF_EINVAL if den <= 0. */
+rf_status rf_money_mul_ratio(int64_t amount, int64_t num, int64_t den, int64_t *out);
+
+/* a + b; RF_EOVERFLOW if it does not fit. */
+rf_status rf_money_add(int64_t a, int64_t b, int64_t *out);
+
+/* Writes amount as a plain decimal with the currency's exponent (e.g. 4900, 2 -> "49.00"; -5, 2 -> "-0.05").
+ * Returns the length written, or -1 if buf is too small. */
+int rf_money_format(int64_t amount, int exponent, char *buf, size_t len);
+
+/* Parses a plain decimal ("49", "49.5", "-0.05") into minor units for exponent; refuses more decimals than the
+ * exponent allows (no silent rounding), signs other than a leading '-', and overflow. */
+rf_status rf_money_parse(const char *s, int exponent, int64_t *out);
+
+#endif

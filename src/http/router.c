@@ -1,0 +1,128 @@
+/* Matches requests to routes and runs the checks every route shares: credentials, CSRF, role and body size. */
+#include "router.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "auth.h"
+#include "json.h"
+
+#define MAX_SEGMENTS 12
+#define MAX_SEGMENT_LEN 128
+
+/* Splits path at '/' into segments (in the arena); returns the count, or -1 when too many or too long. */
+static int split(rf_arena *a, const char *path, char **segs)
+{
+	int n = 0;
+	const char *p = path;
+	while (*p == '/')
+		p++;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (n == MAX_SEGMENTS || len > MAX_SEGMENT_LEN)
+			return -1;
+		segs[n++] = rf_arena_strndup(a, p, len);
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return n;
+}
+
+/* True when the path's segments fit the pattern; fills params with the {name} values. */
+static bool match(rf_arena *a, const char *pattern, char **segs, int nsegs, const char **params)
+{
+	char *pat[MAX_SEGMENTS];
+	int np = split(a, pattern, pat);
+	if (np != nsegs)
+		return false;
+	int k = 0;
+	for (int i = 0; i < np; i++) {
+		if (pat[i][0] == '{') {
+			if (!segs[i][0] || k == RF_MAX_PATH_PARAMS)
+				return false;
+			params[k++] = segs[i];
+		} else if (strcmp(pat[i], segs[i]) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool is_safe_method(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+void rf_router_handle(rf_req *req, void *thread_ctx)
+{
+	rf_ctx c;
+	memset(&c, 0, sizeof c);
+	c.req = req;
+	c.app = thread_ctx;
+	c.a = rf_req_arena(req);
+
+	const char *method = rf_req_method(req);
+	char *segs[MAX_SEGMENTS];
+	int nsegs = split(c.a, rf_req_path(req), segs);
+	if (nsegs < 0) {
+		rf_json_fail(&c, RF_ENOTFOUND, NULL, "no such route");
+		return;
+	}
+	const rf_route *found = NULL;
+	char allow[128] = "";
+	for (const rf_route *r = rf_routes; r->method; r++) {
+		const char *params[RF_MAX_PATH_PARAMS] = {0};
+		if (!match(c.a, r->pattern, segs, nsegs, params))
+			continue;
+		if (strcmp(r->method, method) == 0) {
+			found = r;
+			memcpy(c.params, params, sizeof params);
+			break;
+		}
+		size_t used = strlen(allow);
+		snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
+	}
+	if (!found) {
+		if (allow[0]) {
+			rf_resp_header(req, "Allow", allow);
+			json_t *e = json_pack("{s:{s:s, s:s+}}", "error", "type", "method_not_allowed", "message",
+					      "method not allowed here; allowed: ", allow);
+			rf_json_send(&c, 405, e);
+			return;
+		}
+		rf_json_fail(&c, RF_ENOTFOUND, NULL, "no such route: %s %s", method, rf_req_path(req));
+		return;
+	}
+
+	size_t blen = 0;
+	rf_req_body(req, &blen);
+	if (blen > c.app->cfg->max_json_body) {
+		rf_json_fail(&c, RF_ETOOBIG, "body", "the body is larger than %zu bytes", c.app->cfg->max_json_body);
+		return;
+	}
+
+	if (found->auth != RF_AUTH_PUBLIC) {
+		rf_err err = {0};
+		if (rf_auth_resolve(&c, &err) != RF_OK) {
+			rf_json_error(&c, &err);
+			return;
+		}
+		rf_req_log_actor(req, c.who.actor);
+		if (c.who.via_session && !is_safe_method(method) && rf_auth_check_csrf(&c, &err) != RF_OK) {
+			rf_json_error(&c, &err);
+			return;
+		}
+		rf_role need = found->auth == RF_AUTH_OWNER   ? RF_ROLE_OWNER
+			       : found->auth == RF_AUTH_ADMIN ? RF_ROLE_ADMIN
+							      : RF_ROLE_PARTNER;
+		if (c.who.role < need) {
+			rf_json_fail(&c, RF_EFORBIDDEN, NULL, "this needs the %s role", rf_role_name(need));
+			return;
+		}
+	}
+	found->fn(&c);
+}

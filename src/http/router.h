@@ -1,0 +1,73 @@
+/* Routing of API requests: the route table's shape, the per-request context handlers receive, and the checks
+ * (authentication, CSRF, role, body size) made before any handler runs. */
+#ifndef RF_ROUTER_H
+#define RF_ROUTER_H
+
+#include <stdbool.h>
+
+#include "../core/model.h"
+#include "../store/store.h"
+#include "server.h"
+
+/* Settings every worker shares, read-only once serving starts. */
+typedef struct {
+	bool secure_cookies;     /* add Secure to cookies: refd is served over TLS by a proxy */
+	unsigned char secret[32]; /* instance key for sealing tax ids and keyed hashes */
+	size_t max_json_body;    /* bytes */
+	int session_hours;
+	int login_max_failures;  /* per email in login_window_minutes */
+	int login_max_failures_ip;
+	int login_window_minutes;
+} rf_app_config;
+
+/* One per worker thread. */
+typedef struct {
+	rf_store *store;
+	const rf_app_config *cfg;
+} rf_app;
+
+/* Who is calling. A session principal carries its CSRF token; a key principal has key_id. */
+typedef struct {
+	rf_role role;
+	char *user_id;
+	char *key_id;
+	char *partner_id; /* for manager and partner roles: the partner record they belong to */
+	char *actor;      /* "usr_…" or "key_…", for the audit trail */
+	bool via_session;
+	char *session_hash;
+	char *csrf; /* the session's CSRF token */
+} rf_principal;
+
+#define RF_MAX_PATH_PARAMS 4
+
+typedef struct {
+	rf_req *req;
+	rf_app *app;
+	rf_arena *a;
+	rf_principal who;
+	const char *params[RF_MAX_PATH_PARAMS]; /* values of {name} segments, in order */
+} rf_ctx;
+
+typedef void (*rf_route_fn)(rf_ctx *c);
+
+typedef enum {
+	RF_AUTH_PUBLIC = 0, /* no credentials needed */
+	RF_AUTH_ANY,        /* any signed-in principal; the handler narrows by role */
+	RF_AUTH_ADMIN,      /* admin or owner */
+	RF_AUTH_OWNER
+} rf_auth_level;
+
+typedef struct {
+	const char *method;
+	const char *pattern; /* "/api/v1/partners/{id}" */
+	rf_route_fn fn;
+	rf_auth_level auth;
+} rf_route;
+
+/* The table of every route, ended by an entry with a NULL method (defined by the API layer). */
+extern const rf_route rf_routes[];
+
+/* The server's handler: matches the route, authenticates, checks CSRF, role and body size, then runs it. */
+void rf_router_handle(rf_req *req, void *thread_ctx);
+
+#endif

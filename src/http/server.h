@@ -1,0 +1,52 @@
+/* The HTTP server behind refd: threads, listening sockets, keep-alive, bounded requests, request logs and
+ * graceful shutdown. The library it uses (libevent's evhttp) stays inside this module and server.c. */
+#ifndef RF_SERVER_H
+#define RF_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/arena.h"
+#include "../core/status.h"
+
+typedef struct rf_req rf_req;
+
+typedef void (*rf_handler_fn)(rf_req *req, void *thread_ctx);
+
+typedef struct {
+	const char *listen;     /* "host:port"; port 0 picks a free one */
+	int threads;            /* worker threads, each with its own event loop and context */
+	size_t max_body;        /* requests with a larger body are refused with 413 before the handler runs */
+	size_t max_headers;     /* bytes of request line and headers */
+	int timeout_seconds;    /* idle keep-alive and slow-client timeout */
+	rf_handler_fn handler;  /* called for every request, on the worker thread that read it */
+	void *(*thread_init)(int index, void *arg); /* builds a worker's context; NULL result aborts start-up */
+	void (*thread_free)(void *thread_ctx);
+	void *arg;
+	bool log_requests;
+} rf_server_config;
+
+/* Runs the server until SIGTERM or SIGINT, then stops accepting, lets in-flight responses finish (up to
+ * 10 seconds) and frees every worker's context. Prints one JSON "listening" line with the bound address. */
+rf_status rf_server_run(const rf_server_config *cfg, rf_err *err);
+
+/* Request accessors; returned strings live as long as the request. */
+const char *rf_req_method(rf_req *r);       /* "GET", "POST", ... */
+const char *rf_req_path(rf_req *r);         /* decoded path without the query */
+const char *rf_req_query(rf_req *r, const char *name); /* decoded value of a query parameter, or NULL */
+bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown);
+const char *rf_req_header(rf_req *r, const char *name); /* NULL when absent */
+const char *rf_req_body(rf_req *r, size_t *len);        /* NUL-terminated copy of the body */
+const char *rf_req_peer(rf_req *r);                     /* the client's address */
+const char *rf_req_id(rf_req *r);                       /* request id, also sent as X-Request-Id */
+rf_arena *rf_req_arena(rf_req *r);                      /* freed when the response is sent */
+
+/* Adds a response header; call before rf_resp_send. */
+void rf_resp_header(rf_req *r, const char *name, const char *value);
+/* Sends the response (once); body may be NULL for an empty one. */
+void rf_resp_send(rf_req *r, int status, const char *content_type, const char *body, size_t len);
+/* Adds a field to the request's log line (the authenticated actor, say); value is copied. */
+void rf_req_log_actor(rf_req *r, const char *actor);
+
+#endif

@@ -1,0 +1,502 @@
+/* The refd command: parses the subcommand and its options, wires the layers together and runs it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/demo.h"
+#include "cli/options.h"
+#include "core/clock.h"
+#include "core/secret.h"
+#include "core/text.h"
+#include "http/auth.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#define REFD_VERSION "0.1.0"
+
+static const char *main_usage =
+	"refd " REFD_VERSION " - referral tracking and partner commissions\n"
+	"\n"
+	"Usage: refd COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  serve            run the HTTP server (migrates the database and seeds demo data when it is empty)\n"
+	"  migrate          apply pending database migrations\n"
+	"  user add         create a user: --email E --role owner|admin|manager|partner [--partner ID]\n"
+	"  user passwd      set a user's password: --email E\n"
+	"  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
+	"  routes           list every HTTP route\n"
+	"  version          print the version\n"
+	"\n"
+	"Every option can also come from its REFD_* environment variable; `refd COMMAND --help` lists them.\n"
+	"Passwords for `user add` and `user passwd` are read from standard input when it is not a terminal;\n"
+	"otherwise a password is generated and printed.";
+
+static long to_long(const char *s, const char *name, long min, long max, int *bad)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (!s || errno || !end || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "refd: --%s must be a whole number from %ld to %ld\n", name, min, max);
+		*bad = 1;
+	}
+	return v;
+}
+
+static rf_store *open_db(const char *db)
+{
+	rf_store *s = NULL;
+	rf_err err = {0};
+	if (rf_store_open(db, &s, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		return NULL;
+	}
+	return s;
+}
+
+/* Opens the database and applies pending migrations. */
+static rf_store *open_migrated(const char *db, int *applied)
+{
+	rf_store *s = open_db(db);
+	rf_err err = {0};
+	if (s && rf_store_migrate(s, applied, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The instance key: REFD_SECRET_KEY (64 hex digits) if set, else the key file, created on first use. */
+static int load_secret(const char *path, unsigned char key[32])
+{
+	const char *hex = getenv("REFD_SECRET_KEY");
+	size_t got = 0;
+	if (hex && *hex) {
+		if (sodium_hex2bin(key, 32, hex, strlen(hex), NULL, &got, NULL) != 0 || got != 32) {
+			fprintf(stderr, "refd: REFD_SECRET_KEY must be 64 hex digits\n");
+			return -1;
+		}
+		return 0;
+	}
+	char buf[80];
+	FILE *f = fopen(path, "r");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (sodium_hex2bin(key, 32, buf, n, NULL, &got, NULL) != 0 || got != 32) {
+			fprintf(stderr, "refd: %s must hold 64 hex digits\n", path);
+			return -1;
+		}
+		return 0;
+	}
+	randombytes_buf(key, 32);
+	sodium_bin2hex(buf, sizeof buf, key, 32);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, buf, 64) != 64 || write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "refd: cannot write the secret key file %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	fprintf(stderr, "refd: created the instance secret key %s (keep it with your backups, apart from the "
+			"database)\n",
+		path);
+	return 0;
+}
+
+typedef struct {
+	const char *db;
+} serve_arg;
+
+static void *thread_init(int index, void *arg)
+{
+	(void)index;
+	const rf_app_config *cfg = ((void **)arg)[0];
+	const char *db = ((void **)arg)[1];
+	rf_app *app = calloc(1, sizeof *app);
+	if (!app)
+		return NULL;
+	app->cfg = cfg;
+	app->store = open_db(db);
+	if (!app->store) {
+		free(app);
+		return NULL;
+	}
+	return app;
+}
+
+static void thread_free(void *ctx)
+{
+	rf_app *app = ctx;
+	rf_store_close(app->store);
+	free(app);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	rf_option opts[] = {
+		{"listen", "REFD_LISTEN", true, "127.0.0.1:8080", "address and port to listen on", NULL},
+		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+		{"threads", "REFD_THREADS", true, NULL, "worker threads (default: one per CPU)", NULL},
+		{"secret-key-file", "REFD_SECRET_KEY_FILE", true, NULL,
+		 "file with the instance key that seals tax ids (default: the database path + .key; "
+		 "REFD_SECRET_KEY=64 hex digits overrides it)",
+		 NULL},
+		{"secure-cookies", "REFD_SECURE_COOKIES", false, NULL,
+		 "mark session cookies Secure (set when refd is served over HTTPS)", NULL},
+		{"no-demo", "REFD_NO_DEMO", false, NULL, "do not create demo data in an empty database", NULL},
+		{"session-hours", "REFD_SESSION_HOURS", true, "12", "lifetime of a login session", NULL},
+		{"max-body", "REFD_MAX_BODY", true, "65536", "largest JSON request body in bytes", NULL},
+		{"login-max-failures", "REFD_LOGIN_MAX_FAILURES", true, "5",
+		 "failed logins per email allowed in the window", NULL},
+		{"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
+		{NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc, argv, "Usage: refd serve [OPTIONS]\n\nRuns the HTTP server.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	int bad = 0;
+	static rf_app_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	long threads = sysconf(_SC_NPROCESSORS_ONLN);
+	if (rf_option_get(opts, "threads"))
+		threads = to_long(rf_option_get(opts, "threads"), "threads", 1, 64, &bad);
+	cfg.session_hours = (int)to_long(rf_option_get(opts, "session-hours"), "session-hours", 1, 24 * 90, &bad);
+	cfg.max_json_body = (size_t)to_long(rf_option_get(opts, "max-body"), "max-body", 1024, 1 << 20, &bad);
+	cfg.login_max_failures =
+		(int)to_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
+	if (bad)
+		return 2;
+	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
+	cfg.login_window_minutes = 15;
+	cfg.secure_cookies = rf_option_on(opts, "secure-cookies");
+	const char *db = rf_option_get(opts, "db");
+	char keypath[4096];
+	snprintf(keypath, sizeof keypath, "%s",
+		 rf_option_get(opts, "secret-key-file") ? rf_option_get(opts, "secret-key-file") : "");
+	if (!keypath[0])
+		snprintf(keypath, sizeof keypath, "%s.key", db);
+	if (load_secret(keypath, cfg.secret) != 0)
+		return 1;
+
+	int applied = 0;
+	rf_store *s = open_migrated(db, &applied);
+	if (!s)
+		return 1;
+	if (!rf_option_on(opts, "no-demo")) {
+		bool created = false;
+		char password[48];
+		rf_err err = {0};
+		if (rf_demo_seed(s, &created, password, sizeof password, &err) != RF_OK) {
+			fprintf(stderr, "refd: demo data: %s\n", err.message);
+			rf_store_close(s);
+			return 1;
+		}
+		if (created) {
+			const char *listen = rf_option_get(opts, "listen");
+			fprintf(stderr,
+				"\nrefd: this database was empty, so it now holds demo data (one program, twelve "
+				"partners).\n"
+				"refd: log in at http://%s as %s with password %s\n"
+				"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
+				listen, RF_DEMO_ADMIN_EMAIL, password, RF_DEMO_ADMIN_EMAIL);
+		}
+	}
+	rf_store_close(s);
+
+	void *targ[2] = {&cfg, (void *)db};
+	rf_server_config sc = {
+		.listen = rf_option_get(opts, "listen"),
+		.threads = (int)threads,
+		.max_body = 1u << 20,
+		.max_headers = 16384,
+		.timeout_seconds = 30,
+		.handler = rf_router_handle,
+		.thread_init = thread_init,
+		.thread_free = thread_free,
+		.arg = targ,
+		.log_requests = !rf_option_on(opts, "quiet"),
+	};
+	rf_err err = {0};
+	if (rf_server_run(&sc, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		return 1;
+	}
+	char ts[40];
+	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
+	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"stopped\"}\n", ts);
+	return 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+	rf_option opts[] = {
+		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+		{NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc, argv,
+				  "Usage: refd migrate [OPTIONS]\n\nApplies pending migrations to the database.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	int applied = 0, dbv = 0, binv = 0;
+	rf_store *s = open_migrated(rf_option_get(opts, "db"), &applied);
+	if (!s)
+		return 1;
+	rf_err err = {0};
+	rf_store_schema_version(s, &dbv, &binv, &err);
+	rf_store_close(s);
+	printf("refd: %d migration(s) applied; schema version %d\n", applied, dbv);
+	return 0;
+}
+
+/* A password from standard input when it is not a terminal, else a generated one (then printed). */
+static int read_password(char *out, size_t len, bool *generated)
+{
+	*generated = false;
+	out[0] = '\0';
+	if (!isatty(STDIN_FILENO) && fgets(out, (int)len, stdin)) {
+		size_t n = strlen(out);
+		while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+			out[--n] = '\0';
+	}
+	if (!out[0]) {
+		rf_random_token(15, out, len);
+		*generated = true;
+		return 0;
+	}
+	if (strlen(out) < 10) {
+		fprintf(stderr, "refd: the password needs at least 10 characters\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	if (argc < 1 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "passwd") != 0)) {
+		fprintf(stderr, "refd: use `refd user add` or `refd user passwd` (see refd --help)\n");
+		return 2;
+	}
+	bool add = strcmp(argv[0], "add") == 0;
+	rf_option opts[] = {
+		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+		{"email", "REFD_USER_EMAIL", true, NULL, "the user's email", NULL},
+		{"role", "REFD_USER_ROLE", true, NULL, "owner, admin, manager or partner (user add)", NULL},
+		{"partner", "REFD_USER_PARTNER", true, NULL, "partner id, for manager and partner users (user add)",
+		 NULL},
+		{NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc - 1, argv + 1,
+				  add ? "Usage: refd user add --email E --role R [--partner ID]\n\nCreates a user. "
+					"The password is read from standard input when it is not a terminal; "
+					"otherwise one is generated and printed."
+				      : "Usage: refd user passwd --email E\n\nSets a user's password (from standard "
+					"input, or generated and printed) and ends the user's sessions.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	char email[RF_EMAIL_MAX + 1];
+	const char *e = rf_option_get(opts, "email");
+	if (!e || rf_email_normalize(e, email, sizeof email) != RF_OK) {
+		fprintf(stderr, "refd: --email must be an email address\n");
+		return 2;
+	}
+	rf_role role = rf_role_parse(rf_option_get(opts, "role"));
+	const char *partner = rf_option_get(opts, "partner");
+	if (add && role == RF_ROLE_NONE) {
+		fprintf(stderr, "refd: --role must be owner, admin, manager or partner\n");
+		return 2;
+	}
+	if (add && (role == RF_ROLE_MANAGER || role == RF_ROLE_PARTNER) && !partner) {
+		fprintf(stderr, "refd: a %s user needs --partner ID\n", rf_role_name(role));
+		return 2;
+	}
+	if (add && role >= RF_ROLE_ADMIN && partner) {
+		fprintf(stderr, "refd: only manager and partner users belong to a partner\n");
+		return 2;
+	}
+	char password[300];
+	bool generated = false;
+	if (read_password(password, sizeof password, &generated) != 0)
+		return 2;
+	char hash[RF_PASSWORD_HASH_MAX];
+	if (rf_password_hash(password, hash) != RF_OK) {
+		fprintf(stderr, "refd: could not hash the password\n");
+		return 1;
+	}
+	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);
+	if (!s)
+		return 1;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_err err = {0};
+	rf_user u;
+	memset(&u, 0, sizeof u);
+	int64_t now = rf_clock_now_ms();
+	int status = 1;
+	if (add) {
+		rf_partner p;
+		if (partner && rf_store_partner_get(s, partner, &p, &a, &err) != RF_OK) {
+			fprintf(stderr, "refd: --partner: no such partner %s\n", partner);
+			goto done;
+		}
+		u.id = rf_id_new_arena(&a, "usr");
+		u.email = email;
+		u.password_hash = hash;
+		u.role = (char *)rf_role_name(role);
+		u.partner_id = (char *)partner;
+		u.created_at = now;
+		if (rf_store_begin(s, &err) != RF_OK || rf_store_user_insert(s, &u, &err) != RF_OK ||
+		    rf_store_audit_add(s, "cli", "user.create", u.id, NULL, now, &err) != RF_OK ||
+		    rf_store_commit(s, &err) != RF_OK) {
+			rf_store_rollback(s);
+			fprintf(stderr, "refd: %s\n",
+				err.status == RF_ECONFLICT ? "a user with this email already exists" : err.message);
+			goto done;
+		}
+		fprintf(stderr, "refd: created %s user %s (%s)\n", u.role, email, u.id);
+	} else {
+		if (rf_store_user_get_by_email(s, email, &u, &a, &err) != RF_OK) {
+			fprintf(stderr, "refd: no user with email %s\n", email);
+			goto done;
+		}
+		u.password_hash = hash;
+		if (rf_store_begin(s, &err) != RF_OK || rf_store_user_update(s, &u, &err) != RF_OK ||
+		    rf_store_session_delete_user(s, u.id, &err) != RF_OK ||
+		    rf_store_login_failure_clear(s, rf_arena_printf(&a, "email:%s", email), &err) != RF_OK ||
+		    rf_store_audit_add(s, "cli", "user.passwd", u.id, NULL, now, &err) != RF_OK ||
+		    rf_store_commit(s, &err) != RF_OK) {
+			rf_store_rollback(s);
+			fprintf(stderr, "refd: %s\n", err.message);
+			goto done;
+		}
+		fprintf(stderr, "refd: password set for %s\n", email);
+	}
+	if (generated)
+		printf("%s\n", password);
+	status = 0;
+done:
+	rf_arena_reset(&a);
+	rf_store_close(s);
+	return status;
+}
+
+static int cmd_apikey(int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "create") != 0) {
+		fprintf(stderr, "refd: use `refd apikey create` (see refd --help)\n");
+		return 2;
+	}
+	rf_option opts[] = {
+		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+		{"name", "REFD_APIKEY_NAME", true, NULL, "what the key is for", NULL},
+		{"role", "REFD_APIKEY_ROLE", true, "admin", "owner, admin, manager or partner", NULL},
+		{"partner", "REFD_APIKEY_PARTNER", true, NULL, "partner id, for manager and partner keys", NULL},
+		{NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc - 1, argv + 1,
+				  "Usage: refd apikey create --name N [--role R] [--partner ID]\n\n"
+				  "Creates an API key and prints it once on standard output; only its hash is kept.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	const char *name = rf_option_get(opts, "name");
+	rf_role role = rf_role_parse(rf_option_get(opts, "role"));
+	const char *partner = rf_option_get(opts, "partner");
+	if (!name || !*name || strlen(name) > 100 || !rf_text_clean(name)) {
+		fprintf(stderr, "refd: --name is required (up to 100 characters)\n");
+		return 2;
+	}
+	if (role == RF_ROLE_NONE) {
+		fprintf(stderr, "refd: --role must be owner, admin, manager or partner\n");
+		return 2;
+	}
+	if ((role <= RF_ROLE_MANAGER) != (partner != NULL)) {
+		fprintf(stderr, "refd: manager and partner keys need --partner ID; other roles take none\n");
+		return 2;
+	}
+	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);
+	if (!s)
+		return 1;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_err err = {0};
+	rf_apikey k;
+	memset(&k, 0, sizeof k);
+	char *secret = NULL;
+	int status = 1;
+	rf_partner p;
+	if (partner && rf_store_partner_get(s, partner, &p, &a, &err) != RF_OK) {
+		fprintf(stderr, "refd: --partner: no such partner %s\n", partner);
+		goto done;
+	}
+	rf_auth_new_key(&a, &secret, &k);
+	k.name = (char *)name;
+	k.role = (char *)rf_role_name(role);
+	k.partner_id = (char *)partner;
+	k.created_by = "cli";
+	k.created_at = rf_clock_now_ms();
+	if (rf_store_begin(s, &err) != RF_OK || rf_store_apikey_insert(s, &k, &err) != RF_OK ||
+	    rf_store_audit_add(s, "cli", "api_key.create", k.id, NULL, k.created_at, &err) != RF_OK ||
+	    rf_store_commit(s, &err) != RF_OK) {
+		rf_store_rollback(s);
+		fprintf(stderr, "refd: %s\n", err.message);
+		goto done;
+	}
+	fprintf(stderr, "refd: created %s API key %s (%s); it is shown only now\n", k.role, k.id, name);
+	printf("%s\n", secret);
+	status = 0;
+done:
+	rf_arena_reset(&a);
+	rf_store_close(s);
+	return status;
+}
+
+static int cmd_routes(void)
+{
+	for (const rf_route *r = rf_routes; r->method; r++)
+		printf("%s %s\n", r->method, r->pattern);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (rf_secret_init() != 0) {
+		fprintf(stderr, "refd: cannot initialise libsodium\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		printf("%s\n", main_usage);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc - 2, argv + 2);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_user(argc - 2, argv + 2);
+	if (strcmp(cmd, "apikey") == 0)
+		return cmd_apikey(argc - 2, argv + 2);
+	if (strcmp(cmd, "routes") == 0)
+		return cmd_routes();
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("refd %s\n", REFD_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "refd: unknown command '%s' (see refd --help)\n", cmd);
+	return 2;
+}

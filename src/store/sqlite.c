@@ -1,0 +1,1040 @@
+/* The embedded SQLite backend of the store interface: WAL, prepared statements kept per connection, STRICT tables. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/text.h"
+#include "migrations.h"
+#include "store.h"
+
+#define STMT_CACHE 96
+
+struct rf_store {
+	sqlite3 *db;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	int ncache;
+};
+
+static rf_status db_fail(rf_store *s, rf_err *err, const char *what)
+{
+	return rf_err_set(err, RF_EIO, NULL, "database error while %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* Returns a reset statement for sql, prepared once per connection and reused. */
+static sqlite3_stmt *prep(rf_store *s, const char *sql, rf_err *err)
+{
+	for (int i = 0; i < s->ncache; i++) {
+		if (strcmp(s->cache[i].sql, sql) == 0) {
+			sqlite3_stmt *st = s->cache[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		db_fail(s, err, "preparing a statement");
+		return NULL;
+	}
+	if (s->ncache == STMT_CACHE) {
+		/* Dynamic filters can make many shapes; evict the oldest rather than grow without bound. */
+		sqlite3_finalize(s->cache[0].st);
+		free(s->cache[0].sql);
+		memmove(&s->cache[0], &s->cache[1], sizeof s->cache[0] * (STMT_CACHE - 1));
+		s->ncache--;
+	}
+	char *copy = strdup(sql);
+	if (!copy) {
+		sqlite3_finalize(st);
+		rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	s->cache[s->ncache].sql = copy;
+	s->cache[s->ncache].st = st;
+	s->ncache++;
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_text(sqlite3_stmt *st, int i, rf_arena *a)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return rf_arena_strndup(a, (const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+}
+
+static void col_code(sqlite3_stmt *st, int i, char out[4])
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	snprintf(out, 4, "%s", t ? t : "");
+}
+
+static rf_status exec(rf_store *s, const char *sql, rf_err *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		rf_err_set(err, RF_EIO, NULL, "database error: %s", msg ? msg : "unknown");
+		sqlite3_free(msg);
+		return RF_EIO;
+	}
+	return RF_OK;
+}
+
+/* Runs a statement that returns no rows; maps a uniqueness failure to RF_ECONFLICT on field. */
+static rf_status step_done(rf_store *s, sqlite3_stmt *st, const char *field, rf_err *err)
+{
+	int rc = sqlite3_step(st);
+	int ext = sqlite3_extended_errcode(s->db);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return RF_OK;
+	}
+	rf_status r = db_fail(s, err, "writing");
+	sqlite3_reset(st);
+	if (field && (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY))
+		return rf_err_set(err, RF_ECONFLICT, field, "%s is already taken", field);
+	return r;
+}
+
+rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
+{
+	rf_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	int rc = sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		rf_err_set(err, RF_EIO, "db", "cannot open database %s: %s", location,
+			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) != RF_OK)
+		goto fail;
+	*out = s;
+	return RF_OK;
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return err ? err->status : RF_EIO;
+}
+
+void rf_store_close(rf_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->ncache; i++) {
+		sqlite3_finalize(s->cache[i].st);
+		free(s->cache[i].sql);
+	}
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static rf_status db_version(rf_store *s, int *v, rf_err *err)
+{
+	if (exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		    "applied_at INTEGER NOT NULL) STRICT",
+		 err) != RF_OK)
+		return RF_EIO;
+	sqlite3_stmt *st = prep(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", err);
+	if (!st)
+		return RF_EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_fail(s, err, "reading the schema version");
+	*v = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return RF_OK;
+}
+
+rf_status rf_store_schema_version(rf_store *s, int *db_v, int *bin_v, rf_err *err)
+{
+	*bin_v = rf_migrations_count ? rf_migrations[rf_migrations_count - 1].version : 0;
+	return db_version(s, db_v, err);
+}
+
+rf_status rf_store_migrate(rf_store *s, int *applied, rf_err *err)
+{
+	int cur = 0, n = 0;
+	if (applied)
+		*applied = 0;
+	/* BEGIN IMMEDIATE takes the write lock first, so two processes migrating at once run one after the other. */
+	for (size_t i = 0; i < rf_migrations_count; i++) {
+		if (exec(s, "BEGIN IMMEDIATE", err) != RF_OK)
+			return RF_EIO;
+		if (db_version(s, &cur, err) != RF_OK)
+			goto fail;
+		const rf_migration *m = &rf_migrations[i];
+		if (m->version <= cur) {
+			exec(s, "COMMIT", err);
+			continue;
+		}
+		if (exec(s, m->sql, err) != RF_OK) {
+			rf_err_set(err, RF_EIO, NULL, "migration %04d_%s failed: %s", m->version, m->name, err->message);
+			goto fail;
+		}
+		sqlite3_stmt *st =
+			prep(s, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			     err);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int(st, 1, m->version);
+		bind_text(st, 2, m->name);
+		sqlite3_bind_int64(st, 3, rf_clock_now_ms());
+		if (step_done(s, st, NULL, err) != RF_OK)
+			goto fail;
+		if (exec(s, "COMMIT", err) != RF_OK)
+			goto fail;
+		n++;
+	}
+	if (applied)
+		*applied = n;
+	return RF_OK;
+fail:
+	exec(s, "ROLLBACK", NULL);
+	return RF_EIO;
+}
+
+rf_status rf_store_ping(rf_store *s, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT 1", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RF_OK : db_fail(s, err, "pinging");
+}
+
+rf_status rf_store_begin(rf_store *s, rf_err *err)
+{
+	return exec(s, "BEGIN IMMEDIATE", err);
+}
+
+rf_status rf_store_commit(rf_store *s, rf_err *err)
+{
+	return exec(s, "COMMIT", err);
+}
+
+void rf_store_rollback(rf_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK", NULL);
+}
+
+rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT (SELECT count(*) FROM programs) + (SELECT count(*) FROM users)", err);
+	if (!st)
+		return RF_EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_fail(s, err, "counting rows");
+	*empty = sqlite3_column_int64(st, 0) == 0;
+	sqlite3_reset(st);
+	return RF_OK;
+}
+
+/* ---- pagination helpers ---- */
+
+/* Resolves a cursor id to its seq in table; RF_EINVAL naming starting_after when it does not exist. */
+static rf_status cursor_seq(rf_store *s, const char *table, const char *id, int64_t *seq, rf_err *err)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT seq FROM %s WHERE id = ?", table);
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return RF_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_EINVAL, "starting_after", "starting_after: no such object %s", id);
+	return db_fail(s, err, "reading a cursor");
+}
+
+/* ---- programs ---- */
+
+#define PROGRAM_COLS                                                                                           \
+	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, "   \
+	"tracking_params, created_at, updated_at"
+
+static void params_join(const rf_program *p, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->n_tracking_params && o < len; i++) {
+		int n = snprintf(buf + o, len - o, "%s%s", i ? "," : "", p->tracking_params[i]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
+static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
+{
+	memset(p, 0, sizeof *p);
+	p->id = col_text(st, 0, a);
+	p->name = col_text(st, 1, a);
+	col_code(st, 2, p->currency);
+	p->cookie_window_days = sqlite3_column_int64(st, 3);
+	p->attribution_model = col_text(st, 4, a);
+	p->holding_period_days = sqlite3_column_int64(st, 5);
+	p->payout_threshold = sqlite3_column_int64(st, 6);
+	char *params = col_text(st, 7, a);
+	for (char *tok = params; tok && *tok && p->n_tracking_params < RF_MAX_TRACKING_PARAMS;) {
+		char *comma = strchr(tok, ',');
+		if (comma)
+			*comma = '\0';
+		p->tracking_params[p->n_tracking_params++] = tok;
+		tok = comma ? comma + 1 : NULL;
+	}
+	p->created_at = sqlite3_column_int64(st, 8);
+	p->updated_at = sqlite3_column_int64(st, 9);
+}
+
+static void program_bind(sqlite3_stmt *st, const rf_program *p)
+{
+	char params[RF_MAX_TRACKING_PARAMS * 34];
+	params_join(p, params, sizeof params);
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, p->name);
+	bind_text(st, 3, p->currency);
+	sqlite3_bind_int64(st, 4, p->cookie_window_days);
+	bind_text(st, 5, p->attribution_model);
+	sqlite3_bind_int64(st, 6, p->holding_period_days);
+	sqlite3_bind_int64(st, 7, p->payout_threshold);
+	bind_text(st, 8, params);
+	sqlite3_bind_int64(st, 9, p->created_at);
+	sqlite3_bind_int64(st, 10, p->updated_at);
+}
+
+rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	program_bind(st, p);
+	return step_done(s, st, "id", err);
+}
+
+rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"UPDATE programs SET id = ?1, name = ?2, currency = ?3, cookie_window_days = ?4, "
+				"attribution_model = ?5, holding_period_days = ?6, payout_threshold = ?7, "
+				"tracking_params = ?8, created_at = ?9, updated_at = ?10 WHERE id = ?1",
+				err);
+	if (!st)
+		return RF_EIO;
+	program_bind(st, p);
+	rf_status rc = step_done(s, st, NULL, err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such program");
+	return rc;
+}
+
+rf_status rf_store_program_get(rf_store *s, const char *id, rf_program *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " PROGRAM_COLS " FROM programs WHERE id = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		program_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such program");
+	return db_fail(s, err, "reading a program");
+}
+
+/* Steps through rows of a list query, calling fill for each, into an arena array; sets has_more when a row past
+ * limit exists (the query asks for limit + 1). */
+typedef void (*row_fn)(sqlite3_stmt *st, void *item, rf_arena *a);
+
+static rf_status collect(rf_store *s, sqlite3_stmt *st, int limit, size_t item_size, row_fn fill, void **items,
+			 size_t *n, bool *has_more, rf_arena *a, rf_err *err)
+{
+	char *arr = rf_arena_alloc(a, item_size * (size_t)(limit + 1));
+	if (!arr)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	size_t count = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == (size_t)limit) {
+			*has_more = true;
+			break;
+		}
+		fill(st, arr + item_size * count, a);
+		count++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, err, "listing");
+	if (rc == SQLITE_DONE)
+		*has_more = false;
+	*items = arr;
+	*n = count;
+	return RF_OK;
+}
+
+static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	program_row(st, item, a);
+}
+
+rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items,
+				size_t *n, bool *has_more, rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (page->starting_after && cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st = prep(s,
+				"SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (?2 IS NULL OR id = ?2) "
+				"ORDER BY seq DESC LIMIT ?3",
+				err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	bind_text(st, 2, only_id);
+	sqlite3_bind_int(st, 3, page->limit + 1);
+	return collect(s, st, page->limit, sizeof(rf_program), program_fill, (void **)items, n, has_more, a, err);
+}
+
+/* ---- partners ---- */
+
+#define PARTNER_COLS                                                                                           \
+	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "      \
+	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, "     \
+	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at"
+
+static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
+{
+	memset(p, 0, sizeof *p);
+	p->id = col_text(st, 0, a);
+	p->program_id = col_text(st, 1, a);
+	p->kind = col_text(st, 2, a);
+	p->status = col_text(st, 3, a);
+	p->name = col_text(st, 4, a);
+	p->email = col_text(st, 5, a);
+	p->company = col_text(st, 6, a);
+	col_code(st, 7, p->currency);
+	p->cost_per_lead = sqlite3_column_int64(st, 8);
+	col_code(st, 9, p->cost_per_lead_currency);
+	p->team_parent_id = col_text(st, 10, a);
+	p->recruited_by_id = col_text(st, 11, a);
+	p->tax_legal_name = col_text(st, 12, a);
+	p->tax_country = col_text(st, 13, a);
+	if (sqlite3_column_type(st, 14) == SQLITE_BLOB) {
+		int len = sqlite3_column_bytes(st, 14);
+		p->tax_id_sealed = rf_arena_alloc(a, (size_t)len);
+		if (p->tax_id_sealed) {
+			memcpy(p->tax_id_sealed, sqlite3_column_blob(st, 14), (size_t)len);
+			p->tax_id_sealed_len = (size_t)len;
+		}
+	}
+	p->tax_id_last4 = col_text(st, 15, a);
+	p->metadata = col_text(st, 16, a);
+	p->status_reason = col_text(st, 17, a);
+	p->created_at = sqlite3_column_int64(st, 18);
+	p->updated_at = sqlite3_column_int64(st, 19);
+}
+
+static void partner_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	partner_row(st, item, a);
+}
+
+static void partner_bind(sqlite3_stmt *st, const rf_partner *p)
+{
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, p->program_id);
+	bind_text(st, 3, p->kind);
+	bind_text(st, 4, p->status);
+	bind_text(st, 5, p->name);
+	bind_text(st, 6, p->email);
+	bind_text(st, 7, p->company);
+	bind_text(st, 8, p->currency);
+	sqlite3_bind_int64(st, 9, p->cost_per_lead);
+	bind_text(st, 10, p->cost_per_lead_currency);
+	bind_text(st, 11, p->team_parent_id);
+	bind_text(st, 12, p->recruited_by_id);
+	bind_text(st, 13, p->tax_legal_name);
+	bind_text(st, 14, p->tax_country);
+	if (p->tax_id_sealed)
+		sqlite3_bind_blob(st, 15, p->tax_id_sealed, (int)p->tax_id_sealed_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 15);
+	bind_text(st, 16, p->tax_id_last4);
+	bind_text(st, 17, p->metadata ? p->metadata : "{}");
+	bind_text(st, 18, p->status_reason);
+	sqlite3_bind_int64(st, 19, p->created_at);
+	sqlite3_bind_int64(st, 20, p->updated_at);
+}
+
+rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"INSERT INTO partners (id, program_id, kind, status, name, email, company, currency, "
+				"cost_per_lead, cost_per_lead_currency, team_parent_id, recruited_by_id, "
+				"tax_legal_name, tax_country, tax_id_sealed, tax_id_last4, metadata, status_reason, "
+				"created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				err);
+	if (!st)
+		return RF_EIO;
+	partner_bind(st, p);
+	return step_done(s, st, "email", err);
+}
+
+rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"UPDATE partners SET program_id = ?2, kind = ?3, status = ?4, name = ?5, email = ?6, "
+				"company = ?7, currency = ?8, cost_per_lead = ?9, cost_per_lead_currency = ?10, "
+				"team_parent_id = ?11, recruited_by_id = ?12, tax_legal_name = ?13, tax_country = ?14, "
+				"tax_id_sealed = ?15, tax_id_last4 = ?16, metadata = ?17, status_reason = ?18, "
+				"created_at = ?19, updated_at = ?20 WHERE id = ?1",
+				err);
+	if (!st)
+		return RF_EIO;
+	partner_bind(st, p);
+	rf_status rc = step_done(s, st, "email", err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such partner");
+	return rc;
+}
+
+rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		partner_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such partner");
+	return db_fail(s, err, "reading a partner");
+}
+
+rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
+				  rf_err *err)
+{
+	const char *sql = strcmp(relation, "team_parent_id") == 0
+				  ? "SELECT team_parent_id FROM partners WHERE id = ?"
+				  : "SELECT recruited_by_id FROM partners WHERE id = ?";
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	*parent = rc == SQLITE_ROW ? col_text(st, 0, a) : NULL;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return RF_OK;
+	return db_fail(s, err, "reading a partner relation");
+}
+
+/* Turns free text into an FTS5 query: every run of letters and digits becomes a quoted prefix term, all of
+ * which must match. Returns false when the text has no such run. */
+static bool fts_query(const char *q, char *out, size_t len)
+{
+	size_t o = 0;
+	int terms = 0;
+	const unsigned char *p = (const unsigned char *)q;
+	while (*p && terms < 8) {
+		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		const unsigned char *start = p;
+		while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		size_t n = (size_t)(p - start);
+		if (n == 0)
+			break;
+		if (n > 64)
+			n = 64;
+		if (o + n + 6 >= len)
+			break;
+		if (terms)
+			out[o++] = ' ';
+		out[o++] = '"';
+		memcpy(out + o, start, n);
+		o += n;
+		out[o++] = '"';
+		out[o++] = '*';
+		terms++;
+	}
+	out[o] = '\0';
+	return terms > 0;
+}
+
+rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n,
+				bool *has_more, rf_arena *a, rf_err *err)
+{
+	char sql[2048];
+	char match[1024];
+	const char *binds[16];
+	int nb = 0;
+	size_t o = 0;
+	bool search = f->q != NULL;
+	if (search && !fts_query(f->q, match, sizeof match)) {
+		*items = NULL;
+		*n = 0;
+		*has_more = false;
+		return RF_OK;
+	}
+	int64_t after = INT64_MAX;
+	if (!search && f->page.starting_after &&
+	    cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
+		return err->status;
+
+	if (search) {
+		/* Rank: exact email, exact name, name prefix, email prefix, then any word match; bm25 breaks ties with
+		 * name weighted above email above company. */
+		o += (size_t)snprintf(sql + o, sizeof sql - o,
+				      "SELECT " PARTNER_COLS " FROM partners_fts f JOIN partners p ON p.seq = f.rowid "
+				      "WHERE partners_fts MATCH ?1 ");
+	} else {
+		o += (size_t)snprintf(sql + o, sizeof sql - o,
+				      "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1 ");
+	}
+	int next = 3; /* ?1 is match or cursor, ?2 the lower-cased query */
+	struct {
+		const char *col, *val;
+	} eq[] = {{"p.program_id", f->program_id},	   {"p.status", f->status}, {"p.kind", f->kind},
+		  {"p.team_parent_id", f->team_parent_id}, {"p.recruited_by_id", f->recruited_by_id}};
+	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++) {
+		if (!eq[i].val)
+			continue;
+		o += (size_t)snprintf(sql + o, sizeof sql - o, "AND %s = ?%d ", eq[i].col, next++);
+		binds[nb++] = eq[i].val;
+	}
+	if (f->scope_id) {
+		o += (size_t)snprintf(sql + o, sizeof sql - o, "AND (p.id = ?%d OR p.team_parent_id = ?%d) ", next,
+				      next);
+		next++;
+		binds[nb++] = f->scope_id;
+	}
+	int limit_idx = next;
+	if (search)
+		o += (size_t)snprintf(sql + o, sizeof sql - o,
+				      "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
+				      "WHEN substr(lower(p.name), 1, length(?2)) = ?2 THEN 2 "
+				      "WHEN substr(p.email, 1, length(?2)) = ?2 THEN 3 ELSE 4 END, "
+				      "bm25(partners_fts, 10.0, 5.0, 1.0), p.seq DESC LIMIT ?%d",
+				      limit_idx);
+	else
+		o += (size_t)snprintf(sql + o, sizeof sql - o, "ORDER BY p.seq DESC LIMIT ?%d", limit_idx);
+	if (o >= sizeof sql)
+		return rf_err_set(err, RF_EIO, NULL, "query too long");
+
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	if (search) {
+		bind_text(st, 1, match);
+		char *lq = rf_lower_arena(a, f->q);
+		/* Trim the query for the exact/prefix tiers as people type it with stray spaces. */
+		while (lq && *lq == ' ')
+			lq++;
+		size_t ll = lq ? strlen(lq) : 0;
+		while (ll && lq[ll - 1] == ' ')
+			lq[--ll] = '\0';
+		bind_text(st, 2, lq);
+	} else {
+		sqlite3_bind_int64(st, 1, after);
+	}
+	for (int i = 0; i < nb; i++)
+		bind_text(st, 3 + i, binds[i]);
+
+	if (!search || !f->page.starting_after) {
+		sqlite3_bind_int(st, limit_idx, f->page.limit + 1);
+		return collect(s, st, f->page.limit, sizeof(rf_partner), partner_fill, (void **)items, n, has_more, a,
+			       err);
+	}
+	/* A ranked list has no natural order to seek in, so its cursor skips past the given id within the first
+	 * 1,000 results. */
+	sqlite3_bind_int(st, limit_idx, 1000);
+	rf_partner *arr = rf_arena_alloc(a, sizeof *arr * (size_t)(f->page.limit + 1));
+	if (!arr)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	size_t count = 0;
+	bool found = false;
+	int rc;
+	*has_more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!found) {
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+			found = id && strcmp(id, f->page.starting_after) == 0;
+			continue;
+		}
+		if (count == (size_t)f->page.limit) {
+			*has_more = true;
+			break;
+		}
+		partner_row(st, &arr[count++], a);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, err, "searching partners");
+	if (!found)
+		return rf_err_set(err, RF_EINVAL, "starting_after",
+				  "starting_after: %s is not among the results of this search", f->page.starting_after);
+	*items = arr;
+	*n = count;
+	return RF_OK;
+}
+
+/* ---- users ---- */
+
+#define USER_COLS "id, email, password_hash, role, partner_id, created_at, disabled_at"
+
+static void user_row(sqlite3_stmt *st, rf_user *u, rf_arena *a)
+{
+	memset(u, 0, sizeof *u);
+	u->id = col_text(st, 0, a);
+	u->email = col_text(st, 1, a);
+	u->password_hash = col_text(st, 2, a);
+	u->role = col_text(st, 3, a);
+	u->partner_id = col_text(st, 4, a);
+	u->created_at = sqlite3_column_int64(st, 5);
+	u->disabled_at = sqlite3_column_int64(st, 6);
+}
+
+static void user_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	user_row(st, item, a);
+}
+
+static void user_bind(sqlite3_stmt *st, const rf_user *u)
+{
+	bind_text(st, 1, u->id);
+	bind_text(st, 2, u->email);
+	bind_text(st, 3, u->password_hash);
+	bind_text(st, 4, u->role);
+	bind_text(st, 5, u->partner_id);
+	sqlite3_bind_int64(st, 6, u->created_at);
+	sqlite3_bind_int64(st, 7, u->disabled_at);
+}
+
+rf_status rf_store_user_insert(rf_store *s, const rf_user *u, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO users (" USER_COLS ") VALUES (?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	user_bind(st, u);
+	return step_done(s, st, "email", err);
+}
+
+rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"UPDATE users SET email = ?2, password_hash = ?3, role = ?4, partner_id = ?5, "
+				"created_at = ?6, disabled_at = ?7 WHERE id = ?1",
+				err);
+	if (!st)
+		return RF_EIO;
+	user_bind(st, u);
+	rf_status rc = step_done(s, st, "email", err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such user");
+	return rc;
+}
+
+static rf_status user_get_by(rf_store *s, const char *sql, const char *key, rf_user *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		user_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such user");
+	return db_fail(s, err, "reading a user");
+}
+
+rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err)
+{
+	return user_get_by(s, "SELECT " USER_COLS " FROM users WHERE id = ?", id, out, a, err);
+}
+
+rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *out, rf_arena *a, rf_err *err)
+{
+	return user_get_by(s, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out, a, err);
+}
+
+rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (page->starting_after && cursor_seq(s, "users", page->starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st = prep(s, "SELECT " USER_COLS " FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, page->limit + 1);
+	return collect(s, st, page->limit, sizeof(rf_user), user_fill, (void **)items, n, has_more, a, err);
+}
+
+/* ---- API keys ---- */
+
+#define KEY_COLS "id, name, role, partner_id, prefix, hash, created_by, created_at, last_used_at, revoked_at"
+
+static void key_row(sqlite3_stmt *st, rf_apikey *k, rf_arena *a)
+{
+	memset(k, 0, sizeof *k);
+	k->id = col_text(st, 0, a);
+	k->name = col_text(st, 1, a);
+	k->role = col_text(st, 2, a);
+	k->partner_id = col_text(st, 3, a);
+	k->prefix = col_text(st, 4, a);
+	k->hash = col_text(st, 5, a);
+	k->created_by = col_text(st, 6, a);
+	k->created_at = sqlite3_column_int64(st, 7);
+	k->last_used_at = sqlite3_column_int64(st, 8);
+	k->revoked_at = sqlite3_column_int64(st, 9);
+}
+
+static void key_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	key_row(st, item, a);
+}
+
+rf_status rf_store_apikey_insert(rf_store *s, const rf_apikey *k, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO api_keys (" KEY_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, k->id);
+	bind_text(st, 2, k->name);
+	bind_text(st, 3, k->role);
+	bind_text(st, 4, k->partner_id);
+	bind_text(st, 5, k->prefix);
+	bind_text(st, 6, k->hash);
+	bind_text(st, 7, k->created_by);
+	sqlite3_bind_int64(st, 8, k->created_at);
+	sqlite3_bind_int64(st, 9, k->last_used_at);
+	sqlite3_bind_int64(st, 10, k->revoked_at);
+	return step_done(s, st, "id", err);
+}
+
+static rf_status key_get_by(rf_store *s, const char *sql, const char *v, rf_apikey *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, v);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		key_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such API key");
+	return db_fail(s, err, "reading an API key");
+}
+
+rf_status rf_store_apikey_get(rf_store *s, const char *id, rf_apikey *out, rf_arena *a, rf_err *err)
+{
+	return key_get_by(s, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", id, out, a, err);
+}
+
+rf_status rf_store_apikey_get_by_hash(rf_store *s, const char *hash, rf_apikey *out, rf_arena *a, rf_err *err)
+{
+	return key_get_by(s, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash, out, a, err);
+}
+
+rf_status rf_store_apikey_list(rf_store *s, const rf_page *page, rf_apikey **items, size_t *n, bool *has_more,
+			       rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (page->starting_after && cursor_seq(s, "api_keys", page->starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+		prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, page->limit + 1);
+	return collect(s, st, page->limit, sizeof(rf_apikey), key_fill, (void **)items, n, has_more, a, err);
+}
+
+static rf_status key_set_time(rf_store *s, const char *sql, const char *id, int64_t at, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, at);
+	bind_text(st, 2, id);
+	return step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_apikey_revoke(rf_store *s, const char *id, int64_t at, rf_err *err)
+{
+	return key_set_time(s, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", id, at, err);
+}
+
+rf_status rf_store_apikey_touch(rf_store *s, const char *id, int64_t at, rf_err *err)
+{
+	return key_set_time(s, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", id, at, err);
+}
+
+/* ---- sessions ---- */
+
+rf_status rf_store_session_insert(rf_store *s, const rf_session *ss, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"INSERT INTO sessions (hash, user_id, csrf_token, created_at, expires_at) "
+				"VALUES (?,?,?,?,?)",
+				err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, ss->hash);
+	bind_text(st, 2, ss->user_id);
+	bind_text(st, 3, ss->csrf_token);
+	sqlite3_bind_int64(st, 4, ss->created_at);
+	sqlite3_bind_int64(st, 5, ss->expires_at);
+	return step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_session_get(rf_store *s, const char *hash, rf_session *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(
+		s, "SELECT hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE hash = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, hash);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->hash = col_text(st, 0, a);
+		out->user_id = col_text(st, 1, a);
+		out->csrf_token = col_text(st, 2, a);
+		out->created_at = sqlite3_column_int64(st, 3);
+		out->expires_at = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, NULL, "no such session");
+	return db_fail(s, err, "reading a session");
+}
+
+static rf_status delete_by(rf_store *s, const char *sql, const char *v, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, v);
+	return step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_session_delete(rf_store *s, const char *hash, rf_err *err)
+{
+	return delete_by(s, "DELETE FROM sessions WHERE hash = ?", hash, err);
+}
+
+rf_status rf_store_session_delete_user(rf_store *s, const char *user_id, rf_err *err)
+{
+	return delete_by(s, "DELETE FROM sessions WHERE user_id = ?", user_id, err);
+}
+
+/* ---- login throttling ---- */
+
+rf_status rf_store_login_failure_add(rf_store *s, const char *key, int64_t at, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO login_failures (key, at) VALUES (?, ?)", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, at);
+	return step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_login_failure_count(rf_store *s, const char *key, int64_t since, int64_t *count, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM login_failures WHERE key = ? AND at >= ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, since);
+	int rc = sqlite3_step(st);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RF_OK : db_fail(s, err, "counting login failures");
+}
+
+rf_status rf_store_login_failure_clear(rf_store *s, const char *key, rf_err *err)
+{
+	return delete_by(s, "DELETE FROM login_failures WHERE key = ?", key, err);
+}
+
+/* ---- audit and settings ---- */
+
+rf_status rf_store_audit_add(rf_store *s, const char *actor, const char *action, const char *object_id,
+			     const char *detail, int64_t at, rf_err *err)
+{
+	sqlite3_stmt *st =
+		prep(s, "INSERT INTO audit_log (at, actor, action, object_id, detail) VALUES (?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, at);
+	bind_text(st, 2, actor);
+	bind_text(st, 3, action);
+	bind_text(st, 4, object_id);
+	bind_text(st, 5, detail);
+	return step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT value FROM settings WHERE key = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	*value = rc == SQLITE_ROW ? col_text(st, 0, a) : NULL;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? RF_OK : db_fail(s, err, "reading a setting");
+}
+
+rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err)
+{
+	sqlite3_stmt *st = prep(
+		s, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	return step_done(s, st, NULL, err);
+}

@@ -1,0 +1,112 @@
+/* The storage interface: everything refd keeps goes through these calls, whichever database backs them.
+ *
+ * Conventions for every call: strings in returned structs are allocated in the caller's arena; the call returns
+ * RF_OK, RF_ENOTFOUND when the object does not exist, RF_ECONFLICT when a uniqueness rule is broken (err names
+ * the field), or RF_EIO on a database failure (err says what failed). A store handle belongs to one thread. */
+#ifndef RF_STORE_H
+#define RF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/arena.h"
+#include "../core/model.h"
+#include "../core/status.h"
+
+typedef struct rf_store rf_store;
+
+/* Opens the database at location (a file path for the embedded backend). Creates the file if missing.
+ * *out is owned by the caller and released with rf_store_close. */
+rf_status rf_store_open(const char *location, rf_store **out, rf_err *err);
+void rf_store_close(rf_store *s);
+
+/* Applies every embedded migration newer than the database's version, each in its own transaction.
+ * *applied (may be NULL) receives how many ran. */
+rf_status rf_store_migrate(rf_store *s, int *applied, rf_err *err);
+/* The schema version of the database and of this binary. */
+rf_status rf_store_schema_version(rf_store *s, int *db_version, int *binary_version, rf_err *err);
+/* Cheap round trip to the database, for readiness checks. */
+rf_status rf_store_ping(rf_store *s, rf_err *err);
+
+/* Transactions: writes that must happen together run between begin and commit; rollback undoes them. */
+rf_status rf_store_begin(rf_store *s, rf_err *err);
+rf_status rf_store_commit(rf_store *s, rf_err *err);
+void rf_store_rollback(rf_store *s);
+
+/* True when no program and no user exists yet (a fresh database, before demo data). */
+rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err);
+
+typedef struct {
+	int limit;                  /* 1..100 */
+	const char *starting_after; /* id of the last item of the previous page, or NULL */
+} rf_page;
+
+/* Programs. */
+rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err);
+rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err);
+rf_status rf_store_program_get(rf_store *s, const char *id, rf_program *out, rf_arena *a, rf_err *err);
+/* Newest first. only_id restricts the list to one program (for partner users), NULL for all. */
+rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items,
+				size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *program_id; /* filters; NULL for any */
+	const char *status;
+	const char *kind;
+	const char *team_parent_id;
+	const char *recruited_by_id;
+	const char *q;            /* search text: ranked by how well name or email match */
+	const char *scope_id;     /* restrict to this partner and the agents of its team; NULL for all */
+} rf_partner_filter;
+
+/* Partners. Insert fails with RF_ECONFLICT on field "email" when the email is taken in the program. */
+rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err);
+rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err);
+rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err);
+/* Lists newest first, or by rank when f->q is set. */
+rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n,
+				bool *has_more, rf_arena *a, rf_err *err);
+/* The parent of id along "team_parent_id" or "recruited_by_id"; *parent is NULL when none. */
+rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
+				  rf_err *err);
+
+/* Users. Insert fails with RF_ECONFLICT on "email" when taken. */
+rf_status rf_store_user_insert(rf_store *s, const rf_user *u, rf_err *err);
+rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err);
+rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err);
+rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *out, rf_arena *a, rf_err *err);
+rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err);
+
+/* API keys, found by the hash of the presented key. */
+rf_status rf_store_apikey_insert(rf_store *s, const rf_apikey *k, rf_err *err);
+rf_status rf_store_apikey_get(rf_store *s, const char *id, rf_apikey *out, rf_arena *a, rf_err *err);
+rf_status rf_store_apikey_get_by_hash(rf_store *s, const char *hash, rf_apikey *out, rf_arena *a, rf_err *err);
+rf_status rf_store_apikey_list(rf_store *s, const rf_page *page, rf_apikey **items, size_t *n, bool *has_more,
+			       rf_arena *a, rf_err *err);
+rf_status rf_store_apikey_revoke(rf_store *s, const char *id, int64_t at, rf_err *err);
+rf_status rf_store_apikey_touch(rf_store *s, const char *id, int64_t at, rf_err *err);
+
+/* Sessions, found by the hash of the cookie's token. */
+rf_status rf_store_session_insert(rf_store *s, const rf_session *ss, rf_err *err);
+rf_status rf_store_session_get(rf_store *s, const char *hash, rf_session *out, rf_arena *a, rf_err *err);
+rf_status rf_store_session_delete(rf_store *s, const char *hash, rf_err *err);
+/* Ends every session of a user (password change, user disabled). */
+rf_status rf_store_session_delete_user(rf_store *s, const char *user_id, rf_err *err);
+
+/* Failed logins, for rate limiting: key is an email or a keyed hash of an address. */
+rf_status rf_store_login_failure_add(rf_store *s, const char *key, int64_t at, rf_err *err);
+rf_status rf_store_login_failure_count(rf_store *s, const char *key, int64_t since, int64_t *count, rf_err *err);
+rf_status rf_store_login_failure_clear(rf_store *s, const char *key, rf_err *err);
+
+/* The audit trail: who did what to which object. detail is JSON object text or NULL. */
+rf_status rf_store_audit_add(rf_store *s, const char *actor, const char *action, const char *object_id,
+			     const char *detail, int64_t at, rf_err *err);
+
+/* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
+rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
+rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);
+
+#endif
