@@ -1,0 +1,188 @@
+"""Starts the real refd binary on an ephemeral loopback port with a temporary database and talks HTTP to it."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+BINARY = os.environ.get("REFD_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "refd"))
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<Response %d %s>" % (self.status, self.body[:300])
+
+
+class Refd:
+    """One refd process with its own temporary directory and database."""
+
+    def __init__(self, demo=False, extra_args=(), env=None):
+        self.dir = tempfile.mkdtemp(prefix="refd-test-")
+        self.db = os.path.join(self.dir, "refd.db")
+        self.log_path = os.path.join(self.dir, "refd.log")
+        self.err_path = os.path.join(self.dir, "refd.err")
+        self.demo = demo
+        self.extra_args = list(extra_args)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        self.port = None
+        self.demo_password = None
+
+    def cli(self, *args, stdin=None, check=True):
+        """Runs a refd subcommand against this instance's database; returns CompletedProcess."""
+        p = subprocess.run([BINARY, *args, "--db", self.db], input=stdin, capture_output=True, text=True,
+                           env=self.env, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError("refd %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr))
+        return p
+
+    def start(self):
+        args = [BINARY, "serve", "--listen", "127.0.0.1:0", "--db", self.db, "--threads", "2"] + self.extra_args
+        if not self.demo:
+            args.append("--no-demo")
+        self.out = open(self.log_path, "w")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=self.err, env=self.env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("refd exited early: " + open(self.err_path).read())
+            with open(self.log_path) as f:
+                for line in f:
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue
+                    if rec.get("msg") == "listening":
+                        self.port = int(rec["addr"].rsplit(":", 1)[1])
+                        if self.demo:
+                            for l in open(self.err_path):
+                                if "with password" in l:
+                                    self.demo_password = l.strip().rsplit(" ", 1)[1]
+                        return self
+            time.sleep(0.02)
+        raise AssertionError("refd did not start listening")
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("refd did not stop within %ds of %s" % (timeout, sig))
+        code = self.proc.returncode if self.proc else None
+        for f in (getattr(self, "out", None), getattr(self, "err", None)):
+            if f:
+                f.close()
+        return code
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def logs(self):
+        with open(self.log_path) as f:
+            return [json.loads(l) for l in f if l.startswith("{")]
+
+    def request(self, method, path, body=None, key=None, headers=None, raw=None, session=None):
+        """Sends one request. body is JSON-encoded; raw is sent as is. session is a Session (cookie + CSRF)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        if raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode()
+        if key:
+            h["Authorization"] = "Bearer " + key
+        if session:
+            h["Cookie"] = "refd_session=" + session.cookie
+            if session.csrf and method not in ("GET", "HEAD"):
+                h["X-CSRF-Token"] = session.csrf
+        h.update(headers or {})
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        resp = Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
+        conn.close()
+        return resp
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # Conveniences for setting up a test.
+
+    def admin_key(self, role="admin", partner=None, name="test"):
+        args = ["apikey", "create", "--name", name, "--role", role]
+        if partner:
+            args += ["--partner", partner]
+        return self.cli(*args).stdout.strip()
+
+    def add_user(self, email, role, password="correct horse battery", partner=None):
+        args = ["user", "add", "--email", email, "--role", role]
+        if partner:
+            args += ["--partner", partner]
+        self.cli(*args, stdin=password + "\n")
+        return password
+
+    def login(self, email, password):
+        r = self.post("/api/v1/auth/login", {"email": email, "password": password})
+        if r.status != 200:
+            raise AssertionError("login failed: %r" % r)
+        cookie = None
+        for v in r.headers_all("Set-Cookie"):
+            if v.startswith("refd_session="):
+                cookie = v.split(";", 1)[0].split("=", 1)[1]
+        return Session(cookie, r.json["csrf_token"])
+
+
+class Session:
+    def __init__(self, cookie, csrf):
+        self.cookie = cookie
+        self.csrf = csrf
+
+
+def expect(resp, status, field=None, etype=None):
+    """Asserts the status (and, for errors, the field and type named in the error body)."""
+    assert resp.status == status, "expected %d, got %r" % (status, resp)
+    if field is not None:
+        assert resp.json and resp.json.get("error", {}).get("field") == field, \
+            "expected error field %r, got %r" % (field, resp)
+    if etype is not None:
+        assert resp.json["error"]["type"] == etype, "expected error type %r, got %r" % (etype, resp)
+    return resp.json
