@@ -22,22 +22,22 @@
 #define REFD_VERSION "0.1.0"
 
 static const char *main_usage =
-	"refd " REFD_VERSION " - referral tracking and partner commissions\n"
-	"\n"
-	"Usage: refd COMMAND [OPTIONS]\n"
-	"\n"
-	"Commands:\n"
-	"  serve            run the HTTP server (migrates the database and seeds demo data when it is empty)\n"
-	"  migrate          apply pending database migrations\n"
-	"  user add         create a user: --email E --role owner|admin|manager|partner [--partner ID]\n"
-	"  user passwd      set a user's password: --email E\n"
-	"  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
-	"  routes           list every HTTP route\n"
-	"  version          print the version\n"
-	"\n"
-	"Every option can also come from its REFD_* environment variable; `refd COMMAND --help` lists them.\n"
-	"Passwords for `user add` and `user passwd` are read from standard input when it is not a terminal;\n"
-	"otherwise a password is generated and printed.";
+    "refd " REFD_VERSION " - referral tracking and partner commissions\n"
+    "\n"
+    "Usage: refd COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  serve            run the HTTP server (migrates the database and seeds demo data when it is empty)\n"
+    "  migrate          apply pending database migrations\n"
+    "  user add         create a user: --email E --role owner|admin|manager|partner [--partner ID]\n"
+    "  user passwd      set a user's password: --email E\n"
+    "  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
+    "  routes           list every HTTP route\n"
+    "  version          print the version\n"
+    "\n"
+    "Every option can also come from its REFD_* environment variable; `refd COMMAND --help` lists them.\n"
+    "Passwords for `user add` and `user passwd` are read from standard input when it is not a terminal;\n"
+    "otherwise a password is generated and printed.";
 
 static long to_long(const char *s, const char *name, long min, long max, int *bad)
 {
@@ -111,8 +111,9 @@ static int load_secret(const char *path, unsigned char key[32])
 		return -1;
 	}
 	close(fd);
-	fprintf(stderr, "refd: created the instance secret key %s (keep it with your backups, apart from the "
-			"database)\n",
+	fprintf(stderr,
+		"refd: created the instance secret key %s (keep it with your backups, apart from the "
+		"database)\n",
 		path);
 	return 0;
 }
@@ -148,22 +149,22 @@ static void thread_free(void *ctx)
 static int cmd_serve(int argc, char **argv)
 {
 	rf_option opts[] = {
-		{"listen", "REFD_LISTEN", true, "127.0.0.1:8080", "address and port to listen on", NULL},
-		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
-		{"threads", "REFD_THREADS", true, NULL, "worker threads (default: one per CPU)", NULL},
-		{"secret-key-file", "REFD_SECRET_KEY_FILE", true, NULL,
-		 "file with the instance key that seals tax ids (default: the database path + .key; "
-		 "REFD_SECRET_KEY=64 hex digits overrides it)",
-		 NULL},
-		{"secure-cookies", "REFD_SECURE_COOKIES", false, NULL,
-		 "mark session cookies Secure (set when refd is served over HTTPS)", NULL},
-		{"no-demo", "REFD_NO_DEMO", false, NULL, "do not create demo data in an empty database", NULL},
-		{"session-hours", "REFD_SESSION_HOURS", true, "12", "lifetime of a login session", NULL},
-		{"max-body", "REFD_MAX_BODY", true, "65536", "largest JSON request body in bytes", NULL},
-		{"login-max-failures", "REFD_LOGIN_MAX_FAILURES", true, "5",
-		 "failed logins per email allowed in the window", NULL},
-		{"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
-		{NULL, NULL, false, NULL, NULL, NULL},
+	    {"listen", "REFD_LISTEN", true, "127.0.0.1:8080", "address and port to listen on", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"threads", "REFD_THREADS", true, NULL, "worker threads (default: one per CPU)", NULL},
+	    {"secret-key-file", "REFD_SECRET_KEY_FILE", true, NULL,
+	     "file with the instance key that seals tax ids (default: the database path + .key; "
+	     "REFD_SECRET_KEY=64 hex digits overrides it)",
+	     NULL},
+	    {"secure-cookies", "REFD_SECURE_COOKIES", false, NULL,
+	     "mark session cookies Secure (set when refd is served over HTTPS)", NULL},
+	    {"no-demo", "REFD_NO_DEMO", false, NULL, "do not create demo data in an empty database", NULL},
+	    {"session-hours", "REFD_SESSION_HOURS", true, "12", "lifetime of a login session", NULL},
+	    {"max-body", "REFD_MAX_BODY", true, "65536", "largest JSON request body in bytes", NULL},
+	    {"login-max-failures", "REFD_LOGIN_MAX_FAILURES", true, "5",
+	     "failed logins per email allowed in the window", NULL},
+	    {"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc, argv, "Usage: refd serve [OPTIONS]\n\nRuns the HTTP server.");
 	if (rc)
@@ -177,7 +178,7 @@ static int cmd_serve(int argc, char **argv)
 	cfg.session_hours = (int)to_long(rf_option_get(opts, "session-hours"), "session-hours", 1, 24 * 90, &bad);
 	cfg.max_json_body = (size_t)to_long(rf_option_get(opts, "max-body"), "max-body", 1024, 1 << 20, &bad);
 	cfg.login_max_failures =
-		(int)to_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
+	    (int)to_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
 	if (bad)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
@@ -207,28 +208,29 @@ static int cmd_serve(int argc, char **argv)
 		}
 		if (created) {
 			const char *listen = rf_option_get(opts, "listen");
-			fprintf(stderr,
-				"\nrefd: this database was empty, so it now holds demo data (one program, twelve "
-				"partners).\n"
-				"refd: log in at http://%s as %s with password %s\n"
-				"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
-				listen, RF_DEMO_ADMIN_EMAIL, password, RF_DEMO_ADMIN_EMAIL);
+			fprintf(
+			    stderr,
+			    "\nrefd: this database was empty, so it now holds demo data (one program, twelve "
+			    "partners).\n"
+			    "refd: log in at http://%s as %s with password %s\n"
+			    "refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
+			    listen, RF_DEMO_ADMIN_EMAIL, password, RF_DEMO_ADMIN_EMAIL);
 		}
 	}
 	rf_store_close(s);
 
 	void *targ[2] = {&cfg, (void *)db};
 	rf_server_config sc = {
-		.listen = rf_option_get(opts, "listen"),
-		.threads = (int)threads,
-		.max_body = 1u << 20,
-		.max_headers = 16384,
-		.timeout_seconds = 30,
-		.handler = rf_router_handle,
-		.thread_init = thread_init,
-		.thread_free = thread_free,
-		.arg = targ,
-		.log_requests = !rf_option_on(opts, "quiet"),
+	    .listen = rf_option_get(opts, "listen"),
+	    .threads = (int)threads,
+	    .max_body = 1u << 20,
+	    .max_headers = 16384,
+	    .timeout_seconds = 30,
+	    .handler = rf_router_handle,
+	    .thread_init = thread_init,
+	    .thread_free = thread_free,
+	    .arg = targ,
+	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
 	rf_err err = {0};
 	if (rf_server_run(&sc, &err) != RF_OK) {
@@ -244,8 +246,8 @@ static int cmd_serve(int argc, char **argv)
 static int cmd_migrate(int argc, char **argv)
 {
 	rf_option opts[] = {
-		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
-		{NULL, NULL, false, NULL, NULL, NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc, argv,
 				  "Usage: refd migrate [OPTIONS]\n\nApplies pending migrations to the database.");
@@ -292,12 +294,11 @@ static int cmd_user(int argc, char **argv)
 	}
 	bool add = strcmp(argv[0], "add") == 0;
 	rf_option opts[] = {
-		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
-		{"email", "REFD_USER_EMAIL", true, NULL, "the user's email", NULL},
-		{"role", "REFD_USER_ROLE", true, NULL, "owner, admin, manager or partner (user add)", NULL},
-		{"partner", "REFD_USER_PARTNER", true, NULL, "partner id, for manager and partner users (user add)",
-		 NULL},
-		{NULL, NULL, false, NULL, NULL, NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"email", "REFD_USER_EMAIL", true, NULL, "the user's email", NULL},
+	    {"role", "REFD_USER_ROLE", true, NULL, "owner, admin, manager or partner (user add)", NULL},
+	    {"partner", "REFD_USER_PARTNER", true, NULL, "partner id, for manager and partner users (user add)", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc - 1, argv + 1,
 				  add ? "Usage: refd user add --email E --role R [--partner ID]\n\nCreates a user. "
@@ -400,11 +401,11 @@ static int cmd_apikey(int argc, char **argv)
 		return 2;
 	}
 	rf_option opts[] = {
-		{"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
-		{"name", "REFD_APIKEY_NAME", true, NULL, "what the key is for", NULL},
-		{"role", "REFD_APIKEY_ROLE", true, "admin", "owner, admin, manager or partner", NULL},
-		{"partner", "REFD_APIKEY_PARTNER", true, NULL, "partner id, for manager and partner keys", NULL},
-		{NULL, NULL, false, NULL, NULL, NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"name", "REFD_APIKEY_NAME", true, NULL, "what the key is for", NULL},
+	    {"role", "REFD_APIKEY_ROLE", true, "admin", "owner, admin, manager or partner", NULL},
+	    {"partner", "REFD_APIKEY_PARTNER", true, NULL, "partner id, for manager and partner keys", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc - 1, argv + 1,
 				  "Usage: refd apikey create --name N [--role R] [--partner ID]\n\n"
@@ -477,8 +478,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		printf("%s\n", main_usage);
 		return argc < 2 ? 2 : 0;
 	}

@@ -6,10 +6,10 @@
 #include "api.h"
 
 static const rf_jfield key_fields[] = {
-	{"name", RF_JT_STRING, false, 100, NULL},
-	{"role", RF_JT_STRING, false, 16, NULL},
-	{"partner_id", RF_JT_STRING, true, 64, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"name", RF_JT_STRING, false, 100, NULL},
+    {"role", RF_JT_STRING, false, 16, NULL},
+    {"partner_id", RF_JT_STRING, true, 64, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 void rf_api_keys_create(rf_ctx *c)

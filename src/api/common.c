@@ -56,8 +56,8 @@ json_t *rf_api_program_json(const rf_program *p)
 	json_t *params = json_array();
 	for (size_t i = 0; i < p->n_tracking_params; i++)
 		json_array_append_new(params, json_string(p->tracking_params[i]));
-	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object",
-			 "program", "name", p->name, "currency", lower_code(p->currency), "cookie_window_days",
+	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object", "program",
+			 "name", p->name, "currency", lower_code(p->currency), "cookie_window_days",
 			 (json_int_t)p->cookie_window_days, "attribution_model", p->attribution_model,
 			 "holding_period_days", (json_int_t)p->holding_period_days, "payout_threshold",
 			 rf_json_money_new(p->payout_threshold, p->currency), "tracking_params", params, "created_at",

@@ -11,26 +11,26 @@
 #include "api.h"
 
 static const rf_jfield tax_fields[] = {
-	{"legal_name", RF_JT_STRING, true, 200, NULL},
-	{"country", RF_JT_STRING, true, 2, NULL},
-	{"tax_id", RF_JT_STRING, true, 32, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"legal_name", RF_JT_STRING, true, 200, NULL},
+    {"country", RF_JT_STRING, true, 2, NULL},
+    {"tax_id", RF_JT_STRING, true, 32, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 static const rf_jfield partner_fields[] = {
-	{"program_id", RF_JT_STRING, false, 64, NULL},
-	{"kind", RF_JT_STRING, false, 16, NULL},
-	{"status", RF_JT_STRING, false, 16, NULL},
-	{"name", RF_JT_STRING, false, 200, NULL},
-	{"email", RF_JT_STRING, false, 254, NULL},
-	{"company", RF_JT_STRING, true, 200, NULL},
-	{"currency", RF_JT_STRING, false, 8, NULL},
-	{"cost_per_lead", RF_JT_MONEY, false, 0, NULL},
-	{"team_parent_id", RF_JT_STRING, true, 64, NULL},
-	{"recruited_by_id", RF_JT_STRING, true, 64, NULL},
-	{"tax_profile", RF_JT_FIELDS, true, 0, tax_fields},
-	{"metadata", RF_JT_OBJECT, false, 8192, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"program_id", RF_JT_STRING, false, 64, NULL},
+    {"kind", RF_JT_STRING, false, 16, NULL},
+    {"status", RF_JT_STRING, false, 16, NULL},
+    {"name", RF_JT_STRING, false, 200, NULL},
+    {"email", RF_JT_STRING, false, 254, NULL},
+    {"company", RF_JT_STRING, true, 200, NULL},
+    {"currency", RF_JT_STRING, false, 8, NULL},
+    {"cost_per_lead", RF_JT_MONEY, false, 0, NULL},
+    {"team_parent_id", RF_JT_STRING, true, 64, NULL},
+    {"recruited_by_id", RF_JT_STRING, true, 64, NULL},
+    {"tax_profile", RF_JT_FIELDS, true, 0, tax_fields},
+    {"metadata", RF_JT_OBJECT, false, 8192, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 /* Members a partner or manager user may change on the records they can see. */
@@ -50,8 +50,7 @@ static int parent_of(void *ctx, const char *id, char **parent)
 }
 
 /* Checks a relation member: the other partner exists, is in the same program, and no cycle results. */
-static rf_status check_relation(rf_ctx *c, rf_partner *p, const char *field, char **slot, json_t *body,
-				rf_err *err)
+static rf_status check_relation(rf_ctx *c, rf_partner *p, const char *field, char **slot, json_t *body, rf_err *err)
 {
 	json_t *v = json_object_get(body, field);
 	if (!v)
@@ -113,8 +112,9 @@ static rf_status apply_tax(rf_ctx *c, rf_partner *p, json_t *tax, rf_err *err)
 				continue;
 			if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')) ||
 			    n + 1 >= sizeof compact)
-				return rf_err_set(err, RF_EINVAL, "tax_profile.tax_id",
-						  "tax_profile.tax_id may hold letters, digits, spaces, '-', '.' and '/'");
+				return rf_err_set(
+				    err, RF_EINVAL, "tax_profile.tax_id",
+				    "tax_profile.tax_id may hold letters, digits, spaces, '-', '.' and '/'");
 			compact[n++] = ch;
 		}
 		compact[n] = '\0';
@@ -163,8 +163,8 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 	}
 	json_t *v;
 	if ((v = json_object_get(body, "company")))
-		p->company = json_is_null(v) || !*json_string_value(v) ? NULL
-								       : rf_arena_strdup(c->a, json_string_value(v));
+		p->company =
+		    json_is_null(v) || !*json_string_value(v) ? NULL : rf_arena_strdup(c->a, json_string_value(v));
 	if ((s = rf_json_str(body, "currency")) && rf_currency_lookup(s, p->currency) < 0)
 		return rf_err_set(err, RF_EINVAL, "currency", "currency: '%.8s' is not an ISO 4217 code", s);
 	if (rf_json_has(body, "cost_per_lead")) {
@@ -224,8 +224,8 @@ void rf_api_partners_create(rf_ctx *c)
 	p.created_at = p.updated_at = rf_clock_now_ms();
 	if (rf_store_partner_insert(c->app->store, &p, &err) != RF_OK) {
 		if (err.status == RF_ECONFLICT)
-			rf_err_set(&err, RF_ECONFLICT, "email", "a partner with email %s already exists in this program",
-				   p.email);
+			rf_err_set(&err, RF_ECONFLICT, "email",
+				   "a partner with email %s already exists in this program", p.email);
 		goto fail_tx;
 	}
 	if (rf_api_audit(c, "partner.create", p.id, NULL, &err) != RF_OK ||
@@ -280,7 +280,8 @@ void rf_api_partners_update(rf_ctx *c)
 	if (c->who.role < RF_ROLE_ADMIN) {
 		/* A manager changes its team's agents, not the organisation's own record. */
 		if (c->who.role == RF_ROLE_MANAGER && strcmp(p.id, c->who.partner_id) == 0) {
-			rf_err_set(&err, RF_EFORBIDDEN, NULL, "a manager can change its team's agents, not this record");
+			rf_err_set(&err, RF_EFORBIDDEN, NULL,
+				   "a manager can change its team's agents, not this record");
 			goto fail;
 		}
 		const char *key;
@@ -307,8 +308,8 @@ void rf_api_partners_update(rf_ctx *c)
 	p.updated_at = rf_clock_now_ms();
 	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK) {
 		if (err.status == RF_ECONFLICT)
-			rf_err_set(&err, RF_ECONFLICT, "email", "a partner with email %s already exists in this program",
-				   p.email);
+			rf_err_set(&err, RF_ECONFLICT, "email",
+				   "a partner with email %s already exists in this program", p.email);
 		goto fail_tx;
 	}
 	if (rf_api_audit(c, "partner.update", p.id, NULL, &err) != RF_OK ||
@@ -325,8 +326,8 @@ fail:
 }
 
 static const rf_jfield reason_fields[] = {
-	{"reason", RF_JT_STRING, true, 500, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"reason", RF_JT_STRING, true, 500, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 /* Moves a partner to status with an optional reason; from lists the statuses it may leave. */
@@ -395,8 +396,8 @@ void rf_api_partners_activate(rf_ctx *c)
 
 void rf_api_partners_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit",		"starting_after",  "q",	   "program_id", "status",
-					      "kind",		"team_parent_id", "recruited_by_id", NULL};
+	static const char *const allowed[] = {"limit",          "starting_after",  "q", "program_id", "status", "kind",
+					      "team_parent_id", "recruited_by_id", NULL};
 	rf_err err = {0};
 	rf_partner_filter f;
 	memset(&f, 0, sizeof f);

@@ -7,14 +7,14 @@
 #include "api.h"
 
 static const rf_jfield program_fields[] = {
-	{"name", RF_JT_STRING, false, 200, NULL},
-	{"currency", RF_JT_STRING, false, 8, NULL},
-	{"cookie_window_days", RF_JT_INT, false, 0, NULL},
-	{"attribution_model", RF_JT_STRING, false, 20, NULL},
-	{"holding_period_days", RF_JT_INT, false, 0, NULL},
-	{"payout_threshold", RF_JT_MONEY, false, 0, NULL},
-	{"tracking_params", RF_JT_STRINGS, false, RF_MAX_TRACKING_PARAMS, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"name", RF_JT_STRING, false, 200, NULL},
+    {"currency", RF_JT_STRING, false, 8, NULL},
+    {"cookie_window_days", RF_JT_INT, false, 0, NULL},
+    {"attribution_model", RF_JT_STRING, false, 20, NULL},
+    {"holding_period_days", RF_JT_INT, false, 0, NULL},
+    {"payout_threshold", RF_JT_MONEY, false, 0, NULL},
+    {"tracking_params", RF_JT_STRINGS, false, RF_MAX_TRACKING_PARAMS, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 /* Applies the members present in body to p (defaults already in p) and checks the result. */
@@ -68,10 +68,11 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 		{
 			const char *s = json_string_value(v);
 			if (!rf_param_name_valid(s))
-				return rf_err_set(err, RF_EINVAL, "tracking_params",
-						  "tracking_params[%zu]: '%s' is not a parameter name (a-z, 0-9, _ and -, "
-						  "1 to 32 characters)",
-						  i, s);
+				return rf_err_set(
+				    err, RF_EINVAL, "tracking_params",
+				    "tracking_params[%zu]: '%s' is not a parameter name (a-z, 0-9, _ and -, "
+				    "1 to 32 characters)",
+				    i, s);
 			for (size_t j = 0; j < p->n_tracking_params; j++)
 				if (strcmp(p->tracking_params[j], s) == 0)
 					return rf_err_set(err, RF_EINVAL, "tracking_params",
@@ -112,8 +113,7 @@ void rf_api_programs_list(rf_ctx *c)
 	rf_program *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	if (rc != RF_OK ||
-	    rf_store_program_list(c->app->store, &page, only, &items, &n, &more, c->a, &err) != RF_OK) {
+	if (rc != RF_OK || rf_store_program_list(c->app->store, &page, only, &items, &n, &more, c->a, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}

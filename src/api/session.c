@@ -8,9 +8,9 @@
 #include "api.h"
 
 static const rf_jfield login_fields[] = {
-	{"email", RF_JT_STRING, false, 254, NULL},
-	{"password", RF_JT_STRING, false, 256, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"email", RF_JT_STRING, false, 254, NULL},
+    {"password", RF_JT_STRING, false, 256, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 /* A valid Argon2id hash of a random string, so that unknown emails cost the same time as wrong passwords. */

@@ -7,12 +7,9 @@
 #include "api.h"
 
 static const rf_jfield user_fields[] = {
-	{"email", RF_JT_STRING, false, 254, NULL},
-	{"role", RF_JT_STRING, false, 16, NULL},
-	{"partner_id", RF_JT_STRING, true, 64, NULL},
-	{"password", RF_JT_STRING, false, 256, NULL},
-	{"disabled", RF_JT_BOOL, false, 0, NULL},
-	{NULL, 0, false, 0, NULL},
+    {"email", RF_JT_STRING, false, 254, NULL},    {"role", RF_JT_STRING, false, 16, NULL},
+    {"partner_id", RF_JT_STRING, true, 64, NULL}, {"password", RF_JT_STRING, false, 256, NULL},
+    {"disabled", RF_JT_BOOL, false, 0, NULL},     {NULL, 0, false, 0, NULL},
 };
 
 /* Checks that the caller may hand out role: only an owner makes or changes owners. */
@@ -28,7 +25,8 @@ static rf_status check_partner(rf_ctx *c, rf_role role, const char *partner_id, 
 {
 	if (role == RF_ROLE_MANAGER || role == RF_ROLE_PARTNER) {
 		if (!partner_id)
-			return rf_err_set(err, RF_EINVAL, "partner_id", "a %s user needs partner_id", rf_role_name(role));
+			return rf_err_set(err, RF_EINVAL, "partner_id", "a %s user needs partner_id",
+					  rf_role_name(role));
 		rf_partner p;
 		rf_status rc = rf_store_partner_get(c->app->store, partner_id, &p, c->a, err);
 		if (rc == RF_ENOTFOUND)

@@ -16,20 +16,18 @@ typedef struct {
 
 /* A partner organisation with two agents (a team), a three-level recruitment chain, and one of every kind. */
 static const demo_partner partners[] = {
-	{"partner", "active", "Northwind Traders", "partners@northwind.example", "Northwind Traders", "USD", 2500, -1,
-	 -1},
-	{"agent", "active", "Ava Martin", "ava.martin@northwind.example", "Northwind Traders", "USD", 1500, 0, -1},
-	{"agent", "active", "Ben Okafor", "ben.okafor@northwind.example", "Northwind Traders", "USD", 1500, 0, -1},
-	{"affiliate", "active", "Carla Gomez", "carla@gomez-reviews.example", "Gomez Reviews", "USD", 1000, -1, 0},
-	{"affiliate", "active", "Dan Weber", "dan@weber.example", NULL, "EUR", 800, -1, 3},
-	{"affiliate", "active", "Eve Laurent", "eve@laurent.example", NULL, "EUR", 800, -1, 4},
-	{"customer", "active", "Frank Li", "frank.li@example.com", NULL, "USD", 0, -1, -1},
-	{"customer", "active", "Grace Kim", "grace.kim@example.org", "Kim Studio", "USD", 0, -1, 6},
-	{"employee", "active", "Hugo Silva", "hugo.silva@acme.example", "Acme", "USD", 500, -1, -1},
-	{"employee", "active", "Iris Novak", "iris.novak@acme.example", "Acme", "USD", 500, -1, -1},
-	{"partner", "applied", "Jade Consulting", "hello@jade-consulting.example", "Jade Consulting", "GBP", 3000, -1,
-	 -1},
-	{"partner", "suspended", "Karl Fischer", "karl@fischer-it.example", "Fischer IT", "EUR", 2000, -1, -1},
+    {"partner", "active", "Northwind Traders", "partners@northwind.example", "Northwind Traders", "USD", 2500, -1, -1},
+    {"agent", "active", "Ava Martin", "ava.martin@northwind.example", "Northwind Traders", "USD", 1500, 0, -1},
+    {"agent", "active", "Ben Okafor", "ben.okafor@northwind.example", "Northwind Traders", "USD", 1500, 0, -1},
+    {"affiliate", "active", "Carla Gomez", "carla@gomez-reviews.example", "Gomez Reviews", "USD", 1000, -1, 0},
+    {"affiliate", "active", "Dan Weber", "dan@weber.example", NULL, "EUR", 800, -1, 3},
+    {"affiliate", "active", "Eve Laurent", "eve@laurent.example", NULL, "EUR", 800, -1, 4},
+    {"customer", "active", "Frank Li", "frank.li@example.com", NULL, "USD", 0, -1, -1},
+    {"customer", "active", "Grace Kim", "grace.kim@example.org", "Kim Studio", "USD", 0, -1, 6},
+    {"employee", "active", "Hugo Silva", "hugo.silva@acme.example", "Acme", "USD", 500, -1, -1},
+    {"employee", "active", "Iris Novak", "iris.novak@acme.example", "Acme", "USD", 500, -1, -1},
+    {"partner", "applied", "Jade Consulting", "hello@jade-consulting.example", "Jade Consulting", "GBP", 3000, -1, -1},
+    {"partner", "suspended", "Karl Fischer", "karl@fischer-it.example", "Fischer IT", "EUR", 2000, -1, -1},
 };
 
 #define NPARTNERS (sizeof partners / sizeof partners[0])

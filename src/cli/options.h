@@ -5,10 +5,10 @@
 #include <stdbool.h>
 
 typedef struct {
-	const char *name;  /* long flag without dashes: "listen" */
-	const char *env;   /* environment variable: "REFD_LISTEN", or NULL */
-	bool has_arg;      /* false for switches */
-	const char *def;   /* default value, or NULL */
+	const char *name; /* long flag without dashes: "listen" */
+	const char *env;  /* environment variable: "REFD_LISTEN", or NULL */
+	bool has_arg;     /* false for switches */
+	const char *def;  /* default value, or NULL */
 	const char *help;
 	const char *value; /* filled by rf_options_parse */
 } rf_option;

@@ -9,7 +9,7 @@
 #include "status.h"
 
 typedef struct {
-	int64_t amount;  /* minor units: cents for USD, yen for JPY, fils for BHD */
+	int64_t amount;   /* minor units: cents for USD, yen for JPY, fils for BHD */
 	char currency[4]; /* upper-case ISO 4217 code, NUL-terminated */
 } rf_money;
 

@@ -42,8 +42,7 @@ void rf_keyed_hash_hex(const unsigned char key[32], const void *data, size_t len
 	sodium_bin2hex(out, RF_HEX256_LEN, d, sizeof d);
 }
 
-rf_status rf_seal(const unsigned char key[32], const char *plaintext, rf_arena *a, unsigned char **out,
-		  size_t *out_len)
+rf_status rf_seal(const unsigned char key[32], const char *plaintext, rf_arena *a, unsigned char **out, size_t *out_len)
 {
 	size_t n = strlen(plaintext);
 	size_t total = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;

@@ -27,7 +27,7 @@ typedef struct {
 
 /* Records status, field (may be NULL) and a printf-style message in err (which may be NULL); returns status. */
 rf_status rf_err_set(rf_err *err, rf_status status, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* The error "type" string of DESIGN.md's error body for a status, e.g. "invalid_request". Static storage. */
 const char *rf_status_type(rf_status status);

@@ -83,8 +83,8 @@ static int depth_of(json_t *v)
 static rf_status check_money(json_t *v, const char *full, rf_err *err)
 {
 	if (!json_is_object(v))
-		return rf_err_set(err, RF_EINVAL, full, "%s must be an object {\"amount\": integer, \"currency\": code}",
-				  full);
+		return rf_err_set(err, RF_EINVAL, full,
+				  "%s must be an object {\"amount\": integer, \"currency\": code}", full);
 	const char *k;
 	json_t *m;
 	json_object_foreach(v, k, m)
@@ -232,8 +232,8 @@ rf_status rf_json_money(json_t *obj, const char *name, int64_t min, int64_t max,
 	if (rf_currency_lookup(json_string_value(json_object_get(v, "currency")), m->currency) < 0)
 		return rf_err_set(err, RF_EINVAL, name, "%s.currency is not an ISO 4217 code", name);
 	if (amount < min || amount > max)
-		return rf_err_set(err, RF_EINVAL, name, "%s.amount must be between %lld and %lld", name,
-				  (long long)min, (long long)max);
+		return rf_err_set(err, RF_EINVAL, name, "%s.amount must be between %lld and %lld", name, (long long)min,
+				  (long long)max);
 	m->amount = amount;
 	return RF_OK;
 }

@@ -17,11 +17,11 @@ void rf_json_error(rf_ctx *c, const rf_err *err);
 
 /* Builds err from the arguments and sends it. */
 void rf_json_fail(rf_ctx *c, rf_status status, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 typedef enum {
-	RF_JT_STRING,  /* clean UTF-8 text up to max bytes */
-	RF_JT_INT,     /* integer */
+	RF_JT_STRING, /* clean UTF-8 text up to max bytes */
+	RF_JT_INT,    /* integer */
 	RF_JT_BOOL,
 	RF_JT_OBJECT,  /* any object up to max bytes when serialised (metadata) */
 	RF_JT_MONEY,   /* {"amount": int, "currency": "usd"} */

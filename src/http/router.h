@@ -11,11 +11,11 @@
 
 /* Settings every worker shares, read-only once serving starts. */
 typedef struct {
-	bool secure_cookies;     /* add Secure to cookies: refd is served over TLS by a proxy */
+	bool secure_cookies;      /* add Secure to cookies: refd is served over TLS by a proxy */
 	unsigned char secret[32]; /* instance key for sealing tax ids and keyed hashes */
-	size_t max_json_body;    /* bytes */
+	size_t max_json_body;     /* bytes */
 	int session_hours;
-	int login_max_failures;  /* per email in login_window_minutes */
+	int login_max_failures; /* per email in login_window_minutes */
 	int login_max_failures_ip;
 	int login_window_minutes;
 } rf_app_config;

@@ -186,12 +186,13 @@ static void log_request(rf_req *r, int status, size_t bytes)
 	json_escape(path, sizeof path, r->path ? r->path : "");
 	json_escape(actor, sizeof actor, r->actor);
 	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
-	int n = snprintf(line, sizeof line,
-			 "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\",\"method\":\"%s\","
-			 "\"path\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"remote\":\"%s\""
-			 "%s%s%s}\n",
-			 ts, r->id, rf_req_method(r), path, status, bytes, (double)(mono_us() - r->start_us) / 1000.0,
-			 r->peer, actor[0] ? ",\"actor\":\"" : "", actor, actor[0] ? "\"" : "");
+	int n =
+	    snprintf(line, sizeof line,
+		     "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\",\"method\":\"%s\","
+		     "\"path\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"remote\":\"%s\""
+		     "%s%s%s}\n",
+		     ts, r->id, rf_req_method(r), path, status, bytes, (double)(mono_us() - r->start_us) / 1000.0,
+		     r->peer, actor[0] ? ",\"actor\":\"" : "", actor, actor[0] ? "\"" : "");
 	if (n > 0) {
 		size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
 		/* One write per line keeps lines from different threads whole. */
@@ -299,8 +300,7 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, rf_err *err)
 	char host[64];
 	const char *colon = listen ? strrchr(listen, ':') : NULL;
 	if (!colon || (size_t)(colon - listen) >= sizeof host)
-		return rf_err_set(err, RF_EINVAL, "listen", "--listen wants host:port, got '%s'",
-				  listen ? listen : "");
+		return rf_err_set(err, RF_EINVAL, "listen", "--listen wants host:port, got '%s'", listen ? listen : "");
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = '\0';
 	char *end = NULL;
@@ -418,8 +418,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 		evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_headers);
 		evhttp_set_timeout(w->http, cfg->timeout_seconds > 0 ? cfg->timeout_seconds : 30);
 		evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-							    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-							    EVHTTP_REQ_OPTIONS);
+							EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+							EVHTTP_REQ_OPTIONS);
 		evhttp_set_gencb(w->http, dispatch, w);
 		w->bound = evhttp_accept_socket_with_handle(w->http, w->fd);
 		w->drain = evtimer_new(w->base, drain_cb, w);
@@ -432,8 +432,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
 	char ts[40];
 	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
-	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s:%d\",\"threads\":%d}\n", ts,
-	       addr, ntohs(sa.sin_port), nthreads);
+	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s:%d\",\"threads\":%d}\n", ts, addr,
+	       ntohs(sa.sin_port), nthreads);
 	fflush(stdout);
 
 	for (int i = 0; i < nthreads; i++) {

@@ -15,12 +15,12 @@ typedef struct rf_req rf_req;
 typedef void (*rf_handler_fn)(rf_req *req, void *thread_ctx);
 
 typedef struct {
-	const char *listen;     /* "host:port"; port 0 picks a free one */
-	int threads;            /* worker threads, each with its own event loop and context */
-	size_t max_body;        /* requests with a larger body are refused with 413 before the handler runs */
-	size_t max_headers;     /* bytes of request line and headers */
-	int timeout_seconds;    /* idle keep-alive and slow-client timeout */
-	rf_handler_fn handler;  /* called for every request, on the worker thread that read it */
+	const char *listen;    /* "host:port"; port 0 picks a free one */
+	int threads;           /* worker threads, each with its own event loop and context */
+	size_t max_body;       /* requests with a larger body are refused with 413 before the handler runs */
+	size_t max_headers;    /* bytes of request line and headers */
+	int timeout_seconds;   /* idle keep-alive and slow-client timeout */
+	rf_handler_fn handler; /* called for every request, on the worker thread that read it */
 	void *(*thread_init)(int index, void *arg); /* builds a worker's context; NULL result aborts start-up */
 	void (*thread_free)(void *thread_ctx);
 	void *arg;
@@ -32,8 +32,8 @@ typedef struct {
 rf_status rf_server_run(const rf_server_config *cfg, rf_err *err);
 
 /* Request accessors; returned strings live as long as the request. */
-const char *rf_req_method(rf_req *r);       /* "GET", "POST", ... */
-const char *rf_req_path(rf_req *r);         /* decoded path without the query */
+const char *rf_req_method(rf_req *r);                  /* "GET", "POST", ... */
+const char *rf_req_path(rf_req *r);                    /* decoded path without the query */
 const char *rf_req_query(rf_req *r, const char *name); /* decoded value of a query parameter, or NULL */
 bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown);
 const char *rf_req_header(rf_req *r, const char *name); /* NULL when absent */

@@ -113,8 +113,8 @@ rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 	rf_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	int rc = sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc =
+	    sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rf_err_set(err, RF_EIO, "db", "cannot open database %s: %s", location,
 			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -145,8 +145,9 @@ void rf_store_close(rf_store *s)
 
 static rf_status db_version(rf_store *s, int *v, rf_err *err)
 {
-	if (exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-		    "applied_at INTEGER NOT NULL) STRICT",
+	if (exec(s,
+		 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		 "applied_at INTEGER NOT NULL) STRICT",
 		 err) != RF_OK)
 		return RF_EIO;
 	sqlite3_stmt *st = prep(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", err);
@@ -182,12 +183,12 @@ rf_status rf_store_migrate(rf_store *s, int *applied, rf_err *err)
 			continue;
 		}
 		if (exec(s, m->sql, err) != RF_OK) {
-			rf_err_set(err, RF_EIO, NULL, "migration %04d_%s failed: %s", m->version, m->name, err->message);
+			rf_err_set(err, RF_EIO, NULL, "migration %04d_%s failed: %s", m->version, m->name,
+				   err->message);
 			goto fail;
 		}
 		sqlite3_stmt *st =
-			prep(s, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			     err);
+		    prep(s, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", err);
 		if (!st)
 			goto fail;
 		sqlite3_bind_int(st, 1, m->version);
@@ -270,8 +271,8 @@ static rf_status cursor_seq(rf_store *s, const char *table, const char *id, int6
 
 /* ---- programs ---- */
 
-#define PROGRAM_COLS                                                                                           \
-	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, "   \
+#define PROGRAM_COLS                                                                                         \
+	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, " \
 	"tracking_params, created_at, updated_at"
 
 static void params_join(const rf_program *p, char *buf, size_t len)
@@ -401,8 +402,8 @@ static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
 	program_row(st, item, a);
 }
 
-rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items,
-				size_t *n, bool *has_more, rf_arena *a, rf_err *err)
+rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items, size_t *n,
+				bool *has_more, rf_arena *a, rf_err *err)
 {
 	int64_t after = INT64_MAX;
 	if (page->starting_after && cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
@@ -421,9 +422,9 @@ rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *on
 
 /* ---- partners ---- */
 
-#define PARTNER_COLS                                                                                           \
-	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "      \
-	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, "     \
+#define PARTNER_COLS                                                                                       \
+	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "  \
+	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, " \
 	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at"
 
 static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
@@ -542,9 +543,8 @@ rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_
 rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
 				  rf_err *err)
 {
-	const char *sql = strcmp(relation, "team_parent_id") == 0
-				  ? "SELECT team_parent_id FROM partners WHERE id = ?"
-				  : "SELECT recruited_by_id FROM partners WHERE id = ?";
+	const char *sql = strcmp(relation, "team_parent_id") == 0 ? "SELECT team_parent_id FROM partners WHERE id = ?"
+								  : "SELECT recruited_by_id FROM partners WHERE id = ?";
 	sqlite3_stmt *st = prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
@@ -590,8 +590,8 @@ static bool fts_query(const char *q, char *out, size_t len)
 	return terms > 0;
 }
 
-rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n,
-				bool *has_more, rf_arena *a, rf_err *err)
+rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
+				rf_arena *a, rf_err *err)
 {
 	char sql[2048];
 	char match[1024];
@@ -623,8 +623,11 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	int next = 3; /* ?1 is match or cursor, ?2 the lower-cased query */
 	struct {
 		const char *col, *val;
-	} eq[] = {{"p.program_id", f->program_id},	   {"p.status", f->status}, {"p.kind", f->kind},
-		  {"p.team_parent_id", f->team_parent_id}, {"p.recruited_by_id", f->recruited_by_id}};
+	} eq[] = {{"p.program_id", f->program_id},
+		  {"p.status", f->status},
+		  {"p.kind", f->kind},
+		  {"p.team_parent_id", f->team_parent_id},
+		  {"p.recruited_by_id", f->recruited_by_id}};
 	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++) {
 		if (!eq[i].val)
 			continue;
@@ -790,8 +793,8 @@ rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *ou
 	return user_get_by(s, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out, a, err);
 }
 
-rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more,
-			     rf_arena *a, rf_err *err)
+rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more, rf_arena *a,
+			     rf_err *err)
 {
 	int64_t after = INT64_MAX;
 	if (page->starting_after && cursor_seq(s, "users", page->starting_after, &after, err) != RF_OK)
@@ -879,8 +882,7 @@ rf_status rf_store_apikey_list(rf_store *s, const rf_page *page, rf_apikey **ite
 	int64_t after = INT64_MAX;
 	if (page->starting_after && cursor_seq(s, "api_keys", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	sqlite3_stmt *st =
-		prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	sqlite3_stmt *st = prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
 	if (!st)
 		return RF_EIO;
 	sqlite3_bind_int64(st, 1, after);
@@ -928,8 +930,8 @@ rf_status rf_store_session_insert(rf_store *s, const rf_session *ss, rf_err *err
 
 rf_status rf_store_session_get(rf_store *s, const char *hash, rf_session *out, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(
-		s, "SELECT hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE hash = ?", err);
+	sqlite3_stmt *st =
+	    prep(s, "SELECT hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE hash = ?", err);
 	if (!st)
 		return RF_EIO;
 	bind_text(st, 1, hash);
@@ -1004,7 +1006,7 @@ rf_status rf_store_audit_add(rf_store *s, const char *actor, const char *action,
 			     const char *detail, int64_t at, rf_err *err)
 {
 	sqlite3_stmt *st =
-		prep(s, "INSERT INTO audit_log (at, actor, action, object_id, detail) VALUES (?,?,?,?,?)", err);
+	    prep(s, "INSERT INTO audit_log (at, actor, action, object_id, detail) VALUES (?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	sqlite3_bind_int64(st, 1, at);
@@ -1030,8 +1032,8 @@ rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_ar
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err)
 {
 	sqlite3_stmt *st = prep(
-		s, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-		err);
+	    s, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	    err);
 	if (!st)
 		return RF_EIO;
 	bind_text(st, 1, key);

@@ -47,8 +47,8 @@ rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
 rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err);
 rf_status rf_store_program_get(rf_store *s, const char *id, rf_program *out, rf_arena *a, rf_err *err);
 /* Newest first. only_id restricts the list to one program (for partner users), NULL for all. */
-rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items,
-				size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items, size_t *n,
+				bool *has_more, rf_arena *a, rf_err *err);
 
 typedef struct {
 	rf_page page;
@@ -57,8 +57,8 @@ typedef struct {
 	const char *kind;
 	const char *team_parent_id;
 	const char *recruited_by_id;
-	const char *q;            /* search text: ranked by how well name or email match */
-	const char *scope_id;     /* restrict to this partner and the agents of its team; NULL for all */
+	const char *q;        /* search text: ranked by how well name or email match */
+	const char *scope_id; /* restrict to this partner and the agents of its team; NULL for all */
 } rf_partner_filter;
 
 /* Partners. Insert fails with RF_ECONFLICT on field "email" when the email is taken in the program. */
@@ -66,8 +66,8 @@ rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
 rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err);
 rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
-rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n,
-				bool *has_more, rf_arena *a, rf_err *err);
+rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
+				rf_arena *a, rf_err *err);
 /* The parent of id along "team_parent_id" or "recruited_by_id"; *parent is NULL when none. */
 rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
 				  rf_err *err);
@@ -77,8 +77,8 @@ rf_status rf_store_user_insert(rf_store *s, const rf_user *u, rf_err *err);
 rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err);
 rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err);
 rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *out, rf_arena *a, rf_err *err);
-rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more,
-			     rf_arena *a, rf_err *err);
+rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more, rf_arena *a,
+			     rf_err *err);
 
 /* API keys, found by the hash of the presented key. */
 rf_status rf_store_apikey_insert(rf_store *s, const rf_apikey *k, rf_err *err);
