@@ -15,6 +15,15 @@ for p in $PKGS; do
 	fi
 done
 
+# Node.js and npm run the OpenAPI linter (and later the browser tests). A machine may already have them from
+# another source (with npm bundled), so they are looked for as commands, not as Debian packages.
+if ! command -v node >/dev/null 2>&1; then
+	missing="$missing nodejs"
+fi
+if ! command -v npm >/dev/null 2>&1; then
+	missing="$missing npm"
+fi
+
 if [ -n "$missing" ]; then
 	echo "bootstrap: installing$missing"
 	SUDO=""

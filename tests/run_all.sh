@@ -1,0 +1,74 @@
+#!/bin/sh
+# Runs every check and test suite, plain and under ASan+UBSan, and ends with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+RESULTS=build/test-results
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+PASSED=0
+FAILED=0
+JOBS=${JOBS:-2}
+
+count() { # name passed failed
+	echo "== $1: $2 passed, $3 failing"
+	PASSED=$((PASSED + $2))
+	FAILED=$((FAILED + $3))
+}
+
+step() { # name command...: one check that passes or fails as a whole
+	name=$1
+	shift
+	if "$@" >"$RESULTS/$name.log" 2>&1; then
+		count "$name" 1 0
+	else
+		cat "$RESULTS/$name.log"
+		count "$name" 0 1
+	fi
+}
+
+unit_suite() { # label dir
+	for t in "$2"/tests/test_*; do
+		case "$t" in *.d) continue ;; esac
+		[ -x "$t" ] || continue
+		log="$RESULTS/$1-$(basename "$t").log"
+		"$t" >"$log" 2>&1
+		rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+		p=${p:-0}
+		f=${f:-0}
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+			f=1 # crashed or a sanitizer stopped it
+		fi
+		[ "$f" != 0 ] && cat "$log"
+		count "$1 unit $(basename "$t")" "$p" "$f"
+	done
+}
+
+integration_suite() { # label binary
+	summary="$RESULTS/$1-integration.txt"
+	REFD_BIN="$2" REFD_TEST_SUMMARY="$summary" python3 tests/integration/run.py >"$RESULTS/$1-integration.log" 2>&1
+	if [ -f "$summary" ]; then
+		read -r p f <"$summary"
+	else
+		p=0
+		f=1
+	fi
+	[ "$f" != 0 ] && cat "$RESULTS/$1-integration.log"
+	count "$1 integration" "$p" "$f"
+}
+
+step build make -j"$JOBS" all unit
+step clang-format make check-format
+step cppcheck make cppcheck
+unit_suite plain build
+integration_suite plain build/refd
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+step asan-build make -j"$JOBS" asan
+unit_suite asan build/asan
+integration_suite asan build/asan/refd
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
