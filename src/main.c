@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "cli/benchdata.h"
 #include "cli/demo.h"
 #include "cli/options.h"
 #include "core/clock.h"
@@ -464,6 +465,40 @@ done:
 	return status;
 }
 
+static int cmd_bench_data(int argc, char **argv)
+{
+	rf_option opts[] = {
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"partners", NULL, true, "100000", "how many partners to add", NULL},
+	    {"seed", NULL, true, "42", "seed that makes the data repeatable", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc, argv,
+				  "Usage: refd bench-data [--partners N] [--seed S]\n\n"
+				  "Adds a program with N synthetic partners, for benchmarks.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	int bad = 0;
+	long n = to_long(rf_option_get(opts, "partners"), "partners", 1, 10000000, &bad);
+	long seed = to_long(rf_option_get(opts, "seed"), "seed", 1, 2147483647, &bad);
+	if (bad)
+		return 2;
+	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);
+	if (!s)
+		return 1;
+	char program[40];
+	rf_err err = {0};
+	rc = rf_benchdata_partners(s, n, (unsigned)seed, program, sizeof program, &err);
+	rf_store_close(s);
+	if (rc != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		return 1;
+	}
+	printf("%s\n", program);
+	fprintf(stderr, "refd: added %ld partners to program %s\n", n, program);
+	return 0;
+}
+
 static int cmd_routes(void)
 {
 	for (const rf_route *r = rf_routes; r->method; r++)
@@ -491,6 +526,8 @@ int main(int argc, char **argv)
 		return cmd_user(argc - 2, argv + 2);
 	if (strcmp(cmd, "apikey") == 0)
 		return cmd_apikey(argc - 2, argv + 2);
+	if (strcmp(cmd, "bench-data") == 0)
+		return cmd_bench_data(argc - 2, argv + 2);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

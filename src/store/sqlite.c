@@ -121,7 +121,10 @@ rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) != RF_OK)
+	if (exec(s,
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+		 "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;",
+		 err) != RF_OK)
 		goto fail;
 	*out = s;
 	return RF_OK;
@@ -557,6 +560,9 @@ rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char 
 	return db_fail(s, err, "reading a partner relation");
 }
 
+/* How many candidates each search source contributes before ranking. */
+#define SEARCH_CAP 500
+
 /* Turns free text into an FTS5 query: every run of letters and digits becomes a quoted prefix term, all of
  * which must match. Returns false when the text has no such run. */
 static bool fts_query(const char *q, char *out, size_t len)
@@ -593,7 +599,7 @@ static bool fts_query(const char *q, char *out, size_t len)
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err)
 {
-	char sql[2048];
+	char sql[4096];
 	char match[1024];
 	const char *binds[16];
 	int nb = 0;
@@ -610,9 +616,42 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	    cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
 
-	if (search) {
+	bool capped = false;
+	if (search && !f->scope_id) {
+		/* Candidates come from three bounded sources: emails and names that start with the query (B-tree
+		 * ranges) and word-prefix matches from the full-text index. Each is capped, so a one-letter query
+		 * over 100,000 partners costs the same as a precise one. Word matches are ranked by bm25 (name
+		 * above email above company) only when there are few enough of them to rank cheaply. */
+		int64_t matches = 0;
+		/* Someone who types an '@' is after an email address: the email range alone answers that, and the
+		 * word index would only add slow walks through every "example" and "com". */
+		bool email_like = strchr(f->q, '@') != NULL;
+		if (!email_like) {
+			sqlite3_stmt *cnt =
+			    prep(s, "SELECT count(*) FROM partners_fts WHERE partners_fts MATCH ?", err);
+			if (!cnt)
+				return RF_EIO;
+			bind_text(cnt, 1, match);
+			if (sqlite3_step(cnt) == SQLITE_ROW)
+				matches = sqlite3_column_int64(cnt, 0);
+			sqlite3_reset(cnt);
+		}
+		capped = true;
+		o += (size_t)snprintf(
+		    sql + o, sizeof sql - o,
+		    "WITH cand(seq, score) AS ("
+		    "SELECT seq, 0.0 FROM (SELECT seq FROM partners WHERE email >= ?2 AND email < ?3 ORDER BY email "
+		    "LIMIT %d) "
+		    "UNION ALL SELECT seq, 0.0 FROM (SELECT seq FROM partners WHERE lower(name) >= ?2 AND "
+		    "lower(name) < ?3 ORDER BY lower(name) LIMIT %d) "
+		    "UNION ALL SELECT * FROM (SELECT rowid, bm25(partners_fts, 10.0, 5.0, 1.0) FROM partners_fts "
+		    "WHERE partners_fts MATCH ?1 %s LIMIT %d)), "
+		    "best(seq, score) AS (SELECT seq, min(score) FROM cand GROUP BY seq) "
+		    "SELECT " PARTNER_COLS " FROM best JOIN partners p ON p.seq = best.seq WHERE 1 ",
+		    SEARCH_CAP, SEARCH_CAP, matches <= 5000 ? "ORDER BY rank" : "", email_like ? 0 : SEARCH_CAP);
+	} else if (search) {
 		/* Rank: exact email, exact name, name prefix, email prefix, then any word match; bm25 breaks ties with
-		 * name weighted above email above company. */
+		 * name weighted above email above company. A scope keeps the set small, so nothing is capped. */
 		o += (size_t)snprintf(sql + o, sizeof sql - o,
 				      "SELECT " PARTNER_COLS " FROM partners_fts f JOIN partners p ON p.seq = f.rowid "
 				      "WHERE partners_fts MATCH ?1 ");
@@ -620,7 +659,7 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		o += (size_t)snprintf(sql + o, sizeof sql - o,
 				      "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1 ");
 	}
-	int next = 3; /* ?1 is match or cursor, ?2 the lower-cased query */
+	int next = 4; /* ?1 is match or cursor, ?2 the lower-cased query, ?3 its upper bound for prefix ranges */
 	struct {
 		const char *col, *val;
 	} eq[] = {{"p.program_id", f->program_id},
@@ -646,8 +685,8 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 				      "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
 				      "WHEN substr(lower(p.name), 1, length(?2)) = ?2 THEN 2 "
 				      "WHEN substr(p.email, 1, length(?2)) = ?2 THEN 3 ELSE 4 END, "
-				      "bm25(partners_fts, 10.0, 5.0, 1.0), p.seq DESC LIMIT ?%d",
-				      limit_idx);
+				      "%s, p.seq DESC LIMIT ?%d",
+				      capped ? "best.score" : "bm25(partners_fts, 10.0, 5.0, 1.0)", limit_idx);
 	else
 		o += (size_t)snprintf(sql + o, sizeof sql - o, "ORDER BY p.seq DESC LIMIT ?%d", limit_idx);
 	if (o >= sizeof sql)
@@ -666,11 +705,16 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		while (ll && lq[ll - 1] == ' ')
 			lq[--ll] = '\0';
 		bind_text(st, 2, lq);
+		/* The smallest string above every string that starts with lq: its last byte plus one. */
+		char *hi = rf_arena_strdup(a, lq);
+		if (hi && ll)
+			hi[ll - 1] = (char)(hi[ll - 1] + 1);
+		bind_text(st, 3, hi);
 	} else {
 		sqlite3_bind_int64(st, 1, after);
 	}
 	for (int i = 0; i < nb; i++)
-		bind_text(st, 3 + i, binds[i]);
+		bind_text(st, 4 + i, binds[i]);
 
 	if (!search || !f->page.starting_after) {
 		sqlite3_bind_int(st, limit_idx, f->page.limit + 1);
@@ -678,7 +722,7 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 			       err);
 	}
 	/* A ranked list has no natural order to seek in, so its cursor skips past the given id within the first
-	 * 1,000 results. */
+	 * 1,000 results (a search returns at most that many). */
 	sqlite3_bind_int(st, limit_idx, 1000);
 	rf_partner *arr = rf_arena_alloc(a, sizeof *arr * (size_t)(f->page.limit + 1));
 	if (!arr)

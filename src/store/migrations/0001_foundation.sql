@@ -46,6 +46,9 @@ CREATE TABLE partners (
 CREATE INDEX partners_program ON partners (program_id, seq);
 CREATE INDEX partners_team ON partners (team_parent_id);
 CREATE INDEX partners_recruiter ON partners (recruited_by_id);
+-- Prefix search by email and by name without case (the search's exact and prefix tiers).
+CREATE INDEX partners_email ON partners (email);
+CREATE INDEX partners_name_lc ON partners (lower(name));
 
 -- Full-text index over the searchable fields; the triggers keep it in step with the table.
 CREATE VIRTUAL TABLE partners_fts USING fts5 (
