@@ -289,6 +289,12 @@ static int read_password(char *out, size_t len, bool *generated)
 
 static int cmd_user(int argc, char **argv)
 {
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		printf(
+		    "Usage: refd user add --email E --role R [--partner ID]\n"
+		    "       refd user passwd --email E\n\nSee `refd user add --help` and `refd user passwd --help`.\n");
+		return 0;
+	}
 	if (argc < 1 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "passwd") != 0)) {
 		fprintf(stderr, "refd: use `refd user add` or `refd user passwd` (see refd --help)\n");
 		return 2;
@@ -397,6 +403,11 @@ done:
 
 static int cmd_apikey(int argc, char **argv)
 {
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		printf("Usage: refd apikey create --name N [--role R] [--partner ID]\n\nSee `refd apikey create "
+		       "--help`.\n");
+		return 0;
+	}
 	if (argc < 1 || strcmp(argv[0], "create") != 0) {
 		fprintf(stderr, "refd: use `refd apikey create` (see refd --help)\n");
 		return 2;
