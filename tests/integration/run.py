@@ -55,6 +55,17 @@ def main():
                 failed += 1
                 failures.append((modname + "." + name, traceback.format_exc()))
                 print("FAIL %s.%s" % (modname, name), flush=True)
+        # The server must also have survived its tests and stopped cleanly (a sanitizer report or a leak makes
+        # the exit code non-zero).
+        try:
+            code = srv.stop()
+        except Exception:
+            code = "hung"
+        if code not in (0, None):
+            failed += 1
+            err = open(srv.err_path).read()[-4000:]
+            failures.append((modname + " (server exit)", "refd exited with %s:\n%s" % (code, err)))
+            print("FAIL %s: refd exited with %s" % (modname, code), flush=True)
         srv.cleanup()
     for name, tb in failures:
         print("\n---- %s\n%s" % (name, tb))
