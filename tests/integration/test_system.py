@@ -53,3 +53,28 @@ def test_graceful_shutdown_on_sigterm():
         assert "stopping" in msgs and msgs[-1] == "stopped", msgs
     finally:
         s.cleanup()
+
+
+def test_sigterm_lets_in_flight_request_finish():
+    # A login spends about 0.1 s hashing with Argon2id: SIGTERM arrives while it runs, and the client must
+    # still get its complete answer before the process exits cleanly.
+    s = Refd().start()
+    try:
+        s.add_user("inflight@example.com", "admin", password="in flight password")
+        result = {}
+
+        def login():
+            result["r"] = s.post("/api/v1/auth/login", {"email": "inflight@example.com",
+                                                         "password": "in flight password"})
+
+        t = threading.Thread(target=login)
+        t.start()
+        import time
+        time.sleep(0.03)
+        code = s.stop(signal.SIGTERM)
+        t.join(10)
+        assert code == 0, code
+        assert result["r"].status == 200, result["r"]
+        assert result["r"].json["csrf_token"]
+    finally:
+        s.cleanup()
