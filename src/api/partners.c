@@ -273,16 +273,25 @@ void rf_api_partners_update(rf_ctx *c)
 		return;
 	}
 	rf_partner p;
+	/* Read and write in one transaction, so concurrent changes cannot overwrite each other. */
+	if (rf_store_begin(c->app->store, &err) != RF_OK)
+		goto fail;
 	if (!load(c, &p)) {
+		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
+	}
+	if (rf_json_has(body, "status")) {
+		rf_err_set(&err, RF_EINVAL, "status",
+			   "status changes through /suspend, /ban and /activate, which record a reason");
+		goto fail_tx;
 	}
 	if (c->who.role < RF_ROLE_ADMIN) {
 		/* A manager changes its team's agents, not the organisation's own record. */
 		if (c->who.role == RF_ROLE_MANAGER && strcmp(p.id, c->who.partner_id) == 0) {
 			rf_err_set(&err, RF_EFORBIDDEN, NULL,
 				   "a manager can change its team's agents, not this record");
-			goto fail;
+			goto fail_tx;
 		}
 		const char *key;
 		json_t *v;
@@ -293,16 +302,14 @@ void rf_api_partners_update(rf_ctx *c)
 				ok = strcmp(*f, key) == 0;
 			if (!ok) {
 				rf_err_set(&err, RF_EFORBIDDEN, key, "%s can only be changed by an admin", key);
-				goto fail;
+				goto fail_tx;
 			}
 		}
 	}
 	if (rf_json_has(body, "program_id") && strcmp(rf_json_str(body, "program_id"), p.program_id) != 0) {
 		rf_err_set(&err, RF_EINVAL, "program_id", "a partner cannot move to another program");
-		goto fail;
+		goto fail_tx;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (apply(c, body, &p, false, &err) != RF_OK)
 		goto fail_tx;
 	p.updated_at = rf_clock_now_ms();
@@ -342,7 +349,14 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 		return;
 	}
 	rf_partner p;
+	/* The status check and the change happen in one transaction: two concurrent requests cannot both pass. */
+	if (rf_store_begin(c->app->store, &err) != RF_OK) {
+		json_decref(body);
+		rf_json_error(c, &err);
+		return;
+	}
 	if (!load(c, &p)) {
+		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -352,7 +366,7 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	if (!allowed) {
 		rf_err_set(&err, RF_ECONFLICT, "status", "a partner that is %s cannot become %s", p.status, status);
 		json_decref(body);
-		rf_json_error(c, &err);
+		rf_api_abort(c, &err);
 		return;
 	}
 	const char *reason = body ? rf_json_str(body, "reason") : NULL;
@@ -366,7 +380,7 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	json_decref(detail);
 	char action[48];
 	snprintf(action, sizeof action, "partner.%s", status);
-	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
+	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
 	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK) {
 		free(dtxt);
 		rf_api_abort(c, &err);

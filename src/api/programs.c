@@ -194,18 +194,24 @@ void rf_api_programs_update(rf_ctx *c)
 		return;
 	}
 	rf_program p;
+	if (rf_store_begin(c->app->store, &err) != RF_OK) {
+		json_decref(body);
+		rf_json_error(c, &err);
+		return;
+	}
 	if (!load(c, &p)) {
+		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
 	if (apply(body, &p, false, c->a, &err) != RF_OK) {
 		json_decref(body);
-		rf_json_error(c, &err);
+		rf_api_abort(c, &err);
 		return;
 	}
 	json_decref(body);
 	p.updated_at = rf_clock_now_ms();
-	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_program_update(c->app->store, &p, &err) != RF_OK ||
+	if (rf_store_program_update(c->app->store, &p, &err) != RF_OK ||
 	    rf_api_audit(c, "program.update", p.id, NULL, &err) != RF_OK ||
 	    rf_store_commit(c->app->store, &err) != RF_OK) {
 		rf_api_abort(c, &err);

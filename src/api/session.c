@@ -1,4 +1,5 @@
 /* Logging in and out with cookie sessions, with failed attempts rate-limited per email and per address. */
+#include <pthread.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -13,18 +14,23 @@ static const rf_jfield login_fields[] = {
     {NULL, 0, false, 0, NULL},
 };
 
-/* A valid Argon2id hash of a random string, so that unknown emails cost the same time as wrong passwords. */
+/* A valid Argon2id hash of a random string, so that unknown emails cost the same time as wrong passwords.
+ * Computed once for the process, whichever thread asks first. */
+static char dummy[RF_PASSWORD_HASH_MAX];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy(void)
+{
+	char pw[40];
+	rf_random_token(24, pw, sizeof pw);
+	if (rf_password_hash(pw, dummy) != RF_OK)
+		dummy[0] = '\0';
+}
+
 static const char *dummy_hash(void)
 {
-	static char hash[RF_PASSWORD_HASH_MAX];
-	static _Atomic int ready;
-	if (!ready) {
-		char pw[40];
-		rf_random_token(24, pw, sizeof pw);
-		if (rf_password_hash(pw, hash) == RF_OK)
-			ready = 1;
-	}
-	return hash;
+	pthread_once(&dummy_once, make_dummy);
+	return dummy;
 }
 
 void rf_api_login(rf_ctx *c)

@@ -136,13 +136,18 @@ void rf_api_users_update(rf_ctx *c)
 		return;
 	}
 	rf_user u;
+	/* Read, check and write in one transaction (the last-owner check must see a settled count). */
+	if (rf_store_begin(c->app->store, &err) != RF_OK)
+		goto fail;
 	if (!load(c, &u)) {
+		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
 	char email[RF_EMAIL_MAX + 1], hash[RF_PASSWORD_HASH_MAX];
 	bool end_sessions = false;
 	rf_role old = rf_role_parse(u.role), role = old;
+	bool was_active_owner = old == RF_ROLE_OWNER && u.disabled_at == 0;
 	if (may_grant(c, old, &err) != RF_OK) {
 		rf_err_set(&err, RF_EFORBIDDEN, "id", "only an owner can change an owner");
 		goto fail;
@@ -191,17 +196,25 @@ void rf_api_users_update(rf_ctx *c)
 		u.disabled_at = json_is_true(d) ? (u.disabled_at ? u.disabled_at : rf_clock_now_ms()) : 0;
 		end_sessions = end_sessions || json_is_true(d);
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_user_update(c->app->store, &u, &err) != RF_OK ||
-	    (end_sessions && rf_store_session_delete_user(c->app->store, u.id, &err) != RF_OK) ||
-	    rf_api_audit(c, "user.update", u.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
-		rf_store_rollback(c->app->store);
-		goto fail;
+	if (was_active_owner && (role != RF_ROLE_OWNER || u.disabled_at)) {
+		int64_t owners = 0;
+		if (rf_store_user_count_owners(c->app->store, &owners, &err) != RF_OK)
+			goto fail;
+		if (owners <= 1) {
+			rf_err_set(&err, RF_ECONFLICT, role != RF_ROLE_OWNER ? "role" : "disabled",
+				   "this is the last enabled owner; make another user owner first");
+			goto fail;
+		}
 	}
+	if (rf_store_user_update(c->app->store, &u, &err) != RF_OK ||
+	    (end_sessions && rf_store_session_delete_user(c->app->store, u.id, &err) != RF_OK) ||
+	    rf_api_audit(c, "user.update", u.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_user_json(&u));
 	return;
 fail:
+	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }

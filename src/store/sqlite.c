@@ -837,6 +837,17 @@ rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *ou
 	return user_get_by(s, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out, a, err);
 }
 
+rf_status rf_store_user_count_owners(rf_store *s, int64_t *count, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM users WHERE role = 'owner' AND disabled_at = 0", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RF_OK : db_fail(s, err, "counting owners");
+}
+
 rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more, rf_arena *a,
 			     rf_err *err)
 {

@@ -77,6 +77,8 @@ rf_status rf_store_user_insert(rf_store *s, const rf_user *u, rf_err *err);
 rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err);
 rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err);
 rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *out, rf_arena *a, rf_err *err);
+/* How many enabled users have the owner role. */
+rf_status rf_store_user_count_owners(rf_store *s, int64_t *count, rf_err *err);
 rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more, rf_arena *a,
 			     rf_err *err);
 

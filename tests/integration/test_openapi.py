@@ -1,0 +1,449 @@
+"""The OpenAPI document: served at /api/openapi.json, describing exactly the routes the binary has, with an
+operationId, a success response and (for routes that need credentials) a 401 on every operation, lint clean
+under the pinned linter, and in agreement with what the server really answers."""
+import json
+import os
+import re
+import subprocess
+
+from harness import BINARY
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SOURCE = os.path.join(ROOT, "src", "api", "openapi.json")
+LINT = os.path.join(ROOT, "scripts", "lint_openapi.sh")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login")}
+
+_doc = {}
+
+
+def document(srv):
+    if "doc" not in _doc:
+        r = srv.get("/api/openapi.json")
+        assert r.status == 200, r
+        _doc["doc"] = json.loads(r.body)
+    return _doc["doc"]
+
+
+def operations(doc):
+    """(METHOD, path, operation) for every operation in the document."""
+    for path, item in doc.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield method.upper(), path, item[method]
+
+
+def binary_routes():
+    p = subprocess.run([BINARY, "routes"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    routes = set()
+    for line in p.stdout.splitlines():
+        if line.strip():
+            method, path = line.split()
+            routes.add((method, path))
+    assert routes, "refd routes printed nothing"
+    return routes
+
+
+def test_served_as_openapi_3_1(srv):
+    r = srv.get("/api/openapi.json")
+    assert r.status == 200, r
+    assert (r.header("Content-Type") or "").startswith("application/json"), r.headers
+    doc = json.loads(r.body)
+    assert doc["openapi"] == "3.1.0", doc.get("openapi")
+    assert doc["info"]["title"] and doc["info"]["version"]
+
+
+def test_served_document_is_the_source_file(srv):
+    with open(SOURCE) as f:
+        source = json.load(f)
+    assert document(srv) == source, "build/refd serves an older src/api/openapi.json: run make"
+
+
+def test_paths_match_the_route_table(srv):
+    documented = {(m, p) for m, p, _ in operations(document(srv))}
+    routes = binary_routes()
+    missing = sorted(routes - documented)
+    extra = sorted(documented - routes)
+    assert not missing and not extra, (
+        "the OpenAPI document and `refd routes` disagree.\n"
+        "  routes missing from the document: %s\n"
+        "  documented operations that are not routes: %s"
+        % (", ".join("%s %s" % r for r in missing) or "none", ", ".join("%s %s" % r for r in extra) or "none"))
+
+
+def test_operations_have_ids_success_and_auth_errors(srv):
+    doc = document(srv)
+    seen = {}
+    problems = []
+    for method, path, op in operations(doc):
+        name = "%s %s" % (method, path)
+        op_id = op.get("operationId")
+        if not op_id:
+            problems.append("%s has no operationId" % name)
+        elif op_id in seen:
+            problems.append("%s reuses operationId %s of %s" % (name, op_id, seen[op_id]))
+        else:
+            seen[op_id] = name
+        codes = set(op.get("responses", {}))
+        if not any(re.fullmatch(r"2(\d\d|XX)", c) for c in codes):
+            problems.append("%s documents no 2xx response" % name)
+        security = op.get("security", doc.get("security", []))
+        if (method, path) in PUBLIC:
+            if op.get("security") != []:
+                problems.append("%s is public but does not say `security: []`" % name)
+        else:
+            if not security:
+                problems.append("%s needs credentials but documents no security requirement" % name)
+            if "401" not in codes:
+                problems.append("%s needs credentials but documents no 401" % name)
+    assert not problems, "\n".join(problems)
+
+
+def test_documented_security_matches_the_server(srv):
+    """Without credentials, exactly the routes documented as public answer something other than 401."""
+    doc = document(srv)
+    wrong = []
+    for method, path, op in operations(doc):
+        url = path.replace("{id}", "x_none")
+        r = srv.request(method, url)
+        public = op.get("security", doc.get("security")) == []
+        if public == (r.status == 401):
+            wrong.append("%s %s: documented %s, answered %d without credentials"
+                         % (method, path, "public" if public else "as needing credentials", r.status))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_lint_clean(srv):
+    p = subprocess.run(["sh", LINT], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, "scripts/lint_openapi.sh exited %d:\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
+# ---- The document against real answers ----
+# A small JSON Schema checker (the subset the document uses), so the test needs nothing beyond Python.
+
+
+def resolve(doc, schema):
+    while "$ref" in schema:
+        node = doc
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+def type_ok(t, v):
+    return {
+        "object": isinstance(v, dict),
+        "array": isinstance(v, list),
+        "string": isinstance(v, str),
+        "integer": isinstance(v, int) and not isinstance(v, bool),
+        "number": isinstance(v, (int, float)) and not isinstance(v, bool),
+        "boolean": isinstance(v, bool),
+        "null": v is None,
+    }[t]
+
+
+def property_names(doc, schema):
+    """Every property an object schema (with its allOf branches) declares, or None when it declares none."""
+    schema = resolve(doc, schema)
+    names = set(schema.get("properties", {}))
+    for sub in schema.get("allOf", []):
+        more = property_names(doc, sub)
+        if more is None:
+            return None
+        names |= more
+    return names or None
+
+
+def check(doc, schema, v, where, errors, closed=True):
+    """Appends to errors where v breaks schema. closed: an object may not have members the schema does not
+    declare, so that a response member missing from the document is caught."""
+    schema = resolve(doc, schema)
+    for sub in schema.get("allOf", []):
+        check(doc, sub, v, where, errors, closed=False)
+    if "oneOf" in schema:
+        fits = 0
+        for sub in schema["oneOf"]:
+            e = []
+            check(doc, sub, v, where, e, closed)
+            fits += not e
+        if fits != 1:
+            errors.append("%s: %d of the oneOf branches fit %r" % (where, fits, v))
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        if not any(type_ok(x, v) for x in types):
+            errors.append("%s: %r is not of type %s" % (where, v, t))
+            return
+    if "const" in schema and v != schema["const"]:
+        errors.append("%s: %r is not %r" % (where, v, schema["const"]))
+    if "enum" in schema and v not in schema["enum"]:
+        errors.append("%s: %r is not one of %s" % (where, v, schema["enum"]))
+    if isinstance(v, str):
+        if "pattern" in schema and not re.search(schema["pattern"], v):
+            errors.append("%s: %r does not match %s" % (where, v, schema["pattern"]))
+        if len(v) > schema.get("maxLength", len(v)) or len(v) < schema.get("minLength", 0):
+            errors.append("%s: %r has the wrong length" % (where, v))
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v < schema.get("minimum", v) or v > schema.get("maximum", v):
+            errors.append("%s: %r is out of range" % (where, v))
+    if isinstance(v, list) and "items" in schema:
+        for i, item in enumerate(v):
+            check(doc, schema["items"], item, "%s[%d]" % (where, i), errors, closed)
+    if isinstance(v, dict):
+        for name in schema.get("required", []):
+            if name not in v:
+                errors.append("%s: required member %s is missing" % (where, name))
+        props = schema.get("properties", {})
+        for name, value in v.items():
+            if name in props:
+                check(doc, props[name], value, where + "." + name, errors, closed)
+        declared = property_names(doc, schema)
+        if closed and declared is not None:
+            for name in sorted(set(v) - declared):
+                errors.append("%s: member %s is not in the document" % (where, name))
+
+
+def member_schema(doc, schema):
+    """The schema of a body member with allOf/oneOf wrappers and a null branch taken away; (schema, nullable)."""
+    schema = resolve(doc, schema)
+    nullable = False
+    t = schema.get("type")
+    if isinstance(t, list):
+        nullable = "null" in t
+    if "oneOf" in schema:
+        branches = [resolve(doc, b) for b in schema["oneOf"]]
+        nullable = nullable or any(b.get("type") == "null" for b in branches)
+        schema = [b for b in branches if b.get("type") != "null"][0]
+    if "allOf" in schema and len(schema["allOf"]) == 1:
+        schema = resolve(doc, schema["allOf"][0])
+    t = schema.get("type")
+    types = set(t if isinstance(t, list) else [t]) - {"null"}
+    return schema, types, nullable
+
+
+TYPE_ERROR = re.compile(r"must be (a string|an integer|true or false|an object|an array)|cannot be null")
+
+
+def test_request_bodies_match_the_validation(srv):
+    """Every documented body member is one the server knows, with the documented type, nullability and
+    maximum length; members the document does not list are refused. (Requests here are either invalid or name
+    objects that do not exist, except a few harmless API keys made by the right-type probe.)"""
+    doc = document(srv)
+    owner = srv.admin_key(role="owner")
+    money = doc["components"]["schemas"]["MoneyInput"]
+    problems = []
+
+    def send(method, url, body):
+        return srv.request(method, url, body=body, key=owner)
+
+    def probe(method, url, name, field, schema, wrap):
+        sub, types, nullable = member_schema(doc, schema)
+        bad = 7 if "array" in types else [[1]]
+        r = send(method, url, wrap(bad))
+        err = (r.json or {}).get("error", {})
+        if r.status != 400 or err.get("field") != field or err.get("message", "").startswith("unknown field"):
+            problems.append("%s: %s of the wrong type: expected a 400 naming %s, got %r" % (name, field, field, r))
+            return
+        sample = {"string": "a", "integer": 1, "boolean": False, "object": {}, "array": []}
+        for t in sorted(types):
+            value = {"amount": 0, "currency": "usd"} if sub is money else sample[t]
+            r = send(method, url, wrap(value))
+            err = (r.json or {}).get("error", {})
+            if r.status == 400 and err.get("field") == field and TYPE_ERROR.search(err.get("message", "")):
+                problems.append("%s: %s is documented as %s but the server refused %r: %s" % (
+                    name, field, t, value, err["message"]))
+        r = send(method, url, wrap(None))
+        err = (r.json or {}).get("error", {})
+        refused = r.status == 400 and err.get("field") == field and "cannot be null" in err.get("message", "")
+        if refused == nullable:
+            problems.append("%s: %s is documented as %snullable but the server %s null" % (
+                name, field, "" if nullable else "not ", "refuses" if refused else "accepts"))
+        if "string" in types and "maxLength" in sub:
+            r = send(method, url, wrap("a" * (sub["maxLength"] + 1)))
+            msg = (r.json or {}).get("error", {}).get("message", "")
+            if r.status != 400 or ("longer than %d bytes" % sub["maxLength"]) not in msg:
+                problems.append("%s: %s allows %d bytes by the document, but the server answered %r" % (
+                    name, field, sub["maxLength"], r))
+        # Money members are checked as a whole (errors name the money member), the others member by member.
+        if "object" in types and "properties" in sub and sub is not money:
+            for inner, inner_schema in sub["properties"].items():
+                probe(method, url, name, field + "." + inner, inner_schema,
+                      lambda v, inner=inner, wrap=wrap: wrap({inner: v}))
+
+    for method, path, op in operations(doc):
+        if "requestBody" not in op:
+            continue
+        name = "%s %s" % (method, path)
+        url = path.replace("{id}", "x_none")
+        schema = resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
+        if schema.get("additionalProperties") is not False:
+            problems.append("%s: the body schema does not say additionalProperties: false" % name)
+        r = send(method, url, {"zz_not_a_member": 1})
+        if r.status != 400 or "unknown field" not in (r.json or {}).get("error", {}).get("message", ""):
+            problems.append("%s: an undocumented member was not refused as unknown: %r" % (name, r))
+        for prop, prop_schema in schema.get("properties", {}).items():
+            probe(method, url, name, prop, prop_schema, lambda v, prop=prop: {prop: v})
+    assert not problems, "\n".join(problems)
+
+
+class Checker:
+    """Sends requests and checks each answer against the document: its status must be documented for the
+    operation and its body must fit the documented schema."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.doc = document(srv)
+        self.covered = set()
+        self.last = None
+        self.templates = [(m, p, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), op)
+                          for m, p, op in operations(self.doc)]
+
+    def __call__(self, method, url, status, **kw):
+        r = self.last = self.srv.request(method, url, **kw)
+        assert r.status == status, "%s %s: expected %d, got %r" % (method, url, status, r)
+        path = url.split("?", 1)[0]
+        found = [(p, op) for m, p, rx, op in self.templates if m == method and rx.match(path)]
+        assert found, "%s %s matches no documented operation" % (method, path)
+        template, op = found[0]
+        name = "%s %s" % (method, template)
+        responses = op["responses"]
+        key = str(r.status)
+        if key not in responses:
+            key = key[0] + "XX" if key[0] + "XX" in responses else "default"
+        assert key in responses, "%s answered %d, which the document does not list (%s)" % (
+            name, r.status, ", ".join(sorted(responses)))
+        resp = responses[key]
+        while "$ref" in resp:
+            resp = resolve(self.doc, resp)
+        content = resp.get("content", {})
+        if content:
+            media = content.get("application/json")
+            assert media, "%s %d: no application/json content documented" % (name, r.status)
+            assert (r.header("Content-Type") or "").startswith("application/json"), r.headers
+            errors = []
+            check(self.doc, media["schema"], r.json, "%s %d" % (name, r.status), errors)
+            assert not errors, "\n".join(errors)
+        if 200 <= r.status < 300:
+            self.covered.add(name)
+        return r.json
+
+    def uncovered(self):
+        return sorted("%s %s" % (m, p) for m, p, _, _ in self.templates
+                      if "%s %s" % (m, p) not in self.covered)
+
+
+def test_answers_fit_the_document(srv):
+    call = Checker(srv)
+    admin = srv.admin_key()
+    owner = srv.admin_key(role="owner")
+
+    call("GET", "/healthz", 200)
+    call("GET", "/readyz", 200)
+    call("GET", "/api/openapi.json", 200)
+    call("GET", "/api/v1/programs", 401)
+    call("GET", "/api/v1/programs?limit=0", 400, key=admin)
+    call("GET", "/api/v1/programs?bogus=1", 400, key=admin)
+    call("GET", "/api/v1/programs?starting_after=prg_none", 400, key=admin)
+
+    # Programs
+    prog = call("POST", "/api/v1/programs", 201, key=admin,
+                body={"name": "Docs", "currency": "EUR", "cookie_window_days": 30, "attribution_model": "first_click",
+                      "holding_period_days": 14, "payout_threshold": {"amount": 5000, "currency": "eur"},
+                      "tracking_params": ["via", "partner"]})
+    call("POST", "/api/v1/programs", 400, key=admin, body={"name": "x", "currency": "usd", "nope": 1})
+    call("POST", "/api/v1/programs", 413, key=admin, body={"name": "x" * 70000})
+    call("GET", "/api/v1/programs?limit=1", 200, key=admin)
+    call("GET", "/api/v1/programs/" + prog["id"], 200, key=admin)
+    call("GET", "/api/v1/programs/prg_none", 404, key=admin)
+    call("PATCH", "/api/v1/programs/" + prog["id"], 200, key=admin, body={"holding_period_days": 45})
+    call("PATCH", "/api/v1/programs/prg_none", 404, key=admin, body={})
+
+    # Partners
+    org = call("POST", "/api/v1/partners", 201, key=admin,
+               body={"program_id": prog["id"], "name": "Org", "email": "org@example.org", "company": "Org Ltd",
+                     "cost_per_lead": {"amount": 2500, "currency": "eur"}, "metadata": {"crm": "42"},
+                     "tax_profile": {"legal_name": "Org Ltd", "country": "de", "tax_id": "DE 123-456-789"}})
+    assert org["tax_profile"]["tax_id_last4"] == "6789" and "tax_id" not in org["tax_profile"]
+    agent = call("POST", "/api/v1/partners", 201, key=admin,
+                 body={"program_id": prog["id"], "kind": "agent", "status": "applied", "name": "Agent",
+                       "email": "agent@example.org", "team_parent_id": org["id"], "recruited_by_id": org["id"]})
+    call("POST", "/api/v1/partners", 409, key=admin,
+         body={"program_id": prog["id"], "name": "Again", "email": "ORG@example.org"})
+    call("GET", "/api/v1/partners?q=org&status=active&kind=partner&program_id=%s&limit=5" % prog["id"], 200,
+         key=admin)
+    call("GET", "/api/v1/partners?team_parent_id=%s&recruited_by_id=%s" % (org["id"], org["id"]), 200, key=admin)
+    call("GET", "/api/v1/partners?status=gone", 400, key=admin)
+    call("GET", "/api/v1/partners/" + agent["id"], 200, key=admin)
+    call("PATCH", "/api/v1/partners/" + agent["id"], 200, key=admin,
+         body={"company": None, "tax_profile": None, "recruited_by_id": None})
+    call("PATCH", "/api/v1/partners/" + agent["id"], 400, key=admin, body={"status": "active"})
+    call("PATCH", "/api/v1/partners/" + org["id"], 409, key=admin, body={"team_parent_id": agent["id"]})
+    call("POST", "/api/v1/partners/%s/activate" % agent["id"], 200, key=admin)
+    call("POST", "/api/v1/partners/%s/suspend" % agent["id"], 200, key=admin, body={"reason": "checking"})
+    call("POST", "/api/v1/partners/%s/suspend" % agent["id"], 409, key=admin)
+    call("POST", "/api/v1/partners/%s/ban" % agent["id"], 200, key=admin, body={"reason": None})
+    call("POST", "/api/v1/partners/ptn_none/ban", 404, key=admin)
+
+    # What manager and partner callers get
+    manager = srv.admin_key(role="manager", partner=org["id"])
+    call("GET", "/api/v1/programs", 200, key=manager)
+    call("POST", "/api/v1/programs", 403, key=manager, body={"name": "x", "currency": "usd"})
+    call("PATCH", "/api/v1/partners/" + org["id"], 403, key=manager, body={"name": "Mine"})
+    call("PATCH", "/api/v1/partners/" + agent["id"], 403, key=manager, body={"email": "x@example.org"})
+    call("PATCH", "/api/v1/partners/" + agent["id"], 200, key=manager, body={"name": "Agent Smith"})
+    call("GET", "/api/v1/users", 403, key=manager)
+
+    # Users
+    gen = call("POST", "/api/v1/users", 201, key=admin,
+               body={"email": "m@example.org", "role": "manager", "partner_id": org["id"]})
+    assert gen.get("password"), "a generated password is returned once"
+    given = call("POST", "/api/v1/users", 201, key=admin,
+                 body={"email": "a@example.org", "role": "admin", "password": "correct horse battery"})
+    assert "password" not in given
+    call("POST", "/api/v1/users", 409, key=admin, body={"email": "A@example.org", "role": "admin"})
+    call("POST", "/api/v1/users", 403, key=admin, body={"email": "o@example.org", "role": "owner"})
+    call("POST", "/api/v1/users", 400, key=admin, body={"email": "d@example.org", "role": "admin", "disabled": True})
+    call("GET", "/api/v1/users", 200, key=admin)
+    call("GET", "/api/v1/users/" + gen["id"], 200, key=admin)
+    call("GET", "/api/v1/users/usr_none", 404, key=admin)
+    call("PATCH", "/api/v1/users/" + gen["id"], 200, key=admin, body={"disabled": True})
+    call("PATCH", "/api/v1/users/" + gen["id"], 200, key=admin, body={"disabled": False, "role": "admin",
+                                                                       "partner_id": None})
+
+    # Sessions
+    call("POST", "/api/v1/auth/login", 400, body={"email": "a@example.org"})
+    call("POST", "/api/v1/auth/login", 401, body={"email": "a@example.org", "password": "wrong password!"})
+    login = call("POST", "/api/v1/auth/login", 200,
+                 body={"email": "a@example.org", "password": "correct horse battery"})
+    cookie = None
+    for v in call.last.headers_all("Set-Cookie"):
+        if v.startswith("refd_session="):
+            cookie = v.split(";", 1)[0].split("=", 1)[1]
+    csrf = login["csrf_token"]
+    assert cookie and csrf
+    jar = {"Cookie": "refd_session=" + cookie}
+    sess = call("GET", "/api/v1/auth/session", 200, headers=jar)
+    assert sess["csrf_token"] == csrf and sess["email"] == "a@example.org"
+    call("GET", "/api/v1/auth/session", 200, key=admin)
+    call("POST", "/api/v1/auth/logout", 400, key=admin)
+    call("POST", "/api/v1/auth/logout", 403, headers=jar)
+    call("POST", "/api/v1/auth/logout", 200, headers=dict(jar, **{"X-CSRF-Token": csrf}))
+    call("GET", "/api/v1/auth/session", 401, headers=jar)
+
+    # API keys
+    key = call("POST", "/api/v1/api-keys", 201, key=admin,
+               body={"name": "agent key", "role": "partner", "partner_id": agent["id"]})
+    assert key["key"].startswith("rk_") and key["key"].startswith(key["prefix"])
+    call("POST", "/api/v1/api-keys", 201, key=admin, body={"name": "default role"})
+    call("POST", "/api/v1/api-keys", 400, key=admin, body={"name": "x", "role": "partner"})
+    call("POST", "/api/v1/api-keys", 403, key=admin, body={"name": "x", "role": "owner"})
+    call("POST", "/api/v1/api-keys", 201, key=owner, body={"name": "x", "role": "owner"})
+    call("GET", "/api/v1/api-keys?limit=100", 200, key=admin)
+    call("DELETE", "/api/v1/api-keys/" + key["id"], 200, key=admin)
+    call("DELETE", "/api/v1/api-keys/" + key["id"], 200, key=admin)
+    call("DELETE", "/api/v1/api-keys/key_none", 404, key=admin)
+    call("GET", "/api/v1/auth/session", 401, key=key["key"])
+
+    assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()
