@@ -33,6 +33,7 @@ static const char *main_usage =
     "  user add         create a user: --email E --role owner|admin|manager|partner [--partner ID]\n"
     "  user passwd      set a user's password: --email E\n"
     "  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
+    "  bench-data       add synthetic partners for benchmarks: --partners N\n"
     "  routes           list every HTTP route\n"
     "  version          print the version\n"
     "\n"
@@ -120,14 +121,17 @@ static int load_secret(const char *path, unsigned char key[32])
 }
 
 typedef struct {
+	const rf_app_config *cfg;
 	const char *db;
-} serve_arg;
+	char demo_password[48]; /* set when this start created the demo data */
+} serve_ctx;
 
 static void *thread_init(int index, void *arg)
 {
 	(void)index;
-	const rf_app_config *cfg = ((void **)arg)[0];
-	const char *db = ((void **)arg)[1];
+	const serve_ctx *sc = arg;
+	const rf_app_config *cfg = sc->cfg;
+	const char *db = sc->db;
 	rf_app *app = calloc(1, sizeof *app);
 	if (!app)
 		return NULL;
@@ -145,6 +149,20 @@ static void thread_free(void *ctx)
 	rf_app *app = ctx;
 	rf_store_close(app->store);
 	free(app);
+}
+
+/* Tells how to log in once the real address is known (the demo's password is shown only now). */
+static void on_listen(const char *addr, void *arg)
+{
+	serve_ctx *sc = arg;
+	if (!sc->demo_password[0])
+		return;
+	fprintf(stderr,
+		"\nrefd: this database was empty, so it now holds demo data (one program, twelve partners).\n"
+		"refd: log in at http://%s as %s with password %s\n"
+		"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
+		addr, RF_DEMO_ADMIN_EMAIL, sc->demo_password, RF_DEMO_ADMIN_EMAIL);
+	sodium_memzero(sc->demo_password, sizeof sc->demo_password);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -198,6 +216,10 @@ static int cmd_serve(int argc, char **argv)
 	rf_store *s = open_migrated(db, &applied);
 	if (!s)
 		return 1;
+	static serve_ctx sctx;
+	memset(&sctx, 0, sizeof sctx);
+	sctx.cfg = &cfg;
+	sctx.db = db;
 	if (!rf_option_on(opts, "no-demo")) {
 		bool created = false;
 		char password[48];
@@ -207,20 +229,12 @@ static int cmd_serve(int argc, char **argv)
 			rf_store_close(s);
 			return 1;
 		}
-		if (created) {
-			const char *listen = rf_option_get(opts, "listen");
-			fprintf(
-			    stderr,
-			    "\nrefd: this database was empty, so it now holds demo data (one program, twelve "
-			    "partners).\n"
-			    "refd: log in at http://%s as %s with password %s\n"
-			    "refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
-			    listen, RF_DEMO_ADMIN_EMAIL, password, RF_DEMO_ADMIN_EMAIL);
-		}
+		if (created)
+			snprintf(sctx.demo_password, sizeof sctx.demo_password, "%s", password);
+		sodium_memzero(password, sizeof password);
 	}
 	rf_store_close(s);
 
-	void *targ[2] = {&cfg, (void *)db};
 	rf_server_config sc = {
 	    .listen = rf_option_get(opts, "listen"),
 	    .threads = (int)threads,
@@ -230,7 +244,8 @@ static int cmd_serve(int argc, char **argv)
 	    .handler = rf_router_handle,
 	    .thread_init = thread_init,
 	    .thread_free = thread_free,
-	    .arg = targ,
+	    .arg = &sctx,
+	    .on_listen = on_listen,
 	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
 	rf_err err = {0};

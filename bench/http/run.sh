@@ -3,7 +3,9 @@
 #
 # Env: DURATION (seconds per wrk run, default 10s), WARMUP (default 2s),
 #      CONNS (default "64 256"), WORKERS (default "1 2"), RAW_DIR (keep raw wrk output there),
-#      SERVERS (default "nginx evhttp mhd mhd-poll"; nginx must stay first, it is the ratio base).
+#      SERVERS (default "nginx evhttp mhd mhd-poll"; nginx must stay first, it is the ratio base),
+#      QUIET_PCT (default 10): before each run wait (up to QUIET_WAIT, default 30 s) until other
+#      processes use less than this % of the cores, and redo a run once if they used more during it.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -11,6 +13,8 @@ WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-64 256}
 WORKERS=${WORKERS:-1 2}
 SERVERS=${SERVERS:-nginx evhttp mhd mhd-poll}
+QUIET_PCT=${QUIET_PCT:-10}
+QUIET_WAIT=${QUIET_WAIT:-30}
 PATH_UNDER_TEST=/r/abc123
 
 secs() { # "10s" or "10" -> 10; anything else is an error
@@ -57,7 +61,7 @@ port=
 
 free_port() {
     local p
-    for p in $(seq 18080 18999); do
+    for p in $(seq 38080 38999); do
         if [[ -z $(ss -Htln "sport = :$p") ]]; then echo "$p"; return 0; fi
     done
     echo "no free port" >&2; exit 1
@@ -110,14 +114,53 @@ to_ms() { # wrk latency like 470.00us / 1.53ms / 1.02s -> milliseconds
         printf "%.2f", n }'
 }
 
-declare -A RPS P50 P99 SOCK NON23
+declare -A RPS P50 P99 SOCK NON23 OTHER
 rows=()
+
+# The machine is shared: snapshot "pid cpu-ticks" of every process outside this script's
+# process group (servers, wrk and curl run inside it) to see how busy others kept the cores.
+mypgid=$(ps -o pgid= $$ | tr -d ' ')
+other_ticks() {
+    local f line rest
+    for f in /proc/[0-9]*/stat; do
+        read -r line 2>/dev/null <"$f" || continue
+        rest=${line##*) }
+        echo "${f//[^0-9]/} $rest"
+    done | awk -v pg="$mypgid" '$4 != pg { print $1, $13 + $14 }'
+}
+# other_cpu_pct BEFORE AFTER SECONDS: CPU used by other processes, as % of all cores.
+other_cpu_pct() {
+    awk -v secs="$3" -v hz="$(getconf CLK_TCK)" -v cpus="$(nproc)" '
+        NR == FNR { before[$1] = $2; next }
+        { d = $2 - before[$1]; if (d > 0) t += d }
+        END { printf "%.0f", 100 * t / hz / secs / cpus }' "$1" "$2"
+}
+
+# wait_quiet: wait, at most QUIET_WAIT seconds, for a 2 s window in which others stay under QUIET_PCT.
+wait_quiet() {
+    local deadline=$((SECONDS + QUIET_WAIT))
+    while ((SECONDS < deadline)); do
+        other_ticks >"$tmp/quiet.before"
+        sleep 2
+        other_ticks >"$tmp/quiet.after"
+        (($(other_cpu_pct "$tmp/quiet.before" "$tmp/quiet.after" 2) < QUIET_PCT)) && return 0
+    done
+    echo "  (machine still busy after ${QUIET_WAIT}s, measuring anyway)" >&2
+}
 
 # measure NAME WORKERS CONNS
 measure() {
-    local key="$1|$2|$3" out="$tmp/wrk.out" url="http://127.0.0.1:$port$PATH_UNDER_TEST"
-    timeout -k 5 $((warm_s + 30)) wrk -t2 -c"$3" -d"${warm_s}s" "$url" >/dev/null
-    timeout -k 5 $((dur_s + 30)) wrk -t2 -c"$3" -d"${dur_s}s" --latency "$url" >"$out"
+    local key="$1|$2|$3" out="$tmp/wrk.out" url="http://127.0.0.1:$port$PATH_UNDER_TEST" try
+    for try in 1 2; do
+        wait_quiet
+        timeout --foreground -k 5 $((warm_s + 30)) wrk -t2 -c"$3" -d"${warm_s}s" "$url" >/dev/null
+        other_ticks >"$tmp/ticks.before"
+        timeout --foreground -k 5 $((dur_s + 30)) wrk -t2 -c"$3" -d"${dur_s}s" --latency "$url" >"$out"
+        other_ticks >"$tmp/ticks.after"
+        OTHER[$key]=$(other_cpu_pct "$tmp/ticks.before" "$tmp/ticks.after" "$dur_s")
+        ((OTHER[$key] < QUIET_PCT)) && break
+        echo "  $1 w=$2 c=$3: other processes used ${OTHER[$key]}% CPU during try $try" >&2
+    done
     [[ -n ${RAW_DIR:-} ]] && mkdir -p "$RAW_DIR" && cp "$out" "$RAW_DIR/$1-w$2-c$3.txt"
     RPS[$key]=$(awk '/^Requests\/sec:/{printf "%.0f", $2}' "$out")
     P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
@@ -127,7 +170,7 @@ measure() {
     NON23[$key]=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
     NON23[$key]=${NON23[$key]:-0}
     rows+=("$key")
-    echo "  $1 w=$2 c=$3: ${RPS[$key]} req/s, p50 ${P50[$key]} ms, p99 ${P99[$key]} ms, socket errors c/r/w/t ${SOCK[$key]}, non-2xx/3xx ${NON23[$key]}" >&2
+    echo "  $1 w=$2 c=$3: ${RPS[$key]} req/s, p50 ${P50[$key]} ms, p99 ${P99[$key]} ms, socket errors c/r/w/t ${SOCK[$key]}, non-2xx/3xx ${NON23[$key]}, others used ${OTHER[$key]}% CPU" >&2
 }
 
 run_server() { # run_server NAME WORKERS: start, verify, measure every connection count, stop
@@ -151,11 +194,11 @@ for w in $WORKERS; do
 done
 
 echo
-echo "| server | workers | conns | req/s | p50 ms | p99 ms | socket errors c/r/w/t | non-2xx/3xx | req/s vs nginx |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | workers | conns | req/s | p50 ms | p99 ms | socket errors c/r/w/t | non-2xx/3xx | other procs CPU % | req/s vs nginx |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for key in "${rows[@]}"; do
     IFS='|' read -r name w c <<<"$key"
     base=${RPS[nginx|$w|$c]:-}
     ratio=$(awk -v a="${RPS[$key]}" -v b="$base" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-    echo "| $name | $w | $c | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${SOCK[$key]} | ${NON23[$key]} | $ratio |"
+    echo "| $name | $w | $c | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${SOCK[$key]} | ${NON23[$key]} | ${OTHER[$key]} | $ratio |"
 done

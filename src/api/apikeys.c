@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/text.h"
 #include "../http/auth.h"
 #include "api.h"
 
@@ -22,13 +23,13 @@ void rf_api_keys_create(rf_ctx *c)
 	}
 	rf_apikey k;
 	memset(&k, 0, sizeof k);
-	const char *name = rf_json_str(body, "name");
+	const char *name = rf_trim_arena(c->a, rf_json_str(body, "name"));
 	const char *role_s = rf_json_str(body, "role");
 	rf_role role = role_s ? rf_role_parse(role_s) : RF_ROLE_ADMIN;
 	const char *partner_id = rf_json_str(body, "partner_id");
 	char *secret = NULL;
 	if (!name || !*name) {
-		rf_err_set(&err, RF_EINVAL, "name", "name is required (say what the key is for)");
+		rf_err_set(&err, RF_EINVAL, "name", "name is required and cannot be blank (say what the key is for)");
 		goto fail;
 	}
 	if (role == RF_ROLE_NONE) {

@@ -85,7 +85,7 @@ static rf_status apply_tax(rf_ctx *c, rf_partner *p, json_t *tax, rf_err *err)
 	}
 	json_t *v;
 	if ((v = json_object_get(tax, "legal_name")))
-		p->tax_legal_name = json_is_null(v) ? NULL : rf_arena_strdup(c->a, json_string_value(v));
+		p->tax_legal_name = json_is_null(v) ? NULL : rf_trim_arena(c->a, json_string_value(v));
 	if ((v = json_object_get(tax, "country"))) {
 		const char *cc = json_string_value(v);
 		char up[3] = {0};
@@ -146,10 +146,10 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 			return rf_err_set(err, RF_EINVAL, "status", "a new partner is applied or active");
 		p->status = rf_arena_strdup(c->a, s);
 	}
-	if ((s = rf_json_str(body, "name"))) {
+	if ((s = rf_trim_arena(c->a, rf_json_str(body, "name")))) {
 		if (!*s)
-			return rf_err_set(err, RF_EINVAL, "name", "name cannot be empty");
-		p->name = rf_arena_strdup(c->a, s);
+			return rf_err_set(err, RF_EINVAL, "name", "name cannot be blank");
+		p->name = (char *)s;
 	} else if (creating) {
 		return rf_err_set(err, RF_EINVAL, "name", "name is required");
 	}
@@ -162,9 +162,11 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 		return rf_err_set(err, RF_EINVAL, "email", "email is required");
 	}
 	json_t *v;
-	if ((v = json_object_get(body, "company")))
-		p->company =
-		    json_is_null(v) || !*json_string_value(v) ? NULL : rf_arena_strdup(c->a, json_string_value(v));
+	if ((v = json_object_get(body, "company"))) {
+		/* A blank company is no company. */
+		char *company = rf_trim_arena(c->a, json_string_value(v));
+		p->company = company && *company ? company : NULL;
+	}
 	if ((s = rf_json_str(body, "currency")) && rf_currency_lookup(s, p->currency) < 0)
 		return rf_err_set(err, RF_EINVAL, "currency", "currency: '%.8s' is not an ISO 4217 code", s);
 	if (rf_json_has(body, "cost_per_lead")) {
@@ -281,11 +283,6 @@ void rf_api_partners_update(rf_ctx *c)
 		json_decref(body);
 		return;
 	}
-	if (rf_json_has(body, "status")) {
-		rf_err_set(&err, RF_EINVAL, "status",
-			   "status changes through /suspend, /ban and /activate, which record a reason");
-		goto fail_tx;
-	}
 	if (c->who.role < RF_ROLE_ADMIN) {
 		/* A manager changes its team's agents, not the organisation's own record. */
 		if (c->who.role == RF_ROLE_MANAGER && strcmp(p.id, c->who.partner_id) == 0) {
@@ -305,6 +302,11 @@ void rf_api_partners_update(rf_ctx *c)
 				goto fail_tx;
 			}
 		}
+	}
+	if (rf_json_has(body, "status")) {
+		rf_err_set(&err, RF_EINVAL, "status",
+			   "status changes through /suspend, /ban and /activate, which record a reason");
+		goto fail_tx;
 	}
 	if (rf_json_has(body, "program_id") && strcmp(rf_json_str(body, "program_id"), p.program_id) != 0) {
 		rf_err_set(&err, RF_EINVAL, "program_id", "a partner cannot move to another program");

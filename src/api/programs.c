@@ -20,11 +20,11 @@ static const rf_jfield program_fields[] = {
 /* Applies the members present in body to p (defaults already in p) and checks the result. */
 static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, rf_err *err)
 {
-	const char *name = rf_json_str(body, "name");
+	const char *name = rf_trim_arena(a, rf_json_str(body, "name"));
 	if (name) {
 		if (!*name)
-			return rf_err_set(err, RF_EINVAL, "name", "name cannot be empty");
-		p->name = rf_arena_strdup(a, name);
+			return rf_err_set(err, RF_EINVAL, "name", "name cannot be blank");
+		p->name = (char *)name;
 	} else if (creating) {
 		return rf_err_set(err, RF_EINVAL, "name", "name is required");
 	}

@@ -72,7 +72,7 @@ void rf_api_users_create(rf_ctx *c)
 		rf_err_set(&err, RF_EINVAL, "disabled", "a new user is enabled; disable it with PATCH");
 		goto fail;
 	}
-	u.partner_id = (char *)rf_json_str(body, "partner_id");
+	u.partner_id = rf_arena_strdup(c->a, rf_json_str(body, "partner_id"));
 	if (may_grant(c, role, &err) != RF_OK || check_partner(c, role, u.partner_id, &err) != RF_OK)
 		goto fail;
 	if (password && check_password(password, &err) != RF_OK)
@@ -172,7 +172,7 @@ void rf_api_users_update(rf_ctx *c)
 		end_sessions = role != old;
 	}
 	if (rf_json_has(body, "partner_id"))
-		u.partner_id = (char *)rf_json_str(body, "partner_id");
+		u.partner_id = rf_arena_strdup(c->a, rf_json_str(body, "partner_id"));
 	if (role >= RF_ROLE_ADMIN && !rf_json_has(body, "partner_id"))
 		u.partner_id = NULL;
 	if (check_partner(c, role, u.partner_id, &err) != RF_OK)

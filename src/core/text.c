@@ -172,6 +172,18 @@ bool rf_text_clean(const char *s)
 	return true;
 }
 
+char *rf_trim_arena(rf_arena *a, const char *s)
+{
+	if (!s)
+		return NULL;
+	while (is_space(*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		n--;
+	return rf_arena_strndup(a, s, n);
+}
+
 char *rf_lower_arena(rf_arena *a, const char *s)
 {
 	char *p = rf_arena_strdup(a, s);

@@ -39,6 +39,10 @@ bool rf_param_name_valid(const char *s);
 /* True when s is valid UTF-8 without control characters other than tab (for names and free text). */
 bool rf_text_clean(const char *s);
 
+/* Copies s without leading and trailing white space into the arena (NULL gives NULL). The result is "" for
+ * text that is only white space, which callers refuse where a name is required. */
+char *rf_trim_arena(rf_arena *a, const char *s);
+
 /* Lower-cases ASCII letters of s into a new arena string. */
 char *rf_lower_arena(rf_arena *a, const char *s);
 

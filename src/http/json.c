@@ -31,8 +31,7 @@ void rf_json_error(rf_ctx *c, const rf_err *err)
 	rf_status st = err->status == RF_OK ? RF_EIO : err->status;
 	json_t *e = json_pack("{s:s, s:s}", "type", rf_status_type(st), "message",
 			      err->message[0] ? err->message : rf_status_type(st));
-	if (err->field[0])
-		json_object_set_new(e, "field", json_string(err->field));
+	json_object_set_new(e, "field", err->field[0] ? json_string(err->field) : json_null());
 	if (st == RF_ERATE)
 		rf_resp_header(c->req, "Retry-After", "60");
 	json_t *body = json_pack("{s:o}", "error", e);

@@ -66,6 +66,9 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 	c.a = rf_req_arena(req);
 
 	const char *method = rf_req_method(req);
+	/* HEAD is GET without the body (the server leaves the body out). */
+	if (strcmp(method, "HEAD") == 0)
+		method = "GET";
 	char *segs[MAX_SEGMENTS];
 	int nsegs = split(c.a, rf_req_path(req), segs);
 	if (nsegs < 0) {
@@ -89,8 +92,8 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 	if (!found) {
 		if (allow[0]) {
 			rf_resp_header(req, "Allow", allow);
-			json_t *e = json_pack("{s:{s:s, s:s+}}", "error", "type", "method_not_allowed", "message",
-					      "method not allowed here; allowed: ", allow);
+			json_t *e = json_pack("{s:{s:s, s:s+, s:n}}", "error", "type", "method_not_allowed", "message",
+					      "method not allowed here; allowed: ", allow, "field");
 			rf_json_send(&c, 405, e);
 			return;
 		}

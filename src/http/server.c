@@ -435,6 +435,11 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s:%d\",\"threads\":%d}\n", ts, addr,
 	       ntohs(sa.sin_port), nthreads);
 	fflush(stdout);
+	if (cfg->on_listen) {
+		char full[INET_ADDRSTRLEN + 8];
+		snprintf(full, sizeof full, "%s:%d", addr, ntohs(sa.sin_port));
+		cfg->on_listen(full, cfg->arg);
+	}
 
 	for (int i = 0; i < nthreads; i++) {
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {

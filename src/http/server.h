@@ -24,6 +24,8 @@ typedef struct {
 	void *(*thread_init)(int index, void *arg); /* builds a worker's context; NULL result aborts start-up */
 	void (*thread_free)(void *thread_ctx);
 	void *arg;
+	/* Called once the sockets are bound, with "host:port" (the real port when 0 was asked), before serving. */
+	void (*on_listen)(const char *addr, void *arg);
 	bool log_requests;
 } rf_server_config;
 

@@ -560,8 +560,8 @@ rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char 
 	return db_fail(s, err, "reading a partner relation");
 }
 
-/* How many candidates each search source contributes before ranking. */
-#define SEARCH_CAP 500
+/* How many candidates each search source contributes before ranking, and the most a search returns. */
+#define SEARCH_CAP 1000
 
 /* Turns free text into an FTS5 query: every run of letters and digits becomes a quoted prefix term, all of
  * which must match. Returns false when the text has no such run. */
@@ -596,14 +596,40 @@ static bool fts_query(const char *q, char *out, size_t len)
 	return terms > 0;
 }
 
+/* Appends " AND …" conditions for the filter's equality filters and scope, numbering parameters from *next;
+ * records their values in binds. Returns the length written. */
+static size_t filter_sql(const rf_partner_filter *f, char *out, size_t len, int *next, const char **binds, int *nb)
+{
+	size_t o = 0;
+	struct {
+		const char *col, *val;
+	} eq[] = {{"p.program_id", f->program_id},
+		  {"p.status", f->status},
+		  {"p.kind", f->kind},
+		  {"p.team_parent_id", f->team_parent_id},
+		  {"p.recruited_by_id", f->recruited_by_id}};
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++) {
+		if (!eq[i].val)
+			continue;
+		o += (size_t)snprintf(out + o, len - o, " AND %s = ?%d", eq[i].col, *next);
+		binds[(*nb)++] = eq[i].val;
+		(*next)++;
+	}
+	if (f->scope_id) {
+		o += (size_t)snprintf(out + o, len - o, " AND (p.id = ?%d OR p.team_parent_id = ?%d)", *next, *next);
+		binds[(*nb)++] = f->scope_id;
+		(*next)++;
+	}
+	return o;
+}
+
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err)
 {
-	char sql[4096];
-	char match[1024];
-	const char *binds[16];
-	int nb = 0;
-	size_t o = 0;
+	char sql[8192], where[512], match[1024];
+	const char *binds[8];
+	int nb = 0, next = 4; /* ?1 match or cursor, ?2 lower-cased query, ?3 its upper bound for prefix ranges */
 	bool search = f->q != NULL;
 	if (search && !fts_query(f->q, match, sizeof match)) {
 		*items = NULL;
@@ -611,21 +637,25 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		*has_more = false;
 		return RF_OK;
 	}
+	filter_sql(f, where, sizeof where, &next, binds, &nb);
+	int limit_idx = next;
 	int64_t after = INT64_MAX;
-	if (!search && f->page.starting_after &&
-	    cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
-		return err->status;
-
-	bool capped = false;
-	if (search && !f->scope_id) {
-		/* Candidates come from three bounded sources: emails and names that start with the query (B-tree
-		 * ranges) and word-prefix matches from the full-text index. Each is capped, so a one-letter query
-		 * over 100,000 partners costs the same as a precise one. Word matches are ranked by bm25 (name
-		 * above email above company) only when there are few enough of them to rank cheaply. */
+	int o;
+	if (!search) {
+		if (f->page.starting_after && cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
+			return err->status;
+		o = snprintf(sql, sizeof sql,
+			     "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1%s ORDER BY p.seq DESC LIMIT ?%d",
+			     where, limit_idx);
+	} else {
+		/* Candidates come from three bounded sources, each already filtered: emails and names that start
+		 * with the query (B-tree ranges) and word-prefix matches from the full-text index. The caps keep a
+		 * one-letter query over 100,000 partners about as cheap as a precise one. Word matches are ranked by
+		 * bm25 (name above email above company) when there are few enough of them to rank cheaply. A query
+		 * with text before an '@' is after an email address: the email range answers it, and the word index
+		 * would only walk every "example" and "com". */
+		bool email_like = f->q[0] != '@' && strchr(f->q, '@') != NULL;
 		int64_t matches = 0;
-		/* Someone who types an '@' is after an email address: the email range alone answers that, and the
-		 * word index would only add slow walks through every "example" and "com". */
-		bool email_like = strchr(f->q, '@') != NULL;
 		if (!email_like) {
 			sqlite3_stmt *cnt =
 			    prep(s, "SELECT count(*) FROM partners_fts WHERE partners_fts MATCH ?", err);
@@ -636,60 +666,26 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 				matches = sqlite3_column_int64(cnt, 0);
 			sqlite3_reset(cnt);
 		}
-		capped = true;
-		o += (size_t)snprintf(
-		    sql + o, sizeof sql - o,
+		o = snprintf(
+		    sql, sizeof sql,
 		    "WITH cand(seq, score) AS ("
-		    "SELECT seq, 0.0 FROM (SELECT seq FROM partners WHERE email >= ?2 AND email < ?3 ORDER BY email "
-		    "LIMIT %d) "
-		    "UNION ALL SELECT seq, 0.0 FROM (SELECT seq FROM partners WHERE lower(name) >= ?2 AND "
-		    "lower(name) < ?3 ORDER BY lower(name) LIMIT %d) "
-		    "UNION ALL SELECT * FROM (SELECT rowid, bm25(partners_fts, 10.0, 5.0, 1.0) FROM partners_fts "
-		    "WHERE partners_fts MATCH ?1 %s LIMIT %d)), "
+		    "SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE p.email >= ?2 AND p.email < ?3%s "
+		    "ORDER BY p.email LIMIT %d) "
+		    "UNION ALL SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE lower(p.name) >= ?2 AND "
+		    "lower(p.name) < ?3%s ORDER BY lower(p.name) LIMIT %d) "
+		    "UNION ALL SELECT * FROM (SELECT partners_fts.rowid, bm25(partners_fts, 10.0, 5.0, 1.0) "
+		    "FROM partners_fts JOIN partners p ON p.seq = partners_fts.rowid WHERE partners_fts MATCH ?1%s "
+		    "%s LIMIT %d)), "
 		    "best(seq, score) AS (SELECT seq, min(score) FROM cand GROUP BY seq) "
-		    "SELECT " PARTNER_COLS " FROM best JOIN partners p ON p.seq = best.seq WHERE 1 ",
-		    SEARCH_CAP, SEARCH_CAP, matches <= 5000 ? "ORDER BY rank" : "", email_like ? 0 : SEARCH_CAP);
-	} else if (search) {
-		/* Rank: exact email, exact name, name prefix, email prefix, then any word match; bm25 breaks ties with
-		 * name weighted above email above company. A scope keeps the set small, so nothing is capped. */
-		o += (size_t)snprintf(sql + o, sizeof sql - o,
-				      "SELECT " PARTNER_COLS " FROM partners_fts f JOIN partners p ON p.seq = f.rowid "
-				      "WHERE partners_fts MATCH ?1 ");
-	} else {
-		o += (size_t)snprintf(sql + o, sizeof sql - o,
-				      "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1 ");
+		    "SELECT " PARTNER_COLS " FROM best JOIN partners p ON p.seq = best.seq "
+		    "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
+		    "WHEN substr(lower(p.name), 1, length(?2)) = ?2 THEN 2 "
+		    "WHEN substr(p.email, 1, length(?2)) = ?2 THEN 3 ELSE 4 END, best.score, p.seq DESC "
+		    "LIMIT ?%d",
+		    where, SEARCH_CAP, where, SEARCH_CAP, where, matches <= 5000 ? "ORDER BY partners_fts.rank" : "",
+		    email_like ? 0 : SEARCH_CAP, limit_idx);
 	}
-	int next = 4; /* ?1 is match or cursor, ?2 the lower-cased query, ?3 its upper bound for prefix ranges */
-	struct {
-		const char *col, *val;
-	} eq[] = {{"p.program_id", f->program_id},
-		  {"p.status", f->status},
-		  {"p.kind", f->kind},
-		  {"p.team_parent_id", f->team_parent_id},
-		  {"p.recruited_by_id", f->recruited_by_id}};
-	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++) {
-		if (!eq[i].val)
-			continue;
-		o += (size_t)snprintf(sql + o, sizeof sql - o, "AND %s = ?%d ", eq[i].col, next++);
-		binds[nb++] = eq[i].val;
-	}
-	if (f->scope_id) {
-		o += (size_t)snprintf(sql + o, sizeof sql - o, "AND (p.id = ?%d OR p.team_parent_id = ?%d) ", next,
-				      next);
-		next++;
-		binds[nb++] = f->scope_id;
-	}
-	int limit_idx = next;
-	if (search)
-		o += (size_t)snprintf(sql + o, sizeof sql - o,
-				      "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
-				      "WHEN substr(lower(p.name), 1, length(?2)) = ?2 THEN 2 "
-				      "WHEN substr(p.email, 1, length(?2)) = ?2 THEN 3 ELSE 4 END, "
-				      "%s, p.seq DESC LIMIT ?%d",
-				      capped ? "best.score" : "bm25(partners_fts, 10.0, 5.0, 1.0)", limit_idx);
-	else
-		o += (size_t)snprintf(sql + o, sizeof sql - o, "ORDER BY p.seq DESC LIMIT ?%d", limit_idx);
-	if (o >= sizeof sql)
+	if (o < 0 || (size_t)o >= sizeof sql)
 		return rf_err_set(err, RF_EIO, NULL, "query too long");
 
 	sqlite3_stmt *st = prep(s, sql, err);
@@ -697,15 +693,16 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		return RF_EIO;
 	if (search) {
 		bind_text(st, 1, match);
+		/* The exact and prefix tiers compare with the query as typed, less stray spaces and case. */
 		char *lq = rf_lower_arena(a, f->q);
-		/* Trim the query for the exact/prefix tiers as people type it with stray spaces. */
 		while (lq && *lq == ' ')
 			lq++;
 		size_t ll = lq ? strlen(lq) : 0;
 		while (ll && lq[ll - 1] == ' ')
 			lq[--ll] = '\0';
 		bind_text(st, 2, lq);
-		/* The smallest string above every string that starts with lq: its last byte plus one. */
+		/* The smallest string above every string that starts with lq: its last byte plus one (UTF-8 text
+		 * never holds 0xff, so this cannot wrap). */
 		char *hi = rf_arena_strdup(a, lq);
 		if (hi && ll)
 			hi[ll - 1] = (char)(hi[ll - 1] + 1);
@@ -717,13 +714,15 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		bind_text(st, 4 + i, binds[i]);
 
 	if (!search || !f->page.starting_after) {
-		sqlite3_bind_int(st, limit_idx, f->page.limit + 1);
+		sqlite3_bind_int(st, limit_idx,
+				 search ? (f->page.limit + 1 < SEARCH_CAP ? f->page.limit + 1 : SEARCH_CAP)
+					: f->page.limit + 1);
 		return collect(s, st, f->page.limit, sizeof(rf_partner), partner_fill, (void **)items, n, has_more, a,
 			       err);
 	}
-	/* A ranked list has no natural order to seek in, so its cursor skips past the given id within the first
-	 * 1,000 results (a search returns at most that many). */
-	sqlite3_bind_int(st, limit_idx, 1000);
+	/* A ranked list has no natural order to seek in, so its cursor skips past the given id within the
+	 * ranked results (a search returns at most SEARCH_CAP of them). */
+	sqlite3_bind_int(st, limit_idx, SEARCH_CAP);
 	rf_partner *arr = rf_arena_alloc(a, sizeof *arr * (size_t)(f->page.limit + 1));
 	if (!arr)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");

@@ -186,3 +186,44 @@ def expect(resp, status, field=None, etype=None):
     if etype is not None:
         assert resp.json["error"]["type"] == etype, "expected error type %r, got %r" % (etype, resp)
     return resp.json
+
+
+def walk_pages(srv, path, limit, **kw):
+    """Follows limit/starting_after through a list; returns (items, pages) and checks has_more on every page."""
+    sep = "&" if "?" in path else "?"
+    items, pages, after = [], [], None
+    while True:
+        url = "%s%slimit=%d" % (path, sep, limit) + ("&starting_after=" + after if after else "")
+        body = expect(srv.get(url, **kw), 200)
+        assert body["object"] == "list", body
+        pages.append(body)
+        items.extend(body["data"])
+        assert len(body["data"]) <= limit, body
+        if not body["has_more"]:
+            return items, pages
+        assert len(body["data"]) == limit, "has_more with a short page: %r" % body
+        after = body["data"][-1]["id"]
+        assert len(pages) < 1000, "pagination does not end"
+
+
+def raw_http(port, data, timeout=10):
+    """Sends raw bytes on a fresh connection and returns what the server answers (up to close or timeout)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
