@@ -159,9 +159,9 @@ static void on_listen(const char *addr, void *arg)
 		return;
 	fprintf(stderr,
 		"\nrefd: this database was empty, so it now holds demo data (one program, twelve partners).\n"
-		"refd: log in at http://%s as %s with password %s\n"
+		"refd: admin login: %s with password %s (POST http://%s/api/v1/auth/login; the README shows how)\n"
 		"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
-		addr, RF_DEMO_ADMIN_EMAIL, sc->demo_password, RF_DEMO_ADMIN_EMAIL);
+		RF_DEMO_ADMIN_EMAIL, sc->demo_password, addr, RF_DEMO_ADMIN_EMAIL);
 	sodium_memzero(sc->demo_password, sizeof sc->demo_password);
 }
 

@@ -430,16 +430,16 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	}
 	char addr[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
-	char ts[40];
-	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
-	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s:%d\",\"threads\":%d}\n", ts, addr,
-	       ntohs(sa.sin_port), nthreads);
-	fflush(stdout);
 	if (cfg->on_listen) {
 		char full[INET_ADDRSTRLEN + 8];
 		snprintf(full, sizeof full, "%s:%d", addr, ntohs(sa.sin_port));
 		cfg->on_listen(full, cfg->arg);
 	}
+	char ts[40];
+	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
+	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s:%d\",\"threads\":%d}\n", ts, addr,
+	       ntohs(sa.sin_port), nthreads);
+	fflush(stdout);
 
 	for (int i = 0; i < nthreads; i++) {
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {

@@ -1,6 +1,7 @@
 """Starts the real refd binary on an ephemeral loopback port with a temporary database and talks HTTP to it."""
 import http.client
 import json
+import re
 import os
 import shutil
 import signal
@@ -79,8 +80,9 @@ class Refd:
                         self.port = int(rec["addr"].rsplit(":", 1)[1])
                         if self.demo:
                             for l in open(self.err_path):
-                                if "with password" in l:
-                                    self.demo_password = l.strip().rsplit(" ", 1)[1]
+                                m = re.search(r"with password (\S+)", l)
+                                if m:
+                                    self.demo_password = m.group(1)
                         return self
             time.sleep(0.02)
         raise AssertionError("refd did not start listening")
