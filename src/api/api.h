@@ -10,6 +10,10 @@
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
 
+/* Parses and checks the JSON body against fields (rf_json_body); on failure sends the error and returns NULL.
+ * The caller owns the returned reference. */
+json_t *rf_api_body(rf_ctx *c, const rf_jfield *fields);
+
 /* Sends the error and rolls back the transaction, if one is open. */
 void rf_api_abort(rf_ctx *c, const rf_err *err);
 

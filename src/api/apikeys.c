@@ -16,11 +16,9 @@ static const rf_jfield key_fields[] = {
 void rf_api_keys_create(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, key_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, key_fields);
+	if (!body)
 		return;
-	}
 	rf_apikey k;
 	memset(&k, 0, sizeof k);
 	const char *name = rf_trim_arena(c->a, rf_json_str(body, "name"));

@@ -11,6 +11,17 @@ rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, con
 				  rf_clock_now_ms(), err);
 }
 
+json_t *rf_api_body(rf_ctx *c, const rf_jfield *fields)
+{
+	rf_err err = {0};
+	json_t *body = NULL;
+	if (rf_json_body(c, fields, &body, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return NULL;
+	}
+	return body;
+}
+
 void rf_api_abort(rf_ctx *c, const rf_err *err)
 {
 	rf_store_rollback(c->app->store);

@@ -191,14 +191,27 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 	return RF_OK;
 }
 
+/* Writes p (inserting or updating), records the audit entry and commits the open transaction. */
+static rf_status save(rf_ctx *c, rf_partner *p, bool creating, rf_err *err)
+{
+	p->updated_at = creating ? p->created_at : rf_clock_now_ms();
+	rf_status rc =
+	    creating ? rf_store_partner_insert(c->app->store, p, err) : rf_store_partner_update(c->app->store, p, err);
+	if (rc == RF_ECONFLICT)
+		return rf_err_set(err, RF_ECONFLICT, "email", "a partner with email %s already exists in this program",
+				  p->email);
+	if (rc != RF_OK || rf_api_audit(c, creating ? "partner.create" : "partner.update", p->id, NULL, err) != RF_OK ||
+	    rf_store_commit(c->app->store, err) != RF_OK)
+		return err->status;
+	return RF_OK;
+}
+
 void rf_api_partners_create(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, partner_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, partner_fields);
+	if (!body)
 		return;
-	}
 	rf_partner p;
 	memset(&p, 0, sizeof p);
 	rf_program prog;
@@ -223,15 +236,8 @@ void rf_api_partners_create(rf_ctx *c)
 		goto fail;
 	if (apply(c, body, &p, true, &err) != RF_OK)
 		goto fail_tx;
-	p.created_at = p.updated_at = rf_clock_now_ms();
-	if (rf_store_partner_insert(c->app->store, &p, &err) != RF_OK) {
-		if (err.status == RF_ECONFLICT)
-			rf_err_set(&err, RF_ECONFLICT, "email",
-				   "a partner with email %s already exists in this program", p.email);
-		goto fail_tx;
-	}
-	if (rf_api_audit(c, "partner.create", p.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	p.created_at = rf_clock_now_ms();
+	if (save(c, &p, true, &err) != RF_OK)
 		goto fail_tx;
 	json_decref(body);
 	rf_json_send(c, 201, rf_api_partner_json(&p));
@@ -269,11 +275,9 @@ void rf_api_partners_get(rf_ctx *c)
 void rf_api_partners_update(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, partner_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, partner_fields);
+	if (!body)
 		return;
-	}
 	rf_partner p;
 	/* Read and write in one transaction, so concurrent changes cannot overwrite each other. */
 	if (rf_store_begin(c->app->store, &err) != RF_OK)
@@ -314,15 +318,7 @@ void rf_api_partners_update(rf_ctx *c)
 	}
 	if (apply(c, body, &p, false, &err) != RF_OK)
 		goto fail_tx;
-	p.updated_at = rf_clock_now_ms();
-	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK) {
-		if (err.status == RF_ECONFLICT)
-			rf_err_set(&err, RF_ECONFLICT, "email",
-				   "a partner with email %s already exists in this program", p.email);
-		goto fail_tx;
-	}
-	if (rf_api_audit(c, "partner.update", p.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	if (save(c, &p, false, &err) != RF_OK)
 		goto fail_tx;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_partner_json(&p));

@@ -126,11 +126,9 @@ void rf_api_programs_list(rf_ctx *c)
 void rf_api_programs_create(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, program_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, program_fields);
+	if (!body)
 		return;
-	}
 	rf_program p;
 	memset(&p, 0, sizeof p);
 	p.cookie_window_days = 90;
@@ -188,11 +186,9 @@ void rf_api_programs_get(rf_ctx *c)
 void rf_api_programs_update(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, program_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, program_fields);
+	if (!body)
 		return;
-	}
 	rf_program p;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		json_decref(body);

@@ -36,11 +36,9 @@ static const char *dummy_hash(void)
 void rf_api_login(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, login_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, login_fields);
+	if (!body)
 		return;
-	}
 	const char *email_in = rf_json_str(body, "email"), *password = rf_json_str(body, "password");
 	char email[RF_EMAIL_MAX + 1];
 	if (!email_in || rf_email_normalize(email_in, email, sizeof email) != RF_OK) {

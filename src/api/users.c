@@ -49,11 +49,9 @@ static rf_status check_password(const char *pw, rf_err *err)
 void rf_api_users_create(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, user_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, user_fields);
+	if (!body)
 		return;
-	}
 	rf_user u;
 	memset(&u, 0, sizeof u);
 	char email[RF_EMAIL_MAX + 1], hash[RF_PASSWORD_HASH_MAX], generated[40];
@@ -130,11 +128,9 @@ void rf_api_users_get(rf_ctx *c)
 void rf_api_users_update(rf_ctx *c)
 {
 	rf_err err = {0};
-	json_t *body = NULL;
-	if (rf_json_body(c, user_fields, &body, &err) != RF_OK) {
-		rf_json_error(c, &err);
+	json_t *body = rf_api_body(c, user_fields);
+	if (!body)
 		return;
-	}
 	rf_user u;
 	/* Read, check and write in one transaction (the last-owner check must see a settled count). */
 	if (rf_store_begin(c->app->store, &err) != RF_OK)
