@@ -19,6 +19,8 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "track/clicks.h"
+#include "track/codes.h"
 
 #define REFD_VERSION "0.1.0"
 
@@ -203,6 +205,20 @@ static int cmd_serve(int argc, char **argv)
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
 	cfg.login_window_minutes = 15;
 	cfg.secure_cookies = rf_option_on(opts, "secure-cookies");
+	const char *pub = rf_option_get(opts, "public-url");
+	if (pub) {
+		size_t pl = strlen(pub);
+		while (pl && pub[pl - 1] == '/')
+			pl--;
+		if (pl == 0 || pl >= sizeof cfg.public_url ||
+		    (strncmp(pub, "http://", 7) != 0 && strncmp(pub, "https://", 8) != 0)) {
+			fprintf(stderr, "refd: --public-url must be an http:// or https:// address\n");
+			return 2;
+		}
+		snprintf(cfg.public_url, sizeof cfg.public_url, "%.*s", (int)pl, pub);
+	} else {
+		snprintf(cfg.public_url, sizeof cfg.public_url, "http://%s", rf_option_get(opts, "listen"));
+	}
 	const char *db = rf_option_get(opts, "db");
 	char keypath[4096];
 	snprintf(keypath, sizeof keypath, "%s",
@@ -249,7 +265,15 @@ static int cmd_serve(int argc, char **argv)
 	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
 	rf_err err = {0};
-	if (rf_server_run(&sc, &err) != RF_OK) {
+	if (rf_clicks_start(db, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		return 1;
+	}
+	rc = rf_server_run(&sc, &err);
+	/* The server returns once every response is out, so no click is waiting for the writer any more. */
+	rf_clicks_stop();
+	rf_codes_free();
+	if (rc != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
 		return 1;
 	}

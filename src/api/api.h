@@ -54,6 +54,13 @@ void rf_api_partners_suspend(rf_ctx *c);
 void rf_api_partners_ban(rf_ctx *c);
 void rf_api_partners_activate(rf_ctx *c);
 
+/* links.c */
+json_t *rf_api_link_json(rf_ctx *c, const rf_link *l);
+void rf_api_links_list(rf_ctx *c);
+void rf_api_links_create(rf_ctx *c);
+void rf_api_links_get(rf_ctx *c);
+void rf_api_links_update(rf_ctx *c);
+
 /* users.c */
 void rf_api_users_list(rf_ctx *c);
 void rf_api_users_create(rf_ctx *c);

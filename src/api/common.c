@@ -62,17 +62,30 @@ static json_t *lower_code(const char *code)
 	return json_string(l);
 }
 
+static json_t *str_list(char *const *items, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(items[i]));
+	return arr;
+}
+
 json_t *rf_api_program_json(const rf_program *p)
 {
-	json_t *params = json_array();
-	for (size_t i = 0; i < p->n_tracking_params; i++)
-		json_array_append_new(params, json_string(p->tracking_params[i]));
-	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object", "program",
-			 "name", p->name, "currency", lower_code(p->currency), "cookie_window_days",
-			 (json_int_t)p->cookie_window_days, "attribution_model", p->attribution_model,
-			 "holding_period_days", (json_int_t)p->holding_period_days, "payout_threshold",
-			 rf_json_money_new(p->payout_threshold, p->currency), "tracking_params", params, "created_at",
-			 rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object",
+			      "program", "name", p->name, "currency", lower_code(p->currency), "cookie_window_days",
+			      (json_int_t)p->cookie_window_days, "attribution_model", p->attribution_model,
+			      "holding_period_days", (json_int_t)p->holding_period_days, "payout_threshold",
+			      rf_json_money_new(p->payout_threshold, p->currency), "tracking_params",
+			      str_list(p->tracking_params, p->n_tracking_params), "created_at",
+			      rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
+	json_object_set_new(o, "allowed_domains", str_list(p->allowed_domains, p->n_allowed_domains));
+	json_object_set_new(o, "fallback_url", str_or_null(p->fallback_url));
+	json_object_set_new(o, "repeat_click_minutes", json_integer(p->repeat_click_minutes));
+	json_object_set_new(o, "protection_days", json_integer(p->protection_days));
+	json_object_set_new(o, "conflict_days", json_integer(p->conflict_days));
+	json_object_set_new(o, "tracking_origins", str_list(p->tracking_origins, p->n_tracking_origins));
+	return o;
 }
 
 json_t *rf_api_partner_json(const rf_partner *p)

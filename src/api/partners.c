@@ -8,6 +8,7 @@
 #include "../core/secret.h"
 #include "../core/text.h"
 #include "../http/auth.h"
+#include "../track/codes.h"
 #include "api.h"
 
 static const rf_jfield tax_fields[] = {
@@ -379,12 +380,14 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	char action[48];
 	snprintf(action, sizeof action, "partner.%s", status);
 	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
+	    rf_store_links_version_bump(c->app->store, &err) != RF_OK ||
 	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK) {
 		free(dtxt);
 		rf_api_abort(c, &err);
 		return;
 	}
 	free(dtxt);
+	rf_codes_changed();
 	rf_json_send(c, 200, rf_api_partner_json(&p));
 }
 

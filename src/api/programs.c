@@ -3,7 +3,9 @@
 
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "../core/url.h"
 #include "../http/auth.h"
+#include "../track/codes.h"
 #include "api.h"
 
 static const rf_jfield program_fields[] = {
@@ -14,8 +16,56 @@ static const rf_jfield program_fields[] = {
     {"holding_period_days", RF_JT_INT, false, 0, NULL},
     {"payout_threshold", RF_JT_MONEY, false, 0, NULL},
     {"tracking_params", RF_JT_STRINGS, false, RF_MAX_TRACKING_PARAMS, NULL},
+    {"allowed_domains", RF_JT_STRINGS, false, RF_MAX_DOMAINS, NULL},
+    {"fallback_url", RF_JT_STRING, true, 2048, NULL},
+    {"repeat_click_minutes", RF_JT_INT, false, 0, NULL},
+    {"protection_days", RF_JT_INT, false, 0, NULL},
+    {"conflict_days", RF_JT_INT, false, 0, NULL},
+    {"tracking_origins", RF_JT_STRINGS, false, RF_MAX_DOMAINS, NULL},
     {NULL, 0, false, 0, NULL},
 };
+
+/* Reads a list of domains (lower-cased, each a valid host name) into p's slots. */
+static rf_status apply_domains(json_t *v, char **slots, size_t *n, rf_arena *a, rf_err *err)
+{
+	*n = 0;
+	size_t i;
+	json_t *d;
+	json_array_foreach(v, i, d)
+	{
+		char *dom = rf_lower_arena(a, json_string_value(d));
+		char *probe = rf_arena_printf(a, "https://%s/", dom ? dom : "");
+		char host[RF_URL_HOST_MAX];
+		if (!dom || !*dom || strchr(dom, ',') || rf_url_check(probe, host, sizeof host, err) != RF_OK ||
+		    strcmp(host, dom) != 0)
+			return rf_err_set(err, RF_EINVAL, "allowed_domains",
+					  "allowed_domains[%zu]: '%s' is not a domain name", i, json_string_value(d));
+		slots[(*n)++] = dom;
+	}
+	return RF_OK;
+}
+
+/* Reads a list of origins ("https://shop.example.com", with an optional port, no path). */
+static rf_status apply_origins(json_t *v, char **slots, size_t *n, rf_arena *a, rf_err *err)
+{
+	*n = 0;
+	size_t i;
+	json_t *o;
+	json_array_foreach(v, i, o)
+	{
+		const char *s = json_string_value(o);
+		char host[RF_URL_HOST_MAX];
+		const char *rest = s ? strstr(s, "://") : NULL;
+		if (!s || strchr(s, ',') || rf_url_check(s, host, sizeof host, err) != RF_OK || !rest ||
+		    strchr(rest + 3, '/') || strchr(rest + 3, '?') || strchr(rest + 3, '#'))
+			return rf_err_set(
+			    err, RF_EINVAL, "tracking_origins",
+			    "tracking_origins[%zu]: '%s' is not an origin such as https://shop.example.com", i,
+			    s ? s : "");
+		slots[(*n)++] = rf_lower_arena(a, s);
+	}
+	return RF_OK;
+}
 
 /* Applies the members present in body to p (defaults already in p) and checks the result. */
 static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, rf_err *err)
@@ -57,16 +107,37 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 		return rf_err_set(err, RF_EINVAL, "payout_threshold",
 				  "changing the currency needs payout_threshold in the new currency too");
 	}
+	if (rf_api_int(body, "repeat_click_minutes", 0, 10080, &p->repeat_click_minutes, err) != RF_OK ||
+	    rf_api_int(body, "protection_days", 1, 3650, &p->protection_days, err) != RF_OK ||
+	    rf_api_int(body, "conflict_days", 0, 3650, &p->conflict_days, err) != RF_OK)
+		return err->status;
+	json_t *v;
+	if ((v = json_object_get(body, "allowed_domains")) &&
+	    apply_domains(v, p->allowed_domains, &p->n_allowed_domains, a, err) != RF_OK)
+		return err->status;
+	if ((v = json_object_get(body, "tracking_origins")) &&
+	    apply_origins(v, p->tracking_origins, &p->n_tracking_origins, a, err) != RF_OK)
+		return err->status;
+	if ((v = json_object_get(body, "fallback_url"))) {
+		char host[RF_URL_HOST_MAX];
+		if (json_is_null(v)) {
+			p->fallback_url = NULL;
+		} else if (rf_url_check(json_string_value(v), host, sizeof host, err) != RF_OK) {
+			return rf_err_set(err, RF_EINVAL, "fallback_url", "fallback_url: %s", err->message);
+		} else {
+			p->fallback_url = rf_arena_strdup(a, json_string_value(v));
+		}
+	}
 	json_t *params = json_object_get(body, "tracking_params");
 	if (params) {
 		if (json_array_size(params) == 0)
 			return rf_err_set(err, RF_EINVAL, "tracking_params", "tracking_params needs at least one name");
 		p->n_tracking_params = 0;
 		size_t i;
-		json_t *v;
-		json_array_foreach(params, i, v)
+		json_t *item;
+		json_array_foreach(params, i, item)
 		{
-			const char *s = json_string_value(v);
+			const char *s = json_string_value(item);
 			if (!rf_param_name_valid(s))
 				return rf_err_set(
 				    err, RF_EINVAL, "tracking_params",
@@ -131,12 +202,7 @@ void rf_api_programs_create(rf_ctx *c)
 		return;
 	rf_program p;
 	memset(&p, 0, sizeof p);
-	p.cookie_window_days = 90;
-	p.holding_period_days = 30;
-	p.attribution_model = "last_click";
-	p.tracking_params[0] = "via";
-	p.tracking_params[1] = "ref";
-	p.n_tracking_params = 2;
+	rf_program_defaults(&p);
 	if (apply(body, &p, true, c->a, &err) != RF_OK) {
 		json_decref(body);
 		rf_json_error(c, &err);
@@ -208,10 +274,12 @@ void rf_api_programs_update(rf_ctx *c)
 	json_decref(body);
 	p.updated_at = rf_clock_now_ms();
 	if (rf_store_program_update(c->app->store, &p, &err) != RF_OK ||
+	    rf_store_links_version_bump(c->app->store, &err) != RF_OK ||
 	    rf_api_audit(c, "program.update", p.id, NULL, &err) != RF_OK ||
 	    rf_store_commit(c->app->store, &err) != RF_OK) {
 		rf_api_abort(c, &err);
 		return;
 	}
+	rf_codes_changed();
 	rf_json_send(c, 200, rf_api_program_json(&p));
 }

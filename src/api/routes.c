@@ -1,5 +1,6 @@
 /* The route table: every path refd answers, its handler and who may call it. The OpenAPI document must list
  * exactly these (a test compares them). */
+#include "../track/track.h"
 #include "api.h"
 
 const rf_route rf_routes[] = {
@@ -23,6 +24,13 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/partners/{id}/suspend", rf_api_partners_suspend, RF_AUTH_ADMIN},
     {"POST", "/api/v1/partners/{id}/ban", rf_api_partners_ban, RF_AUTH_ADMIN},
     {"POST", "/api/v1/partners/{id}/activate", rf_api_partners_activate, RF_AUTH_ADMIN},
+
+    {"GET", "/api/v1/links", rf_api_links_list, RF_AUTH_ANY},
+    {"POST", "/api/v1/links", rf_api_links_create, RF_AUTH_ANY},
+    {"GET", "/api/v1/links/{id}", rf_api_links_get, RF_AUTH_ANY},
+    {"PATCH", "/api/v1/links/{id}", rf_api_links_update, RF_AUTH_ANY},
+
+    {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC},
 
     {"GET", "/api/v1/users", rf_api_users_list, RF_AUTH_ADMIN},
     {"POST", "/api/v1/users", rf_api_users_create, RF_AUTH_ADMIN},

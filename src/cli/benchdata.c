@@ -56,6 +56,7 @@ rf_status rf_benchdata_partners(rf_store *s, long n, unsigned seed, char *progra
 			   .n_tracking_params = 2,
 			   .created_at = now,
 			   .updated_at = now};
+	rf_program_defaults(&prog);
 	if (rf_store_begin(s, err) != RF_OK)
 		return err->status;
 	if (rf_store_program_insert(s, &prog, err) != RF_OK)

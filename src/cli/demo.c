@@ -59,6 +59,7 @@ rf_status rf_demo_seed(rf_store *s, bool *created, char *password, size_t len, r
 			   .n_tracking_params = 2,
 			   .created_at = now,
 			   .updated_at = now};
+	rf_program_defaults(&prog);
 	if (rf_store_program_insert(s, &prog, err) != RF_OK)
 		goto fail;
 	char *ids[NPARTNERS];

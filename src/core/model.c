@@ -11,6 +11,19 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
+void rf_program_defaults(rf_program *p)
+{
+	p->cookie_window_days = 90;
+	p->holding_period_days = 30;
+	p->attribution_model = "last_click";
+	p->tracking_params[0] = "via";
+	p->tracking_params[1] = "ref";
+	p->n_tracking_params = 2;
+	p->repeat_click_minutes = 30;
+	p->protection_days = 90;
+	p->conflict_days = 90;
+}
+
 rf_role rf_role_parse(const char *s)
 {
 	if (!s)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define RF_MAX_TRACKING_PARAMS 8
+#define RF_MAX_DOMAINS 20
 
 typedef struct {
 	char *id;
@@ -19,6 +20,15 @@ typedef struct {
 	int64_t payout_threshold; /* minor units of currency */
 	char *tracking_params[RF_MAX_TRACKING_PARAMS];
 	size_t n_tracking_params;
+	char
+	    *allowed_domains[RF_MAX_DOMAINS]; /* link destinations must be on these (or their subdomains); none = any */
+	size_t n_allowed_domains;
+	char *fallback_url;           /* where unknown codes go; NULL for a 404 page */
+	int64_t repeat_click_minutes; /* a visitor's clicks on one link within this are repeats, not counted */
+	int64_t protection_days;      /* how long an approved deal registration protects the partner's claim */
+	int64_t conflict_days;        /* how far back a registration looks for conflicting leads */
+	char *tracking_origins[RF_MAX_DOMAINS]; /* origins allowed to call the tracking API from a browser */
+	size_t n_tracking_origins;
 	int64_t created_at, updated_at; /* unix milliseconds */
 } rf_program;
 
@@ -73,8 +83,54 @@ typedef struct {
 	int64_t created_at, expires_at;
 } rf_session;
 
+typedef struct {
+	char *id;
+	char *program_id;
+	char *partner_id;
+	char *code; /* as chosen or generated; unique without regard to case */
+	char *destination_url;
+	char *target_url; /* destination_url with the UTM parameters added: where the redirect goes */
+	char *campaign;
+	char *utm_source, *utm_medium, *utm_campaign, *utm_term, *utm_content;
+	int64_t archived_at; /* 0 while live */
+	int64_t created_at, updated_at;
+} rf_link;
+
+/* One visit through a link or the tracking script. Addresses are kept only as a keyed hash and a prefix. */
+typedef struct {
+	char *id;
+	char *program_id;
+	char *link_id;
+	char *partner_id;    /* NULL when the click credits nobody */
+	char *prev_click_id; /* the visitor's previous click (from the cookie), for first-click attribution */
+	int64_t at;
+	char *ip_hash;
+	char *ip_prefix;
+	char *user_agent;
+	char *referer;
+	char *landing_url;
+	const char *source; /* "redirect" | "script" */
+	const char *status; /* "counted" | "bot" | "repeat" | "uncredited" */
+} rf_click;
+
+/* An entry of the code table that the redirect resolves from memory. */
+typedef struct {
+	char *code_folded;
+	char *link_id;
+	char *program_id;
+	char *partner_id;
+	char *destination_url;
+	bool credited; /* the partner is active and the link live: clicks earn credit */
+	int64_t window_days;
+	int64_t repeat_minutes;
+} rf_code_entry;
+
 /* Roles from the most to the least powerful. */
 typedef enum { RF_ROLE_NONE = 0, RF_ROLE_PARTNER, RF_ROLE_MANAGER, RF_ROLE_ADMIN, RF_ROLE_OWNER } rf_role;
+
+/* Sets a new program's defaults: cookie window 90 days, last click, holding 30 days, parameters via and ref,
+ * repeat clicks within 30 minutes, deal protection 90 days, conflicts looked for 90 days back. */
+void rf_program_defaults(rf_program *p);
 
 /* Parses a role name; RF_ROLE_NONE when unknown. */
 rf_role rf_role_parse(const char *s);

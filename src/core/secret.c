@@ -72,6 +72,21 @@ rf_status rf_unseal(const unsigned char key[32], const unsigned char *blob, size
 	return RF_OK;
 }
 
+void rf_random_fast(void *buf, size_t n)
+{
+	static _Thread_local unsigned char key[crypto_stream_chacha20_KEYBYTES];
+	static _Thread_local uint64_t counter;
+	static _Thread_local int keyed;
+	if (!keyed) {
+		randombytes_buf(key, sizeof key);
+		keyed = 1;
+	}
+	unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+	uint64_t c = counter++;
+	memcpy(nonce, &c, sizeof c < sizeof nonce ? sizeof c : sizeof nonce);
+	crypto_stream_chacha20(buf, n, nonce, key);
+}
+
 bool rf_secret_equal(const char *a, const char *b)
 {
 	if (!a || !b)

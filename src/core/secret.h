@@ -36,6 +36,10 @@ rf_status rf_seal(const unsigned char key[32], const char *plaintext, rf_arena *
 /* Reverses rf_seal into an arena string; RF_EINVAL when the blob was not sealed with key or was altered. */
 rf_status rf_unseal(const unsigned char key[32], const unsigned char *blob, size_t len, rf_arena *a, char **out);
 
+/* Fills buf with n unpredictable bytes without a system call: ChaCha20 keyed once per thread from the
+ * system's generator, with a counter as nonce. For ids on hot paths; secrets use randombytes_buf. */
+void rf_random_fast(void *buf, size_t n);
+
 /* True when the two strings are equal, in time that depends only on their lengths. */
 bool rf_secret_equal(const char *a, const char *b);
 

@@ -1,6 +1,8 @@
 /* Email normalisation, public ids and other text checks. */
 #include "text.h"
 
+#include "secret.h"
+
 #include <sodium.h>
 #include <string.h>
 
@@ -85,8 +87,18 @@ void rf_id_new(const char *prefix, char *out, size_t len)
 	}
 	memcpy(out, prefix, pl);
 	out[pl] = '_';
-	for (size_t i = 0; i < RF_ID_RANDOM_LEN; i++)
-		out[pl + 1 + i] = b62[randombytes_uniform(62)];
+	/* Bytes below 248 (4 x 62) map to base62 without bias; the rest are skipped. */
+	unsigned char rnd[48];
+	size_t used = sizeof rnd;
+	for (size_t i = 0; i < RF_ID_RANDOM_LEN;) {
+		if (used == sizeof rnd) {
+			rf_random_fast(rnd, sizeof rnd);
+			used = 0;
+		}
+		unsigned char b = rnd[used++];
+		if (b < 248)
+			out[pl + 1 + i++] = b62[b % 62];
+	}
 	out[pl + 1 + RF_ID_RANDOM_LEN] = '\0';
 }
 

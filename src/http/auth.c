@@ -8,23 +8,6 @@
 #include "../core/secret.h"
 #include "../core/text.h"
 
-/* Finds a cookie's value in a Cookie header (arena copy), or NULL. */
-static char *cookie_value(rf_arena *a, const char *header, const char *name)
-{
-	size_t nl = strlen(name);
-	const char *p = header;
-	while (p && *p) {
-		while (*p == ' ' || *p == ';')
-			p++;
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-			return rf_arena_strndup(a, p + nl + 1, len - nl - 1);
-		p = end;
-	}
-	return NULL;
-}
-
 static rf_status from_key(rf_ctx *c, const char *key, rf_err *err)
 {
 	if (strncmp(key, RF_APIKEY_PREFIX, strlen(RF_APIKEY_PREFIX)) != 0 || strlen(key) > 128)
@@ -90,8 +73,7 @@ rf_status rf_auth_resolve(rf_ctx *c, rf_err *err)
 			key++;
 		return from_key(c, key, err);
 	}
-	const char *cookies = rf_req_header(c->req, "Cookie");
-	char *token = cookies ? cookie_value(c->a, cookies, RF_SESSION_COOKIE) : NULL;
+	char *token = rf_req_cookie(c->req, RF_SESSION_COOKIE);
 	if (token && *token)
 		return from_session(c, token, err);
 	return rf_err_set(err, RF_EUNAUTH, NULL, "sign in, or send Authorization: Bearer <API key>");

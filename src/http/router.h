@@ -18,6 +18,7 @@ typedef struct {
 	int login_max_failures; /* per email in login_window_minutes */
 	int login_max_failures_ip;
 	int login_window_minutes;
+	char public_url[256]; /* how the world reaches refd, e.g. https://refer.example.com (no trailing slash) */
 } rf_app_config;
 
 /* One per worker thread. */

@@ -25,6 +25,13 @@
 
 #define REQ_ARENA_LIMIT (16u << 20)
 
+typedef struct posted {
+	struct posted *next;
+	rf_req *req;
+	void (*fn)(rf_req *r, void *arg);
+	void *arg;
+} posted;
+
 typedef struct worker {
 	int index;
 	int fd;
@@ -38,6 +45,10 @@ typedef struct worker {
 	struct event *drain;
 	int drain_ticks;
 	int started;
+	/* Work handed to this worker by other threads (completed deferred requests). */
+	pthread_mutex_t post_mu;
+	posted *post_head, *post_tail;
+	struct event *post_ev;
 } worker;
 
 struct rf_req {
@@ -54,6 +65,9 @@ struct rf_req {
 	char actor[64];
 	int64_t start_us;
 	int sent;
+	int deferred;
+	int gone;        /* the connection closed while the request was deferred */
+	int in_dispatch; /* the handler is still running: dispatch releases the request */
 };
 
 static int64_t mono_us(void)
@@ -208,11 +222,112 @@ static void on_complete(struct evhttp_request *ev, void *arg)
 	atomic_fetch_sub(&w->inflight, 1);
 }
 
+static void req_free(rf_req *r)
+{
+	evhttp_clear_headers(&r->query);
+	rf_arena_reset(&r->arena);
+	free(r);
+}
+
+static void on_conn_close(struct evhttp_connection *conn, void *arg)
+{
+	(void)conn;
+	rf_req *r = arg;
+	r->gone = 1;
+	r->ev = NULL;
+}
+
+void rf_req_defer(rf_req *r)
+{
+	if (r->deferred)
+		return;
+	r->deferred = 1;
+	atomic_fetch_add(&r->w->inflight, 1);
+	struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+	if (conn)
+		evhttp_connection_set_closecb(conn, on_conn_close, r);
+}
+
+bool rf_req_gone(rf_req *r)
+{
+	return r->gone != 0;
+}
+
+char *rf_req_cookie(rf_req *r, const char *name)
+{
+	const char *p = rf_req_header(r, "Cookie");
+	size_t nl = strlen(name);
+	while (p && *p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
+			return rf_arena_strndup(&r->arena, p + nl + 1, len - nl - 1);
+		p = end;
+	}
+	return NULL;
+}
+
+const char *rf_req_raw_query(rf_req *r)
+{
+	const struct evhttp_uri *u = r->ev ? evhttp_request_get_evhttp_uri(r->ev) : NULL;
+	return u ? evhttp_uri_get_query(u) : NULL;
+}
+
+void rf_req_post(rf_req *r, void (*fn)(rf_req *r, void *arg), void *arg)
+{
+	worker *w = r->w;
+	posted *p = malloc(sizeof *p);
+	if (!p)
+		abort(); /* nothing sensible remains: the client would wait forever */
+	p->next = NULL;
+	p->req = r;
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_lock(&w->post_mu);
+	if (w->post_tail)
+		w->post_tail->next = p;
+	else
+		w->post_head = p;
+	w->post_tail = p;
+	pthread_mutex_unlock(&w->post_mu);
+	event_active(w->post_ev, EV_READ, 0);
+}
+
+static void post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker *w = arg;
+	pthread_mutex_lock(&w->post_mu);
+	posted *p = w->post_head;
+	w->post_head = w->post_tail = NULL;
+	pthread_mutex_unlock(&w->post_mu);
+	while (p) {
+		posted *next = p->next;
+		p->fn(p->req, p->arg);
+		free(p);
+		p = next;
+	}
+}
+
 void rf_resp_send(rf_req *r, int status, const char *content_type, const char *body, size_t len)
 {
 	if (r->sent)
 		return;
 	r->sent = 1;
+	if (r->deferred) {
+		atomic_fetch_sub(&r->w->inflight, 1);
+		if (r->gone) {
+			if (!r->in_dispatch)
+				req_free(r);
+			return;
+		}
+		struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+		if (conn)
+			evhttp_connection_set_closecb(conn, NULL, NULL);
+	}
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 	if (content_type)
 		evhttp_add_header(h, "Content-Type", content_type);
@@ -226,6 +341,8 @@ void rf_resp_send(rf_req *r, int status, const char *content_type, const char *b
 	atomic_fetch_add(&r->w->inflight, 1);
 	evhttp_request_set_on_complete_cb(r->ev, on_complete, r->w);
 	evhttp_send_reply(r->ev, status, NULL, NULL);
+	if (r->deferred && !r->in_dispatch)
+		req_free(r);
 }
 
 static bool request_id_ok(const char *s)
@@ -243,21 +360,25 @@ static bool request_id_ok(const char *s)
 static void dispatch(struct evhttp_request *ev, void *arg)
 {
 	worker *w = arg;
-	rf_req r;
-	memset(&r, 0, sizeof r);
-	r.ev = ev;
-	r.w = w;
-	r.start_us = mono_us();
-	TAILQ_INIT(&r.query);
-	rf_arena_init(&r.arena, REQ_ARENA_LIMIT);
+	/* On the heap, because a deferred request outlives this call. */
+	rf_req *r = calloc(1, sizeof *r);
+	if (!r) {
+		evhttp_send_error(ev, 503, "Service Unavailable");
+		return;
+	}
+	r->ev = ev;
+	r->w = w;
+	r->start_us = mono_us();
+	TAILQ_INIT(&r->query);
+	rf_arena_init(&r->arena, REQ_ARENA_LIMIT);
 
 	const char *given = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");
 	if (request_id_ok(given))
-		snprintf(r.id, sizeof r.id, "%s", given);
+		snprintf(r->id, sizeof r->id, "%s", given);
 	else {
 		char rnd[32];
 		rf_id_new("req", rnd, sizeof rnd);
-		snprintf(r.id, sizeof r.id, "%.28s", rnd);
+		snprintf(r->id, sizeof r->id, "%.28s", rnd);
 	}
 
 	struct evhttp_connection *conn = evhttp_request_get_connection(ev);
@@ -265,34 +386,37 @@ static void dispatch(struct evhttp_request *ev, void *arg)
 	ev_uint16_t port = 0;
 	if (conn) {
 		evhttp_connection_get_peer(conn, &host, &port);
-		snprintf(r.peer, sizeof r.peer, "%s", host ? host : "");
+		snprintf(r->peer, sizeof r->peer, "%s", host ? host : "");
 	}
 
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
 	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
 	char *decoded = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-	r.path = rf_arena_strdup(&r.arena, decoded ? decoded : "/");
+	r->path = rf_arena_strdup(&r->arena, decoded ? decoded : "/");
 	free(decoded);
 
 	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
 	size_t blen = evbuffer_get_length(in);
-	r.body = rf_arena_alloc(&r.arena, blen + 1);
-	if (r.body) {
-		evbuffer_remove(in, r.body, blen);
-		r.body_len = blen;
+	r->body = rf_arena_alloc(&r->arena, blen + 1);
+	if (r->body) {
+		evbuffer_remove(in, r->body, blen);
+		r->body_len = blen;
 	}
 
-	if (!r.path || !r.body) {
-		rf_resp_send(&r, 500, "application/json",
+	if (!r->path || !r->body) {
+		rf_resp_send(r, 500, "application/json",
 			     "{\"error\":{\"type\":\"internal_error\",\"message\":\"out of memory\"}}", 62);
 	} else {
-		w->cfg->handler(&r, w->ctx);
-		if (!r.sent)
-			rf_resp_send(&r, 500, "application/json",
+		r->in_dispatch = 1;
+		w->cfg->handler(r, w->ctx);
+		r->in_dispatch = 0;
+		if (!r->sent && !r->deferred)
+			rf_resp_send(r, 500, "application/json",
 				     "{\"error\":{\"type\":\"internal_error\",\"message\":\"no response\"}}", 61);
 	}
-	evhttp_clear_headers(&r.query);
-	rf_arena_reset(&r.arena);
+	/* A deferred request is released by rf_resp_send, later (unless that already happened). */
+	if (!r->deferred || r->sent)
+		req_free(r);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, rf_err *err)
@@ -423,6 +547,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 		evhttp_set_gencb(w->http, dispatch, w);
 		w->bound = evhttp_accept_socket_with_handle(w->http, w->fd);
 		w->drain = evtimer_new(w->base, drain_cb, w);
+		pthread_mutex_init(&w->post_mu, NULL);
+		w->post_ev = event_new(w->base, -1, EV_READ, post_cb, w);
 		if (!w->bound || !w->drain) {
 			rc = rf_err_set(err, RF_EIO, NULL, "cannot accept on the listening socket");
 			goto fail;
@@ -469,6 +595,8 @@ fail:
 		worker *w = &ws[i];
 		if (w->drain)
 			event_free(w->drain);
+		if (w->post_ev)
+			event_free(w->post_ev);
 		if (w->http)
 			evhttp_free(w->http);
 		else if (w->fd >= 0 && !w->bound)

@@ -48,6 +48,22 @@ rf_arena *rf_req_arena(rf_req *r);                      /* freed when the respon
 void rf_resp_header(rf_req *r, const char *name, const char *value);
 /* Sends the response (once); body may be NULL for an empty one. */
 void rf_resp_send(rf_req *r, int status, const char *content_type, const char *body, size_t len);
+/* Keeps the request after the handler returns: its response is sent later, on the request's worker thread,
+ * from a function given to rf_req_post. Until then the request (and its arena) stays valid. */
+void rf_req_defer(rf_req *r);
+
+/* Schedules fn(r, arg) to run on r's worker thread; safe to call from any thread. fn must send the response
+ * (rf_resp_send), which also releases a deferred request. When the client went away meanwhile, rf_req_gone(r)
+ * is true in fn and rf_resp_send only releases the request. */
+void rf_req_post(rf_req *r, void (*fn)(rf_req *r, void *arg), void *arg);
+bool rf_req_gone(rf_req *r);
+
+/* The value of a cookie sent with the request (arena copy), or NULL. */
+char *rf_req_cookie(rf_req *r, const char *name);
+
+/* The raw query string (without '?'), or NULL. */
+const char *rf_req_raw_query(rf_req *r);
+
 /* Adds a field to the request's log line (the authenticated actor, say); value is copied. */
 void rf_req_log_actor(rf_req *r, const char *actor);
 

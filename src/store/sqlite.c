@@ -276,17 +276,32 @@ static rf_status cursor_seq(rf_store *s, const char *table, const char *id, int6
 
 #define PROGRAM_COLS                                                                                         \
 	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, " \
-	"tracking_params, created_at, updated_at"
+	"tracking_params, created_at, updated_at, allowed_domains, fallback_url, repeat_click_minutes, "     \
+	"protection_days, conflict_days, tracking_origins"
 
-static void params_join(const rf_program *p, char *buf, size_t len)
+/* Joins a list of names with commas (names never contain one: they are checked before they get here). */
+static void list_join(char *const *items, size_t n, char *buf, size_t len)
 {
 	size_t o = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < p->n_tracking_params && o < len; i++) {
-		int n = snprintf(buf + o, len - o, "%s%s", i ? "," : "", p->tracking_params[i]);
-		if (n < 0)
+	for (size_t i = 0; i < n && o < len; i++) {
+		int w = snprintf(buf + o, len - o, "%s%s", i ? "," : "", items[i]);
+		if (w < 0)
 			break;
-		o += (size_t)n;
+		o += (size_t)w;
+	}
+}
+
+/* Splits comma-joined text (in the arena) into at most max items. */
+static void list_split(char *text, char **items, size_t *n, size_t max)
+{
+	*n = 0;
+	for (char *tok = text; tok && *tok && *n < max;) {
+		char *comma = strchr(tok, ',');
+		if (comma)
+			*comma = '\0';
+		items[(*n)++] = tok;
+		tok = comma ? comma + 1 : NULL;
 	}
 }
 
@@ -300,22 +315,23 @@ static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
 	p->attribution_model = col_text(st, 4, a);
 	p->holding_period_days = sqlite3_column_int64(st, 5);
 	p->payout_threshold = sqlite3_column_int64(st, 6);
-	char *params = col_text(st, 7, a);
-	for (char *tok = params; tok && *tok && p->n_tracking_params < RF_MAX_TRACKING_PARAMS;) {
-		char *comma = strchr(tok, ',');
-		if (comma)
-			*comma = '\0';
-		p->tracking_params[p->n_tracking_params++] = tok;
-		tok = comma ? comma + 1 : NULL;
-	}
+	list_split(col_text(st, 7, a), p->tracking_params, &p->n_tracking_params, RF_MAX_TRACKING_PARAMS);
 	p->created_at = sqlite3_column_int64(st, 8);
 	p->updated_at = sqlite3_column_int64(st, 9);
+	list_split(col_text(st, 10, a), p->allowed_domains, &p->n_allowed_domains, RF_MAX_DOMAINS);
+	p->fallback_url = col_text(st, 11, a);
+	p->repeat_click_minutes = sqlite3_column_int64(st, 12);
+	p->protection_days = sqlite3_column_int64(st, 13);
+	p->conflict_days = sqlite3_column_int64(st, 14);
+	list_split(col_text(st, 15, a), p->tracking_origins, &p->n_tracking_origins, RF_MAX_DOMAINS);
 }
 
 static void program_bind(sqlite3_stmt *st, const rf_program *p)
 {
-	char params[RF_MAX_TRACKING_PARAMS * 34];
-	params_join(p, params, sizeof params);
+	char params[RF_MAX_TRACKING_PARAMS * 34], domains[RF_MAX_DOMAINS * 256], origins[RF_MAX_DOMAINS * 300];
+	list_join(p->tracking_params, p->n_tracking_params, params, sizeof params);
+	list_join(p->allowed_domains, p->n_allowed_domains, domains, sizeof domains);
+	list_join(p->tracking_origins, p->n_tracking_origins, origins, sizeof origins);
 	bind_text(st, 1, p->id);
 	bind_text(st, 2, p->name);
 	bind_text(st, 3, p->currency);
@@ -326,11 +342,18 @@ static void program_bind(sqlite3_stmt *st, const rf_program *p)
 	bind_text(st, 8, params);
 	sqlite3_bind_int64(st, 9, p->created_at);
 	sqlite3_bind_int64(st, 10, p->updated_at);
+	bind_text(st, 11, domains);
+	bind_text(st, 12, p->fallback_url);
+	sqlite3_bind_int64(st, 13, p->repeat_click_minutes);
+	sqlite3_bind_int64(st, 14, p->protection_days);
+	sqlite3_bind_int64(st, 15, p->conflict_days);
+	bind_text(st, 16, origins);
 }
 
 rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+	sqlite3_stmt *st =
+	    prep(s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	program_bind(st, p);
@@ -342,7 +365,9 @@ rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
 	sqlite3_stmt *st = prep(s,
 				"UPDATE programs SET id = ?1, name = ?2, currency = ?3, cookie_window_days = ?4, "
 				"attribution_model = ?5, holding_period_days = ?6, payout_threshold = ?7, "
-				"tracking_params = ?8, created_at = ?9, updated_at = ?10 WHERE id = ?1",
+				"tracking_params = ?8, created_at = ?9, updated_at = ?10, allowed_domains = ?11, "
+				"fallback_url = ?12, repeat_click_minutes = ?13, protection_days = ?14, "
+				"conflict_days = ?15, tracking_origins = ?16 WHERE id = ?1",
 				err);
 	if (!st)
 		return RF_EIO;
@@ -1052,6 +1077,287 @@ rf_status rf_store_login_failure_count(rf_store *s, const char *key, int64_t sin
 rf_status rf_store_login_failure_clear(rf_store *s, const char *key, rf_err *err)
 {
 	return delete_by(s, "DELETE FROM login_failures WHERE key = ?", key, err);
+}
+
+/* ---- links ---- */
+
+#define LINK_COLS                                                                                               \
+	"l.id, l.program_id, l.partner_id, l.code, l.destination_url, l.campaign, l.utm_source, l.utm_medium, " \
+	"l.utm_campaign, l.utm_term, l.utm_content, l.archived_at, l.created_at, l.updated_at, l.target_url"
+
+static void link_row(sqlite3_stmt *st, rf_link *l, rf_arena *a)
+{
+	memset(l, 0, sizeof *l);
+	l->id = col_text(st, 0, a);
+	l->program_id = col_text(st, 1, a);
+	l->partner_id = col_text(st, 2, a);
+	l->code = col_text(st, 3, a);
+	l->destination_url = col_text(st, 4, a);
+	l->campaign = col_text(st, 5, a);
+	l->utm_source = col_text(st, 6, a);
+	l->utm_medium = col_text(st, 7, a);
+	l->utm_campaign = col_text(st, 8, a);
+	l->utm_term = col_text(st, 9, a);
+	l->utm_content = col_text(st, 10, a);
+	l->archived_at = sqlite3_column_int64(st, 11);
+	l->created_at = sqlite3_column_int64(st, 12);
+	l->updated_at = sqlite3_column_int64(st, 13);
+	l->target_url = col_text(st, 14, a);
+}
+
+static void link_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	link_row(st, item, a);
+}
+
+rf_status rf_store_link_insert(rf_store *s, const rf_link *l, const char *code_folded, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"INSERT INTO links (id, program_id, partner_id, code, code_folded, destination_url, "
+				"campaign, utm_source, utm_medium, utm_campaign, utm_term, utm_content, archived_at, "
+				"created_at, updated_at, target_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, l->id);
+	bind_text(st, 2, l->program_id);
+	bind_text(st, 3, l->partner_id);
+	bind_text(st, 4, l->code);
+	bind_text(st, 5, code_folded);
+	bind_text(st, 6, l->destination_url);
+	bind_text(st, 7, l->campaign);
+	bind_text(st, 8, l->utm_source);
+	bind_text(st, 9, l->utm_medium);
+	bind_text(st, 10, l->utm_campaign);
+	bind_text(st, 11, l->utm_term);
+	bind_text(st, 12, l->utm_content);
+	sqlite3_bind_int64(st, 13, l->archived_at);
+	sqlite3_bind_int64(st, 14, l->created_at);
+	sqlite3_bind_int64(st, 15, l->updated_at);
+	bind_text(st, 16, l->target_url);
+	return step_done(s, st, "code", err);
+}
+
+rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    prep(s,
+		 "UPDATE links SET destination_url = ?2, campaign = ?3, utm_source = ?4, utm_medium = ?5, "
+		 "utm_campaign = ?6, utm_term = ?7, utm_content = ?8, archived_at = ?9, updated_at = ?10, "
+		 "target_url = ?11 WHERE id = ?1",
+		 err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, l->id);
+	bind_text(st, 2, l->destination_url);
+	bind_text(st, 3, l->campaign);
+	bind_text(st, 4, l->utm_source);
+	bind_text(st, 5, l->utm_medium);
+	bind_text(st, 6, l->utm_campaign);
+	bind_text(st, 7, l->utm_term);
+	bind_text(st, 8, l->utm_content);
+	sqlite3_bind_int64(st, 9, l->archived_at);
+	sqlite3_bind_int64(st, 10, l->updated_at);
+	bind_text(st, 11, l->target_url);
+	rf_status rc = step_done(s, st, NULL, err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such link");
+	return rc;
+}
+
+rf_status rf_store_link_get(rf_store *s, const char *id, rf_link *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " LINK_COLS " FROM links l WHERE l.id = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		link_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such link");
+	return db_fail(s, err, "reading a link");
+}
+
+rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (f->page.starting_after && cursor_seq(s, "links", f->page.starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    prep(s,
+		 "SELECT " LINK_COLS " FROM links l JOIN partners p ON p.id = l.partner_id "
+		 "WHERE l.seq < ?1 AND (?2 IS NULL OR l.program_id = ?2) AND (?3 IS NULL OR l.partner_id = ?3) "
+		 "AND (?4 IS NULL OR l.campaign = ?4) AND (?5 IS NULL OR p.id = ?5 OR p.team_parent_id = ?5) "
+		 "AND (?6 OR l.archived_at = 0) ORDER BY l.seq DESC LIMIT ?7",
+		 err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	bind_text(st, 2, f->program_id);
+	bind_text(st, 3, f->partner_id);
+	bind_text(st, 4, f->campaign);
+	bind_text(st, 5, f->scope_id);
+	sqlite3_bind_int(st, 6, f->include_archived);
+	sqlite3_bind_int(st, 7, f->page.limit + 1);
+	return collect(s, st, f->page.limit, sizeof(rf_link), link_fill, (void **)items, n, has_more, a, err);
+}
+
+rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *e, void *arg), void *arg, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"SELECT l.code_folded, l.id, l.program_id, l.partner_id, l.target_url, "
+				"p.status = 'active', pr.cookie_window_days, pr.repeat_click_minutes FROM links l "
+				"JOIN partners p ON p.id = l.partner_id JOIN programs pr ON pr.id = l.program_id "
+				"WHERE l.archived_at = 0",
+				err);
+	if (!st)
+		return RF_EIO;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rf_code_entry e = {
+		    .code_folded = (char *)sqlite3_column_text(st, 0),
+		    .link_id = (char *)sqlite3_column_text(st, 1),
+		    .program_id = (char *)sqlite3_column_text(st, 2),
+		    .partner_id = (char *)sqlite3_column_text(st, 3),
+		    .destination_url = (char *)sqlite3_column_text(st, 4),
+		    .credited = sqlite3_column_int(st, 5) != 0,
+		    .window_days = sqlite3_column_int64(st, 6),
+		    .repeat_minutes = sqlite3_column_int64(st, 7),
+		};
+		fn(&e, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : db_fail(s, err, "loading the code table");
+}
+
+rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    prep(s, "SELECT fallback_url FROM programs WHERE fallback_url IS NOT NULL ORDER BY seq LIMIT 1", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	*url = rc == SQLITE_ROW ? col_text(st, 0, a) : NULL;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? RF_OK : db_fail(s, err, "reading the fallback URL");
+}
+
+rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'links_version'", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? RF_OK : db_fail(s, err, "reading the links version");
+}
+
+rf_status rf_store_links_version_bump(rf_store *s, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+				"WHERE key = 'links_version'",
+				err);
+	if (!st)
+		return RF_EIO;
+	return step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err)
+{
+	return exec(s, "PRAGMA wal_autocheckpoint=0", err);
+}
+
+rf_status rf_store_maintain(rf_store *s, rf_err *err)
+{
+	int log = 0, done = 0;
+	if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+		return db_fail(s, err, "checkpointing");
+	return RF_OK;
+}
+
+/* ---- clicks ---- */
+
+#define CLICK_COLS                                                                                          \
+	"id, program_id, link_id, partner_id, prev_click_id, at, ip_hash, ip_prefix, user_agent, referer, " \
+	"landing_url, source, status"
+
+rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO clicks (" CLICK_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, c->id);
+	bind_text(st, 2, c->program_id);
+	bind_text(st, 3, c->link_id);
+	bind_text(st, 4, c->partner_id);
+	bind_text(st, 5, c->prev_click_id);
+	sqlite3_bind_int64(st, 6, c->at);
+	bind_text(st, 7, c->ip_hash);
+	bind_text(st, 8, c->ip_prefix);
+	bind_text(st, 9, c->user_agent);
+	bind_text(st, 10, c->referer);
+	bind_text(st, 11, c->landing_url);
+	bind_text(st, 12, c->source);
+	bind_text(st, 13, c->status);
+	return step_done(s, st, "id", err);
+}
+
+rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " CLICK_COLS " FROM clicks WHERE id = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->id = col_text(st, 0, a);
+		out->program_id = col_text(st, 1, a);
+		out->link_id = col_text(st, 2, a);
+		out->partner_id = col_text(st, 3, a);
+		out->prev_click_id = col_text(st, 4, a);
+		out->at = sqlite3_column_int64(st, 5);
+		out->ip_hash = col_text(st, 6, a);
+		out->ip_prefix = col_text(st, 7, a);
+		out->user_agent = col_text(st, 8, a);
+		out->referer = col_text(st, 9, a);
+		out->landing_url = col_text(st, 10, a);
+		out->source = col_text(st, 11, a);
+		out->status = col_text(st, 12, a);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "click_id", "no such click");
+	return db_fail(s, err, "reading a click");
+}
+
+rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts[4], rf_err *err)
+{
+	static const char *const names[4] = {"counted", "bot", "repeat", "uncredited"};
+	sqlite3_stmt *st = prep(s, "SELECT status, count(*) FROM clicks WHERE link_id = ? GROUP BY status", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, link_id);
+	for (int i = 0; i < 4; i++)
+		counts[i] = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		for (int i = 0; i < 4; i++)
+			if (name && strcmp(name, names[i]) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : db_fail(s, err, "counting clicks");
 }
 
 /* ---- audit and settings ---- */

@@ -107,6 +107,43 @@ rf_status rf_store_login_failure_clear(rf_store *s, const char *key, rf_err *err
 rf_status rf_store_audit_add(rf_store *s, const char *actor, const char *action, const char *object_id,
 			     const char *detail, int64_t at, rf_err *err);
 
+/* Links. Insert fails with RF_ECONFLICT on "code" when the code is taken (without regard to case). */
+rf_status rf_store_link_insert(rf_store *s, const rf_link *l, const char *code_folded, rf_err *err);
+rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err);
+rf_status rf_store_link_get(rf_store *s, const char *id, rf_link *out, rf_arena *a, rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *program_id;
+	const char *partner_id;
+	const char *campaign;
+	const char *scope_id; /* restrict to this partner and its team's agents */
+	bool include_archived;
+} rf_link_filter;
+
+rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err);
+
+/* Calls fn for every live link with what the redirect needs (strings valid only during the call). */
+rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *e, void *arg), void *arg, rf_err *err);
+/* The fallback URL of the oldest program that has one, or NULL (arena). */
+rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err);
+/* A counter bumped by every change the code table depends on (links, partner status, programs). */
+rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err);
+rf_status rf_store_links_version_bump(rf_store *s, rf_err *err);
+
+/* For a connection that only appends in groups (the click writer): leaves housekeeping that would stall a
+ * commit (SQLite's WAL checkpoints) to rf_store_maintain, run from elsewhere. */
+rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err);
+/* Does the deferred housekeeping without blocking writers (a passive WAL checkpoint). */
+rf_status rf_store_maintain(rf_store *s, rf_err *err);
+
+/* Clicks: written in groups inside one transaction by the click writer. */
+rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);
+rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_arena *a, rf_err *err);
+/* Counts clicks by status for a link (for tests and reports): counted, bot, repeat, uncredited. */
+rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts[4], rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

@@ -41,6 +41,7 @@ static int setup(void **state)
 			.n_tracking_params = 2,
 			.created_at = 1,
 			.updated_at = 1};
+	rf_program_defaults(&p);
 	rf_id_new("prg", f->program, sizeof f->program);
 	p.id = f->program;
 	if (rf_store_program_insert(f->s, &p, &err) != RF_OK)

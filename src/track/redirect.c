@@ -1,0 +1,218 @@
+/* The redirect: resolve the code from memory, build the click, hand it to the group-commit writer, and answer
+ * 302 only once the click is durable. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "../core/bot.h"
+#include "../core/clock.h"
+#include "../core/ip.h"
+#include "../core/secret.h"
+#include "../core/text.h"
+#include "../core/url.h"
+#include "../http/json.h"
+#include "clicks.h"
+#include "codes.h"
+#include "track.h"
+
+#define RECENT_SLOTS 65536
+
+/* Recent clicks by visitor and link, to tell repeats from new clicks without a database read: a direct-mapped
+ * table of (key, time), a named singleton shared by the workers. A collision only forgets an older visit. */
+static struct {
+	pthread_mutex_t mu;
+	uint64_t key[RECENT_SLOTS];
+	int64_t at[RECENT_SLOTS];
+} recent = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h ^ 0xff;
+}
+
+/* True when the same visitor clicked the same link within window_ms; records this visit either way. */
+static bool is_repeat(const char *visitor, const char *link_id, int64_t now, int64_t window_ms)
+{
+	uint64_t k = fnv(fnv(1469598103934665603ULL, visitor), link_id) | 1;
+	size_t slot = (size_t)(k % RECENT_SLOTS);
+	pthread_mutex_lock(&recent.mu);
+	bool rep = recent.key[slot] == k && now - recent.at[slot] < window_ms;
+	recent.key[slot] = k;
+	recent.at[slot] = now;
+	pthread_mutex_unlock(&recent.mu);
+	return rep;
+}
+
+/* A click id starts with its time (8 base62 digits of milliseconds), so that new ids land at the end of the
+ * id index instead of on a random page: a group commit then touches a few pages, not one per click. 16 random
+ * characters (95 bits) follow. */
+static char *rf_click_id(rf_arena *a, int64_t now)
+{
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	char rnd[40];
+	rf_id_new("x", rnd, sizeof rnd);
+	char *id = rf_arena_alloc(a, 4 + 8 + 16 + 1);
+	if (!id)
+		return NULL;
+	memcpy(id, "clk_", 4);
+	uint64_t t = (uint64_t)now;
+	for (int i = 7; i >= 0; i--) {
+		id[4 + i] = b62[t % 62];
+		t /= 62;
+	}
+	memcpy(id + 12, rnd + 2, 16);
+	id[28] = '\0';
+	return id;
+}
+
+static bool code_shape_ok(const char *code)
+{
+	size_t n = 0;
+	for (; code[n]; n++) {
+		char ch = code[n];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_'))
+			return false;
+	}
+	return n >= 1 && n <= 64;
+}
+
+static void not_found_page(rf_ctx *c)
+{
+	static const char page[] = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+				   "<title>Link not found</title></head><body><h1>Link not found</h1>"
+				   "<p>This referral link does not exist or is no longer active.</p></body></html>\n";
+	rf_resp_header(c->req, "Cache-Control", "no-store");
+	rf_resp_send(c->req, 404, "text/html; charset=utf-8", page, sizeof page - 1);
+}
+
+typedef struct {
+	rf_click_job job;
+	rf_req *req;
+	char *location;
+	char *cookie; /* NULL when the click credits nobody */
+} redirect_job;
+
+/* On the worker thread: the click is committed (or failed): answer. */
+static void finish(rf_req *req, void *arg)
+{
+	redirect_job *rj = arg;
+	if (rf_req_gone(req)) {
+		rf_resp_send(req, 0, NULL, NULL, 0);
+		return;
+	}
+	if (!rj->job.click.at) {
+		static const char body[] = "{\"error\":{\"type\":\"unavailable\",\"message\":\"the click could not be "
+					   "recorded; try again\",\"field\":null}}";
+		rf_resp_header(req, "Retry-After", "1");
+		rf_resp_send(req, 503, "application/json", body, sizeof body - 1);
+		return;
+	}
+	rf_resp_header(req, "Location", rj->location);
+	rf_resp_header(req, "Cache-Control", "no-store");
+	if (rj->cookie)
+		rf_resp_header(req, "Set-Cookie", rj->cookie);
+	rf_resp_send(req, 302, NULL, NULL, 0);
+}
+
+/* On the writer thread. A failed commit is marked by clearing the click's time. */
+static void committed(rf_click_job *job, bool ok)
+{
+	redirect_job *rj = (redirect_job *)job;
+	if (!ok)
+		job->click.at = 0;
+	rf_req_post(rj->req, finish, rj);
+}
+
+static char *clipped(rf_arena *a, const char *s, size_t max)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	return rf_arena_strndup(a, s, n < max ? n : max);
+}
+
+void rf_track_redirect(rf_ctx *c)
+{
+	const char *code = c->params[0];
+	rf_err err = {0};
+	if (!code_shape_ok(code)) {
+		not_found_page(c);
+		return;
+	}
+	rf_code_entry e;
+	bool found = false;
+	char *fallback = NULL;
+	if (rf_codes_lookup(c->app->store, code, c->a, &e, &found, &fallback, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	if (!found) {
+		if (fallback) {
+			rf_resp_header(c->req, "Location", fallback);
+			rf_resp_header(c->req, "Cache-Control", "no-store");
+			rf_resp_send(c->req, 302, NULL, NULL, 0);
+		} else {
+			not_found_page(c);
+		}
+		return;
+	}
+
+	redirect_job *rj = rf_arena_alloc(c->a, sizeof *rj);
+	if (!rj) {
+		rf_json_fail(c, RF_ENOMEM, NULL, "out of memory");
+		return;
+	}
+	rf_click *k = &rj->job.click;
+	int64_t now = rf_clock_now_ms();
+	k->id = rf_click_id(c->a, now);
+	k->program_id = e.program_id;
+	k->link_id = e.link_id;
+	k->partner_id = e.credited ? e.partner_id : NULL;
+	k->at = now;
+	const char *peer = rf_req_peer(c->req);
+	char hash[RF_HEX256_LEN], prefix[64];
+	rf_keyed_hash_hex(c->app->cfg->secret, peer, strlen(peer), hash);
+	k->ip_hash = rf_arena_strndup(c->a, hash, 32);
+	k->ip_prefix = rf_ip_prefix(peer, prefix, sizeof prefix) == RF_OK ? rf_arena_strdup(c->a, prefix) : NULL;
+	const char *ua = rf_req_header(c->req, "User-Agent");
+	k->user_agent = clipped(c->a, ua, 512);
+	k->referer = clipped(c->a, rf_req_header(c->req, "Referer"), 1024);
+	k->landing_url = e.destination_url;
+	k->source = "redirect";
+	char *prev = rf_req_cookie(c->req, RF_CLICK_COOKIE);
+	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? prev : NULL;
+	/* A visitor is its previous click when the browser keeps cookies, else its address and browser. */
+	char *visitor = k->prev_click_id ? k->prev_click_id : rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
+	bool repeat = is_repeat(visitor, e.link_id, now, e.repeat_minutes * 60000);
+	if (rf_ua_is_bot(ua))
+		k->status = "bot";
+	else if (!e.credited)
+		k->status = "uncredited";
+	else if (repeat)
+		k->status = "repeat";
+	else
+		k->status = "counted";
+
+	/* An uncredited click still reaches the destination, but carries no click id and sets no cookie. */
+	rj->location =
+	    e.credited ? rf_url_add_param(c->a, e.destination_url, RF_CLICK_PARAM, k->id) : e.destination_url;
+	rj->cookie = e.credited ? rf_arena_printf(c->a, "%s=%s; Max-Age=%lld; Path=/; SameSite=Lax", RF_CLICK_COOKIE,
+						  k->id, (long long)(e.window_days * 86400))
+				: NULL;
+	rj->req = c->req;
+	rj->job.done = committed;
+	if (!rj->location || (e.credited && !rj->cookie)) {
+		rf_json_fail(c, RF_ENOMEM, NULL, "out of memory");
+		return;
+	}
+	rf_req_defer(c->req);
+	if (!rf_clicks_submit(&rj->job)) {
+		rj->job.click.at = 0;
+		finish(c->req, rj);
+	}
+}
