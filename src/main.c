@@ -125,6 +125,7 @@ static int load_secret(const char *path, unsigned char key[32])
 typedef struct {
 	const rf_app_config *cfg;
 	const char *db;
+	const char *clock_file; /* testing: SIGUSR2 reads the clock offset from here */
 	char demo_password[48]; /* set when this start created the demo data */
 } serve_ctx;
 
@@ -151,6 +152,33 @@ static void thread_free(void *ctx)
 	rf_app *app = ctx;
 	rf_store_close(app->store);
 	free(app);
+}
+
+/* Testing aid: sets the clock offset (milliseconds, a decimal integer) from the file named by --test-clock-file,
+ * so tests can move refd's time forward past windows and expiry dates. */
+static void read_clock_file(const char *path)
+{
+	char buf[32] = "";
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(buf, &end, 10);
+	if (errno || end == buf) {
+		fprintf(stderr, "refd: %s does not hold a clock offset in milliseconds\n", path);
+		return;
+	}
+	rf_clock_set_offset_ms((int64_t)v);
+	fprintf(stderr, "refd: clock offset set to %lld ms\n", v);
+}
+
+static void on_usr2(void *arg)
+{
+	read_clock_file(((serve_ctx *)arg)->clock_file);
 }
 
 /* Tells how to log in once the real address is known (the demo's password is shown only now). */
@@ -185,6 +213,10 @@ static int cmd_serve(int argc, char **argv)
 	    {"login-max-failures", "REFD_LOGIN_MAX_FAILURES", true, "5",
 	     "failed logins per email allowed in the window", NULL},
 	    {"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
+	    {"public-url", "REFD_PUBLIC_URL", true, NULL,
+	     "the address people and websites reach refd at, used in links (default: http:// + --listen)", NULL},
+	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
+	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc, argv, "Usage: refd serve [OPTIONS]\n\nRuns the HTTP server.");
@@ -236,6 +268,9 @@ static int cmd_serve(int argc, char **argv)
 	memset(&sctx, 0, sizeof sctx);
 	sctx.cfg = &cfg;
 	sctx.db = db;
+	sctx.clock_file = rf_option_get(opts, "test-clock-file");
+	if (sctx.clock_file)
+		read_clock_file(sctx.clock_file);
 	if (!rf_option_on(opts, "no-demo")) {
 		bool created = false;
 		char password[48];
@@ -262,6 +297,7 @@ static int cmd_serve(int argc, char **argv)
 	    .thread_free = thread_free,
 	    .arg = &sctx,
 	    .on_listen = on_listen,
+	    .on_usr2 = on_usr2,
 	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
 	rf_err err = {0};

@@ -61,6 +61,18 @@ void rf_api_links_create(rf_ctx *c);
 void rf_api_links_get(rf_ctx *c);
 void rf_api_links_update(rf_ctx *c);
 
+/* leads.c */
+json_t *rf_api_lead_json(const rf_lead *l);
+void rf_api_leads_list(rf_ctx *c);
+void rf_api_leads_create(rf_ctx *c);
+void rf_api_leads_export(rf_ctx *c);
+void rf_api_leads_get(rf_ctx *c);
+void rf_api_leads_update(rf_ctx *c);
+void rf_api_leads_status(rf_ctx *c);
+void rf_api_leads_history(rf_ctx *c);
+void rf_api_leads_approve(rf_ctx *c);
+void rf_api_leads_reject(rf_ctx *c);
+
 /* users.c */
 void rf_api_users_list(rf_ctx *c);
 void rf_api_users_create(rf_ctx *c);

@@ -30,6 +30,16 @@ const rf_route rf_routes[] = {
     {"GET", "/api/v1/links/{id}", rf_api_links_get, RF_AUTH_ANY},
     {"PATCH", "/api/v1/links/{id}", rf_api_links_update, RF_AUTH_ANY},
 
+    {"GET", "/api/v1/leads", rf_api_leads_list, RF_AUTH_ANY},
+    {"POST", "/api/v1/leads", rf_api_leads_create, RF_AUTH_ANY},
+    {"GET", "/api/v1/leads/export", rf_api_leads_export, RF_AUTH_ANY},
+    {"GET", "/api/v1/leads/{id}", rf_api_leads_get, RF_AUTH_ANY},
+    {"PATCH", "/api/v1/leads/{id}", rf_api_leads_update, RF_AUTH_ANY},
+    {"POST", "/api/v1/leads/{id}/status", rf_api_leads_status, RF_AUTH_ANY},
+    {"GET", "/api/v1/leads/{id}/history", rf_api_leads_history, RF_AUTH_ANY},
+    {"POST", "/api/v1/leads/{id}/approve", rf_api_leads_approve, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/leads/{id}/reject", rf_api_leads_reject, RF_AUTH_ADMIN},
+
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC},
 
     {"GET", "/api/v1/users", rf_api_users_list, RF_AUTH_ADMIN},

@@ -125,6 +125,34 @@ typedef struct {
 	int64_t repeat_minutes;
 } rf_code_entry;
 
+typedef struct {
+	char *id;
+	char *program_id;
+	char *email; /* normalised; NULL when only an external id identifies the lead */
+	char *external_id;
+	char *name, *company, *phone;
+	char *source;     /* partner | referral | direct | organic | paid | campaign | other */
+	char *status;     /* pending_review | rejected | new | contacted | qualified | converted | lost */
+	char *partner_id; /* credited partner (the team parent when an agent is credited) */
+	char *agent_id;   /* credited agent, or NULL */
+	char *click_id;
+	char *method;      /* explicit | code | click | cookie | none */
+	bool registration; /* submitted by a partner: a deal registration */
+	char *review_reason;
+	int64_t protected_until; /* an approved registration protects the claim until then */
+	char *metadata;
+	char *created_by;
+	int64_t created_at, updated_at, status_at, converted_at;
+} rf_lead;
+
+typedef struct {
+	char *from_status; /* NULL for the creation */
+	char *to_status;
+	char *actor;
+	char *reason;
+	int64_t at;
+} rf_lead_event;
+
 /* Roles from the most to the least powerful. */
 typedef enum { RF_ROLE_NONE = 0, RF_ROLE_PARTNER, RF_ROLE_MANAGER, RF_ROLE_ADMIN, RF_ROLE_OWNER } rf_role;
 

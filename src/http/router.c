@@ -32,24 +32,31 @@ static int split(rf_arena *a, const char *path, char **segs)
 	return n;
 }
 
-/* True when the path's segments fit the pattern; fills params with the {name} values. */
-static bool match(rf_arena *a, const char *pattern, char **segs, int nsegs, const char **params)
+/* True when the path's segments fit the pattern; fills params with the {name} values. Walks the pattern in
+ * place: this runs for every route on every request, so it allocates nothing. */
+static bool match(const char *pattern, char **segs, int nsegs, const char **params)
 {
-	char *pat[MAX_SEGMENTS];
-	int np = split(a, pattern, pat);
-	if (np != nsegs)
-		return false;
-	int k = 0;
-	for (int i = 0; i < np; i++) {
-		if (pat[i][0] == '{') {
+	const char *p = pattern;
+	int k = 0, i = 0;
+	while (*p == '/')
+		p++;
+	for (; *p; i++) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (i >= nsegs)
+			return false;
+		if (p[0] == '{') {
 			if (!segs[i][0] || k == RF_MAX_PATH_PARAMS)
 				return false;
 			params[k++] = segs[i];
-		} else if (strcmp(pat[i], segs[i]) != 0) {
+		} else if (strlen(segs[i]) != len || memcmp(segs[i], p, len) != 0) {
 			return false;
 		}
+		p += len;
+		while (*p == '/')
+			p++;
 	}
-	return true;
+	return i == nsegs;
 }
 
 static bool is_safe_method(const char *m)
@@ -79,7 +86,7 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 	char allow[128] = "";
 	for (const rf_route *r = rf_routes; r->method; r++) {
 		const char *params[RF_MAX_PATH_PARAMS] = {0};
-		if (!match(c.a, r->pattern, segs, nsegs, params))
+		if (!match(r->pattern, segs, nsegs, params))
 			continue;
 		if (strcmp(r->method, method) == 0) {
 			found = r;

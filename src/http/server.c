@@ -506,6 +506,7 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -580,7 +581,13 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	}
 
 	int sig = 0;
-	sigwait(&stop, &sig);
+	for (;;) {
+		sigwait(&stop, &sig);
+		if (sig != SIGUSR2)
+			break;
+		if (cfg->on_usr2)
+			cfg->on_usr2(cfg->arg);
+	}
 	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
 	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"stopping\",\"signal\":\"%s\"}\n", ts,
 	       sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -26,6 +26,8 @@ typedef struct {
 	void *arg;
 	/* Called once the sockets are bound, with "host:port" (the real port when 0 was asked), before serving. */
 	void (*on_listen)(const char *addr, void *arg);
+	/* Called on the main thread for each SIGUSR2 (NULL: SIGUSR2 is ignored). */
+	void (*on_usr2)(void *arg);
 	bool log_requests;
 } rf_server_config;
 

@@ -1277,7 +1277,9 @@ rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err)
 rf_status rf_store_maintain(rf_store *s, rf_err *err)
 {
 	int log = 0, done = 0;
-	if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	/* Busy means another connection is checkpointing right now: the work gets done either way. */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 		return db_fail(s, err, "checkpointing");
 	return RF_OK;
 }
@@ -1358,6 +1360,280 @@ rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? RF_OK : db_fail(s, err, "counting clicks");
+}
+
+/* ---- leads ---- */
+
+#define LEAD_COLS                                                                                              \
+	"l.id, l.program_id, l.email, l.external_id, l.name, l.company, l.phone, l.source, l.status, "         \
+	"l.partner_id, l.agent_id, l.click_id, l.method, l.registration, l.review_reason, l.protected_until, " \
+	"l.metadata, l.created_by, l.created_at, l.updated_at, l.status_at, l.converted_at"
+
+static void lead_row(sqlite3_stmt *st, rf_lead *l, rf_arena *a)
+{
+	memset(l, 0, sizeof *l);
+	l->id = col_text(st, 0, a);
+	l->program_id = col_text(st, 1, a);
+	l->email = col_text(st, 2, a);
+	l->external_id = col_text(st, 3, a);
+	l->name = col_text(st, 4, a);
+	l->company = col_text(st, 5, a);
+	l->phone = col_text(st, 6, a);
+	l->source = col_text(st, 7, a);
+	l->status = col_text(st, 8, a);
+	l->partner_id = col_text(st, 9, a);
+	l->agent_id = col_text(st, 10, a);
+	l->click_id = col_text(st, 11, a);
+	l->method = col_text(st, 12, a);
+	l->registration = sqlite3_column_int(st, 13) != 0;
+	l->review_reason = col_text(st, 14, a);
+	l->protected_until = sqlite3_column_int64(st, 15);
+	l->metadata = col_text(st, 16, a);
+	l->created_by = col_text(st, 17, a);
+	l->created_at = sqlite3_column_int64(st, 18);
+	l->updated_at = sqlite3_column_int64(st, 19);
+	l->status_at = sqlite3_column_int64(st, 20);
+	l->converted_at = sqlite3_column_int64(st, 21);
+}
+
+static void lead_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	lead_row(st, item, a);
+}
+
+static void lead_bind(sqlite3_stmt *st, const rf_lead *l)
+{
+	bind_text(st, 1, l->id);
+	bind_text(st, 2, l->program_id);
+	bind_text(st, 3, l->email);
+	bind_text(st, 4, l->external_id);
+	bind_text(st, 5, l->name);
+	bind_text(st, 6, l->company);
+	bind_text(st, 7, l->phone);
+	bind_text(st, 8, l->source);
+	bind_text(st, 9, l->status);
+	bind_text(st, 10, l->partner_id);
+	bind_text(st, 11, l->agent_id);
+	bind_text(st, 12, l->click_id);
+	bind_text(st, 13, l->method);
+	sqlite3_bind_int(st, 14, l->registration);
+	bind_text(st, 15, l->review_reason);
+	sqlite3_bind_int64(st, 16, l->protected_until);
+	bind_text(st, 17, l->metadata ? l->metadata : "{}");
+	bind_text(st, 18, l->created_by);
+	sqlite3_bind_int64(st, 19, l->created_at);
+	sqlite3_bind_int64(st, 20, l->updated_at);
+	sqlite3_bind_int64(st, 21, l->status_at);
+	sqlite3_bind_int64(st, 22, l->converted_at);
+}
+
+rf_status rf_store_lead_insert(rf_store *s, const rf_lead *l, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    prep(s,
+		 "INSERT INTO leads (id, program_id, email, external_id, name, company, phone, source, "
+		 "status, partner_id, agent_id, click_id, method, registration, review_reason, "
+		 "protected_until, metadata, created_by, created_at, updated_at, status_at, converted_at) "
+		 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		 err);
+	if (!st)
+		return RF_EIO;
+	lead_bind(st, l);
+	return step_done(s, st, l->email ? "email" : "external_id", err);
+}
+
+rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    prep(s,
+		 "UPDATE leads SET program_id = ?2, email = ?3, external_id = ?4, name = ?5, company = ?6, "
+		 "phone = ?7, source = ?8, status = ?9, partner_id = ?10, agent_id = ?11, click_id = ?12, "
+		 "method = ?13, registration = ?14, review_reason = ?15, protected_until = ?16, "
+		 "metadata = ?17, created_by = ?18, created_at = ?19, updated_at = ?20, status_at = ?21, "
+		 "converted_at = ?22 WHERE id = ?1",
+		 err);
+	if (!st)
+		return RF_EIO;
+	lead_bind(st, l);
+	rf_status rc = step_done(s, st, "email", err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such lead");
+	return rc;
+}
+
+static rf_status lead_one(rf_store *s, sqlite3_stmt *st, rf_lead *out, rf_arena *a, rf_err *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		lead_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such lead");
+	return db_fail(s, err, "reading a lead");
+}
+
+rf_status rf_store_lead_get(rf_store *s, const char *id, rf_lead *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " LEAD_COLS " FROM leads l WHERE l.id = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, id);
+	return lead_one(s, st, out, a, err);
+}
+
+rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *email, const char *external_id,
+			     rf_lead *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    prep(s,
+		 email ? "SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.email = ?2"
+		       : "SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.external_id = ?2",
+		 err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, program_id);
+	bind_text(st, 2, email ? email : external_id);
+	return lead_one(s, st, out, a, err);
+}
+
+rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (f->page.starting_after && cursor_seq(s, "leads", f->page.starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    prep(s,
+		 "SELECT " LEAD_COLS " FROM leads l WHERE l.seq < ?1 AND (?2 IS NULL OR l.program_id = ?2) "
+		 "AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = ?4) "
+		 "AND (?5 IS NULL OR l.status = ?5) AND (?6 IS NULL OR l.source = ?6) "
+		 "AND (?7 = 0 OR l.created_at >= ?7) AND (?8 = 0 OR l.created_at < ?8) "
+		 "AND (?9 < 0 OR l.registration = ?9) "
+		 "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.agent_id IN "
+		 "(SELECT id FROM partners WHERE team_parent_id = ?10)) "
+		 "ORDER BY l.seq DESC LIMIT ?11",
+		 err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	bind_text(st, 2, f->program_id);
+	bind_text(st, 3, f->partner_id);
+	bind_text(st, 4, f->agent_id);
+	bind_text(st, 5, f->status);
+	bind_text(st, 6, f->source);
+	sqlite3_bind_int64(st, 7, f->created_from);
+	sqlite3_bind_int64(st, 8, f->created_to);
+	sqlite3_bind_int(st, 9, f->registration);
+	bind_text(st, 10, f->scope_id);
+	sqlite3_bind_int(st, 11, f->page.limit + 1);
+	return collect(s, st, f->page.limit, sizeof(rf_lead), lead_fill, (void **)items, n, has_more, a, err);
+}
+
+rf_status rf_store_lead_conflicts(rf_store *s, const char *program_id, const char *email, const char *domain,
+				  int64_t since, const char *exclude_id, int max, rf_lead **items, size_t *n,
+				  rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.created_at >= ?4 "
+				"AND l.id <> ?5 AND (l.email = ?2 OR (?3 IS NOT NULL AND "
+				"substr(l.email, instr(l.email, '@') + 1) = ?3)) ORDER BY l.seq DESC LIMIT ?6",
+				err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, program_id);
+	bind_text(st, 2, email);
+	bind_text(st, 3, domain);
+	sqlite3_bind_int64(st, 4, since);
+	bind_text(st, 5, exclude_id ? exclude_id : "");
+	sqlite3_bind_int(st, 6, max + 1);
+	bool more = false;
+	return collect(s, st, max, sizeof(rf_lead), lead_fill, (void **)items, n, &more, a, err);
+}
+
+rf_status rf_store_lead_event_add(rf_store *s, const char *lead_id, const rf_lead_event *e, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"INSERT INTO lead_events (lead_id, from_status, to_status, actor, reason, at) "
+				"VALUES (?,?,?,?,?,?)",
+				err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, lead_id);
+	bind_text(st, 2, e->from_status);
+	bind_text(st, 3, e->to_status);
+	bind_text(st, 4, e->actor);
+	bind_text(st, 5, e->reason);
+	sqlite3_bind_int64(st, 6, e->at);
+	return step_done(s, st, NULL, err);
+}
+
+static void event_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	rf_lead_event *e = item;
+	e->from_status = col_text(st, 0, a);
+	e->to_status = col_text(st, 1, a);
+	e->actor = col_text(st, 2, a);
+	e->reason = col_text(st, 3, a);
+	e->at = sqlite3_column_int64(st, 4);
+}
+
+rf_status rf_store_lead_events(rf_store *s, const char *lead_id, rf_lead_event **items, size_t *n, rf_arena *a,
+			       rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"SELECT from_status, to_status, actor, reason, at FROM lead_events WHERE lead_id = ? "
+				"ORDER BY seq LIMIT 1001",
+				err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, lead_id);
+	bool more = false;
+	return collect(s, st, 1000, sizeof(rf_lead_event), event_fill, (void **)items, n, &more, a, err);
+}
+
+rf_status rf_store_idem_get(rf_store *s, const char *actor, const char *key, char **route, char **request_hash,
+			    int *status, char **body, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    prep(s, "SELECT route, request_hash, status, body FROM idempotency WHERE actor = ? AND key = ?", err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, actor);
+	bind_text(st, 2, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*route = col_text(st, 0, a);
+		*request_hash = col_text(st, 1, a);
+		*status = sqlite3_column_int(st, 2);
+		*body = col_text(st, 3, a);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return RF_ENOTFOUND;
+	return db_fail(s, err, "reading an idempotency key");
+}
+
+rf_status rf_store_idem_put(rf_store *s, const char *actor, const char *key, const char *route,
+			    const char *request_hash, int status, const char *body, int64_t at, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s,
+				"INSERT INTO idempotency (key, actor, route, request_hash, status, body, at) "
+				"VALUES (?,?,?,?,?,?,?)",
+				err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	bind_text(st, 2, actor);
+	bind_text(st, 3, route);
+	bind_text(st, 4, request_hash);
+	sqlite3_bind_int(st, 5, status);
+	bind_text(st, 6, body);
+	sqlite3_bind_int64(st, 7, at);
+	return step_done(s, st, "Idempotency-Key", err);
 }
 
 /* ---- audit and settings ---- */

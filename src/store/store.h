@@ -144,6 +144,39 @@ rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_aren
 /* Counts clicks by status for a link (for tests and reports): counted, bot, repeat, uncredited. */
 rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts[4], rf_err *err);
 
+/* Leads. Insert fails with RF_ECONFLICT on "email" or "external_id" when the program already has that lead. */
+rf_status rf_store_lead_insert(rf_store *s, const rf_lead *l, rf_err *err);
+rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err);
+rf_status rf_store_lead_get(rf_store *s, const char *id, rf_lead *out, rf_arena *a, rf_err *err);
+/* The program's lead with this email (or, when email is NULL, this external id); RF_ENOTFOUND when none. */
+rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *email, const char *external_id,
+			     rf_lead *out, rf_arena *a, rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *program_id, *partner_id, *agent_id, *status, *source;
+	int64_t created_from, created_to; /* 0 for open */
+	int registration;                 /* -1 any, 0 no, 1 yes */
+	const char *scope_id;             /* partner and its team: their leads only */
+} rf_lead_filter;
+
+rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err);
+/* Leads of the program other than exclude_id, created since, that have this email or (when domain is not NULL)
+ * an email on this domain; at most max, newest first. */
+rf_status rf_store_lead_conflicts(rf_store *s, const char *program_id, const char *email, const char *domain,
+				  int64_t since, const char *exclude_id, int max, rf_lead **items, size_t *n,
+				  rf_arena *a, rf_err *err);
+rf_status rf_store_lead_event_add(rf_store *s, const char *lead_id, const rf_lead_event *e, rf_err *err);
+rf_status rf_store_lead_events(rf_store *s, const char *lead_id, rf_lead_event **items, size_t *n, rf_arena *a,
+			       rf_err *err);
+
+/* Idempotency: the stored answer to (actor, key), or RF_ENOTFOUND. */
+rf_status rf_store_idem_get(rf_store *s, const char *actor, const char *key, char **route, char **request_hash,
+			    int *status, char **body, rf_arena *a, rf_err *err);
+rf_status rf_store_idem_put(rf_store *s, const char *actor, const char *key, const char *route,
+			    const char *request_hash, int status, const char *body, int64_t at, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

@@ -60,7 +60,9 @@ class Refd:
         return p
 
     def start(self):
-        args = [BINARY, "serve", "--listen", "127.0.0.1:0", "--db", self.db, "--threads", "2"] + self.extra_args
+        self.clock_path = os.path.join(self.dir, "clock")
+        args = [BINARY, "serve", "--listen", "127.0.0.1:0", "--db", self.db, "--threads", "2",
+                "--test-clock-file", self.clock_path] + self.extra_args
         if not self.demo:
             args.append("--no-demo")
         self.out = open(self.log_path, "w")
@@ -86,6 +88,20 @@ class Refd:
                         return self
             time.sleep(0.02)
         raise AssertionError("refd did not start listening")
+
+    def set_clock(self, offset_ms):
+        """Moves refd's clock: offset_ms milliseconds ahead of real time (0 for real time)."""
+        with open(self.clock_path, "w") as f:
+            f.write("%d\n" % int(offset_ms))
+        want = "clock offset set to %d ms" % int(offset_ms)
+        seen = open(self.err_path).read().count(want)
+        self.proc.send_signal(signal.SIGUSR2)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if open(self.err_path).read().count(want) > seen:
+                return
+            time.sleep(0.01)
+        raise AssertionError("refd did not take the clock offset")
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc and self.proc.poll() is None:
@@ -229,3 +245,46 @@ def raw_http(port, data, timeout=10):
         return out
     finally:
         s.close()
+
+
+# ---- Reading the database, browsers and cookies (used by the link and redirect tests) ----
+
+# A User-Agent that counts as a person. Python's http.client sends none by default, which counts as a bot.
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+
+
+def browser_ua(tag):
+    """A distinct browser User-Agent, so that tests (all from 127.0.0.1) are different visitors."""
+    return "%s refd-test/%s" % (BROWSER_UA, tag)
+
+
+def db_rows(srv, sql, args=()):
+    """Runs one query on the instance's SQLite database, read-only, and returns the rows as dicts. Read only after
+    the responses whose effects are wanted: the server commits before it answers."""
+    import pathlib
+    import sqlite3
+    conn = sqlite3.connect(pathlib.Path(srv.db).resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
+    try:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def db_counts(srv, tables):
+    """{table: row count} for the named tables, plus the settings rows, to show that a request changed nothing."""
+    out = {t: db_rows(srv, "SELECT count(*) AS n FROM %s" % t)[0]["n"] for t in tables}
+    out["settings"] = sorted((r["key"], r["value"]) for r in db_rows(srv, "SELECT key, value FROM settings"))
+    return out
+
+
+def parse_set_cookie(value):
+    """('name', 'value', {attribute (lower-case): value or True}) from one Set-Cookie header."""
+    parts = [p.strip() for p in value.split(";")]
+    name, _, val = parts[0].partition("=")
+    attrs = {}
+    for p in parts[1:]:
+        if p:
+            k, eq, v = p.partition("=")
+            attrs[k.strip().lower()] = v.strip() if eq else True
+    return name.strip(), val.strip(), attrs

@@ -69,7 +69,6 @@ CREATE TABLE leads (
 					       'lost')),
 	partner_id TEXT REFERENCES partners (id),
 	agent_id TEXT REFERENCES partners (id),
-	team_parent_id TEXT REFERENCES partners (id),
 	click_id TEXT,
 	method TEXT NOT NULL CHECK (method IN ('explicit', 'code', 'click', 'cookie', 'none')),
 	registration INTEGER NOT NULL DEFAULT 0,
@@ -79,7 +78,8 @@ CREATE TABLE leads (
 	created_by TEXT,
 	created_at INTEGER NOT NULL,
 	updated_at INTEGER NOT NULL,
-	status_at INTEGER NOT NULL
+	status_at INTEGER NOT NULL,
+	converted_at INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
 CREATE UNIQUE INDEX leads_email ON leads (program_id, email) WHERE email IS NOT NULL;
