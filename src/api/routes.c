@@ -41,6 +41,8 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/leads/{id}/reject", rf_api_leads_reject, RF_AUTH_ADMIN},
 
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC},
+    {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC},
+    {"POST", "/api/v1/track/click", rf_track_click, RF_AUTH_PUBLIC},
 
     {"GET", "/api/v1/users", rf_api_users_list, RF_AUTH_ADMIN},
     {"POST", "/api/v1/users", rf_api_users_create, RF_AUTH_ADMIN},

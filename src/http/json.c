@@ -184,10 +184,15 @@ rf_status rf_json_check(json_t *obj, const rf_jfield *fields, const char *prefix
 
 rf_status rf_json_body(rf_ctx *c, const rf_jfield *fields, json_t **out, rf_err *err)
 {
+	return rf_json_body_typed(c, fields, false, out, err);
+}
+
+rf_status rf_json_body_typed(rf_ctx *c, const rf_jfield *fields, bool text_plain, json_t **out, rf_err *err)
+{
 	size_t len = 0;
 	const char *body = rf_req_body(c->req, &len);
 	const char *ct = rf_req_header(c->req, "Content-Type");
-	if (ct && strncmp(ct, "application/json", 16) != 0)
+	if (ct && strncmp(ct, "application/json", 16) != 0 && !(text_plain && strncmp(ct, "text/plain", 10) == 0))
 		return rf_err_set(err, RF_EINVAL, "Content-Type", "the body must be application/json, not %.40s", ct);
 	if (len == 0)
 		return rf_err_set(err, RF_EINVAL, "body", "a JSON object body is required");

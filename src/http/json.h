@@ -42,6 +42,9 @@ typedef struct rf_jfield {
  * *out is a new reference on success. */
 rf_status rf_json_body(rf_ctx *c, const rf_jfield *fields, json_t **out, rf_err *err);
 
+/* Like rf_json_body, also accepting a text/plain body (browsers send that cross-origin without a preflight). */
+rf_status rf_json_body_typed(rf_ctx *c, const rf_jfield *fields, bool text_plain, json_t **out, rf_err *err);
+
 /* Checks obj against fields; prefix names the parent for nested fields ("tax_profile."). */
 rf_status rf_json_check(json_t *obj, const rf_jfield *fields, const char *prefix, rf_err *err);
 

@@ -34,8 +34,7 @@ static uint64_t fnv(uint64_t h, const char *s)
 	return h ^ 0xff;
 }
 
-/* True when the same visitor clicked the same link within window_ms; records this visit either way. */
-static bool is_repeat(const char *visitor, const char *link_id, int64_t now, int64_t window_ms)
+bool rf_track_is_repeat(const char *visitor, const char *link_id, int64_t now, int64_t window_ms)
 {
 	uint64_t k = fnv(fnv(1469598103934665603ULL, visitor), link_id) | 1;
 	size_t slot = (size_t)(k % RECENT_SLOTS);
@@ -50,7 +49,7 @@ static bool is_repeat(const char *visitor, const char *link_id, int64_t now, int
 /* A click id starts with its time (8 base62 digits of milliseconds), so that new ids land at the end of the
  * id index instead of on a random page: a group commit then touches a few pages, not one per click. 16 random
  * characters (95 bits) follow. */
-static char *rf_click_id(rf_arena *a, int64_t now)
+char *rf_click_id(rf_arena *a, int64_t now)
 {
 	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	char rnd[40];
@@ -188,7 +187,7 @@ void rf_track_redirect(rf_ctx *c)
 	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? prev : NULL;
 	/* A visitor is its previous click when the browser keeps cookies, else its address and browser. */
 	char *visitor = k->prev_click_id ? k->prev_click_id : rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
-	bool repeat = is_repeat(visitor, e.link_id, now, e.repeat_minutes * 60000);
+	bool repeat = rf_track_is_repeat(visitor, e.link_id, now, e.repeat_minutes * 60000);
 	if (rf_ua_is_bot(ua))
 		k->status = "bot";
 	else if (!e.credited)

@@ -10,4 +10,16 @@
 /* GET /r/{code}: 302 to the link's destination once the click is committed. */
 void rf_track_redirect(rf_ctx *c);
 
+/* GET /t.js: the tracking script for the business's own pages. */
+void rf_track_script(rf_ctx *c);
+
+/* POST /api/v1/track/click: a click recorded by the script (CORS limited to the program's origins). */
+void rf_track_click(rf_ctx *c);
+
+/* A new click id: "clk_", 8 base62 digits of the time in milliseconds, 16 random characters (arena). */
+char *rf_click_id(rf_arena *a, int64_t now);
+
+/* True when the same visitor clicked the same link within window_ms; records this visit either way. */
+bool rf_track_is_repeat(const char *visitor, const char *link_id, int64_t now, int64_t window_ms);
+
 #endif
