@@ -286,13 +286,16 @@ void rf_req_post(rf_req *r, void (*fn)(rf_req *r, void *arg), void *arg)
 	p->fn = fn;
 	p->arg = arg;
 	pthread_mutex_lock(&w->post_mu);
+	/* Only the first item of a batch wakes the worker; the rest ride along with it. */
+	bool wake = w->post_head == NULL;
 	if (w->post_tail)
 		w->post_tail->next = p;
 	else
 		w->post_head = p;
 	w->post_tail = p;
 	pthread_mutex_unlock(&w->post_mu);
-	event_active(w->post_ev, EV_READ, 0);
+	if (wake)
+		event_active(w->post_ev, EV_READ, 0);
 }
 
 static void post_cb(evutil_socket_t fd, short what, void *arg)

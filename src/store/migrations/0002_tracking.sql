@@ -52,8 +52,8 @@ CREATE TABLE clicks (
 	status TEXT NOT NULL CHECK (status IN ('counted', 'bot', 'repeat', 'uncredited'))
 ) STRICT;
 
+-- Only what attribution and the partner's own listing need: every index costs each click on the hot path.
 CREATE INDEX clicks_partner ON clicks (partner_id, at);
-CREATE INDEX clicks_link ON clicks (link_id, at);
 
 CREATE TABLE leads (
 	seq INTEGER PRIMARY KEY,
