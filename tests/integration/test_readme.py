@@ -43,7 +43,8 @@ def test_readme_examples_work_as_written(srv):
     assert p.returncode == 0, "README examples failed (%d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
     reqs = [l for l in srv.logs()[before:] if l.get("msg") == "request"]
     assert len(reqs) >= 15, reqs
-    bad = [(l["method"], l["path"], l["status"]) for l in reqs if l["status"] >= 300]
+    bad = [(l["method"], l["path"], l["status"]) for l in reqs
+           if l["status"] >= 300 and not (l["status"] == 302 and l["path"].startswith("/r/"))]
     assert bad == [("POST", "/api/v1/partners", 400)], bad
     assert '"field":"currency"' in p.stdout
     assert "rk_" in p.stdout  # the keys the examples create are printed once
