@@ -176,6 +176,12 @@ static void read_clock_file(const char *path)
 	fprintf(stderr, "refd: clock offset set to %lld ms\n", v);
 }
 
+static void on_drained(void *arg)
+{
+	(void)arg;
+	rf_clicks_stop();
+}
+
 static void on_usr2(void *arg)
 {
 	read_clock_file(((serve_ctx *)arg)->clock_file);
@@ -298,6 +304,7 @@ static int cmd_serve(int argc, char **argv)
 	    .arg = &sctx,
 	    .on_listen = on_listen,
 	    .on_usr2 = on_usr2,
+	    .on_drained = on_drained,
 	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
 	rf_err err = {0};
@@ -306,7 +313,7 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	rc = rf_server_run(&sc, &err);
-	/* The server returns once every response is out, so no click is waiting for the writer any more. */
+	/* Normally stopped by on_drained already; this covers a server that failed to start. */
 	rf_clicks_stop();
 	rf_codes_free();
 	if (rc != RF_OK) {

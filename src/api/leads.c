@@ -93,6 +93,8 @@ static rf_status load_chain(rf_ctx *c, const char *id, const char *program_id, r
 	chain->clicks = arr;
 	chain->n = 0;
 	const char *cur = id;
+	/* The partner's status now matters, not at the click: a suspended partner's old clicks credit nobody. */
+	const char *active_id = NULL, *inactive_id = NULL;
 	while (cur && chain->n < CHAIN_MAX) {
 		rf_click k;
 		rf_status rc = rf_store_click_get(c->app->store, cur, &k, c->a, err);
@@ -107,6 +109,22 @@ static rf_status load_chain(rf_ctx *c, const char *id, const char *program_id, r
 		ac->partner_id = k.partner_id;
 		ac->at = k.at;
 		ac->creditable = strcmp(k.status, "counted") == 0 || strcmp(k.status, "repeat") == 0;
+		if (ac->creditable && k.partner_id) {
+			if (inactive_id && strcmp(inactive_id, k.partner_id) == 0) {
+				ac->creditable = false;
+			} else if (!active_id || strcmp(active_id, k.partner_id) != 0) {
+				rf_partner p;
+				rf_status prc = rf_store_partner_get(c->app->store, k.partner_id, &p, c->a, err);
+				if (prc != RF_OK && prc != RF_ENOTFOUND)
+					return prc;
+				if (prc == RF_OK && strcmp(p.status, "active") == 0) {
+					active_id = k.partner_id;
+				} else {
+					inactive_id = k.partner_id;
+					ac->creditable = false;
+				}
+			}
+		}
 		cur = k.prev_click_id;
 	}
 	return RF_OK;
@@ -124,6 +142,11 @@ static rf_status credit(rf_ctx *c, rf_lead *l, const char *credited, const char 
 		return rc;
 	if (strcmp(p.program_id, l->program_id) != 0)
 		return rf_err_set(err, RF_EINVAL, field, "%s must be a partner of the lead's program", field);
+	if (strcmp(field, "agent_id") == 0 && strcmp(p.kind, "agent") != 0)
+		return rf_err_set(err, RF_EINVAL, field, "agent_id must name a partner of kind agent");
+	if (strcmp(p.status, "active") != 0)
+		return rf_err_set(err, RF_EINVAL, field, "%s: partner %s is %s and cannot be credited", field, p.id,
+				  p.status);
 	if (strcmp(p.kind, "agent") == 0) {
 		l->agent_id = p.id;
 		l->partner_id = p.team_parent_id ? p.team_parent_id : p.id;
@@ -169,6 +192,18 @@ static rf_status resolve_program(rf_ctx *c, json_t *body, rf_program *prog, rf_e
 	}
 	if (!pid)
 		return rf_err_set(err, RF_EINVAL, "program_id", "program_id is required (there are several programs)");
+	if (c->who.role <= RF_ROLE_MANAGER && c->who.partner_id) {
+		rf_partner me;
+		if (rf_store_partner_get(c->app->store, c->who.partner_id, &me, c->a, err) != RF_OK)
+			return err->status == RF_ENOTFOUND ? rf_err_set(err, RF_EFORBIDDEN, NULL, "no partner record")
+							   : err->status;
+		if (strcmp(me.program_id, pid) != 0)
+			return rf_err_set(err, RF_EINVAL, "program_id",
+					  "program_id: you are not a partner of program %s", pid);
+		/* 8: only an active partner registers deals. */
+		if (strcmp(me.status, "active") != 0)
+			return rf_err_set(err, RF_EFORBIDDEN, NULL, "a %s partner cannot register deals", me.status);
+	}
 	rf_status rc = rf_store_program_get(c->app->store, pid, prog, c->a, err);
 	if (rc == RF_ENOTFOUND)
 		return rf_err_set(err, RF_EINVAL, "program_id", "program_id: no such program %s", pid);
@@ -249,6 +284,16 @@ static rf_status conflicts(rf_ctx *c, const rf_lead *l, const rf_program *prog, 
 		json_array_append_new(*out, cf);
 	}
 	return RF_OK;
+}
+
+/* True for a lead another partner may register again: lost, rejected, or an approved registration whose
+ * protection ended before it converted. */
+static bool reclaimable(const rf_lead *l)
+{
+	if (strcmp(l->status, "lost") == 0 || strcmp(l->status, "rejected") == 0)
+		return true;
+	return l->registration && l->protected_until && l->protected_until <= rf_clock_now_ms() &&
+	       strcmp(l->status, "converted") != 0 && strcmp(l->status, "pending_review") != 0;
 }
 
 /* Looks up an Idempotency-Key: replays the stored answer (returns true) or leaves *hash for storing. */
@@ -358,6 +403,36 @@ void rf_api_leads_create(rf_ctx *c)
 	bool by_partner = c->who.role <= RF_ROLE_MANAGER;
 	rf_lead existing;
 	rf_status rc = rf_store_lead_find(c->app->store, prog.id, l.email, l.external_id, &existing, c->a, &err);
+	if (rc == RF_ENOTFOUND && l.email && l.external_id)
+		rc = rf_store_lead_find(c->app->store, prog.id, NULL, l.external_id, &existing, c->a, &err);
+	if (rc == RF_OK && by_partner && reclaimable(&existing)) {
+		/* A lost or rejected lead, or a registration whose protection ran out, is open to a new claim. */
+		rf_lead_event ev = {existing.status, "pending_review", c->who.actor, "registered again",
+				    rf_clock_now_ms()};
+		existing.partner_id = existing.agent_id = NULL;
+		if (credit(c, &existing, c->who.partner_id, "partner_id", &err) != RF_OK)
+			goto fail;
+		existing.method = "explicit";
+		existing.click_id = NULL;
+		existing.registration = true;
+		existing.review_reason = NULL;
+		existing.protected_until = 0;
+		existing.status = "pending_review";
+		existing.status_at = existing.updated_at = ev.at;
+		json_t *rcf = NULL;
+		if (conflicts(c, &existing, &prog, &rcf, &err) != RF_OK ||
+		    rf_store_lead_update(c->app->store, &existing, &err) != RF_OK ||
+		    rf_store_lead_event_add(c->app->store, existing.id, &ev, &err) != RF_OK ||
+		    rf_api_audit(c, "lead.register", existing.id, NULL, &err) != RF_OK) {
+			json_decref(rcf);
+			goto fail;
+		}
+		json_t *out = rf_api_lead_json(&existing);
+		json_object_set_new(out, "conflicts", rcf);
+		json_decref(body);
+		reply_committed(c, 200, out, key, hash);
+		return;
+	}
 	if (rc == RF_OK) {
 		/* The same person is the same lead: answer with it, unless another partner tries to claim it. */
 		bool mine = existing.partner_id && c->who.partner_id &&
@@ -405,7 +480,7 @@ void rf_api_leads_create(rf_ctx *c)
 		in.explicit_partner_id = explicit_agent ? explicit_agent : explicit_partner;
 	}
 	const char *code = rf_json_str(body, "code");
-	if (code && !in.explicit_partner_id) {
+	if (code) {
 		rf_code_entry ce;
 		bool found = false;
 		char *fb = NULL;
@@ -472,7 +547,8 @@ fail:
 	rf_json_error(c, &err);
 }
 
-/* True when the caller may see the lead: admins always; others for leads credited to their team. */
+/* True when the caller may see the lead: admins always; others when the lead's partner or agent is their
+ * partner or one of its team (the same rule as the list's). */
 static bool visible(rf_ctx *c, const rf_lead *l)
 {
 	const char *scope = rf_auth_scope(c);
@@ -511,8 +587,24 @@ static bool load(rf_ctx *c, rf_lead *l)
 void rf_api_leads_get(rf_ctx *c)
 {
 	rf_lead l;
-	if (load(c, &l))
-		rf_json_send(c, 200, rf_api_lead_json(&l));
+	if (!load(c, &l))
+		return;
+	json_t *out = rf_api_lead_json(&l);
+	if (l.registration && strcmp(l.status, "pending_review") == 0) {
+		/* Whoever reviews a registration needs its conflicts as they stand now. */
+		rf_err err = {0};
+		rf_program prog;
+		json_t *cf = NULL;
+		if (rf_store_program_get(c->app->store, l.program_id, &prog, c->a, &err) != RF_OK ||
+		    conflicts(c, &l, &prog, &cf, &err) != RF_OK) {
+			json_decref(out);
+			json_decref(cf);
+			rf_json_error(c, &err);
+			return;
+		}
+		json_object_set_new(out, "conflicts", cf);
+	}
+	rf_json_send(c, 200, out);
 }
 
 /* Moves l to status inside the open transaction, with its history entry. */
@@ -574,12 +666,12 @@ void rf_api_leads_status(rf_ctx *c)
 	rf_lead l;
 	const char *to = rf_json_str(body, "status");
 	const char *reason = rf_trim_arena(c->a, rf_json_str(body, "reason"));
-	if (!to || !rf_lead_status_valid(to)) {
-		rf_err_set(&err, RF_EINVAL, "status", "status must be new, contacted, qualified, converted or lost");
-		goto fail;
-	}
 	if (c->who.role < RF_ROLE_MANAGER) {
 		rf_err_set(&err, RF_EFORBIDDEN, NULL, "a partner cannot move leads; its manager or an admin can");
+		goto fail;
+	}
+	if (!to || !rf_lead_status_valid(to)) {
+		rf_err_set(&err, RF_EINVAL, "status", "status must be new, contacted, qualified, converted or lost");
 		goto fail;
 	}
 	if (rf_store_begin(c->app->store, &err) != RF_OK)

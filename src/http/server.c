@@ -599,6 +599,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 		event_active(ws[i].drain, EV_TIMEOUT, 0);
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(ws[i].thread, NULL);
+	if (cfg->on_drained)
+		cfg->on_drained(cfg->arg);
 
 fail:
 	for (int i = 0; i < nthreads; i++) {
@@ -607,6 +609,12 @@ fail:
 			event_free(w->drain);
 		if (w->post_ev)
 			event_free(w->post_ev);
+		/* Work posted after the loop stopped (only when the drain gave up) is dropped with the worker. */
+		for (posted *p = w->post_head; p;) {
+			posted *next = p->next;
+			free(p);
+			p = next;
+		}
 		if (w->http)
 			evhttp_free(w->http);
 		else if (w->fd >= 0 && !w->bound)

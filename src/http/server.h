@@ -26,6 +26,9 @@ typedef struct {
 	void *arg;
 	/* Called once the sockets are bound, with "host:port" (the real port when 0 was asked), before serving. */
 	void (*on_listen)(const char *addr, void *arg);
+	/* Called once the workers have stopped and before they are freed: the place to stop threads that may
+	 * still post to them (rf_req_post). */
+	void (*on_drained)(void *arg);
 	/* Called on the main thread for each SIGUSR2 (NULL: SIGUSR2 is ignored). */
 	void (*on_usr2)(void *arg);
 	bool log_requests;

@@ -1511,7 +1511,8 @@ rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **ite
 		 "AND (?5 IS NULL OR l.status = ?5) AND (?6 IS NULL OR l.source = ?6) "
 		 "AND (?7 = 0 OR l.created_at >= ?7) AND (?8 = 0 OR l.created_at < ?8) "
 		 "AND (?9 < 0 OR l.registration = ?9) "
-		 "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.agent_id IN "
+		 "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN "
+		 "(SELECT id FROM partners WHERE team_parent_id = ?10) OR l.agent_id IN "
 		 "(SELECT id FROM partners WHERE team_parent_id = ?10)) "
 		 "ORDER BY l.seq DESC LIMIT ?11",
 		 err);

@@ -14,7 +14,8 @@
 /* The process's one click writer, a named singleton. */
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;       /* the writer waits on this for clicks */
+	pthread_cond_t maint_cv; /* the checkpoint thread waits on this for its next turn or the stop */
 	rf_click_job *head, *tail;
 	bool running, stopping;
 	pthread_t thread;
@@ -22,7 +23,17 @@ static struct {
 	/* Checkpoints run beside the writer, so that a commit never waits for one. */
 	pthread_t maint_thread;
 	rf_store *maint_store;
-} writer = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, 0, NULL, 0, NULL};
+} writer = {PTHREAD_MUTEX_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER,
+	    NULL,
+	    NULL,
+	    false,
+	    false,
+	    0,
+	    NULL,
+	    0,
+	    NULL};
 
 static void *maint_main(void *arg)
 {
@@ -37,7 +48,7 @@ static void *maint_main(void *arg)
 		}
 		pthread_mutex_lock(&writer.mu);
 		if (!writer.stopping)
-			pthread_cond_timedwait(&writer.cv, &writer.mu, &ts);
+			pthread_cond_timedwait(&writer.maint_cv, &writer.mu, &ts);
 		bool stop = writer.stopping;
 		pthread_mutex_unlock(&writer.mu);
 		rf_err err = {0};
@@ -145,6 +156,7 @@ void rf_clicks_stop(void)
 	pthread_mutex_lock(&writer.mu);
 	writer.stopping = true;
 	pthread_cond_broadcast(&writer.cv);
+	pthread_cond_broadcast(&writer.maint_cv);
 	pthread_mutex_unlock(&writer.mu);
 	pthread_join(writer.thread, NULL);
 	if (writer.maint_thread)

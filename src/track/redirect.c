@@ -185,8 +185,8 @@ void rf_track_redirect(rf_ctx *c)
 	k->source = "redirect";
 	char *prev = rf_req_cookie(c->req, RF_CLICK_COOKIE);
 	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? prev : NULL;
-	/* A visitor is its previous click when the browser keeps cookies, else its address and browser. */
-	char *visitor = k->prev_click_id ? k->prev_click_id : rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
+	/* A visitor is its address and browser: the cookie changes with every click, so it cannot name one. */
+	char *visitor = rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
 	bool repeat = rf_track_is_repeat(visitor, e.link_id, now, e.repeat_minutes * 60000);
 	if (rf_ua_is_bot(ua))
 		k->status = "bot";
