@@ -17,13 +17,17 @@
 
 #define RECENT_SLOTS 65536
 
-/* Recent clicks by visitor and link, to tell repeats from new clicks without a database read: a direct-mapped
- * table of (key, time), a named singleton shared by the workers. A collision only forgets an older visit. */
+/* Recent clicks, to tell repeats from new clicks without a database read: direct-mapped tables of (key,
+ * time), a named singleton shared by the workers. One is keyed by visitor (address and browser) and link; the
+ * other by click id and link, so a browser that sends back its cookie is known even when its address or browser
+ * string changed. A collision only forgets an older visit. */
 static struct {
 	pthread_mutex_t mu;
 	uint64_t key[RECENT_SLOTS];
 	int64_t at[RECENT_SLOTS];
-} recent = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+	uint64_t click_key[RECENT_SLOTS];
+	int64_t click_at[RECENT_SLOTS];
+} recent = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, {0}, {0}};
 
 static uint64_t fnv(uint64_t h, const char *s)
 {
@@ -34,14 +38,31 @@ static uint64_t fnv(uint64_t h, const char *s)
 	return h ^ 0xff;
 }
 
-bool rf_track_is_repeat(const char *visitor, const char *link_id, int64_t now, int64_t window_ms)
+static bool seen(uint64_t *keys, int64_t *ats, uint64_t k, int64_t now, int64_t window_ms)
 {
-	uint64_t k = fnv(fnv(1469598103934665603ULL, visitor), link_id) | 1;
 	size_t slot = (size_t)(k % RECENT_SLOTS);
+	return keys[slot] == k && now - ats[slot] < window_ms;
+}
+
+static void remember(uint64_t *keys, int64_t *ats, uint64_t k, int64_t now)
+{
+	size_t slot = (size_t)(k % RECENT_SLOTS);
+	keys[slot] = k;
+	ats[slot] = now;
+}
+
+bool rf_track_is_repeat(const char *visitor, const char *prev_click_id, const char *click_id, const char *link_id,
+			int64_t now, int64_t window_ms)
+{
+	const uint64_t basis = 1469598103934665603ULL;
+	uint64_t vk = fnv(fnv(basis, visitor), link_id) | 1;
+	uint64_t pk = prev_click_id ? fnv(fnv(basis, prev_click_id), link_id) | 1 : 0;
+	uint64_t ck = fnv(fnv(basis, click_id), link_id) | 1;
 	pthread_mutex_lock(&recent.mu);
-	bool rep = recent.key[slot] == k && now - recent.at[slot] < window_ms;
-	recent.key[slot] = k;
-	recent.at[slot] = now;
+	bool rep = seen(recent.key, recent.at, vk, now, window_ms) ||
+		   (pk && seen(recent.click_key, recent.click_at, pk, now, window_ms));
+	remember(recent.key, recent.at, vk, now);
+	remember(recent.click_key, recent.click_at, ck, now);
 	pthread_mutex_unlock(&recent.mu);
 	return rep;
 }
@@ -185,9 +206,10 @@ void rf_track_redirect(rf_ctx *c)
 	k->source = "redirect";
 	char *prev = rf_req_cookie(c->req, RF_CLICK_COOKIE);
 	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? prev : NULL;
-	/* A visitor is its address and browser: the cookie changes with every click, so it cannot name one. */
+	/* A visitor is its address and browser, or the click its cookie names (the cookie changes with every
+	 * click, so the previous click is what links two visits). */
 	char *visitor = rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
-	bool repeat = rf_track_is_repeat(visitor, e.link_id, now, e.repeat_minutes * 60000);
+	bool repeat = rf_track_is_repeat(visitor, k->prev_click_id, k->id, e.link_id, now, e.repeat_minutes * 60000);
 	if (rf_ua_is_bot(ua))
 		k->status = "bot";
 	else if (!e.credited)

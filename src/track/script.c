@@ -239,8 +239,8 @@ void rf_track_click(rf_ctx *c)
 	k->source = "script";
 	const char *prev = rf_json_str(body, "previous_click_id");
 	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? rf_arena_strdup(c->a, prev) : NULL;
-	bool repeat = rf_track_is_repeat(rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : ""), e.link_id, now,
-					 e.repeat_minutes * 60000);
+	bool repeat = rf_track_is_repeat(rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : ""), k->prev_click_id, k->id,
+					 e.link_id, now, e.repeat_minutes * 60000);
 	if (rf_ua_is_bot(ua))
 		k->status = "bot";
 	else if (!e.credited)

@@ -19,7 +19,9 @@ void rf_track_click(rf_ctx *c);
 /* A new click id: "clk_", 8 base62 digits of the time in milliseconds, 16 random characters (arena). */
 char *rf_click_id(rf_arena *a, int64_t now);
 
-/* True when the same visitor clicked the same link within window_ms; records this visit either way. */
-bool rf_track_is_repeat(const char *visitor, const char *link_id, int64_t now, int64_t window_ms);
+/* True when the same visitor (by address and browser, or by the previous click its cookie names) clicked the same
+ * link within window_ms; records this visit, under click_id too, either way. */
+bool rf_track_is_repeat(const char *visitor, const char *prev_click_id, const char *click_id, const char *link_id,
+			int64_t now, int64_t window_ms);
 
 #endif
