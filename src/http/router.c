@@ -104,7 +104,7 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 			rf_json_send(&c, 405, e);
 			return;
 		}
-		rf_json_fail(&c, RF_ENOTFOUND, NULL, "no such route: %s %s", method, rf_req_path(req));
+		rf_json_fail(&c, RF_ENOTFOUND, NULL, "no such route for %s", method);
 		return;
 	}
 

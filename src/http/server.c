@@ -394,8 +394,11 @@ static void dispatch(struct evhttp_request *ev, void *arg)
 
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
 	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
-	char *decoded = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-	r->path = rf_arena_strdup(&r->arena, decoded ? decoded : "/");
+	size_t dlen = 0;
+	char *decoded = raw ? evhttp_uridecode(raw, 0, &dlen) : NULL;
+	/* An encoded NUL would cut the path short and make it name something else: such a path names nothing. */
+	bool nul = decoded && strlen(decoded) != dlen;
+	r->path = rf_arena_strdup(&r->arena, decoded && !nul ? decoded : "/\x7f");
 	free(decoded);
 
 	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
