@@ -3,7 +3,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libevent-dev libjansson-dev libsqlite3-dev libsodium-dev \
-libcmocka-dev python3 curl clang-format cppcheck ca-certificates"
+libcmocka-dev python3 curl clang-format cppcheck ca-certificates sqlite3"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS wrk nginx libmicrohttpd-dev"
 fi
@@ -22,6 +22,11 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 if ! command -v npm >/dev/null 2>&1; then
 	missing="$missing npm"
+fi
+# The browser tests drive Debian's Chromium (headless, with playwright-core from npm, which never downloads a
+# browser of its own); its recommended packages are not needed for that.
+if [ ! -x /usr/bin/chromium ]; then
+	missing="$missing chromium"
 fi
 
 if [ -n "$missing" ]; then

@@ -126,6 +126,7 @@ typedef struct {
 	const rf_app_config *cfg;
 	const char *db;
 	const char *clock_file; /* testing: SIGUSR2 reads the clock offset from here */
+	bool default_public_url; /* --public-url was not given */
 	char demo_password[48]; /* set when this start created the demo data */
 } serve_ctx;
 
@@ -191,6 +192,10 @@ static void on_usr2(void *arg)
 static void on_listen(const char *addr, void *arg)
 {
 	serve_ctx *sc = arg;
+	/* Without --public-url, links and the script name the address actually bound (port 0 picks one). The workers
+	 * start after this, so they read the final value. */
+	if (sc->default_public_url)
+		snprintf(((rf_app_config *)sc->cfg)->public_url, sizeof sc->cfg->public_url, "http://%s", addr);
 	if (!sc->demo_password[0])
 		return;
 	fprintf(stderr,
@@ -275,6 +280,7 @@ static int cmd_serve(int argc, char **argv)
 	sctx.cfg = &cfg;
 	sctx.db = db;
 	sctx.clock_file = rf_option_get(opts, "test-clock-file");
+	sctx.default_public_url = rf_option_get(opts, "public-url") == NULL;
 	if (sctx.clock_file)
 		read_clock_file(sctx.clock_file);
 	if (!rf_option_on(opts, "no-demo")) {

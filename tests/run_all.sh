@@ -58,11 +58,29 @@ integration_suite() { # label binary
 	count "$1 integration" "$p" "$f"
 }
 
+browser_suite() { # label binary: node's test runner in headless Chromium; its "# pass N" / "# fail N" lines
+	log="$RESULTS/$1-browser.log"
+	REFD_BIN="$2" sh tests/browser/run.sh >"$log" 2>&1
+	rc=$?
+	p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+	c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$log" | tail -1)
+	p=${p:-0}
+	f=$((${f:-0} + ${c:-0}))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1 # no summary: the runner, the browser or the install failed
+	fi
+	[ "$f" != 0 ] && cat "$log"
+	sed -n '/^# tests /,$p' "$log"
+	count "$1 browser" "$p" "$f"
+}
+
 step build make -j"$JOBS" all unit
 step clang-format make check-format
 step cppcheck make cppcheck
 unit_suite plain build
 integration_suite plain build/refd
+browser_suite plain build/refd
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -148,11 +148,14 @@ static rf_status refresh(rf_store *s, rf_err *err)
 	}
 	if (!stale)
 		return RF_OK;
-	if (codes.current) {
-		if (pthread_mutex_trylock(&codes.rebuild) != 0)
-			return RF_OK;
-	} else {
+	/* A change made in this process must be visible to the next request (a link just created answers at once),
+	 * so then this thread waits for a rebuild under way. A change seen only through the store's version (another
+	 * process) may be served from the current table for the moment a rebuild takes. */
+	bool local = gen != atomic_load(&codes.built_gen) || codes.current == NULL;
+	if (local) {
 		pthread_mutex_lock(&codes.rebuild);
+	} else if (pthread_mutex_trylock(&codes.rebuild) != 0) {
+		return RF_OK;
 	}
 	rf_status rc = RF_OK;
 	gen = atomic_load(&codes.gen);

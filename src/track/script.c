@@ -181,6 +181,7 @@ void rf_track_click(rf_ctx *c)
 	rf_err err = {0};
 	json_t *body = NULL;
 	const char *origin = rf_req_header(c->req, "Origin");
+	bool cors_ok = false;
 	char *origin_lc = origin ? rf_lower_arena(c->a, origin) : NULL;
 	if (rf_json_body_typed(c, click_fields, true, &body, &err) != RF_OK) {
 		rf_json_error(c, &err);
@@ -209,6 +210,8 @@ void rf_track_click(rf_ctx *c)
 			   origin);
 		goto fail;
 	}
+	/* From here on the page's origin may read the answer, errors included. */
+	cors_ok = true;
 	const char *landing = rf_json_str(body, "landing_url");
 	char host[RF_URL_HOST_MAX];
 	if (landing && rf_url_check(landing, host, sizeof host, &err) != RF_OK) {
@@ -260,9 +263,11 @@ void rf_track_click(rf_ctx *c)
 	return;
 fail:
 	json_decref(body);
-	if (origin_lc && err.status != RF_EFORBIDDEN) {
-		/* Let an allowed page read why it failed; a refused origin learns nothing. */
+	if (origin_lc) {
+		/* An allowed page may read why it failed; any other origin learns nothing. */
 		rf_resp_header(c->req, "Vary", "Origin");
+		if (cors_ok)
+			rf_resp_header(c->req, "Access-Control-Allow-Origin", origin_lc);
 	}
 	rf_json_error(c, &err);
 }
