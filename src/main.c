@@ -125,9 +125,9 @@ static int load_secret(const char *path, unsigned char key[32])
 typedef struct {
 	const rf_app_config *cfg;
 	const char *db;
-	const char *clock_file; /* testing: SIGUSR2 reads the clock offset from here */
+	const char *clock_file;  /* testing: SIGUSR2 reads the clock offset from here */
 	bool default_public_url; /* --public-url was not given */
-	char demo_password[48]; /* set when this start created the demo data */
+	char demo_password[48];  /* set when this start created the demo data */
 } serve_ctx;
 
 static void *thread_init(int index, void *arg)
@@ -226,6 +226,8 @@ static int cmd_serve(int argc, char **argv)
 	    {"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
 	    {"public-url", "REFD_PUBLIC_URL", true, NULL,
 	     "the address people and websites reach refd at, used in links (default: http:// + --listen)", NULL},
+	    {"group-commit-delay-us", "REFD_GROUP_COMMIT_DELAY_US", true, "250",
+	     "how long the click writer waits for a busy group to fill before committing (0 to 100000 us)", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
 	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
@@ -243,6 +245,8 @@ static int cmd_serve(int argc, char **argv)
 	cfg.max_json_body = (size_t)to_long(rf_option_get(opts, "max-body"), "max-body", 1024, 1 << 20, &bad);
 	cfg.login_max_failures =
 	    (int)to_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
+	long group_delay =
+	    to_long(rf_option_get(opts, "group-commit-delay-us"), "group-commit-delay-us", 0, 100000, &bad);
 	if (bad)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
@@ -314,7 +318,7 @@ static int cmd_serve(int argc, char **argv)
 	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
 	rf_err err = {0};
-	if (rf_clicks_start(db, &err) != RF_OK) {
+	if (rf_clicks_start(db, group_delay, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
 		return 1;
 	}

@@ -23,6 +23,10 @@ static struct {
 	/* Checkpoints run beside the writer, so that a commit never waits for one. */
 	pthread_t maint_thread;
 	rf_store *maint_store;
+	int queued;      /* jobs in the queue */
+	int last_group;  /* size of the last group committed */
+	int waiting_for; /* while gathering: the group size the writer waits for */
+	long delay_us;   /* the longest it waits for a group to fill */
 } writer = {PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER,
@@ -33,7 +37,11 @@ static struct {
 	    0,
 	    NULL,
 	    0,
-	    NULL};
+	    NULL,
+	    0,
+	    0,
+	    0,
+	    0};
 
 static void *maint_main(void *arg)
 {
@@ -91,6 +99,22 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&writer.mu);
 			break;
 		}
+		/* When the last group was large, clicks are arriving fast: wait a moment for more, so one fsync
+		 * covers more of them. A lone click is committed at once. */
+		if (writer.delay_us > 0 && writer.last_group > 1 && !writer.stopping) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += writer.delay_us * 1000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			writer.waiting_for = writer.last_group;
+			while (writer.queued < writer.waiting_for && !writer.stopping &&
+			       pthread_cond_timedwait(&writer.cv, &writer.mu, &ts) == 0)
+				;
+			writer.waiting_for = 0;
+		}
 		/* Take up to MAX_GROUP jobs; the rest wait for the next group. */
 		rf_click_job *group = writer.head, *last = writer.head;
 		for (int n = 1; n < MAX_GROUP && last->next; n++)
@@ -99,16 +123,22 @@ static void *writer_main(void *arg)
 		if (!writer.head)
 			writer.tail = NULL;
 		last->next = NULL;
+		int taken = 1;
+		for (rf_click_job *j = group; j != last; j = j->next)
+			taken++;
+		writer.queued -= taken;
+		writer.last_group = taken;
 		pthread_mutex_unlock(&writer.mu);
 		commit_group(group);
 	}
 	return NULL;
 }
 
-rf_status rf_clicks_start(const char *location, rf_err *err)
+rf_status rf_clicks_start(const char *location, long delay_us, rf_err *err)
 {
 	if (writer.running)
 		return RF_OK;
+	writer.delay_us = delay_us;
 	if (rf_store_open(location, &writer.store, err) != RF_OK)
 		return err->status;
 	if (rf_store_defer_maintenance(writer.store, err) != RF_OK ||
@@ -143,7 +173,10 @@ bool rf_clicks_submit(rf_click_job *job)
 		else
 			writer.head = job;
 		writer.tail = job;
-		pthread_cond_signal(&writer.cv);
+		writer.queued++;
+		/* While the writer gathers a group it only needs waking once the group is complete. */
+		if (writer.waiting_for == 0 || writer.queued >= writer.waiting_for)
+			pthread_cond_signal(&writer.cv);
 	}
 	pthread_mutex_unlock(&writer.mu);
 	return ok;

@@ -19,8 +19,10 @@ struct rf_click_job {
 	rf_click_job *next; /* the writer's queue */
 };
 
-/* Starts the writer with its own connection to the database at location. */
-rf_status rf_clicks_start(const char *location, rf_err *err);
+/* Starts the writer with its own connection to the database at location. When clicks arrive fast (the last
+ * group held more than one), the writer waits up to delay_us microseconds for the next group to fill, so one
+ * fsync covers more clicks. */
+rf_status rf_clicks_start(const char *location, long delay_us, rf_err *err);
 
 /* Queues a job; false when the writer is not running (the caller answers the request itself). */
 bool rf_clicks_submit(rf_click_job *job);

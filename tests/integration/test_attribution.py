@@ -103,7 +103,7 @@ def click_row(srv, cid):
 
 def last_click_of(srv, code):
     rows = db_rows(srv, "SELECT c.* FROM clicks c JOIN links l ON l.id = c.link_id WHERE l.code = ? "
-                        "ORDER BY c.seq DESC LIMIT 1", (code,))
+                        "ORDER BY c.id DESC LIMIT 1", (code,))
     assert rows, code
     return rows[0]
 

@@ -12,7 +12,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SOURCE = os.path.join(ROOT, "src", "api", "openapi.json")
 LINT = os.path.join(ROOT, "scripts", "lint_openapi.sh")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
+          ("GET", "/r/{code}")}
 
 _doc = {}
 
@@ -86,8 +87,9 @@ def test_operations_have_ids_success_and_auth_errors(srv):
         else:
             seen[op_id] = name
         codes = set(op.get("responses", {}))
-        if not any(re.fullmatch(r"2(\d\d|XX)", c) for c in codes):
-            problems.append("%s documents no 2xx response" % name)
+        # A redirect (GET /r/{code}) succeeds with a 3xx.
+        if not any(re.fullmatch(r"[23](\d\d|XX)", c) for c in codes):
+            problems.append("%s documents no 2xx or 3xx response" % name)
         security = op.get("security", doc.get("security", []))
         if (method, path) in PUBLIC:
             if op.get("security") != []:
@@ -319,13 +321,15 @@ class Checker:
             resp = resolve(self.doc, resp)
         content = resp.get("content", {})
         if content:
-            media = content.get("application/json")
-            assert media, "%s %d: no application/json content documented" % (name, r.status)
-            assert (r.header("Content-Type") or "").startswith("application/json"), r.headers
-            errors = []
-            check(self.doc, media["schema"], r.json, "%s %d" % (name, r.status), errors)
-            assert not errors, "\n".join(errors)
-        if 200 <= r.status < 300:
+            ctype = (r.header("Content-Type") or "").split(";")[0].strip()
+            media = content.get(ctype)
+            assert media, "%s %d: answered %s, which is not documented (%s)" % (
+                name, r.status, ctype, ", ".join(sorted(content)))
+            if ctype == "application/json":
+                errors = []
+                check(self.doc, media["schema"], r.json, "%s %d" % (name, r.status), errors)
+                assert not errors, "\n".join(errors)
+        if 200 <= r.status < 400:
             self.covered.add(name)
         return r.json
 
@@ -445,5 +449,22 @@ def test_answers_fit_the_document(srv):
     call("DELETE", "/api/v1/api-keys/" + key["id"], 200, key=admin)
     call("DELETE", "/api/v1/api-keys/key_none", 404, key=admin)
     call("GET", "/api/v1/auth/session", 401, key=key["key"])
+
+    # Links and the redirect
+    link = call("POST", "/api/v1/links", 201, key=admin,
+                body={"partner_id": org["id"], "destination_url": "https://example.org/p?a=1#f", "code": "Docs-Link",
+                      "campaign": "docs", "utm_source": "partner"})
+    call("POST", "/api/v1/links", 201, key=manager, body={"destination_url": "https://example.org/"})
+    call("POST", "/api/v1/links", 409, key=admin,
+         body={"partner_id": org["id"], "destination_url": "https://example.org/", "code": "docs-link"})
+    call("POST", "/api/v1/links", 400, key=admin, body={"partner_id": org["id"], "destination_url": "//evil.example"})
+    call("GET", "/api/v1/links?partner_id=%s&campaign=docs&include_archived=true&limit=5" % org["id"], 200,
+         key=manager)
+    call("GET", "/api/v1/links/" + link["id"], 200, key=admin)
+    call("GET", "/api/v1/links/lnk_none", 404, key=admin)
+    call("PATCH", "/api/v1/links/" + link["id"], 200, key=admin, body={"utm_medium": "referral", "utm_source": None})
+    call("GET", "/r/docs-link", 302, headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64)"})
+    call("GET", "/r/no-such-code", 404)
+    call("PATCH", "/api/v1/links/" + link["id"], 200, key=admin, body={"archived": True})
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()

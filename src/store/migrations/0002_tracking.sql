@@ -33,11 +33,12 @@ CREATE TABLE links (
 CREATE INDEX links_partner ON links (partner_id, seq);
 CREATE INDEX links_program ON links (program_id, seq);
 
--- Clicks are written in groups by one writer; they carry no foreign keys so that a group commit does no
--- lookups, and their ids come from the code table, which only holds existing links.
+-- Clicks are written in groups by one writer on the redirect's hot path, so the table is one B-tree: keyed by
+-- the click id, which starts with the time, so new clicks append at its end. No foreign keys (a group commit
+-- does no lookups; the ids come from the code table, which holds only existing links) and no secondary index:
+-- attribution reads clicks by id, and reports will read rollups kept up to date on write.
 CREATE TABLE clicks (
-	seq INTEGER PRIMARY KEY,
-	id TEXT NOT NULL UNIQUE,
+	id TEXT PRIMARY KEY,
 	program_id TEXT NOT NULL,
 	link_id TEXT,
 	partner_id TEXT,
@@ -50,10 +51,7 @@ CREATE TABLE clicks (
 	landing_url TEXT,
 	source TEXT NOT NULL CHECK (source IN ('redirect', 'script')),
 	status TEXT NOT NULL CHECK (status IN ('counted', 'bot', 'repeat', 'uncredited'))
-) STRICT;
-
--- Only what attribution and the partner's own listing need: every index costs each click on the hot path.
-CREATE INDEX clicks_partner ON clicks (partner_id, at);
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE leads (
 	seq INTEGER PRIMARY KEY,
