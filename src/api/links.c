@@ -88,6 +88,18 @@ static char *with_utm(rf_ctx *c, const rf_link *l)
 	return url;
 }
 
+/* A partner or manager acts on links only while its own partner record is active. */
+static rf_status caller_active(rf_ctx *c, rf_err *err)
+{
+	if (c->who.role >= RF_ROLE_ADMIN)
+		return RF_OK;
+	rf_partner me;
+	rf_status rc = rf_store_partner_get(c->app->store, c->who.partner_id ? c->who.partner_id : "", &me, c->a, err);
+	if (rc == RF_ENOTFOUND || (rc == RF_OK && strcmp(me.status, "active") != 0))
+		return rf_err_set(err, RF_EFORBIDDEN, "partner_id", "only an active partner can create or change links");
+	return rc;
+}
+
 static rf_status commit_change(rf_ctx *c, const char *action, const char *id, rf_err *err)
 {
 	if (rf_store_links_version_bump(c->app->store, err) != RF_OK ||
@@ -126,6 +138,8 @@ void rf_api_links_create(rf_ctx *c)
 		goto fail;
 	}
 	if (rc != RF_OK || rf_store_program_get(c->app->store, p.program_id, &prog, c->a, &err) != RF_OK)
+		goto fail;
+	if (caller_active(c, &err) != RF_OK)
 		goto fail;
 	if (c->who.role < RF_ROLE_ADMIN && strcmp(p.status, "active") != 0) {
 		rf_err_set(&err, RF_EFORBIDDEN, "partner_id", "only an active partner can create links");
@@ -220,6 +234,8 @@ void rf_api_links_update(rf_ctx *c)
 		json_decref(body);
 		return;
 	}
+	if (caller_active(c, &err) != RF_OK)
+		goto fail;
 	if (rf_json_has(body, "code") && strcmp(rf_json_str(body, "code"), l.code) != 0) {
 		rf_err_set(&err, RF_EINVAL, "code", "a code cannot change once shared; create a new link");
 		goto fail;

@@ -229,8 +229,9 @@ void rf_track_redirect(rf_ctx *c)
 	/* An uncredited click still reaches the destination, but carries no click id and sets no cookie. */
 	rj->location =
 	    e.credited ? rf_url_add_param(c->a, e.destination_url, RF_CLICK_PARAM, k->id) : e.destination_url;
-	rj->cookie = e.credited ? rf_arena_printf(c->a, "%s=%s; Max-Age=%lld; Path=/; SameSite=Lax", RF_CLICK_COOKIE,
-						  k->id, (long long)(e.window_days * 86400))
+	rj->cookie = e.credited ? rf_arena_printf(c->a, "%s=%s; Max-Age=%lld; Path=/; SameSite=Lax%s", RF_CLICK_COOKIE,
+						  k->id, (long long)(e.window_days * 86400),
+						  c->app->cfg->secure_cookies ? "; Secure" : "")
 				: NULL;
 	rj->req = c->req;
 	rj->job.done = committed;
