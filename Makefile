@@ -63,7 +63,8 @@ run: bootstrap
 	./$(B)/refd serve
 
 # Installs what is missing, builds and runs every test suite (plain and ASan+UBSan) and the checks.
-test: bootstrap
+test:
+	sh scripts/bootstrap.sh --test
 	sh tests/run_all.sh
 
 asan:

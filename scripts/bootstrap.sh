@@ -1,12 +1,26 @@
 #!/bin/sh
-# Installs the Debian packages refd needs to build, test and benchmark; safe to run again.
+# Installs the Debian packages refd needs, and nothing already there; safe to run again.
+#   (no option)  to build and run refd (make run)
+#   --test       also what the tests and checks need (make test)
+#   --bench      also what the benchmarks need (bench/*/run.sh)
 set -eu
 
-PKGS="build-essential pkg-config libevent-dev libjansson-dev libsqlite3-dev libsodium-dev \
-libcmocka-dev python3 curl clang-format cppcheck ca-certificates sqlite3"
-if [ "${1:-}" = "--bench" ]; then
-	PKGS="$PKGS wrk nginx libmicrohttpd-dev"
-fi
+PKGS="build-essential pkg-config libevent-dev libjansson-dev libsqlite3-dev libsodium-dev python3 curl \
+ca-certificates"
+TEST=0
+for arg in "$@"; do
+	case "$arg" in
+	--test)
+		TEST=1
+		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3"
+		;;
+	--bench) PKGS="$PKGS wrk nginx libmicrohttpd-dev sqlite3" ;;
+	*)
+		echo "bootstrap: unknown option $arg" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do
@@ -15,18 +29,20 @@ for p in $PKGS; do
 	fi
 done
 
-# Node.js and npm run the OpenAPI linter (and later the browser tests). A machine may already have them from
-# another source (with npm bundled), so they are looked for as commands, not as Debian packages.
-if ! command -v node >/dev/null 2>&1; then
-	missing="$missing nodejs"
-fi
-if ! command -v npm >/dev/null 2>&1; then
-	missing="$missing npm"
-fi
-# The browser tests drive Debian's Chromium (headless, with playwright-core from npm, which never downloads a
-# browser of its own); its recommended packages are not needed for that.
-if [ ! -x /usr/bin/chromium ]; then
-	missing="$missing chromium"
+if [ "$TEST" = 1 ]; then
+	# Node.js and npm run the OpenAPI linter and the browser tests. A machine may already have them from another
+	# source (with npm bundled), so they are looked for as commands, not as Debian packages.
+	if ! command -v node >/dev/null 2>&1; then
+		missing="$missing nodejs"
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		missing="$missing npm"
+	fi
+	# The browser tests drive Debian's Chromium (headless, with playwright-core from npm, which never downloads
+	# a browser of its own); its recommended packages are not needed for that.
+	if [ ! -x /usr/bin/chromium ]; then
+		missing="$missing chromium"
+	fi
 fi
 
 if [ -n "$missing" ]; then

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Runs the browser tests (tests/browser/*.test.mjs) with node's test runner and prints its TAP output, which ends
 # with node's summary ("# pass N", "# fail N", ...). Needs build/refd (REFD_BIN overrides), /usr/bin/chromium and
-# sqlite3 (scripts/bootstrap.sh installs them) and the pinned playwright-core, which it installs with `npm ci` when
+# sqlite3 (scripts/bootstrap.sh --test installs them) and the pinned playwright-core, which it installs with `npm ci` when
 # node_modules is missing or was installed from another package-lock.json (as scripts/lint_openapi.sh does).
 set -eu
 cd "$(dirname "$0")/../.."
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "browser tests: node and npm are needed (scripts/bootstrap.sh installs them)" >&2
+	echo "browser tests: node and npm are needed (scripts/bootstrap.sh --test installs them)" >&2
 	exit 2
 fi
 # playwright-core never downloads a browser by itself; this also keeps any tool from trying.
