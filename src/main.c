@@ -198,11 +198,12 @@ static void on_listen(const char *addr, void *arg)
 		snprintf(((rf_app_config *)sc->cfg)->public_url, sizeof sc->cfg->public_url, "http://%s", addr);
 	if (!sc->demo_password[0])
 		return;
-	fprintf(stderr,
-		"\nrefd: this database was empty, so it now holds demo data (one program, twelve partners).\n"
-		"refd: admin login: %s with password %s (POST http://%s/api/v1/auth/login; the README shows how)\n"
-		"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
-		RF_DEMO_ADMIN_EMAIL, sc->demo_password, addr, RF_DEMO_ADMIN_EMAIL);
+	fprintf(
+	    stderr,
+	    "\nrefd: this database was empty, so it now holds demo data (one program, twelve partners, three links).\n"
+	    "refd: admin login: %s with password %s (POST http://%s/api/v1/auth/login; the README shows how)\n"
+	    "refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
+	    RF_DEMO_ADMIN_EMAIL, sc->demo_password, addr, RF_DEMO_ADMIN_EMAIL);
 	sodium_memzero(sc->demo_password, sizeof sc->demo_password);
 }
 

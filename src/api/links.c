@@ -96,7 +96,8 @@ static rf_status caller_active(rf_ctx *c, rf_err *err)
 	rf_partner me;
 	rf_status rc = rf_store_partner_get(c->app->store, c->who.partner_id ? c->who.partner_id : "", &me, c->a, err);
 	if (rc == RF_ENOTFOUND || (rc == RF_OK && strcmp(me.status, "active") != 0))
-		return rf_err_set(err, RF_EFORBIDDEN, "partner_id", "only an active partner can create or change links");
+		return rf_err_set(err, RF_EFORBIDDEN, "partner_id",
+				  "only an active partner can create or change links");
 	return rc;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/code.h"
 #include "../core/secret.h"
 #include "../core/text.h"
 
@@ -85,6 +86,30 @@ rf_status rf_demo_seed(rf_store *s, bool *created, char *password, size_t len, r
 			p.status_reason = "Demo: suspended while a complaint is reviewed";
 		p.created_at = p.updated_at = now + (int64_t)i;
 		if (rf_store_partner_insert(s, &p, err) != RF_OK)
+			goto fail;
+	}
+	/* A link for the organisation, one of its agents and an affiliate, so /r/… works from the first start. */
+	static const struct {
+		int partner;
+		const char *code, *url, *campaign;
+	} links[] = {
+	    {0, "northwind", "https://www.example.com/pricing?plan=team", "partner-program"},
+	    {1, "ava", "https://www.example.com/demo", "agents"},
+	    {3, "carla-reviews", "https://www.example.com/", "reviews"},
+	};
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		char folded[32];
+		rf_link l = {.id = rf_id_new_arena(&a, "lnk"),
+			     .program_id = prog.id,
+			     .partner_id = ids[links[i].partner],
+			     .code = (char *)links[i].code,
+			     .destination_url = (char *)links[i].url,
+			     .target_url = (char *)links[i].url,
+			     .campaign = (char *)links[i].campaign,
+			     .created_at = now,
+			     .updated_at = now};
+		rf_code_fold(l.code, folded, sizeof folded);
+		if (rf_store_link_insert(s, &l, folded, err) != RF_OK)
 			goto fail;
 	}
 	rf_random_token(15, password, len);

@@ -1,4 +1,4 @@
-/* Demo data for a fresh database: one program, a dozen partners of every kind, one admin user. */
+/* Demo data for a fresh database: one program, a dozen partners of every kind, three links, one admin user. */
 #ifndef RF_DEMO_H
 #define RF_DEMO_H
 
