@@ -13,7 +13,7 @@ SOURCE = os.path.join(ROOT, "src", "api", "openapi.json")
 LINT = os.path.join(ROOT, "scripts", "lint_openapi.sh")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
-          ("GET", "/r/{code}")}
+          ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click")}
 
 _doc = {}
 
@@ -466,5 +466,116 @@ def test_answers_fit_the_document(srv):
     call("GET", "/r/docs-link", 302, headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64)"})
     call("GET", "/r/no-such-code", 404)
     call("PATCH", "/api/v1/links/" + link["id"], 200, key=admin, body={"archived": True})
+
+    # The website script and the clicks it records
+    shop = "https://shop.example.com"
+    browser = {"Origin": "https://Shop.example.com", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64)",
+               "Content-Type": "text/plain"}
+    call("PATCH", "/api/v1/programs/" + prog["id"], 200, key=admin, body={"tracking_origins": [shop]})
+    call("POST", "/api/v1/links", 201, key=admin,
+         body={"partner_id": org["id"], "destination_url": "https://example.org/", "code": "docs-script"})
+    call("POST", "/api/v1/links", 201, key=admin,
+         body={"partner_id": agent["id"], "destination_url": "https://example.org/", "code": "docs-banned"})
+    call("GET", "/t.js", 200)
+    assert "refd_click" in call.last.body
+    click = call("POST", "/api/v1/track/click", 201, headers=browser,
+                 raw=json.dumps({"code": "docs-script", "landing_url": shop + "/landing?via=docs-script",
+                                 "referrer": None, "previous_click_id": None}))
+    assert click["click_id"].startswith("clk_") and click["max_age"] == 30 * 86400
+    assert call.last.header("Access-Control-Allow-Origin") == shop, call.last.headers
+    call("POST", "/api/v1/track/click", 201, body={"code": "DOCS-SCRIPT", "previous_click_id": click["click_id"]})
+    assert call.last.header("Access-Control-Allow-Origin") is None
+    uncredited = call("POST", "/api/v1/track/click", 201, headers=browser, raw=json.dumps({"code": "docs-banned"}))
+    assert uncredited == {"object": "click", "click_id": None, "max_age": 0}
+    call("POST", "/api/v1/track/click", 403, headers=dict(browser, Origin="https://elsewhere.example"),
+         raw=json.dumps({"code": "docs-script"}))
+    call("POST", "/api/v1/track/click", 404, headers=browser, raw=json.dumps({"code": "no-such-code"}))
+    call("POST", "/api/v1/track/click", 400, headers=browser,
+         raw=json.dumps({"code": "docs-script", "landing_url": "javascript:alert(1)"}))
+    assert call.last.header("Access-Control-Allow-Origin") == shop, call.last.headers
+    call("POST", "/api/v1/track/click", 400, headers=dict(browser, **{"Content-Type": "text/html"}),
+         raw=json.dumps({"code": "docs-script"}))
+    call("POST", "/api/v1/track/click", 400, body={"referrer": "https://example.net/"})
+
+    # Leads
+    member = srv.admin_key(role="partner", partner=org["id"])
+    jane = {"program_id": prog["id"], "email": "Jane@Buyer.example", "name": "Jane", "company": "Buyer Inc",
+            "phone": "+49 30 1234567", "click_id": click["click_id"], "metadata": {"crm": "4711"}}
+    lead = call("POST", "/api/v1/leads", 201, key=admin, headers={"Idempotency-Key": "docs-1"}, body=jane)
+    assert lead["attribution"] == {"partner_id": org["id"], "agent_id": None, "method": "click",
+                                   "click_id": click["click_id"]}, lead
+    assert lead["registration"] is None and lead["email"] == "jane@buyer.example"
+    again = call("POST", "/api/v1/leads", 201, key=admin, headers={"Idempotency-Key": "docs-1"}, body=jane)
+    assert again == lead and call.last.header("Idempotent-Replayed") == "true"
+    call("POST", "/api/v1/leads", 409, key=admin, headers={"Idempotency-Key": "docs-1"},
+         body=dict(jane, name="Someone else"))
+    call("POST", "/api/v1/leads", 400, key=admin, headers={"Idempotency-Key": "k" * 201}, body=jane)
+    dup = call("POST", "/api/v1/leads", 200, key=admin, body={"program_id": prog["id"], "email": "jane@buyer.example"})
+    assert dup["duplicate"] is True and dup["id"] == lead["id"]
+    call("POST", "/api/v1/leads", 400, key=admin, body={"program_id": prog["id"], "name": "No contact"})
+    solo = call("POST", "/api/v1/leads", 201, key=admin,
+                body={"program_id": prog["id"], "external_id": "crm-1", "partner_id": None, "source": "organic"})
+    assert solo["attribution"]["method"] == "none" and solo["email"] is None
+    call("POST", "/api/v1/leads", 201, key=admin, body={"program_id": prog["id"], "email": "code@example.net",
+                                                         "code": "docs-script"})
+    # Deal registrations by a manager and their review
+    deal = call("POST", "/api/v1/leads", 201, key=manager,
+                body={"email": "cto@buyer.example", "name": "Chris", "company": "Buyer Inc"})
+    assert deal["status"] == "pending_review" and deal["registration"]["state"] == "pending"
+    assert deal["conflicts"] == [{"reason": "domain", "status": "open_lead"}], deal["conflicts"]
+    call("POST", "/api/v1/leads", 409, key=manager, body={"external_id": "crm-1"})
+    seen = call("GET", "/api/v1/leads/" + deal["id"], 200, key=admin)
+    assert seen["conflicts"][0]["lead_id"] == lead["id"] and seen["conflicts"][0]["partner_id"] == org["id"]
+    call("GET", "/api/v1/leads/" + deal["id"], 200, key=manager)
+    call("GET", "/api/v1/leads/lead_none", 404, key=admin)
+    call("POST", "/api/v1/leads/%s/status" % deal["id"], 409, key=admin, body={"status": "contacted"})
+    call("POST", "/api/v1/leads/%s/approve" % deal["id"], 403, key=manager)
+    call("POST", "/api/v1/leads/%s/reject" % deal["id"], 400, key=admin)
+    approved = call("POST", "/api/v1/leads/%s/approve" % deal["id"], 200, key=admin)
+    assert approved["status"] == "new" and approved["registration"]["state"] == "approved"
+    assert approved["registration"]["protected_until"]
+    call("POST", "/api/v1/leads/%s/approve" % deal["id"], 409, key=admin, body={"reason": None})
+    call("POST", "/api/v1/leads/lead_none/reject", 404, key=admin, body={"reason": "no"})
+    other = call("POST", "/api/v1/leads", 201, key=member, body={"email": "ceo@rival.example"})
+    rejected = call("POST", "/api/v1/leads/%s/reject" % other["id"], 200, key=admin,
+                    body={"reason": "Already a customer"})
+    assert rejected["registration"] == {"state": "rejected", "reason": "Already a customer",
+                                        "protected_until": None}
+    back = call("POST", "/api/v1/leads", 200, key=manager, body={"email": "ceo@rival.example"})
+    assert back["id"] == other["id"] and back["status"] == "pending_review" and back["conflicts"] == []
+    call("POST", "/api/v1/leads/%s/reject" % lead["id"], 409, key=admin, body={"reason": "not a registration"})
+    # Changes and the lifecycle
+    call("PATCH", "/api/v1/leads/" + lead["id"], 200, key=admin, body={"phone": None, "source": "referral",
+                                                                       "metadata": {"crm": "4712"}})
+    call("PATCH", "/api/v1/leads/" + lead["id"], 403, key=manager, body={"name": "Jane B."})
+    call("PATCH", "/api/v1/leads/" + deal["id"], 200, key=manager, body={"company": " Buyer Inc. "})
+    call("PATCH", "/api/v1/leads/" + deal["id"], 400, key=manager, body={"phone": "call me"})
+    call("PATCH", "/api/v1/leads/lead_none", 404, key=admin, body={})
+    call("POST", "/api/v1/leads/%s/status" % lead["id"], 403, key=member, body={"status": "contacted"})
+    call("POST", "/api/v1/leads/%s/status" % lead["id"], 400, key=admin, body={"status": "won"})
+    call("POST", "/api/v1/leads/%s/status" % lead["id"], 200, key=manager,
+         body={"status": "contacted", "reason": "called"})
+    won = call("POST", "/api/v1/leads/%s/status" % lead["id"], 200, key=admin, body={"status": "converted"})
+    assert won["converted_at"] and won["time_to_conversion_seconds"] is not None
+    call("POST", "/api/v1/leads/%s/status" % lead["id"], 409, key=admin, body={"status": "lost"})
+    hist = call("GET", "/api/v1/leads/%s/history" % lead["id"], 200, key=manager)
+    assert [(e["from"], e["to"]) for e in hist["data"]] == [(None, "new"), ("new", "contacted"),
+                                                            ("contacted", "converted")], hist
+    call("GET", "/api/v1/leads/lead_none/history", 404, key=admin)
+    # Lists and the export
+    call("GET", "/api/v1/leads?limit=2", 200, key=admin)
+    call("GET", "/api/v1/leads?program_id=%s&partner_id=%s&status=converted&source=referral"
+         "&created_from=2000-01-01T00:00:00Z&created_to=2100-01-01T00:00:00.5%%2B01:00&registration=false"
+         % (prog["id"], org["id"]), 200, key=manager)
+    call("GET", "/api/v1/leads?agent_id=%s&starting_after=%s" % (agent["id"], lead["id"]), 200, key=admin)
+    call("GET", "/api/v1/leads?registration=yes", 400, key=admin)
+    call("GET", "/api/v1/leads?created_from=yesterday", 400, key=admin)
+    call("GET", "/api/v1/leads/export?registration=true&status=pending_review", 200, key=admin)
+    assert call.last.header("Content-Disposition") == 'attachment; filename="leads.csv"'
+    rows = call.last.body.splitlines()
+    assert rows[0].startswith('"id","created_at","email"') and len(rows) == 2 and back["id"] in rows[1], rows
+    call("GET", "/api/v1/leads/export", 200, key=member)
+    call("GET", "/api/v1/leads/export?status=gone", 400, key=admin)
+    call("GET", "/api/v1/leads/export", 401)
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()
