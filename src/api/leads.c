@@ -327,6 +327,7 @@ static bool idem_replay(rf_ctx *c, const char *key, char *hash, rf_err *err, boo
 		return false;
 	}
 	rf_resp_header(c->req, "Idempotent-Replayed", "true");
+	rf_resp_header(c->req, "Cache-Control", "no-store");
 	rf_resp_send(c->req, status, "application/json", stored, strlen(stored));
 	return true;
 }
@@ -670,8 +671,14 @@ void rf_api_leads_status(rf_ctx *c)
 		rf_err_set(&err, RF_EFORBIDDEN, NULL, "a partner cannot move leads; its manager or an admin can");
 		goto fail;
 	}
-	if (!to || !rf_lead_status_valid(to)) {
-		rf_err_set(&err, RF_EINVAL, "status", "status must be new, contacted, qualified, converted or lost");
+	static const char *const movable[] = {"new", "contacted", "qualified", "converted", "lost", NULL};
+	bool known = false;
+	for (const char *const *m = movable; to && *m && !known; m++)
+		known = strcmp(*m, to) == 0;
+	if (!known) {
+		rf_err_set(&err, RF_EINVAL, "status",
+			   "status must be new, contacted, qualified, converted or lost (registrations move through "
+			   "approve and reject)");
 		goto fail;
 	}
 	if (rf_store_begin(c->app->store, &err) != RF_OK)
@@ -796,6 +803,9 @@ static rf_status read_filter(rf_ctx *c, rf_lead_filter *f, bool paged, rf_err *e
 	f->registration = -1;
 	if (rf_api_query_only(c, allowed, err) != RF_OK)
 		return err->status;
+	if (!paged && (rf_req_query(c->req, "limit") || rf_req_query(c->req, "starting_after")))
+		return rf_err_set(err, RF_EINVAL, rf_req_query(c->req, "limit") ? "limit" : "starting_after",
+				  "the export has no pages: it holds every matching lead (up to 100,000)");
 	if (paged && rf_json_page(c, &f->page, err) != RF_OK)
 		return err->status;
 	f->program_id = rf_req_query(c->req, "program_id");

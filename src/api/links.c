@@ -47,7 +47,7 @@ static rf_status check_destination(const rf_program *prog, const char *url, rf_e
 {
 	char host[256];
 	if (rf_url_check(url, host, sizeof host, err) != RF_OK)
-		return rf_err_set(err, RF_EINVAL, "destination_url", "destination_url: %s", err->message);
+		return rf_err_blame(err, "destination_url");
 	if (!rf_url_host_allowed(host, (const char *const *)prog->allowed_domains, prog->n_allowed_domains))
 		return rf_err_set(err, RF_EINVAL, "destination_url",
 				  "destination_url: %s is not among the program's allowed domains", host);
@@ -156,7 +156,7 @@ void rf_api_links_create(rf_ctx *c)
 	char generated[16], folded[80];
 	const char *code = rf_json_str(body, "code");
 	if (code && rf_code_check(code, &err) != RF_OK) {
-		rf_err_set(&err, RF_EINVAL, "code", "code: %s", err.message);
+		rf_err_blame(&err, "code");
 		goto fail;
 	}
 	l.id = rf_id_new_arena(c->a, "lnk");

@@ -123,7 +123,7 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 		if (json_is_null(v)) {
 			p->fallback_url = NULL;
 		} else if (rf_url_check(json_string_value(v), host, sizeof host, err) != RF_OK) {
-			return rf_err_set(err, RF_EINVAL, "fallback_url", "fallback_url: %s", err->message);
+			return rf_err_blame(err, "fallback_url");
 		} else {
 			p->fallback_url = rf_arena_strdup(a, json_string_value(v));
 		}

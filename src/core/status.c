@@ -17,6 +17,25 @@ rf_status rf_err_set(rf_err *err, rf_status status, const char *field, const cha
 	return status;
 }
 
+rf_status rf_err_blame(rf_err *err, const char *field)
+{
+	char msg[sizeof err->message];
+	snprintf(msg, sizeof msg, "%s", err->message);
+	snprintf(err->field, sizeof err->field, "%s", field);
+	/* A message cut short is better than none: the field leads, the detail follows as far as it fits. */
+	size_t fl = strlen(field);
+	if (fl + 2 >= sizeof err->message)
+		fl = sizeof err->message - 3;
+	memcpy(err->message, field, fl);
+	memcpy(err->message + fl, ": ", 2);
+	size_t room = sizeof err->message - fl - 3, ml = strlen(msg);
+	if (ml > room)
+		ml = room;
+	memcpy(err->message + fl + 2, msg, ml);
+	err->message[fl + 2 + ml] = '\0';
+	return err->status;
+}
+
 const char *rf_status_type(rf_status status)
 {
 	switch (status) {

@@ -29,6 +29,10 @@ typedef struct {
 rf_status rf_err_set(rf_err *err, rf_status status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Names field as the culprit of err and puts "field: " before its message (which stays otherwise as it was);
+ * returns err->status. */
+rf_status rf_err_blame(rf_err *err, const char *field);
+
 /* The error "type" string of DESIGN.md's error body for a status, e.g. "invalid_request". Static storage. */
 const char *rf_status_type(rf_status status);
 

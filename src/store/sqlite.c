@@ -1536,11 +1536,13 @@ rf_status rf_store_lead_conflicts(rf_store *s, const char *program_id, const cha
 				  int64_t since, const char *exclude_id, int max, rf_lead **items, size_t *n,
 				  rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s,
-				"SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.created_at >= ?4 "
-				"AND l.id <> ?5 AND (l.email = ?2 OR (?3 IS NOT NULL AND "
-				"substr(l.email, instr(l.email, '@') + 1) = ?3)) ORDER BY l.seq DESC LIMIT ?6",
-				err);
+	sqlite3_stmt *st =
+	    prep(s,
+		 "SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.created_at >= ?4 "
+		 "AND l.id <> ?5 AND l.status IN ('pending_review', 'new', 'contacted', 'qualified', 'converted') "
+		 "AND (l.email = ?2 OR (?3 IS NOT NULL AND "
+		 "substr(l.email, instr(l.email, '@') + 1) = ?3)) ORDER BY l.seq DESC LIMIT ?6",
+		 err);
 	if (!st)
 		return RF_EIO;
 	bind_text(st, 1, program_id);

@@ -148,6 +148,7 @@ static void script_finish(rf_req *req, void *arg)
 	if (!sj->job.click.at) {
 		static const char body[] = "{\"error\":{\"type\":\"unavailable\",\"message\":\"the click could not be "
 					   "recorded; try again\",\"field\":null}}";
+		rf_resp_header(req, "Retry-After", "1");
 		rf_resp_send(req, 503, "application/json", body, sizeof body - 1);
 		return;
 	}
@@ -215,7 +216,7 @@ void rf_track_click(rf_ctx *c)
 	const char *landing = rf_json_str(body, "landing_url");
 	char host[RF_URL_HOST_MAX];
 	if (landing && rf_url_check(landing, host, sizeof host, &err) != RF_OK) {
-		rf_err_set(&err, RF_EINVAL, "landing_url", "landing_url: %s", err.message);
+		rf_err_blame(&err, "landing_url");
 		goto fail;
 	}
 	script_job *sj = rf_arena_alloc(c->a, sizeof *sj);
