@@ -272,6 +272,30 @@ static rf_status cursor_seq(rf_store *s, const char *table, const char *id, int6
 	return db_fail(s, err, "reading a cursor");
 }
 
+/* Runs a query for at most one row keyed by one text parameter; fills out with fill. RF_ENOTFOUND names
+ * what was looked for. */
+typedef void (*row_fn)(sqlite3_stmt *st, void *item, rf_arena *a);
+
+static rf_status get_one(rf_store *s, const char *sql, const char *key, row_fn fill, void *out, rf_arena *a,
+			 const char *what, rf_err *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		fill(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such %s", what);
+	char doing[64];
+	snprintf(doing, sizeof doing, "reading a %s", what);
+	return db_fail(s, err, doing);
+}
+
 /* ---- programs ---- */
 
 #define PROGRAM_COLS                                                                                         \
@@ -324,6 +348,11 @@ static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
 	p->protection_days = sqlite3_column_int64(st, 13);
 	p->conflict_days = sqlite3_column_int64(st, 14);
 	list_split(col_text(st, 15, a), p->tracking_origins, &p->n_tracking_origins, RF_MAX_DOMAINS);
+}
+
+static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	program_row(st, item, a);
 }
 
 static void program_bind(sqlite3_stmt *st, const rf_program *p)
@@ -380,24 +409,12 @@ rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
 
 rf_status rf_store_program_get(rf_store *s, const char *id, rf_program *out, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s, "SELECT " PROGRAM_COLS " FROM programs WHERE id = ?", err);
-	if (!st)
-		return RF_EIO;
-	bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		program_row(st, out, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return RF_OK;
-	if (rc == SQLITE_DONE)
-		return rf_err_set(err, RF_ENOTFOUND, "id", "no such program");
-	return db_fail(s, err, "reading a program");
+	return get_one(s, "SELECT " PROGRAM_COLS " FROM programs WHERE id = ?", id, program_fill, out, a, "program",
+		       err);
 }
 
 /* Steps through rows of a list query, calling fill for each, into an arena array; sets has_more when a row past
  * limit exists (the query asks for limit + 1). */
-typedef void (*row_fn)(sqlite3_stmt *st, void *item, rf_arena *a);
 
 static rf_status collect(rf_store *s, sqlite3_stmt *st, int limit, size_t item_size, row_fn fill, void **items,
 			 size_t *n, bool *has_more, rf_arena *a, rf_err *err)
@@ -423,11 +440,6 @@ static rf_status collect(rf_store *s, sqlite3_stmt *st, int limit, size_t item_s
 	*items = arr;
 	*n = count;
 	return RF_OK;
-}
-
-static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
-{
-	program_row(st, item, a);
 }
 
 rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items, size_t *n,
@@ -553,19 +565,8 @@ rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err)
 
 rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", err);
-	if (!st)
-		return RF_EIO;
-	bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		partner_row(st, out, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return RF_OK;
-	if (rc == SQLITE_DONE)
-		return rf_err_set(err, RF_ENOTFOUND, "id", "no such partner");
-	return db_fail(s, err, "reading a partner");
+	return get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", id, partner_fill, out, a, "partner",
+		       err);
 }
 
 rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
@@ -836,19 +837,7 @@ rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err)
 
 static rf_status user_get_by(rf_store *s, const char *sql, const char *key, rf_user *out, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s, sql, err);
-	if (!st)
-		return RF_EIO;
-	bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		user_row(st, out, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return RF_OK;
-	if (rc == SQLITE_DONE)
-		return rf_err_set(err, RF_ENOTFOUND, "id", "no such user");
-	return db_fail(s, err, "reading a user");
+	return get_one(s, sql, key, user_fill, out, a, "user", err);
 }
 
 rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err)
@@ -930,19 +919,7 @@ rf_status rf_store_apikey_insert(rf_store *s, const rf_apikey *k, rf_err *err)
 
 static rf_status key_get_by(rf_store *s, const char *sql, const char *v, rf_apikey *out, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s, sql, err);
-	if (!st)
-		return RF_EIO;
-	bind_text(st, 1, v);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		key_row(st, out, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return RF_OK;
-	if (rc == SQLITE_DONE)
-		return rf_err_set(err, RF_ENOTFOUND, "id", "no such API key");
-	return db_fail(s, err, "reading an API key");
+	return get_one(s, sql, v, key_fill, out, a, "API key", err);
 }
 
 rf_status rf_store_apikey_get(rf_store *s, const char *id, rf_apikey *out, rf_arena *a, rf_err *err)
@@ -1167,19 +1144,7 @@ rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err)
 
 rf_status rf_store_link_get(rf_store *s, const char *id, rf_link *out, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = prep(s, "SELECT " LINK_COLS " FROM links l WHERE l.id = ?", err);
-	if (!st)
-		return RF_EIO;
-	bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		link_row(st, out, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return RF_OK;
-	if (rc == SQLITE_DONE)
-		return rf_err_set(err, RF_ENOTFOUND, "id", "no such link");
-	return db_fail(s, err, "reading a link");
+	return get_one(s, "SELECT " LINK_COLS " FROM links l WHERE l.id = ?", id, link_fill, out, a, "link", err);
 }
 
 rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **items, size_t *n, bool *has_more,
