@@ -20,7 +20,7 @@ LIB := $(B)/librefd.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test bootstrap unit check-format format cppcheck clean asan bench-data
+.PHONY: all run test bootstrap unit check-format format cppcheck clean asan bench-data fuzz fuzz-run
 
 all: $(B)/refd
 
@@ -84,3 +84,25 @@ clean:
 	rm -rf build
 
 -include $(OBJ:.o=.d) $(B)/obj/main.d
+
+# libFuzzer targets over the pure rules in src/core (clang, with ASan and UBSan). `make fuzz` builds them;
+# FUZZ_SECONDS bounds each run in `make fuzz-run` (tests/run_all.sh runs them briefly).
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+CORE_SRC := $(wildcard src/core/*.c)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs libsodium)
+
+fuzz: $(FUZZ_TARGETS)
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		name=$$(basename $$t | sed 's/^fuzz_//'); \
+		mkdir -p $(B)/fuzz/corpus-$$name; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$name tests/fuzz/corpus/$$name \
+			>$(B)/fuzz/$$name.log 2>&1 || { tail -40 $(B)/fuzz/$$name.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' $(B)/fuzz/$$name.log | sed "s/^/$$name: /"; \
+	done

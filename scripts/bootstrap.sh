@@ -12,7 +12,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--test)
 		TEST=1
-		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3"
+		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3 clang libclang-rt-14-dev"
 		;;
 	--bench) PKGS="$PKGS wrk nginx libmicrohttpd-dev sqlite3" ;;
 	*)

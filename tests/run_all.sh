@@ -82,6 +82,10 @@ unit_suite plain build
 integration_suite plain build/refd
 browser_suite plain build/refd
 
+# Coverage-guided fuzzing of the pure rules (URLs, emails, money, times, codes), briefly: the targets check
+# properties such as "an accepted URL with the click id added is still accepted and reads back".
+step fuzz make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 step asan-build make -j"$JOBS" asan
