@@ -473,6 +473,9 @@ static int open_listener(struct sockaddr_in *sa, rf_err *err)
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof name, "refd-http-%d", w->index);
+	pthread_setname_np(pthread_self(), name);
 	event_base_dispatch(w->base);
 	return NULL;
 }

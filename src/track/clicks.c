@@ -46,6 +46,7 @@ static struct {
 static void *maint_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "refd-checkpoint");
 	for (;;) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -91,6 +92,7 @@ static void commit_group(rf_click_job *jobs)
 static void *writer_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "refd-clicks");
 	for (;;) {
 		pthread_mutex_lock(&writer.mu);
 		while (!writer.head && !writer.stopping)
