@@ -43,6 +43,7 @@ const rf_route rf_routes[] = {
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC},
     {"POST", "/api/v1/track/click", rf_track_click, RF_AUTH_PUBLIC},
+    {"OPTIONS", "/api/v1/track/click", rf_track_click_preflight, RF_AUTH_PUBLIC},
 
     {"GET", "/api/v1/users", rf_api_users_list, RF_AUTH_ADMIN},
     {"POST", "/api/v1/users", rf_api_users_create, RF_AUTH_ADMIN},

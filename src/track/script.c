@@ -118,6 +118,35 @@ void rf_track_script(rf_ctx *c)
 	rf_resp_send(c->req, 200, "application/javascript; charset=utf-8", js, strlen(js));
 }
 
+void rf_track_click_preflight(rf_ctx *c)
+{
+	rf_err err = {0};
+	const char *origin = rf_req_header(c->req, "Origin");
+	char *origin_lc = origin ? rf_lower_arena(c->a, origin) : NULL;
+	rf_page page = {.limit = 100};
+	rf_program *items = NULL;
+	size_t n = 0;
+	bool more = false, allowed = false;
+	if (rf_store_program_list(c->app->store, &page, NULL, &items, &n, &more, c->a, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	for (size_t i = 0; origin_lc && i < n && !allowed; i++)
+		for (size_t j = 0; j < items[i].n_tracking_origins && !allowed; j++)
+			allowed = strcmp(items[i].tracking_origins[j], origin_lc) == 0;
+	rf_resp_header(c->req, "Vary", "Origin");
+	if (!allowed) {
+		rf_json_fail(c, RF_EFORBIDDEN, "Origin", "origin %.100s is not among any program's tracking origins",
+			     origin ? origin : "(none)");
+		return;
+	}
+	rf_resp_header(c->req, "Access-Control-Allow-Origin", origin_lc);
+	rf_resp_header(c->req, "Access-Control-Allow-Methods", "POST");
+	rf_resp_header(c->req, "Access-Control-Allow-Headers", "Content-Type");
+	rf_resp_header(c->req, "Access-Control-Max-Age", "600");
+	rf_resp_send(c->req, 204, NULL, NULL, 0);
+}
+
 static const rf_jfield click_fields[] = {
     {"code", RF_JT_STRING, false, 64, NULL},
     {"landing_url", RF_JT_STRING, true, 2048, NULL},

@@ -16,6 +16,10 @@ void rf_track_script(rf_ctx *c);
 /* POST /api/v1/track/click: a click recorded by the script (CORS limited to the program's origins). */
 void rf_track_click(rf_ctx *c);
 
+/* OPTIONS /api/v1/track/click: the CORS preflight, for pages that send the click as application/json. Allowed
+ * when the Origin is among any program's tracking origins (the program is known only from the body). */
+void rf_track_click_preflight(rf_ctx *c);
+
 /* A new click id: "clk_", 8 base62 digits of the time in milliseconds, 16 random characters (arena). */
 char *rf_click_id(rf_arena *a, int64_t now);
 

@@ -13,7 +13,8 @@ SOURCE = os.path.join(ROOT, "src", "api", "openapi.json")
 LINT = os.path.join(ROOT, "scripts", "lint_openapi.sh")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
-          ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click")}
+          ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click"),
+          ("OPTIONS", "/api/v1/track/click")}
 
 _doc = {}
 
@@ -496,6 +497,13 @@ def test_answers_fit_the_document(srv):
     call("POST", "/api/v1/track/click", 400, headers=dict(browser, **{"Content-Type": "text/html"}),
          raw=json.dumps({"code": "docs-script"}))
     call("POST", "/api/v1/track/click", 400, body={"referrer": "https://example.net/"})
+    # The preflight, for pages that send JSON
+    call("OPTIONS", "/api/v1/track/click", 204, headers={"Origin": "https://Shop.example.com",
+                                                         "Access-Control-Request-Method": "POST"})
+    assert call.last.header("Access-Control-Allow-Origin") == shop, call.last.headers
+    assert "Content-Type" in call.last.header("Access-Control-Allow-Headers")
+    call("OPTIONS", "/api/v1/track/click", 403, headers={"Origin": "https://elsewhere.example"})
+    assert call.last.header("Access-Control-Allow-Origin") is None
 
     # Leads
     member = srv.admin_key(role="partner", partner=org["id"])
