@@ -217,6 +217,56 @@ void rf_api_partners_create(rf_ctx *c)
 	memset(&p, 0, sizeof p);
 	rf_program prog;
 	const char *program_id = rf_json_str(body, "program_id");
+	/* A partner organisation (its partner or manager users) adds its own agents: always an agent of its team,
+	 * in its program, active; cost per lead, recruiter and status stay an admin's to set. */
+	rf_partner me;
+	bool team = c->who.role < RF_ROLE_ADMIN;
+	if (team) {
+		rf_status mrc =
+		    rf_store_partner_get(c->app->store, c->who.partner_id ? c->who.partner_id : "", &me, c->a, &err);
+		if (mrc == RF_ENOTFOUND || (mrc == RF_OK && strcmp(me.status, "active") != 0)) {
+			rf_err_set(&err, RF_EFORBIDDEN, NULL, "only an active partner can add agents to its team");
+			goto fail;
+		}
+		if (mrc != RF_OK)
+			goto fail;
+		if (strcmp(me.kind, "agent") == 0) {
+			rf_err_set(&err, RF_EFORBIDDEN, NULL, "an agent works in a team and cannot lead one");
+			goto fail;
+		}
+		static const char *const allowed[] = {"program_id", "kind",     "team_parent_id", "name",     "email",
+						      "company",    "currency", "tax_profile",    "metadata", NULL};
+		const char *key;
+		json_t *v;
+		json_object_foreach(body, key, v)
+		{
+			bool ok = false;
+			for (const char *const *f = allowed; *f && !ok; f++)
+				ok = strcmp(*f, key) == 0;
+			if (!ok) {
+				rf_err_set(&err, RF_EFORBIDDEN, key, "%s of a new agent is set by an admin", key);
+				goto fail;
+			}
+		}
+		const char *kind = rf_json_str(body, "kind");
+		const char *parent = rf_json_str(body, "team_parent_id");
+		if (kind && strcmp(kind, "agent") != 0) {
+			rf_err_set(&err, RF_EFORBIDDEN, "kind", "a partner adds agents (kind agent) to its team");
+			goto fail;
+		}
+		if ((parent && strcmp(parent, me.id) != 0) || json_is_null(json_object_get(body, "team_parent_id"))) {
+			rf_err_set(&err, RF_EFORBIDDEN, "team_parent_id", "a partner adds agents to its own team");
+			goto fail;
+		}
+		if (program_id && strcmp(program_id, me.program_id) != 0) {
+			rf_err_set(&err, RF_EINVAL, "program_id", "program_id: you are not a partner of program %s",
+				   program_id);
+			goto fail;
+		}
+		program_id = me.program_id;
+		json_object_set_new(body, "kind", json_string("agent"));
+		json_object_set_new(body, "team_parent_id", json_string(me.id));
+	}
 	if (!program_id) {
 		rf_err_set(&err, RF_EINVAL, "program_id", "program_id is required");
 		goto fail;

@@ -18,7 +18,7 @@ const rf_route rf_routes[] = {
     {"PATCH", "/api/v1/programs/{id}", rf_api_programs_update, RF_AUTH_ADMIN},
 
     {"GET", "/api/v1/partners", rf_api_partners_list, RF_AUTH_ANY},
-    {"POST", "/api/v1/partners", rf_api_partners_create, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/partners", rf_api_partners_create, RF_AUTH_ANY},
     {"GET", "/api/v1/partners/{id}", rf_api_partners_get, RF_AUTH_ANY},
     {"PATCH", "/api/v1/partners/{id}", rf_api_partners_update, RF_AUTH_ANY},
     {"POST", "/api/v1/partners/{id}/suspend", rf_api_partners_suspend, RF_AUTH_ADMIN},

@@ -542,9 +542,11 @@ def test_partner_key_self_service_and_admin_only_fields(srv, ctx):
         expect(r, 403, field=field)
     expect(srv.patch(url, {"currency": "nope"}, key=k), 400, field="currency")
     assert get(srv, ctx, ctx["org"]["id"]) == before
+    # A partner may add agents to its team (test_team_agents.py), but not set what only an admin sets.
+    expect(srv.post(PARTNERS, {"program_id": ctx["prog"], "name": "x", "email": "new@x.example",
+                               "cost_per_lead": {"amount": 100, "currency": "usd"}}, key=k), 403,
+           field="cost_per_lead", etype="forbidden")
     # Admin-only routes.
-    expect(srv.post(PARTNERS, {"program_id": ctx["prog"], "name": "x", "email": "new@x.example"}, key=k), 403,
-           etype="forbidden")
     for action in ("suspend", "ban", "activate"):
         expect(srv.post(url + "/" + action, key=k), 403, etype="forbidden")
         expect(srv.post(PARTNERS + "/" + ctx["a1"]["id"] + "/" + action, key=k), 403)
