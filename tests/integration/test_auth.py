@@ -16,7 +16,7 @@ ROUTES = [
     ("GET", "/api/v1/programs/{id}", "any"),
     ("PATCH", "/api/v1/programs/{id}", "admin"),
     ("GET", "/api/v1/partners", "any"),
-    ("POST", "/api/v1/partners", "admin"),
+    ("POST", "/api/v1/partners", "any"),  # partners and managers add agents to their team
     ("GET", "/api/v1/partners/{id}", "any"),
     ("PATCH", "/api/v1/partners/{id}", "any"),
     ("POST", "/api/v1/partners/{id}/suspend", "admin"),

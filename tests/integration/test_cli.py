@@ -107,7 +107,7 @@ def test_routes_lists_routes():
     assert p.returncode == 0
     lines = p.stdout.splitlines()
     assert "GET /healthz" in lines and "POST /api/v1/partners" in lines and "DELETE /api/v1/api-keys/{id}" in lines
-    assert all(l.split(" ", 1)[0] in ("GET", "POST", "PATCH", "PUT", "DELETE") for l in lines), lines
+    assert all(l.split(" ", 1)[0] in ("GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS") for l in lines), lines
 
 
 def test_user_add_reads_password_from_stdin(srv, ctx):
