@@ -14,6 +14,11 @@ rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, con
  * The caller owns the returned reference. */
 json_t *rf_api_body(rf_ctx *c, const rf_jfield *fields);
 
+/* Ends the lookup of the object named in the path: for RF_ENOTFOUND (also used for objects the caller may not
+ * see, so their existence is not revealed) sends 404 "no such <what>: <id>" naming field id; for another failure
+ * sends err. Returns true only for RF_OK, when the handler goes on. */
+bool rf_api_found(rf_ctx *c, rf_status rc, const rf_err *err, const char *what);
+
 /* Sends the error and rolls back the transaction, if one is open. */
 void rf_api_abort(rf_ctx *c, const rf_err *err);
 

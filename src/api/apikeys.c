@@ -99,12 +99,8 @@ void rf_api_keys_revoke(rf_ctx *c)
 	rf_err err = {0};
 	rf_apikey k;
 	rf_status rc = rf_store_apikey_get(c->app->store, c->params[0], &k, c->a, &err);
-	if (rc != RF_OK) {
-		if (rc == RF_ENOTFOUND)
-			rf_err_set(&err, RF_ENOTFOUND, "id", "no such API key: %s", c->params[0]);
-		rf_json_error(c, &err);
+	if (!rf_api_found(c, rc, &err, "API key"))
 		return;
-	}
 	if (rf_role_parse(k.role) == RF_ROLE_OWNER && c->who.role != RF_ROLE_OWNER) {
 		rf_json_fail(c, RF_EFORBIDDEN, "id", "only an owner can revoke an owner key");
 		return;

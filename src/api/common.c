@@ -22,6 +22,15 @@ json_t *rf_api_body(rf_ctx *c, const rf_jfield *fields)
 	return body;
 }
 
+bool rf_api_found(rf_ctx *c, rf_status rc, const rf_err *err, const char *what)
+{
+	if (rc == RF_ENOTFOUND)
+		rf_json_fail(c, RF_ENOTFOUND, "id", "no such %s: %s", what, c->params[0]);
+	else if (rc != RF_OK)
+		rf_json_error(c, err);
+	return rc == RF_OK;
+}
+
 void rf_api_abort(rf_ctx *c, const rf_err *err)
 {
 	rf_store_rollback(c->app->store);
@@ -49,19 +58,6 @@ rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err)
 	return RF_OK;
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *lower_code(const char *code)
-{
-	char l[4] = {0};
-	for (int i = 0; i < 3 && code[i]; i++)
-		l[i] = (char)(code[i] | 0x20);
-	return json_string(l);
-}
-
 static json_t *str_list(char *const *items, size_t n)
 {
 	json_t *arr = json_array();
@@ -73,14 +69,14 @@ static json_t *str_list(char *const *items, size_t n)
 json_t *rf_api_program_json(const rf_program *p)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object",
-			      "program", "name", p->name, "currency", lower_code(p->currency), "cookie_window_days",
+			      "program", "name", p->name, "currency", rf_json_code(p->currency), "cookie_window_days",
 			      (json_int_t)p->cookie_window_days, "attribution_model", p->attribution_model,
 			      "holding_period_days", (json_int_t)p->holding_period_days, "payout_threshold",
 			      rf_json_money_new(p->payout_threshold, p->currency), "tracking_params",
 			      str_list(p->tracking_params, p->n_tracking_params), "created_at",
 			      rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
 	json_object_set_new(o, "allowed_domains", str_list(p->allowed_domains, p->n_allowed_domains));
-	json_object_set_new(o, "fallback_url", str_or_null(p->fallback_url));
+	json_object_set_new(o, "fallback_url", rf_json_nullable(p->fallback_url));
 	json_object_set_new(o, "repeat_click_minutes", json_integer(p->repeat_click_minutes));
 	json_object_set_new(o, "protection_days", json_integer(p->protection_days));
 	json_object_set_new(o, "conflict_days", json_integer(p->conflict_days));
@@ -93,30 +89,31 @@ json_t *rf_api_partner_json(const rf_partner *p)
 	json_t *meta = json_loads(p->metadata ? p->metadata : "{}", 0, NULL);
 	if (!meta)
 		meta = json_object();
-	json_t *tax = json_pack("{s:o, s:o, s:o}", "legal_name", str_or_null(p->tax_legal_name), "country",
-				str_or_null(p->tax_country), "tax_id_last4", str_or_null(p->tax_id_last4));
+	json_t *tax = json_pack("{s:o, s:o, s:o}", "legal_name", rf_json_nullable(p->tax_legal_name), "country",
+				rf_json_nullable(p->tax_country), "tax_id_last4", rf_json_nullable(p->tax_id_last4));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
 			 p->id, "object", "partner", "program_id", p->program_id, "kind", p->kind, "status", p->status,
-			 "name", p->name, "email", p->email, "company", str_or_null(p->company), "currency",
-			 lower_code(p->currency), "cost_per_lead",
+			 "name", p->name, "email", p->email, "company", rf_json_nullable(p->company), "currency",
+			 rf_json_code(p->currency), "cost_per_lead",
 			 rf_json_money_new(p->cost_per_lead, p->cost_per_lead_currency), "team_parent_id",
-			 str_or_null(p->team_parent_id), "recruited_by_id", str_or_null(p->recruited_by_id),
-			 "tax_profile", tax, "metadata", meta, "status_reason", str_or_null(p->status_reason),
+			 rf_json_nullable(p->team_parent_id), "recruited_by_id", rf_json_nullable(p->recruited_by_id),
+			 "tax_profile", tax, "metadata", meta, "status_reason", rf_json_nullable(p->status_reason),
 			 "created_at", rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
 }
 
 json_t *rf_api_user_json(const rf_user *u)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", u->id, "object", "user", "email", u->email,
-			 "role", u->role, "partner_id", str_or_null(u->partner_id), "disabled", u->disabled_at != 0,
-			 "created_at", rf_json_time(u->created_at), "disabled_at", rf_json_time(u->disabled_at));
+			 "role", u->role, "partner_id", rf_json_nullable(u->partner_id), "disabled",
+			 u->disabled_at != 0, "created_at", rf_json_time(u->created_at), "disabled_at",
+			 rf_json_time(u->disabled_at));
 }
 
 json_t *rf_api_apikey_json(const rf_apikey *k)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o, s:o}", "id", k->id, "object", "api_key",
-			 "name", k->name, "role", k->role, "partner_id", str_or_null(k->partner_id), "prefix",
-			 k->prefix, "revoked", k->revoked_at != 0, "created_by", str_or_null(k->created_by),
+			 "name", k->name, "role", k->role, "partner_id", rf_json_nullable(k->partner_id), "prefix",
+			 k->prefix, "revoked", k->revoked_at != 0, "created_by", rf_json_nullable(k->created_by),
 			 "created_at", rf_json_time(k->created_at), "last_used_at", rf_json_time(k->last_used_at),
 			 "revoked_at", rf_json_time(k->revoked_at));
 }

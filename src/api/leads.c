@@ -38,11 +38,6 @@ static const rf_jfield status_fields[] = {
     {NULL, 0, false, 0, NULL},
 };
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 /* The registration's state as people read it: pending, approved, rejected or expired (protection over). */
 static const char *registration_state(const rf_lead *l, int64_t now)
 {
@@ -59,19 +54,20 @@ json_t *rf_api_lead_json(const rf_lead *l)
 {
 	int64_t now = rf_clock_now_ms();
 	json_t *meta = json_loads(l->metadata ? l->metadata : "{}", 0, NULL);
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "id", l->id, "object", "lead", "program_id",
-		      l->program_id, "email", str_or_null(l->email), "external_id", str_or_null(l->external_id), "name",
-		      str_or_null(l->name), "company", str_or_null(l->company), "phone", str_or_null(l->phone),
-		      "source", l->source, "status", l->status);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "id", l->id, "object", "lead",
+			      "program_id", l->program_id, "email", rf_json_nullable(l->email), "external_id",
+			      rf_json_nullable(l->external_id), "name", rf_json_nullable(l->name), "company",
+			      rf_json_nullable(l->company), "phone", rf_json_nullable(l->phone), "source", l->source,
+			      "status", l->status);
 	json_object_set_new(o, "attribution",
-			    json_pack("{s:o, s:o, s:s, s:o}", "partner_id", str_or_null(l->partner_id), "agent_id",
-				      str_or_null(l->agent_id), "method", l->method, "click_id",
-				      str_or_null(l->click_id)));
+			    json_pack("{s:o, s:o, s:s, s:o}", "partner_id", rf_json_nullable(l->partner_id), "agent_id",
+				      rf_json_nullable(l->agent_id), "method", l->method, "click_id",
+				      rf_json_nullable(l->click_id)));
 	const char *reg = registration_state(l, now);
 	json_object_set_new(o, "registration",
-			    reg ? json_pack("{s:s, s:o, s:o}", "state", reg, "reason", str_or_null(l->review_reason),
-					    "protected_until", rf_json_time(l->protected_until))
+			    reg ? json_pack("{s:s, s:o, s:o}", "state", reg, "reason",
+					    rf_json_nullable(l->review_reason), "protected_until",
+					    rf_json_time(l->protected_until))
 				: json_null());
 	json_object_set_new(o, "metadata", meta ? meta : json_object());
 	json_object_set_new(o, "created_at", rf_json_time(l->created_at));
@@ -279,7 +275,7 @@ static rf_status conflicts(rf_ctx *c, const rf_lead *l, const rf_program *prog, 
 		/* A partner learns that a conflict exists, not whose lead it is. */
 		if (admin) {
 			json_object_set_new(cf, "lead_id", json_string(items[i].id));
-			json_object_set_new(cf, "partner_id", str_or_null(items[i].partner_id));
+			json_object_set_new(cf, "partner_id", rf_json_nullable(items[i].partner_id));
 		}
 		json_array_append_new(*out, cf);
 	}
@@ -574,15 +570,9 @@ static bool load(rf_ctx *c, rf_lead *l)
 {
 	rf_err err = {0};
 	rf_status rc = rf_store_lead_get(c->app->store, c->params[0], l, c->a, &err);
-	if (rc == RF_ENOTFOUND || (rc == RF_OK && !visible(c, l))) {
-		rf_json_fail(c, RF_ENOTFOUND, "id", "no such lead: %s", c->params[0]);
-		return false;
-	}
-	if (rc != RF_OK) {
-		rf_json_error(c, &err);
-		return false;
-	}
-	return true;
+	if (rc == RF_OK && !visible(c, l))
+		rc = RF_ENOTFOUND;
+	return rf_api_found(c, rc, &err, "lead");
 }
 
 void rf_api_leads_get(rf_ctx *c)
@@ -782,10 +772,10 @@ void rf_api_leads_history(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data,
-				      json_pack("{s:o, s:s, s:s, s:o, s:o}", "from", str_or_null(items[i].from_status),
-						"to", items[i].to_status, "actor", items[i].actor, "reason",
-						str_or_null(items[i].reason), "at", rf_json_time(items[i].at)));
+		json_array_append_new(
+		    data, json_pack("{s:o, s:s, s:s, s:o, s:o}", "from", rf_json_nullable(items[i].from_status), "to",
+				    items[i].to_status, "actor", items[i].actor, "reason",
+				    rf_json_nullable(items[i].reason), "at", rf_json_time(items[i].at)));
 	json_t *o = rf_json_list(data, false);
 	json_object_set_new(o, "lead_id", json_string(l.id));
 	json_object_set_new(o, "time_to_conversion_seconds",

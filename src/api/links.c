@@ -23,11 +23,6 @@ static const rf_jfield link_fields[] = {
     {NULL, 0, false, 0, NULL},
 };
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 json_t *rf_api_link_json(rf_ctx *c, const rf_link *l)
 {
 	char *url = rf_arena_printf(c->a, "%s/r/%s", c->app->cfg->public_url, l->code);
@@ -35,10 +30,11 @@ json_t *rf_api_link_json(rf_ctx *c, const rf_link *l)
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:b, s:o, s:o, s:o}", "id",
 	    l->id, "object", "link", "program_id", l->program_id, "partner_id", l->partner_id, "code", l->code, "url",
 	    url ? url : "", "destination_url", l->destination_url, "target_url",
-	    l->target_url ? l->target_url : l->destination_url, "campaign", str_or_null(l->campaign), "utm", "source",
-	    str_or_null(l->utm_source), "medium", str_or_null(l->utm_medium), "campaign", str_or_null(l->utm_campaign),
-	    "term", str_or_null(l->utm_term), "content", str_or_null(l->utm_content), "archived", l->archived_at != 0,
-	    "archived_at", rf_json_time(l->archived_at), "created_at", rf_json_time(l->created_at), "updated_at",
+	    l->target_url ? l->target_url : l->destination_url, "campaign", rf_json_nullable(l->campaign), "utm",
+	    "source", rf_json_nullable(l->utm_source), "medium", rf_json_nullable(l->utm_medium), "campaign",
+	    rf_json_nullable(l->utm_campaign), "term", rf_json_nullable(l->utm_term), "content",
+	    rf_json_nullable(l->utm_content), "archived", l->archived_at != 0, "archived_at",
+	    rf_json_time(l->archived_at), "created_at", rf_json_time(l->created_at), "updated_at",
 	    rf_json_time(l->updated_at));
 }
 
@@ -202,15 +198,7 @@ static bool load(rf_ctx *c, rf_link *l)
 		if (rc == RF_OK && !rf_auth_can_see_partner(c, &p))
 			rc = RF_ENOTFOUND;
 	}
-	if (rc == RF_ENOTFOUND) {
-		rf_json_fail(c, RF_ENOTFOUND, "id", "no such link: %s", c->params[0]);
-		return false;
-	}
-	if (rc != RF_OK) {
-		rf_json_error(c, &err);
-		return false;
-	}
-	return true;
+	return rf_api_found(c, rc, &err, "link");
 }
 
 void rf_api_links_get(rf_ctx *c)

@@ -305,15 +305,9 @@ static bool load(rf_ctx *c, rf_partner *p)
 {
 	rf_err err = {0};
 	rf_status rc = rf_store_partner_get(c->app->store, c->params[0], p, c->a, &err);
-	if (rc == RF_ENOTFOUND || (rc == RF_OK && !rf_auth_can_see_partner(c, p))) {
-		rf_json_fail(c, RF_ENOTFOUND, "id", "no such partner: %s", c->params[0]);
-		return false;
-	}
-	if (rc != RF_OK) {
-		rf_json_error(c, &err);
-		return false;
-	}
-	return true;
+	if (rc == RF_OK && !rf_auth_can_see_partner(c, p))
+		rc = RF_ENOTFOUND;
+	return rf_api_found(c, rc, &err, "partner");
 }
 
 void rf_api_partners_get(rf_ctx *c)

@@ -230,16 +230,9 @@ static bool load(rf_ctx *c, rf_program *p)
 		rf_json_error(c, &err);
 		return false;
 	}
-	if ((only && strcmp(only, c->params[0]) != 0) ||
-	    rf_store_program_get(c->app->store, c->params[0], p, c->a, &err) == RF_ENOTFOUND) {
-		rf_json_fail(c, RF_ENOTFOUND, "id", "no such program: %s", c->params[0]);
-		return false;
-	}
-	if (err.status != RF_OK) {
-		rf_json_error(c, &err);
-		return false;
-	}
-	return true;
+	rc = only && strcmp(only, c->params[0]) != 0 ? RF_ENOTFOUND
+						     : rf_store_program_get(c->app->store, c->params[0], p, c->a, &err);
+	return rf_api_found(c, rc, &err, "program");
 }
 
 void rf_api_programs_get(rf_ctx *c)

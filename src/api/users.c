@@ -109,13 +109,7 @@ static bool load(rf_ctx *c, rf_user *u)
 {
 	rf_err err = {0};
 	rf_status rc = rf_store_user_get(c->app->store, c->params[0], u, c->a, &err);
-	if (rc != RF_OK) {
-		if (rc == RF_ENOTFOUND)
-			rf_err_set(&err, RF_ENOTFOUND, "id", "no such user: %s", c->params[0]);
-		rf_json_error(c, &err);
-		return false;
-	}
-	return true;
+	return rf_api_found(c, rc, &err, "user");
 }
 
 void rf_api_users_get(rf_ctx *c)

@@ -56,6 +56,12 @@ bool rf_json_has(json_t *obj, const char *name); /* present, even if null */
  * between min and max; RF_EINVAL naming the field otherwise. */
 rf_status rf_json_money(json_t *obj, const char *name, int64_t min, int64_t max, rf_money *m, rf_err *err);
 
+/* A JSON string, or null for NULL. */
+json_t *rf_json_nullable(const char *s);
+
+/* A currency code as the API writes it: lower case ("usd"). */
+json_t *rf_json_code(const char *code);
+
 /* {"amount":…, "currency":"usd"} */
 json_t *rf_json_money_new(int64_t amount, const char *currency);
 
