@@ -133,10 +133,7 @@ static void finish(rf_req *req, void *arg)
 		return;
 	}
 	if (!rj->job.click.at) {
-		static const char body[] = "{\"error\":{\"type\":\"unavailable\",\"message\":\"the click could not be "
-					   "recorded; try again\",\"field\":null}}";
-		rf_resp_header(req, "Retry-After", "1");
-		rf_resp_send(req, 503, "application/json", body, sizeof body - 1);
+		rf_track_unavailable(req);
 		return;
 	}
 	rf_resp_header(req, "Location", rj->location);
@@ -161,6 +158,46 @@ static char *clipped(rf_arena *a, const char *s, size_t max)
 		return NULL;
 	size_t n = strlen(s);
 	return rf_arena_strndup(a, s, n < max ? n : max);
+}
+
+void rf_track_unavailable(rf_req *req)
+{
+	static const char body[] = "{\"error\":{\"type\":\"unavailable\",\"message\":\"the click could not be "
+				   "recorded; try again\",\"field\":null}}";
+	rf_resp_header(req, "Retry-After", "1");
+	rf_resp_send(req, 503, "application/json", body, sizeof body - 1);
+}
+
+void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const char *source, char *referer,
+			 char *landing, char *prev_click_id)
+{
+	int64_t now = rf_clock_now_ms();
+	k->id = rf_click_id(c->a, now);
+	k->program_id = e->program_id;
+	k->link_id = e->link_id;
+	k->partner_id = e->credited ? e->partner_id : NULL;
+	k->at = now;
+	const char *peer = rf_req_peer(c->req);
+	char hash[RF_HEX256_LEN], prefix[RF_IP_PREFIX_MAX];
+	rf_keyed_hash_hex(c->app->cfg->secret, peer, strlen(peer), hash);
+	k->ip_hash = rf_arena_strndup(c->a, hash, 32);
+	k->ip_prefix = rf_ip_prefix(peer, prefix, sizeof prefix) == RF_OK ? rf_arena_strdup(c->a, prefix) : NULL;
+	const char *ua = rf_req_header(c->req, "User-Agent");
+	k->user_agent = clipped(c->a, ua, 512);
+	k->referer = referer;
+	k->landing_url = landing;
+	k->source = source;
+	k->prev_click_id = prev_click_id && rf_id_valid(prev_click_id, "clk") ? prev_click_id : NULL;
+	/* A visitor is its address and browser, or the click its cookie names (the cookie changes with every
+	 * click, so the previous click is what links two visits). */
+	char *visitor = rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
+	bool repeat = rf_track_is_repeat(visitor, k->prev_click_id, k->id, e->link_id, now, e->repeat_minutes * 60000);
+	if (rf_ua_is_bot(ua))
+		k->status = "bot";
+	else if (!e->credited)
+		k->status = "uncredited";
+	else
+		k->status = repeat ? "repeat" : "counted";
 }
 
 void rf_track_redirect(rf_ctx *c)
@@ -195,36 +232,9 @@ void rf_track_redirect(rf_ctx *c)
 		return;
 	}
 	rf_click *k = &rj->job.click;
-	int64_t now = rf_clock_now_ms();
-	k->id = rf_click_id(c->a, now);
-	k->program_id = e.program_id;
-	k->link_id = e.link_id;
-	k->partner_id = e.credited ? e.partner_id : NULL;
-	k->at = now;
-	const char *peer = rf_req_peer(c->req);
-	char hash[RF_HEX256_LEN], prefix[64];
-	rf_keyed_hash_hex(c->app->cfg->secret, peer, strlen(peer), hash);
-	k->ip_hash = rf_arena_strndup(c->a, hash, 32);
-	k->ip_prefix = rf_ip_prefix(peer, prefix, sizeof prefix) == RF_OK ? rf_arena_strdup(c->a, prefix) : NULL;
-	const char *ua = rf_req_header(c->req, "User-Agent");
-	k->user_agent = clipped(c->a, ua, 512);
-	k->referer = clipped(c->a, rf_req_header(c->req, "Referer"), 1024);
-	k->landing_url = e.destination_url;
-	k->source = "redirect";
 	char *prev = rf_req_cookie(c->req, RF_CLICK_COOKIE);
-	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? prev : NULL;
-	/* A visitor is its address and browser, or the click its cookie names (the cookie changes with every
-	 * click, so the previous click is what links two visits). */
-	char *visitor = rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
-	bool repeat = rf_track_is_repeat(visitor, k->prev_click_id, k->id, e.link_id, now, e.repeat_minutes * 60000);
-	if (rf_ua_is_bot(ua))
-		k->status = "bot";
-	else if (!e.credited)
-		k->status = "uncredited";
-	else if (repeat)
-		k->status = "repeat";
-	else
-		k->status = "counted";
+	rf_track_click_init(c, &e, k, "redirect", clipped(c->a, rf_req_header(c->req, "Referer"), 1024),
+			    e.destination_url, prev);
 
 	/* An uncredited click still reaches the destination, but carries no click id and sets no cookie. */
 	rj->location =

@@ -2,10 +2,6 @@
  * program's tracking origins. */
 #include <string.h>
 
-#include "../core/bot.h"
-#include "../core/clock.h"
-#include "../core/ip.h"
-#include "../core/secret.h"
 #include "../core/text.h"
 #include "../core/url.h"
 #include "../http/json.h"
@@ -175,10 +171,7 @@ static void script_finish(rf_req *req, void *arg)
 	}
 	rf_resp_header(req, "Cache-Control", "no-store");
 	if (!sj->job.click.at) {
-		static const char body[] = "{\"error\":{\"type\":\"unavailable\",\"message\":\"the click could not be "
-					   "recorded; try again\",\"field\":null}}";
-		rf_resp_header(req, "Retry-After", "1");
-		rf_resp_send(req, 503, "application/json", body, sizeof body - 1);
+		rf_track_unavailable(req);
 		return;
 	}
 	/* Only a credited click gives the page an id to keep. */
@@ -253,33 +246,9 @@ void rf_track_click(rf_ctx *c)
 		rf_err_set(&err, RF_ENOMEM, NULL, "out of memory");
 		goto fail;
 	}
-	int64_t now = rf_clock_now_ms();
-	rf_click *k = &sj->job.click;
-	k->id = rf_click_id(c->a, now);
-	k->program_id = e.program_id;
-	k->link_id = e.link_id;
-	k->partner_id = e.credited ? e.partner_id : NULL;
-	k->at = now;
-	const char *peer = rf_req_peer(c->req);
-	char hash[RF_HEX256_LEN], prefix[RF_IP_PREFIX_MAX];
-	rf_keyed_hash_hex(c->app->cfg->secret, peer, strlen(peer), hash);
-	k->ip_hash = rf_arena_strndup(c->a, hash, 32);
-	k->ip_prefix = rf_ip_prefix(peer, prefix, sizeof prefix) == RF_OK ? rf_arena_strdup(c->a, prefix) : NULL;
-	const char *ua = rf_req_header(c->req, "User-Agent");
-	k->user_agent = ua ? rf_arena_strndup(c->a, ua, strlen(ua) < 512 ? strlen(ua) : 512) : NULL;
-	k->referer = rf_arena_strdup(c->a, rf_json_str(body, "referrer"));
-	k->landing_url = rf_arena_strdup(c->a, landing);
-	k->source = "script";
-	const char *prev = rf_json_str(body, "previous_click_id");
-	k->prev_click_id = prev && rf_id_valid(prev, "clk") ? rf_arena_strdup(c->a, prev) : NULL;
-	bool repeat = rf_track_is_repeat(rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : ""), k->prev_click_id, k->id,
-					 e.link_id, now, e.repeat_minutes * 60000);
-	if (rf_ua_is_bot(ua))
-		k->status = "bot";
-	else if (!e.credited)
-		k->status = "uncredited";
-	else
-		k->status = repeat ? "repeat" : "counted";
+	rf_track_click_init(c, &e, &sj->job.click, "script", rf_arena_strdup(c->a, rf_json_str(body, "referrer")),
+			    rf_arena_strdup(c->a, landing),
+			    rf_arena_strdup(c->a, rf_json_str(body, "previous_click_id")));
 	sj->req = c->req;
 	sj->max_age = e.window_days * 86400;
 	sj->origin = origin_lc;

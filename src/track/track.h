@@ -20,6 +20,16 @@ void rf_track_click(rf_ctx *c);
  * when the Origin is among any program's tracking origins (the program is known only from the body). */
 void rf_track_click_preflight(rf_ctx *c);
 
+/* Fills k for a visit through the code table entry e, for source "redirect" or "script": a new id, the time,
+ * the partner it credits, the keyed hash and prefix of the client's address, its browser string, referer,
+ * landing and previous click (arena strings, given by the caller), and its status: bot, uncredited, repeat or
+ * counted, in that order of precedence. Strings live in the request's arena. */
+void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const char *source, char *referer,
+			 char *landing, char *prev_click_id);
+
+/* Answers 503 (retry after a second) for a click that could not be committed. */
+void rf_track_unavailable(rf_req *req);
+
 /* A new click id: "clk_", 8 base62 digits of the time in milliseconds, 16 random characters (arena). */
 char *rf_click_id(rf_arena *a, int64_t now);
 
