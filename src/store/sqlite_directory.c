@@ -1,0 +1,658 @@
+/* The SQLite backend's programs, partners (with their search), users and API keys. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/text.h"
+#include "sqlite_internal.h"
+
+/* ---- programs ---- */
+
+#define PROGRAM_COLS                                                                                         \
+	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, " \
+	"tracking_params, created_at, updated_at, allowed_domains, fallback_url, repeat_click_minutes, "     \
+	"protection_days, conflict_days, tracking_origins"
+
+/* Joins a list of names with commas (names never contain one: they are checked before they get here). */
+static void list_join(char *const *items, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < len; i++) {
+		int w = snprintf(buf + o, len - o, "%s%s", i ? "," : "", items[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* Splits comma-joined text (in the arena) into at most max items. */
+static void list_split(char *text, char **items, size_t *n, size_t max)
+{
+	*n = 0;
+	for (char *tok = text; tok && *tok && *n < max;) {
+		char *comma = strchr(tok, ',');
+		if (comma)
+			*comma = '\0';
+		items[(*n)++] = tok;
+		tok = comma ? comma + 1 : NULL;
+	}
+}
+
+static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
+{
+	memset(p, 0, sizeof *p);
+	p->id = rf_sqlite_col_text(st, 0, a);
+	p->name = rf_sqlite_col_text(st, 1, a);
+	rf_sqlite_col_code(st, 2, p->currency);
+	p->cookie_window_days = sqlite3_column_int64(st, 3);
+	p->attribution_model = rf_sqlite_col_text(st, 4, a);
+	p->holding_period_days = sqlite3_column_int64(st, 5);
+	p->payout_threshold = sqlite3_column_int64(st, 6);
+	list_split(rf_sqlite_col_text(st, 7, a), p->tracking_params, &p->n_tracking_params, RF_MAX_TRACKING_PARAMS);
+	p->created_at = sqlite3_column_int64(st, 8);
+	p->updated_at = sqlite3_column_int64(st, 9);
+	list_split(rf_sqlite_col_text(st, 10, a), p->allowed_domains, &p->n_allowed_domains, RF_MAX_DOMAINS);
+	p->fallback_url = rf_sqlite_col_text(st, 11, a);
+	p->repeat_click_minutes = sqlite3_column_int64(st, 12);
+	p->protection_days = sqlite3_column_int64(st, 13);
+	p->conflict_days = sqlite3_column_int64(st, 14);
+	list_split(rf_sqlite_col_text(st, 15, a), p->tracking_origins, &p->n_tracking_origins, RF_MAX_DOMAINS);
+}
+
+static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	program_row(st, item, a);
+}
+
+static void program_bind(sqlite3_stmt *st, const rf_program *p)
+{
+	char params[RF_MAX_TRACKING_PARAMS * 34], domains[RF_MAX_DOMAINS * 256], origins[RF_MAX_DOMAINS * 300];
+	list_join(p->tracking_params, p->n_tracking_params, params, sizeof params);
+	list_join(p->allowed_domains, p->n_allowed_domains, domains, sizeof domains);
+	list_join(p->tracking_origins, p->n_tracking_origins, origins, sizeof origins);
+	rf_sqlite_bind_text(st, 1, p->id);
+	rf_sqlite_bind_text(st, 2, p->name);
+	rf_sqlite_bind_text(st, 3, p->currency);
+	sqlite3_bind_int64(st, 4, p->cookie_window_days);
+	rf_sqlite_bind_text(st, 5, p->attribution_model);
+	sqlite3_bind_int64(st, 6, p->holding_period_days);
+	sqlite3_bind_int64(st, 7, p->payout_threshold);
+	rf_sqlite_bind_text(st, 8, params);
+	sqlite3_bind_int64(st, 9, p->created_at);
+	sqlite3_bind_int64(st, 10, p->updated_at);
+	rf_sqlite_bind_text(st, 11, domains);
+	rf_sqlite_bind_text(st, 12, p->fallback_url);
+	sqlite3_bind_int64(st, 13, p->repeat_click_minutes);
+	sqlite3_bind_int64(st, 14, p->protection_days);
+	sqlite3_bind_int64(st, 15, p->conflict_days);
+	rf_sqlite_bind_text(st, 16, origins);
+}
+
+rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	program_bind(st, p);
+	return rf_sqlite_step_done(s, st, "id", err);
+}
+
+rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "UPDATE programs SET id = ?1, name = ?2, currency = ?3, cookie_window_days = ?4, "
+			   "attribution_model = ?5, holding_period_days = ?6, payout_threshold = ?7, "
+			   "tracking_params = ?8, created_at = ?9, updated_at = ?10, allowed_domains = ?11, "
+			   "fallback_url = ?12, repeat_click_minutes = ?13, protection_days = ?14, "
+			   "conflict_days = ?15, tracking_origins = ?16 WHERE id = ?1",
+			   err);
+	if (!st)
+		return RF_EIO;
+	program_bind(st, p);
+	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such program");
+	return rc;
+}
+
+rf_status rf_store_program_get(rf_store *s, const char *id, rf_program *out, rf_arena *a, rf_err *err)
+{
+	return rf_sqlite_get_one(s, "SELECT " PROGRAM_COLS " FROM programs WHERE id = ?", id, program_fill, out, a,
+				 "program", err);
+}
+
+rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items, size_t *n,
+				bool *has_more, rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (page->starting_after && rf_sqlite_cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (?2 IS NULL OR id = ?2) "
+			   "ORDER BY seq DESC LIMIT ?3",
+			   err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	rf_sqlite_bind_text(st, 2, only_id);
+	sqlite3_bind_int(st, 3, page->limit + 1);
+	return rf_sqlite_collect(s, st, page->limit, sizeof(rf_program), program_fill, (void **)items, n, has_more, a,
+				 err);
+}
+
+/* ---- partners ---- */
+
+#define PARTNER_COLS                                                                                       \
+	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "  \
+	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, " \
+	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at"
+
+static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
+{
+	memset(p, 0, sizeof *p);
+	p->id = rf_sqlite_col_text(st, 0, a);
+	p->program_id = rf_sqlite_col_text(st, 1, a);
+	p->kind = rf_sqlite_col_text(st, 2, a);
+	p->status = rf_sqlite_col_text(st, 3, a);
+	p->name = rf_sqlite_col_text(st, 4, a);
+	p->email = rf_sqlite_col_text(st, 5, a);
+	p->company = rf_sqlite_col_text(st, 6, a);
+	rf_sqlite_col_code(st, 7, p->currency);
+	p->cost_per_lead = sqlite3_column_int64(st, 8);
+	rf_sqlite_col_code(st, 9, p->cost_per_lead_currency);
+	p->team_parent_id = rf_sqlite_col_text(st, 10, a);
+	p->recruited_by_id = rf_sqlite_col_text(st, 11, a);
+	p->tax_legal_name = rf_sqlite_col_text(st, 12, a);
+	p->tax_country = rf_sqlite_col_text(st, 13, a);
+	if (sqlite3_column_type(st, 14) == SQLITE_BLOB) {
+		int len = sqlite3_column_bytes(st, 14);
+		p->tax_id_sealed = rf_arena_alloc(a, (size_t)len);
+		if (p->tax_id_sealed) {
+			memcpy(p->tax_id_sealed, sqlite3_column_blob(st, 14), (size_t)len);
+			p->tax_id_sealed_len = (size_t)len;
+		}
+	}
+	p->tax_id_last4 = rf_sqlite_col_text(st, 15, a);
+	p->metadata = rf_sqlite_col_text(st, 16, a);
+	p->status_reason = rf_sqlite_col_text(st, 17, a);
+	p->created_at = sqlite3_column_int64(st, 18);
+	p->updated_at = sqlite3_column_int64(st, 19);
+}
+
+static void partner_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	partner_row(st, item, a);
+}
+
+static void partner_bind(sqlite3_stmt *st, const rf_partner *p)
+{
+	rf_sqlite_bind_text(st, 1, p->id);
+	rf_sqlite_bind_text(st, 2, p->program_id);
+	rf_sqlite_bind_text(st, 3, p->kind);
+	rf_sqlite_bind_text(st, 4, p->status);
+	rf_sqlite_bind_text(st, 5, p->name);
+	rf_sqlite_bind_text(st, 6, p->email);
+	rf_sqlite_bind_text(st, 7, p->company);
+	rf_sqlite_bind_text(st, 8, p->currency);
+	sqlite3_bind_int64(st, 9, p->cost_per_lead);
+	rf_sqlite_bind_text(st, 10, p->cost_per_lead_currency);
+	rf_sqlite_bind_text(st, 11, p->team_parent_id);
+	rf_sqlite_bind_text(st, 12, p->recruited_by_id);
+	rf_sqlite_bind_text(st, 13, p->tax_legal_name);
+	rf_sqlite_bind_text(st, 14, p->tax_country);
+	if (p->tax_id_sealed)
+		sqlite3_bind_blob(st, 15, p->tax_id_sealed, (int)p->tax_id_sealed_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 15);
+	rf_sqlite_bind_text(st, 16, p->tax_id_last4);
+	rf_sqlite_bind_text(st, 17, p->metadata ? p->metadata : "{}");
+	rf_sqlite_bind_text(st, 18, p->status_reason);
+	sqlite3_bind_int64(st, 19, p->created_at);
+	sqlite3_bind_int64(st, 20, p->updated_at);
+}
+
+rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "INSERT INTO partners (id, program_id, kind, status, name, email, company, currency, "
+			   "cost_per_lead, cost_per_lead_currency, team_parent_id, recruited_by_id, "
+			   "tax_legal_name, tax_country, tax_id_sealed, tax_id_last4, metadata, status_reason, "
+			   "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   err);
+	if (!st)
+		return RF_EIO;
+	partner_bind(st, p);
+	return rf_sqlite_step_done(s, st, "email", err);
+}
+
+rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "UPDATE partners SET program_id = ?2, kind = ?3, status = ?4, name = ?5, email = ?6, "
+			   "company = ?7, currency = ?8, cost_per_lead = ?9, cost_per_lead_currency = ?10, "
+			   "team_parent_id = ?11, recruited_by_id = ?12, tax_legal_name = ?13, tax_country = ?14, "
+			   "tax_id_sealed = ?15, tax_id_last4 = ?16, metadata = ?17, status_reason = ?18, "
+			   "created_at = ?19, updated_at = ?20 WHERE id = ?1",
+			   err);
+	if (!st)
+		return RF_EIO;
+	partner_bind(st, p);
+	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such partner");
+	return rc;
+}
+
+rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err)
+{
+	return rf_sqlite_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", id, partner_fill, out, a,
+				 "partner", err);
+}
+
+rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
+				  rf_err *err)
+{
+	const char *sql = strcmp(relation, "team_parent_id") == 0 ? "SELECT team_parent_id FROM partners WHERE id = ?"
+								  : "SELECT recruited_by_id FROM partners WHERE id = ?";
+	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	*parent = rc == SQLITE_ROW ? rf_sqlite_col_text(st, 0, a) : NULL;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return RF_OK;
+	return rf_sqlite_db_fail(s, err, "reading a partner relation");
+}
+
+/* How many candidates each search source contributes before ranking, and the most a search returns. */
+#define SEARCH_CAP 1000
+
+/* Turns free text into an FTS5 query: every run of letters and digits becomes a quoted prefix term, all of
+ * which must match. Returns false when the text has no such run. */
+static bool fts_query(const char *q, char *out, size_t len)
+{
+	size_t o = 0;
+	int terms = 0;
+	const unsigned char *p = (const unsigned char *)q;
+	while (*p && terms < 8) {
+		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		const unsigned char *start = p;
+		while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		size_t n = (size_t)(p - start);
+		if (n == 0)
+			break;
+		if (n > 64)
+			n = 64;
+		if (o + n + 6 >= len)
+			break;
+		if (terms)
+			out[o++] = ' ';
+		out[o++] = '"';
+		memcpy(out + o, start, n);
+		o += n;
+		out[o++] = '"';
+		out[o++] = '*';
+		terms++;
+	}
+	out[o] = '\0';
+	return terms > 0;
+}
+
+/* Appends " AND …" conditions for the filter's equality filters and scope, numbering parameters from *next;
+ * records their values in binds. Returns the length written. */
+static size_t filter_sql(const rf_partner_filter *f, char *out, size_t len, int *next, const char **binds, int *nb)
+{
+	size_t o = 0;
+	struct {
+		const char *col, *val;
+	} eq[] = {{"p.program_id", f->program_id},
+		  {"p.status", f->status},
+		  {"p.kind", f->kind},
+		  {"p.team_parent_id", f->team_parent_id},
+		  {"p.recruited_by_id", f->recruited_by_id}};
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++) {
+		if (!eq[i].val)
+			continue;
+		o += (size_t)snprintf(out + o, len - o, " AND %s = ?%d", eq[i].col, *next);
+		binds[(*nb)++] = eq[i].val;
+		(*next)++;
+	}
+	if (f->scope_id) {
+		o += (size_t)snprintf(out + o, len - o, " AND (p.id = ?%d OR p.team_parent_id = ?%d)", *next, *next);
+		binds[(*nb)++] = f->scope_id;
+		(*next)++;
+	}
+	return o;
+}
+
+rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
+				rf_arena *a, rf_err *err)
+{
+	char sql[8192], where[512], match[1024];
+	const char *binds[8];
+	int nb = 0, next = 4; /* ?1 match or cursor, ?2 lower-cased query, ?3 its upper bound for prefix ranges */
+	bool search = f->q != NULL;
+	if (search && !fts_query(f->q, match, sizeof match)) {
+		*items = NULL;
+		*n = 0;
+		*has_more = false;
+		return RF_OK;
+	}
+	filter_sql(f, where, sizeof where, &next, binds, &nb);
+	int limit_idx = next;
+	int64_t after = INT64_MAX;
+	int o;
+	if (!search) {
+		if (f->page.starting_after &&
+		    rf_sqlite_cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
+			return err->status;
+		o = snprintf(sql, sizeof sql,
+			     "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1%s ORDER BY p.seq DESC LIMIT ?%d",
+			     where, limit_idx);
+	} else {
+		/* Candidates come from three bounded sources, each already filtered: emails and names that start
+		 * with the query (B-tree ranges) and word-prefix matches from the full-text index. The caps keep a
+		 * one-letter query over 100,000 partners about as cheap as a precise one. Word matches are ranked by
+		 * bm25 (name above email above company) when there are few enough of them to rank cheaply. A query
+		 * with text before an '@' is after an email address: the email range answers it, and the word index
+		 * would only walk every "example" and "com". */
+		bool email_like = f->q[0] != '@' && strchr(f->q, '@') != NULL;
+		int64_t matches = 0;
+		if (!email_like) {
+			sqlite3_stmt *cnt =
+			    rf_sqlite_prep(s, "SELECT count(*) FROM partners_fts WHERE partners_fts MATCH ?", err);
+			if (!cnt)
+				return RF_EIO;
+			rf_sqlite_bind_text(cnt, 1, match);
+			if (sqlite3_step(cnt) == SQLITE_ROW)
+				matches = sqlite3_column_int64(cnt, 0);
+			sqlite3_reset(cnt);
+		}
+		o = snprintf(
+		    sql, sizeof sql,
+		    "WITH cand(seq, score) AS ("
+		    "SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE p.email >= ?2 AND p.email < ?3%s "
+		    "ORDER BY p.email LIMIT %d) "
+		    "UNION ALL SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE lower(p.name) >= ?2 AND "
+		    "lower(p.name) < ?3%s ORDER BY lower(p.name) LIMIT %d) "
+		    "UNION ALL SELECT * FROM (SELECT partners_fts.rowid, bm25(partners_fts, 10.0, 5.0, 1.0) "
+		    "FROM partners_fts JOIN partners p ON p.seq = partners_fts.rowid WHERE partners_fts MATCH ?1%s "
+		    "%s LIMIT %d)), "
+		    "best(seq, score) AS (SELECT seq, min(score) FROM cand GROUP BY seq) "
+		    "SELECT " PARTNER_COLS " FROM best JOIN partners p ON p.seq = best.seq "
+		    "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
+		    "WHEN substr(lower(p.name), 1, length(?2)) = ?2 THEN 2 "
+		    "WHEN substr(p.email, 1, length(?2)) = ?2 THEN 3 ELSE 4 END, best.score, p.seq DESC "
+		    "LIMIT ?%d",
+		    where, SEARCH_CAP, where, SEARCH_CAP, where, matches <= 5000 ? "ORDER BY partners_fts.rank" : "",
+		    email_like ? 0 : SEARCH_CAP, limit_idx);
+	}
+	if (o < 0 || (size_t)o >= sizeof sql)
+		return rf_err_set(err, RF_EIO, NULL, "query too long");
+
+	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	if (search) {
+		rf_sqlite_bind_text(st, 1, match);
+		/* The exact and prefix tiers compare with the query as typed, less stray spaces and case. */
+		char *lq = rf_lower_arena(a, f->q);
+		while (lq && *lq == ' ')
+			lq++;
+		size_t ll = lq ? strlen(lq) : 0;
+		while (ll && lq[ll - 1] == ' ')
+			lq[--ll] = '\0';
+		rf_sqlite_bind_text(st, 2, lq);
+		/* The smallest string above every string that starts with lq: its last byte plus one (UTF-8 text
+		 * never holds 0xff, so this cannot wrap). */
+		char *hi = rf_arena_strdup(a, lq);
+		if (hi && ll)
+			hi[ll - 1] = (char)(hi[ll - 1] + 1);
+		rf_sqlite_bind_text(st, 3, hi);
+	} else {
+		sqlite3_bind_int64(st, 1, after);
+	}
+	for (int i = 0; i < nb; i++)
+		rf_sqlite_bind_text(st, 4 + i, binds[i]);
+
+	if (!search || !f->page.starting_after) {
+		sqlite3_bind_int(st, limit_idx,
+				 search ? (f->page.limit + 1 < SEARCH_CAP ? f->page.limit + 1 : SEARCH_CAP)
+					: f->page.limit + 1);
+		return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_partner), partner_fill, (void **)items, n,
+					 has_more, a, err);
+	}
+	/* A ranked list has no natural order to seek in, so its cursor skips past the given id within the
+	 * ranked results (a search returns at most SEARCH_CAP of them). */
+	sqlite3_bind_int(st, limit_idx, SEARCH_CAP);
+	rf_partner *arr = rf_arena_alloc(a, sizeof *arr * (size_t)(f->page.limit + 1));
+	if (!arr)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	size_t count = 0;
+	bool found = false;
+	int rc;
+	*has_more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!found) {
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+			found = id && strcmp(id, f->page.starting_after) == 0;
+			continue;
+		}
+		if (count == (size_t)f->page.limit) {
+			*has_more = true;
+			break;
+		}
+		partner_row(st, &arr[count++], a);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rf_sqlite_db_fail(s, err, "searching partners");
+	if (!found)
+		return rf_err_set(err, RF_EINVAL, "starting_after",
+				  "starting_after: %s is not among the results of this search", f->page.starting_after);
+	*items = arr;
+	*n = count;
+	return RF_OK;
+}
+
+/* ---- users ---- */
+
+#define USER_COLS "id, email, password_hash, role, partner_id, created_at, disabled_at"
+
+static void user_row(sqlite3_stmt *st, rf_user *u, rf_arena *a)
+{
+	memset(u, 0, sizeof *u);
+	u->id = rf_sqlite_col_text(st, 0, a);
+	u->email = rf_sqlite_col_text(st, 1, a);
+	u->password_hash = rf_sqlite_col_text(st, 2, a);
+	u->role = rf_sqlite_col_text(st, 3, a);
+	u->partner_id = rf_sqlite_col_text(st, 4, a);
+	u->created_at = sqlite3_column_int64(st, 5);
+	u->disabled_at = sqlite3_column_int64(st, 6);
+}
+
+static void user_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	user_row(st, item, a);
+}
+
+static void user_bind(sqlite3_stmt *st, const rf_user *u)
+{
+	rf_sqlite_bind_text(st, 1, u->id);
+	rf_sqlite_bind_text(st, 2, u->email);
+	rf_sqlite_bind_text(st, 3, u->password_hash);
+	rf_sqlite_bind_text(st, 4, u->role);
+	rf_sqlite_bind_text(st, 5, u->partner_id);
+	sqlite3_bind_int64(st, 6, u->created_at);
+	sqlite3_bind_int64(st, 7, u->disabled_at);
+}
+
+rf_status rf_store_user_insert(rf_store *s, const rf_user *u, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, "INSERT INTO users (" USER_COLS ") VALUES (?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	user_bind(st, u);
+	return rf_sqlite_step_done(s, st, "email", err);
+}
+
+rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "UPDATE users SET email = ?2, password_hash = ?3, role = ?4, partner_id = ?5, "
+			   "created_at = ?6, disabled_at = ?7 WHERE id = ?1",
+			   err);
+	if (!st)
+		return RF_EIO;
+	user_bind(st, u);
+	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such user");
+	return rc;
+}
+
+static rf_status user_get_by(rf_store *s, const char *sql, const char *key, rf_user *out, rf_arena *a, rf_err *err)
+{
+	return rf_sqlite_get_one(s, sql, key, user_fill, out, a, "user", err);
+}
+
+rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err)
+{
+	return user_get_by(s, "SELECT " USER_COLS " FROM users WHERE id = ?", id, out, a, err);
+}
+
+rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *out, rf_arena *a, rf_err *err)
+{
+	return user_get_by(s, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out, a, err);
+}
+
+rf_status rf_store_user_count_owners(rf_store *s, int64_t *count, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT count(*) FROM users WHERE role = 'owner' AND disabled_at = 0", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting owners");
+}
+
+rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more, rf_arena *a,
+			     rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (page->starting_after && rf_sqlite_cursor_seq(s, "users", page->starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT " USER_COLS " FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, page->limit + 1);
+	return rf_sqlite_collect(s, st, page->limit, sizeof(rf_user), user_fill, (void **)items, n, has_more, a, err);
+}
+
+/* ---- API keys ---- */
+
+#define KEY_COLS "id, name, role, partner_id, prefix, hash, created_by, created_at, last_used_at, revoked_at"
+
+static void key_row(sqlite3_stmt *st, rf_apikey *k, rf_arena *a)
+{
+	memset(k, 0, sizeof *k);
+	k->id = rf_sqlite_col_text(st, 0, a);
+	k->name = rf_sqlite_col_text(st, 1, a);
+	k->role = rf_sqlite_col_text(st, 2, a);
+	k->partner_id = rf_sqlite_col_text(st, 3, a);
+	k->prefix = rf_sqlite_col_text(st, 4, a);
+	k->hash = rf_sqlite_col_text(st, 5, a);
+	k->created_by = rf_sqlite_col_text(st, 6, a);
+	k->created_at = sqlite3_column_int64(st, 7);
+	k->last_used_at = sqlite3_column_int64(st, 8);
+	k->revoked_at = sqlite3_column_int64(st, 9);
+}
+
+static void key_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	key_row(st, item, a);
+}
+
+rf_status rf_store_apikey_insert(rf_store *s, const rf_apikey *k, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, "INSERT INTO api_keys (" KEY_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, k->id);
+	rf_sqlite_bind_text(st, 2, k->name);
+	rf_sqlite_bind_text(st, 3, k->role);
+	rf_sqlite_bind_text(st, 4, k->partner_id);
+	rf_sqlite_bind_text(st, 5, k->prefix);
+	rf_sqlite_bind_text(st, 6, k->hash);
+	rf_sqlite_bind_text(st, 7, k->created_by);
+	sqlite3_bind_int64(st, 8, k->created_at);
+	sqlite3_bind_int64(st, 9, k->last_used_at);
+	sqlite3_bind_int64(st, 10, k->revoked_at);
+	return rf_sqlite_step_done(s, st, "id", err);
+}
+
+static rf_status key_get_by(rf_store *s, const char *sql, const char *v, rf_apikey *out, rf_arena *a, rf_err *err)
+{
+	return rf_sqlite_get_one(s, sql, v, key_fill, out, a, "API key", err);
+}
+
+rf_status rf_store_apikey_get(rf_store *s, const char *id, rf_apikey *out, rf_arena *a, rf_err *err)
+{
+	return key_get_by(s, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", id, out, a, err);
+}
+
+rf_status rf_store_apikey_get_by_hash(rf_store *s, const char *hash, rf_apikey *out, rf_arena *a, rf_err *err)
+{
+	return key_get_by(s, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash, out, a, err);
+}
+
+rf_status rf_store_apikey_list(rf_store *s, const rf_page *page, rf_apikey **items, size_t *n, bool *has_more,
+			       rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (page->starting_after && rf_sqlite_cursor_seq(s, "api_keys", page->starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, page->limit + 1);
+	return rf_sqlite_collect(s, st, page->limit, sizeof(rf_apikey), key_fill, (void **)items, n, has_more, a, err);
+}
+
+static rf_status key_set_time(rf_store *s, const char *sql, const char *id, int64_t at, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, at);
+	rf_sqlite_bind_text(st, 2, id);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_apikey_revoke(rf_store *s, const char *id, int64_t at, rf_err *err)
+{
+	return key_set_time(s, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", id, at, err);
+}
+
+rf_status rf_store_apikey_touch(rf_store *s, const char *id, int64_t at, rf_err *err)
+{
+	return key_set_time(s, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", id, at, err);
+}

@@ -1,0 +1,57 @@
+/* What the SQLite backend's files share: the connection struct and the statement, binding and row helpers.
+ * Not part of the store interface: only src/store/sqlite*.c include it. */
+#ifndef RF_SQLITE_INTERNAL_H
+#define RF_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "store.h"
+
+#define STMT_CACHE 96
+
+struct rf_store {
+	sqlite3 *db;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	int ncache;
+};
+
+/* Fills one item from the current row of a statement. */
+typedef void (*rf_sqlite_row_fn)(sqlite3_stmt *st, void *item, rf_arena *a);
+
+/* RF_EIO with SQLite's message, saying what was being done. */
+rf_status rf_sqlite_db_fail(rf_store *s, rf_err *err, const char *what);
+
+/* A reset statement for sql, prepared once per connection and reused; NULL (err filled) on failure. */
+sqlite3_stmt *rf_sqlite_prep(rf_store *s, const char *sql, rf_err *err);
+
+/* Binds text, or NULL for a NULL pointer. */
+void rf_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* An arena copy of a text column, NULL for SQL NULL. */
+char *rf_sqlite_col_text(sqlite3_stmt *st, int i, rf_arena *a);
+
+/* A currency code column into a 4-byte buffer. */
+void rf_sqlite_col_code(sqlite3_stmt *st, int i, char out[4]);
+
+/* Runs SQL without results (no parameters). */
+rf_status rf_sqlite_exec(rf_store *s, const char *sql, rf_err *err);
+
+/* Steps a statement that returns no rows; a uniqueness failure is RF_ECONFLICT on field (when not NULL). */
+rf_status rf_sqlite_step_done(rf_store *s, sqlite3_stmt *st, const char *field, rf_err *err);
+
+/* Resolves a cursor id to its seq in table; RF_EINVAL naming starting_after when it does not exist. */
+rf_status rf_sqlite_cursor_seq(rf_store *s, const char *table, const char *id, int64_t *seq, rf_err *err);
+
+/* At most one row for a query keyed by one text parameter; RF_ENOTFOUND names what. */
+rf_status rf_sqlite_get_one(rf_store *s, const char *sql, const char *key, rf_sqlite_row_fn fill, void *out,
+			    rf_arena *a, const char *what, rf_err *err);
+
+/* The rows of a list query (which asks for limit + 1) into an arena array; has_more when a row past limit exists. */
+rf_status rf_sqlite_collect(rf_store *s, sqlite3_stmt *st, int limit, size_t item_size, rf_sqlite_row_fn fill,
+			    void **items, size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+
+#endif

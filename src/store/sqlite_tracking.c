@@ -1,0 +1,548 @@
+/* The SQLite backend's tracking tables: links and the code table, clicks, leads with their history, and
+ * idempotent requests. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+/* ---- links ---- */
+
+#define LINK_COLS                                                                                               \
+	"l.id, l.program_id, l.partner_id, l.code, l.destination_url, l.campaign, l.utm_source, l.utm_medium, " \
+	"l.utm_campaign, l.utm_term, l.utm_content, l.archived_at, l.created_at, l.updated_at, l.target_url"
+
+static void link_row(sqlite3_stmt *st, rf_link *l, rf_arena *a)
+{
+	memset(l, 0, sizeof *l);
+	l->id = rf_sqlite_col_text(st, 0, a);
+	l->program_id = rf_sqlite_col_text(st, 1, a);
+	l->partner_id = rf_sqlite_col_text(st, 2, a);
+	l->code = rf_sqlite_col_text(st, 3, a);
+	l->destination_url = rf_sqlite_col_text(st, 4, a);
+	l->campaign = rf_sqlite_col_text(st, 5, a);
+	l->utm_source = rf_sqlite_col_text(st, 6, a);
+	l->utm_medium = rf_sqlite_col_text(st, 7, a);
+	l->utm_campaign = rf_sqlite_col_text(st, 8, a);
+	l->utm_term = rf_sqlite_col_text(st, 9, a);
+	l->utm_content = rf_sqlite_col_text(st, 10, a);
+	l->archived_at = sqlite3_column_int64(st, 11);
+	l->created_at = sqlite3_column_int64(st, 12);
+	l->updated_at = sqlite3_column_int64(st, 13);
+	l->target_url = rf_sqlite_col_text(st, 14, a);
+}
+
+static void link_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	link_row(st, item, a);
+}
+
+rf_status rf_store_link_insert(rf_store *s, const rf_link *l, const char *code_folded, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "INSERT INTO links (id, program_id, partner_id, code, code_folded, destination_url, "
+			   "campaign, utm_source, utm_medium, utm_campaign, utm_term, utm_content, archived_at, "
+			   "created_at, updated_at, target_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, l->id);
+	rf_sqlite_bind_text(st, 2, l->program_id);
+	rf_sqlite_bind_text(st, 3, l->partner_id);
+	rf_sqlite_bind_text(st, 4, l->code);
+	rf_sqlite_bind_text(st, 5, code_folded);
+	rf_sqlite_bind_text(st, 6, l->destination_url);
+	rf_sqlite_bind_text(st, 7, l->campaign);
+	rf_sqlite_bind_text(st, 8, l->utm_source);
+	rf_sqlite_bind_text(st, 9, l->utm_medium);
+	rf_sqlite_bind_text(st, 10, l->utm_campaign);
+	rf_sqlite_bind_text(st, 11, l->utm_term);
+	rf_sqlite_bind_text(st, 12, l->utm_content);
+	sqlite3_bind_int64(st, 13, l->archived_at);
+	sqlite3_bind_int64(st, 14, l->created_at);
+	sqlite3_bind_int64(st, 15, l->updated_at);
+	rf_sqlite_bind_text(st, 16, l->target_url);
+	return rf_sqlite_step_done(s, st, "code", err);
+}
+
+rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "UPDATE links SET destination_url = ?2, campaign = ?3, utm_source = ?4, utm_medium = ?5, "
+			   "utm_campaign = ?6, utm_term = ?7, utm_content = ?8, archived_at = ?9, updated_at = ?10, "
+			   "target_url = ?11 WHERE id = ?1",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, l->id);
+	rf_sqlite_bind_text(st, 2, l->destination_url);
+	rf_sqlite_bind_text(st, 3, l->campaign);
+	rf_sqlite_bind_text(st, 4, l->utm_source);
+	rf_sqlite_bind_text(st, 5, l->utm_medium);
+	rf_sqlite_bind_text(st, 6, l->utm_campaign);
+	rf_sqlite_bind_text(st, 7, l->utm_term);
+	rf_sqlite_bind_text(st, 8, l->utm_content);
+	sqlite3_bind_int64(st, 9, l->archived_at);
+	sqlite3_bind_int64(st, 10, l->updated_at);
+	rf_sqlite_bind_text(st, 11, l->target_url);
+	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such link");
+	return rc;
+}
+
+rf_status rf_store_link_get(rf_store *s, const char *id, rf_link *out, rf_arena *a, rf_err *err)
+{
+	return rf_sqlite_get_one(s, "SELECT " LINK_COLS " FROM links l WHERE l.id = ?", id, link_fill, out, a, "link",
+				 err);
+}
+
+rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (f->page.starting_after && rf_sqlite_cursor_seq(s, "links", f->page.starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s,
+	    "SELECT " LINK_COLS " FROM links l JOIN partners p ON p.id = l.partner_id "
+	    "WHERE l.seq < ?1 AND (?2 IS NULL OR l.program_id = ?2) AND (?3 IS NULL OR l.partner_id = ?3) "
+	    "AND (?4 IS NULL OR l.campaign = ?4) AND (?5 IS NULL OR p.id = ?5 OR p.team_parent_id = ?5) "
+	    "AND (?6 OR l.archived_at = 0) ORDER BY l.seq DESC LIMIT ?7",
+	    err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	rf_sqlite_bind_text(st, 2, f->program_id);
+	rf_sqlite_bind_text(st, 3, f->partner_id);
+	rf_sqlite_bind_text(st, 4, f->campaign);
+	rf_sqlite_bind_text(st, 5, f->scope_id);
+	sqlite3_bind_int(st, 6, f->include_archived);
+	sqlite3_bind_int(st, 7, f->page.limit + 1);
+	return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_link), link_fill, (void **)items, n, has_more, a, err);
+}
+
+rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *e, void *arg), void *arg, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT l.code_folded, l.id, l.program_id, l.partner_id, l.target_url, "
+			   "p.status = 'active', pr.cookie_window_days, pr.repeat_click_minutes FROM links l "
+			   "JOIN partners p ON p.id = l.partner_id JOIN programs pr ON pr.id = l.program_id "
+			   "WHERE l.archived_at = 0",
+			   err);
+	if (!st)
+		return RF_EIO;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rf_code_entry e = {
+		    .code_folded = (char *)sqlite3_column_text(st, 0),
+		    .link_id = (char *)sqlite3_column_text(st, 1),
+		    .program_id = (char *)sqlite3_column_text(st, 2),
+		    .partner_id = (char *)sqlite3_column_text(st, 3),
+		    .destination_url = (char *)sqlite3_column_text(st, 4),
+		    .credited = sqlite3_column_int(st, 5) != 0,
+		    .window_days = sqlite3_column_int64(st, 6),
+		    .repeat_minutes = sqlite3_column_int64(st, 7),
+		};
+		fn(&e, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "loading the code table");
+}
+
+rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s, "SELECT fallback_url FROM programs WHERE fallback_url IS NOT NULL ORDER BY seq LIMIT 1", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	*url = rc == SQLITE_ROW ? rf_sqlite_col_text(st, 0, a) : NULL;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? RF_OK : rf_sqlite_db_fail(s, err, "reading the fallback URL");
+}
+
+rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'links_version'", err);
+	if (!st)
+		return RF_EIO;
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? RF_OK : rf_sqlite_db_fail(s, err, "reading the links version");
+}
+
+rf_status rf_store_links_version_bump(rf_store *s, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s,
+					  "UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+					  "WHERE key = 'links_version'",
+					  err);
+	if (!st)
+		return RF_EIO;
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+/* ---- clicks ---- */
+
+#define CLICK_COLS                                                                                          \
+	"id, program_id, link_id, partner_id, prev_click_id, at, ip_hash, ip_prefix, user_agent, referer, " \
+	"landing_url, source, status"
+
+rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "INSERT INTO clicks (" CLICK_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, c->id);
+	rf_sqlite_bind_text(st, 2, c->program_id);
+	rf_sqlite_bind_text(st, 3, c->link_id);
+	rf_sqlite_bind_text(st, 4, c->partner_id);
+	rf_sqlite_bind_text(st, 5, c->prev_click_id);
+	sqlite3_bind_int64(st, 6, c->at);
+	rf_sqlite_bind_text(st, 7, c->ip_hash);
+	rf_sqlite_bind_text(st, 8, c->ip_prefix);
+	rf_sqlite_bind_text(st, 9, c->user_agent);
+	rf_sqlite_bind_text(st, 10, c->referer);
+	rf_sqlite_bind_text(st, 11, c->landing_url);
+	rf_sqlite_bind_text(st, 12, c->source);
+	rf_sqlite_bind_text(st, 13, c->status);
+	return rf_sqlite_step_done(s, st, "id", err);
+}
+
+rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT " CLICK_COLS " FROM clicks WHERE id = ?", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->id = rf_sqlite_col_text(st, 0, a);
+		out->program_id = rf_sqlite_col_text(st, 1, a);
+		out->link_id = rf_sqlite_col_text(st, 2, a);
+		out->partner_id = rf_sqlite_col_text(st, 3, a);
+		out->prev_click_id = rf_sqlite_col_text(st, 4, a);
+		out->at = sqlite3_column_int64(st, 5);
+		out->ip_hash = rf_sqlite_col_text(st, 6, a);
+		out->ip_prefix = rf_sqlite_col_text(st, 7, a);
+		out->user_agent = rf_sqlite_col_text(st, 8, a);
+		out->referer = rf_sqlite_col_text(st, 9, a);
+		out->landing_url = rf_sqlite_col_text(st, 10, a);
+		out->source = rf_sqlite_col_text(st, 11, a);
+		out->status = rf_sqlite_col_text(st, 12, a);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "click_id", "no such click");
+	return rf_sqlite_db_fail(s, err, "reading a click");
+}
+
+rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts[4], rf_err *err)
+{
+	static const char *const names[4] = {"counted", "bot", "repeat", "uncredited"};
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT status, count(*) FROM clicks WHERE link_id = ? GROUP BY status", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, link_id);
+	for (int i = 0; i < 4; i++)
+		counts[i] = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		for (int i = 0; i < 4; i++)
+			if (name && strcmp(name, names[i]) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "counting clicks");
+}
+
+/* ---- leads ---- */
+
+#define LEAD_COLS                                                                                              \
+	"l.id, l.program_id, l.email, l.external_id, l.name, l.company, l.phone, l.source, l.status, "         \
+	"l.partner_id, l.agent_id, l.click_id, l.method, l.registration, l.review_reason, l.protected_until, " \
+	"l.metadata, l.created_by, l.created_at, l.updated_at, l.status_at, l.converted_at"
+
+static void lead_row(sqlite3_stmt *st, rf_lead *l, rf_arena *a)
+{
+	memset(l, 0, sizeof *l);
+	l->id = rf_sqlite_col_text(st, 0, a);
+	l->program_id = rf_sqlite_col_text(st, 1, a);
+	l->email = rf_sqlite_col_text(st, 2, a);
+	l->external_id = rf_sqlite_col_text(st, 3, a);
+	l->name = rf_sqlite_col_text(st, 4, a);
+	l->company = rf_sqlite_col_text(st, 5, a);
+	l->phone = rf_sqlite_col_text(st, 6, a);
+	l->source = rf_sqlite_col_text(st, 7, a);
+	l->status = rf_sqlite_col_text(st, 8, a);
+	l->partner_id = rf_sqlite_col_text(st, 9, a);
+	l->agent_id = rf_sqlite_col_text(st, 10, a);
+	l->click_id = rf_sqlite_col_text(st, 11, a);
+	l->method = rf_sqlite_col_text(st, 12, a);
+	l->registration = sqlite3_column_int(st, 13) != 0;
+	l->review_reason = rf_sqlite_col_text(st, 14, a);
+	l->protected_until = sqlite3_column_int64(st, 15);
+	l->metadata = rf_sqlite_col_text(st, 16, a);
+	l->created_by = rf_sqlite_col_text(st, 17, a);
+	l->created_at = sqlite3_column_int64(st, 18);
+	l->updated_at = sqlite3_column_int64(st, 19);
+	l->status_at = sqlite3_column_int64(st, 20);
+	l->converted_at = sqlite3_column_int64(st, 21);
+}
+
+static void lead_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	lead_row(st, item, a);
+}
+
+static void lead_bind(sqlite3_stmt *st, const rf_lead *l)
+{
+	rf_sqlite_bind_text(st, 1, l->id);
+	rf_sqlite_bind_text(st, 2, l->program_id);
+	rf_sqlite_bind_text(st, 3, l->email);
+	rf_sqlite_bind_text(st, 4, l->external_id);
+	rf_sqlite_bind_text(st, 5, l->name);
+	rf_sqlite_bind_text(st, 6, l->company);
+	rf_sqlite_bind_text(st, 7, l->phone);
+	rf_sqlite_bind_text(st, 8, l->source);
+	rf_sqlite_bind_text(st, 9, l->status);
+	rf_sqlite_bind_text(st, 10, l->partner_id);
+	rf_sqlite_bind_text(st, 11, l->agent_id);
+	rf_sqlite_bind_text(st, 12, l->click_id);
+	rf_sqlite_bind_text(st, 13, l->method);
+	sqlite3_bind_int(st, 14, l->registration);
+	rf_sqlite_bind_text(st, 15, l->review_reason);
+	sqlite3_bind_int64(st, 16, l->protected_until);
+	rf_sqlite_bind_text(st, 17, l->metadata ? l->metadata : "{}");
+	rf_sqlite_bind_text(st, 18, l->created_by);
+	sqlite3_bind_int64(st, 19, l->created_at);
+	sqlite3_bind_int64(st, 20, l->updated_at);
+	sqlite3_bind_int64(st, 21, l->status_at);
+	sqlite3_bind_int64(st, 22, l->converted_at);
+}
+
+rf_status rf_store_lead_insert(rf_store *s, const rf_lead *l, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "INSERT INTO leads (id, program_id, email, external_id, name, company, phone, source, "
+			   "status, partner_id, agent_id, click_id, method, registration, review_reason, "
+			   "protected_until, metadata, created_by, created_at, updated_at, status_at, converted_at) "
+			   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   err);
+	if (!st)
+		return RF_EIO;
+	lead_bind(st, l);
+	return rf_sqlite_step_done(s, st, l->email ? "email" : "external_id", err);
+}
+
+rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "UPDATE leads SET program_id = ?2, email = ?3, external_id = ?4, name = ?5, company = ?6, "
+			   "phone = ?7, source = ?8, status = ?9, partner_id = ?10, agent_id = ?11, click_id = ?12, "
+			   "method = ?13, registration = ?14, review_reason = ?15, protected_until = ?16, "
+			   "metadata = ?17, created_by = ?18, created_at = ?19, updated_at = ?20, status_at = ?21, "
+			   "converted_at = ?22 WHERE id = ?1",
+			   err);
+	if (!st)
+		return RF_EIO;
+	lead_bind(st, l);
+	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
+	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such lead");
+	return rc;
+}
+
+static rf_status lead_one(rf_store *s, sqlite3_stmt *st, rf_lead *out, rf_arena *a, rf_err *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		lead_row(st, out, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such lead");
+	return rf_sqlite_db_fail(s, err, "reading a lead");
+}
+
+rf_status rf_store_lead_get(rf_store *s, const char *id, rf_lead *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT " LEAD_COLS " FROM leads l WHERE l.id = ?", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, id);
+	return lead_one(s, st, out, a, err);
+}
+
+rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *email, const char *external_id,
+			     rf_lead *out, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   email ? "SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.email = ?2"
+				 : "SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.external_id = ?2",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, email ? email : external_id);
+	return lead_one(s, st, out, a, err);
+}
+
+rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err)
+{
+	int64_t after = INT64_MAX;
+	if (f->page.starting_after && rf_sqlite_cursor_seq(s, "leads", f->page.starting_after, &after, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT " LEAD_COLS " FROM leads l WHERE l.seq < ?1 AND (?2 IS NULL OR l.program_id = ?2) "
+			   "AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = ?4) "
+			   "AND (?5 IS NULL OR l.status = ?5) AND (?6 IS NULL OR l.source = ?6) "
+			   "AND (?7 = 0 OR l.created_at >= ?7) AND (?8 = 0 OR l.created_at < ?8) "
+			   "AND (?9 < 0 OR l.registration = ?9) "
+			   "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN "
+			   "(SELECT id FROM partners WHERE team_parent_id = ?10) OR l.agent_id IN "
+			   "(SELECT id FROM partners WHERE team_parent_id = ?10)) "
+			   "ORDER BY l.seq DESC LIMIT ?11",
+			   err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	rf_sqlite_bind_text(st, 2, f->program_id);
+	rf_sqlite_bind_text(st, 3, f->partner_id);
+	rf_sqlite_bind_text(st, 4, f->agent_id);
+	rf_sqlite_bind_text(st, 5, f->status);
+	rf_sqlite_bind_text(st, 6, f->source);
+	sqlite3_bind_int64(st, 7, f->created_from);
+	sqlite3_bind_int64(st, 8, f->created_to);
+	sqlite3_bind_int(st, 9, f->registration);
+	rf_sqlite_bind_text(st, 10, f->scope_id);
+	sqlite3_bind_int(st, 11, f->page.limit + 1);
+	return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_lead), lead_fill, (void **)items, n, has_more, a, err);
+}
+
+rf_status rf_store_lead_conflicts(rf_store *s, const char *program_id, const char *email, const char *domain,
+				  int64_t since, const char *exclude_id, int max, rf_lead **items, size_t *n,
+				  rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s,
+	    "SELECT " LEAD_COLS " FROM leads l WHERE l.program_id = ?1 AND l.created_at >= ?4 "
+	    "AND l.id <> ?5 AND l.status IN ('pending_review', 'new', 'contacted', 'qualified', 'converted') "
+	    "AND (l.email = ?2 OR (?3 IS NOT NULL AND "
+	    "substr(l.email, instr(l.email, '@') + 1) = ?3)) ORDER BY l.seq DESC LIMIT ?6",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, email);
+	rf_sqlite_bind_text(st, 3, domain);
+	sqlite3_bind_int64(st, 4, since);
+	rf_sqlite_bind_text(st, 5, exclude_id ? exclude_id : "");
+	sqlite3_bind_int(st, 6, max + 1);
+	bool more = false;
+	return rf_sqlite_collect(s, st, max, sizeof(rf_lead), lead_fill, (void **)items, n, &more, a, err);
+}
+
+rf_status rf_store_lead_event_add(rf_store *s, const char *lead_id, const rf_lead_event *e, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "INSERT INTO lead_events (lead_id, from_status, to_status, actor, reason, at) "
+			   "VALUES (?,?,?,?,?,?)",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, lead_id);
+	rf_sqlite_bind_text(st, 2, e->from_status);
+	rf_sqlite_bind_text(st, 3, e->to_status);
+	rf_sqlite_bind_text(st, 4, e->actor);
+	rf_sqlite_bind_text(st, 5, e->reason);
+	sqlite3_bind_int64(st, 6, e->at);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+static void event_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	rf_lead_event *e = item;
+	e->from_status = rf_sqlite_col_text(st, 0, a);
+	e->to_status = rf_sqlite_col_text(st, 1, a);
+	e->actor = rf_sqlite_col_text(st, 2, a);
+	e->reason = rf_sqlite_col_text(st, 3, a);
+	e->at = sqlite3_column_int64(st, 4);
+}
+
+rf_status rf_store_lead_events(rf_store *s, const char *lead_id, rf_lead_event **items, size_t *n, rf_arena *a,
+			       rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT from_status, to_status, actor, reason, at FROM lead_events WHERE lead_id = ? "
+			   "ORDER BY seq LIMIT 1001",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, lead_id);
+	bool more = false;
+	return rf_sqlite_collect(s, st, 1000, sizeof(rf_lead_event), event_fill, (void **)items, n, &more, a, err);
+}
+
+rf_status rf_store_idem_get(rf_store *s, const char *actor, const char *key, char **route, char **request_hash,
+			    int *status, char **body, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s, "SELECT route, request_hash, status, body FROM idempotency WHERE actor = ? AND key = ?", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, actor);
+	rf_sqlite_bind_text(st, 2, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*route = rf_sqlite_col_text(st, 0, a);
+		*request_hash = rf_sqlite_col_text(st, 1, a);
+		*status = sqlite3_column_int(st, 2);
+		*body = rf_sqlite_col_text(st, 3, a);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return RF_ENOTFOUND;
+	return rf_sqlite_db_fail(s, err, "reading an idempotency key");
+}
+
+rf_status rf_store_idem_put(rf_store *s, const char *actor, const char *key, const char *route,
+			    const char *request_hash, int status, const char *body, int64_t at, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s,
+					  "INSERT INTO idempotency (key, actor, route, request_hash, status, body, at) "
+					  "VALUES (?,?,?,?,?,?,?)",
+					  err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, key);
+	rf_sqlite_bind_text(st, 2, actor);
+	rf_sqlite_bind_text(st, 3, route);
+	rf_sqlite_bind_text(st, 4, request_hash);
+	sqlite3_bind_int(st, 5, status);
+	rf_sqlite_bind_text(st, 6, body);
+	sqlite3_bind_int64(st, 7, at);
+	return rf_sqlite_step_done(s, st, "Idempotency-Key", err);
+}
