@@ -11,7 +11,7 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lpthread
 
 B ?= build
-SRC := $(wildcard src/core/*.c src/store/*.c src/http/*.c src/track/*.c src/api/*.c src/cli/*.c)
+SRC := $(wildcard src/core/*.c src/store/*.c src/http/*.c src/track/*.c src/jobs/*.c src/api/*.c src/cli/*.c)
 MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
 GEN := $(B)/gen/migrations.c $(B)/gen/openapi.c
 OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(SRC)) $(B)/obj/gen/migrations.o $(B)/obj/gen/openapi.o

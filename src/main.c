@@ -18,6 +18,7 @@
 #include "http/auth.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "store/store.h"
 #include "track/clicks.h"
 #include "track/codes.h"
@@ -180,12 +181,15 @@ static void read_clock_file(const char *path)
 static void on_drained(void *arg)
 {
 	(void)arg;
+	rf_jobs_stop();
 	rf_clicks_stop();
 }
 
 static void on_usr2(void *arg)
 {
 	read_clock_file(((serve_ctx *)arg)->clock_file);
+	/* Time moved: holding periods may have ended. */
+	rf_jobs_kick();
 }
 
 /* Tells how to log in once the real address is known (the demo's password is shown only now). */
@@ -229,6 +233,8 @@ static int cmd_serve(int argc, char **argv)
 	     "the address people and websites reach refd at, used in links (default: http:// + --listen)", NULL},
 	    {"group-commit-delay-us", "REFD_GROUP_COMMIT_DELAY_US", true, "250",
 	     "how long the click writer waits for a busy group to fill before committing (0 to 100000 us)", NULL},
+	    {"jobs-interval-ms", "REFD_JOBS_INTERVAL_MS", true, "60000",
+	     "how often background jobs (approving commissions after their holding period) run", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
 	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
@@ -248,6 +254,7 @@ static int cmd_serve(int argc, char **argv)
 	    (int)to_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
 	long group_delay =
 	    to_long(rf_option_get(opts, "group-commit-delay-us"), "group-commit-delay-us", 0, 100000, &bad);
+	long jobs_interval = to_long(rf_option_get(opts, "jobs-interval-ms"), "jobs-interval-ms", 10, 86400000, &bad);
 	if (bad)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
@@ -323,8 +330,14 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "refd: %s\n", err.message);
 		return 1;
 	}
+	if (rf_jobs_start(db, jobs_interval, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_clicks_stop();
+		return 1;
+	}
 	rc = rf_server_run(&sc, &err);
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
+	rf_jobs_stop();
 	rf_clicks_stop();
 	rf_codes_free();
 	if (rc != RF_OK) {

@@ -68,6 +68,10 @@ void rf_api_links_update(rf_ctx *c);
 
 /* leads.c */
 json_t *rf_api_lead_json(const rf_lead *l);
+/* Credits l (partner_id, agent_id, method, click_id) by the attribution rules: explicit_id (a partner or agent
+ * chosen by a person; errors name explicit_field) > code > click id > cookie click id, inside prog's window. */
+rf_status rf_api_lead_attribute(rf_ctx *c, const rf_program *prog, const char *explicit_id, const char *explicit_field,
+				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err);
 void rf_api_leads_list(rf_ctx *c);
 void rf_api_leads_create(rf_ctx *c);
 void rf_api_leads_export(rf_ctx *c);
@@ -77,6 +81,103 @@ void rf_api_leads_status(rf_ctx *c);
 void rf_api_leads_history(rf_ctx *c);
 void rf_api_leads_approve(rf_ctx *c);
 void rf_api_leads_reject(rf_ctx *c);
+
+/* plans.c */
+#include "../core/plan.h"
+/* Checks a plan's rules object (errors name "<prefix>rules.<member>"; prefix may be NULL) into r. */
+rf_status rf_plan_rules_parse(json_t *rules, rf_plan_rules *r, const char *prefix, rf_err *err);
+/* The rules as normalised JSON (every member present). */
+json_t *rf_plan_rules_json(const rf_plan_rules *r);
+void rf_api_plans_list(rf_ctx *c);
+void rf_api_plans_create(rf_ctx *c);
+void rf_api_plans_get(rf_ctx *c);
+void rf_api_plans_update(rf_ctx *c);
+void rf_api_plans_assign(rf_ctx *c);
+void rf_api_plans_simulate(rf_ctx *c);
+
+/* ledger.c: the commission engine. Entries computed are collected in items (arena) and, unless simulate,
+ * written. note says why an event earned nothing. */
+typedef struct {
+	rf_ctx *c;
+	const rf_program *prog;
+	const char *actor;
+	bool simulate;
+	const char *sim_plan_id; /* when simulating: partners on this plan get sim_rules; others are left out */
+	const rf_plan_rules *sim_rules;
+	rf_commission *items;
+	size_t n, cap;
+	const char *note;
+} rf_ledger;
+
+/* The commissions of a sale (first_sale_at: the customer's first sale, 0 when this is it). */
+rf_status rf_ledger_sale(rf_ledger *L, const rf_sale *x, int64_t first_sale_at, rf_err *err);
+/* The commission of a lead that became qualified at `at` (once per lead). */
+rf_status rf_ledger_lead(rf_ledger *L, const rf_lead *l, int64_t at, rf_err *err);
+/* Reversals of a sale's entries for a refund or dispute. */
+rf_status rf_ledger_reverse(rf_ledger *L, const rf_sale *x, const rf_refund *rf, const rf_commission *orig, size_t n,
+			    rf_err *err);
+/* Converts the entries held for a missing FX rate whose rate is now known. */
+rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err);
+/* The rate from one currency to another at `at` (the direct pair, else the inverse of the reverse one). */
+rf_status rf_ledger_rate(rf_ctx *c, const char *from, const char *to, int64_t at, int64_t *ppb, bool *inverse,
+			 rf_err *err);
+/* amount in `from` converted to `to` at the rate valid at `at`; *missing when no rate is known. */
+rf_status rf_ledger_convert(rf_ctx *c, int64_t amount, const char *from, const char *to, int64_t at, int64_t *out,
+			    int64_t *ppb, bool *inverse, bool *missing, rf_err *err);
+
+/* commissions.c */
+json_t *rf_api_commission_json(rf_ctx *c, const rf_commission *e, bool full);
+void rf_api_commissions_list(rf_ctx *c);
+void rf_api_commissions_get(rf_ctx *c);
+void rf_api_commissions_approve(rf_ctx *c);
+void rf_api_commissions_hold(rf_ctx *c);
+void rf_api_commissions_reject(rf_ctx *c);
+void rf_api_partners_balance(rf_ctx *c);
+void rf_api_fx_list(rf_ctx *c);
+void rf_api_fx_create(rf_ctx *c);
+void rf_api_fx_import(rf_ctx *c);
+
+/* sales.c */
+typedef struct {
+	const char *program_id;
+	const char *lead_id, *email, *customer_external_id;
+	int64_t amount;
+	char currency[4];
+	const char *external_id, *charge_id;
+	const char *kind; /* NULL: derived */
+	int64_t occurred_at;
+	const char *code, *click_id, *partner_id, *metadata;
+	const char *source; /* api | stripe */
+} rf_sale_input;
+
+/* Records a sale and its commissions inside the caller's transaction. *out is the sale object; *status 201, or
+ * 200 for a sale already recorded under the same external id. */
+rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, int *status, char **sale_id,
+			     rf_err *err);
+
+typedef struct {
+	const char *program_id;
+	const char *sale_id, *sale_external_id; /* sale_external_id may also be a charge id */
+	bool has_amount;
+	int64_t amount;
+	char currency[4];
+	const char *kind; /* refund | dispute */
+	const char *external_id, *reason;
+	int64_t occurred_at;
+} rf_refund_input;
+
+rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **out, int *status, char **refund_id,
+			       rf_err *err);
+/* Finds or creates the lead (and customer record) a payment provider's customer stands for. */
+rf_status rf_api_customer_touch(rf_ctx *c, const rf_program *prog, const char *email, const char *external_id,
+				const char *code, const char *click_id, char **lead_id, rf_err *err);
+void rf_api_sales_list(rf_ctx *c);
+void rf_api_sales_create(rf_ctx *c);
+void rf_api_sales_get(rf_ctx *c);
+void rf_api_refunds_create(rf_ctx *c);
+
+/* stripe.c */
+void rf_api_stripe_webhook(rf_ctx *c);
 
 /* users.c */
 void rf_api_users_list(rf_ctx *c);

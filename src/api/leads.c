@@ -348,6 +348,39 @@ static void reply_committed(rf_ctx *c, int status, json_t *obj, const char *key,
 	rf_json_send(c, status, obj);
 }
 
+rf_status rf_api_lead_attribute(rf_ctx *c, const rf_program *prog, const char *explicit_id, const char *explicit_field,
+				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err)
+{
+	rf_attr_input in;
+	memset(&in, 0, sizeof in);
+	in.now = rf_clock_now_ms();
+	in.window_ms = prog->cookie_window_days * 86400000LL;
+	in.first_click = strcmp(prog->attribution_model, "first_click") == 0;
+	in.explicit_partner_id = explicit_id;
+	if (code) {
+		rf_code_entry ce;
+		bool found = false;
+		char *fb = NULL;
+		if (rf_codes_lookup(c->app->store, code, c->a, &ce, &found, &fb, err) != RF_OK)
+			return err->status;
+		if (!found || strcmp(ce.program_id, prog->id) != 0)
+			return rf_err_set(err, RF_EINVAL, "code", "code: no such code in this program: %s", code);
+		if (ce.credited)
+			in.code_partner_id = ce.partner_id;
+	}
+	if (click && load_chain(c, click, prog->id, &in.click, err) != RF_OK)
+		return err->status;
+	if (cookie && rf_id_valid(cookie, "clk") && load_chain(c, cookie, prog->id, &in.cookie, err) != RF_OK)
+		return err->status;
+	rf_attr_result res = rf_attribute(&in);
+	l->method = (char *)rf_attr_method_name(res.method);
+	l->click_id = (char *)res.click_id;
+	if (res.partner_id &&
+	    credit(c, l, res.partner_id, res.method == RF_ATTR_EXPLICIT ? explicit_field : "click_id", err) != RF_OK)
+		return err->status;
+	return RF_OK;
+}
+
 void rf_api_leads_create(rf_ctx *c)
 {
 	json_t *body = rf_api_body(c, lead_fields);
@@ -450,11 +483,10 @@ void rf_api_leads_create(rf_ctx *c)
 		goto fail;
 
 	/* Attribution: explicit > code > click id > cookie. */
-	rf_attr_input in;
-	memset(&in, 0, sizeof in);
-	in.now = rf_clock_now_ms();
-	in.window_ms = prog.cookie_window_days * 86400000LL;
-	in.first_click = strcmp(prog.attribution_model, "first_click") == 0;
+	struct {
+		const char *explicit_partner_id;
+		int64_t now;
+	} in = {NULL, rf_clock_now_ms()};
 	const char *explicit_partner = rf_json_str(body, "partner_id");
 	const char *explicit_agent = rf_json_str(body, "agent_id");
 	if (by_partner) {
@@ -476,37 +508,13 @@ void rf_api_leads_create(rf_ctx *c)
 	} else {
 		in.explicit_partner_id = explicit_agent ? explicit_agent : explicit_partner;
 	}
-	const char *code = rf_json_str(body, "code");
-	if (code) {
-		rf_code_entry ce;
-		bool found = false;
-		char *fb = NULL;
-		if (rf_codes_lookup(c->app->store, code, c->a, &ce, &found, &fb, &err) != RF_OK)
-			goto fail;
-		if (!found || strcmp(ce.program_id, prog.id) != 0) {
-			rf_err_set(&err, RF_EINVAL, "code", "code: no such code in this program: %s", code);
-			goto fail;
-		}
-		if (ce.credited)
-			in.code_partner_id = ce.partner_id;
-	}
-	const char *click = rf_json_str(body, "click_id");
-	if (click && load_chain(c, click, prog.id, &in.click, &err) != RF_OK)
-		goto fail;
 	const char *cookie = rf_json_str(body, "cookie_click_id");
 	if (!cookie)
 		cookie = rf_req_cookie(c->req, RF_CLICK_COOKIE);
-	if (cookie && rf_id_valid(cookie, "clk") && load_chain(c, cookie, prog.id, &in.cookie, &err) != RF_OK)
+	if (rf_api_lead_attribute(c, &prog, in.explicit_partner_id, explicit_agent ? "agent_id" : "partner_id",
+				  rf_json_str(body, "code"), rf_json_str(body, "click_id"), cookie, &l, &err) != RF_OK)
 		goto fail;
-	rf_attr_result res = rf_attribute(&in);
-	l.method = (char *)rf_attr_method_name(res.method);
-	l.click_id = (char *)res.click_id;
-	if (res.partner_id &&
-	    credit(c, &l, res.partner_id,
-		   res.method == RF_ATTR_EXPLICIT ? (explicit_agent ? "agent_id" : "partner_id") : "click_id",
-		   &err) != RF_OK)
-		goto fail;
-	if (res.method == RF_ATTR_EXPLICIT && explicit_agent && explicit_partner &&
+	if (strcmp(l.method, "explicit") == 0 && explicit_agent && explicit_partner &&
 	    strcmp(l.partner_id, explicit_partner) != 0) {
 		rf_err_set(&err, RF_EINVAL, "agent_id", "agent_id is not an agent of partner_id's team");
 		goto fail;
@@ -610,6 +618,15 @@ static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *rea
 	if (rf_store_lead_update(c->app->store, l, err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK)
 		return err->status;
+	if (strcmp(status, "qualified") == 0 || strcmp(status, "converted") == 0) {
+		/* Per qualified lead: paid once, in the same transaction as the move. */
+		rf_program prog;
+		if (rf_store_program_get(c->app->store, l->program_id, &prog, c->a, err) != RF_OK)
+			return err->status;
+		rf_ledger L = {.c = c, .prog = &prog, .actor = c->who.actor};
+		if (rf_ledger_lead(&L, l, now, err) != RF_OK)
+			return err->status;
+	}
 	char action[48];
 	snprintf(action, sizeof action, "lead.%s", status);
 	return rf_api_audit(c, action, l->id, NULL, err);

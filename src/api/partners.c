@@ -19,19 +19,13 @@ static const rf_jfield tax_fields[] = {
 };
 
 static const rf_jfield partner_fields[] = {
-    {"program_id", RF_JT_STRING, false, 64, NULL},
-    {"kind", RF_JT_STRING, false, 16, NULL},
-    {"status", RF_JT_STRING, false, 16, NULL},
-    {"name", RF_JT_STRING, false, 200, NULL},
-    {"email", RF_JT_STRING, false, 254, NULL},
-    {"company", RF_JT_STRING, true, 200, NULL},
-    {"currency", RF_JT_STRING, false, 8, NULL},
-    {"cost_per_lead", RF_JT_MONEY, false, 0, NULL},
-    {"team_parent_id", RF_JT_STRING, true, 64, NULL},
-    {"recruited_by_id", RF_JT_STRING, true, 64, NULL},
-    {"tax_profile", RF_JT_FIELDS, true, 0, tax_fields},
-    {"metadata", RF_JT_OBJECT, false, 8192, NULL},
-    {NULL, 0, false, 0, NULL},
+    {"program_id", RF_JT_STRING, false, 64, NULL},    {"kind", RF_JT_STRING, false, 16, NULL},
+    {"status", RF_JT_STRING, false, 16, NULL},        {"name", RF_JT_STRING, false, 200, NULL},
+    {"email", RF_JT_STRING, false, 254, NULL},        {"company", RF_JT_STRING, true, 200, NULL},
+    {"currency", RF_JT_STRING, false, 8, NULL},       {"cost_per_lead", RF_JT_MONEY, false, 0, NULL},
+    {"team_parent_id", RF_JT_STRING, true, 64, NULL}, {"recruited_by_id", RF_JT_STRING, true, 64, NULL},
+    {"plan_id", RF_JT_STRING, true, 64, NULL},        {"tax_profile", RF_JT_FIELDS, true, 0, tax_fields},
+    {"metadata", RF_JT_OBJECT, false, 8192, NULL},    {NULL, 0, false, 0, NULL},
 };
 
 /* Members a partner or manager user may change on the records they can see. */
@@ -189,6 +183,21 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 	if (check_relation(c, p, "team_parent_id", &p->team_parent_id, body, err) != RF_OK ||
 	    check_relation(c, p, "recruited_by_id", &p->recruited_by_id, body, err) != RF_OK)
 		return err->status;
+	if ((v = json_object_get(body, "plan_id"))) {
+		/* The partner's own plan; null returns it to the program's default plan. */
+		if (json_is_null(v)) {
+			p->plan_id = NULL;
+		} else {
+			rf_plan plan;
+			rf_status rc = rf_store_plan_get(c->app->store, json_string_value(v), &plan, c->a, err);
+			if (rc == RF_ENOTFOUND || (rc == RF_OK && strcmp(plan.program_id, p->program_id) != 0))
+				return rf_err_set(err, RF_EINVAL, "plan_id",
+						  "plan_id: no plan %s in the partner's program", json_string_value(v));
+			if (rc != RF_OK)
+				return rc;
+			p->plan_id = plan.id;
+		}
+	}
 	return RF_OK;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/secret.h"
 #include "../core/text.h"
 #include "../core/url.h"
 #include "../http/auth.h"
@@ -22,6 +23,7 @@ static const rf_jfield program_fields[] = {
     {"protection_days", RF_JT_INT, false, 0, NULL},
     {"conflict_days", RF_JT_INT, false, 0, NULL},
     {"tracking_origins", RF_JT_STRINGS, false, RF_MAX_DOMAINS, NULL},
+    {"stripe_webhook_secret", RF_JT_STRING, true, 200, NULL},
     {NULL, 0, false, 0, NULL},
 };
 
@@ -154,6 +156,24 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 	return RF_OK;
 }
 
+/* Seals the program's Stripe signing secret (null removes it); it is never shown again. */
+static rf_status apply_secret(rf_ctx *c, json_t *body, rf_program *p, rf_err *err)
+{
+	json_t *v = json_object_get(body, "stripe_webhook_secret");
+	if (!v)
+		return RF_OK;
+	if (json_is_null(v)) {
+		p->stripe_secret_sealed = NULL;
+		p->stripe_secret_sealed_len = 0;
+		return RF_OK;
+	}
+	const char *s = json_string_value(v);
+	if (strlen(s) < 8 || strchr(s, ' '))
+		return rf_err_set(err, RF_EINVAL, "stripe_webhook_secret",
+				  "stripe_webhook_secret must be the endpoint's signing secret (whsec_…)");
+	return rf_seal(c->app->cfg->secret, s, c->a, &p->stripe_secret_sealed, &p->stripe_secret_sealed_len);
+}
+
 /* Partner users see only their own partner's program. */
 static const char *visible_program(rf_ctx *c, rf_err *err, rf_status *rc)
 {
@@ -203,7 +223,7 @@ void rf_api_programs_create(rf_ctx *c)
 	rf_program p;
 	memset(&p, 0, sizeof p);
 	rf_program_defaults(&p);
-	if (apply(body, &p, true, c->a, &err) != RF_OK) {
+	if (apply(body, &p, true, c->a, &err) != RF_OK || apply_secret(c, body, &p, &err) != RF_OK) {
 		json_decref(body);
 		rf_json_error(c, &err);
 		return;
@@ -259,7 +279,7 @@ void rf_api_programs_update(rf_ctx *c)
 		json_decref(body);
 		return;
 	}
-	if (apply(body, &p, false, c->a, &err) != RF_OK) {
+	if (apply(body, &p, false, c->a, &err) != RF_OK || apply_secret(c, body, &p, &err) != RF_OK) {
 		json_decref(body);
 		rf_api_abort(c, &err);
 		return;

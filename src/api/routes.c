@@ -40,6 +40,31 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/leads/{id}/approve", rf_api_leads_approve, RF_AUTH_ADMIN},
     {"POST", "/api/v1/leads/{id}/reject", rf_api_leads_reject, RF_AUTH_ADMIN},
 
+    {"GET", "/api/v1/plans", rf_api_plans_list, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/plans", rf_api_plans_create, RF_AUTH_ADMIN},
+    {"GET", "/api/v1/plans/{id}", rf_api_plans_get, RF_AUTH_ANY},
+    {"PATCH", "/api/v1/plans/{id}", rf_api_plans_update, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/plans/{id}/assign", rf_api_plans_assign, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/plans/{id}/simulate", rf_api_plans_simulate, RF_AUTH_ADMIN},
+
+    {"GET", "/api/v1/sales", rf_api_sales_list, RF_AUTH_ANY},
+    {"POST", "/api/v1/sales", rf_api_sales_create, RF_AUTH_ADMIN},
+    {"GET", "/api/v1/sales/{id}", rf_api_sales_get, RF_AUTH_ANY},
+    {"POST", "/api/v1/refunds", rf_api_refunds_create, RF_AUTH_ADMIN},
+
+    {"GET", "/api/v1/commissions", rf_api_commissions_list, RF_AUTH_ANY},
+    {"GET", "/api/v1/commissions/{id}", rf_api_commissions_get, RF_AUTH_ANY},
+    {"POST", "/api/v1/commissions/{id}/approve", rf_api_commissions_approve, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/commissions/{id}/hold", rf_api_commissions_hold, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/commissions/{id}/reject", rf_api_commissions_reject, RF_AUTH_ADMIN},
+    {"GET", "/api/v1/partners/{id}/balance", rf_api_partners_balance, RF_AUTH_ANY},
+
+    {"GET", "/api/v1/fx-rates", rf_api_fx_list, RF_AUTH_ANY},
+    {"POST", "/api/v1/fx-rates", rf_api_fx_create, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/fx-rates/import", rf_api_fx_import, RF_AUTH_ADMIN},
+
+    {"POST", "/api/v1/integrations/stripe/webhook", rf_api_stripe_webhook, RF_AUTH_PUBLIC},
+
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC},
     {"POST", "/api/v1/track/click", rf_track_click, RF_AUTH_PUBLIC},

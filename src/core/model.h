@@ -29,6 +29,8 @@ typedef struct {
 	int64_t conflict_days;        /* how far back a registration looks for conflicting leads */
 	char *tracking_origins[RF_MAX_DOMAINS]; /* origins allowed to call the tracking API from a browser */
 	size_t n_tracking_origins;
+	unsigned char *stripe_secret_sealed; /* the Stripe webhook signing secret, encrypted; NULL when not set */
+	size_t stripe_secret_sealed_len;
 	int64_t created_at, updated_at; /* unix milliseconds */
 } rf_program;
 
@@ -52,6 +54,7 @@ typedef struct {
 	char *tax_id_last4;
 	char *metadata; /* JSON object text */
 	char *status_reason;
+	char *plan_id; /* the plan assigned to this partner; NULL for the program's default */
 	int64_t created_at, updated_at;
 } rf_partner;
 
@@ -152,6 +155,114 @@ typedef struct {
 	char *reason;
 	int64_t at;
 } rf_lead_event;
+
+typedef struct {
+	char *id;
+	char *program_id;
+	char *name;
+	bool is_default;
+	int64_t version;
+	char *rules; /* JSON text of the current version's rules */
+	int64_t valid_from;
+	int64_t created_at, updated_at;
+} rf_plan;
+
+/* A converted lead (or a lead a payment provider already knows as a customer). */
+typedef struct {
+	char *id;
+	char *program_id;
+	char *lead_id;
+	char *external_id;     /* the payment provider's or CRM's customer id */
+	int64_t first_sale_at; /* 0 before the first sale */
+	int64_t created_at;
+} rf_customer;
+
+typedef struct {
+	char *id;
+	char *program_id;
+	char *customer_id;
+	char *lead_id;
+	char *partner_id, *agent_id;
+	int64_t amount;
+	char currency[4];
+	bool has_program_amount;
+	int64_t program_amount; /* in the program's currency, for revenue tiers */
+	char *external_id;
+	char *charge_id;
+	char *kind; /* first | recurring */
+	int64_t occurred_at;
+	int64_t refunded, disputed;
+	char *note; /* why the sale earned nothing, or NULL */
+	char *metadata;
+	char *source; /* api | stripe */
+	int64_t created_at;
+} rf_sale;
+
+typedef struct {
+	char *id;
+	char *program_id;
+	char *sale_id;
+	char *kind; /* refund | dispute */
+	int64_t amount;
+	char currency[4];
+	int64_t prior; /* given back on the sale before this one */
+	char *external_id;
+	char *reason;
+	int64_t occurred_at, created_at;
+} rf_refund;
+
+/* One entry of the append-only commission ledger. */
+typedef struct {
+	char *id;
+	char *program_id;
+	char *partner_id;
+	char *role; /* direct | agent | team | override */
+	int64_t level;
+	char *rule;       /* lead | sale | recurring | override | reversal */
+	char *basis;      /* lead_amount | cost_per_lead | flat | percent | tier | override | reversal */
+	char *event_type; /* lead | sale | refund | dispute */
+	char *event_id;
+	int64_t event_at;
+	char *lead_id, *sale_id, *refund_id;
+	char *reverses_id;      /* the entry a reversal takes back */
+	char *of_commission_id; /* the entry an override is a share of */
+	char *plan_id;
+	int64_t plan_version;
+	int64_t base_amount;
+	char base_currency[4];
+	bool has_rate;
+	int64_t rate_bps;
+	int64_t earned;
+	char earned_currency[4];
+	bool has_fx;
+	int64_t fx_rate_ppb;
+	bool fx_inverse;
+	bool has_amount; /* false while held for a missing FX rate */
+	int64_t amount;
+	char currency[4];
+	char *status; /* pending | held | approved | paid | rejected */
+	char *status_reason;
+	bool fx_missing;
+	int64_t hold_until;
+	char *detail; /* JSON object text: the rest of the explanation */
+	char *dedupe; /* unique key of the fact the entry records, so nothing is paid twice */
+	int64_t created_at, updated_at;
+} rf_commission;
+
+typedef struct {
+	char *from_status;
+	char *to_status;
+	char *actor;
+	char *reason;
+	int64_t at;
+} rf_commission_event;
+
+typedef struct {
+	char base[4], quote[4];
+	int64_t valid_from;
+	int64_t rate_ppb;
+	int64_t created_at;
+} rf_fx_rate;
 
 /* Roles from the most to the least powerful. */
 typedef enum { RF_ROLE_NONE = 0, RF_ROLE_PARTNER, RF_ROLE_MANAGER, RF_ROLE_ADMIN, RF_ROLE_OWNER } rf_role;

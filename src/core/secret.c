@@ -34,9 +34,14 @@ void rf_sha256_hex(const void *data, size_t len, char out[RF_HEX256_LEN])
 
 void rf_keyed_hash_hex(const unsigned char key[32], const void *data, size_t len, char out[RF_HEX256_LEN])
 {
+	rf_hmac_sha256_hex(key, 32, data, len, out);
+}
+
+void rf_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len, char out[RF_HEX256_LEN])
+{
 	unsigned char d[crypto_auth_hmacsha256_BYTES];
 	crypto_auth_hmacsha256_state st;
-	crypto_auth_hmacsha256_init(&st, key, 32);
+	crypto_auth_hmacsha256_init(&st, key, key_len);
 	crypto_auth_hmacsha256_update(&st, data, len);
 	crypto_auth_hmacsha256_final(&st, d);
 	sodium_bin2hex(out, RF_HEX256_LEN, d, sizeof d);

@@ -8,7 +8,7 @@
 
 #include "store.h"
 
-#define STMT_CACHE 96
+#define STMT_CACHE 224
 
 struct rf_store {
 	sqlite3 *db;

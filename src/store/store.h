@@ -177,6 +177,117 @@ rf_status rf_store_idem_get(rf_store *s, const char *actor, const char *key, cha
 rf_status rf_store_idem_put(rf_store *s, const char *actor, const char *key, const char *route,
 			    const char *request_hash, int status, const char *body, int64_t at, rf_err *err);
 
+/* Plans. Insert writes the plan and its first version (p->version, p->rules, p->valid_from); update rewrites
+ * the plan's row and, when new_version, adds the version p->version. Insert and update fail with RF_ECONFLICT on
+ * "default" when the program already has another default plan. */
+rf_status rf_store_plan_insert(rf_store *s, const rf_plan *p, rf_err *err);
+rf_status rf_store_plan_update(rf_store *s, const rf_plan *p, bool new_version, rf_err *err);
+rf_status rf_store_plan_get(rf_store *s, const char *id, rf_plan *out, rf_arena *a, rf_err *err);
+/* The program's default plan; RF_ENOTFOUND when it has none. */
+rf_status rf_store_plan_default(rf_store *s, const char *program_id, rf_plan *out, rf_arena *a, rf_err *err);
+rf_status rf_store_plan_list(rf_store *s, const rf_page *page, const char *program_id, rf_plan **items, size_t *n,
+			     bool *has_more, rf_arena *a, rf_err *err);
+/* The version of the plan's rules valid at `at` (the first version for earlier times). */
+rf_status rf_store_plan_rules_at(rf_store *s, const char *plan_id, int64_t at, int64_t *version, char **rules,
+				 rf_arena *a, rf_err *err);
+
+/* Customers. Insert fails with RF_ECONFLICT on "customer_external_id" when the program has that external id. */
+rf_status rf_store_customer_insert(rf_store *s, const rf_customer *c, rf_err *err);
+rf_status rf_store_customer_update(rf_store *s, const rf_customer *c, rf_err *err);
+/* The program's customer whose `field` ("lead_id" or "external_id") is value; RF_ENOTFOUND when none. */
+rf_status rf_store_customer_find(rf_store *s, const char *program_id, const char *field, const char *value,
+				 rf_customer *out, rf_arena *a, rf_err *err);
+
+/* Sales. Insert fails with RF_ECONFLICT on "external_id" when the program has that external id. */
+rf_status rf_store_sale_insert(rf_store *s, const rf_sale *x, rf_err *err);
+rf_status rf_store_sale_get(rf_store *s, const char *id, rf_sale *out, rf_arena *a, rf_err *err);
+/* The program's sale with this external id, or (when by_charge) the one paid by this charge. */
+rf_status rf_store_sale_find(rf_store *s, const char *program_id, const char *external_id, bool by_charge, rf_sale *out,
+			     rf_arena *a, rf_err *err);
+/* Records what a sale gave back so far. */
+rf_status rf_store_sale_set_refunded(rf_store *s, const char *id, int64_t refunded, int64_t disputed, rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *program_id, *partner_id, *customer_id;
+	int64_t from, to; /* occurred_at range [from, to); 0 for open */
+	bool oldest_first;
+} rf_sale_filter;
+
+rf_status rf_store_sale_list(rf_store *s, const rf_sale_filter *f, rf_sale **items, size_t *n, bool *has_more,
+			     rf_arena *a, rf_err *err);
+/* The partner's sales with occurred_at in [from, to) and at or before `upto`: their count, or (revenue) the sum
+ * of their amounts in the program's currency. */
+rf_status rf_store_sale_volume(rf_store *s, const char *partner_id, int64_t from, int64_t to, int64_t upto,
+			       bool revenue, int64_t *out, rf_err *err);
+/* How many sales the customer has at or before `at`. */
+rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int64_t at, int64_t *out, rf_err *err);
+
+/* Refunds and disputes. Insert fails with RF_ECONFLICT on "external_id" when the program has it. */
+rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err);
+rf_status rf_store_refund_get(rf_store *s, const char *id, rf_refund *out, rf_arena *a, rf_err *err);
+rf_status rf_store_refund_find(rf_store *s, const char *program_id, const char *external_id, rf_refund *out,
+			       rf_arena *a, rf_err *err);
+/* The program's refunds and disputes with occurred_at in [from, to), oldest first (at most max). */
+rf_status rf_store_refund_range(rf_store *s, const char *program_id, int64_t from, int64_t to, int max,
+				rf_refund **items, size_t *n, rf_arena *a, rf_err *err);
+
+/* Leads of the program that became qualified (or converted without passing qualified) in [from, to), with
+ * the time: lead ids in ids, times in ats (at most max). */
+rf_status rf_store_lead_qualified_range(rf_store *s, const char *program_id, int64_t from, int64_t to, int max,
+					char ***ids, int64_t **ats, size_t *n, rf_arena *a, rf_err *err);
+
+/* The commission ledger. Insert also records the creation in the entry's history; it fails with RF_ECONFLICT
+ * on "dedupe" when the same fact already has its entry. */
+rf_status rf_store_commission_insert(rf_store *s, const rf_commission *c, const char *actor, rf_err *err);
+rf_status rf_store_commission_get(rf_store *s, const char *id, rf_commission *out, rf_arena *a, rf_err *err);
+/* Moves an entry to status `to` (recording from, actor, reason and time in its history). */
+rf_status rf_store_commission_set_status(rf_store *s, const rf_commission *c, const char *to, const char *reason,
+					 const char *actor, int64_t at, rf_err *err);
+/* Fills the converted amount of an entry held for a missing FX rate, once, and returns it to `status`. */
+rf_status rf_store_commission_fill_fx(rf_store *s, const rf_commission *c, int64_t rate_ppb, bool inverse,
+				      int64_t amount, const char *status, const char *actor, int64_t at, rf_err *err);
+rf_status rf_store_commission_events(rf_store *s, const char *id, rf_commission_event **items, size_t *n, rf_arena *a,
+				     rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *program_id, *partner_id, *sale_id, *lead_id, *status, *reverses_id, *plan_id;
+	const char *scope_id;         /* restrict to this partner and its team's agents */
+	bool originals_only;          /* leave reversals out */
+	bool fx_missing_only;         /* entries held for a missing FX rate */
+	int64_t due_before;           /* pending entries whose holding period ends before this; 0 for any */
+	int64_t event_from, event_to; /* event time range [from, to); 0 for open */
+	bool oldest_first;
+} rf_commission_filter;
+
+rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, rf_commission **items, size_t *n,
+				   bool *has_more, rf_arena *a, rf_err *err);
+
+typedef struct {
+	char currency[4];
+	int64_t pending, held, approved, paid;
+} rf_balance;
+
+/* The partner's entries summed by currency and status (rejected entries and entries without an amount left
+ * out); at most max currencies. */
+rf_status rf_store_commission_balance(rf_store *s, const char *partner_id, rf_balance *out, size_t max, size_t *n,
+				      rf_err *err);
+
+/* FX rates: one unit of base is worth rate_ppb / 1e9 units of quote from valid_from on. Put replaces the rate of
+ * the same pair and time. */
+rf_status rf_store_fx_put(rf_store *s, const rf_fx_rate *r, rf_err *err);
+/* The rate of the pair valid at `at` (the latest valid_from at or before it); RF_ENOTFOUND when none. */
+rf_status rf_store_fx_at(rf_store *s, const char *base, const char *quote, int64_t at, rf_fx_rate *out, rf_err *err);
+rf_status rf_store_fx_list(rf_store *s, const char *base, const char *quote, int limit, rf_fx_rate **items, size_t *n,
+			   rf_arena *a, rf_err *err);
+
+/* Stripe events already handled: add fails with RF_ECONFLICT on "event_id" for a replay; get finds one. */
+rf_status rf_store_stripe_event_add(rf_store *s, const char *program_id, const char *event_id, const char *type,
+				    const char *outcome, const char *object_id, int64_t at, rf_err *err);
+rf_status rf_store_stripe_event_get(rf_store *s, const char *program_id, const char *event_id, char **outcome,
+				    char **object_id, rf_arena *a, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

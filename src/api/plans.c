@@ -1,0 +1,703 @@
+/* /api/v1/plans: what partners earn, versioned rules, assignment to partners, and simulation of a proposed plan
+ * over past events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/money.h"
+#include "../core/text.h"
+#include "api.h"
+
+static const rf_jfield plan_fields[] = {
+    {"program_id", RF_JT_STRING, false, 64, NULL},
+    {"name", RF_JT_STRING, false, 200, NULL},
+    {"default", RF_JT_BOOL, false, 0, NULL},
+    {"rules", RF_JT_OBJECT, false, 8192, NULL},
+    {NULL, 0, false, 0, NULL},
+};
+
+static const char *const rule_members[] = {
+    "lead_amount",  "lead_use_cost_per_lead", "sale_flat",       "sale_bps", "recurring", "recurring_months", "tiers",
+    "override_bps", "override_requires_sale", "agent_share_bps", NULL,
+};
+
+/* An integer member within [lo, hi]; *has false when absent or null. */
+static rf_status int_member(json_t *o, const char *name, int64_t lo, int64_t hi, const char *field, bool *has,
+			    int64_t *out, rf_err *err)
+{
+	json_t *v = json_object_get(o, name);
+	*has = v && !json_is_null(v);
+	if (!*has)
+		return RF_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return rf_err_set(err, RF_EINVAL, field, "%s must be an integer from %lld to %lld", field,
+				  (long long)lo, (long long)hi);
+	*out = json_integer_value(v);
+	return RF_OK;
+}
+
+static rf_status money_member(json_t *o, const char *name, const char *field, bool *has, int64_t *amount, char cur[4],
+			      rf_err *err)
+{
+	json_t *v = json_object_get(o, name);
+	*has = v && !json_is_null(v);
+	if (!*has)
+		return RF_OK;
+	json_t *am = json_object_get(v, "amount");
+	if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(am) ||
+	    rf_currency_lookup(json_string_value(json_object_get(v, "currency")), cur) < 0)
+		return rf_err_set(err, RF_EINVAL, field, "%s must be {\"amount\": integer, \"currency\": \"usd\"}",
+				  field);
+	if (json_integer_value(am) < 0 || json_integer_value(am) > INT64_MAX / 4)
+		return rf_err_set(err, RF_EINVAL, field, "%s.amount must not be negative", field);
+	*amount = json_integer_value(am);
+	return RF_OK;
+}
+
+static rf_status bool_member(json_t *o, const char *name, const char *field, bool *out, rf_err *err)
+{
+	json_t *v = json_object_get(o, name);
+	if (!v || json_is_null(v))
+		return RF_OK;
+	if (!json_is_boolean(v))
+		return rf_err_set(err, RF_EINVAL, field, "%s must be true or false", field);
+	*out = json_is_true(v);
+	return RF_OK;
+}
+
+rf_status rf_plan_rules_parse(json_t *rules, rf_plan_rules *r, const char *prefix, rf_err *err)
+{
+	memset(r, 0, sizeof *r);
+	char field[96];
+	const char *pre = prefix ? prefix : "";
+#define FIELD(n) (snprintf(field, sizeof field, "%srules.%s", pre, n), field)
+	if (!json_is_object(rules))
+		return rf_err_set(err, RF_EINVAL, "rules", "rules must be an object");
+	const char *key;
+	json_t *val;
+	json_object_foreach(rules, key, val)
+	{
+		bool known = false;
+		for (const char *const *m = rule_members; *m && !known; m++)
+			known = strcmp(*m, key) == 0;
+		if (!known)
+			return rf_err_set(err, RF_EINVAL, FIELD(key), "%s is not a plan rule", field);
+	}
+	bool has = false;
+	if (money_member(rules, "lead_amount", FIELD("lead_amount"), &r->has_lead_amount, &r->lead_amount,
+			 r->lead_currency, err) != RF_OK ||
+	    bool_member(rules, "lead_use_cost_per_lead", FIELD("lead_use_cost_per_lead"), &r->lead_use_cost_per_lead,
+			err) != RF_OK ||
+	    money_member(rules, "sale_flat", FIELD("sale_flat"), &r->has_sale_flat, &r->sale_flat,
+			 r->sale_flat_currency, err) != RF_OK ||
+	    int_member(rules, "sale_bps", 0, RF_BPS_ONE, FIELD("sale_bps"), &r->has_sale_bps, &r->sale_bps, err) !=
+		RF_OK ||
+	    int_member(rules, "agent_share_bps", 0, RF_BPS_ONE, FIELD("agent_share_bps"), &has, &r->agent_share_bps,
+		       err) != RF_OK ||
+	    bool_member(rules, "override_requires_sale", FIELD("override_requires_sale"), &r->override_requires_sale,
+			err) != RF_OK)
+		return err->status;
+	json_t *rec = json_object_get(rules, "recurring");
+	const char *recs = json_string_value(rec);
+	if (rec && !json_is_null(rec)) {
+		if (recs && strcmp(recs, "lifetime") == 0)
+			r->recurring = RF_RECURRING_LIFETIME;
+		else if (recs && strcmp(recs, "first_only") == 0)
+			r->recurring = RF_RECURRING_FIRST_ONLY;
+		else if (recs && strcmp(recs, "months") == 0)
+			r->recurring = RF_RECURRING_MONTHS;
+		else
+			return rf_err_set(err, RF_EINVAL, FIELD("recurring"),
+					  "%s must be first_only, months or lifetime", field);
+	}
+	int64_t months = 0;
+	if (int_member(rules, "recurring_months", 1, 120, FIELD("recurring_months"), &has, &months, err) != RF_OK)
+		return err->status;
+	if (r->recurring == RF_RECURRING_MONTHS && !has)
+		return rf_err_set(err, RF_EINVAL, FIELD("recurring_months"),
+				  "%s (1 to 120) is required when recurring is months", field);
+	if (has && r->recurring != RF_RECURRING_MONTHS)
+		return rf_err_set(err, RF_EINVAL, FIELD("recurring_months"),
+				  "%s only goes with \"recurring\": \"months\"", field);
+	r->recurring_months = (int)months;
+	json_t *ov = json_object_get(rules, "override_bps");
+	if (ov && !json_is_null(ov)) {
+		if (!json_is_array(ov) || json_array_size(ov) > RF_PLAN_MAX_LEVELS)
+			return rf_err_set(err, RF_EINVAL, FIELD("override_bps"),
+					  "%s must be an array of at most %d rates in basis points", field,
+					  RF_PLAN_MAX_LEVELS);
+		size_t i;
+		json_t *x;
+		json_array_foreach(ov, i, x)
+		{
+			if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > RF_BPS_ONE)
+				return rf_err_set(err, RF_EINVAL, FIELD("override_bps"),
+						  "%s[%zu] must be an integer from 0 to 10000", field, i);
+			r->override_bps[i] = json_integer_value(x);
+		}
+		r->n_overrides = json_array_size(ov);
+	}
+	json_t *t = json_object_get(rules, "tiers");
+	if (t && !json_is_null(t)) {
+		FIELD("tiers");
+		const char *metric = json_string_value(json_object_get(t, "metric"));
+		const char *period = json_string_value(json_object_get(t, "period"));
+		json_t *steps = json_object_get(t, "steps");
+		if (!json_is_object(t))
+			return rf_err_set(err, RF_EINVAL, field, "%s must be an object", field);
+		const char *k;
+		json_t *kv;
+		json_object_foreach(t, k, kv)
+		{
+			if (strcmp(k, "metric") != 0 && strcmp(k, "period") != 0 && strcmp(k, "steps") != 0)
+				return rf_err_set(err, RF_EINVAL, field, "%s.%s is not a tier setting", field, k);
+		}
+		if (!metric || (strcmp(metric, "count") != 0 && strcmp(metric, "revenue") != 0))
+			return rf_err_set(err, RF_EINVAL, field, "%s.metric must be count or revenue", field);
+		if (!period || (strcmp(period, "month") != 0 && strcmp(period, "quarter") != 0))
+			return rf_err_set(err, RF_EINVAL, field, "%s.period must be month or quarter", field);
+		if (!json_is_array(steps) || json_array_size(steps) < 1 || json_array_size(steps) > RF_PLAN_MAX_TIERS)
+			return rf_err_set(err, RF_EINVAL, field, "%s.steps must hold 1 to %d steps", field,
+					  RF_PLAN_MAX_TIERS);
+		r->has_tiers = true;
+		r->tier_by_revenue = strcmp(metric, "revenue") == 0;
+		r->tier_quarterly = strcmp(period, "quarter") == 0;
+		size_t i;
+		json_t *st;
+		json_array_foreach(steps, i, st)
+		{
+			json_t *from = json_object_get(st, "from"), *bps = json_object_get(st, "bps");
+			if (!json_is_object(st) || json_object_size(st) != 2 || !json_is_integer(from) ||
+			    !json_is_integer(bps) || json_integer_value(from) < 0 || json_integer_value(bps) < 0 ||
+			    json_integer_value(bps) > RF_BPS_ONE)
+				return rf_err_set(err, RF_EINVAL, field,
+						  "%s.steps[%zu] must be {\"from\": volume >= 0, \"bps\": 0 to 10000}",
+						  field, i);
+			if (i > 0 && json_integer_value(from) <= r->tiers[i - 1].threshold)
+				return rf_err_set(err, RF_EINVAL, field, "%s.steps must be in increasing order of from",
+						  field);
+			r->tiers[i].threshold = json_integer_value(from);
+			r->tiers[i].bps = json_integer_value(bps);
+		}
+		r->n_tiers = json_array_size(steps);
+	}
+#undef FIELD
+	return RF_OK;
+}
+
+static json_t *money_or_null(bool has, int64_t amount, const char *cur)
+{
+	return has ? rf_json_money_new(amount, cur) : json_null();
+}
+
+json_t *rf_plan_rules_json(const rf_plan_rules *r)
+{
+	static const char *const rec[] = {"lifetime", "first_only", "months"};
+	json_t *o = json_object();
+	json_object_set_new(o, "lead_amount", money_or_null(r->has_lead_amount, r->lead_amount, r->lead_currency));
+	json_object_set_new(o, "lead_use_cost_per_lead", json_boolean(r->lead_use_cost_per_lead));
+	json_object_set_new(o, "sale_flat", money_or_null(r->has_sale_flat, r->sale_flat, r->sale_flat_currency));
+	json_object_set_new(o, "sale_bps", r->has_sale_bps ? json_integer(r->sale_bps) : json_null());
+	json_object_set_new(o, "recurring", json_string(rec[r->recurring]));
+	json_object_set_new(o, "recurring_months",
+			    r->recurring == RF_RECURRING_MONTHS ? json_integer(r->recurring_months) : json_null());
+	if (r->has_tiers) {
+		json_t *steps = json_array();
+		for (size_t i = 0; i < r->n_tiers; i++)
+			json_array_append_new(steps, json_pack("{s:I, s:I}", "from", (json_int_t)r->tiers[i].threshold,
+							       "bps", (json_int_t)r->tiers[i].bps));
+		json_object_set_new(o, "tiers",
+				    json_pack("{s:s, s:s, s:o}", "metric", r->tier_by_revenue ? "revenue" : "count",
+					      "period", r->tier_quarterly ? "quarter" : "month", "steps", steps));
+	} else {
+		json_object_set_new(o, "tiers", json_null());
+	}
+	json_t *ov = json_array();
+	for (size_t i = 0; i < r->n_overrides; i++)
+		json_array_append_new(ov, json_integer(r->override_bps[i]));
+	json_object_set_new(o, "override_bps", ov);
+	json_object_set_new(o, "override_requires_sale", json_boolean(r->override_requires_sale));
+	json_object_set_new(o, "agent_share_bps", json_integer(r->agent_share_bps));
+	return o;
+}
+
+static json_t *plan_json(const rf_plan *p)
+{
+	json_t *rules = json_loads(p->rules ? p->rules : "{}", 0, NULL);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "id", p->id, "object", "plan", "program_id", p->program_id,
+		      "name", p->name, "default", p->is_default, "version", (json_int_t)p->version);
+	json_object_set_new(o, "rules", rules ? rules : json_object());
+	json_object_set_new(o, "version_valid_from", rf_json_time(p->valid_from));
+	json_object_set_new(o, "created_at", rf_json_time(p->created_at));
+	json_object_set_new(o, "updated_at", rf_json_time(p->updated_at));
+	return o;
+}
+
+/* Normalised rules text from a rules member. */
+static rf_status rules_text(rf_ctx *c, json_t *rules, char **text, rf_err *err)
+{
+	rf_plan_rules r;
+	if (rf_plan_rules_parse(rules, &r, NULL, err) != RF_OK)
+		return err->status;
+	json_t *j = rf_plan_rules_json(&r);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	*text = rf_arena_strdup(c->a, s ? s : "{}");
+	free(s);
+	return RF_OK;
+}
+
+/* The program named in the body, or the only one. */
+static rf_status body_program(rf_ctx *c, json_t *body, rf_program *prog, rf_err *err)
+{
+	const char *pid = rf_json_str(body, "program_id");
+	if (!pid) {
+		rf_program *items = NULL;
+		size_t n = 0;
+		bool more = false;
+		rf_page page = {.limit = 1};
+		if (rf_store_program_list(c->app->store, &page, NULL, &items, &n, &more, c->a, err) != RF_OK)
+			return err->status;
+		if (n != 1 || more)
+			return rf_err_set(err, RF_EINVAL, "program_id",
+					  "program_id is required (there are several programs, or none)");
+		*prog = items[0];
+		return RF_OK;
+	}
+	rf_status rc = rf_store_program_get(c->app->store, pid, prog, c->a, err);
+	if (rc == RF_ENOTFOUND)
+		return rf_err_set(err, RF_EINVAL, "program_id", "program_id: no such program %s", pid);
+	return rc;
+}
+
+void rf_api_plans_create(rf_ctx *c)
+{
+	json_t *body = rf_api_body(c, plan_fields);
+	if (!body)
+		return;
+	rf_err err = {0};
+	rf_plan p;
+	memset(&p, 0, sizeof p);
+	rf_program prog;
+	p.name = rf_trim_arena(c->a, rf_json_str(body, "name"));
+	if (!p.name || !*p.name) {
+		rf_err_set(&err, RF_EINVAL, "name", "name is required");
+		goto fail;
+	}
+	json_t *rules = json_object_get(body, "rules");
+	json_t *empty = json_object();
+	rf_status rrc = rules_text(c, rules ? rules : empty, &p.rules, &err);
+	json_decref(empty);
+	if (rrc != RF_OK)
+		goto fail;
+	if (rf_store_begin(c->app->store, &err) != RF_OK)
+		goto fail;
+	if (body_program(c, body, &prog, &err) != RF_OK)
+		goto fail;
+	p.id = rf_id_new_arena(c->a, "pln");
+	p.program_id = prog.id;
+	p.is_default = json_is_true(json_object_get(body, "default"));
+	p.version = 1;
+	p.created_at = p.updated_at = p.valid_from = rf_clock_now_ms();
+	if (rf_store_plan_insert(c->app->store, &p, &err) != RF_OK) {
+		if (err.status == RF_ECONFLICT)
+			rf_err_set(&err, RF_ECONFLICT, "default", "the program already has a default plan");
+		goto fail;
+	}
+	if (rf_api_audit(c, "plan.create", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+		goto fail;
+	json_decref(body);
+	rf_json_send(c, 201, plan_json(&p));
+	return;
+fail:
+	rf_store_rollback(c->app->store);
+	json_decref(body);
+	rf_json_error(c, &err);
+}
+
+void rf_api_plans_get(rf_ctx *c)
+{
+	rf_plan p;
+	rf_err err = {0};
+	if (!rf_api_found(c, rf_store_plan_get(c->app->store, c->params[0], &p, c->a, &err), &err, "plan"))
+		return;
+	if (c->who.role < RF_ROLE_ADMIN) {
+		/* A partner sees the plan it is on (its own, or the program's default). */
+		rf_partner me;
+		bool mine = false;
+		if (c->who.partner_id &&
+		    rf_store_partner_get(c->app->store, c->who.partner_id, &me, c->a, &err) == RF_OK)
+			mine = me.plan_id ? strcmp(me.plan_id, p.id) == 0
+					  : p.is_default && strcmp(p.program_id, me.program_id) == 0;
+		if (!mine) {
+			rf_api_found(c, RF_ENOTFOUND, &err, "plan");
+			return;
+		}
+	}
+	rf_json_send(c, 200, plan_json(&p));
+}
+
+void rf_api_plans_list(rf_ctx *c)
+{
+	rf_err err = {0};
+	static const char *const allowed[] = {"limit", "starting_after", "program_id", NULL};
+	rf_page page;
+	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rf_plan *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	if (rf_store_plan_list(c->app->store, &page, rf_req_query(c->req, "program_id"), &items, &n, &more, c->a,
+			       &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(data, plan_json(&items[i]));
+	rf_json_send(c, 200, rf_json_list(data, more));
+}
+
+static const rf_jfield plan_update_fields[] = {
+    {"name", RF_JT_STRING, false, 200, NULL},
+    {"default", RF_JT_BOOL, false, 0, NULL},
+    {"rules", RF_JT_OBJECT, false, 8192, NULL},
+    {NULL, 0, false, 0, NULL},
+};
+
+void rf_api_plans_update(rf_ctx *c)
+{
+	json_t *body = rf_api_body(c, plan_update_fields);
+	if (!body)
+		return;
+	rf_err err = {0};
+	rf_plan p;
+	char *rules = NULL;
+	if (json_object_get(body, "rules") && rules_text(c, json_object_get(body, "rules"), &rules, &err) != RF_OK)
+		goto fail;
+	if (rf_store_begin(c->app->store, &err) != RF_OK)
+		goto fail;
+	if (!rf_api_found(c, rf_store_plan_get(c->app->store, c->params[0], &p, c->a, &err), &err, "plan")) {
+		rf_store_rollback(c->app->store);
+		json_decref(body);
+		return;
+	}
+	const char *name = rf_trim_arena(c->a, rf_json_str(body, "name"));
+	if (name && !*name) {
+		rf_err_set(&err, RF_EINVAL, "name", "name cannot be blank");
+		goto fail;
+	}
+	if (name)
+		p.name = (char *)name;
+	if (json_object_get(body, "default"))
+		p.is_default = json_is_true(json_object_get(body, "default"));
+	int64_t now = rf_clock_now_ms();
+	bool new_version = rules && strcmp(rules, p.rules) != 0;
+	if (new_version) {
+		/* A change applies to events from now on: the earlier ones keep the version they were paid under. */
+		p.version++;
+		p.rules = rules;
+		p.valid_from = now;
+	}
+	p.updated_at = now;
+	if (rf_store_plan_update(c->app->store, &p, new_version, &err) != RF_OK) {
+		if (err.status == RF_ECONFLICT && strcmp(err.field, "default") == 0)
+			rf_err_set(&err, RF_ECONFLICT, "default", "the program already has a default plan");
+		goto fail;
+	}
+	if (rf_api_audit(c, "plan.update", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+		goto fail;
+	json_decref(body);
+	rf_json_send(c, 200, plan_json(&p));
+	return;
+fail:
+	rf_store_rollback(c->app->store);
+	json_decref(body);
+	rf_json_error(c, &err);
+}
+
+static const rf_jfield assign_fields[] = {
+    {"partner_ids", RF_JT_STRINGS, false, 1000, NULL},
+    {NULL, 0, false, 0, NULL},
+};
+
+void rf_api_plans_assign(rf_ctx *c)
+{
+	json_t *body = rf_api_body(c, assign_fields);
+	if (!body)
+		return;
+	rf_err err = {0};
+	rf_plan p;
+	json_t *ids = json_object_get(body, "partner_ids");
+	if (!ids || json_array_size(ids) == 0) {
+		rf_err_set(&err, RF_EINVAL, "partner_ids", "partner_ids must name at least one partner");
+		goto fail;
+	}
+	if (rf_store_begin(c->app->store, &err) != RF_OK)
+		goto fail;
+	if (!rf_api_found(c, rf_store_plan_get(c->app->store, c->params[0], &p, c->a, &err), &err, "plan")) {
+		rf_store_rollback(c->app->store);
+		json_decref(body);
+		return;
+	}
+	size_t i;
+	json_t *v;
+	int64_t now = rf_clock_now_ms();
+	json_array_foreach(ids, i, v)
+	{
+		rf_partner pt;
+		rf_status rc = rf_store_partner_get(c->app->store, json_string_value(v), &pt, c->a, &err);
+		if (rc == RF_ENOTFOUND || (rc == RF_OK && strcmp(pt.program_id, p.program_id) != 0)) {
+			rf_err_set(&err, RF_EINVAL, "partner_ids",
+				   "partner_ids[%zu]: no partner %s in the plan's program", i, json_string_value(v));
+			goto fail;
+		}
+		if (rc != RF_OK)
+			goto fail;
+		pt.plan_id = p.id;
+		pt.updated_at = now;
+		if (rf_store_partner_update(c->app->store, &pt, &err) != RF_OK)
+			goto fail;
+	}
+	if (rf_api_audit(c, "plan.assign", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+		goto fail;
+	json_decref(body);
+	rf_json_send(c, 200, json_pack("{s:s, s:I}", "plan_id", p.id, "assigned", (json_int_t)json_array_size(ids)));
+	return;
+fail:
+	rf_store_rollback(c->app->store);
+	json_decref(body);
+	rf_json_error(c, &err);
+}
+
+/* ---- simulate ---- */
+
+typedef struct {
+	const char *partner_id;
+	char currency[4];
+	int64_t actual, proposed;
+} sim_row;
+
+typedef struct {
+	sim_row *rows;
+	size_t n, cap;
+	rf_arena *a;
+} sim_table;
+
+static sim_row *sim_find(sim_table *t, const char *partner_id, const char *currency)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->rows[i].partner_id, partner_id) == 0 && strcmp(t->rows[i].currency, currency) == 0)
+			return &t->rows[i];
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 32;
+		sim_row *rows = rf_arena_alloc(t->a, sizeof *rows * cap);
+		if (!rows)
+			return NULL;
+		if (t->n)
+			memcpy(rows, t->rows, sizeof *rows * t->n);
+		t->rows = rows;
+		t->cap = cap;
+	}
+	sim_row *r = &t->rows[t->n++];
+	memset(r, 0, sizeof *r);
+	r->partner_id = rf_arena_strdup(t->a, partner_id);
+	snprintf(r->currency, 4, "%s", currency);
+	return r;
+}
+
+static rf_status sim_add(sim_table *t, const rf_commission *items, size_t n, bool actual, rf_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].has_amount || strcmp(items[i].status, "rejected") == 0)
+			continue;
+		sim_row *r = sim_find(t, items[i].partner_id, items[i].currency);
+		if (!r)
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		int64_t *slot = actual ? &r->actual : &r->proposed;
+		if (rf_money_add(*slot, items[i].amount, slot) != RF_OK)
+			return rf_err_set(err, RF_EOVERFLOW, NULL, "the totals do not fit");
+	}
+	return RF_OK;
+}
+
+static const rf_jfield simulate_fields[] = {
+    {"from", RF_JT_STRING, false, 40, NULL},
+    {"to", RF_JT_STRING, false, 40, NULL},
+    {"rules", RF_JT_OBJECT, false, 8192, NULL},
+    {NULL, 0, false, 0, NULL},
+};
+
+#define SIM_MAX_EVENTS 100000
+
+static void simulate(rf_ctx *c);
+
+/* A replay may touch many events: it works in an arena of its own, larger than a request's. */
+void rf_api_plans_simulate(rf_ctx *c)
+{
+	rf_arena big;
+	rf_arena_init(&big, 1u << 30);
+	rf_arena *saved = c->a;
+	c->a = &big;
+	simulate(c);
+	c->a = saved;
+	rf_arena_reset(&big);
+}
+
+static void simulate(rf_ctx *c)
+{
+	json_t *body = rf_api_body(c, simulate_fields);
+	if (!body)
+		return;
+	rf_err err = {0};
+	rf_plan p;
+	rf_program prog;
+	rf_plan_rules rules;
+	int64_t from = 0, to = 0;
+	const char *fs = rf_json_str(body, "from"), *ts = rf_json_str(body, "to");
+	if (!fs || rf_clock_parse(fs, &from) != 0) {
+		rf_err_set(&err, RF_EINVAL, "from", "from must be an RFC 3339 time");
+		goto fail;
+	}
+	if (!ts || rf_clock_parse(ts, &to) != 0 || to <= from) {
+		rf_err_set(&err, RF_EINVAL, "to", "to must be an RFC 3339 time after from");
+		goto fail;
+	}
+	if (!rf_api_found(c, rf_store_plan_get(c->app->store, c->params[0], &p, c->a, &err), &err, "plan")) {
+		json_decref(body);
+		return;
+	}
+	json_t *proposed = json_object_get(body, "rules");
+	if (!proposed) {
+		json_t *cur = json_loads(p.rules, 0, NULL);
+		rf_status rc = rf_plan_rules_parse(cur, &rules, NULL, &err);
+		json_decref(cur);
+		if (rc != RF_OK)
+			goto fail;
+	} else if (rf_plan_rules_parse(proposed, &rules, NULL, &err) != RF_OK) {
+		goto fail;
+	}
+	if (rf_store_program_get(c->app->store, p.program_id, &prog, c->a, &err) != RF_OK)
+		goto fail;
+
+	rf_ledger L = {
+	    .c = c, .prog = &prog, .actor = c->who.actor, .simulate = true, .sim_plan_id = p.id, .sim_rules = &rules};
+	size_t events = 0;
+	/* Sales, in the order they happened. */
+	const char *after = NULL;
+	for (;;) {
+		rf_sale_filter f = {.page = {.limit = 100, .starting_after = after},
+				    .program_id = prog.id,
+				    .from = from,
+				    .to = to,
+				    .oldest_first = true};
+		rf_sale *items = NULL;
+		size_t n = 0;
+		bool more = false;
+		if (rf_store_sale_list(c->app->store, &f, &items, &n, &more, c->a, &err) != RF_OK)
+			goto fail;
+		for (size_t i = 0; i < n; i++) {
+			rf_customer cu;
+			if (rf_store_customer_find(c->app->store, prog.id, "lead_id", items[i].lead_id, &cu, c->a,
+						   &err) != RF_OK ||
+			    rf_ledger_sale(&L, &items[i], cu.first_sale_at, &err) != RF_OK)
+				goto fail;
+		}
+		events += n;
+		if (!more || n == 0 || events > SIM_MAX_EVENTS)
+			break;
+		after = items[n - 1].id;
+	}
+	/* Qualified leads. */
+	char **lead_ids = NULL;
+	int64_t *lead_ats = NULL;
+	size_t nl = 0;
+	if (rf_store_lead_qualified_range(c->app->store, prog.id, from, to, SIM_MAX_EVENTS, &lead_ids, &lead_ats, &nl,
+					  c->a, &err) != RF_OK)
+		goto fail;
+	for (size_t i = 0; i < nl; i++) {
+		rf_lead l;
+		if (rf_store_lead_get(c->app->store, lead_ids[i], &l, c->a, &err) != RF_OK ||
+		    rf_ledger_lead(&L, &l, lead_ats[i], &err) != RF_OK)
+			goto fail;
+	}
+	events += nl;
+	/* Refunds and disputes: the reversal of what the proposed plan would have paid on their sale. */
+	rf_refund *refunds = NULL;
+	size_t nr = 0;
+	if (rf_store_refund_range(c->app->store, prog.id, from, to, SIM_MAX_EVENTS, &refunds, &nr, c->a, &err) != RF_OK)
+		goto fail;
+	for (size_t i = 0; i < nr; i++) {
+		rf_sale x;
+		rf_customer cu;
+		rf_ledger orig = {.c = c,
+				  .prog = &prog,
+				  .actor = c->who.actor,
+				  .simulate = true,
+				  .sim_plan_id = p.id,
+				  .sim_rules = &rules};
+		if (rf_store_sale_get(c->app->store, refunds[i].sale_id, &x, c->a, &err) != RF_OK ||
+		    rf_store_customer_find(c->app->store, prog.id, "lead_id", x.lead_id, &cu, c->a, &err) != RF_OK ||
+		    rf_ledger_sale(&orig, &x, cu.first_sale_at, &err) != RF_OK ||
+		    rf_ledger_reverse(&L, &x, &refunds[i], orig.items, orig.n, &err) != RF_OK)
+			goto fail;
+	}
+	events += nr;
+
+	sim_table t = {.a = c->a};
+	if (sim_add(&t, L.items, L.n, false, &err) != RF_OK)
+		goto fail;
+	/* What was really earned from the same events under this plan. */
+	after = NULL;
+	for (;;) {
+		rf_commission_filter f = {.page = {.limit = 100, .starting_after = after},
+					  .program_id = prog.id,
+					  .plan_id = p.id,
+					  .event_from = from,
+					  .event_to = to,
+					  .oldest_first = true};
+		rf_commission *items = NULL;
+		size_t n = 0;
+		bool more = false;
+		if (rf_store_commission_list(c->app->store, &f, &items, &n, &more, c->a, &err) != RF_OK ||
+		    sim_add(&t, items, n, true, &err) != RF_OK)
+			goto fail;
+		if (!more || n == 0)
+			break;
+		after = items[n - 1].id;
+	}
+	json_t *partners = json_array(), *totals = json_array();
+	sim_table tot = {.a = c->a};
+	for (size_t i = 0; i < t.n; i++) {
+		sim_row *r = &t.rows[i];
+		json_t *row = json_pack("{s:s, s:o, s:o, s:o, s:o}", "partner_id", r->partner_id, "currency",
+					rf_json_code(r->currency), "actual", rf_json_money_new(r->actual, r->currency),
+					"proposed", rf_json_money_new(r->proposed, r->currency), "difference",
+					rf_json_money_new(r->proposed - r->actual, r->currency));
+		json_array_append_new(partners, row);
+		sim_row *tr = sim_find(&tot, "", r->currency);
+		if (!tr)
+			goto fail;
+		tr->actual += r->actual;
+		tr->proposed += r->proposed;
+	}
+	for (size_t i = 0; i < tot.n; i++) {
+		sim_row *r = &tot.rows[i];
+		json_array_append_new(totals, json_pack("{s:o, s:o, s:o, s:o}", "currency", rf_json_code(r->currency),
+							"actual", rf_json_money_new(r->actual, r->currency), "proposed",
+							rf_json_money_new(r->proposed, r->currency), "difference",
+							rf_json_money_new(r->proposed - r->actual, r->currency)));
+	}
+	json_t *out = json_pack("{s:s, s:o, s:o, s:I, s:o, s:o}", "plan_id", p.id, "from", rf_json_time(from), "to",
+				rf_json_time(to), "events", (json_int_t)events, "partners", partners, "totals", totals);
+	json_object_set_new(out, "rules", rf_plan_rules_json(&rules));
+	json_decref(body);
+	rf_json_send(c, 200, out);
+	return;
+fail:
+	json_decref(body);
+	rf_json_error(c, &err);
+}

@@ -1,0 +1,136 @@
+/* The jobs thread: wakes every interval (or when kicked), approves the commissions whose holding period has
+ * ended, each batch in one transaction, and logs what it did. */
+#include "jobs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/arena.h"
+#include "../core/clock.h"
+
+static struct {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool running, stop, kicked;
+	long interval_ms;
+	rf_store *store;
+} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+rf_status rf_jobs_approve_due(rf_store *s, int64_t now, int max, int *approved, rf_err *err)
+{
+	*approved = 0;
+	rf_arena a;
+	rf_arena_init(&a, 64u << 20);
+	rf_status rc = rf_store_begin(s, err);
+	if (rc != RF_OK) {
+		rf_arena_reset(&a);
+		return rc;
+	}
+	rf_commission_filter f = {.page = {.limit = max}, .due_before = now, .oldest_first = true};
+	rf_commission *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	rc = rf_store_commission_list(s, &f, &items, &n, &more, &a, err);
+	for (size_t i = 0; rc == RF_OK && i < n; i++) {
+		if (!items[i].has_amount)
+			continue;
+		rc = rf_store_commission_set_status(s, &items[i], "approved", "the holding period ended",
+						    "system:holding", now, err);
+		if (rc == RF_OK)
+			(*approved)++;
+	}
+	if (rc == RF_OK)
+		rc = rf_store_commit(s, err);
+	if (rc != RF_OK)
+		rf_store_rollback(s);
+	rf_arena_reset(&a);
+	return rc;
+}
+
+static void log_line(const char *level, const char *msg, int count, const char *detail)
+{
+	char ts[40];
+	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
+	printf("{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\",\"count\":%d,\"detail\":\"%s\"}\n", ts, level, msg,
+	       count, detail ? detail : "");
+	fflush(stdout);
+}
+
+static void *run(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "refd-jobs");
+	pthread_mutex_lock(&J.mu);
+	while (!J.stop) {
+		pthread_mutex_unlock(&J.mu);
+		for (;;) {
+			rf_err err = {0};
+			int approved = 0;
+			if (rf_jobs_approve_due(J.store, rf_clock_now_ms(), 500, &approved, &err) != RF_OK) {
+				log_line("error", "holding-period job failed", 0, err.message);
+				break;
+			}
+			if (approved)
+				log_line("info", "commissions approved after their holding period", approved, NULL);
+			if (approved < 500)
+				break;
+		}
+		pthread_mutex_lock(&J.mu);
+		if (J.stop)
+			break;
+		if (!J.kicked) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += J.interval_ms / 1000;
+			until.tv_nsec += (J.interval_ms % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&J.cv, &J.mu, &until);
+		}
+		J.kicked = false;
+	}
+	pthread_mutex_unlock(&J.mu);
+	return NULL;
+}
+
+rf_status rf_jobs_start(const char *location, long interval_ms, rf_err *err)
+{
+	if (rf_store_open(location, &J.store, err) != RF_OK)
+		return err->status;
+	J.interval_ms = interval_ms;
+	J.stop = J.kicked = false;
+	if (pthread_create(&J.thread, NULL, run, NULL) != 0) {
+		rf_store_close(J.store);
+		J.store = NULL;
+		return rf_err_set(err, RF_EIO, NULL, "cannot start the jobs thread");
+	}
+	J.running = true;
+	return RF_OK;
+}
+
+void rf_jobs_kick(void)
+{
+	pthread_mutex_lock(&J.mu);
+	J.kicked = true;
+	pthread_cond_signal(&J.cv);
+	pthread_mutex_unlock(&J.mu);
+}
+
+void rf_jobs_stop(void)
+{
+	if (!J.running)
+		return;
+	pthread_mutex_lock(&J.mu);
+	J.stop = true;
+	pthread_cond_signal(&J.cv);
+	pthread_mutex_unlock(&J.mu);
+	pthread_join(J.thread, NULL);
+	J.running = false;
+	rf_store_close(J.store);
+	J.store = NULL;
+}

@@ -1,0 +1,21 @@
+/* Background work that runs beside the HTTP server: the holding-period job approves pending commissions whose
+ * holding period has ended. */
+#ifndef RF_JOBS_H
+#define RF_JOBS_H
+
+#include "../core/status.h"
+#include "../store/store.h"
+
+/* Starts the jobs thread on its own connection to the database at location, running every interval_ms. */
+rf_status rf_jobs_start(const char *location, long interval_ms, rf_err *err);
+
+/* Runs the jobs now rather than at the next interval (after the clock moved, for instance). */
+void rf_jobs_kick(void);
+
+/* Stops the thread and waits for it. Safe to call when not started, and more than once. */
+void rf_jobs_stop(void);
+
+/* One pass of the holding-period job over store s: approves up to max due entries; *approved says how many. */
+rf_status rf_jobs_approve_due(rf_store *s, int64_t now, int max, int *approved, rf_err *err);
+
+#endif
