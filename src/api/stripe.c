@@ -272,6 +272,8 @@ void rf_api_stripe_webhook(rf_ctx *c)
 	size_t len = 0;
 	const char *body = rf_req_body(c->req, &len);
 	const char *h = rf_req_header(c->req, "Stripe-Signature");
+	/* What the event writes is recorded as done by Stripe. */
+	c->who.actor = "stripe";
 	signature sig;
 	char *hcopy = h ? rf_arena_strdup(c->a, h) : NULL;
 	if (!hcopy || !parse_signature(hcopy, &sig)) {
