@@ -75,7 +75,17 @@ browser_suite() { # label binary: node's test runner in headless Chromium; its "
 	count "$1 browser" "$p" "$f"
 }
 
+npm_packages() { # the Stripe webhook tests sign their fixtures with the pinned npm package stripe
+	[ -f node_modules/stripe/package.json ] && return 0
+	command -v npm >/dev/null 2>&1 || return 0 # the Stripe tests then say what is missing
+	echo "installing the pinned npm packages (npm ci)"
+	# No install scripts, as tests/browser/run.sh; its stamp tells it the packages match package-lock.json.
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error &&
+		sha256sum package-lock.json | cut -d' ' -f1 >node_modules/.refd-lock.sha256
+}
+
 step build make -j"$JOBS" all unit
+npm_packages
 step clang-format make check-format
 step cppcheck make cppcheck
 unit_suite plain build
