@@ -25,6 +25,9 @@ void rf_api_abort(rf_ctx *c, const rf_err *err);
 /* Reads an optional integer member within [min, max] into *out (left alone when absent). */
 rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err);
 
+/* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
+rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
+
 /* Refuses query parameters other than those allowed (NULL-terminated), naming the first unknown one. */
 rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err);
 

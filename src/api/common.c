@@ -119,3 +119,24 @@ json_t *rf_api_apikey_json(const rf_apikey *k)
 			 "created_at", rf_json_time(k->created_at), "last_used_at", rf_json_time(k->last_used_at),
 			 "revoked_at", rf_json_time(k->revoked_at));
 }
+
+rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err)
+{
+	if (pid) {
+		rf_status rc = rf_store_program_get(c->app->store, pid, prog, c->a, err);
+		if (rc == RF_ENOTFOUND)
+			return rf_err_set(err, RF_EINVAL, "program_id", "program_id: no such program %s", pid);
+		return rc;
+	}
+	rf_program *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	rf_page page = {.limit = 1};
+	if (rf_store_program_list(c->app->store, &page, NULL, &items, &n, &more, c->a, err) != RF_OK)
+		return err->status;
+	if (n != 1 || more)
+		return rf_err_set(err, RF_EINVAL, "program_id",
+				  "program_id is required (there are several programs, or none)");
+	*prog = items[0];
+	return RF_OK;
+}

@@ -248,29 +248,6 @@ static rf_status rules_text(rf_ctx *c, json_t *rules, char **text, rf_err *err)
 	return RF_OK;
 }
 
-/* The program named in the body, or the only one. */
-static rf_status body_program(rf_ctx *c, json_t *body, rf_program *prog, rf_err *err)
-{
-	const char *pid = rf_json_str(body, "program_id");
-	if (!pid) {
-		rf_program *items = NULL;
-		size_t n = 0;
-		bool more = false;
-		rf_page page = {.limit = 1};
-		if (rf_store_program_list(c->app->store, &page, NULL, &items, &n, &more, c->a, err) != RF_OK)
-			return err->status;
-		if (n != 1 || more)
-			return rf_err_set(err, RF_EINVAL, "program_id",
-					  "program_id is required (there are several programs, or none)");
-		*prog = items[0];
-		return RF_OK;
-	}
-	rf_status rc = rf_store_program_get(c->app->store, pid, prog, c->a, err);
-	if (rc == RF_ENOTFOUND)
-		return rf_err_set(err, RF_EINVAL, "program_id", "program_id: no such program %s", pid);
-	return rc;
-}
-
 void rf_api_plans_create(rf_ctx *c)
 {
 	json_t *body = rf_api_body(c, plan_fields);
@@ -293,7 +270,7 @@ void rf_api_plans_create(rf_ctx *c)
 		goto fail;
 	if (rf_store_begin(c->app->store, &err) != RF_OK)
 		goto fail;
-	if (body_program(c, body, &prog, &err) != RF_OK)
+	if (rf_api_program_or_only(c, rf_json_str(body, "program_id"), &prog, &err) != RF_OK)
 		goto fail;
 	p.id = rf_id_new_arena(c->a, "pln");
 	p.program_id = prog.id;

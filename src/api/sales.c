@@ -8,27 +8,6 @@
 #include "../http/auth.h"
 #include "api.h"
 
-/* The program given, or the only one. */
-static rf_status program_of(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err)
-{
-	if (pid) {
-		rf_status rc = rf_store_program_get(c->app->store, pid, prog, c->a, err);
-		if (rc == RF_ENOTFOUND)
-			return rf_err_set(err, RF_EINVAL, "program_id", "program_id: no such program %s", pid);
-		return rc;
-	}
-	rf_program *items = NULL;
-	size_t n = 0;
-	bool more = false;
-	rf_page page = {.limit = 1};
-	if (rf_store_program_list(c->app->store, &page, NULL, &items, &n, &more, c->a, err) != RF_OK)
-		return err->status;
-	if (n != 1 || more)
-		return rf_err_set(err, RF_EINVAL, "program_id", "program_id is required (there are several programs)");
-	*prog = items[0];
-	return RF_OK;
-}
-
 static json_t *sale_json(const rf_sale *x)
 {
 	json_t *meta = json_loads(x->metadata ? x->metadata : "{}", 0, NULL);
@@ -191,7 +170,7 @@ rf_status rf_api_customer_touch(rf_ctx *c, const rf_program *prog, const char *e
 rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, int *status, char **sale_id, rf_err *err)
 {
 	rf_program prog;
-	if (program_of(c, in->program_id, &prog, err) != RF_OK)
+	if (rf_api_program_or_only(c, in->program_id, &prog, err) != RF_OK)
 		return err->status;
 	rf_sale x;
 	rf_status rc = rf_store_sale_find(c->app->store, prog.id, in->external_id, false, &x, c->a, err);
@@ -319,7 +298,7 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 		if (rf_store_program_get(c->app->store, x.program_id, &prog, c->a, err) != RF_OK)
 			return err->status;
 	} else if (in->sale_external_id) {
-		if (program_of(c, in->program_id, &prog, err) != RF_OK)
+		if (rf_api_program_or_only(c, in->program_id, &prog, err) != RF_OK)
 			return err->status;
 		rf_status rc = rf_store_sale_find(c->app->store, prog.id, in->sale_external_id, true, &x, c->a, err);
 		if (rc == RF_ENOTFOUND)

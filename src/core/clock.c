@@ -20,8 +20,7 @@ void rf_clock_set_offset_ms(int64_t offset)
 	atomic_store(&clock_offset_ms, offset);
 }
 
-/* Days from 1970-01-01 to a civil date, for the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t rf_days_from_civil(int64_t y, int m, int d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -31,7 +30,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void rf_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -52,7 +51,7 @@ void rf_clock_format(int64_t ms, char *buf, size_t len)
 	int64_t rem = secs - days * 86400;
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	rf_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, (int)(rem / 3600),
 		 (int)(rem % 3600 / 60), (int)(rem % 60), milli);
 }
@@ -114,7 +113,7 @@ int rf_clock_parse(const char *s, int64_t *ms)
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
 		return -1;
-	int64_t days = days_from_civil(y, mo, d);
+	int64_t days = rf_days_from_civil(y, mo, d);
 	*ms = ((days * 86400 + h * 3600 + mi * 60 + se) - (int64_t)off * 60) * 1000 + frac;
 	return 0;
 }

@@ -18,4 +18,8 @@ void rf_clock_format(int64_t ms, char *buf, size_t len);
  * Returns 0 on success, -1 when s is not such a time. */
 int rf_clock_parse(const char *s, int64_t *ms);
 
+/* Days from 1970-01-01 to a civil date (proleptic Gregorian), and back. */
+int64_t rf_days_from_civil(int64_t y, int m, int d);
+void rf_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "money.h"
 
 rf_status rf_plan_sale_parts(const rf_plan_rules *r, const rf_plan_sale *s, rf_plan_part out[2], size_t *n,
@@ -101,30 +102,6 @@ rf_status rf_plan_split(int64_t c, int64_t share_bps, int64_t *agent, int64_t *p
 	return RF_OK;
 }
 
-/* Days from 1970-01-01 to a civil date, and back (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 #define DAY_MS 86400000LL
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -137,7 +114,7 @@ void rf_period_bounds(int64_t ms, bool quarter, int64_t *start, int64_t *end)
 {
 	int64_t y;
 	int m, d;
-	civil_from_days(floor_div(ms, DAY_MS), &y, &m, &d);
+	rf_civil_from_days(floor_div(ms, DAY_MS), &y, &m, &d);
 	int first = quarter ? ((m - 1) / 3) * 3 + 1 : m;
 	int next = first + (quarter ? 3 : 1);
 	int64_t ny = y;
@@ -145,8 +122,8 @@ void rf_period_bounds(int64_t ms, bool quarter, int64_t *start, int64_t *end)
 		next -= 12;
 		ny++;
 	}
-	*start = days_from_civil(y, first, 1) * DAY_MS;
-	*end = days_from_civil(ny, next, 1) * DAY_MS;
+	*start = rf_days_from_civil(y, first, 1) * DAY_MS;
+	*end = rf_days_from_civil(ny, next, 1) * DAY_MS;
 }
 
 int64_t rf_add_months(int64_t ms, int months)
@@ -156,12 +133,12 @@ int64_t rf_add_months(int64_t ms, int months)
 	int64_t in_day = ms - days * DAY_MS;
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	rf_civil_from_days(days, &y, &m, &d);
 	int64_t total = y * 12 + (m - 1) + months;
 	int64_t ny = floor_div(total, 12);
 	int nm = (int)(total - ny * 12) + 1;
 	int len = mdays[nm - 1] + (nm == 2 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0));
 	if (d > len)
 		d = len;
-	return days_from_civil(ny, nm, d) * DAY_MS + in_day;
+	return rf_days_from_civil(ny, nm, d) * DAY_MS + in_day;
 }
