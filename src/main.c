@@ -36,6 +36,7 @@ static const char *main_usage =
     "  user add         create a user: --email E --role owner|admin|manager|partner [--partner ID]\n"
     "  user passwd      set a user's password: --email E\n"
     "  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
+    "  payouts          payout runs for scripts: run, approve, export, mark-paid (see refd payouts --help)\n"
     "  bench-data       add synthetic partners for benchmarks: --partners N\n"
     "  routes           list every HTTP route\n"
     "  version          print the version\n"
@@ -582,6 +583,123 @@ done:
 	return status;
 }
 
+static int cmd_payouts(int argc, char **argv)
+{
+	static const char usage[] =
+	    "Usage: refd payouts run [--program ID] [--cutoff TIME]\n"
+	    "       refd payouts approve --run ID\n"
+	    "       refd payouts export --run ID [--format generic|paypal|wise] [--currency C]\n"
+	    "       refd payouts mark-paid --run ID [--item ID] [--reference R]\n\n"
+	    "Payout runs, for scripts: the same rules as /api/v1/payout-runs. Runs and items print as JSON on\n"
+	    "standard output, exports as CSV.";
+	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+		printf("%s\n", usage);
+		return argc < 1 ? 2 : 0;
+	}
+	const char *sub = argv[0];
+	if (strcmp(sub, "run") != 0 && strcmp(sub, "approve") != 0 && strcmp(sub, "export") != 0 &&
+	    strcmp(sub, "mark-paid") != 0) {
+		fprintf(stderr, "refd: payouts: unknown subcommand %s (run, approve, export, mark-paid)\n", sub);
+		return 2;
+	}
+	rf_option opts[] = {
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"program", NULL, true, NULL, "program id (run; default: the only program)", NULL},
+	    {"cutoff", NULL, true, NULL, "RFC 3339 time: entries up to it (run; default: now)", NULL},
+	    {"run", NULL, true, NULL, "payout run id (approve, export, mark-paid)", NULL},
+	    {"format", NULL, true, "generic", "export layout: generic, paypal or wise", NULL},
+	    {"currency", NULL, true, NULL, "export only the items in this currency", NULL},
+	    {"item", NULL, true, NULL, "mark-paid: only this item", NULL},
+	    {"reference", NULL, true, NULL, "mark-paid: the payment provider's reference", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc - 1, argv + 1, usage);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	const char *run_id = rf_option_get(opts, "run");
+	if (strcmp(sub, "run") != 0 && !run_id) {
+		fprintf(stderr, "refd: payouts %s needs --run ID\n", sub);
+		return 2;
+	}
+	int64_t cutoff = rf_clock_now_ms();
+	if (rf_option_get(opts, "cutoff") && rf_clock_parse(rf_option_get(opts, "cutoff"), &cutoff) != 0) {
+		fprintf(stderr, "refd: --cutoff must be an RFC 3339 time\n");
+		return 2;
+	}
+	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);
+	if (!s)
+		return 1;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	static rf_app_config cfg;
+	rf_app app = {s, &cfg};
+	rf_ctx c;
+	memset(&c, 0, sizeof c);
+	c.app = &app;
+	c.a = &a;
+	c.who.role = RF_ROLE_OWNER;
+	c.who.actor = "cli";
+	rf_err err = {0};
+	rf_payout_run run;
+	int status = 1;
+	json_t *out = NULL;
+	if (strcmp(sub, "export") == 0) {
+		char *buf = NULL;
+		size_t len = 0;
+		if (rf_store_payout_run_get(s, run_id, &run, &a, &err) != RF_OK ||
+		    rf_payout_export(&c, &run, rf_option_get(opts, "format"), rf_option_get(opts, "currency"), &buf,
+				     &len, &err) != RF_OK)
+			goto done;
+		fwrite(buf, 1, len, stdout);
+		free(buf);
+		status = 0;
+		goto done;
+	}
+	if (rf_store_begin(s, &err) != RF_OK)
+		goto done;
+	if (strcmp(sub, "run") == 0) {
+		rf_program prog;
+		if (rf_api_program_or_only(&c, rf_option_get(opts, "program"), &prog, &err) != RF_OK ||
+		    rf_payout_create(&c, &prog, cutoff, &run, &err) != RF_OK)
+			goto rollback;
+	} else {
+		if (rf_store_payout_run_get(s, run_id, &run, &a, &err) != RF_OK)
+			goto rollback;
+		if (strcmp(sub, "approve") == 0) {
+			if (rf_payout_approve(&c, &run, &err) != RF_OK)
+				goto rollback;
+		} else if (rf_option_get(opts, "item")) {
+			rf_payout_item it;
+			if (rf_store_payout_item_get(s, rf_option_get(opts, "item"), &it, &a, &err) != RF_OK)
+				goto rollback;
+			if (strcmp(it.run_id, run.id) != 0) {
+				rf_err_set(&err, RF_EINVAL, "item", "item %s is not in run %s", it.id, run.id);
+				goto rollback;
+			}
+			if (rf_payout_item_paid(&c, &run, &it, rf_option_get(opts, "reference"), false, &err) != RF_OK)
+				goto rollback;
+		} else if (rf_payout_run_paid(&c, &run, rf_option_get(opts, "reference"), &err) != RF_OK) {
+			goto rollback;
+		}
+	}
+	if (!(out = rf_payout_run_json(&c, &run, &err)) || rf_store_commit(s, &err) != RF_OK)
+		goto rollback;
+	char *txt = json_dumps(out, JSON_INDENT(2));
+	printf("%s\n", txt ? txt : "{}");
+	free(txt);
+	status = 0;
+	goto done;
+rollback:
+	rf_store_rollback(s);
+done:
+	if (status)
+		fprintf(stderr, "refd: payouts %s: %s\n", sub, err.message[0] ? err.message : "failed");
+	json_decref(out);
+	rf_arena_reset(&a);
+	rf_store_close(s);
+	return status;
+}
+
 static int cmd_bench_data(int argc, char **argv)
 {
 	rf_option opts[] = {
@@ -641,6 +759,8 @@ int main(int argc, char **argv)
 		return cmd_migrate(argc - 2, argv + 2);
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 2, argv + 2);
+	if (strcmp(cmd, "payouts") == 0)
+		return cmd_payouts(argc - 2, argv + 2);
 	if (strcmp(cmd, "apikey") == 0)
 		return cmd_apikey(argc - 2, argv + 2);
 	if (strcmp(cmd, "bench-data") == 0)

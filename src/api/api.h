@@ -25,6 +25,12 @@ void rf_api_abort(rf_ctx *c, const rf_err *err);
 /* Reads an optional integer member within [min, max] into *out (left alone when absent). */
 rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err);
 
+/* Appends a CSV cell to a malloc'd buffer: always quoted, and a text starting with = + - @ (or tab, CR) made
+ * inert for spreadsheets with a leading quote. last ends the row. */
+void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last);
+/* Appends a number (digits, an optional leading minus and a decimal point; never text from outside) as is. */
+void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, bool last);
+
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
 
@@ -178,6 +184,38 @@ void rf_api_sales_list(rf_ctx *c);
 void rf_api_sales_create(rf_ctx *c);
 void rf_api_sales_get(rf_ctx *c);
 void rf_api_refunds_create(rf_ctx *c);
+
+/* payouts.c: the run logic takes a context without a request (the CLI calls it too). */
+json_t *rf_payout_run_json(rf_ctx *c, const rf_payout_run *r, rf_err *err);
+/* Drafts a run of what the program owes up to cutoff, leaving out (with the reason) partners who are not active,
+ * held, owed nothing or under the threshold. */
+rf_status rf_payout_create(rf_ctx *c, const rf_program *prog, int64_t cutoff, rf_payout_run *run, rf_err *err);
+/* Approves a draft: its entries are locked to it, or RF_ECONFLICT when another run took one. */
+rf_status rf_payout_approve(rf_ctx *c, rf_payout_run *run, rf_err *err);
+/* Marks one item paid (its entries become paid) or failed (its entries return to the balance). */
+rf_status rf_payout_item_paid(rf_ctx *c, rf_payout_run *run, rf_payout_item *it, const char *reference, bool failed,
+			      rf_err *err);
+/* Marks every pending item of an approved run paid. */
+rf_status rf_payout_run_paid(rf_ctx *c, rf_payout_run *run, const char *reference, rf_err *err);
+/* The run as CSV (format generic, paypal or wise; currency may restrict it): *out is malloc'd. */
+rf_status rf_payout_export(rf_ctx *c, const rf_payout_run *run, const char *format, const char *currency, char **out,
+			   size_t *out_len, rf_err *err);
+void rf_api_payouts_list(rf_ctx *c);
+void rf_api_payouts_create(rf_ctx *c);
+void rf_api_payouts_get(rf_ctx *c);
+void rf_api_payouts_approve(rf_ctx *c);
+void rf_api_payouts_cancel(rf_ctx *c);
+void rf_api_payouts_mark_paid(rf_ctx *c);
+void rf_api_payouts_export(rf_ctx *c);
+void rf_api_payout_items_mark_paid(rf_ctx *c);
+void rf_api_payout_items_mark_failed(rf_ctx *c);
+
+/* statements.c */
+void rf_api_partners_payout_forecast(rf_ctx *c);
+void rf_api_partners_statement(rf_ctx *c);
+void rf_api_partners_hold_payouts(rf_ctx *c);
+void rf_api_partners_release_payouts(rf_ctx *c);
+void rf_api_tax_totals(rf_ctx *c);
 
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);

@@ -1,4 +1,5 @@
 /* Helpers shared by the resource handlers: audit entries, integer members, query checks and JSON views. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -82,6 +83,9 @@ json_t *rf_api_program_json(const rf_program *p)
 	json_object_set_new(o, "conflict_days", json_integer(p->conflict_days));
 	json_object_set_new(o, "tracking_origins", str_list(p->tracking_origins, p->n_tracking_origins));
 	json_object_set_new(o, "stripe_webhook_configured", json_boolean(p->stripe_secret_sealed != NULL));
+	json_object_set_new(o, "payout_schedule",
+			    json_pack("{s:s, s:I, s:I}", "every", "month", "day", (json_int_t)p->payout_day,
+				      "terms_days", (json_int_t)p->payout_terms_days));
 	return o;
 }
 
@@ -139,4 +143,47 @@ rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, r
 				  "program_id is required (there are several programs, or none)");
 	*prog = items[0];
 	return RF_OK;
+}
+
+/* Makes room for need more bytes; false when memory runs out. */
+static bool csv_room(char **buf, size_t *len, size_t *cap, size_t need)
+{
+	if (*len + need < *cap)
+		return true;
+	size_t ncap = (*cap + need) * 2;
+	char *nb = realloc(*buf, ncap);
+	if (!nb)
+		return false;
+	*buf = nb;
+	*cap = ncap;
+	return true;
+}
+
+void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
+{
+	const char *v = s ? s : "";
+	if (!csv_room(buf, len, cap, strlen(v) * 2 + 8))
+		return;
+	char *o = *buf + *len;
+	*o++ = '"';
+	if (strchr("=+-@\t\r", v[0]) && v[0])
+		*o++ = '\'';
+	for (; *v; v++) {
+		if (*v == '"')
+			*o++ = '"';
+		*o++ = *v;
+	}
+	*o++ = '"';
+	*o++ = last ? '\n' : ',';
+	*len = (size_t)(o - *buf);
+}
+
+void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, bool last)
+{
+	size_t n = strlen(digits);
+	if (!csv_room(buf, len, cap, n + 2))
+		return;
+	memcpy(*buf + *len, digits, n);
+	(*buf)[*len + n] = last ? '\n' : ',';
+	*len += n + 1;
 }

@@ -857,33 +857,6 @@ void rf_api_leads_list(rf_ctx *c)
 	rf_json_send(c, 200, rf_json_list(data, more));
 }
 
-/* Appends one CSV cell: quoted when needed, and a leading = + - @ (or tab/CR) made inert for spreadsheets. */
-static void csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
-{
-	const char *v = s ? s : "";
-	size_t need = strlen(v) * 2 + 8;
-	if (*len + need >= *cap) {
-		size_t ncap = (*cap + need) * 2;
-		char *nb = realloc(*buf, ncap);
-		if (!nb)
-			return;
-		*buf = nb;
-		*cap = ncap;
-	}
-	char *o = *buf + *len;
-	*o++ = '"';
-	if (strchr("=+-@\t\r", v[0]) && v[0])
-		*o++ = '\'';
-	for (; *v; v++) {
-		if (*v == '"')
-			*o++ = '"';
-		*o++ = *v;
-	}
-	*o++ = '"';
-	*o++ = last ? '\n' : ',';
-	*len = (size_t)(o - *buf);
-}
-
 void rf_api_leads_export(rf_ctx *c)
 {
 	rf_err err = {0};
@@ -903,7 +876,7 @@ void rf_api_leads_export(rf_ctx *c)
 					   "agent_id", "method",     "click_id", "registration", "converted_at"};
 	const size_t ncol = sizeof head / sizeof head[0];
 	for (size_t i = 0; i < ncol; i++)
-		csv_cell(&buf, &len, &cap, head[i], i == ncol - 1);
+		rf_csv_cell(&buf, &len, &cap, head[i], i == ncol - 1);
 	/* Pages through the whole selection, bounded so one export cannot exhaust memory. */
 	f.page.limit = 100;
 	size_t rows = 0;
@@ -934,7 +907,7 @@ void rf_api_leads_export(rf_ctx *c)
 					       l->click_id, l->registration ? "true" : "false",
 					       converted};
 			for (size_t k = 0; k < ncol; k++)
-				csv_cell(&buf, &len, &cap, cells[k], k == ncol - 1);
+				rf_csv_cell(&buf, &len, &cap, cells[k], k == ncol - 1);
 		}
 		rows += n;
 		f.page.starting_after = n ? rf_arena_strdup(c->a, items[n - 1].id) : NULL;

@@ -24,6 +24,8 @@ static const rf_jfield program_fields[] = {
     {"conflict_days", RF_JT_INT, false, 0, NULL},
     {"tracking_origins", RF_JT_STRINGS, false, RF_MAX_DOMAINS, NULL},
     {"stripe_webhook_secret", RF_JT_STRING, true, 200, NULL},
+    {"payout_day", RF_JT_INT, false, 0, NULL},
+    {"payout_terms_days", RF_JT_INT, false, 0, NULL},
     {NULL, 0, false, 0, NULL},
 };
 
@@ -111,7 +113,9 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 	}
 	if (rf_api_int(body, "repeat_click_minutes", 0, 10080, &p->repeat_click_minutes, err) != RF_OK ||
 	    rf_api_int(body, "protection_days", 1, 3650, &p->protection_days, err) != RF_OK ||
-	    rf_api_int(body, "conflict_days", 0, 3650, &p->conflict_days, err) != RF_OK)
+	    rf_api_int(body, "conflict_days", 0, 3650, &p->conflict_days, err) != RF_OK ||
+	    rf_api_int(body, "payout_day", 1, 28, &p->payout_day, err) != RF_OK ||
+	    rf_api_int(body, "payout_terms_days", 0, 120, &p->payout_terms_days, err) != RF_OK)
 		return err->status;
 	json_t *v;
 	if ((v = json_object_get(body, "allowed_domains")) &&

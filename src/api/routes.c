@@ -59,6 +59,22 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/commissions/{id}/reject", rf_api_commissions_reject, RF_AUTH_ADMIN},
     {"GET", "/api/v1/partners/{id}/balance", rf_api_partners_balance, RF_AUTH_ANY},
 
+    {"GET", "/api/v1/partners/{id}/payout-forecast", rf_api_partners_payout_forecast, RF_AUTH_ANY},
+    {"GET", "/api/v1/partners/{id}/statement", rf_api_partners_statement, RF_AUTH_ANY},
+    {"POST", "/api/v1/partners/{id}/hold-payouts", rf_api_partners_hold_payouts, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/partners/{id}/release-payouts", rf_api_partners_release_payouts, RF_AUTH_ADMIN},
+
+    {"GET", "/api/v1/payout-runs", rf_api_payouts_list, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/payout-runs", rf_api_payouts_create, RF_AUTH_ADMIN},
+    {"GET", "/api/v1/payout-runs/{id}", rf_api_payouts_get, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/payout-runs/{id}/approve", rf_api_payouts_approve, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/payout-runs/{id}/cancel", rf_api_payouts_cancel, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/payout-runs/{id}/mark-paid", rf_api_payouts_mark_paid, RF_AUTH_ADMIN},
+    {"GET", "/api/v1/payout-runs/{id}/export", rf_api_payouts_export, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/payout-runs/{id}/items/{item_id}/mark-paid", rf_api_payout_items_mark_paid, RF_AUTH_ADMIN},
+    {"POST", "/api/v1/payout-runs/{id}/items/{item_id}/mark-failed", rf_api_payout_items_mark_failed, RF_AUTH_ADMIN},
+    {"GET", "/api/v1/tax-totals", rf_api_tax_totals, RF_AUTH_ADMIN},
+
     {"GET", "/api/v1/fx-rates", rf_api_fx_list, RF_AUTH_ANY},
     {"POST", "/api/v1/fx-rates", rf_api_fx_create, RF_AUTH_ADMIN},
     {"POST", "/api/v1/fx-rates/import", rf_api_fx_import, RF_AUTH_ADMIN},

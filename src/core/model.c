@@ -22,6 +22,8 @@ void rf_program_defaults(rf_program *p)
 	p->repeat_click_minutes = 30;
 	p->protection_days = 90;
 	p->conflict_days = 90;
+	p->payout_day = 1;
+	p->payout_terms_days = 30;
 }
 
 rf_role rf_role_parse(const char *s)

@@ -29,6 +29,8 @@ typedef struct {
 	int64_t conflict_days;        /* how far back a registration looks for conflicting leads */
 	char *tracking_origins[RF_MAX_DOMAINS]; /* origins allowed to call the tracking API from a browser */
 	size_t n_tracking_origins;
+	int64_t payout_day;        /* payouts are made on this day of the month (1..28) */
+	int64_t payout_terms_days; /* NET terms: an entry is paid on the first payout date this long after approval */
 	unsigned char *stripe_secret_sealed; /* the Stripe webhook signing secret, encrypted; NULL when not set */
 	size_t stripe_secret_sealed_len;
 	int64_t created_at, updated_at; /* unix milliseconds */
@@ -54,7 +56,8 @@ typedef struct {
 	char *tax_id_last4;
 	char *metadata; /* JSON object text */
 	char *status_reason;
-	char *plan_id; /* the plan assigned to this partner; NULL for the program's default */
+	char *plan_id;            /* the plan assigned to this partner; NULL for the program's default */
+	char *payout_hold_reason; /* payouts wait for a review; NULL when they do not */
 	int64_t created_at, updated_at;
 } rf_partner;
 
@@ -264,11 +267,43 @@ typedef struct {
 	int64_t created_at;
 } rf_fx_rate;
 
+typedef struct {
+	char *id;
+	char *program_id;
+	char *status; /* draft | approved | paid | cancelled */
+	int64_t cutoff;
+	char *left_out; /* JSON array: partners left out and why */
+	char *created_by, *approved_by;
+	int64_t created_at, approved_at, updated_at;
+} rf_payout_run;
+
+typedef struct {
+	char *id;
+	char *run_id;
+	char *partner_id;
+	int64_t amount;
+	char currency[4];
+	int64_t entries;
+	char *status; /* pending | paid | failed */
+	char *reference;
+	char *failure_reason;
+	int64_t paid_at, created_at, updated_at;
+} rf_payout_item;
+
+/* What a partner is owed in one currency: approved entries no run has taken. */
+typedef struct {
+	char *partner_id;
+	char currency[4];
+	int64_t amount;
+	int64_t entries;
+} rf_payout_group;
+
 /* Roles from the most to the least powerful. */
 typedef enum { RF_ROLE_NONE = 0, RF_ROLE_PARTNER, RF_ROLE_MANAGER, RF_ROLE_ADMIN, RF_ROLE_OWNER } rf_role;
 
 /* Sets a new program's defaults: cookie window 90 days, last click, holding 30 days, parameters via and ref,
- * repeat clicks within 30 minutes, deal protection 90 days, conflicts looked for 90 days back. */
+ * repeat clicks within 30 minutes, deal protection 90 days, conflicts looked for 90 days back, payouts on the
+ * 1st of the month on NET-30 terms. */
 void rf_program_defaults(rf_program *p);
 
 /* Parses a role name; RF_ROLE_NONE when unknown. */

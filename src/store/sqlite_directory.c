@@ -11,7 +11,7 @@
 #define PROGRAM_COLS                                                                                         \
 	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, " \
 	"tracking_params, created_at, updated_at, allowed_domains, fallback_url, repeat_click_minutes, "     \
-	"protection_days, conflict_days, tracking_origins, stripe_secret_sealed"
+	"protection_days, conflict_days, tracking_origins, stripe_secret_sealed, payout_day, payout_terms_days"
 
 /* Joins a list of names with commas (names never contain one: they are checked before they get here). */
 static void list_join(char *const *items, size_t n, char *buf, size_t len)
@@ -66,6 +66,8 @@ static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
 			p->stripe_secret_sealed_len = (size_t)len;
 		}
 	}
+	p->payout_day = sqlite3_column_int64(st, 17);
+	p->payout_terms_days = sqlite3_column_int64(st, 18);
 }
 
 static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
@@ -99,12 +101,14 @@ static void program_bind(sqlite3_stmt *st, const rf_program *p)
 		sqlite3_bind_blob(st, 17, p->stripe_secret_sealed, (int)p->stripe_secret_sealed_len, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, 17);
+	sqlite3_bind_int64(st, 18, p->payout_day ? p->payout_day : 1);
+	sqlite3_bind_int64(st, 19, p->payout_terms_days);
 }
 
 rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
 {
 	sqlite3_stmt *st = rf_sqlite_prep(
-	    s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	    s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	program_bind(st, p);
@@ -119,7 +123,8 @@ rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
 			   "attribution_model = ?5, holding_period_days = ?6, payout_threshold = ?7, "
 			   "tracking_params = ?8, created_at = ?9, updated_at = ?10, allowed_domains = ?11, "
 			   "fallback_url = ?12, repeat_click_minutes = ?13, protection_days = ?14, "
-			   "conflict_days = ?15, tracking_origins = ?16, stripe_secret_sealed = ?17 WHERE id = ?1",
+			   "conflict_days = ?15, tracking_origins = ?16, stripe_secret_sealed = ?17, "
+			   "payout_day = ?18, payout_terms_days = ?19 WHERE id = ?1",
 			   err);
 	if (!st)
 		return RF_EIO;
@@ -158,10 +163,11 @@ rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *on
 
 /* ---- partners ---- */
 
-#define PARTNER_COLS                                                                                       \
-	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "  \
-	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, " \
-	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at, p.plan_id"
+#define PARTNER_COLS                                                                                            \
+	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "       \
+	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, "      \
+	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at, p.plan_id, " \
+	"p.payout_hold_reason"
 
 static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
 {
@@ -194,6 +200,7 @@ static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
 	p->created_at = sqlite3_column_int64(st, 18);
 	p->updated_at = sqlite3_column_int64(st, 19);
 	p->plan_id = rf_sqlite_col_text(st, 20, a);
+	p->payout_hold_reason = rf_sqlite_col_text(st, 21, a);
 }
 
 static void partner_fill(sqlite3_stmt *st, void *item, rf_arena *a)
@@ -227,6 +234,7 @@ static void partner_bind(sqlite3_stmt *st, const rf_partner *p)
 	sqlite3_bind_int64(st, 19, p->created_at);
 	sqlite3_bind_int64(st, 20, p->updated_at);
 	rf_sqlite_bind_text(st, 21, p->plan_id);
+	rf_sqlite_bind_text(st, 22, p->payout_hold_reason);
 }
 
 rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
@@ -236,7 +244,8 @@ rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
 			   "INSERT INTO partners (id, program_id, kind, status, name, email, company, currency, "
 			   "cost_per_lead, cost_per_lead_currency, team_parent_id, recruited_by_id, "
 			   "tax_legal_name, tax_country, tax_id_sealed, tax_id_last4, metadata, status_reason, "
-			   "created_at, updated_at, plan_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   "created_at, updated_at, plan_id, payout_hold_reason) "
+			   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			   err);
 	if (!st)
 		return RF_EIO;
@@ -252,7 +261,7 @@ rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err)
 			   "company = ?7, currency = ?8, cost_per_lead = ?9, cost_per_lead_currency = ?10, "
 			   "team_parent_id = ?11, recruited_by_id = ?12, tax_legal_name = ?13, tax_country = ?14, "
 			   "tax_id_sealed = ?15, tax_id_last4 = ?16, metadata = ?17, status_reason = ?18, "
-			   "created_at = ?19, updated_at = ?20, plan_id = ?21 WHERE id = ?1",
+			   "created_at = ?19, updated_at = ?20, plan_id = ?21, payout_hold_reason = ?22 WHERE id = ?1",
 			   err);
 	if (!st)
 		return RF_EIO;

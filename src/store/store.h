@@ -288,6 +288,50 @@ rf_status rf_store_stripe_event_add(rf_store *s, const char *program_id, const c
 rf_status rf_store_stripe_event_get(rf_store *s, const char *program_id, const char *event_id, char **outcome,
 				    char **object_id, rf_arena *a, rf_err *err);
 
+/* Payouts. Groups: the program's approved entries with an event at or before cutoff that no approved run holds,
+ * summed per partner and currency (at most max groups). */
+rf_status rf_store_payout_groups(rf_store *s, const char *program_id, int64_t cutoff, int max, rf_payout_group **items,
+				 size_t *n, rf_arena *a, rf_err *err);
+rf_status rf_store_payout_run_insert(rf_store *s, const rf_payout_run *r, rf_err *err);
+rf_status rf_store_payout_run_update(rf_store *s, const rf_payout_run *r, rf_err *err);
+rf_status rf_store_payout_run_get(rf_store *s, const char *id, rf_payout_run *out, rf_arena *a, rf_err *err);
+rf_status rf_store_payout_run_list(rf_store *s, const rf_page *page, const char *program_id, rf_payout_run **items,
+				   size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+/* Inserts the item and ties to it the entries of its group (same filter as the groups, for its partner and
+ * currency, up to the run's cutoff). */
+rf_status rf_store_payout_item_insert(rf_store *s, const rf_payout_item *it, const char *program_id, int64_t cutoff,
+				      rf_err *err);
+rf_status rf_store_payout_item_update(rf_store *s, const rf_payout_item *it, rf_err *err);
+rf_status rf_store_payout_item_get(rf_store *s, const char *id, rf_payout_item *out, rf_arena *a, rf_err *err);
+/* The run's items (at most max), or a partner's paid items paid in [from, to) when run_id is NULL. */
+rf_status rf_store_payout_items(rf_store *s, const char *run_id, const char *partner_id, int64_t from, int64_t to,
+				int max, rf_payout_item **items, size_t *n, rf_arena *a, rf_err *err);
+/* Paid items of the program paid in [from, to), oldest first (at most max). */
+rf_status rf_store_payout_paid_range(rf_store *s, const char *program_id, int64_t from, int64_t to, int max,
+				     rf_payout_item **items, size_t *n, rf_arena *a, rf_err *err);
+/* Locks the pending items' entries to the run: RF_ECONFLICT on "status" when another run holds one of them or
+ * one is no longer approved (nothing is then locked). */
+rf_status rf_store_payout_lock(rf_store *s, const char *run_id, rf_err *err);
+/* Releases an item's entries (a failed payment): they return to the partner's balance. */
+rf_status rf_store_payout_unlock_item(rf_store *s, const char *item_id, rf_err *err);
+/* The entries an item pays (at most max). */
+rf_status rf_store_payout_item_entries(rf_store *s, const char *item_id, int max, rf_commission **items, size_t *n,
+				       rf_arena *a, rf_err *err);
+typedef struct {
+	char currency[4];
+	int64_t earned;   /* counted entries (not rejected, converted) */
+	int64_t paid_out; /* paid payout items */
+} rf_totals;
+
+/* Per currency: the sum of the partner's counted entries with an event before `before`, and of its payouts paid
+ * before it (at most max currencies). */
+rf_status rf_store_partner_totals_before(rf_store *s, const char *partner_id, int64_t before, rf_totals *out,
+					 size_t max, size_t *n, rf_err *err);
+/* Per currency: the partner's entries not yet in an approved run, pending or approved (not held), whose holding
+ * period ends by `by`. */
+rf_status rf_store_payout_due_by(rf_store *s, const char *partner_id, int64_t by, rf_balance *out, size_t max,
+				 size_t *n, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);
