@@ -436,15 +436,16 @@ void rf_api_fx_list(rf_ctx *c)
 	}
 	rf_fx_rate *items = NULL;
 	size_t n = 0;
-	if (rf_store_fx_list(c->app->store, b ? base : NULL, q ? quote : NULL, page.limit, &items, &n, c->a, &err) !=
-	    RF_OK) {
+	bool more = false;
+	if (rf_store_fx_list(c->app->store, b ? base : NULL, q ? quote : NULL, page.limit, &items, &n, &more, c->a,
+			     &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, fx_json(&items[i]));
-	rf_json_send(c, 200, rf_json_list(data, false));
+	rf_json_send(c, 200, rf_json_list(data, more));
 }
 
 /* Checks one rate's members (field names prefixed with where, e.g. "rates[2]."). */
@@ -511,7 +512,7 @@ void rf_api_fx_create(rf_ctx *c)
 	json_t *rates = json_object_get(peek, "rates");
 	if (json_is_object(peek) && json_object_get(peek, "rate") && !json_is_string(json_object_get(peek, "rate"))) {
 		json_decref(peek);
-		rf_json_fail(c, RF_EINVAL, "rate", "rate must be a decimal string such as \"0.92\", not a number");
+		rf_json_fail(c, RF_EINVAL, "rate", "rate must be a decimal string such as \"0.92\"");
 		return;
 	}
 	if (rates && (!json_is_array(rates) || json_array_size(rates) < 1 || json_array_size(rates) > 1000)) {
@@ -540,8 +541,8 @@ void rf_api_fx_create(rf_ctx *c)
 			{
 				if (strcmp(k, "base") != 0 && strcmp(k, "quote") != 0 && strcmp(k, "rate") != 0 &&
 				    strcmp(k, "valid_from") != 0) {
-					json_decref(body);
 					rf_json_fail(c, RF_EINVAL, "rates", "%s%s is not a member of a rate", where, k);
+					json_decref(body);
 					return;
 				}
 			}

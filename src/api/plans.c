@@ -441,8 +441,9 @@ void rf_api_plans_assign(rf_ctx *c)
 	}
 	if (rf_api_audit(c, "plan.assign", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
 		goto fail;
+	json_int_t assigned = (json_int_t)json_array_size(ids);
 	json_decref(body);
-	rf_json_send(c, 200, json_pack("{s:s, s:I}", "plan_id", p.id, "assigned", (json_int_t)json_array_size(ids)));
+	rf_json_send(c, 200, json_pack("{s:s, s:I}", "plan_id", p.id, "assigned", assigned));
 	return;
 fail:
 	rf_store_rollback(c->app->store);

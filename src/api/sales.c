@@ -58,7 +58,7 @@ static rf_status sale_entries(rf_ctx *c, const char *sale_id, bool originals, rf
 			if (!grown)
 				return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 			if (*total)
-				memcpy(grown, *all, sizeof *grown * *total);
+				memcpy(grown, *all, sizeof(rf_commission) * (*total));
 			*all = grown;
 		}
 		if (n)
@@ -576,7 +576,7 @@ void rf_api_sales_list(rf_ctx *c)
 			rf_err_set(&err, RF_EFORBIDDEN, "partner_id", "you can list your own sales only");
 			goto fail;
 		}
-		f.partner_id = scope;
+		f.scope_id = scope;
 	}
 	rf_sale *items = NULL;
 	size_t n = 0;

@@ -332,11 +332,12 @@ rf_status rf_store_sale_list(rf_store *s, const rf_sale_filter *f, rf_sale **ite
 		? "SELECT " SALE_COLS
 		  " FROM sales WHERE seq > ?1 AND (?2 IS NULL OR program_id = ?2) AND (?3 IS NULL OR "
 		  "partner_id = ?3) AND (?4 IS NULL OR customer_id = ?4) AND (?5 = 0 OR occurred_at >= ?5) AND (?6 = 0 "
-		  "OR occurred_at < ?6) ORDER BY seq LIMIT ?7"
+		  "OR occurred_at < ?6) AND (?8 IS NULL OR partner_id = ?8 OR agent_id = ?8) ORDER BY seq LIMIT ?7"
 		: "SELECT " SALE_COLS
 		  " FROM sales WHERE seq < ?1 AND (?2 IS NULL OR program_id = ?2) AND (?3 IS NULL OR "
 		  "partner_id = ?3) AND (?4 IS NULL OR customer_id = ?4) AND (?5 = 0 OR occurred_at >= ?5) AND (?6 = 0 "
-		  "OR occurred_at < ?6) ORDER BY seq DESC LIMIT ?7",
+		  "OR occurred_at < ?6) AND (?8 IS NULL OR partner_id = ?8 OR agent_id = ?8) ORDER BY seq DESC LIMIT "
+		  "?7",
 	    err);
 	if (!st)
 		return RF_EIO;
@@ -347,6 +348,7 @@ rf_status rf_store_sale_list(rf_store *s, const rf_sale_filter *f, rf_sale **ite
 	sqlite3_bind_int64(st, 5, f->from);
 	sqlite3_bind_int64(st, 6, f->to);
 	sqlite3_bind_int(st, 7, f->page.limit + 1);
+	rf_sqlite_bind_text(st, 8, f->scope_id);
 	return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_sale), sale_fill, (void **)items, n, has_more, a, err);
 }
 
@@ -811,7 +813,7 @@ rf_status rf_store_fx_at(rf_store *s, const char *base, const char *quote, int64
 }
 
 rf_status rf_store_fx_list(rf_store *s, const char *base, const char *quote, int limit, rf_fx_rate **items, size_t *n,
-			   rf_arena *a, rf_err *err)
+			   bool *has_more, rf_arena *a, rf_err *err)
 {
 	sqlite3_stmt *st =
 	    rf_sqlite_prep(s,
@@ -824,8 +826,7 @@ rf_status rf_store_fx_list(rf_store *s, const char *base, const char *quote, int
 	rf_sqlite_bind_text(st, 1, base);
 	rf_sqlite_bind_text(st, 2, quote);
 	sqlite3_bind_int(st, 3, limit + 1);
-	bool more = false;
-	return rf_sqlite_collect(s, st, limit, sizeof(rf_fx_rate), fx_fill, (void **)items, n, &more, a, err);
+	return rf_sqlite_collect(s, st, limit, sizeof(rf_fx_rate), fx_fill, (void **)items, n, has_more, a, err);
 }
 
 /* ---- Stripe events ---- */

@@ -210,7 +210,8 @@ rf_status rf_store_sale_set_refunded(rf_store *s, const char *id, int64_t refund
 typedef struct {
 	rf_page page;
 	const char *program_id, *partner_id, *customer_id;
-	int64_t from, to; /* occurred_at range [from, to); 0 for open */
+	const char *scope_id; /* sales credited to this partner or agent */
+	int64_t from, to;     /* occurred_at range [from, to); 0 for open */
 	bool oldest_first;
 } rf_sale_filter;
 
@@ -280,7 +281,7 @@ rf_status rf_store_fx_put(rf_store *s, const rf_fx_rate *r, rf_err *err);
 /* The rate of the pair valid at `at` (the latest valid_from at or before it); RF_ENOTFOUND when none. */
 rf_status rf_store_fx_at(rf_store *s, const char *base, const char *quote, int64_t at, rf_fx_rate *out, rf_err *err);
 rf_status rf_store_fx_list(rf_store *s, const char *base, const char *quote, int limit, rf_fx_rate **items, size_t *n,
-			   rf_arena *a, rf_err *err);
+			   bool *has_more, rf_arena *a, rf_err *err);
 
 /* Stripe events already handled: add fails with RF_ECONFLICT on "event_id" for a replay; get finds one. */
 rf_status rf_store_stripe_event_add(rf_store *s, const char *program_id, const char *event_id, const char *type,

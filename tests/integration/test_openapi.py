@@ -1,10 +1,13 @@
 """The OpenAPI document: served at /api/openapi.json, describing exactly the routes the binary has, with an
 operationId, a success response and (for routes that need credentials) a 401 on every operation, lint clean
 under the pinned linter, and in agreement with what the server really answers."""
+import hashlib
+import hmac
 import json
 import os
 import re
 import subprocess
+import time
 
 from harness import BINARY
 
@@ -657,5 +660,243 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/leads/export", 200, key=member)
     call("GET", "/api/v1/leads/export?status=gone", 400, key=admin)
     call("GET", "/api/v1/leads/export", 401)
+
+    # Plans
+    call("GET", "/api/v1/plans", 200, key=admin)
+    standard = call("POST", "/api/v1/plans", 201, key=admin,
+                    body={"program_id": prog["id"], "name": "Standard", "default": True,
+                          "rules": {"lead_amount": {"amount": 500, "currency": "EUR"}, "sale_bps": 2000,
+                                    "recurring": "months", "recurring_months": 12, "override_bps": [1000, 500],
+                                    "agent_share_bps": 7000, "lead_use_cost_per_lead": None}})
+    assert standard["version"] == 1 and standard["default"] is True and standard["version_valid_from"]
+    assert standard["rules"]["lead_amount"] == {"amount": 500, "currency": "eur"}, standard["rules"]
+    tiered = call("POST", "/api/v1/plans", 201, key=admin,
+                  body={"name": "Tiered", "rules": {"sale_flat": {"amount": 100, "currency": "usd"},
+                                                    "tiers": {"metric": "count", "period": "month",
+                                                              "steps": [{"from": 0, "bps": 1000},
+                                                                        {"from": 2, "bps": 1500}]}}})
+    assert tiered["rules"]["tiers"]["steps"][1] == {"from": 2, "bps": 1500} and tiered["default"] is False
+    call("POST", "/api/v1/plans", 409, key=admin, body={"name": "Second default", "default": True})
+    call("POST", "/api/v1/plans", 400, key=admin, body={"name": "Bad", "rules": {"sale_percent": 20}})
+    call("POST", "/api/v1/plans", 400, key=admin, body={"name": "Bad", "rules": {"recurring": "months"}})
+    call("POST", "/api/v1/plans", 403, key=manager, body={"name": "Mine"})
+    call("GET", "/api/v1/plans?program_id=%s&limit=1" % prog["id"], 200, key=admin)
+    call("GET", "/api/v1/plans", 403, key=manager)
+    call("GET", "/api/v1/plans/" + tiered["id"], 200, key=admin)
+    call("GET", "/api/v1/plans/" + standard["id"], 200, key=member)  # the program's default applies to org
+    call("GET", "/api/v1/plans/" + tiered["id"], 404, key=member)
+    call("GET", "/api/v1/plans/pln_none", 404, key=admin)
+    v2 = call("PATCH", "/api/v1/plans/" + tiered["id"], 200, key=admin,
+              body={"name": "Tiered (2026)", "rules": dict(tiered["rules"], agent_share_bps=6000)})
+    assert v2["version"] == 2 and v2["version_valid_from"] >= tiered["version_valid_from"], v2
+    call("PATCH", "/api/v1/plans/" + tiered["id"], 409, key=admin, body={"default": True})
+    call("PATCH", "/api/v1/plans/" + tiered["id"], 400, key=admin, body={"rules": {"tiers": {"metric": "count"}}})
+    call("PATCH", "/api/v1/plans/pln_none", 404, key=admin, body={"name": "x"})
+
+    # Partners who earn: a seller recruited by org (org earns overrides), and an active agent of org's team
+    seller = call("POST", "/api/v1/partners", 201, key=admin,
+                  body={"program_id": prog["id"], "name": "Seller", "email": "seller@example.org",
+                        "recruited_by_id": org["id"]})
+    rep = call("POST", "/api/v1/partners", 201, key=admin,
+               body={"program_id": prog["id"], "kind": "agent", "name": "Rep", "email": "rep@example.org",
+                     "team_parent_id": org["id"]})
+    tiered_seller = call("POST", "/api/v1/partners", 201, key=admin,
+                         body={"program_id": prog["id"], "name": "Volume", "email": "volume@example.org"})
+    assigned = call("POST", "/api/v1/plans/%s/assign" % tiered["id"], 200, key=admin,
+                    body={"partner_ids": [tiered_seller["id"]]})
+    assert assigned["plan_id"] == tiered["id"], assigned
+    call("POST", "/api/v1/plans/%s/assign" % tiered["id"], 400, key=admin, body={"partner_ids": ["ptn_none"]})
+    call("POST", "/api/v1/plans/%s/assign" % tiered["id"], 400, key=admin, body={"partner_ids": []})
+    call("POST", "/api/v1/plans/pln_none/assign", 404, key=admin, body={"partner_ids": [seller["id"]]})
+    call("GET", "/api/v1/partners/" + tiered_seller["id"], 200, key=admin)
+    assert call.last.json["plan_id"] == tiered["id"]
+
+    # Sales
+    first = {"program_id": prog["id"], "email": "Buyer@Shop.example", "amount": {"amount": 10000, "currency": "eur"},
+             "external_id": "in_docs_1", "partner_id": seller["id"], "metadata": {"order": "1001"}}
+    sale = call("POST", "/api/v1/sales", 201, key=admin, body=first)
+    assert sale["kind"] == "first" and sale["partner_id"] == seller["id"] and sale["note"] is None, sale
+    rules = sorted((c["partner_id"] == seller["id"], c["rule"], c["role"]) for c in sale["commissions"])
+    assert rules == [(False, "override", "override"), (False, "override", "override"), (True, "lead", "direct"),
+                     (True, "sale", "direct")], rules
+    again = call("POST", "/api/v1/sales", 200, key=admin, body=first)
+    assert again["duplicate"] is True and again["id"] == sale["id"]
+    call("POST", "/api/v1/sales", 409, key=admin, body=dict(first, amount={"amount": 1, "currency": "eur"}))
+    call("POST", "/api/v1/sales", 400, key=admin, body=dict(first, external_id="in_docs_x", kind="refund"))
+    call("POST", "/api/v1/sales", 403, key=manager, body=first)
+    renewal = call("POST", "/api/v1/sales", 201, key=admin,
+                   body={"lead_id": sale["lead_id"], "amount": {"amount": 10000, "currency": "eur"},
+                         "external_id": "in_docs_2"})
+    assert renewal["kind"] == "recurring" and renewal["customer_id"] == sale["customer_id"]
+    team_sale = call("POST", "/api/v1/sales", 201, key=admin,
+                     body={"customer_external_id": "cus_docs_team", "amount": {"amount": 5000, "currency": "usd"},
+                           "external_id": "in_docs_3", "kind": "first", "partner_id": rep["id"],
+                           "occurred_at": "2025-06-15T10:00:00Z"})
+    assert {c["role"] for c in team_sale["commissions"]} >= {"agent", "team"}, team_sale["commissions"]
+    held = [c for c in team_sale["commissions"] if c["status"] == "held"]
+    assert held and all(c["amount"] is None for c in held), team_sale["commissions"]
+    for n in range(3):
+        call("POST", "/api/v1/sales", 201, key=admin,
+             body={"email": "volume%d@shop.example" % n, "amount": {"amount": 20000, "currency": "eur"},
+                   "external_id": "in_docs_vol_%d" % n, "partner_id": tiered_seller["id"]})
+    volume = call.last.json
+    nobody = call("POST", "/api/v1/sales", 201, key=admin,
+                  body={"email": "walk-in@shop.example", "amount": {"amount": 900, "currency": "eur"},
+                        "external_id": "in_docs_4"})
+    assert nobody["commissions"] == [] and nobody["note"], nobody
+    call("GET", "/api/v1/sales?limit=2", 200, key=admin)
+    call("GET", "/api/v1/sales?program_id=%s&partner_id=%s&customer_id=%s&from=2000-01-01T00:00:00Z"
+         "&to=2100-01-01T00:00:00Z" % (prog["id"], seller["id"], sale["customer_id"]), 200, key=admin)
+    call("GET", "/api/v1/sales?from=today", 400, key=admin)
+    call("GET", "/api/v1/sales", 200, key=member)
+    call("GET", "/api/v1/sales?partner_id=" + seller["id"], 403, key=member)
+    got = call("GET", "/api/v1/sales/" + sale["id"], 200, key=admin)
+    # The sale's own entries: the lead's (paid when the first sale converted it) belong to the lead.
+    assert len(got["commissions"]) == 2 and "duplicate" not in got, got
+    call("GET", "/api/v1/sales/" + team_sale["id"], 200, key=member)
+    call("GET", "/api/v1/sales/" + sale["id"], 404, key=srv.admin_key(role="partner", partner=rep["id"]))
+    call("GET", "/api/v1/sales/sale_none", 404, key=admin)
+
+    # Refunds and disputes
+    refund = call("POST", "/api/v1/refunds", 201, key=admin,
+                  body={"sale_id": sale["id"], "amount": {"amount": 2500, "currency": "eur"}, "reason": "partial",
+                        "external_id": "re_docs_1", "occurred_at": sale["occurred_at"]})
+    assert refund["kind"] == "refund" and all(c["rule"] == "reversal" and c["reverses_id"]
+                                              for c in refund["commissions"]), refund
+    assert len(refund["commissions"]) == 2, refund["commissions"]  # the sale's two entries, not the lead's
+    dup = call("POST", "/api/v1/refunds", 200, key=admin,
+               body={"sale_id": sale["id"], "amount": {"amount": 2500, "currency": "eur"}, "external_id": "re_docs_1"})
+    assert dup["duplicate"] is True and dup["id"] == refund["id"]
+    call("POST", "/api/v1/refunds", 409, key=admin, body={"sale_id": renewal["id"], "external_id": "re_docs_1"})
+    call("POST", "/api/v1/refunds", 400, key=admin,
+         body={"sale_id": sale["id"], "amount": {"amount": 7501, "currency": "eur"}})
+    call("POST", "/api/v1/refunds", 400, key=admin, body={"sale_id": "sale_none"})
+    call("POST", "/api/v1/refunds", 403, key=manager, body={"sale_id": sale["id"]})
+    dispute = call("POST", "/api/v1/refunds", 201, key=admin,
+                   body={"program_id": prog["id"], "sale_external_id": "in_docs_2", "kind": "dispute"})
+    assert dispute["amount"] == {"amount": 10000, "currency": "eur"} and dispute["external_id"] is None
+
+    # The ledger
+    listed = call("GET", "/api/v1/commissions?sale_id=%s&limit=100" % sale["id"], 200, key=admin)
+    assert len(listed["data"]) == 4, listed  # 2 sale entries, 2 reversals
+    call("GET", "/api/v1/commissions?program_id=%s&partner_id=%s&status=pending&plan_id=%s&lead_id=%s" % (
+        prog["id"], seller["id"], standard["id"], sale["lead_id"]), 200, key=admin)
+    call("GET", "/api/v1/commissions", 200, key=member)
+    call("GET", "/api/v1/commissions?status=owed", 400, key=admin)
+    direct = [c for c in sale["commissions"] if c["rule"] == "sale"][0]
+    lead_entry = [c for c in sale["commissions"] if c["rule"] == "lead"][0]
+    override = [c for c in sale["commissions"] if c["rule"] == "override"][0]
+    full = call("GET", "/api/v1/commissions/" + direct["id"], 200, key=admin)
+    assert full["explanation"]["rate_bps"] == 2000 and full["history"][0]["from"] is None, full
+    call("GET", "/api/v1/commissions/" + override["id"], 200, key=admin)
+    call("GET", "/api/v1/commissions/" + refund["commissions"][0]["id"], 200, key=admin)
+    call("GET", "/api/v1/commissions/" + held[0]["id"], 200, key=admin)
+    tier_entry = [c for c in volume["commissions"] if c["rule"] == "sale" and c["earned"]["currency"] == "eur"][0]
+    tier = call("GET", "/api/v1/commissions/" + tier_entry["id"], 200, key=admin)["explanation"]["tier"]
+    assert tier["index"] == 1 and tier["volume"] == 3, tier
+    call("GET", "/api/v1/commissions/" + direct["id"], 200, key=srv.admin_key(role="partner", partner=seller["id"]))
+    call("GET", "/api/v1/commissions/" + direct["id"], 404, key=member)
+    call("GET", "/api/v1/commissions/com_none", 404, key=admin)
+    approved = call("POST", "/api/v1/commissions/%s/approve" % direct["id"], 200, key=admin)
+    assert approved["status"] == "approved" and approved["history"][-1]["to"] == "approved"
+    call("POST", "/api/v1/commissions/%s/approve" % direct["id"], 409, key=admin, body={"reason": None})
+    call("POST", "/api/v1/commissions/%s/approve" % held[0]["id"], 409, key=admin)  # waits for its FX rate
+    call("POST", "/api/v1/commissions/%s/hold" % lead_entry["id"], 400, key=admin, body={"reason": " "})
+    on_hold = call("POST", "/api/v1/commissions/%s/hold" % lead_entry["id"], 200, key=admin,
+                   body={"reason": "checking the lead"})
+    assert on_hold["status"] == "held" and on_hold["status_reason"] == "checking the lead"
+    rejected = call("POST", "/api/v1/commissions/%s/reject" % override["id"], 200, key=admin,
+                    body={"reason": "recruiter left"})
+    assert rejected["status"] == "rejected"
+    call("POST", "/api/v1/commissions/%s/reject" % override["id"], 409, key=admin, body={"reason": "again"})
+    call("POST", "/api/v1/commissions/%s/approve" % direct["id"], 403, key=manager)
+    call("POST", "/api/v1/commissions/com_none/hold", 404, key=admin, body={"reason": "x"})
+    balance = call("GET", "/api/v1/partners/%s/balance" % seller["id"], 200, key=admin)
+    assert balance["object"] == "balance" and balance["balances"][0]["currency"] == "eur", balance
+    call("GET", "/api/v1/partners/%s/balance" % org["id"], 200, key=member)
+    call("GET", "/api/v1/partners/%s/balance" % seller["id"], 404, key=member)
+    call("GET", "/api/v1/partners/ptn_none/balance", 404, key=admin)
+
+    # FX rates: the USD sale's entries wait for a USD to EUR rate
+    call("GET", "/api/v1/fx-rates", 200, key=member)
+    fx = call("POST", "/api/v1/fx-rates", 201, key=admin,
+              body={"base": "USD", "quote": "eur", "rate": "0.92", "valid_from": "2025-01-01T00:00:00Z"})
+    # Released: the team sale's entries, and the tiered plan's flat USD 1.00 on each of the three volume sales.
+    assert fx["released"] == len(held) + 3 and fx["data"][0]["rate"] == "0.92", fx
+    converted = call("GET", "/api/v1/commissions/" + held[0]["id"], 200, key=admin)
+    assert converted["status"] == "pending" and converted["explanation"]["fx"]["rate"] == "0.92", converted
+    call("POST", "/api/v1/fx-rates", 400, key=admin,
+         body={"base": "usd", "quote": "eur", "rate": 0.92, "valid_from": "2026-01-01T00:00:00Z"})
+    call("POST", "/api/v1/fx-rates", 403, key=manager,
+         body={"base": "usd", "quote": "eur", "rate": "0.92", "valid_from": "2026-01-01T00:00:00Z"})
+    jan = "2025-01-01T00:00:00Z"
+    many = call("POST", "/api/v1/fx-rates", 201, key=admin,
+                body={"rates": [{"base": "gbp", "quote": "eur", "rate": "1.17", "valid_from": jan},
+                                {"base": "jpy", "quote": "eur", "rate": "0.0061", "valid_from": jan}]})
+    assert len(many["data"]) == 2 and many["released"] == 0
+    csv = "base,quote,rate,valid_from\nusd,eur,0.93,2025-02-01T00:00:00Z\nchf,eur,1.05,2025-01-01T00:00:00Z\n"
+    imported = call("POST", "/api/v1/fx-rates/import", 201, key=admin, raw=csv, headers={"Content-Type": "text/csv"})
+    assert imported["imported"] == 2 and imported["released"] == 0, imported
+    call("POST", "/api/v1/fx-rates/import", 400, key=admin, raw="base,quote,rate,valid_from\nusd,eur,-1,2026\n",
+         headers={"Content-Type": "text/csv"})
+    call("POST", "/api/v1/fx-rates/import", 400, key=admin, body={"rates": []})
+    call("POST", "/api/v1/fx-rates/import", 403, key=manager, raw=csv, headers={"Content-Type": "text/csv"})
+    rates = call("GET", "/api/v1/fx-rates?base=usd&quote=EUR&limit=5", 200, key=admin)
+    assert [r["rate"] for r in rates["data"]] == ["0.93", "0.92"], rates
+    call("GET", "/api/v1/fx-rates?base=xyz", 400, key=admin)
+
+    # A simulation of the standard plan at 25 %
+    sim = call("POST", "/api/v1/plans/%s/simulate" % standard["id"], 200, key=admin,
+               body={"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z",
+                     "rules": dict(standard["rules"], sale_bps=2500)})
+    assert sim["events"] > 0 and sim["rules"]["sale_bps"] == 2500 and sim["totals"], sim
+    call("POST", "/api/v1/plans/%s/simulate" % tiered["id"], 200, key=admin,
+         body={"from": "2025-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})
+    call("POST", "/api/v1/plans/%s/simulate" % standard["id"], 400, key=admin,
+         body={"from": "2026-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"})
+    call("POST", "/api/v1/plans/pln_none/simulate", 404, key=admin,
+         body={"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"})
+
+    # Stripe: events signed with the program's secret, as Stripe signs them
+    secret = "whsec_docs_0123456789abcdef"
+    hook = "/api/v1/integrations/stripe/webhook"
+
+    def stripe(event, status, sign=secret, t=None, url=hook):
+        raw = json.dumps(event)
+        t = int(time.time()) if t is None else t
+        mac = hmac.new(sign.encode(), ("%d.%s" % (t, raw)).encode(), hashlib.sha256).hexdigest()
+        return call("POST", url, status, raw=raw,
+                    headers={"Content-Type": "application/json", "Stripe-Signature": "t=%d,v1=%s" % (t, mac)})
+
+    customer = {"id": "evt_docs_1", "object": "event", "type": "customer.created",
+                "data": {"object": {"id": "cus_docs_1", "object": "customer", "email": "payer@shop.example",
+                                    "metadata": {"referral_code": "docs-script"}}}}
+    call("POST", hook, 400, raw=json.dumps(customer), headers={"Content-Type": "application/json"})
+    stripe(customer, 400)  # no program has a secret yet
+    call("PATCH", "/api/v1/programs/" + prog["id"], 200, key=admin, body={"stripe_webhook_secret": secret})
+    assert call.last.json["stripe_webhook_configured"] is True and "stripe_webhook_secret" not in call.last.json
+    stripe(customer, 400, sign="whsec_someone_else")
+    stripe(customer, 400, t=int(time.time()) - 3600)
+    made = stripe(customer, 200, url=hook + "?program_id=" + prog["id"])
+    assert made["outcome"] == "processed" and made["object_id"].startswith("lead_") and made["note"] is None, made
+    assert made["program_id"] == prog["id"]
+    assert stripe(customer, 200)["outcome"] == "duplicate"
+    paid = stripe({"id": "evt_docs_2", "type": "invoice.paid",
+                   "data": {"object": {"id": "in_stripe_1", "object": "invoice", "customer": "cus_docs_1",
+                                       "customer_email": "payer@shop.example", "amount_paid": 4900,
+                                       "currency": "eur", "billing_reason": "subscription_create",
+                                       "charge": "ch_docs_1"}}}, 200)
+    assert paid["outcome"] == "processed" and paid["object_id"].startswith("sale_"), paid
+    back = stripe({"id": "evt_docs_3", "type": "charge.refunded",
+                   "data": {"object": {"id": "ch_docs_1", "object": "charge", "amount": 4900, "amount_refunded": 900,
+                                       "currency": "eur", "invoice": "in_stripe_1"}}}, 200)
+    assert back["outcome"] == "processed" and back["object_id"].startswith("rfd_"), back
+    other = stripe({"id": "evt_docs_4", "type": "payout.paid", "data": {"object": {"id": "po_1"}}}, 200)
+    assert other["outcome"] == "ignored" and other["note"] and other["object_id"] is None, other
+    unusable = stripe({"id": "evt_docs_5", "type": "invoice.paid",
+                       "data": {"object": {"id": "in_stripe_2", "amount_paid": 100, "currency": "xyz",
+                                           "customer": "cus_docs_1"}}}, 200)
+    assert unusable["outcome"] == "ignored" and unusable["note"], unusable
+    stripe({"id": "evt_docs_6", "type": "invoice.paid"}, 400)  # not an event: no data.object
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()
