@@ -622,8 +622,9 @@ static int cmd_payouts(int argc, char **argv)
 		return 2;
 	}
 	int64_t cutoff = rf_clock_now_ms();
-	if (rf_option_get(opts, "cutoff") && rf_clock_parse(rf_option_get(opts, "cutoff"), &cutoff) != 0) {
-		fprintf(stderr, "refd: --cutoff must be an RFC 3339 time\n");
+	if (rf_option_get(opts, "cutoff") &&
+	    (rf_clock_parse(rf_option_get(opts, "cutoff"), &cutoff) != 0 || cutoff > rf_clock_now_ms())) {
+		fprintf(stderr, "refd: --cutoff must be an RFC 3339 time, not in the future\n");
 		return 2;
 	}
 	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);

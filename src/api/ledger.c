@@ -28,6 +28,7 @@ rf_status rf_ledger_rate(rf_ctx *c, const char *from, const char *to, int64_t at
 	}
 	if (rc != RF_ENOTFOUND)
 		return rc;
+	memset(err, 0, sizeof *err);
 	rc = rf_store_fx_at(c->app->store, to, from, at, &r, err);
 	if (rc != RF_OK)
 		return rc;
@@ -51,6 +52,8 @@ rf_status rf_ledger_convert(rf_ctx *c, int64_t amount, const char *from, const c
 	int fe = rf_currency_lookup(from, f), te = rf_currency_lookup(to, t);
 	rf_status rc = rf_ledger_rate(c, f, t, at, ppb, inverse, err);
 	if (rc == RF_ENOTFOUND) {
+		/* A missing rate is an answer, not a failure. */
+		memset(err, 0, sizeof *err);
 		*missing = true;
 		*ppb = 0;
 		return RF_OK;

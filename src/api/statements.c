@@ -471,11 +471,13 @@ void rf_api_tax_totals(rf_ctx *c)
 		int64_t usd = 0;
 		json_t *unconverted = json_array();
 		char *unconv_text = "";
+		rf_status crc = RF_OK;
 		for (; j < n && strcmp(items[j].partner_id, items[i].partner_id) == 0; j++) {
 			int64_t v = 0, ppb = 0;
 			bool inverse = false, missing = false;
-			if (rf_ledger_convert(c, items[j].amount, items[j].currency, "USD", items[j].paid_at, &v, &ppb,
-					      &inverse, &missing, &err) != RF_OK)
+			crc = rf_ledger_convert(c, items[j].amount, items[j].currency, "USD", items[j].paid_at, &v,
+						&ppb, &inverse, &missing, &err);
+			if (crc != RF_OK)
 				break;
 			if (missing) {
 				json_array_append_new(unconverted,
@@ -488,7 +490,7 @@ void rf_api_tax_totals(rf_ctx *c)
 			}
 		}
 		rf_partner p;
-		if (err.status || rf_store_partner_get(c->app->store, items[i].partner_id, &p, c->a, &err) != RF_OK) {
+		if (crc != RF_OK || rf_store_partner_get(c->app->store, items[i].partner_id, &p, c->a, &err) != RF_OK) {
 			json_decref(unconverted);
 			json_decref(rows);
 			json_decref(missing_list);
