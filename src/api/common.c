@@ -96,15 +96,17 @@ json_t *rf_api_partner_json(const rf_partner *p)
 		meta = json_object();
 	json_t *tax = json_pack("{s:o, s:o, s:o}", "legal_name", rf_json_nullable(p->tax_legal_name), "country",
 				rf_json_nullable(p->tax_country), "tax_id_last4", rf_json_nullable(p->tax_id_last4));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", p->id, "object", "partner", "program_id", p->program_id, "kind", p->kind, "status",
-			 p->status, "name", p->name, "email", p->email, "company", rf_json_nullable(p->company),
-			 "currency", rf_json_code(p->currency), "cost_per_lead",
-			 rf_json_money_new(p->cost_per_lead, p->cost_per_lead_currency), "team_parent_id",
-			 rf_json_nullable(p->team_parent_id), "recruited_by_id", rf_json_nullable(p->recruited_by_id),
-			 "tax_profile", tax, "metadata", meta, "status_reason", rf_json_nullable(p->status_reason),
-			 "created_at", rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at),
-			 "plan_id", rf_json_nullable(p->plan_id));
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", p->id,
+	    "object", "partner", "program_id", p->program_id, "kind", p->kind, "status", p->status, "name", p->name,
+	    "email", p->email, "company", rf_json_nullable(p->company), "currency", rf_json_code(p->currency),
+	    "cost_per_lead", rf_json_money_new(p->cost_per_lead, p->cost_per_lead_currency), "team_parent_id",
+	    rf_json_nullable(p->team_parent_id), "recruited_by_id", rf_json_nullable(p->recruited_by_id), "tax_profile",
+	    tax, "metadata", meta, "status_reason", rf_json_nullable(p->status_reason), "created_at",
+	    rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
+	json_object_set_new(o, "plan_id", rf_json_nullable(p->plan_id));
+	json_object_set_new(o, "payout_hold_reason", rf_json_nullable(p->payout_hold_reason));
+	return o;
 }
 
 json_t *rf_api_user_json(const rf_user *u)

@@ -464,10 +464,25 @@ void rf_api_payouts_get(rf_ctx *c)
 	rf_json_send(c, 200, o);
 }
 
+/* Approve and cancel take no body: an empty object at most. */
+static bool no_body(rf_ctx *c)
+{
+	static const rf_jfield none[] = {{NULL, 0, false, 0, NULL}};
+	size_t blen = 0;
+	rf_req_body(c->req, &blen);
+	if (!blen)
+		return true;
+	json_t *body = rf_api_body(c, none);
+	json_decref(body);
+	return body != NULL;
+}
+
 void rf_api_payouts_approve(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
+	if (!no_body(c))
+		return;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
@@ -487,6 +502,8 @@ void rf_api_payouts_cancel(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
+	if (!no_body(c))
+		return;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
@@ -511,6 +528,13 @@ void rf_api_payouts_cancel(rf_ctx *c)
 		}
 		if (rf_store_payout_unlock_item(c->app->store, items[i].id, &err) != RF_OK)
 			goto fail;
+		if (strcmp(items[i].status, "pending") == 0) {
+			items[i].status = "failed";
+			items[i].failure_reason = "the run was cancelled";
+			items[i].updated_at = rf_clock_now_ms();
+			if (rf_store_payout_item_update(c->app->store, &items[i], &err) != RF_OK)
+				goto fail;
+		}
 	}
 	run.status = "cancelled";
 	run.updated_at = rf_clock_now_ms();
@@ -563,10 +587,11 @@ static void mark(rf_ctx *c, bool item, bool failed)
 		rf_status rc = rf_store_payout_item_get(c->app->store, c->params[1], &it, c->a, &err);
 		if (rc == RF_OK && strcmp(it.run_id, run.id) != 0)
 			rc = RF_ENOTFOUND;
-		if (!rf_api_found(c, rc, &err, "payout item")) {
-			rf_store_rollback(c->app->store);
-			json_decref(body);
-			return;
+		if (rc != RF_OK) {
+			if (rc == RF_ENOTFOUND)
+				rf_err_set(&err, RF_ENOTFOUND, "item_id", "no such payout item in run %s: %s", run.id,
+					   c->params[1]);
+			goto fail_tx;
 		}
 		if (rf_payout_item_paid(c, &run, &it, ref, failed, &err) != RF_OK)
 			goto fail_tx;

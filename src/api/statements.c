@@ -569,8 +569,13 @@ static void payout_hold(rf_ctx *c, bool hold)
 	}
 	p.payout_hold_reason = hold ? (char *)reason : NULL;
 	p.updated_at = rf_clock_now_ms();
+	json_t *detail = json_pack("{s:o}", "reason", rf_json_nullable(reason && *reason ? reason : NULL));
+	char *dtxt = json_dumps(detail, JSON_COMPACT);
+	json_decref(detail);
+	char *dcopy = rf_arena_strdup(c->a, dtxt ? dtxt : "{}");
+	free(dtxt);
 	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
-	    rf_api_audit(c, hold ? "partner.hold_payouts" : "partner.release_payouts", p.id, NULL, &err) != RF_OK ||
+	    rf_api_audit(c, hold ? "partner.hold_payouts" : "partner.release_payouts", p.id, dcopy, &err) != RF_OK ||
 	    rf_store_commit(c->app->store, &err) != RF_OK)
 		goto fail;
 	json_decref(body);

@@ -9,6 +9,7 @@ import re
 import subprocess
 import time
 
+import harness
 from harness import BINARY
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -22,6 +23,12 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           ("POST", "/api/v1/integrations/stripe/webhook")}
 
 _doc = {}
+
+
+def make_server():
+    # The holding-period job runs once at start (on an empty database) and then not again during the test, so
+    # that entries whose holding period has ended stay as the test leaves them until it approves them itself.
+    return harness.Refd(extra_args=["--jobs-interval-ms", "86400000"]).start()
 
 
 def document(srv):
@@ -38,6 +45,11 @@ def operations(doc):
         for method in HTTP_METHODS:
             if method in item:
                 yield method.upper(), path, item[method]
+
+
+def probe_url(path):
+    """The path with every parameter ({id}, {item_id}, {code}) naming nothing."""
+    return re.sub(r"\{[^}]+\}", "x_none", path)
 
 
 def binary_routes():
@@ -113,7 +125,7 @@ def test_documented_security_matches_the_server(srv):
     doc = document(srv)
     wrong = []
     for method, path, op in operations(doc):
-        url = path.replace("{id}", "x_none")
+        url = probe_url(path)
         r = srv.request(method, url)
         public = op.get("security", doc.get("security")) == []
         if public == (r.status == 401):
@@ -258,6 +270,10 @@ NULL_REFUSED_BY_HANDLER = {
     # A rate is a decimal string: the handler refuses anything else present as `rate` (null included) first,
     # so that a JSON number never passes through binary floating point.
     ("POST", "/api/v1/fx-rates", "rate"),
+    # A failed payment and a hold on payouts need a reason: null, like a missing or blank one, is refused with
+    # "... needs the reason" / "... needs a reason".
+    ("POST", "/api/v1/payout-runs/{id}/items/{item_id}/mark-failed", "reason"),
+    ("POST", "/api/v1/partners/{id}/hold-payouts", "reason"),
 }
 
 # Members the generic probe cannot judge at all, and why; each has a test of its own below.
@@ -320,7 +336,7 @@ def test_request_bodies_match_the_validation(srv):
         if "requestBody" not in op or (method, path) in NOT_PROBED:
             continue
         name = "%s %s" % (method, path)
-        url = path.replace("{id}", "x_none")
+        url = probe_url(path)
         content = op["requestBody"]["content"]
         if "application/json" not in content:
             # A body of another type (the CSV of POST /api/v1/fx-rates/import): a JSON body is refused for its
@@ -898,5 +914,180 @@ def test_answers_fit_the_document(srv):
                                            "customer": "cus_docs_1"}}}, 200)
     assert unusable["outcome"] == "ignored" and unusable["note"], unusable
     stripe({"id": "evt_docs_6", "type": "invoice.paid"}, 400)  # not an event: no data.object
+
+    # Payouts. A program that pays at once (no holding period), on the 15th without NET terms, above USD 10.00;
+    # its partners are paid in USD, one in EUR (at the USD to EUR rate above).
+    payer = call("POST", "/api/v1/programs", 201, key=admin,
+                 body={"name": "Docs payouts", "currency": "usd", "holding_period_days": 0, "payout_day": 15,
+                       "payout_terms_days": 0, "payout_threshold": {"amount": 1000, "currency": "usd"}})
+    assert payer["payout_schedule"] == {"every": "month", "day": 15, "terms_days": 0}, payer
+
+    def payee(name, **more):
+        return call("POST", "/api/v1/partners", 201, key=admin,
+                    body=dict({"program_id": payer["id"], "name": name,
+                               "email": "%s@payee.example" % name.split()[-1].lower()}, **more))
+
+    ava = payee("=Ava Reyes", company="Reyes Media",
+                tax_profile={"legal_name": "Reyes Media LLC", "country": "us", "tax_id": "12-3456789"})
+    ben = payee("Ben Ortiz", currency="eur")
+    cy = payee("Cy Small")
+    dan = payee("Dan Held")
+    call("POST", "/api/v1/plans", 201, key=admin,
+         body={"program_id": payer["id"], "name": "Payouts", "default": True, "rules": {"sale_bps": 1000}})
+    for n, (who, cents) in enumerate([(ava, 60000), (ben, 30000), (cy, 5000), (dan, 40000)]):
+        bought = call("POST", "/api/v1/sales", 201, key=admin,
+                      body={"program_id": payer["id"], "email": "payer%d@shop.example" % n,
+                            "amount": {"amount": cents, "currency": "usd"}, "external_id": "in_pay_%d" % n,
+                            "partner_id": who["id"]})
+        for entry in bought["commissions"]:
+            call("POST", "/api/v1/commissions/%s/approve" % entry["id"], 200, key=admin)
+    ahead = call("GET", "/api/v1/partners/%s/payout-forecast" % ava["id"], 200, key=admin)
+    assert ahead["next_payout_date"].endswith("-15T00:00:00.000Z") and ahead["held"] is None, ahead
+    assert ahead["expected"] == [{"currency": "usd", "amount": {"amount": 6000, "currency": "usd"},
+                                  "approved": {"amount": 6000, "currency": "usd"},
+                                  "pending": {"amount": 0, "currency": "usd"},
+                                  "threshold": {"amount": 1000, "currency": "usd"}, "meets_threshold": True,
+                                  "later": {"amount": 0, "currency": "usd"}}], ahead
+    call("GET", "/api/v1/partners/%s/payout-forecast" % ava["id"], 404, key=member)
+    call("GET", "/api/v1/partners/ptn_none/payout-forecast", 404, key=admin)
+    # Holds
+    call("POST", "/api/v1/partners/%s/hold-payouts" % dan["id"], 400, key=admin, body={"reason": " "})
+    call("POST", "/api/v1/partners/%s/hold-payouts" % dan["id"], 403, key=manager, body={"reason": "x"})
+    call("POST", "/api/v1/partners/ptn_none/hold-payouts", 404, key=admin, body={"reason": "x"})
+    call("POST", "/api/v1/partners/%s/hold-payouts" % dan["id"], 200, key=admin,
+         body={"reason": "Waiting for the W-9 form"})
+    held_dan = call("GET", "/api/v1/partners/%s/payout-forecast" % dan["id"], 200, key=admin)
+    assert held_dan["held"] == "Waiting for the W-9 form", held_dan
+
+    # Runs: two drafts of the same entries
+    call("POST", "/api/v1/payout-runs", 400, key=admin, body={})  # several programs: program_id is needed
+    call("POST", "/api/v1/payout-runs", 400, key=admin,
+         body={"program_id": payer["id"], "cutoff": "2100-01-01T00:00:00Z"})
+    call("POST", "/api/v1/payout-runs", 403, key=manager, body={"program_id": payer["id"]})
+    run = call("POST", "/api/v1/payout-runs", 201, key=admin, body={"program_id": payer["id"]})
+    assert run["status"] == "draft" and run["approved_at"] is None, run
+    assert sorted((i["partner_id"], i["amount"]["amount"], i["amount"]["currency"]) for i in run["items"]) == sorted(
+        [(ava["id"], 6000, "usd"), (ben["id"], 2790, "eur")]), run["items"]
+    assert sorted(o["partner_id"] for o in run["left_out"]) == sorted([cy["id"], dan["id"]]), run["left_out"]
+    assert {t["currency"] for t in run["totals"]} == {"usd", "eur"}, run["totals"]
+    rival = call("POST", "/api/v1/payout-runs", 201, key=admin, body={"program_id": payer["id"]})
+    runs = call("GET", "/api/v1/payout-runs?program_id=%s&limit=1" % payer["id"], 200, key=admin)
+    assert runs["has_more"] and runs["data"][0]["id"] == rival["id"], runs
+    call("GET", "/api/v1/payout-runs?starting_after=po_none", 400, key=admin)
+    call("GET", "/api/v1/payout-runs", 403, key=manager)
+    call("GET", "/api/v1/payout-runs/" + run["id"], 200, key=admin)
+    call("GET", "/api/v1/payout-runs/po_none", 404, key=admin)
+    call("GET", "/api/v1/payout-runs/%s/export" % run["id"], 409, key=admin)  # a draft
+    call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 409, key=admin)
+    approved_run = call("POST", "/api/v1/payout-runs/%s/approve" % run["id"], 200, key=admin)
+    assert approved_run["status"] == "approved" and approved_run["approved_by"], approved_run
+    call("POST", "/api/v1/payout-runs/%s/approve" % run["id"], 409, key=admin)
+    call("POST", "/api/v1/payout-runs/po_none/approve", 404, key=admin)
+    # The exports
+    call("GET", "/api/v1/payout-runs/%s/export" % run["id"], 200, key=admin)
+    assert call.last.header("Content-Disposition") == 'attachment; filename="%s-generic.csv"' % run["id"]
+    rows = call.last.body.splitlines()
+    assert rows[0] == '"partner_id","name","email","amount","currency","reference","status"', rows
+    assert ('"%s","\'=Ava Reyes","reyes@payee.example",60.00,"USD"' % ava["id"]) in call.last.body, rows
+    call("GET", "/api/v1/payout-runs/%s/export?format=paypal" % run["id"], 400, key=admin)  # two currencies
+    call("GET", "/api/v1/payout-runs/%s/export?format=paypal&currency=EUR" % run["id"], 200, key=admin)
+    rows = call.last.body.splitlines()
+    assert len(rows) == 1 and rows[0].startswith('"ortiz@payee.example",27.90,"EUR","poi_'), rows
+    assert rows[0].endswith('"PAYPAL"'), rows
+    call("GET", "/api/v1/payout-runs/%s/export?format=wise" % run["id"], 200, key=admin)
+    rows = call.last.body.splitlines()
+    assert rows[0].startswith('"name","recipientEmail","paymentReference","receiverType"') and len(rows) == 3, rows
+    assert any(r.startswith('"Reyes Media LLC","reyes@payee.example","poi_') and '"BUSINESS","target",60.00,"USD","USD"'
+               in r for r in rows), rows
+    call("GET", "/api/v1/payout-runs/%s/export?format=pdf" % run["id"], 400, key=admin)
+    call("GET", "/api/v1/payout-runs/%s/export?currency=xyz" % run["id"], 400, key=admin)
+    call("GET", "/api/v1/payout-runs/po_none/export", 404, key=admin)
+    # One payment fails, the rest of the run is paid
+    ben_item = [i for i in run["items"] if i["partner_id"] == ben["id"]][0]
+    ava_item = [i for i in run["items"] if i["partner_id"] == ava["id"]][0]
+    item_url = "/api/v1/payout-runs/%s/items/%%s/%%s" % run["id"]
+    call("POST", item_url % (ben_item["id"], "mark-failed"), 400, key=admin)
+    call("POST", item_url % (ben_item["id"], "mark-failed"), 400, key=admin, body={"reason": "x", "reference": "y"})
+    call("POST", item_url % ("poi_none", "mark-failed"), 404, key=admin, body={"reason": "x"})
+    call("POST", item_url % (ben_item["id"], "mark-failed"), 403, key=manager, body={"reason": "x"})
+    failed = call("POST", item_url % (ben_item["id"], "mark-failed"), 200, key=admin,
+                  body={"reason": "The IBAN was refused"})
+    assert [t["currency"] for t in failed["totals"]] == ["usd"] and failed["status"] == "approved", failed
+    assert [i["failure_reason"] for i in failed["items"] if i["id"] == ben_item["id"]] == ["The IBAN was refused"]
+    call("POST", item_url % (ben_item["id"], "mark-failed"), 409, key=admin, body={"reason": "again"})
+    call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 400, key=admin, body={"reason": "x"})
+    paid_run = call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 200, key=admin,
+                    body={"reference": "WISE-BATCH-2026-11"})
+    paid_item = [i for i in paid_run["items"] if i["id"] == ava_item["id"]][0]
+    assert paid_run["status"] == "paid" and paid_item["status"] == "paid", paid_run
+    assert paid_item["reference"] == "WISE-BATCH-2026-11" and paid_item["paid_at"], paid_item
+    call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 409, key=admin)
+    call("POST", item_url % (ava_item["id"], "mark-paid"), 409, key=admin)
+    call("POST", "/api/v1/payout-runs/%s/cancel" % run["id"], 409, key=admin)
+    # The second draft took the same entries: refused, then cancelled
+    call("POST", "/api/v1/payout-runs/%s/approve" % rival["id"], 409, key=admin)
+    cancelled = call("POST", "/api/v1/payout-runs/%s/cancel" % rival["id"], 200, key=admin)
+    assert cancelled["status"] == "cancelled", cancelled
+    call("POST", "/api/v1/payout-runs/%s/cancel" % rival["id"], 409, key=admin)
+    call("POST", "/api/v1/payout-runs/po_none/cancel", 404, key=admin)
+    # The failed payment's entries carry over to the next run, paid item by item
+    retry = call("POST", "/api/v1/payout-runs", 201, key=admin, body={"program_id": payer["id"]})
+    assert [(i["partner_id"], i["amount"]) for i in retry["items"]] == [
+        (ben["id"], {"amount": 2790, "currency": "eur"})], retry
+    call("POST", "/api/v1/payout-runs/%s/approve" % retry["id"], 200, key=admin)
+    call("POST", "/api/v1/payout-runs/%s/items/%s/mark-paid" % (retry["id"], ben_item["id"]), 404, key=admin)
+    settled = call("POST", "/api/v1/payout-runs/%s/items/%s/mark-paid" % (retry["id"], retry["items"][0]["id"]),
+                   200, key=admin, body={"reference": "SEPA-0042"})
+    assert settled["status"] == "paid" and settled["items"][0]["reference"] == "SEPA-0042", settled
+    call("POST", "/api/v1/payout-runs/%s/items/%s/mark-paid" % (retry["id"], retry["items"][0]["id"]), 409,
+         key=admin, body={})
+    assert call("GET", "/api/v1/partners/%s/payout-forecast" % ben["id"], 200, key=admin)["expected"] == []
+
+    # Statements
+    period = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"
+    own = srv.admin_key(role="partner", partner=ava["id"])
+    stmt = call("GET", "/api/v1/partners/%s/statement?%s" % (ava["id"], period), 200, key=own)
+    assert [(l["kind"], l["amount"]["amount"]) for l in stmt["lines"]] == [("commission", 6000), ("payout", -6000)]
+    assert stmt["balances"] == [{"currency": "usd", "opening": {"amount": 0, "currency": "usd"},
+                                 "earned": {"amount": 6000, "currency": "usd"},
+                                 "paid_out": {"amount": 6000, "currency": "usd"},
+                                 "closing": {"amount": 0, "currency": "usd"}}], stmt["balances"]
+    call("GET", "/api/v1/partners/%s/statement" % ben["id"], 200, key=admin)
+    call("GET", "/api/v1/partners/%s/statement?format=csv&%s" % (ben["id"], period), 200, key=admin)
+    assert call.last.header("Content-Disposition") == 'attachment; filename="statement.csv"'
+    rows = call.last.body.splitlines()
+    assert rows[0] == '"date","kind","id","description","amount","currency","status"', rows
+    # The failed payment is not a payout; the second one is.
+    assert [r.split(",")[1] for r in rows[1:]] == ['"opening_balance"', '"commission"', '"payout"',
+                                                   '"closing_balance"'], rows
+    assert rows[-2].endswith(',-27.90,"EUR","paid"') and "reference SEPA-0042" in rows[-2], rows
+    call("GET", "/api/v1/partners/%s/statement?format=html&%s" % (ava["id"], period), 200, key=admin)
+    assert "<table>" in call.last.body and "=Ava Reyes &lt;reyes@payee.example&gt;" in call.last.body
+    call("GET", "/api/v1/partners/%s/statement?format=pdf" % ava["id"], 400, key=admin)
+    call("GET", "/api/v1/partners/%s/statement?from=2026-01-01T00:00:00Z&to=2025-01-01T00:00:00Z" % ava["id"], 400,
+         key=admin)
+    call("GET", "/api/v1/partners/%s/statement" % ava["id"], 404, key=member)
+    call("GET", "/api/v1/partners/ptn_none/statement", 404, key=admin)
+    released = call("POST", "/api/v1/partners/%s/release-payouts" % dan["id"], 200, key=admin)
+    assert released["id"] == dan["id"]
+    assert call("GET", "/api/v1/partners/%s/payout-forecast" % dan["id"], 200, key=admin)["held"] is None
+    call("POST", "/api/v1/partners/ptn_none/release-payouts", 404, key=admin)
+
+    # Year-end tax totals: the EUR payout is converted through the inverse of the USD to EUR rate (0.93).
+    year = paid_item["paid_at"][:4]
+    tax = call("GET", "/api/v1/tax-totals?year=%s&program_id=%s&threshold=25.00" % (year, payer["id"]), 200,
+               key=admin)
+    assert tax["threshold"] == {"amount": 2500, "currency": "usd"}, tax
+    assert [(p["partner_id"], p["total_paid_usd"]["amount"], p["reportable"]) for p in tax["partners"]] == sorted(
+        [(ava["id"], 6000, True), (ben["id"], 3000, True)]), tax["partners"]
+    assert tax["missing_tax_profiles"] == [ben["id"]] and all(p["unconverted"] == [] for p in tax["partners"]), tax
+    call("GET", "/api/v1/tax-totals?year=%s&program_id=%s&format=csv" % (year, payer["id"]), 200, key=admin)
+    assert call.last.header("Content-Disposition") == 'attachment; filename="tax-totals-%s.csv"' % year
+    rows = call.last.body.splitlines()
+    assert rows[0].startswith('"partner_id","name","email","legal_name"') and len(rows) == 3, rows
+    call("GET", "/api/v1/tax-totals?program_id=" + payer["id"], 400, key=admin)  # no year
+    call("GET", "/api/v1/tax-totals?year=%s" % year, 400, key=admin)  # several programs
+    call("GET", "/api/v1/tax-totals?year=%s&program_id=%s&format=html" % (year, payer["id"]), 400, key=admin)
+    call("GET", "/api/v1/tax-totals?year=%s&program_id=%s" % (year, payer["id"]), 403, key=manager)
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()
