@@ -217,6 +217,14 @@ void rf_api_partners_hold_payouts(rf_ctx *c);
 void rf_api_partners_release_payouts(rf_ctx *c);
 void rf_api_tax_totals(rf_ctx *c);
 
+/* rollups.c: rollup updates for what the API writes. */
+rf_status rf_api_rollup(rf_ctx *c, const char *program_id, const char *partner_id, const char *agent_id,
+			const char *source, const char *click_id, int64_t at, const rf_metrics *m, rf_err *err);
+/* Counts a lead under metric (RF_M_LEADS, RF_M_QUALIFIED or RF_M_CUSTOMERS, which also adds the conversion). */
+rf_status rf_api_rollup_lead(rf_ctx *c, const rf_lead *l, int metric, int64_t at, rf_err *err);
+/* True when the lead was qualified (or converted) before. */
+rf_status rf_api_lead_reached(rf_ctx *c, const rf_lead *l, bool *reached, rf_err *err);
+
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
 

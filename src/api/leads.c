@@ -536,6 +536,7 @@ void rf_api_leads_create(rf_ctx *c)
 	rf_lead_event ev = {NULL, l.status, c->who.actor, NULL, now};
 	if (rf_store_lead_insert(c->app->store, &l, &err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l.id, &ev, &err) != RF_OK ||
+	    rf_api_rollup_lead(c, &l, RF_M_LEADS, l.created_at, &err) != RF_OK ||
 	    rf_api_audit(c, "lead.create", l.id, NULL, &err) != RF_OK) {
 		json_decref(cf);
 		goto fail;
@@ -610,6 +611,10 @@ void rf_api_leads_get(rf_ctx *c)
 static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *reason, rf_err *err)
 {
 	int64_t now = rf_clock_now_ms();
+	bool reached = false;
+	bool counts = strcmp(status, "qualified") == 0 || strcmp(status, "converted") == 0;
+	if (counts && rf_api_lead_reached(c, l, &reached, err) != RF_OK)
+		return err->status;
 	rf_lead_event ev = {l->status, (char *)status, c->who.actor, (char *)reason, now};
 	l->status = (char *)status;
 	l->status_at = l->updated_at = now;
@@ -618,7 +623,11 @@ static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *rea
 	if (rf_store_lead_update(c->app->store, l, err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK)
 		return err->status;
-	if (strcmp(status, "qualified") == 0 || strcmp(status, "converted") == 0) {
+	if (counts && !reached && rf_api_rollup_lead(c, l, RF_M_QUALIFIED, now, err) != RF_OK)
+		return err->status;
+	if (strcmp(status, "converted") == 0 && rf_api_rollup_lead(c, l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
+		return err->status;
+	if (counts) {
 		/* Per qualified lead: paid once, in the same transaction as the move. */
 		rf_program prog;
 		if (rf_store_program_get(c->app->store, l->program_id, &prog, c->a, err) != RF_OK)

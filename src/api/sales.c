@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/money.h"
 #include "../core/text.h"
 #include "../http/auth.h"
 #include "api.h"
@@ -89,7 +90,8 @@ static rf_status new_lead(rf_ctx *c, const rf_program *prog, const char *email, 
 	l->created_at = l->updated_at = l->status_at = now;
 	rf_lead_event ev = {NULL, "new", c->who.actor, "created for a customer", now};
 	if (rf_store_lead_insert(c->app->store, l, err) != RF_OK ||
-	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK)
+	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK ||
+	    rf_api_rollup_lead(c, l, RF_M_LEADS, now, err) != RF_OK)
 		return err->status;
 	return RF_OK;
 }
@@ -234,7 +236,12 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 			      &missing, err) != RF_OK)
 		return err->status;
 	x.has_program_amount = !missing;
-	if (rf_store_sale_insert(c->app->store, &x, err) != RF_OK)
+	rf_metrics m;
+	memset(&m, 0, sizeof m);
+	m.v[RF_M_SALES] = 1;
+	m.v[RF_M_REVENUE] = x.has_program_amount ? x.program_amount : 0;
+	if (rf_store_sale_insert(c->app->store, &x, err) != RF_OK ||
+	    rf_api_rollup(c, prog.id, x.partner_id, x.agent_id, l.source, l.click_id, x.occurred_at, &m, err) != RF_OK)
 		return err->status;
 	/* The first sale converts the lead and starts the customer's recurring window. */
 	if (!cu.first_sale_at || x.occurred_at < cu.first_sale_at) {
@@ -246,10 +253,15 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 	if (!blocked && strcmp(l.status, "converted") != 0) {
 		char *why = rf_arena_printf(c->a, "first sale %s", x.id);
 		rf_lead_event ev = {l.status, "converted", c->who.actor, why, now};
+		bool reached = false;
+		if (rf_api_lead_reached(c, &l, &reached, err) != RF_OK)
+			return err->status;
 		l.status = "converted";
 		l.status_at = l.updated_at = now;
 		l.converted_at = x.occurred_at;
-		if (rf_store_lead_update(c->app->store, &l, err) != RF_OK ||
+		if ((!reached && rf_api_rollup_lead(c, &l, RF_M_QUALIFIED, now, err) != RF_OK) ||
+		    rf_api_rollup_lead(c, &l, RF_M_CUSTOMERS, l.converted_at, err) != RF_OK ||
+		    rf_store_lead_update(c->app->store, &l, err) != RF_OK ||
 		    rf_store_lead_event_add(c->app->store, l.id, &ev, err) != RF_OK ||
 		    rf_ledger_lead(&L, &l, x.occurred_at, err) != RF_OK)
 			return err->status;
@@ -355,6 +367,17 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 		x.disputed += r.amount;
 	else
 		x.refunded += r.amount;
+	/* For reports, in the program's currency: in proportion to the sale's converted amount. */
+	r.has_program_amount = x.has_program_amount &&
+			       rf_money_mul_ratio(r.amount, x.program_amount, x.amount, &r.program_amount) == RF_OK;
+	rf_lead lead;
+	rf_metrics m;
+	memset(&m, 0, sizeof m);
+	m.v[RF_M_REFUNDS] = r.has_program_amount ? r.program_amount : 0;
+	if (rf_store_lead_get(c->app->store, x.lead_id, &lead, c->a, err) != RF_OK ||
+	    rf_api_rollup(c, prog.id, x.partner_id, x.agent_id, lead.source, lead.click_id, r.occurred_at, &m, err) !=
+		RF_OK)
+		return err->status;
 	rf_commission *orig = NULL;
 	size_t n = 0;
 	rf_ledger L = {.c = c, .prog = &prog, .actor = c->who.actor};

@@ -75,3 +75,8 @@ bool rf_attribution_model_valid(const char *s)
 	static const char *const m[] = {"last_click", "first_click", NULL};
 	return in_list(s, m);
 }
+
+const char *const rf_metric_names[RF_METRICS] = {
+    "clicks",  "leads",       "qualified",     "customers", "sales",    "revenue",
+    "refunds", "conversions", "conversion_ms", "earned",    "approved", "paid",
+};

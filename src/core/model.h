@@ -209,6 +209,8 @@ typedef struct {
 	int64_t amount;
 	char currency[4];
 	int64_t prior; /* given back on the sale before this one */
+	bool has_program_amount;
+	int64_t program_amount; /* in the program's currency, for reports */
 	char *external_id;
 	char *reason;
 	int64_t occurred_at, created_at;
@@ -297,6 +299,30 @@ typedef struct {
 	int64_t amount;
 	int64_t entries;
 } rf_payout_group;
+
+/* The figures rollups keep, in this order. */
+enum {
+	RF_M_CLICKS,
+	RF_M_LEADS,
+	RF_M_QUALIFIED,
+	RF_M_CUSTOMERS,
+	RF_M_SALES,
+	RF_M_REVENUE,
+	RF_M_REFUNDS,
+	RF_M_CONVERSIONS,
+	RF_M_CONVERSION_MS,
+	RF_M_EARNED,
+	RF_M_APPROVED,
+	RF_M_PAID,
+	RF_METRICS
+};
+
+typedef struct {
+	int64_t v[RF_METRICS];
+} rf_metrics;
+
+/* Column names of the figures, in the order above. */
+extern const char *const rf_metric_names[RF_METRICS];
 
 /* Roles from the most to the least powerful. */
 typedef enum { RF_ROLE_NONE = 0, RF_ROLE_PARTNER, RF_ROLE_MANAGER, RF_ROLE_ADMIN, RF_ROLE_OWNER } rf_role;

@@ -385,8 +385,9 @@ rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int
 
 /* ---- refunds ---- */
 
-#define REFUND_COLS \
-	"id, program_id, sale_id, kind, amount, currency, prior, external_id, reason, occurred_at, created_at"
+#define REFUND_COLS                                                                                              \
+	"id, program_id, sale_id, kind, amount, currency, prior, external_id, reason, occurred_at, created_at, " \
+	"program_amount"
 
 static void refund_fill(sqlite3_stmt *st, void *item, rf_arena *a)
 {
@@ -403,12 +404,14 @@ static void refund_fill(sqlite3_stmt *st, void *item, rf_arena *a)
 	r->reason = rf_sqlite_col_text(st, 8, a);
 	r->occurred_at = sqlite3_column_int64(st, 9);
 	r->created_at = sqlite3_column_int64(st, 10);
+	r->has_program_amount = sqlite3_column_type(st, 11) != SQLITE_NULL;
+	r->program_amount = sqlite3_column_int64(st, 11);
 }
 
 rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
 {
 	sqlite3_stmt *st =
-	    rf_sqlite_prep(s, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?)", err);
+	    rf_sqlite_prep(s, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, r->id);
@@ -422,6 +425,7 @@ rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
 	rf_sqlite_bind_text(st, 9, r->reason);
 	sqlite3_bind_int64(st, 10, r->occurred_at);
 	sqlite3_bind_int64(st, 11, r->created_at);
+	bind_opt_int(st, 12, r->has_program_amount, r->program_amount);
 	return rf_sqlite_step_done(s, st, "external_id", err);
 }
 
@@ -563,6 +567,51 @@ static rf_status commission_event_add(rf_store *s, const char *id, const char *f
 	return rf_sqlite_step_done(s, st, NULL, err);
 }
 
+/* Adds amount to one commission figure of the entry's beneficiary (an agent's also to its team) and program. */
+static rf_status commission_rollup(rf_store *s, const rf_commission *c, int metric, int64_t amount, int64_t at,
+				   rf_err *err)
+{
+	if (amount == 0)
+		return RF_OK;
+	char entity[80], team[80] = "";
+	bool agent = strcmp(c->role, "agent") == 0;
+	snprintf(entity, sizeof entity, "%s:%s", agent ? "a" : "p", c->partner_id);
+	if (agent) {
+		sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT team_parent_id FROM partners WHERE id = ?", err);
+		if (!st)
+			return RF_EIO;
+		rf_sqlite_bind_text(st, 1, c->partner_id);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			snprintf(team, sizeof team, "t:%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+	}
+	const char *entities[2] = {entity, team[0] ? team : NULL};
+	const char *dims[1] = {"all"};
+	rf_metrics m;
+	memset(&m, 0, sizeof m);
+	m.v[metric] = amount;
+	return rf_store_rollup_add(s, c->program_id, at, c->currency, entities, 2, dims, 1, &m, err);
+}
+
+/* The rollup side of a status change: approvals and payments count on the day they happen; a rejection takes
+ * the entry back out of what was earned (and approved). */
+static rf_status status_rollup(rf_store *s, const rf_commission *c, const char *to, int64_t at, rf_err *err)
+{
+	if (!c->has_amount)
+		return RF_OK;
+	if (strcmp(to, "approved") == 0)
+		return commission_rollup(s, c, RF_M_APPROVED, c->amount, at, err);
+	if (strcmp(to, "paid") == 0)
+		return commission_rollup(s, c, RF_M_PAID, c->amount, at, err);
+	if (strcmp(to, "rejected") == 0) {
+		if (commission_rollup(s, c, RF_M_EARNED, -c->amount, at, err) != RF_OK)
+			return err->status;
+		if (strcmp(c->status, "approved") == 0)
+			return commission_rollup(s, c, RF_M_APPROVED, -c->amount, at, err);
+	}
+	return RF_OK;
+}
+
 rf_status rf_store_commission_insert(rf_store *s, const rf_commission *c, const char *actor, rf_err *err)
 {
 	sqlite3_stmt *st =
@@ -609,6 +658,11 @@ rf_status rf_store_commission_insert(rf_store *s, const rf_commission *c, const 
 	rf_status rc = rf_sqlite_step_done(s, st, "dedupe", err);
 	if (rc != RF_OK)
 		return rc;
+	if (c->has_amount && commission_rollup(s, c, RF_M_EARNED, c->amount, c->event_at, err) != RF_OK)
+		return err->status;
+	if (c->has_amount && strcmp(c->status, "approved") == 0 &&
+	    commission_rollup(s, c, RF_M_APPROVED, c->amount, c->created_at, err) != RF_OK)
+		return err->status;
 	return commission_event_add(s, c->id, NULL, c->status, actor, c->status_reason, c->created_at, err);
 }
 
@@ -630,8 +684,8 @@ rf_status rf_store_commission_set_status(rf_store *s, const rf_commission *c, co
 	rf_sqlite_bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, at);
 	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
-	if (rc != RF_OK)
-		return rc;
+	if (rc != RF_OK || status_rollup(s, c, to, at, err) != RF_OK)
+		return err->status;
 	return commission_event_add(s, c->id, c->status, to, actor, reason, at, err);
 }
 
@@ -658,6 +712,11 @@ rf_status rf_store_commission_fill_fx(rf_store *s, const rf_commission *c, int64
 	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
 	if (rc != RF_OK)
 		return rc;
+	rf_commission filled = *c;
+	filled.amount = amount;
+	filled.has_amount = true;
+	if (commission_rollup(s, &filled, RF_M_EARNED, amount, c->event_at, err) != RF_OK)
+		return err->status;
 	return commission_event_add(s, c->id, c->status, status, actor, "the FX rate is now known", at, err);
 }
 

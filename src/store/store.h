@@ -333,6 +333,39 @@ rf_status rf_store_partner_totals_before(rf_store *s, const char *partner_id, in
 rf_status rf_store_payout_due_by(rf_store *s, const char *partner_id, int64_t by, rf_balance *out, size_t max,
 				 size_t *n, rf_err *err);
 
+/* Rollups (kept up to date on write; see migrations/0005_rollups.sql). Adds m at day(at) to the running totals
+ * of each entity ("p:ptn_…", "a:ptn_…", "t:ptn_…") and to the day's figures of each dim ("all", "s:…", "c:…"),
+ * for currency ("" for counts and revenue in the program's currency, else a commission currency). */
+rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, const char *currency,
+			      const char *const *entities, size_t ne, const char *const *dims, size_t nd,
+			      const rf_metrics *m, rf_err *err);
+
+typedef struct {
+	char *entity;
+	char currency[4];
+} rf_rollup_key;
+
+/* The entities with rollups whose key starts with prefix ("p:", "a:" or "t:"), with their currencies. */
+rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *prefix, rf_rollup_key **items,
+			       size_t *n, rf_arena *a, rf_err *err);
+/* The running totals of an entity before day `day` (all zero when it had none). */
+rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
+				       int64_t day, rf_metrics *out, rf_err *err);
+/* Calls fn for each daily row of the dims starting with prefix (an exact dim such as "all" matches itself),
+ * days in [from_day, to_day). */
+rf_status
+rf_store_rollup_daily(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
+		      void (*fn)(const char *dim, const char *currency, int64_t day, const rf_metrics *m, void *arg),
+		      void *arg, rf_err *err);
+/* Leads of the program converted in [from, to): how many, and the mean and median time to conversion (ms). */
+rf_status rf_store_conversion_stats(rf_store *s, const char *program_id, int64_t from, int64_t to, int64_t *count,
+				    int64_t *mean_ms, int64_t *median_ms, rf_err *err);
+/* Rebuilds every rollup from the raw tables (after a bulk load, or to repair). */
+rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err);
+/* What a link's clicks count under: its campaign (NULL when none), its owner, the owner's kind and team parent. */
+rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **campaign, char **owner, char **kind,
+				    char **team_parent, rf_arena *a, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

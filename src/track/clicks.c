@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../store/store.h"
@@ -69,12 +70,87 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
+#define DAY_MS 86400000LL
+
+/* Counted clicks of a group, per link and day, for the rollups. */
+typedef struct {
+	const char *program_id, *link_id;
+	int64_t day;
+	int64_t n;
+} click_count;
+
+/* Writes the counted clicks to the rollups of their partner (or agent and team), program and campaign. */
+static rf_status flush_counts(const click_count *counts, size_t nc, rf_arena *a, rf_err *err)
+{
+	for (size_t f = 0; f < nc; f++) {
+		char *campaign = NULL, *owner = NULL, *kind = NULL, *team = NULL;
+		rf_status rc =
+		    rf_store_link_rollup_info(writer.store, counts[f].link_id, &campaign, &owner, &kind, &team, a, err);
+		if (rc == RF_ENOTFOUND)
+			continue;
+		if (rc != RF_OK)
+			return rc;
+		bool agent = kind && strcmp(kind, "agent") == 0 && team;
+		const char *entities[3] = {
+		    rf_arena_printf(a, "p:%s", agent ? team : owner),
+		    agent ? rf_arena_printf(a, "a:%s", owner) : NULL,
+		    agent ? rf_arena_printf(a, "t:%s", team) : NULL,
+		};
+		const char *dims[2] = {"all", campaign ? rf_arena_printf(a, "c:%s", campaign) : NULL};
+		rf_metrics m;
+		memset(&m, 0, sizeof m);
+		m.v[RF_M_CLICKS] = counts[f].n;
+		rc = rf_store_rollup_add(writer.store, counts[f].program_id, counts[f].day * DAY_MS, "", entities, 3,
+					 dims, 2, &m, err);
+		if (rc != RF_OK)
+			return rc;
+	}
+	return RF_OK;
+}
+
+/* Counts the group's counted clicks per link and day (a handful of rows for a whole group) and writes them. */
+static rf_status rollup_group(rf_click_job *jobs, rf_err *err)
+{
+	click_count counts[64];
+	size_t nc = 0;
+	rf_status rc = RF_OK;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	for (rf_click_job *j = jobs; rc == RF_OK && j; j = j->next) {
+		const rf_click *k = &j->click;
+		if (!k->link_id || strcmp(k->status, "counted") != 0)
+			continue;
+		int64_t day = k->at / DAY_MS;
+		size_t i = 0;
+		while (i < nc && !(counts[i].day == day && strcmp(counts[i].link_id, k->link_id) == 0))
+			i++;
+		if (i == nc && nc == sizeof counts / sizeof counts[0]) {
+			rc = flush_counts(counts, nc, &a, err);
+			nc = i = 0;
+		}
+		if (i == nc) {
+			counts[nc].program_id = k->program_id;
+			counts[nc].link_id = k->link_id;
+			counts[nc].day = day;
+			counts[nc].n = 0;
+			nc++;
+		}
+		counts[i].n++;
+	}
+	if (rc == RF_OK)
+		rc = flush_counts(counts, nc, &a, err);
+	rf_arena_reset(&a);
+	return rc;
+}
+
 static void commit_group(rf_click_job *jobs)
 {
 	rf_err err = {0};
 	bool ok = rf_store_begin(writer.store, &err) == RF_OK;
 	for (rf_click_job *j = jobs; ok && j; j = j->next)
 		ok = rf_store_click_insert(writer.store, &j->click, &err) == RF_OK;
+	if (ok)
+		ok = rollup_group(jobs, &err) == RF_OK;
 	if (ok)
 		ok = rf_store_commit(writer.store, &err) == RF_OK;
 	if (!ok) {

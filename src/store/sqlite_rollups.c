@@ -1,0 +1,342 @@
+/* The SQLite backend's rollups: running totals per partner, agent and team, daily figures per program, source and
+ * campaign, the bulk rebuild from raw tables, and the time-to-conversion statistics reports read. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+#define DAY_MS 86400000LL
+#define METRIC_COLS                                                                                          \
+	"clicks, leads, qualified, customers, sales, revenue, refunds, conversions, conversion_ms, earned, " \
+	"approved, paid"
+
+static int64_t day_of(int64_t ms)
+{
+	return ms >= 0 ? ms / DAY_MS : (ms - DAY_MS + 1) / DAY_MS;
+}
+
+static void bind_metrics(sqlite3_stmt *st, int first, const rf_metrics *m)
+{
+	for (int i = 0; i < RF_METRICS; i++)
+		sqlite3_bind_int64(st, first + i, m->v[i]);
+}
+
+static void read_metrics(sqlite3_stmt *st, int first, rf_metrics *m)
+{
+	for (int i = 0; i < RF_METRICS; i++)
+		m->v[i] = sqlite3_column_int64(st, first + i);
+}
+
+static rf_status entity_add(rf_store *s, const char *program_id, const char *entity, const char *currency, int64_t day,
+			    const rf_metrics *m, rf_err *err)
+{
+	/* Every running total from that day on grows by m ... */
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s,
+	    "UPDATE rollup_entity SET clicks = clicks + ?5, leads = leads + ?6, qualified = qualified + ?7, customers "
+	    "= customers + ?8, sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, conversions = "
+	    "conversions + ?12, conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = approved + "
+	    "?15, paid = paid + ?16 WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND day >= ?4",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, day);
+	bind_metrics(st, 5, m);
+	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
+	if (rc != RF_OK)
+		return rc;
+	/* ... and a day without a row gets one: the total before it, plus m. */
+	st = rf_sqlite_prep(
+	    s,
+	    "INSERT INTO rollup_entity (program_id, entity, currency, day, " METRIC_COLS ") SELECT ?1, ?2, ?3, ?4, "
+	    "coalesce(p.clicks, 0) + ?5, coalesce(p.leads, 0) + ?6, coalesce(p.qualified, 0) + ?7, "
+	    "coalesce(p.customers, 0) + ?8, coalesce(p.sales, 0) + ?9, coalesce(p.revenue, 0) + ?10, "
+	    "coalesce(p.refunds, 0) + ?11, coalesce(p.conversions, 0) + ?12, coalesce(p.conversion_ms, 0) + ?13, "
+	    "coalesce(p.earned, 0) + ?14, coalesce(p.approved, 0) + ?15, coalesce(p.paid, 0) + ?16 FROM (SELECT 1) "
+	    "LEFT JOIN (SELECT * FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND day < "
+	    "?4 ORDER BY day DESC LIMIT 1) p WHERE NOT EXISTS (SELECT 1 FROM rollup_entity WHERE program_id = ?1 AND "
+	    "entity = ?2 AND currency = ?3 AND day = ?4)",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, day);
+	bind_metrics(st, 5, m);
+	rc = rf_sqlite_step_done(s, st, NULL, err);
+	if (rc != RF_OK || sqlite3_changes(s->db) == 0)
+		return rc;
+	st = rf_sqlite_prep(s, "INSERT OR IGNORE INTO rollup_keys (program_id, entity, currency) VALUES (?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+static rf_status daily_add(rf_store *s, const char *program_id, const char *dim, const char *currency, int64_t day,
+			   const rf_metrics *m, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s,
+	    "INSERT INTO rollup_daily (program_id, dim, currency, day, " METRIC_COLS
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO UPDATE "
+	    "SET clicks = clicks + ?5, leads = leads + ?6, qualified = qualified + ?7, customers = customers + ?8, "
+	    "sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, conversions = conversions + ?12, "
+	    "conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = approved + ?15, paid = paid + ?16",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, dim);
+	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, day);
+	bind_metrics(st, 5, m);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, const char *currency,
+			      const char *const *entities, size_t ne, const char *const *dims, size_t nd,
+			      const rf_metrics *m, rf_err *err)
+{
+	int64_t day = day_of(at);
+	const char *cur = currency ? currency : "";
+	for (size_t i = 0; i < ne; i++)
+		if (entities[i] && entity_add(s, program_id, entities[i], cur, day, m, err) != RF_OK)
+			return err->status;
+	for (size_t i = 0; i < nd; i++)
+		if (dims[i] && daily_add(s, program_id, dims[i], cur, day, m, err) != RF_OK)
+			return err->status;
+	return RF_OK;
+}
+
+static void key_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+{
+	rf_rollup_key *k = item;
+	k->entity = rf_sqlite_col_text(st, 0, a);
+	rf_sqlite_col_code(st, 1, k->currency);
+}
+
+rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *prefix, rf_rollup_key **items,
+			       size_t *n, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT entity, currency FROM rollup_keys WHERE program_id = ?1 AND entity >= "
+			   "?2 AND entity < ?2 || char(127) ORDER BY entity, currency LIMIT 1000001",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, prefix);
+	bool more = false;
+	return rf_sqlite_collect(s, st, 1000000, sizeof(rf_rollup_key), key_fill, (void **)items, n, &more, a, err);
+}
+
+rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
+				       int64_t day, rf_metrics *out, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT " METRIC_COLS " FROM rollup_entity WHERE program_id = ?1 AND entity = "
+			   "?2 AND currency = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency ? currency : "");
+	sqlite3_bind_int64(st, 4, day);
+	memset(out, 0, sizeof *out);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_metrics(st, 0, out);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading a rollup");
+}
+
+rf_status
+rf_store_rollup_daily(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
+		      void (*fn)(const char *dim, const char *currency, int64_t day, const rf_metrics *m, void *arg),
+		      void *arg, rf_err *err)
+{
+	bool exact = strchr(prefix, ':') == NULL || prefix[strlen(prefix) - 1] != ':';
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   exact ? "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
+				   "program_id = ?1 AND dim = ?2 AND day >= ?3 AND day < ?4 ORDER BY "
+				   "currency, day"
+				 : "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
+				   "program_id = ?1 AND dim >= ?2 AND dim < ?2 || char(127) AND day >= ?3 "
+				   "AND day < ?4",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, prefix);
+	sqlite3_bind_int64(st, 3, from_day);
+	sqlite3_bind_int64(st, 4, to_day);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rf_metrics m;
+		read_metrics(st, 3, &m);
+		char cur[4];
+		rf_sqlite_col_code(st, 1, cur);
+		fn((const char *)sqlite3_column_text(st, 0), cur, sqlite3_column_int64(st, 2), &m, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading daily rollups");
+}
+
+rf_status rf_store_conversion_stats(rf_store *s, const char *program_id, int64_t from, int64_t to, int64_t *count,
+				    int64_t *mean_ms, int64_t *median_ms, rf_err *err)
+{
+	*count = *mean_ms = *median_ms = 0;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT count(*), coalesce(sum(converted_at - created_at), 0) FROM leads WHERE "
+			   "program_id = ?1 AND converted_at > 0 AND converted_at >= ?2 AND converted_at < ?3",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	int rc = sqlite3_step(st);
+	int64_t sum = 0;
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(st, 0);
+		sum = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rf_sqlite_db_fail(s, err, "reading conversions");
+	if (*count == 0)
+		return RF_OK;
+	*mean_ms = sum / *count;
+	st = rf_sqlite_prep(
+	    s,
+	    "SELECT converted_at - created_at AS t FROM leads WHERE program_id = ?1 AND converted_at > 0 AND "
+	    "converted_at >= ?2 AND converted_at < ?3 ORDER BY t LIMIT 2 OFFSET ?4",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, (*count - 1) / 2);
+	int64_t v[2] = {0, 0};
+	int k = 0;
+	while (k < 2 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		v[k++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	/* The middle value, or the mean of the two middle ones. */
+	*median_ms = (*count % 2 == 1 || k < 2) ? v[0] : v[0] + (v[1] - v[0]) / 2;
+	return RF_OK;
+}
+
+rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **campaign, char **owner, char **kind,
+				    char **team_parent, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT l.campaign, p.id, p.kind, p.team_parent_id FROM links l JOIN partners p "
+			   "ON p.id = l.partner_id WHERE l.id = ?",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, link_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*campaign = rf_sqlite_col_text(st, 0, a);
+		*owner = rf_sqlite_col_text(st, 1, a);
+		*kind = rf_sqlite_col_text(st, 2, a);
+		*team_parent = rf_sqlite_col_text(st, 3, a);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return RF_OK;
+	if (rc == SQLITE_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "link_id", "no such link");
+	return rf_sqlite_db_fail(s, err, "reading a link");
+}
+
+/* The rebuild, in one script: every raw fact becomes a row of day deltas with its keys (partner, agent, team,
+ * source, campaign), then the deltas are summed per dim and day, and accumulated per entity. */
+static const char rebuild_sql[] =
+    "DELETE FROM rollup_entity; DELETE FROM rollup_daily; DELETE FROM rollup_keys;"
+    "CREATE TEMP TABLE ev (program_id TEXT, partner TEXT, agent TEXT, team TEXT, source TEXT, campaign TEXT, "
+    "currency TEXT, day INTEGER, " METRIC_COLS ");"
+    /* Counted clicks, per link and day first. */
+    "INSERT INTO ev SELECT c.program_id, CASE WHEN p.kind = 'agent' AND p.team_parent_id IS NOT NULL THEN "
+    "p.team_parent_id ELSE p.id END, CASE WHEN p.kind = 'agent' AND p.team_parent_id IS NOT NULL THEN p.id END, "
+    "CASE WHEN p.kind = 'agent' AND p.team_parent_id IS NOT NULL THEN p.team_parent_id END, NULL, l.campaign, '', "
+    "c.day, c.n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM (SELECT program_id, link_id, (at - (at % 86400000)) / "
+    "86400000 AS day, count(*) AS n FROM clicks WHERE status = 'counted' AND link_id IS NOT NULL GROUP BY 1, 2, 3) "
+    "c JOIN links l ON l.id = c.link_id JOIN partners p ON p.id = l.partner_id;"
+    /* Leads, their first qualification and their conversion. */
+    "CREATE TEMP TABLE lk AS SELECT l.id, l.program_id, l.partner_id, l.agent_id, l.source, lk.campaign, "
+    "l.created_at, l.converted_at FROM leads l LEFT JOIN clicks k ON k.id = l.click_id LEFT JOIN links lk ON "
+    "lk.id = k.link_id;"
+    "INSERT INTO ev SELECT program_id, partner_id, agent_id, CASE WHEN agent_id IS NOT NULL THEN partner_id END, "
+    "source, campaign, '', created_at / 86400000, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM lk;"
+    "INSERT INTO ev SELECT lk.program_id, lk.partner_id, lk.agent_id, CASE WHEN lk.agent_id IS NOT NULL THEN "
+    "lk.partner_id END, lk.source, lk.campaign, '', q.at / 86400000, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM "
+    "(SELECT lead_id, min(at) AS at FROM lead_events WHERE to_status IN ('qualified', 'converted') GROUP BY "
+    "lead_id) q JOIN lk ON lk.id = q.lead_id;"
+    "INSERT INTO ev SELECT program_id, partner_id, agent_id, CASE WHEN agent_id IS NOT NULL THEN partner_id END, "
+    "source, campaign, '', converted_at / 86400000, 0, 0, 0, 1, 0, 0, 0, 1, converted_at - created_at, 0, 0, 0 "
+    "FROM lk WHERE converted_at > 0;"
+    /* Sales and refunds, with their lead's source and campaign. */
+    "INSERT INTO ev SELECT x.program_id, x.partner_id, x.agent_id, CASE WHEN x.agent_id IS NOT NULL THEN "
+    "x.partner_id END, lk.source, lk.campaign, '', x.occurred_at / 86400000, 0, 0, 0, 0, 1, "
+    "coalesce(x.program_amount, 0), 0, 0, 0, 0, 0, 0 FROM sales x JOIN lk ON lk.id = x.lead_id;"
+    "INSERT INTO ev SELECT x.program_id, x.partner_id, x.agent_id, CASE WHEN x.agent_id IS NOT NULL THEN "
+    "x.partner_id END, lk.source, lk.campaign, '', r.occurred_at / 86400000, 0, 0, 0, 0, 0, 0, "
+    "coalesce(r.program_amount, 0), 0, 0, 0, 0, 0 FROM refunds r JOIN sales x ON x.id = r.sale_id JOIN lk ON "
+    "lk.id = x.lead_id;"
+    /* Commissions: earned on the event's day, approved, paid and rejected on the day of the change. */
+    "CREATE TEMP TABLE ck AS SELECT c.id, c.program_id, CASE WHEN c.role = 'agent' THEN NULL ELSE c.partner_id "
+    "END AS partner, CASE WHEN c.role = 'agent' THEN c.partner_id END AS agent, CASE WHEN c.role = 'agent' THEN "
+    "p.team_parent_id END AS team, c.currency, c.amount, c.event_at FROM commissions c JOIN partners p ON p.id = "
+    "c.partner_id WHERE c.amount IS NOT NULL;"
+    "INSERT INTO ev SELECT program_id, partner, agent, team, NULL, NULL, currency, event_at / 86400000, 0, 0, 0, "
+    "0, 0, 0, 0, 0, 0, amount, 0, 0 FROM ck;"
+    "INSERT INTO ev SELECT ck.program_id, ck.partner, ck.agent, ck.team, NULL, NULL, ck.currency, e.at / "
+    "86400000, 0, 0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN e.to_status = 'rejected' THEN -ck.amount ELSE 0 END, CASE "
+    "WHEN e.to_status = 'approved' THEN ck.amount WHEN e.to_status = 'rejected' AND e.from_status = 'approved' "
+    "THEN -ck.amount ELSE 0 END, CASE WHEN e.to_status = 'paid' THEN ck.amount ELSE 0 END FROM commission_events "
+    "e JOIN ck ON ck.id = e.commission_id WHERE e.to_status IN ('approved', 'paid', 'rejected');"
+    /* Daily figures per dim. */
+    "INSERT INTO rollup_daily (program_id, dim, currency, day, " METRIC_COLS ") SELECT program_id, dim, "
+    "currency, day, sum(clicks), sum(leads), sum(qualified), sum(customers), sum(sales), sum(revenue), "
+    "sum(refunds), sum(conversions), sum(conversion_ms), sum(earned), sum(approved), sum(paid) FROM (SELECT *, "
+    "'all' AS dim FROM ev UNION ALL SELECT *, 's:' || source FROM ev WHERE source IS NOT NULL AND currency = '' "
+    "UNION ALL SELECT *, 'c:' || campaign FROM ev WHERE campaign IS NOT NULL AND currency = '') GROUP BY "
+    "program_id, dim, currency, day;"
+    /* Running totals per entity. */
+    "INSERT INTO rollup_entity (program_id, entity, currency, day, " METRIC_COLS ") SELECT program_id, entity, "
+    "currency, day, sum(clicks) OVER w, sum(leads) OVER w, sum(qualified) OVER w, sum(customers) OVER w, "
+    "sum(sales) OVER w, sum(revenue) OVER w, sum(refunds) OVER w, sum(conversions) OVER w, sum(conversion_ms) "
+    "OVER w, sum(earned) OVER w, sum(approved) OVER w, sum(paid) OVER w FROM (SELECT program_id, entity, "
+    "currency, day, sum(clicks) AS clicks, sum(leads) AS leads, sum(qualified) AS qualified, sum(customers) AS "
+    "customers, sum(sales) AS sales, sum(revenue) AS revenue, sum(refunds) AS refunds, sum(conversions) AS "
+    "conversions, sum(conversion_ms) AS conversion_ms, sum(earned) AS earned, sum(approved) AS approved, "
+    "sum(paid) AS paid FROM (SELECT program_id, 'p:' || partner AS entity, currency, day, " METRIC_COLS " FROM ev "
+    "WHERE partner IS NOT NULL UNION ALL SELECT program_id, 'a:' || agent, currency, day, " METRIC_COLS " FROM ev "
+    "WHERE agent IS NOT NULL UNION ALL SELECT program_id, 't:' || team, currency, day, " METRIC_COLS " FROM ev "
+    "WHERE team IS NOT NULL) GROUP BY program_id, entity, currency, day) WINDOW w AS "
+    "(PARTITION BY program_id, entity, currency ORDER BY day);"
+    "INSERT INTO rollup_keys SELECT DISTINCT program_id, entity, currency FROM rollup_entity;"
+    "DROP TABLE ev; DROP TABLE lk; DROP TABLE ck;";
+
+rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err)
+{
+	return rf_sqlite_exec(s, rebuild_sql, err);
+}
