@@ -36,6 +36,7 @@ static const char *main_usage =
     "  user add         create a user: --email E --role owner|admin|manager|partner [--partner ID]\n"
     "  user passwd      set a user's password: --email E\n"
     "  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
+    "  rollups rebuild  recompute the report rollups from the raw tables\n"
     "  payouts          payout runs for scripts: run, approve, export, mark-paid (see refd payouts --help)\n"
     "  bench-data       add synthetic partners for benchmarks: --partners N\n"
     "  routes           list every HTTP route\n"
@@ -701,6 +702,36 @@ done:
 	return status;
 }
 
+static int cmd_rollups(int argc, char **argv)
+{
+	static const char usage[] = "Usage: refd rollups rebuild [--db FILE]\n\nRecomputes every report rollup from "
+				    "the raw tables (after a bulk load, or to repair them).";
+	if (argc < 1 || strcmp(argv[0], "rebuild") != 0) {
+		printf("%s\n", usage);
+		return argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) ? 0 : 2;
+	}
+	rf_option opts[] = {
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {NULL, NULL, false, NULL, NULL, NULL},
+	};
+	int rc = rf_options_parse(opts, argc - 1, argv + 1, usage);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);
+	if (!s)
+		return 1;
+	rf_err err = {0};
+	int status = 0;
+	if (rf_store_begin(s, &err) != RF_OK || rf_store_rollup_rebuild(s, &err) != RF_OK ||
+	    rf_store_commit(s, &err) != RF_OK) {
+		rf_store_rollback(s);
+		fprintf(stderr, "refd: rollups rebuild: %s\n", err.message);
+		status = 1;
+	}
+	rf_store_close(s);
+	return status;
+}
+
 static int cmd_bench_data(int argc, char **argv)
 {
 	rf_option opts[] = {
@@ -760,6 +791,8 @@ int main(int argc, char **argv)
 		return cmd_migrate(argc - 2, argv + 2);
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 2, argv + 2);
+	if (strcmp(cmd, "rollups") == 0)
+		return cmd_rollups(argc - 2, argv + 2);
 	if (strcmp(cmd, "payouts") == 0)
 		return cmd_payouts(argc - 2, argv + 2);
 	if (strcmp(cmd, "apikey") == 0)

@@ -225,6 +225,11 @@ rf_status rf_api_rollup_lead(rf_ctx *c, const rf_lead *l, int metric, int64_t at
 /* True when the lead was qualified (or converted) before. */
 rf_status rf_api_lead_reached(rf_ctx *c, const rf_lead *l, bool *reached, rf_err *err);
 
+/* reports.c */
+void rf_api_reports_summary(rf_ctx *c);
+void rf_api_reports_breakdown(rf_ctx *c);
+void rf_api_reports_queues(rf_ctx *c);
+
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
 

@@ -75,6 +75,10 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/payout-runs/{id}/items/{item_id}/mark-failed", rf_api_payout_items_mark_failed, RF_AUTH_ADMIN},
     {"GET", "/api/v1/tax-totals", rf_api_tax_totals, RF_AUTH_ADMIN},
 
+    {"GET", "/api/v1/reports/summary", rf_api_reports_summary, RF_AUTH_ANY},
+    {"GET", "/api/v1/reports/breakdown", rf_api_reports_breakdown, RF_AUTH_ANY},
+    {"GET", "/api/v1/reports/queues", rf_api_reports_queues, RF_AUTH_ADMIN},
+
     {"GET", "/api/v1/fx-rates", rf_api_fx_list, RF_AUTH_ANY},
     {"POST", "/api/v1/fx-rates", rf_api_fx_create, RF_AUTH_ADMIN},
     {"POST", "/api/v1/fx-rates/import", rf_api_fx_import, RF_AUTH_ADMIN},

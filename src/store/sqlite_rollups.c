@@ -340,3 +340,22 @@ rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err)
 {
 	return rf_sqlite_exec(s, rebuild_sql, err);
 }
+
+rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT (SELECT count(*) FROM partners WHERE program_id = ?1 AND status = "
+			   "'applied'), (SELECT count(*) FROM leads WHERE program_id = ?1 AND status = "
+			   "'pending_review'), (SELECT count(*) FROM commissions WHERE program_id = ?1 AND "
+			   "status = 'held')",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	int rc = sqlite3_step(st);
+	for (int i = 0; i < 3; i++)
+		counts[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, i) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting what waits");
+}

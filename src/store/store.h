@@ -366,6 +366,9 @@ rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err);
 rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **campaign, char **owner, char **kind,
 				    char **team_parent, rf_arena *a, rf_err *err);
 
+/* What waits for an admin in a program: partners applied, deal registrations pending review, commissions held. */
+rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

@@ -58,3 +58,6 @@ CREATE INDEX leads_converted ON leads (program_id, converted_at) WHERE converted
 
 -- A refund in the program's currency (in proportion to its sale's converted amount), for revenue reports.
 ALTER TABLE refunds ADD COLUMN program_amount INTEGER;
+
+-- Deal registrations waiting for review, counted for the dashboard.
+CREATE INDEX leads_status ON leads (program_id, status);

@@ -1,0 +1,527 @@
+/* /api/v1/reports: the figures of a program over a period, from rollups kept up to date on write (never a scan of
+ * raw clicks): a summary, and breakdowns by partner, agent, team, source, campaign, day, week or month, each also
+ * as CSV. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/money.h"
+#include "../core/plan.h"
+#include "../http/auth.h"
+#include "api.h"
+
+#define DAY_MS 86400000LL
+#define MAX_CUR 8
+
+typedef struct {
+	const char *key;  /* entity, dim or period */
+	const char *name; /* a partner's name, for entity rows */
+	int64_t sort_at;  /* first day of a period row */
+	rf_metrics m;     /* counts and revenue (currency "") */
+	struct {
+		char cur[4];
+		int64_t earned, approved, paid;
+	} com[MAX_CUR];
+	size_t ncom;
+} row;
+
+typedef struct {
+	row *rows;
+	size_t n, cap;
+	rf_arena *a;
+} table;
+
+static row *find_row(table *t, const char *key)
+{
+	for (size_t i = t->n; i > 0; i--)
+		if (strcmp(t->rows[i - 1].key, key) == 0)
+			return &t->rows[i - 1];
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		row *rows = rf_arena_alloc(t->a, sizeof *rows * cap);
+		if (!rows)
+			return NULL;
+		if (t->n)
+			memcpy(rows, t->rows, sizeof *rows * t->n);
+		t->rows = rows;
+		t->cap = cap;
+	}
+	row *r = &t->rows[t->n++];
+	memset(r, 0, sizeof *r);
+	r->key = rf_arena_strdup(t->a, key);
+	return r;
+}
+
+/* Adds m (for currency "" the counts, else the commission figures) to r. */
+static void add_to(row *r, const char *currency, const rf_metrics *m, int sign)
+{
+	if (!currency[0]) {
+		for (int i = 0; i < RF_METRICS; i++)
+			r->m.v[i] += sign * m->v[i];
+		return;
+	}
+	size_t k = 0;
+	while (k < r->ncom && strcmp(r->com[k].cur, currency) != 0)
+		k++;
+	if (k == r->ncom) {
+		if (r->ncom == MAX_CUR)
+			return;
+		snprintf(r->com[k].cur, 4, "%s", currency);
+		r->ncom++;
+	}
+	r->com[k].earned += sign * m->v[RF_M_EARNED];
+	r->com[k].approved += sign * m->v[RF_M_APPROVED];
+	r->com[k].paid += sign * m->v[RF_M_PAID];
+}
+
+typedef struct {
+	rf_program prog;
+	int64_t from_day, to_day; /* [from, to) */
+	bool csv;
+} query;
+
+/* A date (2026-11-22) or an RFC 3339 time, as a day number. */
+static bool parse_day(const char *s, int64_t *day)
+{
+	int64_t ms = 0;
+	char buf[40];
+	if (strlen(s) == 10) {
+		snprintf(buf, sizeof buf, "%sT00:00:00Z", s);
+		s = buf;
+	}
+	if (rf_clock_parse(s, &ms) != 0)
+		return false;
+	*day = ms >= 0 ? ms / DAY_MS : (ms - DAY_MS + 1) / DAY_MS;
+	return true;
+}
+
+static bool read_query(rf_ctx *c, const char *const *allowed, query *q)
+{
+	rf_err err = {0};
+	if (rf_api_query_only(c, allowed, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return false;
+	}
+	const char *scope = rf_auth_scope(c);
+	const char *pid = rf_req_query(c->req, "program_id");
+	if (scope) {
+		rf_partner me;
+		if (rf_store_partner_get(c->app->store, scope, &me, c->a, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return false;
+		}
+		pid = me.program_id;
+	}
+	if (rf_api_program_or_only(c, pid, &q->prog, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return false;
+	}
+	int64_t today = rf_clock_now_ms() / DAY_MS;
+	q->to_day = today + 1;
+	q->from_day = today - 29;
+	const char *f = rf_req_query(c->req, "from"), *t = rf_req_query(c->req, "to");
+	if (f && !parse_day(f, &q->from_day)) {
+		rf_json_fail(c, RF_EINVAL, "from", "from must be a date (2026-11-01) or an RFC 3339 time");
+		return false;
+	}
+	if (t) {
+		if (!parse_day(t, &q->to_day)) {
+			rf_json_fail(c, RF_EINVAL, "to", "to must be a date (2026-11-30) or an RFC 3339 time");
+			return false;
+		}
+		q->to_day++; /* the last day counts */
+	}
+	if (q->to_day <= q->from_day || q->to_day - q->from_day > 3700) {
+		rf_json_fail(c, RF_EINVAL, "to", "to must be on or after from, at most ten years later");
+		return false;
+	}
+	const char *fmt = rf_req_query(c->req, "format");
+	if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0) {
+		rf_json_fail(c, RF_EINVAL, "format", "format must be json or csv");
+		return false;
+	}
+	q->csv = fmt && strcmp(fmt, "csv") == 0;
+	return true;
+}
+
+static json_t *day_json(int64_t day)
+{
+	char buf[40];
+	rf_clock_format(day * DAY_MS, buf, sizeof buf);
+	buf[10] = '\0';
+	return json_string(buf);
+}
+
+/* A ratio rounded to four decimals, or null without a denominator. */
+static json_t *ratio(int64_t num, int64_t den)
+{
+	if (den <= 0)
+		return json_null();
+	return json_real((double)((num * 10000 + den / 2) / den) / 10000.0);
+}
+
+static json_t *metrics_json(const row *r, const char *cur)
+{
+	int64_t avg = 0;
+	if (r->m.v[RF_M_SALES] > 0)
+		rf_money_mul_ratio(r->m.v[RF_M_REVENUE], 1, r->m.v[RF_M_SALES], &avg);
+	json_t *o = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "clicks", (json_int_t)r->m.v[RF_M_CLICKS],
+	    "leads", (json_int_t)r->m.v[RF_M_LEADS], "qualified", (json_int_t)r->m.v[RF_M_QUALIFIED], "customers",
+	    (json_int_t)r->m.v[RF_M_CUSTOMERS], "sales", (json_int_t)r->m.v[RF_M_SALES], "revenue",
+	    rf_json_money_new(r->m.v[RF_M_REVENUE], cur), "refunds", rf_json_money_new(r->m.v[RF_M_REFUNDS], cur),
+	    "net_revenue", rf_json_money_new(r->m.v[RF_M_REVENUE] - r->m.v[RF_M_REFUNDS], cur), "click_to_lead",
+	    ratio(r->m.v[RF_M_LEADS], r->m.v[RF_M_CLICKS]), "lead_to_customer",
+	    ratio(r->m.v[RF_M_CUSTOMERS], r->m.v[RF_M_LEADS]), "average_deal_size",
+	    r->m.v[RF_M_SALES] ? rf_json_money_new(avg, cur) : json_null());
+	json_object_set_new(o, "mean_time_to_conversion_seconds",
+			    r->m.v[RF_M_CONVERSIONS]
+				? json_integer(r->m.v[RF_M_CONVERSION_MS] / r->m.v[RF_M_CONVERSIONS] / 1000)
+				: json_null());
+	json_t *com = json_array();
+	for (size_t k = 0; k < r->ncom; k++) {
+		json_t *e = json_pack("{s:o, s:o, s:o, s:o}", "currency", rf_json_code(r->com[k].cur), "earned",
+				      rf_json_money_new(r->com[k].earned, r->com[k].cur), "approved",
+				      rf_json_money_new(r->com[k].approved, r->com[k].cur), "paid",
+				      rf_json_money_new(r->com[k].paid, r->com[k].cur));
+		/* What a lead cost in commissions, and what each unit of commission brought in revenue. */
+		int64_t cpl = 0;
+		json_object_set_new(e, "cost_per_lead",
+				    r->m.v[RF_M_LEADS] &&
+					    rf_money_mul_ratio(r->com[k].earned, 1, r->m.v[RF_M_LEADS], &cpl) == RF_OK
+					? rf_json_money_new(cpl, r->com[k].cur)
+					: json_null());
+		json_object_set_new(e, "revenue_per_commission",
+				    strcmp(r->com[k].cur, cur) == 0 ? ratio(r->m.v[RF_M_REVENUE], r->com[k].earned)
+								    : json_null());
+		json_array_append_new(com, e);
+	}
+	json_object_set_new(o, "commissions", com);
+	return o;
+}
+
+/* ---- gathering rows ---- */
+
+static void daily_cb(const char *dim, const char *currency, int64_t day, const rf_metrics *m, void *arg)
+{
+	void **args = arg;
+	table *t = args[0];
+	const char *grain = args[1];
+	char key[80];
+	int64_t start = day;
+	if (strcmp(grain, "dim") == 0) {
+		snprintf(key, sizeof key, "%s", dim + 2);
+	} else {
+		if (strcmp(grain, "week") == 0) {
+			/* Weeks start on Monday; day 0 (1970-01-01) was a Thursday. */
+			start = day - ((day + 3) % 7 + 7) % 7;
+		} else if (strcmp(grain, "month") == 0) {
+			int64_t s0, e0;
+			rf_period_bounds(day * DAY_MS, false, &s0, &e0);
+			start = s0 / DAY_MS;
+		}
+		char buf[40];
+		rf_clock_format(start * DAY_MS, buf, sizeof buf);
+		snprintf(key, sizeof key, "%.*s", strcmp(grain, "month") == 0 ? 7 : 10, buf);
+	}
+	row *r = find_row(t, key);
+	if (!r)
+		return;
+	r->sort_at = start;
+	add_to(r, currency, m, 1);
+}
+
+/* Rows of entities ("p:", "a:" or "t:"): each the running total at the end of the period minus the one at its
+ * start. */
+static rf_status entity_rows(rf_ctx *c, const query *q, const char *prefix, table *t, rf_err *err)
+{
+	rf_rollup_key *keys = NULL;
+	size_t n = 0;
+	if (rf_store_rollup_keys(c->app->store, q->prog.id, prefix, &keys, &n, c->a, err) != RF_OK)
+		return err->status;
+	for (size_t i = 0; i < n; i++) {
+		rf_metrics end, start;
+		if (rf_store_rollup_total_before(c->app->store, q->prog.id, keys[i].entity, keys[i].currency, q->to_day,
+						 &end, err) != RF_OK ||
+		    rf_store_rollup_total_before(c->app->store, q->prog.id, keys[i].entity, keys[i].currency,
+						 q->from_day, &start, err) != RF_OK)
+			return err->status;
+		bool zero = true;
+		for (int k = 0; k < RF_METRICS && zero; k++)
+			zero = end.v[k] == start.v[k];
+		if (zero)
+			continue;
+		row *r = find_row(t, keys[i].entity + 2);
+		if (!r)
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		add_to(r, keys[i].currency, &end, 1);
+		add_to(r, keys[i].currency, &start, -1);
+	}
+	return RF_OK;
+}
+
+static int64_t sort_value(const row *r, const char *sort_metric)
+{
+	if (strcmp(sort_metric, "commissions") == 0)
+		return r->ncom ? r->com[0].earned : 0;
+	for (int i = 0; i < RF_METRICS; i++)
+		if (strcmp(rf_metric_names[i], sort_metric) == 0)
+			return r->m.v[i];
+	return 0;
+}
+
+static int by_metric(const void *a, const void *b, void *metric)
+{
+	int64_t x = sort_value(a, metric), y = sort_value(b, metric);
+	if (x != y)
+		return x > y ? -1 : 1;
+	return strcmp(((const row *)a)->key, ((const row *)b)->key);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const row *x = a, *y = b;
+	return x->sort_at < y->sort_at ? -1 : x->sort_at > y->sort_at;
+}
+
+static void csv_money(char **buf, size_t *len, size_t *cap, int64_t amount, const char *cur, bool last)
+{
+	char code[4], num[40];
+	int e = rf_currency_lookup(cur, code);
+	if (e < 0 || rf_money_format(amount, e, num, sizeof num) < 0)
+		snprintf(num, sizeof num, "%lld", (long long)amount);
+	rf_csv_number(buf, len, cap, num, last);
+}
+
+static void csv_int(char **buf, size_t *len, size_t *cap, int64_t v, bool last)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%lld", (long long)v);
+	rf_csv_number(buf, len, cap, num, last);
+}
+
+void rf_api_reports_breakdown(rf_ctx *c)
+{
+	static const char *const allowed[] = {"program_id", "from", "to", "group_by", "sort", "limit", "format", NULL};
+	query q;
+	if (!read_query(c, allowed, &q))
+		return;
+	rf_err err = {0};
+	const char *group = rf_req_query(c->req, "group_by");
+	static const char *const groups[] = {"partner", "agent", "team",  "source", "campaign",
+					     "day",     "week",  "month", NULL};
+	bool ok = false;
+	for (const char *const *g = groups; group && *g && !ok; g++)
+		ok = strcmp(*g, group) == 0;
+	if (!ok) {
+		rf_json_fail(c, RF_EINVAL, "group_by",
+			     "group_by must be partner, agent, team, source, campaign, day, week or month");
+		return;
+	}
+	bool entity = strcmp(group, "partner") == 0 || strcmp(group, "agent") == 0 || strcmp(group, "team") == 0;
+	bool period = strcmp(group, "day") == 0 || strcmp(group, "week") == 0 || strcmp(group, "month") == 0;
+	const char *sort_metric = rf_req_query(c->req, "sort");
+	if (sort_metric) {
+		bool known = strcmp(sort_metric, "commissions") == 0;
+		for (int i = 0; i < RF_METRICS && !known; i++)
+			known = strcmp(rf_metric_names[i], sort_metric) == 0;
+		if (!known) {
+			rf_json_fail(c, RF_EINVAL, "sort",
+				     "sort must be clicks, leads, qualified, customers, sales, revenue, refunds or "
+				     "commissions");
+			return;
+		}
+	}
+	long limit = period ? 3700 : 100;
+	const char *ls = rf_req_query(c->req, "limit");
+	if (ls) {
+		char *end = NULL;
+		limit = strtol(ls, &end, 10);
+		if (!end || *end || limit < 1 || limit > 100000) {
+			rf_json_fail(c, RF_EINVAL, "limit", "limit must be from 1 to 100000");
+			return;
+		}
+	}
+	/* Partners see their own row, and their team's. */
+	const char *scope = rf_auth_scope(c);
+	table t = {.a = c->a};
+	if (entity) {
+		char prefix[3] = {group[0], ':', 0};
+		if (entity_rows(c, &q, prefix, &t, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+	} else {
+		void *args[2] = {&t, period ? (void *)group : "dim"};
+		const char *prefix = strcmp(group, "source") == 0     ? "s:"
+				     : strcmp(group, "campaign") == 0 ? "c:"
+								      : "all";
+		if (rf_store_rollup_daily(c->app->store, q.prog.id, prefix, q.from_day, q.to_day, daily_cb, args,
+					  &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+	}
+	if (scope && entity) {
+		size_t k = 0;
+		for (size_t i = 0; i < t.n; i++) {
+			rf_partner p;
+			rf_err e2 = {0};
+			if (rf_store_partner_get(c->app->store, t.rows[i].key, &p, c->a, &e2) == RF_OK &&
+			    rf_auth_can_see_partner(c, &p))
+				t.rows[k++] = t.rows[i];
+		}
+		t.n = k;
+	} else if (scope) {
+		rf_json_fail(c, RF_EFORBIDDEN, "group_by", "partners see breakdowns by partner, agent or team only");
+		return;
+	}
+	if (period && !sort_metric)
+		qsort(t.rows, t.n, sizeof *t.rows, by_time);
+	else {
+		if (!sort_metric)
+			sort_metric = entity ? "revenue" : "leads";
+		qsort_r(t.rows, t.n, sizeof *t.rows, by_metric, (void *)sort_metric);
+	}
+	size_t shown = t.n < (size_t)limit ? t.n : (size_t)limit;
+	for (size_t i = 0; entity && i < shown; i++) {
+		rf_partner p;
+		rf_err e2 = {0};
+		if (rf_store_partner_get(c->app->store, t.rows[i].key, &p, c->a, &e2) == RF_OK)
+			t.rows[i].name = p.name;
+	}
+	const char *cur = q.prog.currency;
+	if (q.csv) {
+		char *buf = NULL;
+		size_t len = 0, cap = 0;
+		const char *head[] = {"key",      "name",    "clicks",  "leads",    "qualified",           "customers",
+				      "sales",    "revenue", "refunds", "currency", "commission_currency", "earned",
+				      "approved", "paid"};
+		size_t nh = sizeof head / sizeof head[0];
+		for (size_t i = 0; i < nh; i++)
+			rf_csv_cell(&buf, &len, &cap, head[i], i == nh - 1);
+		for (size_t i = 0; i < shown; i++) {
+			row *r = &t.rows[i];
+			size_t lines = r->ncom ? r->ncom : 1;
+			for (size_t k = 0; k < lines; k++) {
+				rf_csv_cell(&buf, &len, &cap, r->key, false);
+				rf_csv_cell(&buf, &len, &cap, r->name, false);
+				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_CLICKS], false);
+				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_LEADS], false);
+				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_QUALIFIED], false);
+				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_CUSTOMERS], false);
+				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_SALES], false);
+				csv_money(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_REVENUE], cur, false);
+				csv_money(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_REFUNDS], cur, false);
+				rf_csv_cell(&buf, &len, &cap, cur, false);
+				const char *cc = r->ncom ? r->com[k].cur : cur;
+				rf_csv_cell(&buf, &len, &cap, cc, false);
+				csv_money(&buf, &len, &cap, r->ncom ? r->com[k].earned : 0, cc, false);
+				csv_money(&buf, &len, &cap, r->ncom ? r->com[k].approved : 0, cc, false);
+				csv_money(&buf, &len, &cap, r->ncom ? r->com[k].paid : 0, cc, true);
+			}
+		}
+		char *disp = rf_arena_printf(c->a, "attachment; filename=\"report-%s.csv\"", group);
+		rf_resp_header(c->req, "Content-Disposition", disp);
+		rf_resp_header(c->req, "Cache-Control", "no-store");
+		rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf ? buf : "", len);
+		free(buf);
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < shown; i++) {
+		json_t *o = metrics_json(&t.rows[i], cur);
+		json_object_set_new(o, "key", json_string(t.rows[i].key));
+		if (entity)
+			json_object_set_new(o, "name", rf_json_nullable(t.rows[i].name));
+		json_array_append_new(data, o);
+	}
+	rf_json_send(c, 200,
+		     json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b}", "object", "report", "program_id",
+			       q.prog.id, "group_by", group, "currency", rf_json_code(cur), "from",
+			       day_json(q.from_day), "to", day_json(q.to_day - 1), "data", data, "total_rows",
+			       (json_int_t)t.n, "has_more", t.n > shown));
+}
+
+static void sum_cb(const char *dim, const char *currency, int64_t day, const rf_metrics *m, void *arg)
+{
+	(void)dim;
+	(void)day;
+	add_to(arg, currency, m, 1);
+}
+
+void rf_api_reports_summary(rf_ctx *c)
+{
+	static const char *const allowed[] = {"program_id", "from", "to", NULL};
+	query q;
+	if (!read_query(c, allowed, &q))
+		return;
+	rf_err err = {0};
+	row total, month;
+	memset(&total, 0, sizeof total);
+	memset(&month, 0, sizeof month);
+	const char *scope = rf_auth_scope(c);
+	int64_t mstart = 0, mend = 0;
+	rf_period_bounds(rf_clock_now_ms(), false, &mstart, &mend);
+	if (scope) {
+		/* A partner's summary is its own running totals (its agents' results included). */
+		table t = {.a = c->a};
+		if (entity_rows(c, &q, "p:", &t, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		for (size_t i = 0; i < t.n; i++)
+			if (strcmp(t.rows[i].key, scope) == 0)
+				total = t.rows[i];
+	} else if (rf_store_rollup_daily(c->app->store, q.prog.id, "all", q.from_day, q.to_day, sum_cb, &total, &err) !=
+		       RF_OK ||
+		   rf_store_rollup_daily(c->app->store, q.prog.id, "all", mstart / DAY_MS, mend / DAY_MS, sum_cb,
+					 &month, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	int64_t count = 0, mean = 0, median = 0;
+	if (!scope && rf_store_conversion_stats(c->app->store, q.prog.id, q.from_day * DAY_MS, q.to_day * DAY_MS,
+						&count, &mean, &median, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	json_t *o = metrics_json(&total, q.prog.currency);
+	json_object_set_new(o, "object", json_string("report_summary"));
+	json_object_set_new(o, "program_id", json_string(q.prog.id));
+	json_object_set_new(o, "currency", rf_json_code(q.prog.currency));
+	json_object_set_new(o, "from", day_json(q.from_day));
+	json_object_set_new(o, "to", day_json(q.to_day - 1));
+	json_object_set_new(o, "time_to_conversion",
+			    scope ? json_null()
+				  : json_pack("{s:I, s:o, s:o}", "conversions", (json_int_t)count, "mean_seconds",
+					      count ? json_integer(mean / 1000) : json_null(), "median_seconds",
+					      count ? json_integer(median / 1000) : json_null()));
+	json_t *paid = json_array();
+	for (size_t k = 0; k < month.ncom; k++)
+		json_array_append_new(paid, rf_json_money_new(month.com[k].paid, month.com[k].cur));
+	json_object_set_new(o, "paid_this_month", paid);
+	rf_json_send(c, 200, o);
+}
+
+void rf_api_reports_queues(rf_ctx *c)
+{
+	static const char *const allowed[] = {"program_id", NULL};
+	rf_err err = {0};
+	rf_program prog;
+	if (rf_api_query_only(c, allowed, &err) != RF_OK ||
+	    rf_api_program_or_only(c, rf_req_query(c->req, "program_id"), &prog, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	int64_t counts[3] = {0, 0, 0};
+	if (rf_store_queue_counts(c->app->store, prog.id, counts, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rf_json_send(c, 200,
+		     json_pack("{s:s, s:s, s:I, s:I, s:I}", "object", "queues", "program_id", prog.id,
+			       "partners_awaiting_approval", (json_int_t)counts[0], "deals_awaiting_review",
+			       (json_int_t)counts[1], "commissions_on_hold", (json_int_t)counts[2]));
+}
