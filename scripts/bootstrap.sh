@@ -29,15 +29,17 @@ for p in $PKGS; do
 	fi
 done
 
+# npm fetches the pinned packages the web UI embeds (charts, QR codes) when refd is built; the tests also use
+# Node.js for the OpenAPI linter and the browser tests. A machine may already have them from another source (with
+# npm bundled), so they are looked for as commands, not as Debian packages.
+if ! command -v node >/dev/null 2>&1; then
+	missing="$missing nodejs"
+fi
+if ! command -v npm >/dev/null 2>&1; then
+	missing="$missing npm"
+fi
+
 if [ "$TEST" = 1 ]; then
-	# Node.js and npm run the OpenAPI linter and the browser tests. A machine may already have them from another
-	# source (with npm bundled), so they are looked for as commands, not as Debian packages.
-	if ! command -v node >/dev/null 2>&1; then
-		missing="$missing nodejs"
-	fi
-	if ! command -v npm >/dev/null 2>&1; then
-		missing="$missing npm"
-	fi
 	# The browser tests drive Debian's Chromium (headless, with playwright-core from npm, which never downloads
 	# a browser of its own); its recommended packages are not needed for that.
 	if [ ! -x /usr/bin/chromium ]; then

@@ -738,16 +738,27 @@ static int cmd_bench_data(int argc, char **argv)
 	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
 	    {"partners", NULL, true, "100000", "how many partners to add", NULL},
 	    {"seed", NULL, true, "42", "seed that makes the data repeatable", NULL},
+	    {"clicks", NULL, true, "0", "clicks to generate for the partners (with --leads and --sales)", NULL},
+	    {"leads", NULL, true, "0", "leads to generate (each from a click)", NULL},
+	    {"sales", NULL, true, "0", "sales to generate (each converting a lead, with its commission)", NULL},
+	    {"days", NULL, true, "365", "the period the activity is spread over, ending now", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
-	int rc = rf_options_parse(opts, argc, argv,
-				  "Usage: refd bench-data [--partners N] [--seed S]\n\n"
-				  "Adds a program with N synthetic partners, for benchmarks.");
+	int rc =
+	    rf_options_parse(opts, argc, argv,
+			     "Usage: refd bench-data [--partners N] [--seed S] [--clicks N --leads N --sales N "
+			     "[--days D]]\n\n"
+			     "Adds a program with N synthetic partners, for benchmarks; with --clicks, also links, "
+			     "clicks, leads, sales and commissions for them, and the report rollups.");
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	int bad = 0;
 	long n = to_long(rf_option_get(opts, "partners"), "partners", 1, 10000000, &bad);
 	long seed = to_long(rf_option_get(opts, "seed"), "seed", 1, 2147483647, &bad);
+	long clicks = to_long(rf_option_get(opts, "clicks"), "clicks", 0, 1000000000, &bad);
+	long leads = to_long(rf_option_get(opts, "leads"), "leads", 0, 100000000, &bad);
+	long sales = to_long(rf_option_get(opts, "sales"), "sales", 0, 10000000, &bad);
+	long days = to_long(rf_option_get(opts, "days"), "days", 1, 3650, &bad);
 	if (bad)
 		return 2;
 	rf_store *s = open_migrated(rf_option_get(opts, "db"), NULL);
@@ -756,6 +767,20 @@ static int cmd_bench_data(int argc, char **argv)
 	char program[40];
 	rf_err err = {0};
 	rc = rf_benchdata_partners(s, n, (unsigned)seed, program, sizeof program, &err);
+	if (rc == RF_OK && clicks > 0) {
+		rc = rf_store_begin(s, &err);
+		if (rc == RF_OK)
+			rc = rf_store_bench_fill(s, program, clicks, leads, sales, (int)days, rf_clock_now_ms(), &err);
+		if (rc == RF_OK)
+			rc = rf_store_rollup_rebuild(s, &err);
+		if (rc == RF_OK)
+			rc = rf_store_commit(s, &err);
+		if (rc != RF_OK)
+			rf_store_rollback(s);
+		else
+			fprintf(stderr, "refd: added %ld clicks, %ld leads and %ld sales over %ld days\n", clicks,
+				leads, sales, days);
+	}
 	rf_store_close(s);
 	if (rc != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);

@@ -230,6 +230,13 @@ void rf_api_reports_summary(rf_ctx *c);
 void rf_api_reports_breakdown(rf_ctx *c);
 void rf_api_reports_queues(rf_ctx *c);
 
+/* web.c: the admin UI and the partner portal. */
+void rf_web_root(rf_ctx *c);
+void rf_web_app(rf_ctx *c);
+void rf_web_portal(rf_ctx *c);
+void rf_web_asset_get(rf_ctx *c);
+void rf_web_vendor_get(rf_ctx *c);
+
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
 

@@ -8,6 +8,12 @@ const rf_route rf_routes[] = {
     {"GET", "/readyz", rf_api_readyz, RF_AUTH_PUBLIC},
     {"GET", "/api/openapi.json", rf_api_openapi, RF_AUTH_PUBLIC},
 
+    {"GET", "/", rf_web_root, RF_AUTH_PUBLIC},
+    {"GET", "/app", rf_web_app, RF_AUTH_PUBLIC},
+    {"GET", "/portal", rf_web_portal, RF_AUTH_PUBLIC},
+    {"GET", "/assets/{name}", rf_web_asset_get, RF_AUTH_PUBLIC},
+    {"GET", "/assets/vendor/{name}", rf_web_vendor_get, RF_AUTH_PUBLIC},
+
     {"POST", "/api/v1/auth/login", rf_api_login, RF_AUTH_PUBLIC},
     {"POST", "/api/v1/auth/logout", rf_api_logout, RF_AUTH_ANY},
     {"GET", "/api/v1/auth/session", rf_api_session, RF_AUTH_ANY},

@@ -369,6 +369,11 @@ rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **cam
 /* What waits for an admin in a program: partners applied, deal registrations pending review, commissions held. */
 rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err);
 
+/* Benchmarks: synthetic activity for the program's active partners over `days` ending at now (a link each,
+ * clicks, leads, customers, sales and commissions); rollups are left to rf_store_rollup_rebuild. */
+rf_status rf_store_bench_fill(rf_store *s, const char *program_id, long clicks, long leads, long sales, int days,
+			      int64_t now, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Report benchmark: a program with 10,000 partners, 10 million clicks, 1 million leads and 100,000 sales with
+# their commissions over a year (refd bench-data), then every dashboard report timed over HTTP, one connection,
+# median and max of 20 after warm-up, beside /healthz on the same server in the same run.
+#   DB=/path/keep.db bench/reports/run.sh   reuses (or keeps) the generated database, which takes a while to make.
+set -eu
+cd "$(dirname "$0")/../.."
+PARTNERS=${PARTNERS:-10000}
+CLICKS=${CLICKS:-10000000}
+LEADS=${LEADS:-1000000}
+SALES=${SALES:-100000}
+WORK=$(mktemp -d)
+trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT INT TERM
+PID=
+make -s all
+DB=${DB:-$WORK/bench.db}
+if [ ! -s "$DB" ]; then
+	echo "generating $PARTNERS partners, $CLICKS clicks, $LEADS leads, $SALES sales (once)..." >&2
+	start=$(date +%s)
+	./build/refd bench-data --db "$DB" --partners "$PARTNERS" --clicks "$CLICKS" --leads "$LEADS" --sales "$SALES" \
+		--days 365 >/dev/null
+	echo "generated in $(($(date +%s) - start)) s" >&2
+fi
+REFD_KEY=$(./build/refd apikey create --db "$DB" --name bench --role admin 2>/dev/null)
+export REFD_KEY
+./build/refd serve --db "$DB" --listen 127.0.0.1:0 --no-demo --quiet --threads 2 >"$WORK/log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do grep -q listening "$WORK/log" && break; sleep 0.1; done
+PORT=$(sed -n 's/.*"addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$WORK/log")
+echo "refd report benchmark: $PARTNERS partners, $CLICKS clicks, $LEADS leads, $SALES sales over 365 days;" \
+	"$(nproc) cores; database $(du -m "$DB" | cut -f1) MB"
+echo
+echo "| report | rows | median ms | max ms |"
+echo "|---|---|---|---|"
+python3 - "$PORT" <<'PY'
+import http.client, json, os, statistics, sys, time
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+key = os.environ["REFD_KEY"]
+year = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 364 * 86400))
+cases = [
+    ("healthz (baseline)", "/healthz"),
+    ("summary, last 30 days", "/api/v1/reports/summary"),
+    ("summary, a year", "/api/v1/reports/summary?from=" + year),
+    ("queues", "/api/v1/reports/queues"),
+    ("top 10 partners by revenue, 30 days", "/api/v1/reports/breakdown?group_by=partner&limit=10"),
+    ("top 10 partners by revenue, a year", "/api/v1/reports/breakdown?group_by=partner&limit=10&from=" + year),
+    ("leads per partner (100 rows), a year", "/api/v1/reports/breakdown?group_by=partner&sort=leads&from=" + year),
+    ("top 10 agents, a year", "/api/v1/reports/breakdown?group_by=agent&limit=10&from=" + year),
+    ("teams, a year", "/api/v1/reports/breakdown?group_by=team&limit=10&from=" + year),
+    ("by source, a year", "/api/v1/reports/breakdown?group_by=source&from=" + year),
+    ("by campaign, a year", "/api/v1/reports/breakdown?group_by=campaign&from=" + year),
+    ("trend by day, a year", "/api/v1/reports/breakdown?group_by=day&from=" + year),
+    ("trend by week, a year", "/api/v1/reports/breakdown?group_by=week&from=" + year),
+    ("trend by month, a year", "/api/v1/reports/breakdown?group_by=month&from=" + year),
+    ("every partner as CSV, a year", "/api/v1/reports/breakdown?group_by=partner&limit=100000&format=csv&from=" + year),
+]
+for name, path in cases:
+    times = []
+    rows = ""
+    for i in range(22):
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"Authorization": "Bearer " + key})
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            sys.exit("%s: %d %s" % (path, r.status, body[:200]))
+        if i >= 2:
+            times.append((time.perf_counter() - t0) * 1000)
+    if path.startswith("/api/v1/reports/breakdown"):
+        rows = str(body.count(b"\n") - 1 if b"format=csv" in path.encode() else len(json.loads(body)["data"]))
+    print("| %s | %s | %.2f | %.2f |" % (name, rows, statistics.median(times), max(times)))
+PY

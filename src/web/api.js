@@ -1,0 +1,112 @@
+// The API client shared by the admin UI and the portal: a cookie session with its CSRF token, JSON in and out,
+// and errors that carry the field the server named.
+let csrf = null;
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.field = e.field || null;
+    this.type = e.type || null;
+  }
+}
+
+export async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+export async function session() {
+  try {
+    const s = await api('GET', '/api/v1/auth/session');
+    csrf = s.csrf_token || csrf;
+    return s;
+  } catch (e) {
+    if (e.status === 401) return null;
+    throw e;
+  }
+}
+
+export async function login(email, password) {
+  const s = await api('POST', '/api/v1/auth/login', { email, password });
+  csrf = s.csrf_token;
+  return s;
+}
+
+export async function logout() {
+  try {
+    await api('POST', '/api/v1/auth/logout');
+  } finally {
+    csrf = null;
+  }
+}
+
+// Money as the API writes it ({amount, currency}), formatted with the currency's own decimals.
+const decimals = { jpy: 0, krw: 0, bhd: 3, kwd: 3, omr: 3, jod: 3, tnd: 3, iqd: 3, lyd: 3 };
+export function money(m) {
+  if (!m) return '—';
+  const d = decimals[m.currency] ?? 2;
+  const digits = String(Math.abs(m.amount)).padStart(d + 1, '0');
+  const whole = d ? digits.slice(0, -d) : digits;
+  const frac = d ? `.${digits.slice(-d)}` : '';
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ',');
+  return `${m.amount < 0 ? '-' : ''}${grouped}${frac} ${m.currency.toUpperCase()}`;
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+export function loginForm(title, onDone) {
+  const err = el('p', { class: 'error', role: 'alert' });
+  const form = el(
+    'form',
+    { class: 'card narrow', 'aria-labelledby': 'login-title' },
+    el('h1', { id: 'login-title' }, title),
+    el('label', { for: 'email' }, 'Email'),
+    el('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true }),
+    el('label', { for: 'password' }, 'Password'),
+    el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    err,
+    el('button', { type: 'submit' }, 'Log in'),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      await login(form.email.value, form.password.value);
+      onDone();
+    } catch (e) {
+      err.textContent = e.message;
+    }
+  });
+  return form;
+}
