@@ -237,6 +237,11 @@ void rf_web_portal(rf_ctx *c);
 void rf_web_asset_get(rf_ctx *c);
 void rf_web_vendor_get(rf_ctx *c);
 
+/* portal.c */
+void rf_api_portal_signup(rf_ctx *c);
+void rf_api_password_reset(rf_ctx *c);
+void rf_api_password_reset_confirm(rf_ctx *c);
+
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
 

@@ -83,6 +83,7 @@ json_t *rf_api_program_json(const rf_program *p)
 	json_object_set_new(o, "conflict_days", json_integer(p->conflict_days));
 	json_object_set_new(o, "tracking_origins", str_list(p->tracking_origins, p->n_tracking_origins));
 	json_object_set_new(o, "stripe_webhook_configured", json_boolean(p->stripe_secret_sealed != NULL));
+	json_object_set_new(o, "partner_signup", json_string(p->partner_signup ? p->partner_signup : "review"));
 	json_object_set_new(o, "payout_schedule",
 			    json_pack("{s:s, s:I, s:I}", "every", "month", "day", (json_int_t)p->payout_day,
 				      "terms_days", (json_int_t)p->payout_terms_days));

@@ -26,6 +26,7 @@ static const rf_jfield program_fields[] = {
     {"stripe_webhook_secret", RF_JT_STRING, true, 200, NULL},
     {"payout_day", RF_JT_INT, false, 0, NULL},
     {"payout_terms_days", RF_JT_INT, false, 0, NULL},
+    {"partner_signup", RF_JT_STRING, false, 16, NULL},
     {NULL, 0, false, 0, NULL},
 };
 
@@ -92,6 +93,13 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 	if (rf_api_int(body, "cookie_window_days", 1, 3650, &p->cookie_window_days, err) != RF_OK ||
 	    rf_api_int(body, "holding_period_days", 0, 3650, &p->holding_period_days, err) != RF_OK)
 		return err->status;
+	const char *signup = rf_json_str(body, "partner_signup");
+	if (signup) {
+		if (strcmp(signup, "off") != 0 && strcmp(signup, "review") != 0 && strcmp(signup, "open") != 0)
+			return rf_err_set(err, RF_EINVAL, "partner_signup",
+					  "partner_signup must be off, review or open");
+		p->partner_signup = rf_arena_strdup(a, signup);
+	}
 	const char *model = rf_json_str(body, "attribution_model");
 	if (model) {
 		if (!rf_attribution_model_valid(model))

@@ -17,6 +17,9 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/auth/login", rf_api_login, RF_AUTH_PUBLIC},
     {"POST", "/api/v1/auth/logout", rf_api_logout, RF_AUTH_ANY},
     {"GET", "/api/v1/auth/session", rf_api_session, RF_AUTH_ANY},
+    {"POST", "/api/v1/auth/password-reset", rf_api_password_reset, RF_AUTH_PUBLIC},
+    {"POST", "/api/v1/auth/password-reset/confirm", rf_api_password_reset_confirm, RF_AUTH_PUBLIC},
+    {"POST", "/api/v1/portal/signup", rf_api_portal_signup, RF_AUTH_PUBLIC},
 
     {"GET", "/api/v1/programs", rf_api_programs_list, RF_AUTH_ANY},
     {"POST", "/api/v1/programs", rf_api_programs_create, RF_AUTH_ADMIN},

@@ -23,6 +23,7 @@ void rf_program_defaults(rf_program *p)
 	p->protection_days = 90;
 	p->conflict_days = 90;
 	p->payout_day = 1;
+	p->partner_signup = "review";
 	p->payout_terms_days = 30;
 }
 

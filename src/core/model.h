@@ -29,6 +29,7 @@ typedef struct {
 	int64_t conflict_days;        /* how far back a registration looks for conflicting leads */
 	char *tracking_origins[RF_MAX_DOMAINS]; /* origins allowed to call the tracking API from a browser */
 	size_t n_tracking_origins;
+	char *partner_signup;      /* off | review (applications an admin approves) | open */
 	int64_t payout_day;        /* payouts are made on this day of the month (1..28) */
 	int64_t payout_terms_days; /* NET terms: an entry is paid on the first payout date this long after approval */
 	unsigned char *stripe_secret_sealed; /* the Stripe webhook signing secret, encrypted; NULL when not set */

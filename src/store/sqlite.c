@@ -461,3 +461,57 @@ rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, 
 	rf_sqlite_bind_text(st, 2, value);
 	return rf_sqlite_step_done(s, st, NULL, err);
 }
+
+/* ---- password reset links ---- */
+
+rf_status rf_store_reset_insert(rf_store *s, const char *token_hash, const char *user_id, int64_t at,
+				int64_t expires_at, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s, "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?,?,?,?)", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, token_hash);
+	rf_sqlite_bind_text(st, 2, user_id);
+	sqlite3_bind_int64(st, 3, at);
+	sqlite3_bind_int64(st, 4, expires_at);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_reset_take(rf_store *s, const char *token_hash, int64_t now, char **user_id, rf_arena *a,
+			      rf_err *err)
+{
+	*user_id = NULL;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at = 0 "
+			   "AND expires_at > ?2 RETURNING user_id",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, token_hash);
+	sqlite3_bind_int64(st, 2, now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*user_id = rf_sqlite_col_text(st, 0, a);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return rf_sqlite_db_fail(s, err, "using a reset link");
+	return *user_id ? RF_OK : rf_err_set(err, RF_ENOTFOUND, "token", "no such reset link");
+}
+
+rf_status rf_store_reset_count(rf_store *s, const char *user_id, int64_t since, int64_t *n, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT count(*) FROM password_resets WHERE user_id = ? AND created_at >= ?", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, user_id);
+	sqlite3_bind_int64(st, 2, since);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting reset links");
+}

@@ -8,10 +8,11 @@
 
 /* ---- programs ---- */
 
-#define PROGRAM_COLS                                                                                         \
-	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, " \
-	"tracking_params, created_at, updated_at, allowed_domains, fallback_url, repeat_click_minutes, "     \
-	"protection_days, conflict_days, tracking_origins, stripe_secret_sealed, payout_day, payout_terms_days"
+#define PROGRAM_COLS                                                                                              \
+	"id, name, currency, cookie_window_days, attribution_model, holding_period_days, payout_threshold, "      \
+	"tracking_params, created_at, updated_at, allowed_domains, fallback_url, repeat_click_minutes, "          \
+	"protection_days, conflict_days, tracking_origins, stripe_secret_sealed, payout_day, payout_terms_days, " \
+	"partner_signup"
 
 /* Joins a list of names with commas (names never contain one: they are checked before they get here). */
 static void list_join(char *const *items, size_t n, char *buf, size_t len)
@@ -68,6 +69,7 @@ static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
 	}
 	p->payout_day = sqlite3_column_int64(st, 17);
 	p->payout_terms_days = sqlite3_column_int64(st, 18);
+	p->partner_signup = rf_sqlite_col_text(st, 19, a);
 }
 
 static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
@@ -103,12 +105,13 @@ static void program_bind(sqlite3_stmt *st, const rf_program *p)
 		sqlite3_bind_null(st, 17);
 	sqlite3_bind_int64(st, 18, p->payout_day ? p->payout_day : 1);
 	sqlite3_bind_int64(st, 19, p->payout_terms_days);
+	rf_sqlite_bind_text(st, 20, p->partner_signup ? p->partner_signup : "review");
 }
 
 rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
 {
 	sqlite3_stmt *st = rf_sqlite_prep(
-	    s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	    s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	program_bind(st, p);
@@ -124,7 +127,7 @@ rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
 			   "tracking_params = ?8, created_at = ?9, updated_at = ?10, allowed_domains = ?11, "
 			   "fallback_url = ?12, repeat_click_minutes = ?13, protection_days = ?14, "
 			   "conflict_days = ?15, tracking_origins = ?16, stripe_secret_sealed = ?17, "
-			   "payout_day = ?18, payout_terms_days = ?19 WHERE id = ?1",
+			   "payout_day = ?18, payout_terms_days = ?19, partner_signup = ?20 WHERE id = ?1",
 			   err);
 	if (!st)
 		return RF_EIO;

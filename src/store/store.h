@@ -374,6 +374,15 @@ rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t cou
 rf_status rf_store_bench_fill(rf_store *s, const char *program_id, long clicks, long leads, long sales, int days,
 			      int64_t now, rf_err *err);
 
+/* Password reset links: stored by the hash of their token. Take marks an unused, unexpired token used and gives
+ * its user; RF_ENOTFOUND otherwise. */
+rf_status rf_store_reset_insert(rf_store *s, const char *token_hash, const char *user_id, int64_t at,
+				int64_t expires_at, rf_err *err);
+rf_status rf_store_reset_take(rf_store *s, const char *token_hash, int64_t now, char **user_id, rf_arena *a,
+			      rf_err *err);
+/* How many reset links a user asked for since `since` (to rate-limit the requests). */
+rf_status rf_store_reset_count(rf_store *s, const char *user_id, int64_t since, int64_t *n, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);
