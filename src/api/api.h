@@ -222,6 +222,9 @@ rf_status rf_api_rollup(rf_ctx *c, const char *program_id, const char *partner_i
 			const char *source, const char *click_id, int64_t at, const rf_metrics *m, rf_err *err);
 /* Counts a lead under metric (RF_M_LEADS, RF_M_QUALIFIED or RF_M_CUSTOMERS, which also adds the conversion). */
 rf_status rf_api_rollup_lead(rf_ctx *c, const rf_lead *l, int metric, int64_t at, rf_err *err);
+/* Moves what a lead counts for in the rollups from its keys before a change (partner, agent, source, click) to
+ * its keys after it. */
+rf_status rf_api_lead_rekey(rf_ctx *c, const rf_lead *before, const rf_lead *after, rf_err *err);
 /* True when the lead was qualified (or converted) before. */
 rf_status rf_api_lead_reached(rf_ctx *c, const rf_lead *l, bool *reached, rf_err *err);
 

@@ -659,7 +659,8 @@ void rf_api_leads_update(rf_ctx *c)
 		rf_err_set(&err, RF_EFORBIDDEN, NULL, "only admins change leads that partners did not register");
 		goto fail;
 	}
-	if (apply_details(c, body, &l, &err) != RF_OK)
+	rf_lead before = l;
+	if (apply_details(c, body, &l, &err) != RF_OK || rf_api_lead_rekey(c, &before, &l, &err) != RF_OK)
 		goto fail;
 	l.updated_at = rf_clock_now_ms();
 	if (rf_store_lead_update(c->app->store, &l, &err) != RF_OK ||

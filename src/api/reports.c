@@ -232,8 +232,8 @@ static void daily_cb(const char *dim, const char *currency, int64_t day, const r
 	add_to(r, currency, m, 1);
 }
 
-/* Rows of entities ("p:", "a:" or "t:"): each the running total at the end of the period minus the one at its
- * start. */
+/* Rows of entities ("p:", "a:" or "t:", or one whole entity key): each the running total at the end of the period
+ * minus the one at its start. */
 static rf_status entity_rows(rf_ctx *c, const query *q, const char *prefix, table *t, rf_err *err)
 {
 	rf_rollup_key *keys = NULL;
@@ -323,9 +323,11 @@ void rf_api_reports_breakdown(rf_ctx *c)
 	bool period = strcmp(group, "day") == 0 || strcmp(group, "week") == 0 || strcmp(group, "month") == 0;
 	const char *sort_metric = rf_req_query(c->req, "sort");
 	if (sort_metric) {
-		bool known = strcmp(sort_metric, "commissions") == 0;
-		for (int i = 0; i < RF_METRICS && !known; i++)
-			known = strcmp(rf_metric_names[i], sort_metric) == 0;
+		static const char *const sortable[] = {"clicks",  "leads",   "qualified",   "customers", "sales",
+						       "revenue", "refunds", "commissions", NULL};
+		bool known = false;
+		for (const char *const *m = sortable; *m && !known; m++)
+			known = strcmp(*m, sort_metric) == 0;
 		if (!known) {
 			rf_json_fail(c, RF_EINVAL, "sort",
 				     "sort must be clicks, leads, qualified, customers, sales, revenue, refunds or "
@@ -465,15 +467,28 @@ void rf_api_reports_summary(rf_ctx *c)
 	int64_t mstart = 0, mend = 0;
 	rf_period_bounds(rf_clock_now_ms(), false, &mstart, &mend);
 	if (scope) {
-		/* A partner's summary is its own running totals (its agents' results included). */
-		table t = {.a = c->a};
-		if (entity_rows(c, &q, "p:", &t, &err) != RF_OK) {
+		/* A partner's summary is its own running totals (its agents' results included); an agent's, its own. */
+		rf_partner me;
+		if (rf_store_partner_get(c->app->store, scope, &me, c->a, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		const char *prefix = strcmp(me.kind, "agent") == 0 && me.team_parent_id ? "a:" : "p:";
+		query mq = q;
+		mq.from_day = mstart / DAY_MS;
+		mq.to_day = mend / DAY_MS;
+		table t = {.a = c->a}, tm = {.a = c->a};
+		char *entity = rf_arena_printf(c->a, "%s%s", prefix, scope);
+		if (entity_rows(c, &q, entity, &t, &err) != RF_OK || entity_rows(c, &mq, entity, &tm, &err) != RF_OK) {
 			rf_json_error(c, &err);
 			return;
 		}
 		for (size_t i = 0; i < t.n; i++)
 			if (strcmp(t.rows[i].key, scope) == 0)
 				total = t.rows[i];
+		for (size_t i = 0; i < tm.n; i++)
+			if (strcmp(tm.rows[i].key, scope) == 0)
+				month = tm.rows[i];
 	} else if (rf_store_rollup_daily(c->app->store, q.prog.id, "all", q.from_day, q.to_day, sum_cb, &total, &err) !=
 		       RF_OK ||
 		   rf_store_rollup_daily(c->app->store, q.prog.id, "all", mstart / DAY_MS, mend / DAY_MS, sum_cb,

@@ -132,12 +132,15 @@ static rf_status resolve_customer(rf_ctx *c, const rf_program *prog, const char 
 		rc = new_lead(c, prog, em, external_id, partner_id, code, click_id, l, err);
 	} else if (rc == RF_OK && !l->partner_id && (partner_id || code || click_id)) {
 		/* A customer refd knew without a partner: what comes with the payment credits it now. */
+		rf_lead before = *l;
 		if (rf_api_lead_attribute(c, prog, partner_id, "partner_id", code, click_id, NULL, l, err) != RF_OK)
 			return err->status;
 		if (l->partner_id) {
 			l->source = "partner";
 			l->updated_at = rf_clock_now_ms();
 			rc = rf_store_lead_update(c->app->store, l, err);
+			if (rc == RF_OK)
+				rc = rf_api_lead_rekey(c, &before, l, err);
 		}
 	}
 	if (rc != RF_OK)

@@ -435,6 +435,17 @@ rf_status rf_store_refund_get(rf_store *s, const char *id, rf_refund *out, rf_ar
 				 "refund", err);
 }
 
+rf_status rf_store_refund_list(rf_store *s, const char *sale_id, rf_refund **items, size_t *n, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT " REFUND_COLS " FROM refunds WHERE sale_id = ? ORDER BY seq LIMIT 1001", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, sale_id);
+	bool more = false;
+	return rf_sqlite_collect(s, st, 1000, sizeof(rf_refund), refund_fill, (void **)items, n, &more, a, err);
+}
+
 rf_status rf_store_refund_find(rf_store *s, const char *program_id, const char *external_id, rf_refund *out,
 			       rf_arena *a, rf_err *err)
 {
@@ -585,12 +596,16 @@ static rf_status commission_rollup(rf_store *s, const rf_commission *c, int metr
 			snprintf(team, sizeof team, "t:%s", (const char *)sqlite3_column_text(st, 0));
 		sqlite3_reset(st);
 	}
-	const char *entities[2] = {entity, team[0] ? team : NULL};
+	/* An agent's earnings count for its team and, as all its results do, for its organisation's partner row. */
+	char parent[80] = "";
+	if (team[0])
+		snprintf(parent, sizeof parent, "p:%s", team + 2);
+	const char *entities[3] = {entity, team[0] ? team : NULL, parent[0] ? parent : NULL};
 	const char *dims[1] = {"all"};
 	rf_metrics m;
 	memset(&m, 0, sizeof m);
 	m.v[metric] = amount;
-	return rf_store_rollup_add(s, c->program_id, at, c->currency, entities, 2, dims, 1, &m, err);
+	return rf_store_rollup_add(s, c->program_id, at, c->currency, entities, 3, dims, 1, &m, err);
 }
 
 /* The rollup side of a status change: approvals and payments count on the day they happen; a rejection takes
@@ -604,7 +619,8 @@ static rf_status status_rollup(rf_store *s, const rf_commission *c, const char *
 	if (strcmp(to, "paid") == 0)
 		return commission_rollup(s, c, RF_M_PAID, c->amount, at, err);
 	if (strcmp(to, "rejected") == 0) {
-		if (commission_rollup(s, c, RF_M_EARNED, -c->amount, at, err) != RF_OK)
+		/* What was earned on the event's day no longer counts; an approval is taken back on the day. */
+		if (commission_rollup(s, c, RF_M_EARNED, -c->amount, c->event_at, err) != RF_OK)
 			return err->status;
 		if (strcmp(c->status, "approved") == 0)
 			return commission_rollup(s, c, RF_M_APPROVED, -c->amount, at, err);

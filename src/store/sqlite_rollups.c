@@ -7,6 +7,11 @@
 #include "sqlite_internal.h"
 
 #define DAY_MS 86400000LL
+/* Groups whose figures are all zero make no row. */
+#define NONZERO                                                                                                       \
+	" HAVING sum(clicks) <> 0 OR sum(leads) <> 0 OR sum(qualified) <> 0 OR sum(customers) <> 0 OR sum(sales) <> " \
+	"0 OR sum(revenue) <> 0 OR sum(refunds) <> 0 OR sum(conversions) <> 0 OR sum(conversion_ms) <> 0 OR "         \
+	"sum(earned) <> 0 OR sum(approved) <> 0 OR sum(paid) <> 0"
 #define METRIC_COLS                                                                                          \
 	"clicks, leads, qualified, customers, sales, revenue, refunds, conversions, conversion_ms, earned, " \
 	"approved, paid"
@@ -80,6 +85,60 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	return rf_sqlite_step_done(s, st, NULL, err);
 }
 
+/* After figures were taken back (a rejection, a correction), a day whose row no longer differs from the day before
+ * goes, and so does an entity left without rows: the rollups stay exactly what a rebuild would make. */
+static rf_status entity_tidy(rf_store *s, const char *program_id, const char *entity, const char *currency, int64_t day,
+			     rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s,
+	    "DELETE FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND day = ?4 AND "
+	    "(" METRIC_COLS ") = (SELECT " METRIC_COLS " FROM (SELECT day, " METRIC_COLS
+	    " FROM rollup_entity WHERE program_id = ?1 AND "
+	    "entity = ?2 AND currency = ?3 AND day < ?4 UNION ALL SELECT -1e18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) "
+	    "ORDER BY day DESC LIMIT 1)",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, day);
+	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
+	if (rc != RF_OK || sqlite3_changes(s->db) == 0)
+		return rc;
+	st = rf_sqlite_prep(
+	    s,
+	    "DELETE FROM rollup_keys WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND NOT "
+	    "EXISTS (SELECT 1 FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3)",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+static rf_status daily_tidy(rf_store *s, const char *program_id, const char *dim, const char *currency, int64_t day,
+			    rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "DELETE FROM rollup_daily WHERE program_id = ?1 AND dim = ?2 AND currency = ?3 "
+			   "AND day = ?4 AND clicks = 0 AND leads = 0 AND qualified = 0 AND customers = 0 "
+			   "AND sales = 0 AND revenue = 0 AND refunds = 0 AND conversions = 0 AND "
+			   "conversion_ms = 0 AND earned = 0 AND approved = 0 AND paid = 0",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, dim);
+	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, day);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
 static rf_status daily_add(rf_store *s, const char *program_id, const char *dim, const char *currency, int64_t day,
 			   const rf_metrics *m, rf_err *err)
 {
@@ -105,13 +164,23 @@ rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, c
 			      const char *const *entities, size_t ne, const char *const *dims, size_t nd,
 			      const rf_metrics *m, rf_err *err)
 {
+	bool zero = true;
+	for (int i = 0; i < RF_METRICS && zero; i++)
+		zero = m->v[i] == 0;
+	if (zero)
+		return RF_OK; /* nothing to add: no row is made for it (the rebuild makes none either) */
 	int64_t day = day_of(at);
 	const char *cur = currency ? currency : "";
+	bool takes_back = false;
+	for (int i = 0; i < RF_METRICS; i++)
+		takes_back |= m->v[i] < 0;
 	for (size_t i = 0; i < ne; i++)
-		if (entities[i] && entity_add(s, program_id, entities[i], cur, day, m, err) != RF_OK)
+		if (entities[i] && (entity_add(s, program_id, entities[i], cur, day, m, err) != RF_OK ||
+				    (takes_back && entity_tidy(s, program_id, entities[i], cur, day, err) != RF_OK)))
 			return err->status;
 	for (size_t i = 0; i < nd; i++)
-		if (dims[i] && daily_add(s, program_id, dims[i], cur, day, m, err) != RF_OK)
+		if (dims[i] && (daily_add(s, program_id, dims[i], cur, day, m, err) != RF_OK ||
+				(takes_back && daily_tidy(s, program_id, dims[i], cur, day, err) != RF_OK)))
 			return err->status;
 	return RF_OK;
 }
@@ -129,14 +198,34 @@ rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *
 	sqlite3_stmt *st =
 	    rf_sqlite_prep(s,
 			   "SELECT entity, currency FROM rollup_keys WHERE program_id = ?1 AND entity >= "
-			   "?2 AND entity < ?2 || char(127) ORDER BY entity, currency LIMIT 1000001",
+			   "?2 AND entity < ?2 || char(127) ORDER BY entity, currency",
 			   err);
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	rf_sqlite_bind_text(st, 2, prefix);
-	bool more = false;
-	return rf_sqlite_collect(s, st, 1000000, sizeof(rf_rollup_key), key_fill, (void **)items, n, &more, a, err);
+	/* Grown as rows come: one program may have a handful of keys or tens of thousands. */
+	size_t cap = 16;
+	*n = 0;
+	*items = rf_arena_alloc(a, sizeof **items * cap);
+	int rc = SQLITE_DONE;
+	while (*items && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			rf_rollup_key *grown = rf_arena_alloc(a, sizeof *grown * cap * 2);
+			if (!grown) {
+				*items = NULL;
+				break;
+			}
+			memcpy(grown, *items, sizeof *grown * cap);
+			*items = grown;
+			cap *= 2;
+		}
+		key_fill(st, &(*items)[(*n)++], a);
+	}
+	sqlite3_reset(st);
+	if (!*items)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollup keys");
 }
 
 rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
@@ -302,24 +391,28 @@ static const char rebuild_sql[] =
     "coalesce(r.program_amount, 0), 0, 0, 0, 0, 0 FROM refunds r JOIN sales x ON x.id = r.sale_id JOIN lk ON "
     "lk.id = x.lead_id;"
     /* Commissions: earned on the event's day, approved, paid and rejected on the day of the change. */
-    "CREATE TEMP TABLE ck AS SELECT c.id, c.program_id, CASE WHEN c.role = 'agent' THEN NULL ELSE c.partner_id "
-    "END AS partner, CASE WHEN c.role = 'agent' THEN c.partner_id END AS agent, CASE WHEN c.role = 'agent' THEN "
-    "p.team_parent_id END AS team, c.currency, c.amount, c.event_at FROM commissions c JOIN partners p ON p.id = "
-    "c.partner_id WHERE c.amount IS NOT NULL;"
+    "CREATE TEMP TABLE ck AS SELECT c.id, c.program_id, CASE WHEN c.role = 'agent' THEN p.team_parent_id ELSE "
+    "c.partner_id END AS partner, CASE WHEN c.role = 'agent' THEN c.partner_id END AS agent, CASE WHEN c.role = "
+    "'agent' THEN p.team_parent_id END AS team, c.currency, c.amount, c.event_at FROM commissions c JOIN "
+    "partners p ON p.id = c.partner_id WHERE c.amount IS NOT NULL;"
     "INSERT INTO ev SELECT program_id, partner, agent, team, NULL, NULL, currency, event_at / 86400000, 0, 0, 0, "
     "0, 0, 0, 0, 0, 0, amount, 0, 0 FROM ck;"
+    /* A rejection takes the entry out of what was earned on its event's day. */
+    "INSERT INTO ev SELECT ck.program_id, ck.partner, ck.agent, ck.team, NULL, NULL, ck.currency, ck.event_at / "
+    "86400000, 0, 0, 0, 0, 0, 0, 0, 0, 0, -ck.amount, 0, 0 FROM commission_events e JOIN ck ON ck.id = "
+    "e.commission_id WHERE e.to_status = 'rejected';"
     "INSERT INTO ev SELECT ck.program_id, ck.partner, ck.agent, ck.team, NULL, NULL, ck.currency, e.at / "
-    "86400000, 0, 0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN e.to_status = 'rejected' THEN -ck.amount ELSE 0 END, CASE "
-    "WHEN e.to_status = 'approved' THEN ck.amount WHEN e.to_status = 'rejected' AND e.from_status = 'approved' "
-    "THEN -ck.amount ELSE 0 END, CASE WHEN e.to_status = 'paid' THEN ck.amount ELSE 0 END FROM commission_events "
-    "e JOIN ck ON ck.id = e.commission_id WHERE e.to_status IN ('approved', 'paid', 'rejected');"
+    "86400000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN e.to_status = 'approved' THEN ck.amount WHEN e.to_status = "
+    "'rejected' AND e.from_status = 'approved' THEN -ck.amount ELSE 0 END, CASE WHEN e.to_status = 'paid' THEN "
+    "ck.amount ELSE 0 END FROM commission_events e JOIN ck ON ck.id = e.commission_id WHERE e.to_status IN "
+    "('approved', 'paid', 'rejected');"
     /* Daily figures per dim. */
     "INSERT INTO rollup_daily (program_id, dim, currency, day, " METRIC_COLS ") SELECT program_id, dim, "
     "currency, day, sum(clicks), sum(leads), sum(qualified), sum(customers), sum(sales), sum(revenue), "
     "sum(refunds), sum(conversions), sum(conversion_ms), sum(earned), sum(approved), sum(paid) FROM (SELECT *, "
     "'all' AS dim FROM ev UNION ALL SELECT *, 's:' || source FROM ev WHERE source IS NOT NULL AND currency = '' "
     "UNION ALL SELECT *, 'c:' || campaign FROM ev WHERE campaign IS NOT NULL AND currency = '') GROUP BY "
-    "program_id, dim, currency, day;"
+    "program_id, dim, currency, day" NONZERO ";"
     /* Running totals per entity. */
     "INSERT INTO rollup_entity (program_id, entity, currency, day, " METRIC_COLS ") SELECT program_id, entity, "
     "currency, day, sum(clicks) OVER w, sum(leads) OVER w, sum(qualified) OVER w, sum(customers) OVER w, "
@@ -331,7 +424,7 @@ static const char rebuild_sql[] =
     "sum(paid) AS paid FROM (SELECT program_id, 'p:' || partner AS entity, currency, day, " METRIC_COLS " FROM ev "
     "WHERE partner IS NOT NULL UNION ALL SELECT program_id, 'a:' || agent, currency, day, " METRIC_COLS " FROM ev "
     "WHERE agent IS NOT NULL UNION ALL SELECT program_id, 't:' || team, currency, day, " METRIC_COLS " FROM ev "
-    "WHERE team IS NOT NULL) GROUP BY program_id, entity, currency, day) WINDOW w AS "
+    "WHERE team IS NOT NULL) GROUP BY program_id, entity, currency, day" NONZERO ") WINDOW w AS "
     "(PARTITION BY program_id, entity, currency ORDER BY day);"
     "INSERT INTO rollup_keys SELECT DISTINCT program_id, entity, currency FROM rollup_entity;"
     "DROP TABLE ev; DROP TABLE lk; DROP TABLE ck;";

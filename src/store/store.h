@@ -227,6 +227,9 @@ rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int
 /* Refunds and disputes. Insert fails with RF_ECONFLICT on "external_id" when the program has it. */
 rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err);
 rf_status rf_store_refund_get(rf_store *s, const char *id, rf_refund *out, rf_arena *a, rf_err *err);
+/* The refunds and disputes of a sale, oldest first (at most 1,000). */
+rf_status rf_store_refund_list(rf_store *s, const char *sale_id, rf_refund **items, size_t *n, rf_arena *a,
+			       rf_err *err);
 rf_status rf_store_refund_find(rf_store *s, const char *program_id, const char *external_id, rf_refund *out,
 			       rf_arena *a, rf_err *err);
 /* The program's refunds and disputes with occurred_at in [from, to), oldest first (at most max). */

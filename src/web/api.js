@@ -60,6 +60,31 @@ export async function logout() {
 
 // Money as the API writes it ({amount, currency}), formatted with the currency's own decimals.
 const decimals = { jpy: 0, krw: 0, bhd: 3, kwd: 3, omr: 3, jod: 3, tnd: 3, iqd: 3, lyd: 3 };
+// The number of decimals of a currency's minor unit (2 unless the table says otherwise).
+export function currencyDecimals(currency) {
+  return decimals[String(currency || '').toLowerCase()] ?? 2;
+}
+
+// Like api(), for what is not JSON: a CSV upload (body sent as is with its Content-Type) or a file to download.
+// Resolves with the Response, body unread, when its status is a success; otherwise throws the ApiError it carries.
+export async function apiFetch(method, path, { body, type, accept } = {}) {
+  const headers = { Accept: accept || '*/*' };
+  if (body !== undefined) headers['Content-Type'] = type || 'text/plain';
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(path, { method, headers, credentials: 'same-origin', body });
+  if (!res.ok) {
+    const text = await res.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    throw new ApiError(res.status, data);
+  }
+  return res;
+}
+
 export function money(m) {
   if (!m) return '—';
   const d = decimals[m.currency] ?? 2;

@@ -1,66 +1,183 @@
-// The admin UI: a session check, then the page named by the location hash.
-import { api, el, loginForm, logout, money, session } from './api.js';
+// The admin UI: a session check, then the screen named by the location hash (#partners, #partners/ptn_…,
+// #commissions?status=held …). Each screen lives in its own admin-*.js module and renders into <main>.
+import { api, el, loginForm, logout, session } from './api.js';
+import { alertError, clearAlert } from './admin-ui.js';
+import * as dashboard from './admin-dashboard.js';
+import * as programs from './admin-programs.js';
+import * as partners from './admin-partners.js';
+import * as links from './admin-links.js';
+import * as leads from './admin-leads.js';
+import * as sales from './admin-sales.js';
+import * as commissions from './admin-commissions.js';
+import * as payouts from './admin-payouts.js';
+import * as fx from './admin-fx.js';
+import * as users from './admin-users.js';
+import * as settings from './admin-settings.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
+const menu = document.getElementById('menu-toggle');
 
-const pages = {
-  dashboard: { title: 'Dashboard', render: dashboard },
+// name → screen; nav: false keeps it out of the menu (reached from another screen), under: the menu entry it belongs to.
+const routes = {
+  dashboard: { title: 'Dashboard', render: dashboard.render },
+  programs: { title: 'Programs', render: programs.render },
+  plans: { title: 'Plan', render: programs.renderPlan, nav: false, under: 'programs' },
+  partners: { title: 'Partners', render: partners.render },
+  links: { title: 'Links', render: links.render },
+  leads: { title: 'Leads', render: leads.render },
+  deals: { title: 'Deals', render: leads.renderDeals },
+  sales: { title: 'Sales', render: sales.render },
+  commissions: { title: 'Commissions', render: commissions.render },
+  payouts: { title: 'Payouts', render: payouts.render },
+  fx: { title: 'FX rates', render: fx.render },
+  users: { title: 'Users & keys', render: users.render },
+  settings: { title: 'Settings', render: settings.render },
 };
 
-async function dashboard() {
-  const [sum, queues] = await Promise.all([
-    api('GET', '/api/v1/reports/summary'),
-    api('GET', '/api/v1/reports/queues'),
-  ]);
-  const card = (label, value, id) => el('div', { class: 'stat', id }, el('span', { class: 'label' }, label), el('span', { class: 'value' }, value));
-  return el(
-    'section',
-    { 'aria-labelledby': 'h-dash' },
-    el('h1', { id: 'h-dash' }, 'Dashboard'),
-    el('p', { class: 'muted' }, `${sum.from} to ${sum.to}`),
-    el(
-      'div',
-      { class: 'stats' },
-      card('Clicks', sum.clicks, 'stat-clicks'),
-      card('Leads', sum.leads, 'stat-leads'),
-      card('Customers', sum.customers, 'stat-customers'),
-      card('Revenue', money(sum.revenue), 'stat-revenue'),
-      card('Partners awaiting approval', queues.partners_awaiting_approval, 'stat-applied'),
-      card('Deals awaiting review', queues.deals_awaiting_review, 'stat-deals'),
-      card('Commissions on hold', queues.commissions_on_hold, 'stat-held'),
-    ),
-  );
+const state = { session: null, programs: [] };
+let seq = 0;
+let lastRoute = null;
+
+function parseHash() {
+  const raw = decodeURIComponent(location.hash.slice(1) || 'dashboard');
+  const [path, query = ''] = raw.split('?');
+  const [name, ...rest] = path.split('/');
+  return { name: routes[name] ? name : 'dashboard', arg: rest.join('/') || null, query: new URLSearchParams(query), key: raw };
+}
+
+async function loadPrograms() {
+  const res = await api('GET', '/api/v1/programs?limit=100');
+  state.programs = res.data;
+  return state.programs;
 }
 
 async function show() {
-  const name = (location.hash || '#dashboard').slice(1).split('/')[0];
-  const page = pages[name] || pages.dashboard;
-  document.title = `${page.title} · refd`;
-  for (const a of nav.querySelectorAll('a')) a.toggleAttribute('aria-current', a.dataset.page === name);
-  main.replaceChildren(el('p', { class: 'loading' }, 'Loading…'));
-  try {
-    main.replaceChildren(await page.render());
-  } catch (e) {
-    main.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
-  }
-  main.focus();
-}
-
-async function start() {
-  const s = await session();
-  if (!s || (s.role !== 'admin' && s.role !== 'owner')) {
-    nav.hidden = true;
-    who.textContent = '';
-    main.replaceChildren(loginForm('Log in to refd', start));
+  // The skip link targets #main: focus the content, keep the current screen.
+  if (location.hash === '#main') {
+    history.replaceState(null, '', lastRoute ? `#${lastRoute}` : '#dashboard');
+    main.focus();
     return;
   }
-  nav.replaceChildren(...Object.entries(pages).map(([k, p]) => el('a', { href: `#${k}`, 'data-page': k }, p.title)));
+  const r = parseHash();
+  const route = routes[r.name];
+  const mine = ++seq;
+  document.title = `${route.title} · refd`;
+  for (const a of nav.querySelectorAll('a')) {
+    if (a.dataset.page === r.name || a.dataset.page === route.under) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  document.querySelector('.top').classList.remove('open');
+  menu.setAttribute('aria-expanded', 'false');
+  clearAlert();
+  main.setAttribute('aria-busy', 'true');
+  const ctx = {
+    arg: r.arg,
+    query: r.query,
+    session: state.session,
+    programs: state.programs,
+    reloadPrograms: loadPrograms,
+  };
+  let node;
+  try {
+    node = await route.render(ctx);
+  } catch (e) {
+    if (e.status === 401) {
+      start();
+      return;
+    }
+    node = el('section', {}, el('h1', { class: 'page-title', tabindex: '-1' }, route.title), el('p', { class: 'error', role: 'alert' }, e.message));
+  }
+  if (mine !== seq) return; // a later navigation won
+  main.replaceChildren(node);
+  main.removeAttribute('aria-busy');
+  const title = main.querySelector('.page-title');
+  if (title && title.textContent) document.title = `${title.textContent} · refd`;
+  // Moving to another screen puts focus on its heading; the same screen re-rendered keeps the page's place.
+  if (lastRoute !== r.key) (title || main).focus({ preventScroll: false });
+  lastRoute = r.key;
+}
+
+function renderNav() {
+  nav.replaceChildren(
+    ...Object.entries(routes)
+      .filter(([, p]) => p.nav !== false)
+      .map(([k, p]) => el('a', { href: `#${k}`, 'data-page': k }, p.title)),
+  );
   nav.hidden = false;
-  who.replaceChildren(s.email || '', ' ', el('button', { type: 'button', class: 'link', onclick: async () => { await logout(); start(); } }, 'Log out'));
-  window.addEventListener('hashchange', show);
+  menu.hidden = false;
+}
+
+let listening = false;
+
+async function start() {
+  let s;
+  try {
+    s = await session();
+  } catch (e) {
+    main.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
+    return;
+  }
+  if (!s || (s.role !== 'admin' && s.role !== 'owner')) {
+    nav.hidden = true;
+    menu.hidden = true;
+    who.textContent = '';
+    const f = loginForm('Log in to refd', start);
+    f.id = 'login-form';
+    const note = s ? el('p', { class: 'error', role: 'alert' }, 'This account is not an admin: partners use the partner portal at /portal.') : null;
+    main.replaceChildren(...[note, f].filter(Boolean));
+    const email = main.querySelector('input[type=email]');
+    if (email) email.focus();
+    return;
+  }
+  state.session = s;
+  try {
+    await loadPrograms();
+  } catch (e) {
+    alertError(e);
+  }
+  renderNav();
+  who.replaceChildren(
+    el('span', { class: 'who-email' }, s.email || ''),
+    ' ',
+    el('button', {
+      type: 'button',
+      class: 'link',
+      id: 'logout',
+      onclick: async () => {
+        await logout();
+        lastRoute = null;
+        start();
+      },
+    }, 'Log out'),
+  );
+  if (!listening) {
+    window.addEventListener('hashchange', show);
+    listening = true;
+  }
+  lastRoute = null;
   show();
 }
+
+menu.addEventListener('click', () => {
+  const open = document.querySelector('.top').classList.toggle('open');
+  menu.setAttribute('aria-expanded', String(open));
+  if (open) nav.querySelector('a')?.focus();
+});
+
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && document.querySelector('.top.open')) {
+    document.querySelector('.top').classList.remove('open');
+    menu.setAttribute('aria-expanded', 'false');
+    menu.focus();
+  }
+});
+
+document.getElementById('skip').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  const title = main.querySelector('.page-title');
+  (title || main).focus();
+});
 
 start();
