@@ -32,11 +32,15 @@ typedef struct {
 	rf_arena *a;
 } table;
 
-static row *find_row(table *t, const char *key)
+/* The row of key, made when missing. sorted: keys come in order, so only the last row can match. */
+static row *find_row_in(table *t, const char *key, bool sorted)
 {
-	for (size_t i = t->n; i > 0; i--)
+	for (size_t i = t->n; i > 0; i--) {
 		if (strcmp(t->rows[i - 1].key, key) == 0)
 			return &t->rows[i - 1];
+		if (sorted)
+			break;
+	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
 		row *rows = rf_arena_alloc(t->a, sizeof *rows * cap);
@@ -51,6 +55,11 @@ static row *find_row(table *t, const char *key)
 	memset(r, 0, sizeof *r);
 	r->key = rf_arena_strdup(t->a, key);
 	return r;
+}
+
+static row *find_row(table *t, const char *key)
+{
+	return find_row_in(t, key, false);
 }
 
 /* Adds m (for currency "" the counts, else the commission figures) to r. */
@@ -234,31 +243,17 @@ static void daily_cb(const char *dim, const char *currency, int64_t day, const r
 
 /* Rows of entities ("p:", "a:" or "t:", or one whole entity key): each the running total at the end of the period
  * minus the one at its start. */
+static void period_cb(const char *entity, const char *currency, const rf_metrics *d, void *arg)
+{
+	table *t = arg;
+	row *r = find_row_in(t, entity + 2, true);
+	if (r)
+		add_to(r, currency, d, 1);
+}
+
 static rf_status entity_rows(rf_ctx *c, const query *q, const char *prefix, table *t, rf_err *err)
 {
-	rf_rollup_key *keys = NULL;
-	size_t n = 0;
-	if (rf_store_rollup_keys(c->app->store, q->prog.id, prefix, &keys, &n, c->a, err) != RF_OK)
-		return err->status;
-	for (size_t i = 0; i < n; i++) {
-		rf_metrics end, start;
-		if (rf_store_rollup_total_before(c->app->store, q->prog.id, keys[i].entity, keys[i].currency, q->to_day,
-						 &end, err) != RF_OK ||
-		    rf_store_rollup_total_before(c->app->store, q->prog.id, keys[i].entity, keys[i].currency,
-						 q->from_day, &start, err) != RF_OK)
-			return err->status;
-		bool zero = true;
-		for (int k = 0; k < RF_METRICS && zero; k++)
-			zero = end.v[k] == start.v[k];
-		if (zero)
-			continue;
-		row *r = find_row(t, keys[i].entity + 2);
-		if (!r)
-			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-		add_to(r, keys[i].currency, &end, 1);
-		add_to(r, keys[i].currency, &start, -1);
-	}
-	return RF_OK;
+	return rf_store_rollup_period(c->app->store, q->prog.id, prefix, q->from_day, q->to_day, period_cb, t, err);
 }
 
 static int64_t sort_value(const row *r, const char *sort_metric)

@@ -17,10 +17,20 @@ rf_status rf_sqlite_db_fail(rf_store *s, rf_err *err, const char *what)
 }
 
 /* Returns a reset statement for sql, prepared once per connection and reused. */
+/* FNV-1a: the cache compares hashes first, so a lookup costs one pass over the SQL, not one per cached statement. */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
 sqlite3_stmt *rf_sqlite_prep(rf_store *s, const char *sql, rf_err *err)
 {
-	for (int i = 0; i < s->ncache; i++) {
-		if (strcmp(s->cache[i].sql, sql) == 0) {
+	uint64_t h = sql_hash(sql);
+	for (int i = s->ncache - 1; i >= 0; i--) {
+		if (s->cache[i].hash == h && strcmp(s->cache[i].sql, sql) == 0) {
 			sqlite3_stmt *st = s->cache[i].st;
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
@@ -46,6 +56,7 @@ sqlite3_stmt *rf_sqlite_prep(rf_store *s, const char *sql, rf_err *err)
 		return NULL;
 	}
 	s->cache[s->ncache].sql = copy;
+	s->cache[s->ncache].hash = h;
 	s->cache[s->ncache].st = st;
 	s->ncache++;
 	return st;

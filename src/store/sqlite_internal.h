@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -14,6 +15,7 @@ struct rf_store {
 	sqlite3 *db;
 	struct {
 		char *sql;
+		uint64_t hash;
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	int ncache;

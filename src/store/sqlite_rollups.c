@@ -2,6 +2,7 @@
  * campaign, the bulk rebuild from raw tables, and the time-to-conversion statistics reports read. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sqlite_internal.h"
@@ -74,14 +75,26 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	sqlite3_bind_int64(st, 4, day);
 	bind_metrics(st, 5, m);
 	rc = rf_sqlite_step_done(s, st, NULL, err);
-	if (rc != RF_OK || sqlite3_changes(s->db) == 0)
+	if (rc != RF_OK)
 		return rc;
-	st = rf_sqlite_prep(s, "INSERT OR IGNORE INTO rollup_keys (program_id, entity, currency) VALUES (?,?,?)", err);
+	/* The key keeps the entity's current totals and its last day. */
+	st = rf_sqlite_prep(
+	    s,
+	    "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO UPDATE "
+	    "SET "
+	    "last_day = max(last_day, ?4), clicks = clicks + ?5, leads = leads + ?6, qualified = qualified + ?7, "
+	    "customers = customers + ?8, sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, "
+	    "conversions = conversions + ?12, conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = "
+	    "approved + ?15, paid = paid + ?16",
+	    err);
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	rf_sqlite_bind_text(st, 2, entity);
 	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, day);
+	bind_metrics(st, 5, m);
 	return rf_sqlite_step_done(s, st, NULL, err);
 }
 
@@ -228,6 +241,55 @@ rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *
 	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollup keys");
 }
 
+rf_status
+rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
+		       void (*fn)(const char *entity, const char *currency, const rf_metrics *delta, void *arg),
+		       void *arg, rf_err *err)
+{
+	/* Per entity that changed since the period's start: its current totals from its key (or, for a period that
+	 * ends before its last day, its last row before the end) less its last row before the start. The days are
+	 * found once per entity (a materialised CTE), then the rows by primary key. */
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s,
+	    "WITH k AS MATERIALIZED (SELECT k0.*, (SELECT max(day) FROM rollup_entity r WHERE r.program_id = ?1 AND "
+	    "r.entity = k0.entity AND r.currency = k0.currency AND r.day < ?2) AS dfrom, CASE WHEN ?3 <= k0.last_day "
+	    "THEN (SELECT max(day) FROM rollup_entity r WHERE r.program_id = ?1 AND r.entity = k0.entity AND "
+	    "r.currency "
+	    "= k0.currency AND r.day < ?3) END AS dto FROM rollup_keys k0 WHERE k0.program_id = ?1 AND k0.entity >= ?4 "
+	    "AND k0.entity < ?4 || char(127) AND k0.last_day >= ?2) SELECT k.entity, k.currency, coalesce(t.clicks, "
+	    "k.clicks), coalesce(t.leads, k.leads), coalesce(t.qualified, k.qualified), coalesce(t.customers, "
+	    "k.customers), coalesce(t.sales, k.sales), coalesce(t.revenue, k.revenue), coalesce(t.refunds, k.refunds), "
+	    "coalesce(t.conversions, k.conversions), coalesce(t.conversion_ms, k.conversion_ms), coalesce(t.earned, "
+	    "k.earned), coalesce(t.approved, k.approved), coalesce(t.paid, k.paid), f.clicks, f.leads, f.qualified, "
+	    "f.customers, f.sales, f.revenue, f.refunds, f.conversions, f.conversion_ms, f.earned, f.approved, f.paid, "
+	    "k.dto IS NULL AND ?3 <= k.last_day FROM k LEFT JOIN rollup_entity t ON t.program_id = ?1 AND t.entity = "
+	    "k.entity AND t.currency = k.currency AND t.day = k.dto LEFT JOIN rollup_entity f ON f.program_id = ?1 AND "
+	    "f.entity = k.entity AND f.currency = k.currency AND f.day = k.dfrom WHERE k.dfrom IS NULL OR k.dto IS "
+	    "NULL "
+	    "OR k.dto <> k.dfrom ORDER BY k.entity, k.currency",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	sqlite3_bind_int64(st, 2, from_day);
+	sqlite3_bind_int64(st, 3, to_day);
+	rf_sqlite_bind_text(st, 4, prefix);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* An entity whose history starts after the period's end did nothing in it. */
+		if (sqlite3_column_int(st, 2 + 2 * RF_METRICS))
+			continue;
+		rf_metrics d;
+		for (int i = 0; i < RF_METRICS; i++)
+			d.v[i] = sqlite3_column_int64(st, 2 + i) - sqlite3_column_int64(st, 2 + RF_METRICS + i);
+		char cur[4];
+		rf_sqlite_col_code(st, 1, cur);
+		fn((const char *)sqlite3_column_text(st, 0), cur, &d, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollups of a period");
+}
+
 rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
 				       int64_t day, rf_metrics *out, rf_err *err)
 {
@@ -283,50 +345,91 @@ rf_store_rollup_daily(rf_store *s, const char *program_id, const char *prefix, i
 	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading daily rollups");
 }
 
+static void swap64(int64_t *a, int64_t *b)
+{
+	int64_t t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* The k-th smallest of v[0..n) (quickselect with a three-way partition, linear on average even when most values
+ * are equal), reordering v. */
+static int64_t kth(int64_t *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		int64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+		int64_t p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t lt = lo, i = lo, gt = hi;
+		while (i <= gt) {
+			if (v[i] < p) {
+				swap64(&v[lt++], &v[i++]);
+			} else if (v[i] > p) {
+				swap64(&v[i], &v[gt]);
+				if (gt == 0)
+					break;
+				gt--;
+			} else {
+				i++;
+			}
+		}
+		/* [lo, lt) < p, [lt, gt] == p, (gt, hi] > p */
+		if (k < lt)
+			hi = lt - 1;
+		else if (k > gt)
+			lo = gt + 1;
+		else
+			return p;
+	}
+	return v[k];
+}
+
 rf_status rf_store_conversion_stats(rf_store *s, const char *program_id, int64_t from, int64_t to, int64_t *count,
 				    int64_t *mean_ms, int64_t *median_ms, rf_err *err)
 {
 	*count = *mean_ms = *median_ms = 0;
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT count(*), coalesce(sum(converted_at - created_at), 0) FROM leads WHERE "
-			   "program_id = ?1 AND converted_at > 0 AND converted_at >= ?2 AND converted_at < ?3",
-			   err);
+	/* One pass over the covering index: every time to conversion of the period, then the middle one. */
+	sqlite3_stmt *st = rf_sqlite_prep(s,
+					  "SELECT converted_at - created_at FROM leads WHERE program_id = ?1 AND "
+					  "converted_at > 0 AND converted_at >= ?2 AND converted_at < ?3",
+					  err);
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
-	int rc = sqlite3_step(st);
-	int64_t sum = 0;
-	if (rc == SQLITE_ROW) {
-		*count = sqlite3_column_int64(st, 0);
-		sum = sqlite3_column_int64(st, 1);
+	size_t n = 0, cap = 0;
+	int64_t *v = NULL, sum = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			int64_t *nv = realloc(v, sizeof *v * ncap);
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n] = sqlite3_column_int64(st, 0);
+		sum += v[n++];
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
+	if (rc != SQLITE_DONE) {
+		free(v);
 		return rf_sqlite_db_fail(s, err, "reading conversions");
-	if (*count == 0)
-		return RF_OK;
-	*mean_ms = sum / *count;
-	st = rf_sqlite_prep(
-	    s,
-	    "SELECT converted_at - created_at AS t FROM leads WHERE program_id = ?1 AND converted_at > 0 AND "
-	    "converted_at >= ?2 AND converted_at < ?3 ORDER BY t LIMIT 2 OFFSET ?4",
-	    err);
-	if (!st)
-		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, (*count - 1) / 2);
-	int64_t v[2] = {0, 0};
-	int k = 0;
-	while (k < 2 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		v[k++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	/* The middle value, or the mean of the two middle ones. */
-	*median_ms = (*count % 2 == 1 || k < 2) ? v[0] : v[0] + (v[1] - v[0]) / 2;
+	}
+	if (n) {
+		*count = (int64_t)n;
+		*mean_ms = sum / (int64_t)n;
+		int64_t lo = kth(v, n, (n - 1) / 2);
+		/* With an even count, the mean of the two middle values. */
+		int64_t hi = n % 2 == 0 ? kth(v, n, n / 2) : lo;
+		*median_ms = lo + (hi - lo) / 2;
+	}
+	free(v);
 	return RF_OK;
 }
 
@@ -426,7 +529,9 @@ static const char rebuild_sql[] =
     "WHERE agent IS NOT NULL UNION ALL SELECT program_id, 't:' || team, currency, day, " METRIC_COLS " FROM ev "
     "WHERE team IS NOT NULL) GROUP BY program_id, entity, currency, day" NONZERO ") WINDOW w AS "
     "(PARTITION BY program_id, entity, currency ORDER BY day);"
-    "INSERT INTO rollup_keys SELECT DISTINCT program_id, entity, currency FROM rollup_entity;"
+    "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS ") SELECT program_id, entity, "
+    "currency, day, " METRIC_COLS " FROM rollup_entity r WHERE day = (SELECT max(day) FROM rollup_entity x WHERE "
+    "x.program_id = r.program_id AND x.entity = r.entity AND x.currency = r.currency);"
     "DROP TABLE ev; DROP TABLE lk; DROP TABLE ck;";
 
 rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err)

@@ -351,6 +351,12 @@ typedef struct {
 /* The entities with rollups whose key starts with prefix ("p:", "a:" or "t:"), with their currencies. */
 rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *prefix, rf_rollup_key **items,
 			       size_t *n, rf_arena *a, rf_err *err);
+/* Calls fn with what each entity whose key starts with prefix did in [from_day, to_day): its running total at
+ * the end minus the one at the start, for the entities that changed in the period. */
+rf_status
+rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
+		       void (*fn)(const char *entity, const char *currency, const rf_metrics *delta, void *arg),
+		       void *arg, rf_err *err);
 /* The running totals of an entity before day `day` (all zero when it had none). */
 rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
 				       int64_t day, rf_metrics *out, rf_err *err);

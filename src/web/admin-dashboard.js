@@ -167,7 +167,7 @@ function chart(report, currency) {
   return [box, details];
 }
 
-function partnerTable(id, caption, report, { showClicks = true } = {}) {
+function partnerTable(id, caption, report, { showClicks = true, compact = false } = {}) {
   return table({
     id,
     caption,
@@ -179,7 +179,7 @@ function partnerTable(id, caption, report, { showClicks = true } = {}) {
       showClicks ? { label: 'Clicks', num: true, render: (r) => fmtNum(r.clicks) } : null,
       { label: 'Leads', num: true, render: (r) => el('span', { 'data-col': 'leads' }, fmtNum(r.leads)) },
       { label: 'Customers', num: true, render: (r) => fmtNum(r.customers) },
-      { label: 'Lead → customer', num: true, render: (r) => fmtPct(r.lead_to_customer) },
+      compact ? null : { label: 'Lead → customer', num: true, render: (r) => fmtPct(r.lead_to_customer) },
       { label: 'Revenue', num: true, render: (r) => money(r.revenue) },
       { label: 'Commissions', num: true, render: (r) => moneyList(commissionsEarned(r.commissions)) },
     ].filter(Boolean),
@@ -193,7 +193,8 @@ function nameLink(r) {
 
 function card(title, id, ...content) {
   const hid = nextId('h');
-  return el('section', { class: 'card widget', 'aria-labelledby': hid, id }, el('h2', { id: hid }, title), ...content);
+  const full = id === 'dash-leads-by-partner-card';
+  return el('section', { class: `card widget${full ? ' full' : ''}`, 'aria-labelledby': hid, id }, el('h2', { id: hid }, title), ...content);
 }
 
 async function widgets(ctx) {
@@ -265,8 +266,8 @@ async function widgets(ctx) {
       card('Funnel', 'dash-funnel-card', funnel(sum)),
       card(`Revenue and commissions by ${group}`, 'dash-chart-card', ...chart(series, sum.currency)),
       card('Leads per partner', 'dash-leads-by-partner-card', partnerTable('dash-leads-by-partner', 'Leads per partner, most leads first', byLeads)),
-      card('Top partners by revenue', 'dash-top-partners-card', partnerTable('dash-top-partners', 'Top partners by revenue', byRevenue)),
-      card('Top agents by revenue', 'dash-top-agents-card', partnerTable('dash-top-agents', 'Top agents by revenue', agents)),
+      card('Top partners by revenue', 'dash-top-partners-card', partnerTable('dash-top-partners', 'Top partners by revenue', byRevenue, { showClicks: false, compact: true })),
+      card('Top agents by revenue', 'dash-top-agents-card', partnerTable('dash-top-agents', 'Top agents by revenue', agents, { showClicks: false, compact: true })),
       card(
         'Lead sources',
         'dash-sources-card',

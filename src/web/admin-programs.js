@@ -97,7 +97,7 @@ async function programPage(ctx, id, only = false) {
     head,
     facts([
       ['Id', el('code', {}, p.id)],
-      ['Next payout', `Monthly on day ${p.payout_schedule.day}, NET ${p.payout_schedule.terms_days} days`],
+      ['Payout schedule', `Monthly on day ${p.payout_schedule.day}, NET ${p.payout_schedule.terms_days} days`],
       ['Partner sign-up', p.partner_signup || 'review'],
       ['Stripe webhook', p.stripe_webhook_configured ? 'configured' : 'not configured'],
     ]),

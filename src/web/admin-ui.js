@@ -267,7 +267,7 @@ export function showError(form, err, fallbackField) {
   const name = (err instanceof ApiError && err.field) || fallbackField || null;
   let control = null;
   if (name) {
-    const candidates = [name, name.replace(/\.(amount|currency)$/, ''), name.split('.')[0]];
+    const candidates = [form.aliases && form.aliases[name], name, name.replace(/\.(amount|currency)$/, ''), name.split('.')[0]].filter(Boolean);
     for (const n of candidates) {
       control = form.querySelector(`[name="${CSS.escape(n)}"], [data-field="${CSS.escape(n)}"]`);
       if (control) break;
@@ -294,7 +294,7 @@ export class FieldError extends Error {
   }
 }
 
-export function form({ id, label, submit = 'Save', onSubmit, busyText = 'Saving…', cls = 'card form' }, ...children) {
+export function form({ id, label, submit = 'Save', onSubmit, busyText = 'Saving…', cls = 'card form', aliases = null }, ...children) {
   const button = el('button', { type: 'submit' }, submit);
   const f = el(
     'form',
@@ -303,6 +303,7 @@ export function form({ id, label, submit = 'Save', onSubmit, busyText = 'Saving�
     el('p', { class: 'form-error error', role: 'alert' }),
     el('div', { class: 'actions' }, button, el('span', { class: 'busy-msg', role: 'status' })),
   );
+  f.aliases = aliases;
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(f);

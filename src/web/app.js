@@ -90,12 +90,14 @@ async function show() {
     node = el('section', {}, el('h1', { class: 'page-title', tabindex: '-1' }, route.title), el('p', { class: 'error', role: 'alert' }, e.message));
   }
   if (mine !== seq) return; // a later navigation won
+  const focusWasInside = main.contains(document.activeElement) || document.activeElement === document.body;
   main.replaceChildren(node);
   main.removeAttribute('aria-busy');
   const title = main.querySelector('.page-title');
   if (title && title.textContent) document.title = `${title.textContent} · refd`;
   // Moving to another screen puts focus on its heading; the same screen re-rendered keeps the page's place.
-  if (lastRoute !== r.key) (title || main).focus({ preventScroll: false });
+  // After an action re-renders the screen, focus goes back to its heading rather than to nowhere.
+  if (lastRoute !== r.key || focusWasInside) (title || main).focus({ preventScroll: false });
   lastRoute = r.key;
 }
 

@@ -39,7 +39,7 @@ export function forecastBlock(fc) {
         { class: 'payout', 'data-currency': x.currency },
         el('p', { class: 'payout-main' }, el('span', { class: 'payout-amount' }, money(x.amount)), el('span', {}, ' on ', el('strong', {}, timeEl(fc.next_payout_date)))),
         x.meets_threshold
-          ? el('p', { class: 'muted' }, `${money(x.approved)} approved and ${money(x.pending)} still in its holding period count towards it.`)
+          ? el('p', { class: 'muted' }, x.pending.amount ? `${money(x.approved)} of it is approved; ${money(x.pending)} finishes its holding period before the date.` : 'All of it is approved.')
           : el('p', { class: 'notice' }, `This is under the payout threshold of ${money(x.threshold)}: it is carried over until your balance reaches it.`),
         x.later && x.later.amount ? el('p', { class: 'muted' }, `${money(x.later)} more is expected on a later payout date.`) : null,
       ),

@@ -109,7 +109,7 @@ export async function leadPage(me, id) {
           { label: 'When', cell: (e) => timeEl(e.at, true) },
           { label: 'From', cell: (e) => (e.from ? badge(e.from) : '—') },
           { label: 'To', cell: (e) => badge(e.to) },
-          { label: 'Reason', cell: (e) => e.reason || '—' },
+          { label: 'Reason', wrap: true, cell: (e) => e.reason || '—' },
         ],
         h.data,
       ),

@@ -13,8 +13,8 @@ export function qrDataUrl(text, cell = 4) {
 }
 
 // Copies text and says so next to the button. The clipboard API needs a secure context (https, or localhost);
-// elsewhere the text is selected in its box and copied the old way, or left selected for Ctrl+C.
-export async function copyText(text, input, status) {
+// elsewhere the text is selected on the page and copied the old way, or left selected for Ctrl+C.
+export async function copyText(text, node, status) {
   let ok = false;
   try {
     if (navigator.clipboard && window.isSecureContext) {
@@ -24,32 +24,36 @@ export async function copyText(text, input, status) {
   } catch {
     ok = false;
   }
-  if (!ok && input) {
-    input.focus();
-    input.select();
+  if (!ok && node) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
     try {
       ok = document.execCommand('copy');
     } catch {
       ok = false;
     }
   }
-  status.textContent = ok ? 'Copied' : 'Press Ctrl+C (⌘C) to copy the selected link';
+  status.textContent = ok ? 'Copied' : 'Press Ctrl+C (⌘C) to copy the selected text';
   status.classList.toggle('ok', ok);
-  announce(ok ? `Copied ${text}` : 'Could not copy: the link is selected, press Ctrl+C to copy it.');
+  announce(ok ? `Copied ${text}` : 'Could not copy: the text is selected, press Ctrl+C to copy it.');
   clearTimeout(status.timer);
   status.timer = setTimeout(() => {
     status.textContent = '';
+    status.classList.remove('ok');
   }, 6000);
   return ok;
 }
 
+// A label, the text itself (all of it, wrapped: a phone shows the whole link) and its Copy button.
 function copyRow(label, text, id) {
-  const input = el('input', { id, type: 'text', readonly: true, value: text, class: 'copy-value', spellcheck: 'false' });
-  const status = el('span', { class: 'copy-status', role: 'status' });
-  const btn = el('button', { type: 'button', class: 'copy', 'aria-describedby': id }, 'Copy');
-  btn.setAttribute('aria-label', `Copy ${label.toLowerCase()}`);
-  btn.addEventListener('click', () => copyText(text, input, status));
-  return el('div', { class: 'copy-row' }, el('label', { for: id }, label), el('div', { class: 'copy-line' }, input, btn), status);
+  const value = el('code', { id, class: 'copy-value' }, text);
+  const status = el('span', { class: 'copy-status', id: `${id}-status` });
+  const btn = el('button', { type: 'button', class: 'copy', 'aria-label': `Copy the ${label.toLowerCase()} ${text}` }, 'Copy');
+  btn.addEventListener('click', () => copyText(text, value, status));
+  return el('div', { class: 'copy-row' }, el('p', { class: 'copy-label', id: `${id}-label` }, label), el('div', { class: 'copy-line' }, value, btn), status);
 }
 
 function linkCard(link, me) {
@@ -87,10 +91,15 @@ function linkCard(link, me) {
   );
 }
 
+// The partner's own links before its agents' (the API lists them newest first; the order is otherwise kept).
+function ownFirst(rows, me) {
+  return [...rows.filter((l) => l.partner_id === me.partner.id), ...rows.filter((l) => l.partner_id !== me.partner.id)];
+}
+
 export async function linksPage(me) {
   const list = await pagedList(
     '/api/v1/links',
-    (rows) => el('div', { class: 'links', id: 'links' }, ...(rows.length ? rows.map((l) => linkCard(l, me)) : [el('p', { class: 'muted empty' }, 'You have no links yet. Ask your partner manager for one.')])),
+    (rows) => el('div', { class: 'links', id: 'links' }, ...(rows.length ? ownFirst(rows, me).map((l) => linkCard(l, me)) : [el('p', { class: 'muted empty' }, 'You have no links yet. Ask your partner manager for one.')])),
     (box, rows) => box.append(...rows.map((l) => linkCard(l, me))),
     50,
   );

@@ -101,7 +101,7 @@ export async function commissionPage(me, id) {
           { label: 'When', cell: (e) => timeEl(e.at, true) },
           { label: 'From', cell: (e) => (e.from ? badge(e.from) : '—') },
           { label: 'To', cell: (e) => badge(e.to) },
-          { label: 'Reason', cell: (e) => e.reason || '—' },
+          { label: 'Reason', wrap: true, cell: (e) => e.reason || '—' },
         ],
         c.history || [],
       ),
@@ -173,7 +173,7 @@ export async function statementsPage(me) {
             [
               { label: 'Date', cell: (l) => timeEl(l.at) },
               { label: 'Entry', cell: (l) => (l.kind === 'commission' ? el('a', { href: `#commission/${l.id}` }, l.id) : l.id || l.kind) },
-              { label: 'Description', cell: (l) => l.description },
+              { label: 'Description', wrap: true, cell: (l) => l.description },
               { label: 'Status', cell: (l) => (l.status ? badge(l.status) : '—') },
               { label: 'Amount', num: true, cell: (l) => money(l.amount) },
             ],

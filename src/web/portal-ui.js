@@ -117,6 +117,11 @@ export function onSubmit(form, handler) {
   });
 }
 
+// Cells keep to one line (the table scrolls in its box on a phone) unless the column holds prose (`wrap`).
+function cellClass(c) {
+  return [c.num ? 'num' : null, c.wrap ? 'wrap' : null].filter(Boolean).join(' ') || null;
+}
+
 // A table with a caption, inside a wrapper that scrolls sideways by itself (never the page). cols: [{label, num,
 // cell(row) -> node|string}]. An empty list shows `empty`.
 export function table(caption, cols, rows, empty = 'Nothing yet.') {
@@ -129,7 +134,7 @@ export function table(caption, cols, rows, empty = 'Nothing yet.') {
     el(
       'tbody',
       {},
-      ...rows.map((r) => el('tr', {}, ...cols.map((c) => el('td', { class: c.num ? 'num' : null, 'data-label': c.label }, c.cell(r))))),
+      ...rows.map((r) => el('tr', {}, ...cols.map((c) => el('td', { class: cellClass(c) }, c.cell(r))))),
     ),
   );
   return el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption.text || caption }, t);
@@ -138,7 +143,7 @@ export function table(caption, cols, rows, empty = 'Nothing yet.') {
 // Appends rows to a table made by table() (for "Load more").
 export function appendRows(wrap, cols, rows) {
   const tbody = wrap.querySelector('tbody');
-  for (const r of rows) tbody.append(el('tr', {}, ...cols.map((c) => el('td', { class: c.num ? 'num' : null, 'data-label': c.label }, c.cell(r)))));
+  for (const r of rows) tbody.append(el('tr', {}, ...cols.map((c) => el('td', { class: cellClass(c) }, c.cell(r)))));
 }
 
 // A paged list: fetches `path` (with its own query) page after page, `limit` at a time; renders the first page

@@ -127,6 +127,13 @@ menuBtn.addEventListener('click', () => {
   }
 });
 
+// The skip link must not change the hash (the hash names the page): it moves the focus to the content itself.
+document.querySelector('.skip').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  main.focus();
+  main.scrollIntoView();
+});
+
 document.addEventListener('keydown', (ev) => {
   if (ev.key === 'Escape' && nav.classList.contains('open')) {
     closeMenu();
