@@ -382,11 +382,36 @@ void rf_api_reports_breakdown(rf_ctx *c)
 		qsort_r(t.rows, t.n, sizeof *t.rows, by_metric, (void *)sort_metric);
 	}
 	size_t shown = t.n < (size_t)limit ? t.n : (size_t)limit;
-	for (size_t i = 0; entity && i < shown; i++) {
-		rf_partner p;
-		rf_err e2 = {0};
-		if (rf_store_partner_get(c->app->store, t.rows[i].key, &p, c->a, &e2) == RF_OK)
-			t.rows[i].name = p.name;
+	if (entity && shown > 50) {
+		/* Many rows: every name of the program in one query, then a binary search per row. */
+		char **ids = NULL, **names = NULL;
+		size_t nn = 0;
+		if (rf_store_partner_names(c->app->store, q.prog.id, &ids, &names, &nn, c->a, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		for (size_t i = 0; i < shown; i++) {
+			size_t lo = 0, hi = nn;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				int cmp = strcmp(ids[mid], t.rows[i].key);
+				if (cmp == 0) {
+					t.rows[i].name = names[mid];
+					break;
+				}
+				if (cmp < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+	} else {
+		for (size_t i = 0; entity && i < shown; i++) {
+			rf_partner p;
+			rf_err e2 = {0};
+			if (rf_store_partner_get(c->app->store, t.rows[i].key, &p, c->a, &e2) == RF_OK)
+				t.rows[i].name = p.name;
+		}
 	}
 	const char *cur = q.prog.currency;
 	if (q.csv) {

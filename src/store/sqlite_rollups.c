@@ -557,3 +557,39 @@ rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t cou
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting what waits");
 }
+
+rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***ids, char ***names, size_t *n,
+				 rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT id, name FROM partners WHERE program_id = ? ORDER BY id", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	size_t cap = 64;
+	*n = 0;
+	*ids = rf_arena_alloc(a, sizeof **ids * cap);
+	*names = rf_arena_alloc(a, sizeof **names * cap);
+	int rc = SQLITE_DONE;
+	while (*ids && *names && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			char **gi = rf_arena_alloc(a, sizeof *gi * cap * 2),
+			     **gn = rf_arena_alloc(a, sizeof *gn * cap * 2);
+			if (gi && gn) {
+				memcpy(gi, *ids, sizeof *gi * cap);
+				memcpy(gn, *names, sizeof *gn * cap);
+			}
+			*ids = gi;
+			*names = gn;
+			cap *= 2;
+			if (!gi || !gn)
+				break;
+		}
+		(*ids)[*n] = rf_sqlite_col_text(st, 0, a);
+		(*names)[*n] = rf_sqlite_col_text(st, 1, a);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (!*ids || !*names)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "reading partner names");
+}

@@ -375,6 +375,10 @@ rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err);
 rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **campaign, char **owner, char **kind,
 				    char **team_parent, rf_arena *a, rf_err *err);
 
+/* Every partner of the program as (id, name), ordered by id. */
+rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***ids, char ***names, size_t *n,
+				 rf_arena *a, rf_err *err);
+
 /* What waits for an admin in a program: partners applied, deal registrations pending review, commissions held. */
 rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err);
 

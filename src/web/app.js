@@ -94,7 +94,11 @@ async function show() {
   main.replaceChildren(node);
   main.removeAttribute('aria-busy');
   const title = main.querySelector('.page-title');
-  if (title && title.textContent) document.title = `${title.textContent} · refd`;
+  if (title && title.textContent) {
+    const plain = title.cloneNode(true);
+    for (const b of plain.querySelectorAll('.badge')) b.remove();
+    document.title = `${plain.textContent.trim()} · refd`;
+  }
   // Moving to another screen puts focus on its heading; the same screen re-rendered keeps the page's place.
   // After an action re-renders the screen, focus goes back to its heading rather than to nowhere.
   if (lastRoute !== r.key || focusWasInside) (title || main).focus({ preventScroll: false });

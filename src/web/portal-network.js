@@ -71,7 +71,7 @@ export async function networkPage(me) {
         ? table(
             { text: 'Override earnings by level', visible: true },
             [
-              { label: 'Level', cell: (r) => levelName(r.key) },
+              { label: 'Level', wrap: true, cell: (r) => levelName(r.key) },
               { label: 'Entries', num: true, cell: (r) => r.count },
               { label: 'Earned', num: true, cell: (r) => money({ amount: r.amount, currency: r.currency }) },
             ],
