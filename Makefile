@@ -17,8 +17,6 @@ GEN := $(B)/gen/migrations.c $(B)/gen/openapi.c $(B)/gen/web.c
 OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(SRC)) $(B)/obj/gen/migrations.o $(B)/obj/gen/openapi.o $(B)/obj/gen/web.o
 # The web UI: its own files, and the pinned npm packages it uses (charts, QR codes), embedded in the binary.
 WEB_FILES := $(sort $(wildcard src/web/*.html src/web/*.js src/web/*.css src/web/*.svg))
-WEB_VENDOR := node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css \
-	node_modules/qrcode-generator/dist/qrcode.mjs
 LIB := $(B)/librefd.a
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -36,13 +34,13 @@ $(B)/gen/openapi.c: src/api/openapi.json scripts/embed.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh rf_openapi_json src/api/openapi.json > $@.tmp && mv $@.tmp $@
 
-# npm ci installs exactly what package-lock.json pins (no install scripts).
-$(WEB_VENDOR): package-lock.json
+# npm ci installs exactly what package-lock.json pins (no install scripts), once: a stamp stands for the packages.
+NPM_STAMP := node_modules/.refd-lock.sha256
+$(NPM_STAMP): package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	sha256sum package-lock.json | cut -d' ' -f1 >node_modules/.refd-lock.sha256
-	touch $(WEB_VENDOR)
+	sha256sum package-lock.json | cut -d' ' -f1 >$@
 
-$(B)/gen/web.c: $(WEB_FILES) $(WEB_VENDOR) scripts/embed_web.sh
+$(B)/gen/web.c: $(WEB_FILES) $(NPM_STAMP) scripts/embed_web.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed_web.sh $(foreach f,$(WEB_FILES),$(notdir $(f))=$(f)) \
 		vendor/uplot.mjs=node_modules/uplot/dist/uPlot.esm.js vendor/uplot.css=node_modules/uplot/dist/uPlot.min.css \

@@ -125,6 +125,9 @@ rf_status rf_ledger_lead(rf_ledger *L, const rf_lead *l, int64_t at, rf_err *err
 /* Reversals of a sale's entries for a refund or dispute. */
 rf_status rf_ledger_reverse(rf_ledger *L, const rf_sale *x, const rf_refund *rf, const rf_commission *orig, size_t n,
 			    rf_err *err);
+/* Gives the sales (and their refunds) recorded without a rate their amount in the program's currency, now that
+ * it is known, and adds it to the revenue rollups. */
+rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err);
 /* Converts the entries held for a missing FX rate whose rate is now known. */
 rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err);
 /* The rate from one currency to another at `at` (the direct pair, else the inverse of the reverse one). */

@@ -216,7 +216,7 @@ void rf_api_commissions_list(rf_ctx *c)
 {
 	rf_err err = {0};
 	static const char *const allowed[] = {"limit",   "starting_after", "program_id", "partner_id", "sale_id",
-					      "lead_id", "status",         "plan_id",    NULL};
+					      "lead_id", "status",         "plan_id",    "role",       NULL};
 	rf_commission_filter f;
 	memset(&f, 0, sizeof f);
 	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK) {
@@ -229,6 +229,12 @@ void rf_api_commissions_list(rf_ctx *c)
 	f.lead_id = rf_req_query(c->req, "lead_id");
 	f.status = rf_req_query(c->req, "status");
 	f.plan_id = rf_req_query(c->req, "plan_id");
+	f.role = rf_req_query(c->req, "role");
+	if (f.role && strcmp(f.role, "direct") != 0 && strcmp(f.role, "agent") != 0 && strcmp(f.role, "team") != 0 &&
+	    strcmp(f.role, "override") != 0) {
+		rf_json_fail(c, RF_EINVAL, "role", "role must be direct, agent, team or override");
+		return;
+	}
 	f.scope_id = rf_auth_scope(c);
 	static const char *const statuses[] = {"pending", "held", "approved", "paid", "rejected", NULL};
 	bool ok = !f.status;
@@ -480,7 +486,8 @@ static void fx_store(rf_ctx *c, rf_fx_rate *rates, size_t n, bool import)
 		if (rf_store_fx_put(c->app->store, &rates[i], &err) != RF_OK)
 			goto fail;
 	rf_ledger L = {.c = c, .actor = c->who.actor};
-	if (rf_ledger_release_fx(&L, &released, &err) != RF_OK ||
+	size_t sales = 0;
+	if (rf_ledger_release_fx(&L, &released, &err) != RF_OK || rf_ledger_release_sales(c, &sales, &err) != RF_OK ||
 	    rf_api_audit(c, import ? "fx.import" : "fx.create", NULL, NULL, &err) != RF_OK ||
 	    rf_store_commit(c->app->store, &err) != RF_OK)
 		goto fail;

@@ -521,3 +521,52 @@ rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err)
 	}
 	return RF_OK;
 }
+
+rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err)
+{
+	*released = 0;
+	rf_sale *items = NULL;
+	size_t n = 0;
+	if (rf_store_sales_unconverted(c->app->store, 10000, &items, &n, c->a, err) != RF_OK)
+		return err->status;
+	for (size_t i = 0; i < n; i++) {
+		const rf_sale *x = &items[i];
+		rf_program prog;
+		int64_t amount = 0, ppb = 0;
+		bool inverse = false, missing = false;
+		if (rf_store_program_get(c->app->store, x->program_id, &prog, c->a, err) != RF_OK ||
+		    rf_ledger_convert(c, x->amount, x->currency, prog.currency, x->occurred_at, &amount, &ppb, &inverse,
+				      &missing, err) != RF_OK)
+			return err->status;
+		if (missing)
+			continue;
+		rf_lead l;
+		rf_metrics m;
+		memset(&m, 0, sizeof m);
+		m.v[RF_M_REVENUE] = amount;
+		/* The revenue counts from the sale's day, now that it can be read in the program's currency. */
+		if (rf_store_sale_set_program_amount(c->app->store, x->id, amount, err) != RF_OK ||
+		    rf_store_lead_get(c->app->store, x->lead_id, &l, c->a, err) != RF_OK ||
+		    rf_api_rollup(c, x->program_id, x->partner_id, x->agent_id, l.source, l.click_id, x->occurred_at,
+				  &m, err) != RF_OK)
+			return err->status;
+		rf_refund *rf = NULL;
+		size_t nr = 0;
+		if (rf_store_refund_list(c->app->store, x->id, &rf, &nr, c->a, err) != RF_OK)
+			return err->status;
+		for (size_t k = 0; k < nr; k++) {
+			int64_t part = 0;
+			if (rf[k].has_program_amount ||
+			    rf_money_mul_ratio(rf[k].amount, amount, x->amount, &part) != RF_OK)
+				continue;
+			memset(&m, 0, sizeof m);
+			m.v[RF_M_REFUNDS] = part;
+			if (rf_store_refund_set_program_amount(c->app->store, rf[k].id, part, err) != RF_OK ||
+			    rf_api_rollup(c, x->program_id, x->partner_id, x->agent_id, l.source, l.click_id,
+					  rf[k].occurred_at, &m, err) != RF_OK)
+				return err->status;
+		}
+		(*released)++;
+	}
+	return RF_OK;
+}

@@ -492,6 +492,10 @@ void rf_api_partners_list(rf_ctx *c)
 		goto fail;
 	}
 	f.scope_id = rf_auth_scope(c);
+	/* A partner sees the partners it recruited, as a short view (who, what kind, which status, since when). */
+	bool recruits = f.scope_id && f.recruited_by_id && strcmp(f.recruited_by_id, f.scope_id) == 0;
+	if (recruits)
+		f.scope_id = NULL;
 	rf_partner *items = NULL;
 	size_t n = 0;
 	bool more = false;
@@ -499,7 +503,11 @@ void rf_api_partners_list(rf_ctx *c)
 		goto fail;
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, rf_api_partner_json(&items[i]));
+		json_array_append_new(data, recruits ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", items[i].id,
+								 "object", "recruit", "name", items[i].name, "kind",
+								 items[i].kind, "status", items[i].status, "created_at",
+								 rf_json_time(items[i].created_at))
+						     : rf_api_partner_json(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 	return;
 fail:

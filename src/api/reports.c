@@ -120,6 +120,11 @@ static bool read_query(rf_ctx *c, const char *const *allowed, query *q)
 			rf_json_error(c, &err);
 			return false;
 		}
+		if (pid && strcmp(pid, me.program_id) != 0) {
+			rf_json_fail(c, RF_EFORBIDDEN, "program_id",
+				     "program_id: you see the figures of your own program only");
+			return false;
+		}
 		pid = me.program_id;
 	}
 	if (rf_api_program_or_only(c, pid, &q->prog, &err) != RF_OK) {
@@ -128,12 +133,7 @@ static bool read_query(rf_ctx *c, const char *const *allowed, query *q)
 	}
 	int64_t today = rf_clock_now_ms() / DAY_MS;
 	q->to_day = today + 1;
-	q->from_day = today - 29;
 	const char *f = rf_req_query(c->req, "from"), *t = rf_req_query(c->req, "to");
-	if (f && !parse_day(f, &q->from_day)) {
-		rf_json_fail(c, RF_EINVAL, "from", "from must be a date (2026-11-01) or an RFC 3339 time");
-		return false;
-	}
 	if (t) {
 		if (!parse_day(t, &q->to_day)) {
 			rf_json_fail(c, RF_EINVAL, "to", "to must be a date (2026-11-30) or an RFC 3339 time");
@@ -141,8 +141,15 @@ static bool read_query(rf_ctx *c, const char *const *allowed, query *q)
 		}
 		q->to_day++; /* the last day counts */
 	}
+	/* By default, the 30 days that end with to. */
+	q->from_day = q->to_day - 30;
+	if (f && !parse_day(f, &q->from_day)) {
+		rf_json_fail(c, RF_EINVAL, "from", "from must be a date (2026-11-01) or an RFC 3339 time");
+		return false;
+	}
 	if (q->to_day <= q->from_day || q->to_day - q->from_day > 3700) {
-		rf_json_fail(c, RF_EINVAL, "to", "to must be on or after from, at most ten years later");
+		rf_json_fail(c, RF_EINVAL, f ? "from" : "to",
+			     "from must be on or before to, at most ten years earlier");
 		return false;
 	}
 	const char *fmt = rf_req_query(c->req, "format");
@@ -360,7 +367,31 @@ void rf_api_reports_breakdown(rf_ctx *c)
 			return;
 		}
 	}
-	if (scope && entity) {
+	if (scope && period) {
+		/* A partner's own figures over time: the days of its own running totals. */
+		rf_partner me;
+		rf_rollup_key *keys = NULL;
+		size_t nk = 0;
+		if (rf_store_partner_get(c->app->store, scope, &me, c->a, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		char *ent = rf_arena_printf(c->a, "%s:%s",
+					    strcmp(me.kind, "agent") == 0 && me.team_parent_id ? "a" : "p", scope);
+		t.n = 0;
+		void *args[2] = {&t, (void *)group};
+		if (rf_store_rollup_keys(c->app->store, q.prog.id, ent, &keys, &nk, c->a, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		for (size_t i = 0; i < nk; i++)
+			if (strcmp(keys[i].entity, ent) == 0 &&
+			    rf_store_rollup_entity_days(c->app->store, q.prog.id, ent, keys[i].currency, q.from_day,
+							q.to_day, daily_cb, args, &err) != RF_OK) {
+				rf_json_error(c, &err);
+				return;
+			}
+	} else if (scope && entity) {
 		size_t k = 0;
 		for (size_t i = 0; i < t.n; i++) {
 			rf_partner p;
@@ -370,11 +401,14 @@ void rf_api_reports_breakdown(rf_ctx *c)
 				t.rows[k++] = t.rows[i];
 		}
 		t.n = k;
-	} else if (scope) {
-		rf_json_fail(c, RF_EFORBIDDEN, "group_by", "partners see breakdowns by partner, agent or team only");
+	} else if (scope && !period) {
+		rf_json_fail(c, RF_EFORBIDDEN, "group_by",
+			     "partners see breakdowns by partner, agent, team, day, week or month only");
 		return;
 	}
-	if (period && !sort_metric)
+	if (t.n < 2)
+		; /* nothing to order */
+	else if (period && !sort_metric)
 		qsort(t.rows, t.n, sizeof *t.rows, by_time);
 	else {
 		if (!sort_metric)

@@ -261,7 +261,8 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 			return err->status;
 		l.status = "converted";
 		l.status_at = l.updated_at = now;
-		l.converted_at = x.occurred_at;
+		/* A sale reported as older than its lead still converts it no earlier than it was created. */
+		l.converted_at = x.occurred_at > l.created_at ? x.occurred_at : l.created_at;
 		if ((!reached && rf_api_rollup_lead(c, &l, RF_M_QUALIFIED, now, err) != RF_OK) ||
 		    rf_api_rollup_lead(c, &l, RF_M_CUSTOMERS, l.converted_at, err) != RF_OK ||
 		    rf_store_lead_update(c->app->store, &l, err) != RF_OK ||

@@ -58,6 +58,7 @@ struct rf_req {
 	char *path;
 	struct evkeyvalq query;
 	int query_parsed;
+	int query_bad; /* the query string could not be read */
 	char *body;
 	size_t body_len;
 	char id[32];
@@ -111,8 +112,11 @@ static void parse_query(rf_req *r)
 	r->query_parsed = 1;
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r->ev);
 	const char *q = u ? evhttp_uri_get_query(u) : NULL;
-	if (q && evhttp_parse_query_str(q, &r->query) != 0)
+	if (q && evhttp_parse_query_str(q, &r->query) != 0) {
+		/* A member without "=" (or another malformed piece): the query is refused, not half read. */
 		evhttp_clear_headers(&r->query);
+		r->query_bad = 1;
+	}
 }
 
 const char *rf_req_query(rf_req *r, const char *name)
@@ -124,6 +128,10 @@ const char *rf_req_query(rf_req *r, const char *name)
 bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown)
 {
 	parse_query(r);
+	if (r->query_bad) {
+		*unknown = "(a malformed query string: every parameter needs name=value)";
+		return false;
+	}
 	struct evkeyval *kv;
 	TAILQ_FOREACH(kv, &r->query, next)
 	{

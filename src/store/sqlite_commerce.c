@@ -309,6 +309,39 @@ rf_status rf_store_sale_find(rf_store *s, const char *program_id, const char *ex
 	return one_row(s, st, sale_fill, out, a, "sale", err);
 }
 
+rf_status rf_store_sales_unconverted(rf_store *s, int max, rf_sale **items, size_t *n, rf_arena *a, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s, "SELECT " SALE_COLS " FROM sales WHERE program_amount IS NULL ORDER BY seq LIMIT ?", err);
+	if (!st)
+		return RF_EIO;
+	sqlite3_bind_int(st, 1, max + 1);
+	bool more = false;
+	return rf_sqlite_collect(s, st, max, sizeof(rf_sale), sale_fill, (void **)items, n, &more, a, err);
+}
+
+static rf_status set_amount(rf_store *s, const char *sql, const char *id, int64_t amount, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, amount);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
+rf_status rf_store_sale_set_program_amount(rf_store *s, const char *id, int64_t amount, rf_err *err)
+{
+	return set_amount(s, "UPDATE sales SET program_amount = ?2 WHERE id = ?1 AND program_amount IS NULL", id,
+			  amount, err);
+}
+
+rf_status rf_store_refund_set_program_amount(rf_store *s, const char *id, int64_t amount, rf_err *err)
+{
+	return set_amount(s, "UPDATE refunds SET program_amount = ?2 WHERE id = ?1 AND program_amount IS NULL", id,
+			  amount, err);
+}
+
 rf_status rf_store_sale_set_refunded(rf_store *s, const char *id, int64_t refunded, int64_t disputed, rf_err *err)
 {
 	sqlite3_stmt *st = rf_sqlite_prep(s, "UPDATE sales SET refunded = ?2, disputed = ?3 WHERE id = ?1", err);
@@ -777,7 +810,7 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 	    "AND (?9 IS NULL OR partner_id = ?9 OR partner_id IN (SELECT id FROM partners WHERE team_parent_id = "
 	    "?9)) AND (?10 = 0 OR rule <> 'reversal') AND (?11 = 0 OR fx_missing = 1) AND (?12 = 0 OR (status = "
 	    "'pending' AND hold_until <= ?12)) AND (?13 = 0 OR event_at >= ?13) AND (?14 = 0 OR event_at < ?14) "
-	    "ORDER BY seq %s LIMIT ?15",
+	    "AND (?16 IS NULL OR role = ?16) ORDER BY seq %s LIMIT ?15",
 	    f->oldest_first ? ">" : "<", f->oldest_first ? "ASC" : "DESC");
 	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
 	if (!st)
@@ -797,6 +830,7 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 	sqlite3_bind_int64(st, 13, f->event_from);
 	sqlite3_bind_int64(st, 14, f->event_to);
 	sqlite3_bind_int(st, 15, f->page.limit + 1);
+	rf_sqlite_bind_text(st, 16, f->role);
 	return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_commission), commission_fill, (void **)items, n,
 				 has_more, a, err);
 }

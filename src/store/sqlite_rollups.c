@@ -290,6 +290,42 @@ rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, 
 	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollups of a period");
 }
 
+rf_status rf_store_rollup_entity_days(rf_store *s, const char *program_id, const char *entity, const char *currency,
+				      int64_t from_day, int64_t to_day,
+				      void (*fn)(const char *dim, const char *currency, int64_t day,
+						 const rf_metrics *m, void *arg),
+				      void *arg, rf_err *err)
+{
+	rf_metrics prev;
+	if (rf_store_rollup_total_before(s, program_id, entity, currency, from_day, &prev, err) != RF_OK)
+		return err->status;
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT day, " METRIC_COLS " FROM rollup_entity WHERE program_id = ?1 AND entity "
+			   "= ?2 AND currency = ?3 AND day >= ?4 AND day < ?5 ORDER BY day",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_sqlite_bind_text(st, 2, entity);
+	rf_sqlite_bind_text(st, 3, currency);
+	sqlite3_bind_int64(st, 4, from_day);
+	sqlite3_bind_int64(st, 5, to_day);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rf_metrics cur, d;
+		read_metrics(st, 1, &cur);
+		for (int i = 0; i < RF_METRICS; i++)
+			d.v[i] = cur.v[i] - prev.v[i];
+		prev = cur;
+		char code[4];
+		snprintf(code, sizeof code, "%s", currency);
+		fn(entity, code, sqlite3_column_int64(st, 0), &d, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading an entity's days");
+}
+
 rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
 				       int64_t day, rf_metrics *out, rf_err *err)
 {

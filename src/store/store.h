@@ -204,6 +204,11 @@ rf_status rf_store_sale_get(rf_store *s, const char *id, rf_sale *out, rf_arena 
 /* The program's sale with this external id, or (when by_charge) the one paid by this charge. */
 rf_status rf_store_sale_find(rf_store *s, const char *program_id, const char *external_id, bool by_charge, rf_sale *out,
 			     rf_arena *a, rf_err *err);
+/* Sales still without an amount in their program's currency (no FX rate was known), oldest first (at most max). */
+rf_status rf_store_sales_unconverted(rf_store *s, int max, rf_sale **items, size_t *n, rf_arena *a, rf_err *err);
+/* Records the amount in the program's currency of a sale, or of a refund, once it can be converted. */
+rf_status rf_store_sale_set_program_amount(rf_store *s, const char *id, int64_t amount, rf_err *err);
+rf_status rf_store_refund_set_program_amount(rf_store *s, const char *id, int64_t amount, rf_err *err);
 /* Records what a sale gave back so far. */
 rf_status rf_store_sale_set_refunded(rf_store *s, const char *id, int64_t refunded, int64_t disputed, rf_err *err);
 
@@ -256,7 +261,7 @@ rf_status rf_store_commission_events(rf_store *s, const char *id, rf_commission_
 
 typedef struct {
 	rf_page page;
-	const char *program_id, *partner_id, *sale_id, *lead_id, *status, *reverses_id, *plan_id;
+	const char *program_id, *partner_id, *sale_id, *lead_id, *status, *reverses_id, *plan_id, *role;
 	const char *scope_id;         /* restrict to this partner and its team's agents */
 	bool originals_only;          /* leave reversals out */
 	bool fx_missing_only;         /* entries held for a missing FX rate */
@@ -357,6 +362,13 @@ rf_status
 rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
 		       void (*fn)(const char *entity, const char *currency, const rf_metrics *delta, void *arg),
 		       void *arg, rf_err *err);
+/* Calls fn with what one entity did on each day of [from_day, to_day) it had activity on (the difference between
+ * its consecutive running totals). */
+rf_status rf_store_rollup_entity_days(rf_store *s, const char *program_id, const char *entity, const char *currency,
+				      int64_t from_day, int64_t to_day,
+				      void (*fn)(const char *dim, const char *currency, int64_t day,
+						 const rf_metrics *m, void *arg),
+				      void *arg, rf_err *err);
 /* The running totals of an entity before day `day` (all zero when it had none). */
 rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
 				       int64_t day, rf_metrics *out, rf_err *err);

@@ -52,7 +52,7 @@ function groupFor(from, to) {
 function stat(id, label, value, raw, extra) {
   return el(
     'div',
-    { class: 'stat', id, 'data-value': raw === undefined ? null : typeof raw === 'object' ? JSON.stringify(raw) : String(raw) },
+    { class: 'stat', id, 'data-value': raw === undefined || raw === null ? null : typeof raw === 'object' ? JSON.stringify(raw) : String(raw) },
     el('span', { class: 'label' }, label),
     el('span', { class: 'value' }, value),
     extra ? el('span', { class: 'sub' }, extra) : null,

@@ -39,6 +39,7 @@ const routes = {
 const state = { session: null, programs: [] };
 let seq = 0;
 let lastRoute = null;
+let firstShow = true; // the page was just loaded with a session
 
 function parseHash() {
   const raw = decodeURIComponent(location.hash.slice(1) || 'dashboard');
@@ -100,8 +101,10 @@ async function show() {
     document.title = `${plain.textContent.trim()} · refd`;
   }
   // Moving to another screen puts focus on its heading; the same screen re-rendered keeps the page's place.
-  // After an action re-renders the screen, focus goes back to its heading rather than to nowhere.
-  if (lastRoute !== r.key || focusWasInside) (title || main).focus({ preventScroll: false });
+  // Another screen puts focus on its heading, and so does an action that re-renders the screen (rather than
+  // leaving focus nowhere); the first screen of a page load leaves focus at the top, where the skip link is.
+  if (firstShow) firstShow = false;
+  else if (lastRoute !== r.key || focusWasInside) (title || main).focus({ preventScroll: false });
   lastRoute = r.key;
 }
 
@@ -129,9 +132,13 @@ async function start() {
     nav.hidden = true;
     menu.hidden = true;
     who.textContent = '';
-    const f = loginForm('Log in to refd', start);
+    const f = loginForm('Log in to refd', () => {
+      firstShow = false;
+      start();
+    });
     f.id = 'login-form';
     const note = s ? el('p', { class: 'error', role: 'alert' }, 'This account is not an admin: partners use the partner portal at /portal.') : null;
+    firstShow = false;
     main.replaceChildren(...[note, f].filter(Boolean));
     const email = main.querySelector('input[type=email]');
     if (email) email.focus();

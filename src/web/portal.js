@@ -127,6 +127,11 @@ menuBtn.addEventListener('click', () => {
   }
 });
 
+// Choosing a page folds the menu, also when it is the page already shown (no hashchange then).
+navList.addEventListener('click', (ev) => {
+  if (ev.target.closest('a')) closeMenu();
+});
+
 // The skip link must not change the hash (the hash names the page): it moves the focus to the content itself.
 document.querySelector('.skip').addEventListener('click', (ev) => {
   ev.preventDefault();

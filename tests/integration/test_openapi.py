@@ -1,6 +1,7 @@
 """The OpenAPI document: served at /api/openapi.json, describing exactly the routes the binary has, with an
 operationId, a success response and (for routes that need credentials) a 401 on every operation, lint clean
 under the pinned linter, and in agreement with what the server really answers."""
+import datetime
 import hashlib
 import hmac
 import json
@@ -1089,5 +1090,161 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/tax-totals?year=%s" % year, 400, key=admin)  # several programs
     call("GET", "/api/v1/tax-totals?year=%s&program_id=%s&format=html" % (year, payer["id"]), 400, key=admin)
     call("GET", "/api/v1/tax-totals?year=%s&program_id=%s" % (year, payer["id"]), 403, key=manager)
+
+    # Reports, read from the rollups that every write above kept up to date. The team sale occurred on 2025-06-15
+    # (backdated), everything else today, so a period from 2025-06-01 holds two days with activity.
+    def day_after(day, n):
+        return (datetime.date.fromisoformat(day) + datetime.timedelta(days=n)).isoformat()
+
+    docs = "program_id=" + prog["id"]
+    since = "from=2025-06-01&" + docs
+    money_keys = ("revenue", "refunds", "net_revenue")
+    recent = call("GET", "/api/v1/reports/summary?" + docs, 200, key=admin)
+    assert recent["object"] == "report_summary" and recent["currency"] == "eur", recent
+    assert day_after(recent["from"], 29) == recent["to"], recent  # the last 30 days, today included
+    # In EUR: the seller's sale and renewal (2 x 100.00), the volume seller's three sales (3 x 200.00), the
+    # walk-in (9.00) and Stripe's invoice (49.00); refunded: 25.00, the 100.00 dispute and Stripe's 9.00.
+    assert recent["revenue"] == {"amount": 85800, "currency": "eur"} and recent["sales"] == 7, recent
+    assert recent["refunds"] == {"amount": 13400, "currency": "eur"}, recent
+    assert recent["net_revenue"]["amount"] == 85800 - 13400 and recent["clicks"] > 0 and recent["leads"] > 0
+    assert recent["time_to_conversion"]["conversions"] == recent["customers"], recent
+    assert [c["currency"] for c in recent["commissions"]] == ["eur"], recent["commissions"]
+    assert recent["commissions"][0]["approved"]["amount"] > 0, recent["commissions"]  # the seller's approved entry
+    assert all(m["amount"] == 0 for m in recent["paid_this_month"]), recent  # no payout in this program
+    total = call("GET", "/api/v1/reports/summary?" + since, 200, key=admin)
+    assert total["from"] == "2025-06-01" and total["to"] == recent["to"], total
+    assert total["sales"] == recent["sales"] + 1 and total["customers"] == recent["customers"] + 1, total
+    call("GET", "/api/v1/reports/summary?from=2025-06-01T22:30:00-05:00&to=%s&%s" % (recent["to"], docs), 200,
+         key=admin)
+    assert call.last.json["from"] == "2025-06-02", call.last.json  # the day in UTC
+    # The payouts program: paid in USD and EUR this month; EUR is not its currency, so no revenue per commission
+    paying = call("GET", "/api/v1/reports/summary?program_id=" + payer["id"], 200, key=admin)
+    assert sorted((m["currency"], m["amount"]) for m in paying["paid_this_month"]) == [("eur", 2790), ("usd", 6000)]
+    by_cur = {c["currency"]: c for c in paying["commissions"]}
+    assert by_cur["usd"]["paid"]["amount"] == 6000 and by_cur["eur"]["revenue_per_commission"] is None, by_cur
+    assert by_cur["usd"]["revenue_per_commission"] > 0 and paying["revenue"]["amount"] == 135000, paying
+
+    # Breakdowns, every group_by, over the same period: the default order, and rows that add up
+    rows = {}
+    for group in ("partner", "agent", "team", "source", "campaign", "day", "week", "month"):
+        got = call("GET", "/api/v1/reports/breakdown?group_by=%s&%s" % (group, since), 200, key=admin)
+        assert got["object"] == "report" and got["group_by"] == group and got["currency"] == "eur", got
+        assert (got["from"], got["to"]) == ("2025-06-01", total["to"]), got
+        assert got["total_rows"] == len(got["data"]) and got["has_more"] is False, got
+        assert got["data"], "%s: no rows" % group
+        assert all(("name" in r) == (group in ("partner", "agent", "team")) for r in got["data"]), got
+        rows[group] = got["data"]
+    revenue = [r["revenue"]["amount"] for r in rows["partner"]]
+    assert revenue == sorted(revenue, reverse=True), rows["partner"]  # by revenue, the default for partners
+    assert [(r["key"], r["name"]) for r in rows["partner"]] == [
+        (tiered_seller["id"], "Volume"), (seller["id"], "Seller"), (org["id"], "Org")], rows["partner"]
+    assert [(r["key"], r["name"]) for r in rows["agent"]] == [(rep["id"], "Rep")], rows["agent"]
+    assert [(r["key"], r["name"]) for r in rows["team"]] == [(org["id"], "Org")], rows["team"]
+    assert rows["team"][0]["sales"] == rows["agent"][0]["sales"] == 1, rows["team"]  # the team sale, by Rep
+    leads = [r["leads"] for r in rows["source"]]
+    assert leads == sorted(leads, reverse=True) and rows["source"][0]["key"] == "partner", rows["source"]
+    assert all(r["commissions"] == [] for r in rows["source"] + rows["campaign"])
+    assert [(r["key"], r["clicks"]) for r in rows["campaign"]] == [("docs", 1)], rows["campaign"]
+    assert [r["key"] for r in rows["day"]] == ["2025-06-15", total["to"]], rows["day"]
+    assert [r["key"] for r in rows["month"]] == ["2025-06", total["to"][:7]], rows["month"]
+    assert rows["week"][0]["key"] == "2025-06-09" and all(
+        datetime.date.fromisoformat(r["key"]).weekday() == 0 for r in rows["week"]), rows["week"]
+    for group in ("day", "week", "month"):
+        for name in ("clicks", "leads", "qualified", "customers", "sales"):
+            assert sum(r[name] for r in rows[group]) == total[name], (group, name, rows[group])
+        for name in money_keys:
+            assert sum(r[name]["amount"] for r in rows[group]) == total[name]["amount"], (group, name)
+        assert sum(r["commissions"][0]["earned"]["amount"] for r in rows[group]) == \
+            total["commissions"][0]["earned"]["amount"], group
+    # Sort and limit
+    top = call("GET", "/api/v1/reports/breakdown?group_by=partner&sort=leads&limit=1&" + since, 200, key=admin)
+    assert [r["key"] for r in top["data"]] == [org["id"]] and top["total_rows"] == 3 and top["has_more"], top
+    earned = call("GET", "/api/v1/reports/breakdown?group_by=partner&sort=commissions&" + since, 200, key=admin)
+    amounts = [r["commissions"][0]["earned"]["amount"] for r in earned["data"]]
+    assert amounts == sorted(amounts, reverse=True), earned["data"]
+    busiest = call("GET", "/api/v1/reports/breakdown?group_by=day&sort=sales&limit=1&" + since, 200, key=admin)
+    assert busiest["data"][0]["key"] == total["to"] and busiest["has_more"], busiest
+    # As CSV: one line per row and commission currency, amounts as decimals, text cells guarded
+    call("GET", "/api/v1/reports/breakdown?group_by=partner&format=csv&" + since, 200, key=admin)
+    assert call.last.header("Content-Disposition") == 'attachment; filename="report-partner.csv"'
+    assert call.last.header("Cache-Control") == "no-store"
+    lines = call.last.body.splitlines()
+    assert lines[0] == ('"key","name","clicks","leads","qualified","customers","sales","revenue","refunds",'
+                        '"currency","commission_currency","earned","approved","paid"'), lines
+    assert len(lines) == 4 and lines[1].startswith('"%s","Volume",0,3,3,3,3,600.00,0.00,"EUR","EUR",' % (
+        tiered_seller["id"])), lines
+    for group in ("agent", "team", "source", "campaign", "day", "week", "month"):
+        call("GET", "/api/v1/reports/breakdown?group_by=%s&format=csv&%s" % (group, since), 200, key=admin)
+        lines = call.last.body.splitlines()
+        assert len(lines) == 1 + len(rows[group]), (group, lines)
+        assert call.last.header("Content-Disposition") == 'attachment; filename="report-%s.csv"' % group
+    assert call.last.body.splitlines()[-1].startswith('"%s","",' % total["to"][:7]), call.last.body
+    # Today's payouts paid in USD and EUR: two lines for the day, the counts on the first only
+    call("GET", "/api/v1/reports/breakdown?group_by=day&format=csv&program_id=" + payer["id"], 200, key=admin)
+    lines = call.last.body.splitlines()
+    assert len(lines) == 3 and lines[1].split(",")[10] == '"EUR"' and lines[2].split(",")[10] == '"USD"', lines
+    assert lines[1].split(",")[2:9] == ["0", "4", "4", "4", "4", "1350.00", "0.00"], lines
+    assert lines[2].split(",")[2:9] == ["0", "0", "0", "0", "0", "0.00", "0.00"], lines
+    call("GET", "/api/v1/reports/breakdown?group_by=partner&format=csv&program_id=" + payer["id"], 200, key=admin)
+    assert ('"%s","\'=Ava Reyes",0,1,1,1,1,600.00,0.00,"USD","USD",60.00,60.00,60.00' % ava["id"]) in \
+        call.last.body.splitlines(), call.last.body
+    # What is refused
+    call("GET", "/api/v1/reports/summary", 400, key=admin)  # several programs
+    assert call.last.json["error"]["field"] == "program_id"
+    for query, field in [("", "group_by"), ("group_by=region", "group_by"), ("group_by=partner&sort=name", "sort"),
+                         ("group_by=partner&sort=earned", "sort"),
+                         ("group_by=partner&limit=0", "limit"), ("group_by=day&limit=100001", "limit"),
+                         ("group_by=partner&format=xlsx", "format"), ("group_by=partner&from=2026-13-01", "from"),
+                         ("group_by=partner&from=2026-11-02&to=2026-11-01", "to"),
+                         ("group_by=partner&from=2000-01-01&to=2026-11-01", "to"),
+                         ("group_by=partner&starting_after=" + org["id"], "starting_after")]:
+        call("GET", "/api/v1/reports/breakdown?" + "&".join(q for q in (query, docs) if q), 400, key=admin)
+        assert call.last.json["error"]["field"] == field, (query, call.last.json)
+    call("GET", "/api/v1/reports/breakdown?group_by=partner&program_id=prg_none", 400, key=admin)
+    call("GET", "/api/v1/reports/summary?group_by=partner&" + docs, 400, key=admin)
+    # A partner key and a manager of the same partner see their own figures, in their own program
+    mine = call("GET", "/api/v1/reports/summary?%s&program_id=%s" % (since.split("&")[0], payer["id"]), 200,
+                key=member)
+    assert mine["program_id"] == prog["id"] and mine["time_to_conversion"] is None, mine
+    assert [m["amount"] for m in mine["paid_this_month"]] == [0], mine  # nothing paid in this program
+
+    def figures(r):
+        return {k: v for k, v in r.items() if k not in ("key", "name")}
+
+    assert {k: mine[k] for k in figures(rows["partner"][-1])} == figures(rows["partner"][-1]), mine  # org's row
+    rep_key = srv.admin_key(role="partner", partner=rep["id"])  # an agent: its own figures
+    own_figures = call("GET", "/api/v1/reports/summary?" + since.split("&")[0], 200, key=rep_key)
+    assert {k: own_figures[k] for k in figures(rows["agent"][0])} == figures(rows["agent"][0]), own_figures
+    for group, expected in (("partner", [org["id"]]), ("agent", [rep["id"]]), ("team", [org["id"]])):
+        seen = call("GET", "/api/v1/reports/breakdown?group_by=%s&%s" % (group, since.split("&")[0]), 200,
+                    key=member)
+        assert [r["key"] for r in seen["data"]] == expected and seen["total_rows"] == len(expected), seen
+    call("GET", "/api/v1/reports/breakdown?group_by=agent&format=csv", 200, key=manager)
+    for group in ("source", "campaign", "day", "week", "month"):
+        call("GET", "/api/v1/reports/breakdown?group_by=" + group, 403, key=member)
+        assert call.last.json["error"]["field"] == "group_by", call.last.json
+    call("GET", "/api/v1/reports/breakdown?group_by=day&format=csv", 403, key=manager)
+    call("GET", "/api/v1/reports/breakdown?group_by=day&sort=name", 400, key=member)  # the query first
+    theirs = call("GET", "/api/v1/reports/summary", 200, key=own)
+    assert theirs["program_id"] == payer["id"] and theirs["commissions"][0]["paid"]["amount"] == 6000, theirs
+    assert theirs["paid_this_month"] == [{"amount": 6000, "currency": "usd"}], theirs
+    # What waits for an admin: the re-registered deal, and the lead's entry held for checking
+    queues = call("GET", "/api/v1/reports/queues?" + docs, 200, key=admin)
+    assert queues == {"object": "queues", "program_id": prog["id"], "partners_awaiting_approval": 0,
+                      "deals_awaiting_review": 1, "commissions_on_hold": 1}, queues
+    call("GET", "/api/v1/reports/queues?program_id=" + payer["id"], 200, key=owner)
+    call("GET", "/api/v1/reports/queues", 400, key=admin)  # several programs
+    call("GET", "/api/v1/reports/queues?from=2026-01-01&" + docs, 400, key=admin)
+    call("GET", "/api/v1/reports/queues?" + docs, 403, key=manager)
+    call("GET", "/api/v1/reports/queues", 403, key=member)
+
+    # A period without activity: no rows, zero figures
+    quiet = "from=2020-01-01&to=2020-01-31&" + docs
+    for group in ("partner", "day"):
+        empty = call("GET", "/api/v1/reports/breakdown?group_by=%s&%s" % (group, quiet), 200, key=admin)
+        assert (empty["data"], empty["total_rows"], empty["has_more"]) == ([], 0, False), empty
+    nothing = call("GET", "/api/v1/reports/summary?" + quiet, 200, key=admin)
+    assert nothing["leads"] == 0 and nothing["commissions"] == [] and nothing["average_deal_size"] is None, nothing
+    assert nothing["time_to_conversion"] == {"conversions": 0, "mean_seconds": None, "median_seconds": None}
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()
