@@ -55,7 +55,9 @@ rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err)
 {
 	const char *unknown = NULL;
 	if (!rf_req_query_has_only(c->req, allowed, &unknown))
-		return rf_err_set(err, RF_EINVAL, unknown, "unknown query parameter '%s'", unknown);
+		return unknown ? rf_err_set(err, RF_EINVAL, unknown, "unknown query parameter '%s'", unknown)
+			       : rf_err_set(err, RF_EINVAL, NULL,
+					    "the query string cannot be read: every parameter needs name=value");
 	return RF_OK;
 }
 

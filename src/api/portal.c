@@ -100,9 +100,15 @@ void rf_api_portal_signup(rf_ctx *c)
 	u.partner_id = p.id;
 	u.created_at = now;
 	char *csrf = NULL;
-	if (rf_store_login_failure_add(c->app->store, key, now, &err) != RF_OK ||
-	    rf_store_partner_insert(c->app->store, &p, &err) != RF_OK ||
-	    rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
+	if (rf_store_login_failure_add(c->app->store, key, now, &err) != RF_OK)
+		goto fail_tx;
+	if (rf_store_partner_insert(c->app->store, &p, &err) != RF_OK) {
+		if (err.status == RF_ECONFLICT)
+			rf_err_set(&err, RF_ECONFLICT, "email",
+				   "this email is already a partner of the program; ask the program for a login");
+		goto fail_tx;
+	}
+	if (rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
 	    rf_api_audit(c, "partner.signup", p.id, NULL, &err) != RF_OK ||
 	    rf_store_commit(c->app->store, &err) != RF_OK)
 		goto fail_tx;

@@ -129,7 +129,7 @@ bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **u
 {
 	parse_query(r);
 	if (r->query_bad) {
-		*unknown = "(a malformed query string: every parameter needs name=value)";
+		*unknown = NULL; /* no one parameter is at fault */
 		return false;
 	}
 	struct evkeyval *kv;

@@ -42,6 +42,7 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err);
 const char *rf_req_method(rf_req *r);                  /* "GET", "POST", ... */
 const char *rf_req_path(rf_req *r);                    /* decoded path without the query */
 const char *rf_req_query(rf_req *r, const char *name); /* decoded value of a query parameter, or NULL */
+/* False when a parameter is not in allowed (*unknown names it) or the query string cannot be read (*unknown NULL). */
 bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown);
 const char *rf_req_header(rf_req *r, const char *name); /* NULL when absent */
 const char *rf_req_body(rf_req *r, size_t *len);        /* NUL-terminated copy of the body */

@@ -314,12 +314,10 @@ export async function render(ctx) {
   const controls = el(
     'form',
     { class: 'toolbar', 'aria-label': 'Period', id: 'dash-controls' },
-    ...programSel,
-    el('label', { for: 'dash-period-select' }, 'Period'),
-    period,
+    programSel.length ? el('span', { class: 'ctl' }, ...programSel) : null,
+    el('span', { class: 'ctl' }, el('label', { for: 'dash-period-select' }, 'Period'), period),
     custom,
-    el('label', { for: 'dash-group-select' }, 'Chart by'),
-    group,
+    el('span', { class: 'ctl' }, el('label', { for: 'dash-group-select' }, 'Chart by'), group),
   );
 
   async function reload(message) {
@@ -363,5 +361,5 @@ export async function render(ctx) {
   });
 
   await reload(false);
-  return el('section', { class: 'dashboard' }, pageHeader('Dashboard'), controls, body);
+  return el('section', { class: 'dashboard' }, pageHeader('Dashboard', controls), body);
 }

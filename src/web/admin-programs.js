@@ -410,7 +410,10 @@ function simulateBlock(plan, rulesForm, currency) {
         } catch (e) {
           throw new FieldError('rules', `The rules above: ${e.message}`);
         }
-        const sim = await api('POST', `/api/v1/plans/${plan.id}/simulate`, { from: val(fm, 'from'), to: val(fm, 'to'), rules });
+        // Whole days in UTC: from the start of the first to the end of the last.
+        const from = val(fm, 'from') ? `${val(fm, 'from')}T00:00:00Z` : '';
+        const to = val(fm, 'to') ? `${val(fm, 'to')}T23:59:59.999Z` : '';
+        const sim = await api('POST', `/api/v1/plans/${plan.id}/simulate`, { from, to, rules });
         result.replaceChildren(
           el('p', {}, `${sim.events} events from ${fmtDate(sim.from)} to ${fmtDate(sim.to)} replayed with the rules in the form above.`),
           table({

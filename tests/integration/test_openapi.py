@@ -20,6 +20,10 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
           ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click"),
           ("OPTIONS", "/api/v1/track/click"),
+          # The web UI's pages and files, which sign in through the API; sign-up and password reset by link.
+          ("GET", "/"), ("GET", "/app"), ("GET", "/portal"), ("GET", "/assets/{name}"),
+          ("GET", "/assets/vendor/{name}"), ("POST", "/api/v1/portal/signup"),
+          ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
           # Stripe does not hold refd credentials: the Stripe-Signature header authenticates its events.
           ("POST", "/api/v1/integrations/stripe/webhook")}
 
@@ -132,6 +136,37 @@ def test_documented_security_matches_the_server(srv):
         if public == (r.status == 401):
             wrong.append("%s %s: documented %s, answered %d without credentials"
                          % (method, path, "public" if public else "as needing credentials", r.status))
+    assert not wrong, "\n".join(wrong)
+
+
+def query_parameters(doc, path, op):
+    """The names of the query parameters an operation documents (its own and its path's)."""
+    params = doc["paths"][path].get("parameters", []) + op.get("parameters", [])
+    return [resolve(doc, p)["name"] for p in params if resolve(doc, p)["in"] == "query"]
+
+
+# Operations that take query parameters but read them without checking them, and why.
+QUERY_NOT_CHECKED = {
+    # Stripe calls the URL it was given; refd takes its program_id when it can read it, and otherwise tries every
+    # program's signing secret, so an event is never lost over the query string.
+    ("POST", "/api/v1/integrations/stripe/webhook"),
+}
+
+
+def test_malformed_query_strings_are_refused(srv):
+    """Every operation that documents query parameters refuses a query string it cannot read (a piece without
+    "="), rather than reading part of it or none, and says so in a documented 400."""
+    doc = document(srv)
+    owner = srv.admin_key(role="owner")
+    wrong = []
+    for method, path, op in operations(doc):
+        if not query_parameters(doc, path, op) or (method, path) in QUERY_NOT_CHECKED:
+            continue
+        for query in ("?bogus", "?limit=1&bogus", "?a=1&&b"):
+            r = srv.request(method, probe_url(path) + query, key=owner)
+            err = (r.json or {}).get("error", {})
+            if r.status != 400 or "query string cannot be read" not in err.get("message", ""):
+                wrong.append("%s %s%s: %r" % (method, path, query, r))
     assert not wrong, "\n".join(wrong)
 
 
@@ -418,10 +453,14 @@ class Checker:
             media = content.get(ctype)
             assert media, "%s %d: answered %s, which is not documented (%s)" % (
                 name, r.status, ctype, ", ".join(sorted(content)))
+            errors = []
             if ctype == "application/json":
-                errors = []
                 check(self.doc, media["schema"], r.json, "%s %d" % (name, r.status), errors)
-                assert not errors, "\n".join(errors)
+            else:
+                # Another documented type (an HTML page, a script, a style sheet, an image, CSV): not JSON, so
+                # the body is judged as the string the document says it is (its length, its pattern).
+                check(self.doc, media["schema"], r.body, "%s %d (%s)" % (name, r.status, ctype), errors)
+            assert not errors, "\n".join(errors)
         if 200 <= r.status < 400:
             self.covered.add(name)
         return r.json
@@ -439,6 +478,25 @@ def test_answers_fit_the_document(srv):
     call("GET", "/healthz", 200)
     call("GET", "/readyz", 200)
     call("GET", "/api/openapi.json", 200)
+
+    # The web UI: its pages and the files they load, without credentials, each with its own content type
+    call("GET", "/", 302)
+    assert call.last.header("Location") == "/app" and call.last.body == "", call.last
+    for page, title in (("/app", "<title>refd</title>"), ("/portal", "<title>Partner portal</title>")):
+        call("GET", page, 200)
+        assert title in call.last.body and call.last.header("Cache-Control") == "no-store", call.last
+        assert "frame-ancestors 'none'" in call.last.header("Content-Security-Policy"), call.last.headers
+        call("GET", page + "?whatever", 200)  # the query string is ignored
+    for url, ctype in (("/assets/app.js", "text/javascript"), ("/assets/style.css", "text/css"),
+                       ("/assets/icon.svg", "image/svg+xml"), ("/assets/portal.html", "text/html"),
+                       ("/assets/vendor/uplot.mjs", "text/javascript"), ("/assets/vendor/uplot.css", "text/css")):
+        call("GET", url, 200)
+        assert call.last.header("Content-Type").split(";")[0] == ctype and call.last.body, (url, call.last)
+        assert call.last.header("Cache-Control") == "no-cache", (url, call.last.headers)
+    for url in ("/assets/nope.js", "/assets/vendor", "/assets/vendor/nope.mjs", "/assets/vendor/" + "a" * 101):
+        call("GET", url, 404)
+        assert call.last.json["error"]["type"] == "not_found", call.last
+
     call("GET", "/api/v1/programs", 401)
     call("GET", "/api/v1/programs?limit=0", 400, key=admin)
     call("GET", "/api/v1/programs?bogus=1", 400, key=admin)
@@ -449,6 +507,7 @@ def test_answers_fit_the_document(srv):
                 body={"name": "Docs", "currency": "EUR", "cookie_window_days": 30, "attribution_model": "first_click",
                       "holding_period_days": 14, "payout_threshold": {"amount": 5000, "currency": "eur"},
                       "tracking_params": ["via", "partner"]})
+    assert prog["partner_signup"] == "review", prog  # sign-ups wait for an admin unless the program says otherwise
     call("POST", "/api/v1/programs", 400, key=admin, body={"name": "x", "currency": "usd", "nope": 1})
     call("POST", "/api/v1/programs", 413, key=admin, body={"name": "x" * 70000})
     call("GET", "/api/v1/programs?limit=1", 200, key=admin)
@@ -456,6 +515,8 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/programs/prg_none", 404, key=admin)
     call("PATCH", "/api/v1/programs/" + prog["id"], 200, key=admin, body={"holding_period_days": 45})
     call("PATCH", "/api/v1/programs/prg_none", 404, key=admin, body={})
+    call("PATCH", "/api/v1/programs/" + prog["id"], 400, key=admin, body={"partner_signup": "maybe"})
+    assert call.last.json["error"]["field"] == "partner_signup", call.last.json
 
     # Partners
     org = call("POST", "/api/v1/partners", 201, key=admin,
@@ -727,6 +788,16 @@ def test_answers_fit_the_document(srv):
     call("POST", "/api/v1/plans/pln_none/assign", 404, key=admin, body={"partner_ids": [seller["id"]]})
     call("GET", "/api/v1/partners/" + tiered_seller["id"], 200, key=admin)
     assert call.last.json["plan_id"] == tiered["id"]
+    # A partner and its managers see the partners it recruited, as short recruit objects; admins see partners
+    recruits = call("GET", "/api/v1/partners?recruited_by_id=" + org["id"], 200, key=member)
+    assert [(r["id"], r["object"]) for r in recruits["data"]] == [(seller["id"], "recruit")], recruits
+    assert set(recruits["data"][0]) == {"id", "object", "name", "kind", "status", "created_at"}, recruits
+    assert call("GET", "/api/v1/partners?recruited_by_id=%s&status=applied" % org["id"], 200,
+                key=manager)["data"] == []
+    full = call("GET", "/api/v1/partners?recruited_by_id=" + org["id"], 200, key=admin)
+    assert [(p["id"], p["object"]) for p in full["data"]] == [(seller["id"], "partner")], full
+    # Anyone else's recruits: only among what the caller sees anyway (its own record and team)
+    assert call("GET", "/api/v1/partners?recruited_by_id=" + seller["id"], 200, key=member)["data"] == []
 
     # Sales
     first = {"program_id": prog["id"], "email": "Buyer@Shop.example", "amount": {"amount": 10000, "currency": "eur"},
@@ -800,6 +871,12 @@ def test_answers_fit_the_document(srv):
         prog["id"], seller["id"], standard["id"], sale["lead_id"]), 200, key=admin)
     call("GET", "/api/v1/commissions", 200, key=member)
     call("GET", "/api/v1/commissions?status=owed", 400, key=admin)
+    overrides = call("GET", "/api/v1/commissions?role=override&program_id=" + prog["id"], 200, key=admin)
+    assert overrides["data"] and {c["role"] for c in overrides["data"]} == {"override"}, overrides
+    teams = call("GET", "/api/v1/commissions?role=team", 200, key=member)  # org's share of its agent's sale
+    assert teams["data"] and {(c["role"], c["partner_id"]) for c in teams["data"]} == {("team", org["id"])}, teams
+    call("GET", "/api/v1/commissions?role=boss", 400, key=admin)
+    assert call.last.json["error"]["field"] == "role", call.last.json
     direct = [c for c in sale["commissions"] if c["rule"] == "sale"][0]
     lead_entry = [c for c in sale["commissions"] if c["rule"] == "lead"][0]
     override = [c for c in sale["commissions"] if c["rule"] == "override"][0]
@@ -1113,7 +1190,8 @@ def test_answers_fit_the_document(srv):
     assert all(m["amount"] == 0 for m in recent["paid_this_month"]), recent  # no payout in this program
     total = call("GET", "/api/v1/reports/summary?" + since, 200, key=admin)
     assert total["from"] == "2025-06-01" and total["to"] == recent["to"], total
-    assert total["sales"] == recent["sales"] + 1 and total["customers"] == recent["customers"] + 1, total
+    # The backdated team sale counts on its day; its lead, created today, converted no earlier than that.
+    assert total["sales"] == recent["sales"] + 1 and total["customers"] == recent["customers"], total
     call("GET", "/api/v1/reports/summary?from=2025-06-01T22:30:00-05:00&to=%s&%s" % (recent["to"], docs), 200,
          key=admin)
     assert call.last.json["from"] == "2025-06-02", call.last.json  # the day in UTC
@@ -1195,16 +1273,31 @@ def test_answers_fit_the_document(srv):
                          ("group_by=partner&sort=earned", "sort"),
                          ("group_by=partner&limit=0", "limit"), ("group_by=day&limit=100001", "limit"),
                          ("group_by=partner&format=xlsx", "format"), ("group_by=partner&from=2026-13-01", "from"),
-                         ("group_by=partner&from=2026-11-02&to=2026-11-01", "to"),
-                         ("group_by=partner&from=2000-01-01&to=2026-11-01", "to"),
+                         ("group_by=partner&from=2026-11-02&to=2026-11-01", "from"),
+                         ("group_by=partner&from=2000-01-01&to=2026-11-01", "from"),
                          ("group_by=partner&starting_after=" + org["id"], "starting_after")]:
         call("GET", "/api/v1/reports/breakdown?" + "&".join(q for q in (query, docs) if q), 400, key=admin)
         assert call.last.json["error"]["field"] == field, (query, call.last.json)
     call("GET", "/api/v1/reports/breakdown?group_by=partner&program_id=prg_none", 400, key=admin)
     call("GET", "/api/v1/reports/summary?group_by=partner&" + docs, 400, key=admin)
-    # A partner key and a manager of the same partner see their own figures, in their own program
-    mine = call("GET", "/api/v1/reports/summary?%s&program_id=%s" % (since.split("&")[0], payer["id"]), 200,
-                key=member)
+    # A query string that cannot be read (a piece without "=") is refused, not half read
+    for url in ("/api/v1/reports/summary?bogus&" + docs, "/api/v1/reports/breakdown?group_by=day&bogus&" + docs,
+                "/api/v1/reports/queues?" + docs + "&bogus"):
+        call("GET", url, 400, key=admin)
+        assert "query string cannot be read" in call.last.json["error"]["message"], call.last.json
+    # `to` alone moves the default period: the 30 days that end with it
+    june = call("GET", "/api/v1/reports/summary?to=2025-06-30&" + docs, 200, key=admin)
+    assert (june["from"], june["to"]) == ("2025-06-01", "2025-06-30") and june["sales"] == 1, june  # the team sale
+    june_days = call("GET", "/api/v1/reports/breakdown?group_by=day&to=2025-06-30T23:59:59Z&" + docs, 200,
+                     key=admin)
+    assert (june_days["from"], june_days["to"]) == ("2025-06-01", "2025-06-30"), june_days
+    assert [r["key"] for r in june_days["data"]] == ["2025-06-15"], june_days
+    # A partner key and a manager of the same partner see their own figures, in their own program only
+    call("GET", "/api/v1/reports/summary?%s&program_id=%s" % (since.split("&")[0], payer["id"]), 403, key=member)
+    assert call.last.json["error"]["field"] == "program_id", call.last.json
+    call("GET", "/api/v1/reports/breakdown?group_by=partner&program_id=" + payer["id"], 403, key=manager)
+    assert call.last.json["error"]["field"] == "program_id", call.last.json
+    mine = call("GET", "/api/v1/reports/summary?" + since, 200, key=member)  # naming its own program
     assert mine["program_id"] == prog["id"] and mine["time_to_conversion"] is None, mine
     assert [m["amount"] for m in mine["paid_this_month"]] == [0], mine  # nothing paid in this program
 
@@ -1220,11 +1313,34 @@ def test_answers_fit_the_document(srv):
                     key=member)
         assert [r["key"] for r in seen["data"]] == expected and seen["total_rows"] == len(expected), seen
     call("GET", "/api/v1/reports/breakdown?group_by=agent&format=csv", 200, key=manager)
-    for group in ("source", "campaign", "day", "week", "month"):
+    for group in ("source", "campaign"):
         call("GET", "/api/v1/reports/breakdown?group_by=" + group, 403, key=member)
         assert call.last.json["error"]["field"] == "group_by", call.last.json
-    call("GET", "/api/v1/reports/breakdown?group_by=day&format=csv", 403, key=manager)
-    call("GET", "/api/v1/reports/breakdown?group_by=day&sort=name", 400, key=member)  # the query first
+    call("GET", "/api/v1/reports/breakdown?group_by=source&sort=name", 400, key=member)  # the query first
+    # By day, week or month: their own figures over time, which add up to their own summary
+    def earned_by_currency(commissions):
+        return {c["currency"]: c["earned"]["amount"] for c in commissions}
+
+    for who, summary in ((member, mine), (rep_key, own_figures)):
+        for group in ("day", "week", "month"):
+            got = call("GET", "/api/v1/reports/breakdown?group_by=%s&%s" % (group, since.split("&")[0]), 200,
+                       key=who)
+            assert got["group_by"] == group and got["data"] and (got["from"], got["to"]) == (
+                summary["from"], summary["to"]), got
+            assert all("name" not in r for r in got["data"]), got
+            for name in ("clicks", "leads", "qualified", "customers", "sales"):
+                assert sum(r[name] for r in got["data"]) == summary[name], (group, name, got["data"], summary)
+            for name in money_keys:
+                assert sum(r[name]["amount"] for r in got["data"]) == summary[name]["amount"], (group, name)
+            sums = {}
+            for r in got["data"]:
+                for cur, amount in earned_by_currency(r["commissions"]).items():
+                    sums[cur] = sums.get(cur, 0) + amount
+            assert sums == earned_by_currency(summary["commissions"]), (group, got["data"], summary["commissions"])
+    assert [r["key"] for r in got["data"]] == ["2025-06", total["to"][:7]], got["data"]  # the agent's months
+    call("GET", "/api/v1/reports/breakdown?group_by=week&format=csv", 200, key=manager)
+    assert call.last.body.startswith('"key","name","clicks"') and len(call.last.body.splitlines()) > 1, call.last
+    call("GET", "/api/v1/reports/breakdown?group_by=day&sort=name", 400, key=member)
     theirs = call("GET", "/api/v1/reports/summary", 200, key=own)
     assert theirs["program_id"] == payer["id"] and theirs["commissions"][0]["paid"]["amount"] == 6000, theirs
     assert theirs["paid_this_month"] == [{"amount": 6000, "currency": "usd"}], theirs
@@ -1246,5 +1362,85 @@ def test_answers_fit_the_document(srv):
     nothing = call("GET", "/api/v1/reports/summary?" + quiet, 200, key=admin)
     assert nothing["leads"] == 0 and nothing["commissions"] == [] and nothing["average_deal_size"] is None, nothing
     assert nothing["time_to_conversion"] == {"conversions": 0, "mean_seconds": None, "median_seconds": None}
+
+    # The partner portal: self sign-up, as each program allows it (off, review or open), in a program of its own
+    portal = call("POST", "/api/v1/programs", 201, key=admin,
+                  body={"name": "Docs portal", "currency": "usd", "partner_signup": "off"})
+    assert portal["partner_signup"] == "off", portal
+    signup = "/api/v1/portal/signup"
+    applicant = {"program_id": portal["id"], "name": " Pat Applicant ", "email": "Pat@Applicant.example",
+                 "password": "correct horse battery", "company": "Applicant Co", "website": "https://pat.example",
+                 "message": "We write about tools for agencies."}
+    call("POST", signup, 403, body=applicant)
+    assert call.last.json["error"]["field"] == "program_id", call.last.json
+    call("PATCH", "/api/v1/programs/" + portal["id"], 200, key=admin, body={"partner_signup": "review"})
+    assert call.last.json["partner_signup"] == "review", call.last.json
+    joined = call("POST", signup, 201, body=applicant)
+    pat = joined["partner"]
+    assert joined["next"] == "wait_for_approval" and (pat["status"], pat["kind"]) == ("applied", "affiliate"), joined
+    assert (pat["program_id"], pat["name"], pat["email"], pat["company"], pat["currency"]) == (
+        portal["id"], "Pat Applicant", "pat@applicant.example", "Applicant Co", "usd"), pat
+    assert pat["metadata"] == {"signup": "portal", "website": "https://pat.example",
+                               "message": "We write about tools for agencies."}, pat
+    assert (joined["user"]["role"], joined["user"]["email"], joined["user"]["partner_id"]) == (
+        "partner", "pat@applicant.example", pat["id"]), joined["user"]
+    cookies = [harness.parse_set_cookie(v) for v in call.last.headers_all("Set-Cookie")]
+    signed_in = {"Cookie": "refd_session=" + [v for n, v, _ in cookies if n == "refd_session"][0]}
+    who = call("GET", "/api/v1/auth/session", 200, headers=signed_in)
+    assert (who["role"], who["partner_id"], who["csrf_token"]) == ("partner", pat["id"], joined["csrf_token"]), who
+    assert call("GET", "/api/v1/reports/queues?program_id=" + portal["id"], 200,
+                key=admin)["partners_awaiting_approval"] == 1
+    call("POST", signup, 409, body=dict(applicant, email="PAT@applicant.example", name="Pat again"))
+    assert call.last.json["error"]["field"] == "email", call.last.json
+    for body, field in [(dict(applicant, password="too short"), "password"), (dict(applicant, name=" "), "name"),
+                        (dict(applicant, email="pat at applicant"), "email"),
+                        (dict(applicant, program_id="prg_none"), "program_id"),
+                        ({k: v for k, v in applicant.items() if k != "program_id"}, "program_id")]:  # 3 programs
+        call("POST", signup, 400, body=body)
+        assert call.last.json["error"]["field"] == field, (body, call.last.json)
+    call("PATCH", "/api/v1/programs/" + portal["id"], 200, key=admin, body={"partner_signup": "open"})
+    welcome = call("POST", signup, 201, body={"program_id": portal["id"], "name": "Sam", "email": "sam@open.example",
+                                               "password": "correct horse battery", "company": None,
+                                               "website": None, "message": None})
+    assert welcome["next"] == "welcome" and welcome["partner"]["status"] == "active", welcome
+    assert welcome["partner"]["company"] is None, welcome
+    # At most ten sign-ups from one address in 15 minutes (these two included); only sign-ups that succeed count
+    for n in range(8):
+        call("POST", signup, 201, body=dict(applicant, email="crowd%d@open.example" % n))
+    call("POST", signup, 429, body=dict(applicant, email="one-too-many@open.example"))
+    assert call.last.header("Retry-After"), call.last.headers
+
+    # Password reset by a one-time link, which refd writes to its log; the same answer for every email
+    reset = "/api/v1/auth/password-reset"
+    call("POST", reset, 400, body={"email": "not an email"})
+    assert call.last.json["error"]["field"] == "email", call.last.json
+
+    def reset_links():
+        return [line for line in srv.logs() if line.get("msg") == "password reset link"]
+
+    nobody = call("POST", reset, 202, body={"email": "nobody@applicant.example"})
+    assert reset_links() == [], reset_links()
+    asked = call("POST", reset, 202, body={"email": " PAT@applicant.example"})
+    assert asked == nobody and asked["accepted"] is True, (asked, nobody)
+    call("POST", reset, 202, body={"email": "a@example.org"})  # an admin: the link opens the admin UI
+    links = reset_links()
+    assert [(l["email"], l["expires_in_minutes"]) for l in links] == [("pat@applicant.example", 60),
+                                                                       ("a@example.org", 60)], links
+    assert "/portal#reset=" in links[0]["url"] and "/app#reset=" in links[1]["url"], links
+    token = links[0]["url"].split("#reset=", 1)[1]
+    confirm = reset + "/confirm"
+    for body, field in [({"token": token, "password": "too short"}, "password"),
+                        ({"token": token + "x", "password": "a brand new secret"}, "token"),
+                        ({"password": "a brand new secret"}, "token"), ({"token": token}, "password")]:
+        call("POST", confirm, 400, body=body)
+        assert call.last.json["error"]["field"] == field, (body, call.last.json)
+    done = call("POST", confirm, 200, body={"token": token, "password": "a brand new secret"})
+    assert done == {"reset": True, "email": "pat@applicant.example"}, done
+    call("POST", confirm, 400, body={"token": token, "password": "yet another secret"})  # once only
+    assert call.last.json["error"]["field"] == "token", call.last.json
+    call("GET", "/api/v1/auth/session", 401, headers=signed_in)  # every session of the account ended
+    call("POST", "/api/v1/auth/login", 401, body={"email": "pat@applicant.example",
+                                                  "password": "correct horse battery"})
+    call("POST", "/api/v1/auth/login", 200, body={"email": "pat@applicant.example", "password": "a brand new secret"})
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()
