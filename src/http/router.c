@@ -135,4 +135,8 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 		}
 	}
 	found->fn(&c);
+	/* No statement may keep a read open past its request: a connection holding one would go on seeing the
+	 * database as it was (another process's new API key, for instance). */
+	if (c.app && c.app->store)
+		rf_store_idle(c.app->store);
 }

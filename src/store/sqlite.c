@@ -526,3 +526,10 @@ rf_status rf_store_reset_count(rf_store *s, const char *user_id, int64_t since, 
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting reset links");
 }
+
+void rf_store_idle(rf_store *s)
+{
+	for (int i = 0; i < s->ncache; i++)
+		if (sqlite3_stmt_busy(s->cache[i].st))
+			sqlite3_reset(s->cache[i].st);
+}

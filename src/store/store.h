@@ -29,6 +29,10 @@ rf_status rf_store_schema_version(rf_store *s, int *db_version, int *binary_vers
 /* Cheap round trip to the database, for readiness checks. */
 rf_status rf_store_ping(rf_store *s, rf_err *err);
 
+/* Ends whatever a statement left open between calls (a read it did not finish), so the next call sees the
+ * database as it is now. Cheap; called after every request. */
+void rf_store_idle(rf_store *s);
+
 /* Transactions: writes that must happen together run between begin and commit; rollback undoes them. */
 rf_status rf_store_begin(rf_store *s, rf_err *err);
 rf_status rf_store_commit(rf_store *s, rf_err *err);

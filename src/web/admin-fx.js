@@ -9,14 +9,33 @@ export async function render(ctx) {
   const q = new URLSearchParams({ limit: '100' });
   if (base) q.set('base', base);
   if (quote) q.set('quote', quote);
-  const rates = await api('GET', `/api/v1/fx-rates?${q}`);
+  const ratesBox = el('div', { id: 'fx-rates' });
+  const rateTable = (rates) => [
+    table({
+      id: 'fx-table',
+      caption: 'Exchange rates, newest first',
+      rows: rates.data,
+      empty: 'No rates yet: commissions in another currency than the partner’s wait for one.',
+      columns: [
+        { label: 'From', render: (r) => r.base.toUpperCase() },
+        { label: 'To', render: (r) => r.quote.toUpperCase() },
+        { label: 'Rate', num: true, render: (r) => r.rate },
+        { label: 'Valid from', render: (r) => fmtDateTime(r.valid_from) },
+        { label: 'Added', render: (r) => fmtDateTime(r.created_at) },
+      ],
+    }),
+    rates.has_more ? el('p', { class: 'muted' }, 'Showing the first 100: filter by currency to see others.') : '',
+  ];
+  // Redrawn in place after an import, so the page stays where the person is.
+  async function refreshTable() {
+    ratesBox.replaceChildren(...rateTable(await api('GET', `/api/v1/fx-rates?${q}`)));
+  }
+  await refreshTable();
   const filters = el(
     'form',
     { class: 'toolbar', role: 'search', 'aria-label': 'Filter FX rates', id: 'fx-filters' },
-    el('label', { for: 'fx-base' }, 'From'),
-    input('base', { id: 'fx-base', value: base, maxlength: '3', size: '4', autocomplete: 'off' }),
-    el('label', { for: 'fx-quote' }, 'To'),
-    input('quote', { id: 'fx-quote', value: quote, maxlength: '3', size: '4', autocomplete: 'off' }),
+    el('span', { class: 'ctl' }, el('label', { for: 'fx-base' }, 'From'), input('base', { id: 'fx-base', value: base, maxlength: '3', size: '4', autocomplete: 'off' })),
+    el('span', { class: 'ctl' }, el('label', { for: 'fx-quote' }, 'To'), input('quote', { id: 'fx-quote', value: quote, maxlength: '3', size: '4', autocomplete: 'off' })),
     el('button', { type: 'submit' }, 'Filter'),
   );
   filters.addEventListener('submit', (ev) => {
@@ -76,7 +95,7 @@ export async function render(ctx) {
         announce(msg);
         text.value = '';
         file.value = '';
-        setTimeout(() => go('#fx'), 1500);
+        await refreshTable();
       },
     },
     el('p', { class: 'muted' }, 'A header line with base, quote, rate and valid_from, then one rate per line; all or none are stored. A rate with the same pair and time replaces the stored one.'),
@@ -89,20 +108,7 @@ export async function render(ctx) {
     {},
     pageHeader('FX rates'),
     filters,
-    table({
-      id: 'fx-table',
-      caption: 'Exchange rates, newest first',
-      rows: rates.data,
-      empty: 'No rates yet: commissions in another currency than the partner’s wait for one.',
-      columns: [
-        { label: 'From', render: (r) => r.base.toUpperCase() },
-        { label: 'To', render: (r) => r.quote.toUpperCase() },
-        { label: 'Rate', num: true, render: (r) => r.rate },
-        { label: 'Valid from', render: (r) => fmtDateTime(r.valid_from) },
-        { label: 'Added', render: (r) => fmtDateTime(r.created_at) },
-      ],
-    }),
-    rates.has_more ? el('p', { class: 'muted' }, 'Showing the first 100: filter by currency to see others.') : null,
+    ratesBox,
     section('Add a rate', add),
     section('Import a CSV', imp),
   );

@@ -8,6 +8,8 @@ import {
   badge,
   busy,
   confirmDialog,
+  dayAfter,
+  dayStart,
   download,
   facts,
   field,
@@ -53,14 +55,10 @@ function list(ctx) {
   const toolbar = el(
     'form',
     { class: 'toolbar', role: 'search', 'aria-label': 'Find partners', id: 'partner-filters' },
-    el('label', { for: 'partner-search' }, 'Search'),
-    search,
-    el('label', { for: 'partner-status' }, 'Status'),
-    status,
-    el('label', { for: 'partner-kind' }, 'Kind'),
-    kind,
-    prog ? el('label', { for: 'partner-program' }, 'Program') : null,
-    prog,
+    el('span', { class: 'ctl' }, el('label', { for: 'partner-search' }, 'Search'), search),
+    el('span', { class: 'ctl' }, el('label', { for: 'partner-status' }, 'Status'), status),
+    el('span', { class: 'ctl' }, el('label', { for: 'partner-kind' }, 'Kind'), kind),
+    prog ? el('span', { class: 'ctl' }, el('label', { for: 'partner-program' }, 'Program'), prog) : null,
     el('button', { type: 'submit' }, 'Search'),
   );
   function params() {
@@ -94,7 +92,8 @@ function list(ctx) {
   let timer;
   search.addEventListener('input', () => {
     clearTimeout(timer);
-    timer = setTimeout(load, 300);
+    // Only while the list is on screen: a search typed just before leaving must not rewrite the next screen's URL.
+    timer = setTimeout(() => results.isConnected && load(), 300);
   });
   for (const s of [status, kind, prog].filter(Boolean)) s.addEventListener('change', load);
   toolbar.addEventListener('submit', (ev) => {
@@ -292,7 +291,13 @@ function balanceBlock(balance, forecast) {
 function statementBlock(p) {
   const from = input('from', { type: 'date', value: isoDay(0).slice(0, 8) + '01', id: 'stmt-from' });
   const to = input('to', { type: 'date', value: isoDay(0), id: 'stmt-to' });
-  const url = (format) => `/api/v1/partners/${p.id}/statement?${new URLSearchParams({ from: from.value, to: to.value, format })}`;
+  // Whole days in UTC; the API's end is exclusive and defaults to now, which a period ending today means.
+  const url = (format) => {
+    const q = new URLSearchParams({ format });
+    if (from.value) q.set('from', dayStart(from.value));
+    if (to.value && to.value < isoDay(0)) q.set('to', dayAfter(to.value));
+    return `/api/v1/partners/${p.id}/statement?${q}`;
+  };
   const open = el('a', { href: url('html'), target: '_blank', rel: 'noopener', id: 'statement-link', class: 'button secondary' }, 'Open the printable statement');
   const update = () => {
     open.href = url('html');
@@ -305,7 +310,11 @@ function statementBlock(p) {
   csv.addEventListener('click', () =>
     busy({ region: box, button: csv, message: 'Preparing the statement…', errorEl: err, done: (r) => `Downloaded ${r.name}.` }, () => download(url('csv'), `${p.id}-statement.csv`)),
   );
-  box.append(el('div', { class: 'toolbar' }, el('label', { for: 'stmt-from' }, 'From'), from, el('label', { for: 'stmt-to' }, 'To'), to), el('div', { class: 'actions' }, open, csv), err);
+  box.append(
+    el('div', { class: 'toolbar' }, el('span', { class: 'ctl' }, el('label', { for: 'stmt-from' }, 'From'), from), el('span', { class: 'ctl' }, el('label', { for: 'stmt-to' }, 'To'), to)),
+    el('div', { class: 'actions' }, open, csv),
+    err,
+  );
   return box;
 }
 

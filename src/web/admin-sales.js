@@ -4,6 +4,8 @@ import { api, el, money } from './api.js';
 import {
   announce,
   badge,
+  dayAfter,
+  dayStart,
   facts,
   field,
   FieldError,
@@ -43,9 +45,11 @@ export async function render(ctx) {
     el('button', { type: 'submit' }, 'Filter'),
   );
   function load() {
-    const params = { partner_id: picker.hidden_.value, from: from.value, to: to.value };
-    const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
+    const shown = { partner_id: picker.hidden_.value, from: from.value, to: to.value };
+    const qs = new URLSearchParams(Object.entries(shown).filter(([, v]) => v));
     history.replaceState(null, '', `#sales${qs.toString() ? `?${qs}` : ''}`);
+    // The API takes times: whole days in UTC, the last one included.
+    const params = { partner_id: shown.partner_id, from: dayStart(shown.from), to: dayAfter(shown.to) };
     results.replaceChildren(
       pagedTable({
         path: '/api/v1/sales',

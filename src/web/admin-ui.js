@@ -114,6 +114,10 @@ export function isoDay(offsetDays = 0, from = new Date()) {
   return d.toISOString().slice(0, 10);
 }
 
+// A day (YYYY-MM-DD) as the RFC 3339 time it starts at, and as the start of the next day (an exclusive end).
+export const dayStart = (d) => (d ? `${d}T00:00:00Z` : '');
+export const dayAfter = (d) => (d ? new Date(Date.parse(`${d}T00:00:00Z`) + 86400000).toISOString() : '');
+
 // A datetime-local control's value (taken as UTC) as an RFC 3339 time, or undefined when empty.
 export function localToIso(v) {
   if (!v) return undefined;

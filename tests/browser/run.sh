@@ -24,4 +24,4 @@ if [ ! -f node_modules/playwright-core/package.json ] || [ "$want" != "$have" ];
 fi
 
 # Each case has its own time limit; this bounds the whole run (a hung browser or server included).
-exec timeout -k 5 120 node --test --test-reporter=tap tests/browser/*.test.mjs
+exec timeout -k 5 240 node --test --test-reporter=tap tests/browser/*.test.mjs
