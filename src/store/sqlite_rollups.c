@@ -601,31 +601,30 @@ rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***id
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
-	size_t cap = 64;
-	*n = 0;
-	*ids = rf_arena_alloc(a, sizeof **ids * cap);
-	*names = rf_arena_alloc(a, sizeof **names * cap);
+	size_t cap = 64, k = 0;
+	char **id = rf_arena_alloc(a, sizeof *id * cap), **nm = rf_arena_alloc(a, sizeof *nm * cap);
 	int rc = SQLITE_DONE;
-	while (*ids && *names && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
+	while (id && nm && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
 			char **gi = rf_arena_alloc(a, sizeof *gi * cap * 2),
 			     **gn = rf_arena_alloc(a, sizeof *gn * cap * 2);
-			if (gi && gn) {
-				memcpy(gi, *ids, sizeof *gi * cap);
-				memcpy(gn, *names, sizeof *gn * cap);
-			}
-			*ids = gi;
-			*names = gn;
-			cap *= 2;
-			if (!gi || !gn)
+			if (!gi || !gn) {
+				id = NULL;
 				break;
+			}
+			memcpy(gi, id, sizeof *gi * cap);
+			memcpy(gn, nm, sizeof *gn * cap);
+			id = gi;
+			nm = gn;
+			cap *= 2;
 		}
-		(*ids)[*n] = rf_sqlite_col_text(st, 0, a);
-		(*names)[*n] = rf_sqlite_col_text(st, 1, a);
-		(*n)++;
+		id[k] = rf_sqlite_col_text(st, 0, a);
+		nm[k] = rf_sqlite_col_text(st, 1, a);
+		k++;
 	}
 	sqlite3_reset(st);
-	if (!*ids || !*names)
-		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "reading partner names");
+	*ids = id;
+	*names = nm;
+	*n = k;
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading partner names");
 }
