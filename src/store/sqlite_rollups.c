@@ -603,14 +603,18 @@ rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***id
 	rf_sqlite_bind_text(st, 1, program_id);
 	size_t cap = 64, k = 0;
 	char **id = rf_arena_alloc(a, sizeof *id * cap), **nm = rf_arena_alloc(a, sizeof *nm * cap);
-	int rc = SQLITE_DONE;
-	while (id && nm && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (!id || !nm) {
+		sqlite3_reset(st);
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (k == cap) {
-			char **gi = rf_arena_alloc(a, sizeof *gi * cap * 2),
-			     **gn = rf_arena_alloc(a, sizeof *gn * cap * 2);
+			char **gi = rf_arena_alloc(a, sizeof *gi * cap * 2);
+			char **gn = rf_arena_alloc(a, sizeof *gn * cap * 2);
 			if (!gi || !gn) {
-				id = NULL;
-				break;
+				sqlite3_reset(st);
+				return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 			}
 			memcpy(gi, id, sizeof *gi * cap);
 			memcpy(gn, nm, sizeof *gn * cap);
