@@ -263,18 +263,17 @@ static rf_status entity_rows(rf_ctx *c, const query *q, const char *prefix, tabl
 	return rf_store_rollup_period(c->app->store, q->prog.id, prefix, q->from_day, q->to_day, period_cb, t, err);
 }
 
-static int64_t sort_value(const row *r, const char *sort_metric)
+/* metric: an index into rf_metrics, or RF_METRICS for the commissions earned. */
+static int64_t sort_value(const row *r, int metric)
 {
-	if (strcmp(sort_metric, "commissions") == 0)
+	if (metric == RF_METRICS)
 		return r->ncom ? r->com[0].earned : 0;
-	for (int i = 0; i < RF_METRICS; i++)
-		if (strcmp(rf_metric_names[i], sort_metric) == 0)
-			return r->m.v[i];
-	return 0;
+	return r->m.v[metric];
 }
 
-static int by_metric(const void *a, const void *b, void *metric)
+static int by_metric(const void *a, const void *b, void *arg)
 {
+	int metric = *(const int *)arg;
 	int64_t x = sort_value(a, metric), y = sort_value(b, metric);
 	if (x != y)
 		return x > y ? -1 : 1;
@@ -413,7 +412,11 @@ void rf_api_reports_breakdown(rf_ctx *c)
 	else {
 		if (!sort_metric)
 			sort_metric = entity ? "revenue" : "leads";
-		qsort_r(t.rows, t.n, sizeof *t.rows, by_metric, (void *)sort_metric);
+		int metric = RF_METRICS;
+		for (int i = 0; i < RF_METRICS; i++)
+			if (strcmp(rf_metric_names[i], sort_metric) == 0)
+				metric = i;
+		qsort_r(t.rows, t.n, sizeof *t.rows, by_metric, &metric);
 	}
 	size_t shown = t.n < (size_t)limit ? t.n : (size_t)limit;
 	if (entity && shown > 50) {

@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -467,6 +468,9 @@ static int open_listener(struct sockaddr_in *sa, rf_err *err)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	/* One socket per worker on the same port lets the kernel spread connections across the workers. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	/* Accepted connections inherit it: a response's last segment leaves at once instead of waiting for the
+	 * client's delayed acknowledgement of the one before (40 ms on Linux). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)sa, sizeof *sa) != 0 || listen(fd, 1024) != 0) {
 		char addr[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &sa->sin_addr, addr, sizeof addr);

@@ -125,7 +125,7 @@ rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 	sqlite3_busy_timeout(s->db, 10000);
 	if (rf_sqlite_exec(s,
 			   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-			   "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;",
+			   "PRAGMA cache_size=-262144; PRAGMA mmap_size=268435456;",
 			   err) != RF_OK)
 		goto fail;
 	*out = s;

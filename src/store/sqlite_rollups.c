@@ -241,52 +241,72 @@ rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *
 	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollup keys");
 }
 
+/* The running totals of an entity at its last row before day (zero when none), with one seek. */
+static rf_status total_at(rf_store *s, sqlite3_stmt *seek, const char *entity, const char *currency, int64_t day,
+			  rf_metrics *out, rf_err *err)
+{
+	sqlite3_reset(seek);
+	rf_sqlite_bind_text(seek, 1, entity);
+	rf_sqlite_bind_text(seek, 2, currency);
+	sqlite3_bind_int64(seek, 3, day);
+	int rc = sqlite3_step(seek);
+	if (rc == SQLITE_ROW)
+		read_metrics(seek, 0, out);
+	else
+		memset(out, 0, sizeof *out);
+	sqlite3_reset(seek);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading a rollup");
+}
+
 rf_status
 rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
 		       void (*fn)(const char *entity, const char *currency, const rf_metrics *delta, void *arg),
 		       void *arg, rf_err *err)
 {
-	/* Per entity that changed since the period's start: its current totals from its key (or, for a period that
-	 * ends before its last day, its last row before the end) less its last row before the start. The days are
-	 * found once per entity (a materialised CTE), then the rows by primary key. */
-	sqlite3_stmt *st = rf_sqlite_prep(
-	    s,
-	    "WITH k AS MATERIALIZED (SELECT k0.*, (SELECT max(day) FROM rollup_entity r WHERE r.program_id = ?1 AND "
-	    "r.entity = k0.entity AND r.currency = k0.currency AND r.day < ?2) AS dfrom, CASE WHEN ?3 <= k0.last_day "
-	    "THEN (SELECT max(day) FROM rollup_entity r WHERE r.program_id = ?1 AND r.entity = k0.entity AND "
-	    "r.currency "
-	    "= k0.currency AND r.day < ?3) END AS dto FROM rollup_keys k0 WHERE k0.program_id = ?1 AND k0.entity >= ?4 "
-	    "AND k0.entity < ?4 || char(127) AND k0.last_day >= ?2) SELECT k.entity, k.currency, coalesce(t.clicks, "
-	    "k.clicks), coalesce(t.leads, k.leads), coalesce(t.qualified, k.qualified), coalesce(t.customers, "
-	    "k.customers), coalesce(t.sales, k.sales), coalesce(t.revenue, k.revenue), coalesce(t.refunds, k.refunds), "
-	    "coalesce(t.conversions, k.conversions), coalesce(t.conversion_ms, k.conversion_ms), coalesce(t.earned, "
-	    "k.earned), coalesce(t.approved, k.approved), coalesce(t.paid, k.paid), f.clicks, f.leads, f.qualified, "
-	    "f.customers, f.sales, f.revenue, f.refunds, f.conversions, f.conversion_ms, f.earned, f.approved, f.paid, "
-	    "k.dto IS NULL AND ?3 <= k.last_day FROM k LEFT JOIN rollup_entity t ON t.program_id = ?1 AND t.entity = "
-	    "k.entity AND t.currency = k.currency AND t.day = k.dto LEFT JOIN rollup_entity f ON f.program_id = ?1 AND "
-	    "f.entity = k.entity AND f.currency = k.currency AND f.day = k.dfrom WHERE k.dfrom IS NULL OR k.dto IS "
-	    "NULL "
-	    "OR k.dto <> k.dfrom ORDER BY k.entity, k.currency",
-	    err);
-	if (!st)
+	/* Every entity that changed since the period's start, with its current totals (kept beside its key); then
+	 * one seek for its totals at the start (and, for a period that ends before its last day, one for the end). */
+	sqlite3_stmt *keys = rf_sqlite_prep(s,
+					    "SELECT entity, currency, last_day, " METRIC_COLS " FROM rollup_keys WHERE "
+					    "program_id = ?1 AND entity >= ?2 AND entity < ?2 || char(127) AND "
+					    "last_day >= ?3 ORDER BY entity, currency",
+					    err);
+	if (!keys)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	sqlite3_bind_int64(st, 2, from_day);
-	sqlite3_bind_int64(st, 3, to_day);
-	rf_sqlite_bind_text(st, 4, prefix);
+	sqlite3_stmt *seek =
+	    rf_sqlite_prep(s,
+			   "SELECT " METRIC_COLS " FROM rollup_entity WHERE entity = ?1 AND currency = "
+			   "?2 AND day < ?3 ORDER BY day DESC LIMIT 1",
+			   err);
+	if (!seek)
+		return RF_EIO;
+	rf_sqlite_bind_text(keys, 1, program_id);
+	rf_sqlite_bind_text(keys, 2, prefix);
+	sqlite3_bind_int64(keys, 3, from_day);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		/* An entity whose history starts after the period's end did nothing in it. */
-		if (sqlite3_column_int(st, 2 + 2 * RF_METRICS))
-			continue;
-		rf_metrics d;
-		for (int i = 0; i < RF_METRICS; i++)
-			d.v[i] = sqlite3_column_int64(st, 2 + i) - sqlite3_column_int64(st, 2 + RF_METRICS + i);
+	rf_status st = RF_OK;
+	while ((rc = sqlite3_step(keys)) == SQLITE_ROW) {
+		const char *entity = (const char *)sqlite3_column_text(keys, 0);
 		char cur[4];
-		rf_sqlite_col_code(st, 1, cur);
-		fn((const char *)sqlite3_column_text(st, 0), cur, &d, arg);
+		rf_sqlite_col_code(keys, 1, cur);
+		int64_t last_day = sqlite3_column_int64(keys, 2);
+		rf_metrics end, start, d;
+		if (to_day > last_day)
+			read_metrics(keys, 3, &end);
+		else if ((st = total_at(s, seek, entity, cur, to_day, &end, err)) != RF_OK)
+			break;
+		if ((st = total_at(s, seek, entity, cur, from_day, &start, err)) != RF_OK)
+			break;
+		bool changed = false;
+		for (int i = 0; i < RF_METRICS; i++) {
+			d.v[i] = end.v[i] - start.v[i];
+			changed |= d.v[i] != 0;
+		}
+		if (changed)
+			fn(entity, cur, &d, arg);
 	}
-	sqlite3_reset(st);
+	sqlite3_reset(keys);
+	if (st != RF_OK)
+		return st;
 	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollups of a period");
 }
 
