@@ -56,7 +56,7 @@ export async function networkPage(me) {
         'p',
         { class: 'muted empty', id: 'recruits-empty' },
         overrides.length
-          ? 'The partners you brought in are not listed to your account; what they earned you is below, and each entry’s details name the partner it comes from.'
+          ? 'No partner lists you as its recruiter any more; what your network earned you is below, and each entry’s details name the partner it comes from.'
           : 'No partners joined through you yet. When a partner you recruited earns a commission, you earn an override on it.',
       );
   return el(
