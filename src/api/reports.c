@@ -512,7 +512,7 @@ static void sum_cb(const char *dim, const char *currency, int64_t day, const rf_
 
 void rf_api_reports_summary(rf_ctx *c)
 {
-	static const char *const allowed[] = {"program_id", "from", "to", NULL};
+	static const char *const allowed[] = {"program_id", "from", "to", "format", NULL};
 	query q;
 	if (!read_query(c, allowed, &q))
 		return;
@@ -574,6 +574,66 @@ void rf_api_reports_summary(rf_ctx *c)
 	for (size_t k = 0; k < month.ncom; k++)
 		json_array_append_new(paid, rf_json_money_new(month.com[k].paid, month.com[k].cur));
 	json_object_set_new(o, "paid_this_month", paid);
+	if (q.csv) {
+		/* One line per figure: metric, currency (for amounts), value. */
+		char *buf = NULL;
+		size_t len = 0, cap = 0;
+		const char *head[] = {"metric", "currency", "value"};
+		for (size_t i = 0; i < 3; i++)
+			rf_csv_cell(&buf, &len, &cap, head[i], i == 2);
+		static const char *const counts[] = {"clicks", "leads", "qualified", "customers", "sales"};
+		for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+			rf_csv_cell(&buf, &len, &cap, counts[i], false);
+			rf_csv_cell(&buf, &len, &cap, "", false);
+			csv_int(&buf, &len, &cap, json_integer_value(json_object_get(o, counts[i])), true);
+		}
+		static const char *const amounts[] = {"revenue", "refunds", "net_revenue", "average_deal_size"};
+		for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
+			json_t *m = json_object_get(o, amounts[i]);
+			if (!json_is_object(m))
+				continue;
+			rf_csv_cell(&buf, &len, &cap, amounts[i], false);
+			rf_csv_cell(&buf, &len, &cap, q.prog.currency, false);
+			csv_money(&buf, &len, &cap, json_integer_value(json_object_get(m, "amount")), q.prog.currency,
+				  true);
+		}
+		static const char *const ratios[] = {"click_to_lead", "lead_to_customer"};
+		for (size_t i = 0; i < 2; i++) {
+			json_t *v = json_object_get(o, ratios[i]);
+			if (!json_is_number(v))
+				continue;
+			char num[32];
+			snprintf(num, sizeof num, "%.4f", json_number_value(v));
+			rf_csv_cell(&buf, &len, &cap, ratios[i], false);
+			rf_csv_cell(&buf, &len, &cap, "", false);
+			rf_csv_number(&buf, &len, &cap, num, true);
+		}
+		json_t *tc = json_object_get(o, "time_to_conversion");
+		static const char *const times[] = {"mean_seconds", "median_seconds"};
+		for (size_t i = 0; json_is_object(tc) && i < 2; i++) {
+			json_t *v = json_object_get(tc, times[i]);
+			if (!json_is_integer(v))
+				continue;
+			rf_csv_cell(&buf, &len, &cap, rf_arena_printf(c->a, "time_to_conversion_%s", times[i]), false);
+			rf_csv_cell(&buf, &len, &cap, "", false);
+			csv_int(&buf, &len, &cap, json_integer_value(v), true);
+		}
+		for (size_t k = 0; k < total.ncom; k++) {
+			const char *names[] = {"commissions_earned", "commissions_approved", "commissions_paid"};
+			int64_t vals[] = {total.com[k].earned, total.com[k].approved, total.com[k].paid};
+			for (size_t i = 0; i < 3; i++) {
+				rf_csv_cell(&buf, &len, &cap, names[i], false);
+				rf_csv_cell(&buf, &len, &cap, total.com[k].cur, false);
+				csv_money(&buf, &len, &cap, vals[i], total.com[k].cur, true);
+			}
+		}
+		json_decref(o);
+		rf_resp_header(c->req, "Content-Disposition", "attachment; filename=\"report-summary.csv\"");
+		rf_resp_header(c->req, "Cache-Control", "no-store");
+		rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf ? buf : "", len);
+		free(buf);
+		return;
+	}
 	rf_json_send(c, 200, o);
 }
 

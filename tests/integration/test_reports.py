@@ -1350,3 +1350,23 @@ def test_a_customer_credited_by_its_first_sale_keeps_rollups_and_rebuild_in_agre
                                 "external_id": "rep-late-credit", "partner_id": ctx["alpha"]}, key=admin), 201)
     assert s["partner_id"] == ctx["alpha"], s
     report(rebuild_differences(srv, "a sale crediting a lead that had no partner"))
+
+
+def test_the_summary_exports_as_csv(srv, ctx):
+    """format=csv gives the summary as metric, currency, value lines that equal the JSON."""
+    params = dict(all_time(ctx), program_id=ctx["p1"])
+    js = get(srv, ctx, SUMMARY, **params)
+    r = srv.get(q(SUMMARY, format="csv", **params), key=ctx["admin"])
+    assert r.status == 200 and (r.header("Content-Type") or "").startswith("text/csv"), r
+    rows = list(csv.reader(io.StringIO(r.body if isinstance(r.body, str) else r.body.decode())))
+    assert rows[0] == ["metric", "currency", "value"], rows[0]
+    got = {(m, c): v for m, c, v in rows[1:]}
+    for m in ("clicks", "leads", "qualified", "customers", "sales"):
+        assert int(got[(m, "")]) == js[m], (m, got)
+    cur = js["currency"].upper()
+    for m in ("revenue", "refunds", "net_revenue"):
+        assert round(float(got[(m, cur)]) * 100) == js[m]["amount"], (m, got)
+    for com in js["commissions"]:
+        c = com["currency"].upper()
+        for name in ("earned", "approved", "paid"):
+            assert round(float(got[("commissions_" + name, c)]) * 100) == com[name]["amount"], (name, got)
