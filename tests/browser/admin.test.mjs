@@ -7,19 +7,12 @@
 // with playwright-core. Run with `sh tests/browser/run.sh` or `node --test tests/browser/admin.test.mjs`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, REFD, freePort, startRefd, stopRefd } from './refd.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const REFD = process.env.REFD_BIN || join(ROOT, 'build', 'refd');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CASE = { timeout: 30000 };
 
 let tmp;
@@ -31,57 +24,6 @@ let base;
 const pageErrors = []; // uncaught exceptions in any page, checked by the last case
 
 // ---- refd ----
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = net.createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-// Starts `refd serve` with demo data (no --no-demo) and resolves once it listens and has printed the admin login.
-function startRefd(dir, port) {
-  const proc = spawn(REFD, ['serve', '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'refd.db'), '--threads', '2',
-    '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  let out = '';
-  let listening = false;
-  let password = null;
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); fail(new Error('refd did not start: ' + err)); }, 20000);
-    const check = () => {
-      if (listening && password) {
-        clearTimeout(timer);
-        ok({ proc, port, password });
-      }
-    };
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = /admin login: admin@example\.com with password (\S+)/.exec(err);
-      if (m) password = m[1];
-      check();
-    });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (/"msg":"listening"/.test(out)) listening = true;
-      check();
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`refd exited (${code}): ${err}`)); });
-  });
-}
-
-async function stopRefd(r) {
-  if (!r || r.proc.exitCode !== null) return;
-  const exited = new Promise((ok) => r.proc.once('exit', ok));
-  r.proc.kill('SIGTERM');
-  const t = setTimeout(() => r.proc.kill('SIGKILL'), 10000);
-  await exited;
-  clearTimeout(t);
-}
 
 // ---- helpers ----
 
@@ -154,7 +96,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'refd-admin-'));
   for (let attempt = 1; ; attempt++) {
     try {
-      refd = await startRefd(tmp, await freePort());
+      refd = await startRefd(tmp, `127.0.0.1:${await freePort()}`, { demo: true, quiet: true, clock: false });
       break;
     } catch (e) {
       if (attempt >= 3) throw e;

@@ -7,19 +7,13 @@
 // `node --test tests/browser/portal.test.mjs`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, REFD, freePort, startRefd, stopRefd } from './refd.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const REFD = process.env.REFD_BIN || join(ROOT, 'build', 'refd');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CASE = { timeout: 30000 };
 
 let tmp;
@@ -31,56 +25,6 @@ let partners; // every demo partner, by name
 const users = {}; // name → {email, password, partner}
 
 // ---- refd ----
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = net.createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-// Starts `refd serve` with demo data (no --no-demo); resolves once it prints its "listening" line.
-function startRefd(dir, listen) {
-  const db = join(dir, 'refd.db');
-  const proc = spawn(REFD, ['serve', '--listen', listen, '--db', db, '--threads', '2',
-    '--test-clock-file', join(dir, 'clock')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); fail(new Error('refd did not start: ' + err)); }, 20000);
-    let buf = '';
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let rec;
-        try { rec = JSON.parse(line); } catch { continue; }
-        lines.push(rec);
-        if (rec.msg === 'listening') {
-          clearTimeout(timer);
-          ok({ proc, db, lines, port: Number(rec.addr.split(':').pop()) });
-        }
-      }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`refd exited (${code}): ${err}`)); });
-  });
-}
-
-async function stopRefd(r) {
-  if (!r || r.proc.exitCode !== null) return;
-  const exited = new Promise((ok) => r.proc.once('exit', ok));
-  r.proc.kill('SIGTERM');
-  const t = setTimeout(() => r.proc.kill('SIGKILL'), 10000);
-  await exited;
-  clearTimeout(t);
-}
 
 async function admin(method, path, body) {
   const res = await fetch(base + path, {
@@ -156,7 +100,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'refd-portal-'));
   for (let attempt = 1; ; attempt++) {
     try {
-      refd = await startRefd(tmp, `127.0.0.1:${await freePort()}`);
+      refd = await startRefd(tmp, `127.0.0.1:${await freePort()}`, { demo: true });
       break;
     } catch (e) {
       if (attempt >= 3) throw e;

@@ -6,21 +6,14 @@
 // `node --test tests/browser/tracking.test.mjs`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import http from 'node:http';
-import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, REFD, freePort, startRefd, stopRefd } from './refd.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const REFD = process.env.REFD_BIN || join(ROOT, 'build', 'refd');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// Without the background-networking flags Chromium keeps trying to reach Google's services on a closed network.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CASE = { timeout: 20000 };
 const CLICK_ID = /^clk_[A-Za-z0-9]{24}$/;
 
@@ -33,56 +26,6 @@ let browser;
 let program, partner, link;
 
 // ---- refd ----
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = net.createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-// Starts `refd serve` on listen (host:port) with a database in dir; resolves once it prints its "listening" line.
-function startRefd(dir, listen) {
-  const db = join(dir, 'refd.db');
-  const proc = spawn(REFD, ['serve', '--listen', listen, '--db', db, '--no-demo', '--threads', '2',
-    '--test-clock-file', join(dir, 'clock')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = []; // every JSON line refd printed on stdout
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); fail(new Error('refd did not start: ' + err)); }, 20000);
-    let buf = '';
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let rec;
-        try { rec = JSON.parse(line); } catch { continue; }
-        lines.push(rec);
-        if (rec.msg === 'listening') {
-          clearTimeout(timer);
-          ok({ proc, db, lines, port: Number(rec.addr.split(':').pop()), stderr: () => err });
-        }
-      }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`refd exited (${code}): ${err}`)); });
-  });
-}
-
-async function stopRefd(r) {
-  if (!r || r.proc.exitCode !== null) return;
-  const exited = new Promise((ok) => r.proc.once('exit', ok));
-  r.proc.kill('SIGTERM');
-  const t = setTimeout(() => r.proc.kill('SIGKILL'), 10000);
-  await exited;
-  clearTimeout(t);
-}
 
 async function api(method, path, body) {
   const res = await fetch(`http://127.0.0.1:${refd.port}${path}`, {

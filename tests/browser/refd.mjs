@@ -1,0 +1,79 @@
+// What the browser tests share: where refd and Chromium are, a free loopback port, and starting and stopping a
+// refd server of one's own (with or without the demo data) that reports its JSON log lines.
+import { spawn } from 'node:child_process';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REFD = process.env.REFD_BIN || join(ROOT, 'build', 'refd');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// Without the background-networking flags Chromium keeps trying to reach Google's services on a closed network.
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = net.createServer();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+// Starts `refd serve` on listen (host:port) with a database in dir. Options: demo (seed the demo data and wait
+// for the admin password it prints), quiet (no request log), clock (a test clock file in dir). Resolves with
+// { proc, db, port, lines (every JSON line refd printed), password, stderr() } once refd listens.
+export function startRefd(dir, listen, { demo = false, quiet = false, clock = true } = {}) {
+  const db = join(dir, 'refd.db');
+  const args = ['serve', '--listen', listen, '--db', db, '--threads', '2'];
+  if (!demo) args.push('--no-demo');
+  if (quiet) args.push('--quiet');
+  if (clock) args.push('--test-clock-file', join(dir, 'clock'));
+  const proc = spawn(REFD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  let err = '';
+  let port = null;
+  let password = null;
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); fail(new Error('refd did not start: ' + err)); }, 20000);
+    const ready = () => {
+      if (port && (!demo || password)) {
+        clearTimeout(timer);
+        ok({ proc, db, lines, port, password, stderr: () => err });
+      }
+    };
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = /admin login: admin@example\.com with password (\S+)/.exec(err);
+      if (m) password = m[1];
+      ready();
+    });
+    let buf = '';
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let rec;
+        try { rec = JSON.parse(line); } catch { continue; }
+        lines.push(rec);
+        if (rec.msg === 'listening') port = Number(rec.addr.split(':').pop());
+      }
+      ready();
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`refd exited (${code}): ${err}`)); });
+  });
+}
+
+export async function stopRefd(r) {
+  if (!r || r.proc.exitCode !== null) return;
+  const exited = new Promise((ok) => r.proc.once('exit', ok));
+  r.proc.kill('SIGTERM');
+  const t = setTimeout(() => r.proc.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(t);
+}
