@@ -84,6 +84,7 @@ rf_status rf_api_lead_attribute(rf_ctx *c, const rf_program *prog, const char *e
 void rf_api_leads_list(rf_ctx *c);
 void rf_api_leads_create(rf_ctx *c);
 void rf_api_leads_export(rf_ctx *c);
+void rf_api_leads_counts(rf_ctx *c);
 void rf_api_leads_get(rf_ctx *c);
 void rf_api_leads_update(rf_ctx *c);
 void rf_api_leads_status(rf_ctx *c);

@@ -822,7 +822,7 @@ static rf_status read_filter(rf_ctx *c, rf_lead_filter *f, bool paged, rf_err *e
 		return err->status;
 	if (!paged && (rf_req_query(c->req, "limit") || rf_req_query(c->req, "starting_after")))
 		return rf_err_set(err, RF_EINVAL, rf_req_query(c->req, "limit") ? "limit" : "starting_after",
-				  "the export has no pages: it holds every matching lead (up to 100,000)");
+				  "this answer has no pages: leave limit and starting_after out");
 	if (paged && rf_json_page(c, &f->page, err) != RF_OK)
 		return err->status;
 	f->program_id = rf_req_query(c->req, "program_id");
@@ -865,6 +865,36 @@ void rf_api_leads_list(rf_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, rf_api_lead_json(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
+}
+
+void rf_api_leads_counts(rf_ctx *c)
+{
+	static const char *const statuses[] = {"pending_review", "rejected",  "new", "contacted",
+					       "qualified",      "converted", "lost"};
+	enum { NSTATUS = sizeof statuses / sizeof statuses[0] };
+	rf_err err = {0};
+	rf_lead_filter f;
+	int64_t counts[NSTATUS];
+	if (read_filter(c, &f, false, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	if (f.status) {
+		rf_json_fail(c, RF_EINVAL, "status", "the counts are per status: leave status out");
+		return;
+	}
+	if (rf_store_lead_counts(c->app->store, &f, statuses, NSTATUS, counts, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	json_t *o = json_object();
+	int64_t total = 0;
+	for (size_t i = 0; i < NSTATUS; i++) {
+		json_object_set_new(o, statuses[i], json_integer(counts[i]));
+		total += counts[i];
+	}
+	rf_json_send(c, 200,
+		     json_pack("{s:s, s:o, s:I}", "object", "lead_counts", "counts", o, "total", (json_int_t)total));
 }
 
 void rf_api_leads_export(rf_ctx *c)

@@ -42,6 +42,7 @@ const rf_route rf_routes[] = {
     {"GET", "/api/v1/leads", rf_api_leads_list, RF_AUTH_ANY},
     {"POST", "/api/v1/leads", rf_api_leads_create, RF_AUTH_ANY},
     {"GET", "/api/v1/leads/export", rf_api_leads_export, RF_AUTH_ANY},
+    {"GET", "/api/v1/leads/counts", rf_api_leads_counts, RF_AUTH_ANY},
     {"GET", "/api/v1/leads/{id}", rf_api_leads_get, RF_AUTH_ANY},
     {"PATCH", "/api/v1/leads/{id}", rf_api_leads_update, RF_AUTH_ANY},
     {"POST", "/api/v1/leads/{id}/status", rf_api_leads_status, RF_AUTH_ANY},

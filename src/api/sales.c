@@ -573,6 +573,18 @@ void rf_api_sales_get(rf_ctx *c)
 		if (!scope || strcmp(items[i].partner_id, scope) == 0)
 			json_array_append_new(list, rf_api_commission_json(c, &items[i], false));
 	json_object_set_new(out, "commissions", list);
+	/* The refunds and disputes of the sale, oldest first. */
+	rf_refund *rf = NULL;
+	size_t nr = 0;
+	if (rf_store_refund_list(c->app->store, x.id, &rf, &nr, c->a, &err) != RF_OK) {
+		json_decref(out);
+		rf_json_error(c, &err);
+		return;
+	}
+	json_t *refunds = json_array();
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(refunds, refund_json(&rf[i]));
+	json_object_set_new(out, "refunds", refunds);
 	rf_json_send(c, 200, out);
 }
 

@@ -438,6 +438,43 @@ rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **ite
 	return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_lead), lead_fill, (void **)items, n, has_more, a, err);
 }
 
+rf_status rf_store_lead_counts(rf_store *s, const rf_lead_filter *f, const char *const *statuses, size_t n,
+			       int64_t *counts, rf_err *err)
+{
+	sqlite3_stmt *st =
+	    rf_sqlite_prep(s,
+			   "SELECT l.status, count(*) FROM leads l WHERE (?2 IS NULL OR l.program_id = ?2) "
+			   "AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = ?4) "
+			   "AND (?6 IS NULL OR l.source = ?6) "
+			   "AND (?7 = 0 OR l.created_at >= ?7) AND (?8 = 0 OR l.created_at < ?8) "
+			   "AND (?9 < 0 OR l.registration = ?9) "
+			   "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN "
+			   "(SELECT id FROM partners WHERE team_parent_id = ?10) OR l.agent_id IN "
+			   "(SELECT id FROM partners WHERE team_parent_id = ?10)) GROUP BY l.status",
+			   err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 2, f->program_id);
+	rf_sqlite_bind_text(st, 3, f->partner_id);
+	rf_sqlite_bind_text(st, 4, f->agent_id);
+	rf_sqlite_bind_text(st, 6, f->source);
+	sqlite3_bind_int64(st, 7, f->created_from);
+	sqlite3_bind_int64(st, 8, f->created_to);
+	sqlite3_bind_int(st, 9, f->registration);
+	rf_sqlite_bind_text(st, 10, f->scope_id);
+	for (size_t i = 0; i < n; i++)
+		counts[i] = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *status = (const char *)sqlite3_column_text(st, 0);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(statuses[i], status) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "counting leads");
+}
+
 rf_status rf_store_lead_conflicts(rf_store *s, const char *program_id, const char *email, const char *domain,
 				  int64_t since, const char *exclude_id, int max, rf_lead **items, size_t *n,
 				  rf_arena *a, rf_err *err)

@@ -166,6 +166,9 @@ typedef struct {
 
 rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **items, size_t *n, bool *has_more,
 			     rf_arena *a, rf_err *err);
+/* How many leads match the filter (its status and page ignored), per status: counts[i] for statuses[i]. */
+rf_status rf_store_lead_counts(rf_store *s, const rf_lead_filter *f, const char *const *statuses, size_t n,
+			       int64_t *counts, rf_err *err);
 /* Leads of the program other than exclude_id, created since, that have this email or (when domain is not NULL)
  * an email on this domain; at most max, newest first. */
 rf_status rf_store_lead_conflicts(rf_store *s, const char *program_id, const char *email, const char *domain,

@@ -1078,3 +1078,13 @@ def test_next_quarter(srv, ctx):
     assert mo["commissions"] == [] and mo["note"], mo
     for pid in ("tcm", "tcq", "trq", "lt", "org", "ag", "rq", "pq", "lp_cpl", "lp_zero"):
         check_balance(srv, ctx, ctx[pid])
+
+
+def test_a_sale_lists_its_refunds_and_disputes(srv, ctx):
+    s = sale(srv, ctx, "money", 1000, email="refunds-listed@customer.example", partner_id=ctx["m20"])
+    r1 = refund(srv, ctx, s["id"], 300, reason="one seat")
+    r2 = refund(srv, ctx, s["id"], 200, kind="dispute")
+    got = get_sale(srv, ctx, s["id"])
+    assert [(r["id"], r["kind"], r["amount"]["amount"]) for r in got["refunds"]] == [
+        (r1["id"], "refund", 300), (r2["id"], "dispute", 200)], got["refunds"]
+    assert got["refunded"]["amount"] == 300 and got["disputed"]["amount"] == 200, got

@@ -436,7 +436,8 @@ class Checker:
         path = url.split("?", 1)[0]
         found = [(p, op) for m, p, rx, op in self.templates if m == method and rx.match(path)]
         assert found, "%s %s matches no documented operation" % (method, path)
-        template, op = found[0]
+        # A literal path (/leads/counts) wins over a template that also matches it (/leads/{id}).
+        template, op = min(found, key=lambda f: f[0].count("{"))
         name = "%s %s" % (method, template)
         responses = op["responses"]
         key = str(r.status)
@@ -738,6 +739,14 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/leads/export", 200, key=member)
     call("GET", "/api/v1/leads/export?status=gone", 400, key=admin)
     call("GET", "/api/v1/leads/export", 401)
+    counts = call("GET", "/api/v1/leads/counts?program_id=%s" % prog["id"], 200, key=admin)
+    listed = call("GET", "/api/v1/leads?program_id=%s&status=pending_review&limit=100" % prog["id"], 200, key=admin)
+    assert counts["counts"]["pending_review"] == len(listed["data"]) and counts["total"] >= 1, (counts, listed)
+    call("GET", "/api/v1/leads/counts", 200, key=member)
+    call("GET", "/api/v1/leads/counts?status=new", 400, key=admin)
+    assert call.last.json["error"]["field"] == "status"
+    call("GET", "/api/v1/leads/counts?limit=5", 400, key=admin)
+    call("GET", "/api/v1/leads/counts", 401)
 
     # Plans
     call("GET", "/api/v1/plans", 200, key=admin)
