@@ -4,7 +4,7 @@
 # requests/s, latency percentiles and the ratio to nginx, and checks that every click wrk got is in the database.
 #
 # Env: DURATION (default 10s), CONNS (default "64 256"), THREADS (refd workers, default 2),
-#      NGINX_WORKERS (default 2), WARMUP (default 2s).
+#      NGINX_WORKERS (default 2), WARMUP (default 2s), REFD_ARGS (more options for refd serve).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -42,7 +42,7 @@ pids+=($!)
 db="$tmp/refd.db"
 ./build/refd migrate --db "$db" >/dev/null
 key=$(./build/refd apikey create --db "$db" --name bench --role admin 2>/dev/null)
-./build/refd serve --db "$db" --listen 127.0.0.1:0 --no-demo --quiet --threads "$THREADS" >"$tmp/refd.log" 2>&1 &
+./build/refd serve --db "$db" --listen 127.0.0.1:0 --no-demo --quiet --threads "$THREADS" ${REFD_ARGS:-} >"$tmp/refd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q listening "$tmp/refd.log" && break; sleep 0.1; done
 rport=$(sed -n 's/.*"addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$tmp/refd.log")
