@@ -464,8 +464,8 @@ void rf_api_partners_activate(rf_ctx *c)
 
 void rf_api_partners_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit",          "starting_after",  "q", "program_id", "status", "kind",
-					      "team_parent_id", "recruited_by_id", NULL};
+	static const char *const allowed[] = {"limit", "starting_after", "q",       "program_id",      "status",
+					      "kind",  "team_parent_id", "plan_id", "recruited_by_id", NULL};
 	rf_err err = {0};
 	rf_partner_filter f;
 	memset(&f, 0, sizeof f);
@@ -477,6 +477,7 @@ void rf_api_partners_list(rf_ctx *c)
 	f.kind = rf_req_query(c->req, "kind");
 	f.team_parent_id = rf_req_query(c->req, "team_parent_id");
 	f.recruited_by_id = rf_req_query(c->req, "recruited_by_id");
+	f.plan_id = rf_req_query(c->req, "plan_id");
 	if (f.q && (strlen(f.q) > 200 || !rf_text_clean(f.q))) {
 		rf_err_set(&err, RF_EINVAL, "q", "q must be text of at most 200 bytes");
 		goto fail;

@@ -345,7 +345,8 @@ static size_t filter_sql(const rf_partner_filter *f, char *out, size_t len, int 
 		  {"p.status", f->status},
 		  {"p.kind", f->kind},
 		  {"p.team_parent_id", f->team_parent_id},
-		  {"p.recruited_by_id", f->recruited_by_id}};
+		  {"p.recruited_by_id", f->recruited_by_id},
+		  {"p.plan_id", f->plan_id}};
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++) {
 		if (!eq[i].val)
@@ -365,8 +366,8 @@ static size_t filter_sql(const rf_partner_filter *f, char *out, size_t len, int 
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err)
 {
-	char sql[8192], where[512], match[1024];
-	const char *binds[8];
+	char sql[8192], where[640], match[1024];
+	const char *binds[9];
 	int nb = 0, next = 4; /* ?1 match or cursor, ?2 lower-cased query, ?3 its upper bound for prefix ranges */
 	bool search = f->q != NULL;
 	if (search && !fts_query(f->q, match, sizeof match)) {

@@ -61,6 +61,7 @@ typedef struct {
 	const char *kind;
 	const char *team_parent_id;
 	const char *recruited_by_id;
+	const char *plan_id;  /* partners assigned this plan (not those on the program's default) */
 	const char *q;        /* search text: ranked by how well name or email match */
 	const char *scope_id; /* restrict to this partner and the agents of its team; NULL for all */
 } rf_partner_filter;

@@ -391,7 +391,7 @@ export async function renderPlan(ctx) {
     plan ? el('p', {}, describeRules(plan.rules)) : null,
     f,
   ];
-  if (plan) parts.push(simulateBlock(plan, f, currency), assignBlock(plan));
+  if (plan) parts.push(simulateBlock(plan, f, currency), assignBlock(plan), await onPlanBlock(plan));
   return el('section', {}, ...parts);
 }
 
@@ -449,6 +449,28 @@ function simulateBlock(plan, rulesForm, currency) {
     el('div', { class: 'grid' }, field('From', input('from', { type: 'date', value: isoDay(-89) })), field('To', input('to', { type: 'date', value: isoDay(0) }))),
   );
   return section('Simulate', f, result);
+}
+
+// The partners this plan is assigned to (those on the program's default plan are not listed one by one).
+async function onPlanBlock(plan) {
+  const res = await api('GET', `/api/v1/partners?plan_id=${encodeURIComponent(plan.id)}&limit=100`);
+  return section(
+    'Partners on this plan',
+    plan.default ? el('p', { class: 'muted' }, 'This is the default plan: every partner without a plan of its own is on it too.') : null,
+    table({
+      id: 'plan-partners',
+      caption: `Partners assigned ${plan.name}`,
+      captionHidden: true,
+      empty: 'No partner is assigned this plan.',
+      rows: res.data,
+      columns: [
+        { label: 'Partner', render: (p) => partnerLink(p.id) },
+        { label: 'Kind', render: (p) => p.kind },
+        { label: 'Status', render: (p) => p.status },
+      ],
+    }),
+    res.has_more ? el('p', { class: 'muted' }, 'The first 100 are shown.') : null,
+  );
 }
 
 function assignBlock(plan) {

@@ -792,6 +792,8 @@ def test_answers_fit_the_document(srv):
     assigned = call("POST", "/api/v1/plans/%s/assign" % tiered["id"], 200, key=admin,
                     body={"partner_ids": [tiered_seller["id"]]})
     assert assigned["plan_id"] == tiered["id"], assigned
+    on_plan = call("GET", "/api/v1/partners?plan_id=%s" % tiered["id"], 200, key=admin)
+    assert on_plan["data"] and all(p["plan_id"] == tiered["id"] for p in on_plan["data"]), on_plan
     call("POST", "/api/v1/plans/%s/assign" % tiered["id"], 400, key=admin, body={"partner_ids": ["ptn_none"]})
     call("POST", "/api/v1/plans/%s/assign" % tiered["id"], 400, key=admin, body={"partner_ids": []})
     call("POST", "/api/v1/plans/pln_none/assign", 404, key=admin, body={"partner_ids": [seller["id"]]})
