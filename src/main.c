@@ -207,9 +207,10 @@ static void on_listen(const char *addr, void *arg)
 	fprintf(stderr,
 		"\nrefd: this database was empty, so it now holds demo data (one program, twelve partners, three links "
 		"and three months of clicks, leads, sales and commissions).\n"
-		"refd: admin login: %s with password %s (POST http://%s/api/v1/auth/login; the README shows how)\n"
+		"refd: admin login: %s with password %s (the admin UI: http://%s/app; the partner portal: "
+		"http://%s/portal; the API: POST http://%s/api/v1/auth/login, as the README shows)\n"
 		"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
-		RF_DEMO_ADMIN_EMAIL, sc->demo_password, addr, RF_DEMO_ADMIN_EMAIL);
+		RF_DEMO_ADMIN_EMAIL, sc->demo_password, addr, addr, addr, RF_DEMO_ADMIN_EMAIL);
 	sodium_memzero(sc->demo_password, sizeof sc->demo_password);
 }
 
