@@ -14,6 +14,12 @@ rf_status rf_store_bench_fill(rf_store *s, const char *program_id, long clicks, 
 		return rf_err_set(err, RF_EINVAL, "sales", "needs clicks >= leads >= sales");
 	int64_t start = now - (int64_t)days * 86400000LL;
 	char *sql = sqlite3_mprintf(
+	    /* Agents work in teams: each joins one of the first 50 partners of kind partner. */
+	    "CREATE TEMP TABLE bt AS SELECT row_number() OVER (ORDER BY seq) - 1 AS k, id FROM partners WHERE "
+	    "program_id = %Q AND kind = 'partner' AND status = 'active' ORDER BY seq LIMIT 50;"
+	    "UPDATE partners SET team_parent_id = (SELECT id FROM bt WHERE bt.k = partners.seq %% (SELECT count(*) "
+	    "FROM "
+	    "bt)) WHERE program_id = %Q AND kind = 'agent' AND (SELECT count(*) FROM bt) > 0;"
 	    "CREATE TEMP TABLE bp AS SELECT row_number() OVER (ORDER BY seq) - 1 AS k, id FROM partners WHERE "
 	    "program_id = %Q AND status = 'active';"
 	    "INSERT INTO links (id, program_id, partner_id, code, code_folded, destination_url, target_url, campaign, "
@@ -64,12 +70,19 @@ rf_status rf_store_bench_fill(rf_store *s, const char *program_id, long clicks, 
 	    "INSERT INTO commission_events (commission_id, from_status, to_status, actor, reason, at) SELECT id, "
 	    "'pending', 'approved', 'bench', 'the holding period ended', hold_until FROM commissions WHERE program_id "
 	    "= %Q AND id LIKE 'com_bench%%' AND status = 'approved';"
-	    "DROP TABLE bp; DROP TABLE bl;",
-	    program_id, program_id, (long long)now, (long long)now, clicks, (long long)start,
+	    /* What an agent brings in credits its team parent too, as attribution does. */
+	    "CREATE TEMP TABLE ba AS SELECT id, team_parent_id FROM partners WHERE program_id = %Q AND kind = 'agent' "
+	    "AND team_parent_id IS NOT NULL;"
+	    "UPDATE leads SET agent_id = partner_id, partner_id = (SELECT team_parent_id FROM ba WHERE ba.id = "
+	    "leads.partner_id) WHERE program_id = %Q AND partner_id IN (SELECT id FROM ba);"
+	    "UPDATE sales SET agent_id = partner_id, partner_id = (SELECT team_parent_id FROM ba WHERE ba.id = "
+	    "sales.partner_id) WHERE program_id = %Q AND partner_id IN (SELECT id FROM ba);"
+	    "DROP TABLE bp; DROP TABLE bl; DROP TABLE ba; DROP TABLE bt;",
+	    program_id, program_id, program_id, program_id, (long long)now, (long long)now, clicks, (long long)start,
 	    (long long)days * 86400000LL, clicks, program_id, (long long)start, (long long)days * 86400000LL, clicks,
 	    leads, program_id, sales, sales, (long long)start, clicks, leads, (long long)days * 86400000LL, clicks,
 	    clicks, leads, program_id, program_id, program_id, program_id, (long long)(now - 30 * 86400000LL),
-	    program_id, program_id, program_id);
+	    program_id, program_id, program_id, program_id, program_id, program_id);
 	if (!sql)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	rf_status rc = rf_sqlite_exec(s, sql, err);
