@@ -31,6 +31,9 @@ void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
 /* Appends a number (digits, an optional leading minus and a decimal point; never text from outside) as is. */
 void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, bool last);
 
+/* An amount as a plain decimal in its currency's exponent ("49.00"), in the arena. */
+char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency);
+
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
 

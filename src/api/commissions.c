@@ -14,11 +14,9 @@
 /* "49.00 USD" into buf. */
 static const char *fmt_money(char *buf, size_t len, int64_t amount, const char *cur)
 {
-	char code[4];
-	int e = rf_currency_lookup(cur, code);
-	char num[40];
-	if (e < 0 || rf_money_format(amount, e, num, sizeof num) < 0)
-		snprintf(num, sizeof num, "%lld", (long long)amount);
+	char code[4] = "", num[40];
+	rf_currency_lookup(cur, code);
+	rf_money_format_code(amount, cur, num, sizeof num);
 	snprintf(buf, len, "%s %s", num, code);
 	return buf;
 }

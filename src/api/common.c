@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/money.h"
 #include "../core/text.h"
 #include "api.h"
 
@@ -191,4 +192,11 @@ void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, boo
 	memcpy(*buf + *len, digits, n);
 	(*buf)[*len + n] = last ? '\n' : ',';
 	*len += n + 1;
+}
+
+char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency)
+{
+	char num[40];
+	rf_money_format_code(amount, currency, num, sizeof num);
+	return rf_arena_strdup(a, num);
 }

@@ -14,16 +14,6 @@
 #define MAX_ITEMS 10000
 #define DAY_MS 86400000LL
 
-/* "49.00" for 4900 in a currency with two decimals. */
-static char *amount_text(rf_arena *a, int64_t amount, const char *cur)
-{
-	char code[4], num[40];
-	int e = rf_currency_lookup(cur, code);
-	if (e < 0 || rf_money_format(amount, e, num, sizeof num) < 0)
-		snprintf(num, sizeof num, "%lld", (long long)amount);
-	return rf_arena_strdup(a, num);
-}
-
 static json_t *item_json(rf_ctx *c, const rf_payout_item *it)
 {
 	rf_partner p;
@@ -139,7 +129,7 @@ rf_status rf_payout_create(rf_ctx *c, const rf_program *prog, int64_t cutoff, rf
 					      prog->currency, g->currency);
 		else if (g->amount < thr)
 			why = rf_arena_printf(c->a, "under the payout threshold of %s %s (carried over)",
-					      amount_text(c->a, thr, g->currency), g->currency);
+					      rf_api_decimal(c->a, thr, g->currency), g->currency);
 		if (why) {
 			json_array_append_new(left,
 					      json_pack("{s:s, s:o, s:s}", "partner_id", p.id, "amount",
@@ -317,7 +307,7 @@ rf_status rf_payout_export(rf_ctx *c, const rf_payout_run *run, const char *form
 		}
 		char code[4];
 		rf_currency_lookup(it->currency, code);
-		const char *amount = amount_text(c->a, it->amount, it->currency);
+		const char *amount = rf_api_decimal(c->a, it->amount, it->currency);
 		/* The item id is the reference the payment carries back (PayPal's Customer ID allows 30 characters). */
 		char *ref = rf_arena_printf(c->a, "%.30s", it->id);
 		if (f == EXPORT_GENERIC) {

@@ -288,10 +288,8 @@ static int by_time(const void *a, const void *b)
 
 static void csv_money(char **buf, size_t *len, size_t *cap, int64_t amount, const char *cur, bool last)
 {
-	char code[4], num[40];
-	int e = rf_currency_lookup(cur, code);
-	if (e < 0 || rf_money_format(amount, e, num, sizeof num) < 0)
-		snprintf(num, sizeof num, "%lld", (long long)amount);
+	char num[40];
+	rf_money_format_code(amount, cur, num, sizeof num);
 	rf_csv_number(buf, len, cap, num, last);
 }
 

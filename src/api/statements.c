@@ -25,15 +25,6 @@ static bool load_partner(rf_ctx *c, rf_partner *p)
 	return rf_api_found(c, rc, &err, "partner");
 }
 
-static char *decimal(rf_arena *a, int64_t amount, const char *cur)
-{
-	char code[4], num[40];
-	int e = rf_currency_lookup(cur, code);
-	if (e < 0 || rf_money_format(amount, e, num, sizeof num) < 0)
-		snprintf(num, sizeof num, "%lld", (long long)amount);
-	return rf_arena_strdup(a, num);
-}
-
 /* The first payout date on or after `now`: the program's day of this month, or of the next. */
 static int64_t next_payout_date(const rf_program *prog, int64_t now)
 {
@@ -293,7 +284,7 @@ void rf_api_partners_statement(rf_ctx *c)
 			rf_csv_cell(&buf, &len, &cap, "opening_balance", false);
 			rf_csv_cell(&buf, &len, &cap, "", false);
 			rf_csv_cell(&buf, &len, &cap, "opening balance", false);
-			rf_csv_number(&buf, &len, &cap, decimal(c->a, sums[k].opening, sums[k].cur), false);
+			rf_csv_number(&buf, &len, &cap, rf_api_decimal(c->a, sums[k].opening, sums[k].cur), false);
 			rf_csv_cell(&buf, &len, &cap, sums[k].cur, false);
 			rf_csv_cell(&buf, &len, &cap, "", true);
 		}
@@ -304,7 +295,8 @@ void rf_api_partners_statement(rf_ctx *c)
 			rf_csv_cell(&buf, &len, &cap, lines[i].kind, false);
 			rf_csv_cell(&buf, &len, &cap, lines[i].id, false);
 			rf_csv_cell(&buf, &len, &cap, lines[i].description, false);
-			rf_csv_number(&buf, &len, &cap, decimal(c->a, lines[i].amount, lines[i].currency), false);
+			rf_csv_number(&buf, &len, &cap, rf_api_decimal(c->a, lines[i].amount, lines[i].currency),
+				      false);
 			rf_csv_cell(&buf, &len, &cap, lines[i].currency, false);
 			rf_csv_cell(&buf, &len, &cap, lines[i].status, true);
 		}
@@ -315,9 +307,10 @@ void rf_api_partners_statement(rf_ctx *c)
 			rf_csv_cell(&buf, &len, &cap, "closing_balance", false);
 			rf_csv_cell(&buf, &len, &cap, "", false);
 			rf_csv_cell(&buf, &len, &cap, "closing balance", false);
-			rf_csv_number(&buf, &len, &cap,
-				      decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
-				      false);
+			rf_csv_number(
+			    &buf, &len, &cap,
+			    rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
+			    false);
 			rf_csv_cell(&buf, &len, &cap, sums[k].cur, false);
 			rf_csv_cell(&buf, &len, &cap, "", true);
 		}
@@ -356,9 +349,9 @@ void rf_api_partners_statement(rf_ctx *c)
 		for (size_t k = 0; k < ns; k++) {
 			html_raw(&buf, &len, &cap,
 				 "<tr><td></td><td>Opening balance</td><td></td><td></td><td class=\"n\">");
-			html_text(
-			    &buf, &len, &cap,
-			    rf_arena_printf(c->a, "%s %s", decimal(c->a, sums[k].opening, sums[k].cur), sums[k].cur));
+			html_text(&buf, &len, &cap,
+				  rf_arena_printf(c->a, "%s %s", rf_api_decimal(c->a, sums[k].opening, sums[k].cur),
+						  sums[k].cur));
 			html_raw(&buf, &len, &cap, "</td></tr>");
 		}
 		for (size_t i = 0; i < nl; i++) {
@@ -374,18 +367,20 @@ void rf_api_partners_statement(rf_ctx *c)
 			html_text(&buf, &len, &cap, lines[i].status);
 			html_raw(&buf, &len, &cap, "</td><td class=\"n\">");
 			html_text(&buf, &len, &cap,
-				  rf_arena_printf(c->a, "%s %s", decimal(c->a, lines[i].amount, lines[i].currency),
+				  rf_arena_printf(c->a, "%s %s",
+						  rf_api_decimal(c->a, lines[i].amount, lines[i].currency),
 						  lines[i].currency));
 			html_raw(&buf, &len, &cap, "</td></tr>");
 		}
 		for (size_t k = 0; k < ns; k++) {
 			html_raw(&buf, &len, &cap,
 				 "<tr><th></th><th>Closing balance</th><th></th><th></th><th class=\"n\">");
-			html_text(&buf, &len, &cap,
-				  rf_arena_printf(
-				      c->a, "%s %s",
-				      decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
-				      sums[k].cur));
+			html_text(
+			    &buf, &len, &cap,
+			    rf_arena_printf(
+				c->a, "%s %s",
+				rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
+				sums[k].cur));
 			html_raw(&buf, &len, &cap, "</th></tr>");
 		}
 		html_raw(&buf, &len, &cap, "</tbody></table></body></html>\n");
@@ -483,7 +478,7 @@ void rf_api_tax_totals(rf_ctx *c)
 				json_array_append_new(unconverted,
 						      rf_json_money_new(items[j].amount, items[j].currency));
 				unconv_text = rf_arena_printf(c->a, "%s%s%s %s", unconv_text, *unconv_text ? "; " : "",
-							      decimal(c->a, items[j].amount, items[j].currency),
+							      rf_api_decimal(c->a, items[j].amount, items[j].currency),
 							      items[j].currency);
 			} else {
 				usd += v;
@@ -509,7 +504,7 @@ void rf_api_tax_totals(rf_ctx *c)
 			rf_csv_cell(&buf, &len, &cap, p.tax_legal_name, false);
 			rf_csv_cell(&buf, &len, &cap, p.tax_country, false);
 			rf_csv_cell(&buf, &len, &cap, p.tax_id_last4, false);
-			rf_csv_number(&buf, &len, &cap, decimal(c->a, usd, "USD"), false);
+			rf_csv_number(&buf, &len, &cap, rf_api_decimal(c->a, usd, "USD"), false);
 			rf_csv_cell(&buf, &len, &cap, unconv_text, false);
 			rf_csv_cell(&buf, &len, &cap, reportable ? "true" : "false", false);
 			rf_csv_cell(&buf, &len, &cap, no_profile ? "true" : "false", true);

@@ -1,6 +1,7 @@
 /* The ISO 4217 currency table and the exact integer arithmetic used for every amount of money. */
 #include "money.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -155,4 +156,12 @@ rf_status rf_money_parse(const char *s, int exponent, int64_t *out)
 			return RF_EOVERFLOW;
 	*out = neg ? -v : v;
 	return RF_OK;
+}
+
+int rf_money_format_code(int64_t amount, const char *code, char *buf, size_t len)
+{
+	char upper[4];
+	int e = rf_currency_lookup(code, upper);
+	int n = e < 0 ? -1 : rf_money_format(amount, e, buf, len);
+	return n >= 0 ? n : snprintf(buf, len, "%lld", (long long)amount);
 }

@@ -30,6 +30,10 @@ rf_status rf_money_add(int64_t a, int64_t b, int64_t *out);
  * Returns the length written, or -1 if buf is too small. */
 int rf_money_format(int64_t amount, int exponent, char *buf, size_t len);
 
+/* Writes amount as a plain decimal with the exponent of the currency named by code ("49.00" for 4900 USD, "5000"
+ * for 5000 JPY); an unknown code writes the minor units as they are. Returns the length, or -1 if buf is too small. */
+int rf_money_format_code(int64_t amount, const char *code, char *buf, size_t len);
+
 /* Parses a plain decimal ("49", "49.5", "-0.05") into minor units for exponent; refuses more decimals than the
  * exponent allows (no silent rounding), signs other than a leading '-', and overflow. */
 rf_status rf_money_parse(const char *s, int exponent, int64_t *out);
