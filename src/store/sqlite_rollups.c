@@ -241,23 +241,6 @@ rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *
 	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollup keys");
 }
 
-/* The running totals of an entity at its last row before day (zero when none), with one seek. */
-static rf_status total_at(rf_store *s, sqlite3_stmt *seek, const char *entity, const char *currency, int64_t day,
-			  rf_metrics *out, rf_err *err)
-{
-	sqlite3_reset(seek);
-	rf_sqlite_bind_text(seek, 1, entity);
-	rf_sqlite_bind_text(seek, 2, currency);
-	sqlite3_bind_int64(seek, 3, day);
-	int rc = sqlite3_step(seek);
-	if (rc == SQLITE_ROW)
-		read_metrics(seek, 0, out);
-	else
-		memset(out, 0, sizeof *out);
-	sqlite3_reset(seek);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading a rollup");
-}
-
 rf_status
 rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, int64_t from_day, int64_t to_day,
 		       void (*fn)(const char *entity, const char *currency, const rf_metrics *delta, void *arg),
@@ -272,13 +255,6 @@ rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, 
 					    err);
 	if (!keys)
 		return RF_EIO;
-	sqlite3_stmt *seek =
-	    rf_sqlite_prep(s,
-			   "SELECT " METRIC_COLS " FROM rollup_entity WHERE entity = ?1 AND currency = "
-			   "?2 AND day < ?3 ORDER BY day DESC LIMIT 1",
-			   err);
-	if (!seek)
-		return RF_EIO;
 	rf_sqlite_bind_text(keys, 1, program_id);
 	rf_sqlite_bind_text(keys, 2, prefix);
 	sqlite3_bind_int64(keys, 3, from_day);
@@ -292,9 +268,9 @@ rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, 
 		rf_metrics end, start, d;
 		if (to_day > last_day)
 			read_metrics(keys, 3, &end);
-		else if ((st = total_at(s, seek, entity, cur, to_day, &end, err)) != RF_OK)
+		else if ((st = rf_store_rollup_total_before(s, program_id, entity, cur, to_day, &end, err)) != RF_OK)
 			break;
-		if ((st = total_at(s, seek, entity, cur, from_day, &start, err)) != RF_OK)
+		if ((st = rf_store_rollup_total_before(s, program_id, entity, cur, from_day, &start, err)) != RF_OK)
 			break;
 		bool changed = false;
 		for (int i = 0; i < RF_METRICS; i++) {
