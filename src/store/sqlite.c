@@ -294,13 +294,9 @@ rf_status rf_sqlite_cursor_seq(rf_store *s, const char *table, const char *id, i
 /* Runs a query for at most one row keyed by one text parameter; fills out with fill. RF_ENOTFOUND names
  * what was looked for. */
 
-rf_status rf_sqlite_get_one(rf_store *s, const char *sql, const char *key, rf_sqlite_row_fn fill, void *out,
-			    rf_arena *a, const char *what, rf_err *err)
+rf_status rf_sqlite_one_row(rf_store *s, sqlite3_stmt *st, rf_sqlite_row_fn fill, void *out, rf_arena *a,
+			    const char *what, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
-	if (!st)
-		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		fill(st, out, a);
@@ -312,6 +308,24 @@ rf_status rf_sqlite_get_one(rf_store *s, const char *sql, const char *key, rf_sq
 	char doing[64];
 	snprintf(doing, sizeof doing, "reading a %s", what);
 	return rf_sqlite_db_fail(s, err, doing);
+}
+
+rf_status rf_sqlite_one_int(rf_store *s, sqlite3_stmt *st, int64_t *out, rf_err *err)
+{
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "counting");
+}
+
+rf_status rf_sqlite_get_one(rf_store *s, const char *sql, const char *key, rf_sqlite_row_fn fill, void *out,
+			    rf_arena *a, const char *what, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, key);
+	return rf_sqlite_one_row(s, st, fill, out, a, what, err);
 }
 
 /* Steps through rows of a list query, calling fill for each, into an arena array; sets has_more when a row past
@@ -521,10 +535,7 @@ rf_status rf_store_reset_count(rf_store *s, const char *user_id, int64_t since, 
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, user_id);
 	sqlite3_bind_int64(st, 2, since);
-	int rc = sqlite3_step(st);
-	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting reset links");
+	return rf_sqlite_one_int(s, st, n, err);
 }
 
 void rf_store_idle(rf_store *s)

@@ -15,36 +15,6 @@ static void bind_opt_int(sqlite3_stmt *st, int i, bool has, int64_t v)
 		sqlite3_bind_null(st, i);
 }
 
-/* Steps a one-row statement (already bound) into fill; RF_ENOTFOUND naming what when there is no row. */
-static rf_status one_row(rf_store *s, sqlite3_stmt *st, rf_sqlite_row_fn fill, void *out, rf_arena *a, const char *what,
-			 rf_err *err)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		fill(st, out, a);
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return rc == SQLITE_ROW ? RF_OK : rf_err_set(err, RF_ENOTFOUND, "id", "no such %s", what);
-	}
-	rf_status r = rf_sqlite_db_fail(s, err, what);
-	sqlite3_reset(st);
-	return r;
-}
-
-/* Steps a statement that returns one integer. */
-static rf_status one_int(rf_store *s, sqlite3_stmt *st, int64_t *out, rf_err *err)
-{
-	int rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return RF_OK;
-	}
-	rf_status r = rf_sqlite_db_fail(s, err, "counting");
-	sqlite3_reset(st);
-	return r;
-}
-
 /* ---- plans ---- */
 
 #define PLAN_COLS                                                                                    \
@@ -224,7 +194,7 @@ rf_status rf_store_customer_find(rf_store *s, const char *program_id, const char
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	rf_sqlite_bind_text(st, 2, value);
-	return one_row(s, st, customer_fill, out, a, "customer", err);
+	return rf_sqlite_one_row(s, st, customer_fill, out, a, "customer", err);
 }
 
 /* ---- sales ---- */
@@ -306,7 +276,7 @@ rf_status rf_store_sale_find(rf_store *s, const char *program_id, const char *ex
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	rf_sqlite_bind_text(st, 2, external_id);
-	return one_row(s, st, sale_fill, out, a, "sale", err);
+	return rf_sqlite_one_row(s, st, sale_fill, out, a, "sale", err);
 }
 
 rf_status rf_store_sales_unconverted(rf_store *s, int max, rf_sale **items, size_t *n, rf_arena *a, rf_err *err)
@@ -402,7 +372,7 @@ rf_status rf_store_sale_volume(rf_store *s, const char *partner_id, int64_t from
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, upto);
-	return one_int(s, st, out, err);
+	return rf_sqlite_one_int(s, st, out, err);
 }
 
 rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int64_t at, int64_t *out, rf_err *err)
@@ -413,7 +383,7 @@ rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, customer_id);
 	sqlite3_bind_int64(st, 2, at);
-	return one_int(s, st, out, err);
+	return rf_sqlite_one_int(s, st, out, err);
 }
 
 /* ---- refunds ---- */
@@ -488,7 +458,7 @@ rf_status rf_store_refund_find(rf_store *s, const char *program_id, const char *
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	rf_sqlite_bind_text(st, 2, external_id);
-	return one_row(s, st, refund_fill, out, a, "refund", err);
+	return rf_sqlite_one_row(s, st, refund_fill, out, a, "refund", err);
 }
 
 rf_status rf_store_refund_range(rf_store *s, const char *program_id, int64_t from, int64_t to, int max,
@@ -918,7 +888,7 @@ rf_status rf_store_fx_at(rf_store *s, const char *base, const char *quote, int64
 	rf_sqlite_bind_text(st, 1, base);
 	rf_sqlite_bind_text(st, 2, quote);
 	sqlite3_bind_int64(st, 3, at);
-	return one_row(s, st, fx_fill, out, NULL, "fx rate", err);
+	return rf_sqlite_one_row(s, st, fx_fill, out, NULL, "fx rate", err);
 }
 
 rf_status rf_store_fx_list(rf_store *s, const char *base, const char *quote, int limit, rf_fx_rate **items, size_t *n,

@@ -48,6 +48,13 @@ rf_status rf_sqlite_step_done(rf_store *s, sqlite3_stmt *st, const char *field, 
 /* Resolves a cursor id to its seq in table; RF_EINVAL naming starting_after when it does not exist. */
 rf_status rf_sqlite_cursor_seq(rf_store *s, const char *table, const char *id, int64_t *seq, rf_err *err);
 
+/* Steps a statement (already bound) that gives at most one row into fill; RF_ENOTFOUND names what. */
+rf_status rf_sqlite_one_row(rf_store *s, sqlite3_stmt *st, rf_sqlite_row_fn fill, void *out, rf_arena *a,
+			    const char *what, rf_err *err);
+
+/* Steps a statement (already bound) that gives one integer (0 when it gives no row). */
+rf_status rf_sqlite_one_int(rf_store *s, sqlite3_stmt *st, int64_t *out, rf_err *err);
+
 /* At most one row for a query keyed by one text parameter; RF_ENOTFOUND names what. */
 rf_status rf_sqlite_get_one(rf_store *s, const char *sql, const char *key, rf_sqlite_row_fn fill, void *out,
 			    rf_arena *a, const char *what, rf_err *err);

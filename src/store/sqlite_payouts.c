@@ -256,11 +256,9 @@ rf_status rf_store_payout_lock(rf_store *s, const char *run_id, rf_err *err)
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, run_id);
-	int rc = sqlite3_step(st);
-	int64_t taken = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
-	if (taken < 0)
-		return rf_sqlite_db_fail(s, err, "checking a payout run");
+	int64_t taken = 0;
+	if (rf_sqlite_one_int(s, st, &taken, err) != RF_OK)
+		return err->status;
 	if (taken > 0)
 		return rf_err_set(err, RF_ECONFLICT, "status",
 				  "%lld of this run's entries were paid, taken by another approved run or changed "

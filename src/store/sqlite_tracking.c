@@ -367,26 +367,13 @@ rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err)
 	return rc;
 }
 
-static rf_status lead_one(rf_store *s, sqlite3_stmt *st, rf_lead *out, rf_arena *a, rf_err *err)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		lead_row(st, out, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return RF_OK;
-	if (rc == SQLITE_DONE)
-		return rf_err_set(err, RF_ENOTFOUND, "id", "no such lead");
-	return rf_sqlite_db_fail(s, err, "reading a lead");
-}
-
 rf_status rf_store_lead_get(rf_store *s, const char *id, rf_lead *out, rf_arena *a, rf_err *err)
 {
 	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT " LEAD_COLS " FROM leads l WHERE l.id = ?", err);
 	if (!st)
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, id);
-	return lead_one(s, st, out, a, err);
+	return rf_sqlite_one_row(s, st, lead_fill, out, a, "lead", err);
 }
 
 rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *email, const char *external_id,
@@ -401,7 +388,7 @@ rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *em
 		return RF_EIO;
 	rf_sqlite_bind_text(st, 1, program_id);
 	rf_sqlite_bind_text(st, 2, email ? email : external_id);
-	return lead_one(s, st, out, a, err);
+	return rf_sqlite_one_row(s, st, lead_fill, out, a, "lead", err);
 }
 
 rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **items, size_t *n, bool *has_more,
