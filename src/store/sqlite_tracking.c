@@ -391,36 +391,40 @@ rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *em
 	return rf_sqlite_one_row(s, st, lead_fill, out, a, "lead", err);
 }
 
+/* The conditions of a lead filter, parameters ?2 to ?10 (bind_lead_filter fills them). */
+#define LEAD_FILTER                                                                                                \
+	"(?2 IS NULL OR l.program_id = ?2) AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = " \
+	"?4) AND (?5 IS NULL OR l.status = ?5) AND (?6 IS NULL OR l.source = ?6) AND (?7 = 0 OR l.created_at >= "  \
+	"?7) AND (?8 = 0 OR l.created_at < ?8) AND (?9 < 0 OR l.registration = ?9) AND (?10 IS NULL OR "           \
+	"l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN (SELECT id FROM partners WHERE "                \
+	"team_parent_id = ?10) OR l.agent_id IN (SELECT id FROM partners WHERE team_parent_id = ?10))"
+
+static void bind_lead_filter(sqlite3_stmt *st, const rf_lead_filter *f, const char *status)
+{
+	rf_sqlite_bind_text(st, 2, f->program_id);
+	rf_sqlite_bind_text(st, 3, f->partner_id);
+	rf_sqlite_bind_text(st, 4, f->agent_id);
+	rf_sqlite_bind_text(st, 5, status);
+	rf_sqlite_bind_text(st, 6, f->source);
+	sqlite3_bind_int64(st, 7, f->created_from);
+	sqlite3_bind_int64(st, 8, f->created_to);
+	sqlite3_bind_int(st, 9, f->registration);
+	rf_sqlite_bind_text(st, 10, f->scope_id);
+}
+
 rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **items, size_t *n, bool *has_more,
 			     rf_arena *a, rf_err *err)
 {
 	int64_t after = INT64_MAX;
 	if (f->page.starting_after && rf_sqlite_cursor_seq(s, "leads", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT " LEAD_COLS " FROM leads l WHERE l.seq < ?1 AND (?2 IS NULL OR l.program_id = ?2) "
-			   "AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = ?4) "
-			   "AND (?5 IS NULL OR l.status = ?5) AND (?6 IS NULL OR l.source = ?6) "
-			   "AND (?7 = 0 OR l.created_at >= ?7) AND (?8 = 0 OR l.created_at < ?8) "
-			   "AND (?9 < 0 OR l.registration = ?9) "
-			   "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN "
-			   "(SELECT id FROM partners WHERE team_parent_id = ?10) OR l.agent_id IN "
-			   "(SELECT id FROM partners WHERE team_parent_id = ?10)) "
-			   "ORDER BY l.seq DESC LIMIT ?11",
-			   err);
+	sqlite3_stmt *st = rf_sqlite_prep(
+	    s, "SELECT " LEAD_COLS " FROM leads l WHERE l.seq < ?1 AND " LEAD_FILTER " ORDER BY l.seq DESC LIMIT ?11",
+	    err);
 	if (!st)
 		return RF_EIO;
 	sqlite3_bind_int64(st, 1, after);
-	rf_sqlite_bind_text(st, 2, f->program_id);
-	rf_sqlite_bind_text(st, 3, f->partner_id);
-	rf_sqlite_bind_text(st, 4, f->agent_id);
-	rf_sqlite_bind_text(st, 5, f->status);
-	rf_sqlite_bind_text(st, 6, f->source);
-	sqlite3_bind_int64(st, 7, f->created_from);
-	sqlite3_bind_int64(st, 8, f->created_to);
-	sqlite3_bind_int(st, 9, f->registration);
-	rf_sqlite_bind_text(st, 10, f->scope_id);
+	bind_lead_filter(st, f, f->status);
 	sqlite3_bind_int(st, 11, f->page.limit + 1);
 	return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_lead), lead_fill, (void **)items, n, has_more, a, err);
 }
@@ -429,26 +433,10 @@ rf_status rf_store_lead_counts(rf_store *s, const rf_lead_filter *f, const char 
 			       int64_t *counts, rf_err *err)
 {
 	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT l.status, count(*) FROM leads l WHERE (?2 IS NULL OR l.program_id = ?2) "
-			   "AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = ?4) "
-			   "AND (?6 IS NULL OR l.source = ?6) "
-			   "AND (?7 = 0 OR l.created_at >= ?7) AND (?8 = 0 OR l.created_at < ?8) "
-			   "AND (?9 < 0 OR l.registration = ?9) "
-			   "AND (?10 IS NULL OR l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN "
-			   "(SELECT id FROM partners WHERE team_parent_id = ?10) OR l.agent_id IN "
-			   "(SELECT id FROM partners WHERE team_parent_id = ?10)) GROUP BY l.status",
-			   err);
+	    rf_sqlite_prep(s, "SELECT l.status, count(*) FROM leads l WHERE " LEAD_FILTER " GROUP BY l.status", err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 2, f->program_id);
-	rf_sqlite_bind_text(st, 3, f->partner_id);
-	rf_sqlite_bind_text(st, 4, f->agent_id);
-	rf_sqlite_bind_text(st, 6, f->source);
-	sqlite3_bind_int64(st, 7, f->created_from);
-	sqlite3_bind_int64(st, 8, f->created_to);
-	sqlite3_bind_int(st, 9, f->registration);
-	rf_sqlite_bind_text(st, 10, f->scope_id);
+	bind_lead_filter(st, f, NULL);
 	for (size_t i = 0; i < n; i++)
 		counts[i] = 0;
 	int rc;
