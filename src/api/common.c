@@ -151,8 +151,7 @@ rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, r
 	return RF_OK;
 }
 
-/* Makes room for need more bytes; false when memory runs out. */
-static bool csv_room(char **buf, size_t *len, size_t *cap, size_t need)
+bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need)
 {
 	if (*len + need < *cap)
 		return true;
@@ -168,7 +167,7 @@ static bool csv_room(char **buf, size_t *len, size_t *cap, size_t need)
 void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
 {
 	const char *v = s ? s : "";
-	if (!csv_room(buf, len, cap, strlen(v) * 2 + 8))
+	if (!rf_buf_room(buf, len, cap, strlen(v) * 2 + 8))
 		return;
 	char *o = *buf + *len;
 	*o++ = '"';
@@ -187,7 +186,7 @@ void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
 void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, bool last)
 {
 	size_t n = strlen(digits);
-	if (!csv_room(buf, len, cap, n + 2))
+	if (!rf_buf_room(buf, len, cap, n + 2))
 		return;
 	memcpy(*buf + *len, digits, n);
 	(*buf)[*len + n] = last ? '\n' : ',';
@@ -199,4 +198,12 @@ char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency)
 	char num[40];
 	rf_money_format_code(amount, currency, num, sizeof num);
 	return rf_arena_strdup(a, num);
+}
+
+void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (!rf_buf_room(buf, len, cap, n + 1))
+		return;
+	memcpy(*buf + *len, s, n);
+	*len += n;
 }

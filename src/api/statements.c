@@ -124,33 +124,13 @@ static void html_text(char **buf, size_t *len, size_t *cap, const char *s)
 				  : *s == '&' ? "&amp;"
 				  : *s == '"' ? "&quot;"
 					      : NULL;
-		size_t n = rep ? strlen(rep) : 1;
-		if (*len + n + 1 >= *cap) {
-			size_t ncap = (*cap + n + 64) * 2;
-			char *nb = realloc(*buf, ncap);
-			if (!nb)
-				return;
-			*buf = nb;
-			*cap = ncap;
-		}
-		memcpy(*buf + *len, rep ? rep : s, n);
-		*len += n;
+		rf_buf_add(buf, len, cap, rep ? rep : s, rep ? strlen(rep) : 1);
 	}
 }
 
 static void html_raw(char **buf, size_t *len, size_t *cap, const char *s)
 {
-	size_t n = strlen(s);
-	if (*len + n + 1 >= *cap) {
-		size_t ncap = (*cap + n + 64) * 2;
-		char *nb = realloc(*buf, ncap);
-		if (!nb)
-			return;
-		*buf = nb;
-		*cap = ncap;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
+	rf_buf_add(buf, len, cap, s, strlen(s));
 }
 
 void rf_api_partners_statement(rf_ctx *c)

@@ -133,6 +133,16 @@ static int64_t seconds_ms(json_t *v)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) * 1000 : 0;
 }
 
+/* True (with err cleared) when rc refused a code or click id that refd does not know: the event is then taken
+ * without them rather than losing the customer or the sale. */
+static bool unknown_reference(rf_status rc, rf_err *err)
+{
+	if (rc != RF_EINVAL || (strcmp(err->field, "code") != 0 && strcmp(err->field, "click_id") != 0))
+		return false;
+	memset(err, 0, sizeof *err);
+	return true;
+}
+
 /* Finds or creates the lead for a Stripe customer: a code or click that does not exist is left out rather than
  * losing the customer. */
 static rf_status touch(rf_ctx *c, const rf_program *prog, const char *email, const char *cus, const char *code,
@@ -141,10 +151,8 @@ static rf_status touch(rf_ctx *c, const rf_program *prog, const char *email, con
 	if (!email && !cus)
 		return rf_err_set(err, RF_EINVAL, "customer", "the event names no customer");
 	rf_status rc = rf_api_customer_touch(c, prog, email, cus, code, click, lead_id, err);
-	if (rc == RF_EINVAL && (strcmp(err->field, "code") == 0 || strcmp(err->field, "click_id") == 0)) {
-		memset(err, 0, sizeof *err);
+	if (unknown_reference(rc, err))
 		rc = rf_api_customer_touch(c, prog, email, cus, NULL, NULL, lead_id, err);
-	}
 	return rc;
 }
 
@@ -205,8 +213,7 @@ static rf_status handle(rf_ctx *c, const rf_program *prog, const char *type, jso
 		if (!in.email && !in.customer_external_id)
 			return rf_err_set(err, RF_EINVAL, "customer", "the event names no customer");
 		rc = rf_api_sale_ingest(c, &in, &out, &status, object_id, err);
-		if (rc == RF_EINVAL && (strcmp(err->field, "code") == 0 || strcmp(err->field, "click_id") == 0)) {
-			memset(err, 0, sizeof *err);
+		if (unknown_reference(rc, err)) {
 			in.code = in.click_id = NULL;
 			rc = rf_api_sale_ingest(c, &in, &out, &status, object_id, err);
 		}
