@@ -666,16 +666,12 @@ void rf_api_fx_import(rf_ctx *c)
 			rf_json_fail(c, RF_EINVAL, "csv", "at most 10,000 rates per import");
 			return;
 		}
-		if (n == cap) {
-			rf_fx_rate *grown = rf_arena_alloc(c->a, sizeof *grown * cap * 2);
-			if (!grown) {
-				rf_json_fail(c, RF_ENOMEM, NULL, "out of memory");
-				return;
-			}
-			memcpy(grown, list, sizeof *list * n);
-			list = grown;
-			cap *= 2;
+		rf_fx_rate *grown = rf_arena_grow(c->a, list, n, &cap, sizeof *list, 16);
+		if (!grown) {
+			rf_json_fail(c, RF_ENOMEM, NULL, "out of memory");
+			return;
 		}
+		list = grown;
 		rf_err err = {0};
 		char *where = rf_arena_printf(c->a, "line %zu: ", lineno);
 		const char *v[4];

@@ -115,16 +115,10 @@ static rf_status plan_for(rf_ledger *L, const rf_partner *p, int64_t at, const c
 static rf_status emit(rf_ledger *L, rf_commission *e, rf_err *err)
 {
 	rf_ctx *c = L->c;
-	if (L->n == L->cap) {
-		size_t cap = L->cap ? L->cap * 2 : 16;
-		rf_commission *items = rf_arena_alloc(c->a, sizeof *items * cap);
-		if (!items)
-			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-		if (L->n)
-			memcpy(items, L->items, sizeof *items * L->n);
-		L->items = items;
-		L->cap = cap;
-	}
+	rf_commission *items = rf_arena_grow(c->a, L->items, L->n, &L->cap, sizeof *items, 16);
+	if (!items)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	L->items = items;
 	e->id = rf_id_new_arena(c->a, "com");
 	e->created_at = e->updated_at = rf_clock_now_ms();
 	L->items[L->n++] = *e;

@@ -470,16 +470,10 @@ static sim_row *sim_find(sim_table *t, const char *partner_id, const char *curre
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->rows[i].partner_id, partner_id) == 0 && strcmp(t->rows[i].currency, currency) == 0)
 			return &t->rows[i];
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 32;
-		sim_row *rows = rf_arena_alloc(t->a, sizeof *rows * cap);
-		if (!rows)
-			return NULL;
-		if (t->n)
-			memcpy(rows, t->rows, sizeof *rows * t->n);
-		t->rows = rows;
-		t->cap = cap;
-	}
+	sim_row *rows = rf_arena_grow(t->a, t->rows, t->n, &t->cap, sizeof *rows, 32);
+	if (!rows)
+		return NULL;
+	t->rows = rows;
 	sim_row *r = &t->rows[t->n++];
 	memset(r, 0, sizeof *r);
 	r->partner_id = rf_arena_strdup(t->a, partner_id);

@@ -41,16 +41,10 @@ static row *find_row_in(table *t, const char *key, bool sorted)
 		if (sorted)
 			break;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		row *rows = rf_arena_alloc(t->a, sizeof *rows * cap);
-		if (!rows)
-			return NULL;
-		if (t->n)
-			memcpy(rows, t->rows, sizeof *rows * t->n);
-		t->rows = rows;
-		t->cap = cap;
-	}
+	row *rows = rf_arena_grow(t->a, t->rows, t->n, &t->cap, sizeof *rows, 64);
+	if (!rows)
+		return NULL;
+	t->rows = rows;
 	row *r = &t->rows[t->n++];
 	memset(r, 0, sizeof *r);
 	r->key = rf_arena_strdup(t->a, key);

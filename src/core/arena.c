@@ -62,6 +62,22 @@ char *rf_arena_strndup(rf_arena *a, const char *s, size_t n)
 	return p;
 }
 
+void *rf_arena_grow(rf_arena *a, void *items, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return items;
+	size_t ncap = *cap ? *cap * 2 : first;
+	if (ncap < *cap || (size && ncap > SIZE_MAX / size))
+		return NULL;
+	void *grown = rf_arena_alloc(a, size * ncap);
+	if (!grown)
+		return NULL;
+	if (n)
+		memcpy(grown, items, size * n);
+	*cap = ncap;
+	return grown;
+}
+
 char *rf_arena_strdup(rf_arena *a, const char *s)
 {
 	return s ? rf_arena_strndup(a, s, strlen(s)) : NULL;

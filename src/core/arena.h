@@ -18,6 +18,11 @@ void rf_arena_init(rf_arena *a, size_t limit);
 /* Returns zeroed memory owned by the arena, aligned for any type, or NULL when out of memory or over the limit. */
 void *rf_arena_alloc(rf_arena *a, size_t n);
 
+/* Room for one more item in an arena array of n items of size bytes with capacity *cap: returns items while n < *cap,
+ * else a copy in a new array twice as large (first items when *cap is 0) and updates *cap; NULL when out of memory,
+ * with *cap unchanged. The old array stays in the arena until it resets. */
+void *rf_arena_grow(rf_arena *a, void *items, size_t n, size_t *cap, size_t size, size_t first);
+
 /* Copies a NUL-terminated string (NULL gives NULL) into the arena. */
 char *rf_arena_strdup(rf_arena *a, const char *s);
 

@@ -223,16 +223,8 @@ rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *
 	*items = rf_arena_alloc(a, sizeof **items * cap);
 	int rc = SQLITE_DONE;
 	while (*items && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			rf_rollup_key *grown = rf_arena_alloc(a, sizeof *grown * cap * 2);
-			if (!grown) {
-				*items = NULL;
-				break;
-			}
-			memcpy(grown, *items, sizeof *grown * cap);
-			*items = grown;
-			cap *= 2;
-		}
+		if (!(*items = rf_arena_grow(a, *items, *n, &cap, sizeof **items, 16)))
+			break;
 		key_fill(st, &(*items)[(*n)++], a);
 	}
 	sqlite3_reset(st);
@@ -605,18 +597,12 @@ rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***id
 	}
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (k == cap) {
-			char **gi = rf_arena_alloc(a, sizeof *gi * cap * 2);
-			char **gn = rf_arena_alloc(a, sizeof *gn * cap * 2);
-			if (!gi || !gn) {
-				sqlite3_reset(st);
-				return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-			}
-			memcpy(gi, id, sizeof *gi * cap);
-			memcpy(gn, nm, sizeof *gn * cap);
-			id = gi;
-			nm = gn;
-			cap *= 2;
+		size_t name_cap = cap; /* the two arrays grow together */
+		id = rf_arena_grow(a, id, k, &cap, sizeof *id, 64);
+		nm = rf_arena_grow(a, nm, k, &name_cap, sizeof *nm, 64);
+		if (!id || !nm) {
+			sqlite3_reset(st);
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 		}
 		id[k] = rf_sqlite_col_text(st, 0, a);
 		nm[k] = rf_sqlite_col_text(st, 1, a);

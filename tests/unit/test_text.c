@@ -133,6 +133,32 @@ static void arena_bounds(void **state)
 	rf_arena_reset(&a);
 }
 
+static void arena_grow(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 4096);
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+	for (int i = 0; i < 100; i++) {
+		int *room = rf_arena_grow(&a, v, n, &cap, sizeof *v, 4);
+		assert_non_null(room);
+		if (n < 4)
+			assert_int_equal(cap, 4);
+		v = room;
+		v[n++] = i;
+	}
+	assert_int_equal(cap, 128);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(v[i], i);
+	assert_ptr_equal(rf_arena_grow(&a, v, n, &cap, sizeof *v, 4), v); /* room left: the same array */
+	/* Past the arena's bound: NULL, and the capacity stays as it was. */
+	size_t big = 1000;
+	assert_null(rf_arena_grow(&a, v, big, &big, sizeof *v, 4));
+	assert_int_equal(big, 1000);
+	rf_arena_reset(&a);
+}
+
 static void secrets(void **state)
 {
 	(void)state;
@@ -199,6 +225,7 @@ int main(void)
 	    cmocka_unit_test(clean_text),
 	    cmocka_unit_test(countries),
 	    cmocka_unit_test(arena_bounds),
+	    cmocka_unit_test(arena_grow),
 	    cmocka_unit_test(secrets),
 	    cmocka_unit_test(keyed_hash),
 	};
