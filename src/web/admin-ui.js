@@ -1,6 +1,6 @@
 // Shared pieces of the admin UI: formatting, tables, forms whose API errors land next to the named field, dialogs
 // that close with Escape, busy states for long actions, announcements for screen readers, the partner combobox.
-import { api, apiFetch, ApiError, currencyDecimals, el, money } from './api.js';
+import { api, apiFetch, ApiError, currencyDecimals, el, money, moneyParts } from './api.js';
 
 export { api, el, money };
 
@@ -97,9 +97,7 @@ export function parseMoney(text, currency) {
 // Minor units as the plain decimal a person would type (12345 USD → "123.45").
 export function moneyText(m) {
   if (!m) return '';
-  const d = currencyDecimals(m.currency);
-  const digits = String(Math.abs(m.amount)).padStart(d + 1, '0');
-  return `${m.amount < 0 ? '-' : ''}${d ? `${digits.slice(0, -d)}.${digits.slice(-d)}` : digits}`;
+  return moneyParts(m).join('');
 }
 
 export const moneyList = (list) => (list && list.length ? list.map(money).join(' · ') : '—');

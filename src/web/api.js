@@ -85,14 +85,17 @@ export async function apiFetch(method, path, { body, type, accept } = {}) {
   return res;
 }
 
+// Minor units split at the currency's decimals: the sign, the whole part and the fraction ('' when none, or '.' and its digits).
+export function moneyParts(m) {
+  const d = currencyDecimals(m.currency);
+  const digits = String(Math.abs(m.amount)).padStart(d + 1, '0');
+  return [m.amount < 0 ? '-' : '', d ? digits.slice(0, -d) : digits, d ? `.${digits.slice(-d)}` : ''];
+}
+
 export function money(m) {
   if (!m) return '—';
-  const d = decimals[m.currency] ?? 2;
-  const digits = String(Math.abs(m.amount)).padStart(d + 1, '0');
-  const whole = d ? digits.slice(0, -d) : digits;
-  const frac = d ? `.${digits.slice(-d)}` : '';
-  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ',');
-  return `${m.amount < 0 ? '-' : ''}${grouped}${frac} ${m.currency.toUpperCase()}`;
+  const [sign, whole, frac] = moneyParts(m);
+  return `${sign}${whole.replace(/\B(?=(\d{3})+$)/g, ',')}${frac} ${m.currency.toUpperCase()}`;
 }
 
 export function el(tag, attrs = {}, ...children) {
