@@ -8,7 +8,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
-LDLIBS = $(PKG_LIBS) -lpthread
+LDLIBS = $(PKG_LIBS) -lhttp_parser -lpthread
 
 B ?= build
 SRC := $(wildcard src/core/*.c src/store/*.c src/http/*.c src/track/*.c src/jobs/*.c src/api/*.c src/cli/*.c)

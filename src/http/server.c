@@ -1,23 +1,23 @@
-/* The evhttp-based server: one event loop per thread on SO_REUSEPORT sockets, request logging, graceful stop. */
+/* refd's HTTP/1.1 server: one libevent loop per thread on SO_REUSEPORT sockets, requests read with the
+ * http-parser library, responses written straight to the socket; request logs and a graceful stop. */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <http_parser.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +25,11 @@
 #include "../core/text.h"
 
 #define REQ_ARENA_LIMIT (16u << 20)
+#define MAX_HEADER_LINES 100
+#define READ_ROOM 4096
+#define LINGER_MS 2000
+/* A connection's next request waits while this much of the previous answers is still unsent. */
+#define OUT_HIGH_WATER (256u << 10)
 
 typedef struct posted {
 	struct posted *next;
@@ -33,35 +38,99 @@ typedef struct posted {
 	void *arg;
 } posted;
 
+typedef struct conn conn;
+
 typedef struct worker {
 	int index;
 	int fd;
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
+	struct event *accept_ev;
+	struct event *accept_retry; /* re-arms accepting after running out of descriptors */
+	struct event *sweep;        /* closes idle connections and ends lingering closes */
 	const rf_server_config *cfg;
 	void *ctx;
 	pthread_t thread;
-	atomic_int inflight;
+	conn *conns; /* every open connection of this worker */
 	struct event *drain;
 	int drain_ticks;
+	int draining;
 	int started;
+	time_t date_at;
+	char date[40]; /* "Date: ...\r\n" for date_at */
 	/* Work handed to this worker by other threads (completed deferred requests). */
 	pthread_mutex_t post_mu;
 	posted *post_head, *post_tail;
 	struct event *post_ev;
 } worker;
 
+enum conn_state {
+	C_READING, /* reading (or waiting for) a request */
+	C_SERVING, /* a request is with its handler or deferred */
+	C_CLOSING, /* the last answer is queued: send it, then close after the client's remaining bytes */
+};
+
+/* Where a header's name and value lie in the connection's input while the header block is read. */
+typedef struct {
+	uint32_t name_off, name_len, val_off, val_len;
+} span;
+
+typedef struct {
+	const char *name, *value;
+} kv;
+
+struct conn {
+	worker *w;
+	int fd;
+	struct event *ev;
+	conn *prev, *next;
+	char peer[64];
+	enum conn_state state;
+	int64_t active_ms; /* last progress, for the idle timeout */
+	int64_t linger_until_ms;
+	http_parser p;
+	/* Input: in[0..in_off) is parsed, in[in_off..in_len) waits. Until a request's headers are complete its
+	 * whole header block stays in the buffer, so spans stay valid as more bytes arrive. */
+	char *in;
+	size_t in_off, in_len, in_cap;
+	char *out;
+	size_t out_off, out_len, out_cap;
+	rf_req *req;      /* the request being read or served */
+	int in_headers;   /* between the start of a request and the end of its headers */
+	int message_done; /* the parser paused at the end of a request */
+	int error_status; /* set by a parser callback that refuses the request */
+	const char *error_type, *error_message;
+	uint32_t url_off, url_len;
+	int last_cb; /* 1 after a header name piece, 2 after a value piece */
+	int nspans;
+	span spans[MAX_HEADER_LINES];
+	int processing; /* conn_process is on the stack */
+	int dead;       /* to be freed when conn_process unwinds */
+	int shut;       /* the write side is shut down (lingering close) */
+	int draining;   /* the server is stopping: answer what is in flight, then close */
+};
+
+typedef struct out_header {
+	struct out_header *next;
+	const char *name, *value;
+} out_header;
+
 struct rf_req {
-	struct evhttp_request *ev;
+	conn *c; /* NULL once the connection is gone */
 	worker *w;
 	rf_arena arena;
+	unsigned method;
+	int keep_alive;
 	char *path;
-	struct evkeyvalq query;
+	char *raw_query;
+	kv *headers;
+	int nheaders;
+	kv *query;
+	size_t nquery;
 	int query_parsed;
 	int query_bad; /* the query string could not be read */
+	out_header *out_head, *out_tail;
 	char *body;
-	size_t body_len;
+	size_t body_len, body_cap;
 	char id[32];
 	char peer[64];
 	char actor[64];
@@ -72,6 +141,10 @@ struct rf_req {
 	int in_dispatch; /* the handler is still running: dispatch releases the request */
 };
 
+static http_parser_settings parser_settings;
+
+static void conn_process(conn *c);
+
 static int64_t mono_us(void)
 {
 	struct timespec ts;
@@ -79,26 +152,22 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int64_t mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+/* ---- Request accessors ---- */
+
+static bool method_allowed(unsigned m)
+{
+	return m == HTTP_GET || m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH || m == HTTP_DELETE ||
+	       m == HTTP_HEAD || m == HTTP_OPTIONS;
+}
+
 const char *rf_req_method(rf_req *r)
 {
-	switch (evhttp_request_get_command(r->ev)) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_PUT:
-		return "PUT";
-	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
-	case EVHTTP_REQ_OPTIONS:
-		return "OPTIONS";
-	default:
-		return "OTHER";
-	}
+	return method_allowed(r->method) ? http_method_str((enum http_method)r->method) : "OTHER";
 }
 
 const char *rf_req_path(rf_req *r)
@@ -106,24 +175,90 @@ const char *rf_req_path(rf_req *r)
 	return r->path;
 }
 
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into the arena ('+' becomes a space when plus is set; a '%' not followed by two hex
+ * digits stays as it is). *len gets the decoded length, which tells an encoded NUL apart. */
+static char *uri_decode(rf_arena *a, const char *s, size_t n, bool plus, size_t *len)
+{
+	char *d = rf_arena_alloc(a, n + 1);
+	if (!d)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+			d[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (plus && s[i] == '+') {
+			d[o++] = ' ';
+		} else {
+			d[o++] = s[i];
+		}
+	}
+	d[o] = '\0';
+	if (len)
+		*len = o;
+	return d;
+}
+
+/* Reads the query string as name=value members joined by '&'. A member without '=' or with an empty name makes
+ * the whole query unreadable rather than half read. */
 static void parse_query(rf_req *r)
 {
 	if (r->query_parsed)
 		return;
 	r->query_parsed = 1;
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r->ev);
-	const char *q = u ? evhttp_uri_get_query(u) : NULL;
-	if (q && evhttp_parse_query_str(q, &r->query) != 0) {
-		/* A member without "=" (or another malformed piece): the query is refused, not half read. */
-		evhttp_clear_headers(&r->query);
-		r->query_bad = 1;
+	const char *q = r->raw_query;
+	if (!q || !*q)
+		return;
+	size_t cap = 0;
+	for (const char *p = q;;) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (!eq || eq == p) {
+			r->query_bad = 1;
+			r->nquery = 0;
+			return;
+		}
+		kv *grown = rf_arena_grow(&r->arena, r->query, r->nquery, &cap, sizeof *r->query, 8);
+		if (!grown) {
+			r->query_bad = 1;
+			r->nquery = 0;
+			return;
+		}
+		r->query = grown;
+		kv *m = &r->query[r->nquery++];
+		m->name = uri_decode(&r->arena, p, (size_t)(eq - p), true, NULL);
+		m->value = uri_decode(&r->arena, eq + 1, n - (size_t)(eq + 1 - p), true, NULL);
+		if (!m->name || !m->value) {
+			r->query_bad = 1;
+			r->nquery = 0;
+			return;
+		}
+		if (!amp)
+			break;
+		p = amp + 1;
 	}
 }
 
 const char *rf_req_query(rf_req *r, const char *name)
 {
 	parse_query(r);
-	return evhttp_find_header(&r->query, name);
+	for (size_t i = 0; i < r->nquery; i++)
+		if (strcmp(r->query[i].name, name) == 0)
+			return r->query[i].value;
+	return NULL;
 }
 
 bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown)
@@ -133,14 +268,12 @@ bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **u
 		*unknown = NULL; /* no one parameter is at fault */
 		return false;
 	}
-	struct evkeyval *kv;
-	TAILQ_FOREACH(kv, &r->query, next)
-	{
+	for (size_t i = 0; i < r->nquery; i++) {
 		bool ok = false;
 		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = strcmp(*a, kv->key) == 0;
+			ok = strcmp(*a, r->query[i].name) == 0;
 		if (!ok) {
-			*unknown = rf_arena_strdup(&r->arena, kv->key);
+			*unknown = r->query[i].name;
 			return false;
 		}
 	}
@@ -149,14 +282,17 @@ bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **u
 
 const char *rf_req_header(rf_req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+	for (int i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
 }
 
 const char *rf_req_body(rf_req *r, size_t *len)
 {
 	if (len)
 		*len = r->body_len;
-	return r->body;
+	return r->body ? r->body : "";
 }
 
 const char *rf_req_peer(rf_req *r)
@@ -179,10 +315,55 @@ void rf_req_log_actor(rf_req *r, const char *actor)
 	snprintf(r->actor, sizeof r->actor, "%s", actor ? actor : "");
 }
 
+char *rf_req_cookie(rf_req *r, const char *name)
+{
+	const char *p = rf_req_header(r, "Cookie");
+	size_t nl = strlen(name);
+	while (p && *p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
+			return rf_arena_strndup(&r->arena, p + nl + 1, len - nl - 1);
+		p = end;
+	}
+	return NULL;
+}
+
+const char *rf_req_raw_query(rf_req *r)
+{
+	return r->raw_query;
+}
+
+/* A header line must not be able to start another one. */
+static bool header_text_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\r' || *s == '\n')
+			return false;
+	return true;
+}
+
 void rf_resp_header(rf_req *r, const char *name, const char *value)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
+	if (!name || !value || !header_text_ok(name) || !header_text_ok(value))
+		return;
+	out_header *h = rf_arena_alloc(&r->arena, sizeof *h);
+	if (!h)
+		return;
+	h->name = name;
+	h->value = rf_arena_strdup(&r->arena, value);
+	if (!h->value)
+		return;
+	if (r->out_tail)
+		r->out_tail->next = h;
+	else
+		r->out_head = h;
+	r->out_tail = h;
 }
+
+/* ---- Logging ---- */
 
 /* Writes s as a JSON string body (without quotes) into buf, escaping what JSON requires. */
 static size_t json_escape(char *buf, size_t len, const char *s)
@@ -224,64 +405,458 @@ static void log_request(rf_req *r, int status, size_t bytes)
 	}
 }
 
-static void on_complete(struct evhttp_request *ev, void *arg)
-{
-	(void)ev;
-	worker *w = arg;
-	atomic_fetch_sub(&w->inflight, 1);
-}
+/* ---- Connections ---- */
 
 static void req_free(rf_req *r)
 {
-	evhttp_clear_headers(&r->query);
+	free(r->body);
 	rf_arena_reset(&r->arena);
 	free(r);
 }
 
-static void on_conn_close(struct evhttp_connection *conn, void *arg)
+static void conn_free(conn *c)
 {
-	(void)conn;
-	rf_req *r = arg;
-	r->gone = 1;
-	r->ev = NULL;
+	worker *w = c->w;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->req) {
+		if (c->req->deferred && !c->req->sent) {
+			/* The handler's thread still holds it: rf_resp_send releases it when the answer comes. */
+			c->req->gone = 1;
+			c->req->c = NULL;
+		} else if (!c->req->in_dispatch) {
+			req_free(c->req);
+		} else {
+			c->req->c = NULL;
+		}
+	}
+	if (c->ev)
+		event_free(c->ev);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
 }
+
+/* Makes room for n more bytes of output. */
+static bool out_room(conn *c, size_t n)
+{
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + n <= c->out_cap)
+		return true;
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		if (c->out_len + n <= c->out_cap)
+			return true;
+	}
+	size_t cap = c->out_cap ? c->out_cap : 1024;
+	while (cap < c->out_len + n)
+		cap *= 2;
+	char *o = realloc(c->out, cap);
+	if (!o)
+		return false;
+	c->out = o;
+	c->out_cap = cap;
+	return true;
+}
+
+static void out_add(conn *c, const char *s, size_t n)
+{
+	if (!out_room(c, n)) {
+		c->dead = 1; /* an answer cut short must not be taken for a whole one */
+		return;
+	}
+	memcpy(c->out + c->out_len, s, n);
+	c->out_len += n;
+}
+
+/* Sends what is queued; false when the connection failed. */
+static bool out_flush(conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			c->active_ms = mono_ms();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
+	c->out_off = c->out_len = 0;
+	/* A large answer's buffer is not kept by an idle connection. */
+	if (c->out_cap > (64u << 10)) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	return true;
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 307:
+		return "Temporary Redirect";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return status >= 500 ? "Error" : status >= 400 ? "Client Error" : "Status";
+	}
+}
+
+static const char *date_line(worker *w)
+{
+	time_t now = time(NULL);
+	if (now != w->date_at) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(w->date, sizeof w->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+		w->date_at = now;
+	}
+	return w->date;
+}
+
+/* Queues a whole answer on c. */
+static void queue_answer(conn *c, rf_req *r, int status, const char *content_type, const char *body, size_t len,
+			 bool keep_alive, bool http10)
+{
+	char head[512];
+	int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n", status, reason(status),
+			 date_line(c->w), len);
+	out_add(c, head, (size_t)n);
+	if (content_type && header_text_ok(content_type)) {
+		out_add(c, "Content-Type: ", 14);
+		out_add(c, content_type, strlen(content_type));
+		out_add(c, "\r\n", 2);
+	}
+	if (r) {
+		out_add(c, "X-Request-Id: ", 14);
+		out_add(c, r->id, strlen(r->id));
+		out_add(c, "\r\n", 2);
+		for (out_header *h = r->out_head; h; h = h->next) {
+			out_add(c, h->name, strlen(h->name));
+			out_add(c, ": ", 2);
+			out_add(c, h->value, strlen(h->value));
+			out_add(c, "\r\n", 2);
+		}
+	}
+	static const char nosniff[] = "X-Content-Type-Options: nosniff\r\n";
+	out_add(c, nosniff, sizeof nosniff - 1);
+	if (!keep_alive)
+		out_add(c, "Connection: close\r\n", 19);
+	else if (http10)
+		out_add(c, "Connection: keep-alive\r\n", 24);
+	out_add(c, "\r\n", 2);
+	if (body && len && !(r && r->method == HTTP_HEAD))
+		out_add(c, body, len);
+}
+
+/* Answers a request the server itself refuses (bad framing, too large, ...), then closes the connection. */
+static void refuse(conn *c, int status, const char *type, const char *message)
+{
+	char body[256];
+	int n = snprintf(body, sizeof body, "{\"error\":{\"type\":\"%s\",\"message\":\"%s\",\"field\":%s}}", type,
+			 message, status == 413 ? "\"body\"" : "null");
+	if (c->req && !c->req->in_dispatch) {
+		req_free(c->req);
+	}
+	c->req = NULL;
+	queue_answer(c, NULL, status, "application/json", body, (size_t)n, false, false);
+	c->state = C_CLOSING;
+}
+
+/* ---- Reading requests ---- */
+
+static conn *of(http_parser *p)
+{
+	return p->data;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	conn *c = of(p);
+	c->in_headers = 1;
+	c->url_len = 0;
+	c->nspans = 0;
+	c->last_cb = 0;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	conn *c = of(p);
+	if (c->url_len == 0)
+		c->url_off = (uint32_t)(at - c->in);
+	c->url_len += (uint32_t)len; /* pieces of one header block are contiguous in the input */
+	return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	conn *c = of(p);
+	if (c->last_cb != 1) {
+		if (c->nspans == MAX_HEADER_LINES) {
+			c->error_status = 431;
+			c->error_type = "headers_too_large";
+			c->error_message = "too many header lines";
+			return -1;
+		}
+		span *s = &c->spans[c->nspans++];
+		s->name_off = (uint32_t)(at - c->in);
+		s->name_len = 0;
+		s->val_off = s->name_off;
+		s->val_len = 0;
+	}
+	c->spans[c->nspans - 1].name_len += (uint32_t)len;
+	c->last_cb = 1;
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	conn *c = of(p);
+	span *s = &c->spans[c->nspans - 1];
+	if (c->last_cb != 2) {
+		s->val_off = (uint32_t)(at - c->in);
+		s->val_len = 0;
+	}
+	s->val_len += (uint32_t)len;
+	c->last_cb = 2;
+	return 0;
+}
+
+static int fail_cb(conn *c, int status, const char *type, const char *message)
+{
+	c->error_status = status;
+	c->error_type = type;
+	c->error_message = message;
+	/* Not 1 or 2: from on_headers_complete those mean "no body" and "upgrade", not an error. */
+	return -1;
+}
+
+static bool request_id_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s && s[n]; n++) {
+		char c = s[n];
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+		      c == '_' || c == '.'))
+			return false;
+	}
+	return n >= 8 && n <= 30;
+}
+
+/* RFC 9110 token characters, which a header name is made of. */
+static bool token_ok(const char *s, size_t n)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch && strchr(extra, ch))))
+			return false;
+	}
+	return n > 0;
+}
+
+/* The header block is complete: the request is built from it, so the input buffer may move from here on. */
+static int on_headers_complete(http_parser *p)
+{
+	conn *c = of(p);
+	worker *w = c->w;
+	c->in_headers = 0;
+	if (p->http_major != 1)
+		return fail_cb(c, 505, "http_version_not_supported", "only HTTP/1.x is served");
+	if (!method_allowed(p->method))
+		return fail_cb(c, 501, "not_implemented", "this method is not served");
+	rf_req *r = calloc(1, sizeof *r);
+	if (!r)
+		return fail_cb(c, 503, "unavailable", "out of memory");
+	c->req = r;
+	r->c = c;
+	r->w = w;
+	r->start_us = mono_us();
+	r->method = p->method;
+	rf_arena_init(&r->arena, REQ_ARENA_LIMIT);
+	snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+
+	r->headers = rf_arena_alloc(&r->arena, sizeof *r->headers * (size_t)(c->nspans ? c->nspans : 1));
+	if (!r->headers)
+		return fail_cb(c, 503, "unavailable", "out of memory");
+	for (int i = 0; i < c->nspans; i++) {
+		const span *s = &c->spans[i];
+		size_t vl = s->val_len;
+		while (vl && (c->in[s->val_off + vl - 1] == ' ' || c->in[s->val_off + vl - 1] == '\t'))
+			vl--;
+		/* This build of http-parser is lenient: it takes spaces in a name and folded values (a line starting
+		 * with a space continues the one before). Both are refused, as RFC 9112 allows, so that no header
+		 * means one thing here and another to a proxy in front. */
+		if (!token_ok(c->in + s->name_off, s->name_len) || memchr(c->in + s->val_off, '\n', vl) ||
+		    memchr(c->in + s->val_off, '\r', vl))
+			return fail_cb(c, 400, "bad_request", "a header line cannot be read");
+		kv *h = &r->headers[r->nheaders++];
+		h->name = rf_arena_strndup(&r->arena, c->in + s->name_off, s->name_len);
+		h->value = rf_arena_strndup(&r->arena, c->in + s->val_off, vl);
+		if (!h->name || !h->value)
+			return fail_cb(c, 503, "unavailable", "out of memory");
+	}
+
+	struct http_parser_url u;
+	http_parser_url_init(&u);
+	const char *url = c->in + c->url_off;
+	if (c->url_len == 0 || http_parser_parse_url(url, c->url_len, 0, &u) != 0)
+		return fail_cb(c, 400, "bad_request", "the request target cannot be read");
+	const char *path = "/";
+	size_t plen = 1;
+	if (u.field_set & (1 << UF_PATH)) {
+		path = url + u.field_data[UF_PATH].off;
+		plen = u.field_data[UF_PATH].len;
+	}
+	size_t dlen = 0;
+	char *decoded = uri_decode(&r->arena, path, plen, false, &dlen);
+	/* An encoded NUL would cut the path short and make it name something else: such a path names nothing. */
+	r->path = decoded && strlen(decoded) == dlen ? decoded : rf_arena_strdup(&r->arena, "/\x7f");
+	if (u.field_set & (1 << UF_QUERY))
+		r->raw_query =
+		    rf_arena_strndup(&r->arena, url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+	if (!r->path)
+		return fail_cb(c, 503, "unavailable", "out of memory");
+
+	const char *given = rf_req_header(r, "X-Request-Id");
+	if (request_id_ok(given)) {
+		snprintf(r->id, sizeof r->id, "%s", given);
+	} else {
+		char rnd[32];
+		rf_id_new("req", rnd, sizeof rnd);
+		snprintf(r->id, sizeof r->id, "%.28s", rnd);
+	}
+
+	bool chunked = (p->flags & F_CHUNKED) != 0;
+	bool has_length = p->content_length != ULLONG_MAX && p->content_length > 0;
+	if (has_length && p->content_length > w->cfg->max_body)
+		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
+	if (has_length) {
+		r->body_cap = (size_t)p->content_length + 1;
+		r->body = malloc(r->body_cap);
+		if (!r->body)
+			return fail_cb(c, 503, "unavailable", "out of memory");
+	}
+	r->keep_alive = http_should_keep_alive(p) && !c->draining;
+	const char *expect = rf_req_header(r, "Expect");
+	if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor >= 1 && (has_length || chunked)) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		out_add(c, cont, sizeof cont - 1);
+		if (!out_flush(c))
+			c->dead = 1;
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	conn *c = of(p);
+	rf_req *r = c->req;
+	if (r->body_len + len > c->w->cfg->max_body)
+		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
+	if (r->body_len + len + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 4096;
+		while (cap < r->body_len + len + 1)
+			cap *= 2;
+		char *b = realloc(r->body, cap);
+		if (!b)
+			return fail_cb(c, 503, "unavailable", "out of memory");
+		r->body = b;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, at, len);
+	r->body_len += len;
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	conn *c = of(p);
+	if (c->req && c->req->body)
+		c->req->body[c->req->body_len] = '\0';
+	c->message_done = 1;
+	/* One request at a time: the parser stops here and resumes once the answer is queued. */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/* ---- Serving ---- */
 
 void rf_req_defer(rf_req *r)
 {
-	if (r->deferred)
-		return;
 	r->deferred = 1;
-	atomic_fetch_add(&r->w->inflight, 1);
-	struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
-	if (conn)
-		evhttp_connection_set_closecb(conn, on_conn_close, r);
 }
 
 bool rf_req_gone(rf_req *r)
 {
 	return r->gone != 0;
-}
-
-char *rf_req_cookie(rf_req *r, const char *name)
-{
-	const char *p = rf_req_header(r, "Cookie");
-	size_t nl = strlen(name);
-	while (p && *p) {
-		while (*p == ' ' || *p == ';')
-			p++;
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-			return rf_arena_strndup(&r->arena, p + nl + 1, len - nl - 1);
-		p = end;
-	}
-	return NULL;
-}
-
-const char *rf_req_raw_query(rf_req *r)
-{
-	const struct evhttp_uri *u = r->ev ? evhttp_request_get_evhttp_uri(r->ev) : NULL;
-	return u ? evhttp_uri_get_query(u) : NULL;
 }
 
 void rf_req_post(rf_req *r, void (*fn)(rf_req *r, void *arg), void *arg)
@@ -329,109 +904,319 @@ void rf_resp_send(rf_req *r, int status, const char *content_type, const char *b
 	if (r->sent)
 		return;
 	r->sent = 1;
-	if (r->deferred) {
-		atomic_fetch_sub(&r->w->inflight, 1);
-		if (r->gone) {
-			if (!r->in_dispatch)
-				req_free(r);
-			return;
-		}
-		struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
-		if (conn)
-			evhttp_connection_set_closecb(conn, NULL, NULL);
-	}
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-	if (content_type)
-		evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "X-Request-Id", r->id);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
-	if (body && len)
-		evbuffer_add(out, body, len);
-	if (r->w->cfg->log_requests)
-		log_request(r, status, len);
-	atomic_fetch_add(&r->w->inflight, 1);
-	evhttp_request_set_on_complete_cb(r->ev, on_complete, r->w);
-	evhttp_send_reply(r->ev, status, NULL, NULL);
-	if (r->deferred && !r->in_dispatch)
-		req_free(r);
-}
-
-static bool request_id_ok(const char *s)
-{
-	size_t n = 0;
-	for (; s && s[n]; n++) {
-		char c = s[n];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
-		      c == '_' || c == '.'))
-			return false;
-	}
-	return n >= 8 && n <= 30;
-}
-
-static void dispatch(struct evhttp_request *ev, void *arg)
-{
-	worker *w = arg;
-	/* On the heap, because a deferred request outlives this call. */
-	rf_req *r = calloc(1, sizeof *r);
-	if (!r) {
-		evhttp_send_error(ev, 503, "Service Unavailable");
+	conn *c = r->c;
+	if (!c || r->gone) {
+		if (!r->in_dispatch)
+			req_free(r);
 		return;
 	}
-	r->ev = ev;
-	r->w = w;
-	r->start_us = mono_us();
-	TAILQ_INIT(&r->query);
-	rf_arena_init(&r->arena, REQ_ARENA_LIMIT);
+	if (r->w->cfg->log_requests)
+		log_request(r, status, len);
+	bool keep = r->keep_alive && !c->draining;
+	queue_answer(c, r, status, content_type, body, len, keep, c->p.http_minor == 0);
+	c->req = NULL;
+	r->c = NULL;
+	c->state = keep ? C_READING : C_CLOSING;
+	c->active_ms = mono_ms();
+	if (r->in_dispatch)
+		return; /* dispatch goes on reading the connection once the handler returns */
+	req_free(r);
+	conn_process(c);
+}
 
-	const char *given = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");
-	if (request_id_ok(given))
-		snprintf(r->id, sizeof r->id, "%s", given);
-	else {
-		char rnd[32];
-		rf_id_new("req", rnd, sizeof rnd);
-		snprintf(r->id, sizeof r->id, "%.28s", rnd);
+static void dispatch(conn *c)
+{
+	rf_req *r = c->req;
+	c->message_done = 0;
+	c->state = C_SERVING;
+	http_parser_pause(&c->p, 0);
+	if (c->p.upgrade) {
+		/* An Upgrade (h2c, websocket) is ignored, as RFC 9110 lets a server do: the answer and what follows
+		 * stay HTTP/1.1, so the parser, which stops at an upgrade, starts afresh. */
+		http_parser_init(&c->p, HTTP_REQUEST);
+		c->p.data = c;
 	}
-
-	struct evhttp_connection *conn = evhttp_request_get_connection(ev);
-	char *host = NULL;
-	ev_uint16_t port = 0;
-	if (conn) {
-		evhttp_connection_get_peer(conn, &host, &port);
-		snprintf(r->peer, sizeof r->peer, "%s", host ? host : "");
-	}
-
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
-	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
-	size_t dlen = 0;
-	char *decoded = raw ? evhttp_uridecode(raw, 0, &dlen) : NULL;
-	/* An encoded NUL would cut the path short and make it name something else: such a path names nothing. */
-	bool nul = decoded && strlen(decoded) != dlen;
-	r->path = rf_arena_strdup(&r->arena, decoded && !nul ? decoded : "/\x7f");
-	free(decoded);
-
-	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
-	size_t blen = evbuffer_get_length(in);
-	r->body = rf_arena_alloc(&r->arena, blen + 1);
-	if (r->body) {
-		evbuffer_remove(in, r->body, blen);
-		r->body_len = blen;
-	}
-
-	if (!r->path || !r->body) {
-		rf_resp_send(r, 500, "application/json",
-			     "{\"error\":{\"type\":\"internal_error\",\"message\":\"out of memory\"}}", 62);
-	} else {
-		r->in_dispatch = 1;
-		w->cfg->handler(r, w->ctx);
-		r->in_dispatch = 0;
-		if (!r->sent && !r->deferred)
-			rf_resp_send(r, 500, "application/json",
-				     "{\"error\":{\"type\":\"internal_error\",\"message\":\"no response\"}}", 61);
+	r->in_dispatch = 1;
+	c->w->cfg->handler(r, c->w->ctx);
+	r->in_dispatch = 0;
+	if (!r->sent && !r->deferred) {
+		static const char none[] = "{\"error\":{\"type\":\"internal_error\",\"message\":\"no response\","
+					   "\"field\":null}}";
+		rf_resp_send(r, 500, "application/json", none, sizeof none - 1);
 	}
 	/* A deferred request is released by rf_resp_send, later (unless that already happened). */
-	if (!r->deferred || r->sent)
+	if (!r->deferred || r->sent) {
+		if (c->req == r)
+			c->req = NULL;
 		req_free(r);
+	}
+}
+
+/* Drops parsed input, except a header block still being read (its spans point into the buffer). */
+static void in_compact(conn *c)
+{
+	if (c->in_headers || c->in_off == 0)
+		return;
+	memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+	c->in_len -= c->in_off;
+	c->in_off = 0;
+}
+
+/* Reads what the socket has; 1 when bytes came, 0 when there are none yet, -1 at the end or on an error. */
+static int in_read(conn *c)
+{
+	size_t limit = c->w->cfg->max_headers + 2 * READ_ROOM;
+	if (c->in_cap - c->in_len < READ_ROOM) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : READ_ROOM * 2;
+		if (cap > limit)
+			cap = limit;
+		if (cap <= c->in_len) {
+			/* Only a header block can fill the buffer: it is over the limit. */
+			refuse(c, 431, "headers_too_large", "the request headers are too large");
+			return 0;
+		}
+		char *in = realloc(c->in, cap);
+		if (!in)
+			return -1;
+		c->in = in;
+		c->in_cap = cap;
+	}
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			c->active_ms = mono_ms();
+			return 1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -1;
+	}
+}
+
+/* Parses buffered input up to the end of one request; false when the request was refused. */
+static bool in_parse(conn *c)
+{
+	size_t n = http_parser_execute(&c->p, &parser_settings, c->in + c->in_off, c->in_len - c->in_off);
+	c->in_off += n;
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->p);
+	if (e == HPE_PAUSED || e == HPE_OK) {
+		in_compact(c);
+		return true;
+	}
+	if (c->error_status)
+		refuse(c, c->error_status, c->error_type, c->error_message);
+	else if (e == HPE_HEADER_OVERFLOW)
+		refuse(c, 431, "headers_too_large", "the request headers are too large");
+	else
+		refuse(c, 400, "bad_request", http_errno_description(e));
+	return false;
+}
+
+/* Moves a connection forward as far as it can go without waiting: sends queued answers, reads and parses
+ * requests and serves them one at a time, and closes it when it is done. */
+static void conn_process(conn *c)
+{
+	if (c->processing)
+		return;
+	c->processing = 1;
+	while (!c->dead) {
+		if (c->state == C_SERVING)
+			break;
+		if (c->state == C_CLOSING) {
+			if (!out_flush(c)) {
+				c->dead = 1;
+				break;
+			}
+			if (c->out_len > c->out_off)
+				break;
+			if (!c->shut) {
+				/* Closing with unread input would reset the connection and could destroy the answer
+				 * before the client reads it: shut the sending side and read what the client still
+				 * sends. */
+				shutdown(c->fd, SHUT_WR);
+				c->shut = 1;
+				c->linger_until_ms = mono_ms() + LINGER_MS;
+			}
+			c->in_off = c->in_len = 0;
+			int got = in_read(c);
+			if (got < 0)
+				c->dead = 1;
+			if (got <= 0)
+				break;
+			continue;
+		}
+		/* Reading: keep the previous answers from piling up behind a slow reader. */
+		if (c->out_len - c->out_off > OUT_HIGH_WATER) {
+			if (!out_flush(c))
+				c->dead = 1;
+			if (c->out_len - c->out_off > OUT_HIGH_WATER)
+				break;
+			continue;
+		}
+		if (c->in_off < c->in_len) {
+			if (!in_parse(c))
+				continue;
+			if (c->message_done && !c->req) {
+				refuse(c, 400, "bad_request", "the request cannot be read");
+				continue;
+			}
+			if (c->message_done) {
+				in_compact(c);
+				dispatch(c);
+				continue;
+			}
+		}
+		int got = in_read(c);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			/* The client is done sending: a request cut short is dropped, what was answered still goes out.
+			 */
+			if (c->req || c->in_headers)
+				c->dead = 1;
+			else
+				c->state = C_CLOSING;
+		}
+	}
+	if (!c->dead && !out_flush(c))
+		c->dead = 1;
+	c->processing = 0;
+	if (c->dead)
+		conn_free(c);
+}
+
+static void conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_process(arg);
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	worker *w = arg;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof sa;
+		int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop accepting for a moment instead of spinning on the ready
+				 * socket. */
+				static const struct timeval pause = {0, 100000};
+				event_del(w->accept_ev);
+				evtimer_add(w->accept_retry, &pause);
+			}
+			return;
+		}
+		conn *c = calloc(1, sizeof *c);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->w = w;
+		c->fd = fd;
+		c->state = C_READING;
+		c->active_ms = mono_ms();
+		c->draining = w->draining;
+		if (sa.sin_family == AF_INET)
+			inet_ntop(AF_INET, &sa.sin_addr, c->peer, sizeof c->peer);
+		http_parser_init(&c->p, HTTP_REQUEST);
+		c->p.data = c;
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		/* Edge-triggered and never changed: a request costs no epoll_ctl. */
+		c->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_ET | EV_PERSIST, conn_cb, c);
+		if (!c->ev || event_add(c->ev, NULL) != 0) {
+			conn_free(c);
+			continue;
+		}
+	}
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker *w = arg;
+	if (w->accept_ev && !w->draining)
+		event_add(w->accept_ev, NULL);
+}
+
+/* Closes connections idle for longer than the timeout (a slow client's unfinished request or unread answer
+ * included) and lingering closes that are over. */
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker *w = arg;
+	int64_t now = mono_ms();
+	int64_t idle = (int64_t)(w->cfg->timeout_seconds > 0 ? w->cfg->timeout_seconds : 30) * 1000;
+	for (conn *c = w->conns; c;) {
+		conn *next = c->next;
+		bool expired = c->state != C_SERVING && now - c->active_ms > idle;
+		if (expired || (c->shut && now > c->linger_until_ms))
+			conn_free(c);
+		c = next;
+	}
+}
+
+static bool conn_busy(const conn *c)
+{
+	return c->state == C_SERVING || (c->out_len > c->out_off && !c->shut);
+}
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof name, "refd-http-%d", w->index);
+	pthread_setname_np(pthread_self(), name);
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* Runs on each worker's loop once a stop is asked: stops accepting, closes idle connections, then waits for
+ * the answers in flight. */
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker *w = arg;
+	static const struct timeval tick = {0, 10000};
+	if (!w->draining) {
+		w->draining = 1;
+		if (w->accept_ev) {
+			event_free(w->accept_ev);
+			w->accept_ev = NULL;
+		}
+		if (w->fd >= 0) {
+			close(w->fd);
+			w->fd = -1;
+		}
+		for (conn *c = w->conns; c;) {
+			conn *next = c->next;
+			c->draining = 1;
+			if (c->state == C_READING && !c->in_headers && c->in_off == c->in_len && !conn_busy(c))
+				conn_free(c);
+			c = next;
+		}
+	}
+	bool busy = false;
+	for (conn *c = w->conns; c && !busy; c = c->next)
+		busy = conn_busy(c);
+	/* A response whose client vanished may never finish, so the wait is bounded to 10 s. */
+	if (busy && w->drain_ticks++ < 1000) {
+		evtimer_add(w->drain, &tick);
+		return;
+	}
+	event_base_loopbreak(w->base);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, rf_err *err)
@@ -482,36 +1267,6 @@ static int open_listener(struct sockaddr_in *sa, rf_err *err)
 	return fd;
 }
 
-static void *worker_main(void *arg)
-{
-	worker *w = arg;
-	char name[16];
-	snprintf(name, sizeof name, "refd-http-%d", w->index);
-	pthread_setname_np(pthread_self(), name);
-	event_base_dispatch(w->base);
-	return NULL;
-}
-
-/* Runs on each worker's loop once a stop is asked: stops accepting, then waits for responses to drain. */
-static void drain_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	worker *w = arg;
-	static const struct timeval tick = {0, 10000};
-	if (w->bound) {
-		evhttp_del_accept_socket(w->http, w->bound);
-		w->bound = NULL;
-		w->fd = -1;
-	}
-	/* A response whose client vanished may never report completion, so the wait is bounded to 10 s. */
-	if (atomic_load(&w->inflight) > 0 && w->drain_ticks++ < 1000) {
-		evtimer_add(w->drain, &tick);
-		return;
-	}
-	event_base_loopbreak(w->base);
-}
-
 rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 {
 	struct sockaddr_in sa;
@@ -521,6 +1276,17 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	if (nthreads > 64)
 		nthreads = 64;
 	evthread_use_pthreads();
+	parser_settings = (http_parser_settings){
+	    .on_message_begin = on_message_begin,
+	    .on_url = on_url,
+	    .on_header_field = on_header_field,
+	    .on_header_value = on_header_value,
+	    .on_headers_complete = on_headers_complete,
+	    .on_body = on_body,
+	    .on_message_complete = on_message_complete,
+	};
+	/* The request line and headers together; http-parser refuses a larger block with HPE_HEADER_OVERFLOW. */
+	http_parser_set_max_header_size((uint32_t)cfg->max_headers);
 
 	/* Block the stop signals in every thread; the main thread waits for them with sigwait. */
 	sigset_t stop;
@@ -534,6 +1300,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	worker *ws = calloc((size_t)nthreads, sizeof *ws);
 	if (!ws)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	for (int i = 0; i < nthreads; i++)
+		ws[i].fd = -1;
 	rf_status rc = RF_OK;
 	for (int i = 0; i < nthreads; i++) {
 		worker *w = &ws[i];
@@ -551,27 +1319,22 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 		w->ctx = cfg->thread_init ? cfg->thread_init(i, cfg->arg) : NULL;
 		if (cfg->thread_init && !w->ctx) {
 			rc = rf_err_set(err, RF_EIO, NULL, "worker %d could not start", i);
-			close(w->fd);
 			goto fail;
 		}
 		w->base = event_base_new();
-		w->http = w->base ? evhttp_new(w->base) : NULL;
-		if (!w->http) {
+		if (!w->base) {
 			rc = rf_err_set(err, RF_ENOMEM, NULL, "cannot create the event loop");
 			goto fail;
 		}
-		evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
-		evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_headers);
-		evhttp_set_timeout(w->http, cfg->timeout_seconds > 0 ? cfg->timeout_seconds : 30);
-		evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-							EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-							EVHTTP_REQ_OPTIONS);
-		evhttp_set_gencb(w->http, dispatch, w);
-		w->bound = evhttp_accept_socket_with_handle(w->http, w->fd);
+		static const struct timeval second = {1, 0};
+		w->accept_ev = event_new(w->base, w->fd, EV_READ | EV_PERSIST, accept_cb, w);
+		w->accept_retry = evtimer_new(w->base, accept_retry_cb, w);
+		w->sweep = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
 		w->drain = evtimer_new(w->base, drain_cb, w);
 		pthread_mutex_init(&w->post_mu, NULL);
 		w->post_ev = event_new(w->base, -1, EV_READ, post_cb, w);
-		if (!w->bound || !w->drain) {
+		if (!w->accept_ev || !w->accept_retry || !w->sweep || !w->drain || !w->post_ev ||
+		    event_add(w->accept_ev, NULL) != 0 || event_add(w->sweep, &second) != 0) {
 			rc = rf_err_set(err, RF_EIO, NULL, "cannot accept on the listening socket");
 			goto fail;
 		}
@@ -593,7 +1356,7 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
 			rc = rf_err_set(err, RF_EIO, NULL, "cannot start worker threads");
 			for (int j = 0; j < i; j++)
-				event_base_once(ws[j].base, -1, EV_TIMEOUT, drain_cb, &ws[j], NULL);
+				event_active(ws[j].drain, EV_TIMEOUT, 0);
 			for (int j = 0; j < i; j++)
 				pthread_join(ws[j].thread, NULL);
 			goto fail;
@@ -623,19 +1386,19 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 fail:
 	for (int i = 0; i < nthreads; i++) {
 		worker *w = &ws[i];
-		if (w->drain)
-			event_free(w->drain);
-		if (w->post_ev)
-			event_free(w->post_ev);
+		while (w->conns)
+			conn_free(w->conns);
 		/* Work posted after the loop stopped (only when the drain gave up) is dropped with the worker. */
 		for (posted *p = w->post_head; p;) {
 			posted *next = p->next;
 			free(p);
 			p = next;
 		}
-		if (w->http)
-			evhttp_free(w->http);
-		else if (w->fd >= 0 && !w->bound)
+		struct event *evs[] = {w->accept_ev, w->accept_retry, w->sweep, w->drain, w->post_ev};
+		for (size_t k = 0; k < sizeof evs / sizeof evs[0]; k++)
+			if (evs[k])
+				event_free(evs[k]);
+		if (w->fd >= 0)
 			close(w->fd);
 		if (w->base)
 			event_base_free(w->base);

@@ -253,9 +253,29 @@ rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err)
 	return RF_OK;
 }
 
+static int note_wal_size(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	((rf_store *)arg)->wal_frames = frames;
+	return SQLITE_OK;
+}
+
 rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err)
 {
-	return rf_sqlite_exec(s, "PRAGMA wal_autocheckpoint=0", err);
+	if (rf_sqlite_exec(s, "PRAGMA wal_autocheckpoint=0", err) != RF_OK)
+		return err->status;
+	/* Set after the pragma, which clears any WAL hook. */
+	sqlite3_wal_hook(s->db, note_wal_size, s);
+	return RF_OK;
+}
+
+rf_status rf_store_settle_wal(rf_store *s, int max_frames, rf_err *err)
+{
+	if (s->wal_frames < max_frames)
+		return RF_OK;
+	s->wal_frames = 0;
+	return rf_store_maintain(s, err);
 }
 
 rf_status rf_store_maintain(rf_store *s, rf_err *err)

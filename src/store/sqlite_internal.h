@@ -19,6 +19,7 @@ struct rf_store {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	int ncache;
+	int wal_frames; /* frames in the WAL after this connection's last commit (when its WAL hook is set) */
 };
 
 /* Fills one item from the current row of a statement. */

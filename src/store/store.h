@@ -142,6 +142,11 @@ rf_status rf_store_links_version_bump(rf_store *s, rf_err *err);
 rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err);
 /* Does the deferred housekeeping without blocking writers (a passive WAL checkpoint). */
 rf_status rf_store_maintain(rf_store *s, rf_err *err);
+/* For that connection, between its commits: once its WAL holds max_frames or more, checkpoints what the
+ * housekeeping has not yet copied, so that the next commit starts the WAL again from its beginning. Without it a
+ * writer that never pauses keeps the WAL from ever being fully checkpointed, and the file grows without end (and
+ * each fsync must then also write the file's new size). */
+rf_status rf_store_settle_wal(rf_store *s, int max_frames, rf_err *err);
 
 /* Clicks: written in groups inside one transaction by the click writer. */
 rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);
