@@ -5,7 +5,7 @@
 #   --bench      also what the benchmarks need (bench/*/run.sh)
 set -eu
 
-PKGS="build-essential pkg-config libevent-dev libhttp-parser-dev libjansson-dev libsqlite3-dev libsodium-dev python3 curl \
+PKGS="build-essential pkg-config strace libevent-dev libhttp-parser-dev libjansson-dev libsqlite3-dev libsodium-dev python3 curl \
 ca-certificates"
 TEST=0
 for arg in "$@"; do

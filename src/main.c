@@ -420,7 +420,7 @@ static int cmd_serve(int argc, char **argv)
 	    {"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
 	    {"public-url", "REFD_PUBLIC_URL", true, NULL,
 	     "the address people and websites reach refd at, used in links (default: http:// + --listen)", NULL},
-	    {"group-commit-delay-us", "REFD_GROUP_COMMIT_DELAY_US", true, "250",
+	    {"group-commit-delay-us", "REFD_GROUP_COMMIT_DELAY_US", true, "0",
 	     "how long the click writer waits for a busy group to fill before committing (0 to 100000 us)", NULL},
 	    {"jobs-interval-ms", "REFD_JOBS_INTERVAL_MS", true, "60000",
 	     "how often background jobs (approving commissions after their holding period) run", NULL},

@@ -1,6 +1,7 @@
 /* User-Agent classification, so that clicks by machines are not credited to partners. */
 #include "bot.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -25,6 +26,26 @@ static const char *const needles[] = {
     "axios/",          "node-fetch",     "scrapy",
     "phantomjs",
 };
+
+#define NEEDLES (sizeof needles / sizeof needles[0])
+
+/* The fragments by their first letter, built once. */
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+static unsigned char lens[NEEDLES];
+static struct {
+	unsigned char count;
+	unsigned char which[16];
+} by_first[256];
+
+static void build_index(void)
+{
+	for (size_t k = 0; k < NEEDLES; k++) {
+		unsigned char ch = (unsigned char)needles[k][0];
+		lens[k] = (unsigned char)strlen(needles[k]);
+		if (by_first[ch].count < sizeof by_first[ch].which)
+			by_first[ch].which[by_first[ch].count++] = (unsigned char)k;
+	}
+}
 
 /* A word ending in "bot" and followed by a version, a separator or the end ("FooBot/1.0", "(compatible; FooBot)")
  * is a bot, except for the Cubot phone brand that appears in Android browser User-Agents ("CUBOT X30"). */
@@ -58,8 +79,15 @@ bool rf_ua_is_bot(const char *ua)
 	buf[n] = '\0';
 	if (blank)
 		return true;
-	for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
-		if (strstr(buf, needles[i]))
-			return true;
+	/* One pass over the text: at each position only the fragments starting with that letter are compared. */
+	pthread_once(&index_once, build_index);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		for (unsigned j = 0; j < by_first[ch].count; j++) {
+			unsigned k = by_first[ch].which[j];
+			if (lens[k] <= n - i && memcmp(buf + i, needles[k], lens[k]) == 0)
+				return true;
+		}
+	}
 	return generic_bot(buf, n);
 }

@@ -41,18 +41,24 @@ static bool match(const char *pattern, char **segs, int nsegs, const char **para
 	while (*p == '/')
 		p++;
 	for (; *p; i++) {
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
 		if (i >= nsegs)
 			return false;
 		if (p[0] == '{') {
 			if (!segs[i][0] || k == RF_MAX_PATH_PARAMS)
 				return false;
 			params[k++] = segs[i];
-		} else if (strlen(segs[i]) != len || memcmp(segs[i], p, len) != 0) {
-			return false;
+			while (*p && *p != '/')
+				p++;
+		} else {
+			/* Compared as it goes, so most routes are ruled out at their first differing letter. */
+			const char *q = segs[i];
+			while (*p && *p != '/' && *p == *q) {
+				p++;
+				q++;
+			}
+			if ((*p && *p != '/') || *q)
+				return false;
 		}
-		p += len;
 		while (*p == '/')
 			p++;
 	}

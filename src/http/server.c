@@ -36,6 +36,7 @@ typedef struct posted {
 	rf_req *req;
 	void (*fn)(rf_req *r, void *arg);
 	void *arg;
+	int heap; /* allocated for a second post of the same request, rather than the one inside it */
 } posted;
 
 typedef struct conn conn;
@@ -139,6 +140,8 @@ struct rf_req {
 	int deferred;
 	int gone;        /* the connection closed while the request was deferred */
 	int in_dispatch; /* the handler is still running: dispatch releases the request */
+	posted post;     /* the node rf_req_post queues, so that posting allocates nothing */
+	int post_used;
 };
 
 static http_parser_settings parser_settings;
@@ -579,29 +582,54 @@ static const char *date_line(worker *w)
 	return w->date;
 }
 
+static void out_str(conn *c, const char *s)
+{
+	out_add(c, s, strlen(s));
+}
+
+/* Appends a header line. */
+static void out_header_line(conn *c, const char *name, size_t nl, const char *value)
+{
+	out_add(c, name, nl);
+	out_add(c, ": ", 2);
+	out_str(c, value);
+	out_add(c, "\r\n", 2);
+}
+
+/* Decimal digits of v, without printf (this runs for every answer). */
+static size_t decimal(char *buf, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
 /* Queues a whole answer on c. */
 static void queue_answer(conn *c, rf_req *r, int status, const char *content_type, const char *body, size_t len,
 			 bool keep_alive, bool http10)
 {
-	char head[512];
-	int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n", status, reason(status),
-			 date_line(c->w), len);
-	out_add(c, head, (size_t)n);
-	if (content_type && header_text_ok(content_type)) {
-		out_add(c, "Content-Type: ", 14);
-		out_add(c, content_type, strlen(content_type));
-		out_add(c, "\r\n", 2);
-	}
+	char num[24];
+	out_add(c, "HTTP/1.1 ", 9);
+	out_add(c, num, decimal(num, (uint64_t)(status > 0 && status < 1000 ? status : 500)));
+	out_add(c, " ", 1);
+	out_str(c, reason(status));
+	out_add(c, "\r\n", 2);
+	out_str(c, date_line(c->w));
+	out_add(c, "Content-Length: ", 16);
+	out_add(c, num, decimal(num, len));
+	out_add(c, "\r\n", 2);
+	if (content_type && header_text_ok(content_type))
+		out_header_line(c, "Content-Type", 12, content_type);
 	if (r) {
-		out_add(c, "X-Request-Id: ", 14);
-		out_add(c, r->id, strlen(r->id));
-		out_add(c, "\r\n", 2);
-		for (out_header *h = r->out_head; h; h = h->next) {
-			out_add(c, h->name, strlen(h->name));
-			out_add(c, ": ", 2);
-			out_add(c, h->value, strlen(h->value));
-			out_add(c, "\r\n", 2);
-		}
+		out_header_line(c, "X-Request-Id", 12, r->id);
+		for (out_header *h = r->out_head; h; h = h->next)
+			out_header_line(c, h->name, strlen(h->name), h->value);
 	}
 	static const char nosniff[] = "X-Content-Type-Options: nosniff\r\n";
 	out_add(c, nosniff, sizeof nosniff - 1);
@@ -741,7 +769,7 @@ static int on_headers_complete(http_parser *p)
 	r->start_us = mono_us();
 	r->method = p->method;
 	rf_arena_init(&r->arena, REQ_ARENA_LIMIT);
-	snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+	memcpy(r->peer, c->peer, sizeof r->peer);
 
 	r->headers = rf_arena_alloc(&r->arena, sizeof *r->headers * (size_t)(c->nspans ? c->nspans : 1));
 	if (!r->headers)
@@ -787,11 +815,12 @@ static int on_headers_complete(http_parser *p)
 
 	const char *given = rf_req_header(r, "X-Request-Id");
 	if (request_id_ok(given)) {
-		snprintf(r->id, sizeof r->id, "%s", given);
+		memcpy(r->id, given, strlen(given) + 1); /* at most 30 characters */
 	} else {
-		char rnd[32];
+		char rnd[40];
 		rf_id_new("req", rnd, sizeof rnd);
-		snprintf(r->id, sizeof r->id, "%.28s", rnd);
+		memcpy(r->id, rnd, 28);
+		r->id[28] = '\0';
 	}
 
 	bool chunked = (p->flags & F_CHUNKED) != 0;
@@ -862,9 +891,14 @@ bool rf_req_gone(rf_req *r)
 void rf_req_post(rf_req *r, void (*fn)(rf_req *r, void *arg), void *arg)
 {
 	worker *w = r->w;
-	posted *p = malloc(sizeof *p);
-	if (!p)
-		abort(); /* nothing sensible remains: the client would wait forever */
+	posted *p = &r->post;
+	if (r->post_used) {
+		p = malloc(sizeof *p);
+		if (!p)
+			abort(); /* nothing sensible remains: the client would wait forever */
+		p->heap = 1;
+	}
+	r->post_used = 1;
 	p->next = NULL;
 	p->req = r;
 	p->fn = fn;
@@ -892,9 +926,12 @@ static void post_cb(evutil_socket_t fd, short what, void *arg)
 	w->post_head = w->post_tail = NULL;
 	pthread_mutex_unlock(&w->post_mu);
 	while (p) {
+		/* fn may release the request, and with it the node inside it. */
 		posted *next = p->next;
+		int heap = p->heap;
 		p->fn(p->req, p->arg);
-		free(p);
+		if (heap)
+			free(p);
 		p = next;
 	}
 }
@@ -1391,7 +1428,8 @@ fail:
 		/* Work posted after the loop stopped (only when the drain gave up) is dropped with the worker. */
 		for (posted *p = w->post_head; p;) {
 			posted *next = p->next;
-			free(p);
+			if (p->heap)
+				free(p);
 			p = next;
 		}
 		struct event *evs[] = {w->accept_ev, w->accept_retry, w->sweep, w->drain, w->post_ev};

@@ -1,10 +1,14 @@
 /* The embedded SQLite backend of the store interface: the connection (WAL, prepared statements kept per
  * connection), migrations, transactions, sessions, login throttling, audit and settings, and the helpers the
  * other sqlite_*.c files share. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/clock.h"
 #include "../core/text.h"
@@ -115,6 +119,7 @@ rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 	rf_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	s->wal_fd = -1;
 	int rc =
 	    sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -145,6 +150,9 @@ void rf_store_close(rf_store *s)
 		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	free(s->wal_path);
 	free(s);
 }
 
@@ -267,6 +275,41 @@ rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err)
 		return err->status;
 	/* Set after the pragma, which clears any WAL hook. */
 	sqlite3_wal_hook(s->db, note_wal_size, s);
+	return RF_OK;
+}
+
+rf_status rf_store_split_sync(rf_store *s, rf_err *err)
+{
+	const char *db = sqlite3_db_filename(s->db, "main");
+	if (!db || !*db)
+		return rf_err_set(err, RF_EINVAL, "db", "a database without a file cannot sync its clicks apart");
+	size_t n = strlen(db);
+	s->wal_path = malloc(n + 5);
+	if (!s->wal_path)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	memcpy(s->wal_path, db, n);
+	memcpy(s->wal_path + n, "-wal", 5);
+	return rf_sqlite_exec(s, "PRAGMA synchronous=NORMAL", err);
+}
+
+rf_status rf_store_sync_wal(rf_store *s, rf_err *err)
+{
+	/* fdatasync flushes the file, whichever descriptor wrote to it. The WAL normally lives as long as the
+	 * connections; should it have been replaced, the new one is opened. */
+	struct stat by_path, by_fd;
+	if (stat(s->wal_path, &by_path) != 0)
+		return rf_err_set(err, RF_EIO, "db", "cannot find the write-ahead log %s: %s", s->wal_path,
+				  strerror(errno));
+	if (s->wal_fd >= 0 &&
+	    (fstat(s->wal_fd, &by_fd) != 0 || by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev)) {
+		close(s->wal_fd);
+		s->wal_fd = -1;
+	}
+	if (s->wal_fd < 0)
+		s->wal_fd = open(s->wal_path, O_RDWR | O_CLOEXEC);
+	if (s->wal_fd < 0 || fdatasync(s->wal_fd) != 0)
+		return rf_err_set(err, RF_EIO, "db", "cannot sync the write-ahead log %s: %s", s->wal_path,
+				  strerror(errno));
 	return RF_OK;
 }
 

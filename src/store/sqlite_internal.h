@@ -20,6 +20,9 @@ struct rf_store {
 	} cache[STMT_CACHE];
 	int ncache;
 	int wal_frames; /* frames in the WAL after this connection's last commit (when its WAL hook is set) */
+	/* With rf_store_split_sync: the WAL's path, and a descriptor of it used only by rf_store_sync_wal. */
+	char *wal_path;
+	int wal_fd;
 };
 
 /* Fills one item from the current row of a statement. */

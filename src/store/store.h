@@ -148,6 +148,14 @@ rf_status rf_store_maintain(rf_store *s, rf_err *err);
  * each fsync must then also write the file's new size). */
 rf_status rf_store_settle_wal(rf_store *s, int max_frames, rf_err *err);
 
+/* For that connection: its commits write the WAL without waiting for the disk (synchronous=NORMAL), and
+ * rf_store_sync_wal makes them durable. Together they give what synchronous=FULL gives, a WAL flushed to disk
+ * after the commit, but the wait for the disk can overlap the next group's work. Needs a database file. */
+rf_status rf_store_split_sync(rf_store *s, rf_err *err);
+/* Flushes the WAL to disk (fdatasync): every transaction whose commit returned before this call began is durable
+ * when it returns RF_OK. Touches only the WAL's own descriptor, so it may run on another thread while s commits. */
+rf_status rf_store_sync_wal(rf_store *s, rf_err *err);
+
 /* Clicks: written in groups inside one transaction by the click writer. */
 rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);
 rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_arena *a, rf_err *err);

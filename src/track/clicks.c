@@ -1,5 +1,8 @@
-/* Group commit of clicks: everything queued while the previous commit was syncing goes in the next transaction,
- * so durability (synchronous=FULL) costs one fsync per group instead of one per click. */
+/* Group commit of clicks: everything queued while the previous commit was being written goes in the next
+ * transaction, and one fsync of the WAL makes every group committed before it durable. The writer commits without
+ * waiting for the disk; a second thread, the syncer, flushes the WAL and only then lets the clicks be answered. So a
+ * click is acknowledged exactly when synchronous=FULL would have let its commit return (the WAL, frames included,
+ * is on disk), while the next group is already being inserted during the flush. */
 #include "clicks.h"
 
 #include <pthread.h>
@@ -17,7 +20,12 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;       /* the writer waits on this for clicks */
 	pthread_cond_t maint_cv; /* the checkpoint thread waits on this for its next turn or the stop */
+	pthread_cond_t sync_cv;  /* the syncer waits on this for committed groups */
 	rf_click_job *head, *tail;
+	/* Committed, not yet known to be on disk: the syncer's queue, and its thread. */
+	rf_click_job *unsynced_head, *unsynced_tail;
+	bool writer_done;
+	pthread_t sync_thread;
 	bool running, stopping;
 	pthread_t thread;
 	rf_store *store;
@@ -31,8 +39,13 @@ static struct {
 } writer = {PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER,
 	    NULL,
 	    NULL,
+	    NULL,
+	    NULL,
+	    false,
+	    0,
 	    false,
 	    false,
 	    0,
@@ -143,7 +156,18 @@ static rf_status rollup_group(rf_click_job *jobs, rf_err *err)
 	return rc;
 }
 
-static void commit_group(rf_click_job *jobs)
+static void finish_jobs(rf_click_job *jobs, bool ok)
+{
+	while (jobs) {
+		rf_click_job *next = jobs->next;
+		jobs->next = NULL;
+		jobs->done(jobs, ok);
+		jobs = next;
+	}
+}
+
+/* Commits a group (last is its final job); a committed group goes to the syncer, a failed one is answered at once. */
+static void commit_group(rf_click_job *jobs, rf_click_job *last)
 {
 	rf_err err = {0};
 	bool ok = rf_store_begin(writer.store, &err) == RF_OK;
@@ -156,13 +180,45 @@ static void commit_group(rf_click_job *jobs)
 	if (!ok) {
 		rf_store_rollback(writer.store);
 		fprintf(stderr, "refd: could not record clicks: %s\n", err.message);
+		finish_jobs(jobs, false);
+		return;
 	}
-	while (jobs) {
-		rf_click_job *next = jobs->next;
-		jobs->next = NULL;
-		jobs->done(jobs, ok);
-		jobs = next;
+	pthread_mutex_lock(&writer.mu);
+	if (writer.unsynced_tail)
+		writer.unsynced_tail->next = jobs;
+	else
+		writer.unsynced_head = jobs;
+	writer.unsynced_tail = last;
+	pthread_cond_signal(&writer.sync_cv);
+	pthread_mutex_unlock(&writer.mu);
+}
+
+/* Flushes the WAL for every group committed so far, then answers their clicks; a new flush starts as soon as the
+ * last one ends, covering whatever was committed meanwhile. */
+static void *sync_main(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "refd-sync");
+	for (;;) {
+		pthread_mutex_lock(&writer.mu);
+		while (!writer.unsynced_head && !writer.writer_done)
+			pthread_cond_wait(&writer.sync_cv, &writer.mu);
+		rf_click_job *jobs = writer.unsynced_head;
+		writer.unsynced_head = writer.unsynced_tail = NULL;
+		bool done = writer.writer_done;
+		pthread_mutex_unlock(&writer.mu);
+		if (jobs) {
+			rf_err err = {0};
+			bool ok = rf_store_sync_wal(writer.store, &err) == RF_OK;
+			if (!ok)
+				fprintf(stderr, "refd: clicks are committed but may not be on disk: %s\n", err.message);
+			/* A click whose flush failed is not acknowledged: the client is told to try again. */
+			finish_jobs(jobs, ok);
+		} else if (done) {
+			break;
+		}
 	}
+	return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -207,7 +263,7 @@ static void *writer_main(void *arg)
 		writer.queued -= taken;
 		writer.last_group = taken;
 		pthread_mutex_unlock(&writer.mu);
-		commit_group(group);
+		commit_group(group, last);
 		/* After the answers are on their way. 4,000 frames is a WAL of about 16 MB, reached every second or
 		 * two under full load; the checkpoint thread has copied most of it by then. */
 		rf_err err = {0};
@@ -230,18 +286,37 @@ rf_status rf_clicks_start(const char *location, long delay_us, rf_err *err)
 		writer.store = NULL;
 		return err->status;
 	}
+	if (rf_store_split_sync(writer.store, err) != RF_OK) {
+		rf_store_close(writer.store);
+		rf_store_close(writer.maint_store);
+		writer.store = writer.maint_store = NULL;
+		return err->status;
+	}
 	writer.stopping = false;
+	writer.writer_done = false;
+	if (pthread_create(&writer.sync_thread, NULL, sync_main, NULL) != 0) {
+		rf_store_close(writer.store);
+		rf_store_close(writer.maint_store);
+		writer.store = writer.maint_store = NULL;
+		return rf_err_set(err, RF_EIO, NULL, "cannot start the click syncer");
+	}
 	if (pthread_create(&writer.thread, NULL, writer_main, NULL) != 0) {
+		pthread_mutex_lock(&writer.mu);
+		writer.writer_done = true;
+		pthread_cond_signal(&writer.sync_cv);
+		pthread_mutex_unlock(&writer.mu);
+		pthread_join(writer.sync_thread, NULL);
 		rf_store_close(writer.store);
 		rf_store_close(writer.maint_store);
 		writer.store = writer.maint_store = NULL;
 		return rf_err_set(err, RF_EIO, NULL, "cannot start the click writer");
 	}
+	writer.running = true;
 	if (pthread_create(&writer.maint_thread, NULL, maint_main, NULL) != 0) {
+		writer.maint_thread = 0;
 		rf_clicks_stop();
 		return rf_err_set(err, RF_EIO, NULL, "cannot start the checkpoint thread");
 	}
-	writer.running = true;
 	return RF_OK;
 }
 
@@ -275,6 +350,12 @@ void rf_clicks_stop(void)
 	pthread_cond_broadcast(&writer.maint_cv);
 	pthread_mutex_unlock(&writer.mu);
 	pthread_join(writer.thread, NULL);
+	/* The writer has committed everything queued: the syncer flushes the last groups, answers them and ends. */
+	pthread_mutex_lock(&writer.mu);
+	writer.writer_done = true;
+	pthread_cond_signal(&writer.sync_cv);
+	pthread_mutex_unlock(&writer.mu);
+	pthread_join(writer.sync_thread, NULL);
 	if (writer.maint_thread)
 		pthread_join(writer.maint_thread, NULL);
 	writer.maint_thread = 0;

@@ -190,7 +190,13 @@ void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const c
 	k->prev_click_id = prev_click_id && rf_id_valid(prev_click_id, "clk") ? prev_click_id : NULL;
 	/* A visitor is its address and browser, or the click its cookie names (the cookie changes with every
 	 * click, so the previous click is what links two visits). */
-	char *visitor = rf_arena_printf(c->a, "%s|%s", hash, ua ? ua : "");
+	size_t ual = ua ? strlen(ua) : 0;
+	char *visitor = rf_arena_alloc(c->a, 32 + 1 + ual + 1);
+	if (visitor) {
+		memcpy(visitor, hash, 32);
+		visitor[32] = '|';
+		memcpy(visitor + 33, ua ? ua : "", ual + 1);
+	}
 	bool repeat = rf_track_is_repeat(visitor, k->prev_click_id, k->id, e->link_id, now, e->repeat_minutes * 60000);
 	if (rf_ua_is_bot(ua))
 		k->status = "bot";

@@ -38,7 +38,7 @@ class Response:
 class Refd:
     """One refd process with its own temporary directory and database."""
 
-    def __init__(self, demo=False, extra_args=(), env=None):
+    def __init__(self, demo=False, extra_args=(), env=None, wrapper=()):
         self.dir = tempfile.mkdtemp(prefix="refd-test-")
         self.db = os.path.join(self.dir, "refd.db")
         self.log_path = os.path.join(self.dir, "refd.log")
@@ -50,6 +50,7 @@ class Refd:
         self.proc = None
         self.port = None
         self.demo_password = None
+        self.wrapper = list(wrapper)  # a command refd runs under (strace, say)
 
     def cli(self, *args, stdin=None, check=True):
         """Runs a refd subcommand against this instance's database; returns CompletedProcess."""
@@ -61,8 +62,8 @@ class Refd:
 
     def start(self):
         self.clock_path = os.path.join(self.dir, "clock")
-        args = [BINARY, "serve", "--listen", "127.0.0.1:0", "--db", self.db, "--threads", "2",
-                "--test-clock-file", self.clock_path] + self.extra_args
+        args = self.wrapper + [BINARY, "serve", "--listen", "127.0.0.1:0", "--db", self.db, "--threads", "2",
+                               "--test-clock-file", self.clock_path] + self.extra_args
         if not self.demo:
             args.append("--no-demo")
         self.out = open(self.log_path, "w")
