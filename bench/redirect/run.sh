@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The redirect benchmark: refd's GET /r/{code} (click committed with synchronous=FULL before the 302) beside
+# The redirect benchmark: refd's GET /r/{code} (the 302 leaves once its click is committed and flushed to disk) beside
 # nginx answering `return 302` with a cookie, in one run on this machine, with wrk; prints a Markdown table with
 # requests/s, latency percentiles and the ratio to nginx, and checks that every click wrk got is in the database.
 #
 # Env: DURATION (default 10s), CONNS (default "64 256"), THREADS (refd workers, default 2),
-#      NGINX_WORKERS (default 2), WARMUP (default 2s), REFD_ARGS (more options for refd serve).
+#      NGINX_WORKERS (default 2), WARMUP (default 2s), REFD_ARGS (more options for refd serve), ROUNDS (default 3:
+#      nginx and refd take turns this many times per connection count; the summary gives the median ratio).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -12,6 +13,7 @@ WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-64 256}
 THREADS=${THREADS:-2}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
+ROUNDS=${ROUNDS:-3}
 
 for tool in wrk nginx curl sqlite3; do
 	command -v "$tool" >/dev/null || { echo "missing tool: $tool (sh scripts/bootstrap.sh --bench)" >&2; exit 1; }
@@ -56,9 +58,9 @@ curl -si "http://127.0.0.1:$rport/r/benchcode" | grep -qi '^set-cookie: refd_cli
 # wrk sends the same browser User-Agent as a person would; clicks after the first one from this one visitor are
 # stored as repeats, which costs the same to write.
 ua='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
-run() { # name url conns
+run() { # name url conns round
 	wrk -t2 -c"$3" -d"$WARMUP" -H "User-Agent: $ua" "$2" >/dev/null 2>&1 || true
-	wrk -t2 -c"$3" -d"$DURATION" --latency -H "User-Agent: $ua" "$2" >"$tmp/$1-$3.txt"
+	wrk -t2 -c"$3" -d"$DURATION" --latency -H "User-Agent: $ua" "$2" >"$tmp/$1-$3-$4.txt"
 }
 field() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
@@ -68,18 +70,27 @@ echo
 echo "| server | conns | req/s | p50 | p90 | p99 | errors | vs nginx |"
 echo "|---|---:|---:|---:|---:|---:|---|---:|"
 before=$(sqlite3 "$db" 'select count(*) from clicks')
+ratios=""
 for c in $CONNS; do
-	run nginx "http://127.0.0.1:$nport/r/benchcode" "$c"
-	run refd "http://127.0.0.1:$rport/r/benchcode" "$c"
-	n=$(rps "$tmp/nginx-$c.txt")
-	for s in nginx refd; do
-		f="$tmp/$s-$c.txt"
-		r=$(rps "$f")
-		errs=$(grep -E 'Socket errors|Non-2xx' "$f" | tr -s ' ' | tr '\n' ';' || true)
-		ratio=$(python3 -c "print('%.2f' % ($r / $n))")
-		echo "| $s | $c | $r | $(field "$f" 50%) | $(field "$f" 90%) | $(field "$f" 99%) | ${errs:-none} | $ratio |"
+	for round in $(seq "$ROUNDS"); do
+		# nginx and refd take turns, so a busy moment of the shared machine falls on one pair, not on one server.
+		run nginx "http://127.0.0.1:$nport/r/benchcode" "$c" "$round"
+		run refd "http://127.0.0.1:$rport/r/benchcode" "$c" "$round"
+		n=$(rps "$tmp/nginx-$c-$round.txt")
+		for s in nginx refd; do
+			f="$tmp/$s-$c-$round.txt"
+			r=$(rps "$f")
+			errs=$(grep -E 'Socket errors|Non-2xx' "$f" | tr -s ' ' | tr '\n' ';' || true)
+			ratio=$(python3 -c "print('%.2f' % ($r / $n))")
+			echo "| $s | $c | $r | $(field "$f" 50%) | $(field "$f" 90%) | $(field "$f" 99%) | ${errs:-none} | $ratio |"
+		done
+		ratios="$ratios $c:$ratio"
 	done
 done
 after=$(sqlite3 "$db" 'select count(*) from clicks')
 echo
+for c in $CONNS; do
+	echo "$ratios" | tr ' ' '\n' | awk -F: -v c="$c" '$1 == c {print $2}' | sort -n |
+		awk -v c="$c" '{v[NR] = $1} END {if (NR) printf "refd / nginx at %s connections: median %.2f of %d rounds (%.2f to %.2f)\n", c, v[int((NR + 1) / 2)], NR, v[1], v[NR]}'
+done
 echo "clicks committed during the runs (including warm-ups): $((after - before))"

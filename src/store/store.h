@@ -158,6 +158,10 @@ rf_status rf_store_sync_wal(rf_store *s, rf_err *err);
 
 /* Clicks: written in groups inside one transaction by the click writer. */
 rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);
+/* Inserts n clicks (RF_CLICKS_PER_INSERT rows per statement while that many remain); on failure the caller rolls
+ * back its transaction, as some rows may be in. */
+#define RF_CLICKS_PER_INSERT 16
+rf_status rf_store_clicks_insert(rf_store *s, const rf_click *const *clicks, size_t n, rf_err *err);
 rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_arena *a, rf_err *err);
 /* Counts clicks by status for a link (for tests and reports): counted, bot, repeat, uncredited. */
 rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts[4], rf_err *err);

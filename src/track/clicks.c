@@ -25,6 +25,8 @@ static struct {
 	/* Committed, not yet known to be on disk: the syncer's queue, and its thread. */
 	rf_click_job *unsynced_head, *unsynced_tail;
 	bool writer_done;
+	bool syncing;     /* the syncer is flushing */
+	bool writer_idle; /* the writer waits with no click in hand: the next click must wake it */
 	pthread_t sync_thread;
 	bool running, stopping;
 	pthread_t thread;
@@ -44,6 +46,8 @@ static struct {
 	    NULL,
 	    NULL,
 	    NULL,
+	    false,
+	    false,
 	    false,
 	    0,
 	    false,
@@ -166,20 +170,17 @@ static void finish_jobs(rf_click_job *jobs, bool ok)
 	}
 }
 
-/* Commits a group (last is its final job); a committed group goes to the syncer, a failed one is answered at once. */
-static void commit_group(rf_click_job *jobs, rf_click_job *last)
+/* Writes a group's rollups and commits it (last is its final job). A committed group goes to the syncer; a failed
+ * one is rolled back and answered at once. */
+static void commit_group(rf_click_job *jobs, rf_click_job *last, bool ok, rf_err *err)
 {
-	rf_err err = {0};
-	bool ok = rf_store_begin(writer.store, &err) == RF_OK;
-	for (rf_click_job *j = jobs; ok && j; j = j->next)
-		ok = rf_store_click_insert(writer.store, &j->click, &err) == RF_OK;
 	if (ok)
-		ok = rollup_group(jobs, &err) == RF_OK;
+		ok = rollup_group(jobs, err) == RF_OK;
 	if (ok)
-		ok = rf_store_commit(writer.store, &err) == RF_OK;
+		ok = rf_store_commit(writer.store, err) == RF_OK;
 	if (!ok) {
 		rf_store_rollback(writer.store);
-		fprintf(stderr, "refd: could not record clicks: %s\n", err.message);
+		fprintf(stderr, "refd: could not record clicks: %s\n", err->message);
 		finish_jobs(jobs, false);
 		return;
 	}
@@ -206,10 +207,16 @@ static void *sync_main(void *arg)
 		rf_click_job *jobs = writer.unsynced_head;
 		writer.unsynced_head = writer.unsynced_tail = NULL;
 		bool done = writer.writer_done;
+		writer.syncing = jobs != NULL;
 		pthread_mutex_unlock(&writer.mu);
 		if (jobs) {
 			rf_err err = {0};
 			bool ok = rf_store_sync_wal(writer.store, &err) == RF_OK;
+			/* The disk is free again: the writer commits what it gathered meanwhile. */
+			pthread_mutex_lock(&writer.mu);
+			writer.syncing = false;
+			pthread_cond_signal(&writer.cv);
+			pthread_mutex_unlock(&writer.mu);
 			if (!ok)
 				fprintf(stderr, "refd: clicks are committed but may not be on disk: %s\n", err.message);
 			/* A click whose flush failed is not acknowledged: the client is told to try again. */
@@ -221,54 +228,99 @@ static void *sync_main(void *arg)
 	return NULL;
 }
 
+static void deadline_in(struct timespec *ts, long us)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += us * 1000L;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* The writer keeps a transaction open and inserts clicks as they come; it commits once the syncer is free to
+ * flush them, so each flush covers one commit and the inserts of the next group happen while the disk works. */
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "refd-clicks");
+	rf_click_job *group = NULL, *last = NULL; /* inserted in the open transaction, not committed */
+	int in_group = 0;
+	bool ok = true; /* the open transaction has not failed */
+	rf_err err = {0};
 	for (;;) {
 		pthread_mutex_lock(&writer.mu);
-		while (!writer.head && !writer.stopping)
+		for (;;) {
+			bool disk_free = !writer.syncing && !writer.unsynced_head;
+			if (writer.head || writer.stopping || (in_group && disk_free))
+				break;
+			writer.writer_idle = in_group == 0;
 			pthread_cond_wait(&writer.cv, &writer.mu);
-		if (!writer.head && writer.stopping) {
-			pthread_mutex_unlock(&writer.mu);
-			break;
+			writer.writer_idle = false;
 		}
-		/* When the last group was large, clicks are arriving fast: wait a moment for more, so one fsync
-		 * covers more of them. A lone click is committed at once. */
-		if (writer.delay_us > 0 && writer.last_group > 1 && !writer.stopping) {
+		/* With the disk free and clicks arriving fast, wait a moment for more, so one flush covers more. */
+		if (writer.delay_us > 0 && writer.last_group > 1 && !writer.stopping && !writer.syncing &&
+		    !writer.unsynced_head && in_group + writer.queued < writer.last_group) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += writer.delay_us * 1000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			writer.waiting_for = writer.last_group;
+			deadline_in(&ts, writer.delay_us);
+			writer.waiting_for = writer.last_group - in_group;
 			while (writer.queued < writer.waiting_for && !writer.stopping &&
 			       pthread_cond_timedwait(&writer.cv, &writer.mu, &ts) == 0)
 				;
 			writer.waiting_for = 0;
 		}
-		/* Take up to MAX_GROUP jobs; the rest wait for the next group. */
-		rf_click_job *group = writer.head, *last = writer.head;
-		for (int n = 1; n < MAX_GROUP && last->next; n++)
-			last = last->next;
-		writer.head = last->next;
-		if (!writer.head)
-			writer.tail = NULL;
-		last->next = NULL;
-		int taken = 1;
-		for (rf_click_job *j = group; j != last; j = j->next)
+		/* Take what is queued, up to MAX_GROUP in the group. */
+		rf_click_job *take = writer.head, *take_last = NULL;
+		int taken = 0;
+		for (rf_click_job *j = take; j && in_group + taken < MAX_GROUP; j = j->next) {
+			take_last = j;
 			taken++;
-		writer.queued -= taken;
-		writer.last_group = taken;
+		}
+		if (taken) {
+			writer.head = take_last->next;
+			if (!writer.head)
+				writer.tail = NULL;
+			take_last->next = NULL;
+			writer.queued -= taken;
+		} else {
+			take = NULL;
+		}
+		bool disk_free = !writer.syncing && !writer.unsynced_head;
+		bool stopping = writer.stopping;
+		bool more = writer.head != NULL;
 		pthread_mutex_unlock(&writer.mu);
-		commit_group(group, last);
-		/* After the answers are on their way. 4,000 frames is a WAL of about 16 MB, reached every second or
-		 * two under full load; the checkpoint thread has copied most of it by then. */
-		rf_err err = {0};
-		if (rf_store_settle_wal(writer.store, 4000, &err) != RF_OK)
-			fprintf(stderr, "refd: %s\n", err.message);
+
+		if (taken) {
+			if (in_group == 0) {
+				ok = rf_store_begin(writer.store, &err) == RF_OK;
+				group = take;
+			} else {
+				last->next = take;
+			}
+			const rf_click *rows[RF_CLICKS_PER_INSERT];
+			size_t nrows = 0;
+			for (rf_click_job *j = take; ok && j; j = j->next) {
+				rows[nrows++] = &j->click;
+				if (nrows == RF_CLICKS_PER_INSERT || !j->next) {
+					ok = rf_store_clicks_insert(writer.store, rows, nrows, &err) == RF_OK;
+					nrows = 0;
+				}
+			}
+			last = take_last;
+			in_group += taken;
+		}
+		if (in_group && (disk_free || in_group >= MAX_GROUP || stopping)) {
+			writer.last_group = in_group;
+			commit_group(group, last, ok, &err);
+			group = last = NULL;
+			in_group = 0;
+			/* 4,000 frames is a WAL of about 16 MB, reached every second or two under full load; the
+			 * checkpoint thread has copied most of it by then. */
+			if (rf_store_settle_wal(writer.store, 4000, &err) != RF_OK)
+				fprintf(stderr, "refd: %s\n", err.message);
+		}
+		if (stopping && !in_group && !more)
+			break;
 	}
 	return NULL;
 }
@@ -332,8 +384,10 @@ bool rf_clicks_submit(rf_click_job *job)
 			writer.head = job;
 		writer.tail = job;
 		writer.queued++;
-		/* While the writer gathers a group it only needs waking once the group is complete. */
-		if (writer.waiting_for == 0 || writer.queued >= writer.waiting_for)
+		/* A writer with clicks in hand is woken by the syncer; otherwise by the first click, or once a group
+		 * it waits for is complete, or by a batch large enough to insert while the disk works. */
+		bool wake = writer.waiting_for ? writer.queued >= writer.waiting_for : writer.writer_idle;
+		if (wake || writer.queued % 32 == 0)
 			pthread_cond_signal(&writer.cv);
 	}
 	pthread_mutex_unlock(&writer.mu);
