@@ -421,7 +421,9 @@ static int cmd_serve(int argc, char **argv)
 	    {"public-url", "REFD_PUBLIC_URL", true, NULL,
 	     "the address people and websites reach refd at, used in links (default: http:// + --listen)", NULL},
 	    {"group-commit-delay-us", "REFD_GROUP_COMMIT_DELAY_US", true, "0",
-	     "when clicks arrive fast, how long the click writer waits for a group to fill before committing (0 to 100000 us)", NULL},
+	     "when clicks arrive fast, how long the click writer waits for a group to fill before committing (0 to "
+	     "100000 us)",
+	     NULL},
 	    {"jobs-interval-ms", "REFD_JOBS_INTERVAL_MS", true, "60000",
 	     "how often background jobs (approving commissions after their holding period) run", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,

@@ -297,6 +297,27 @@ char *rf_url_encode(rf_arena *a, const char *s)
 	return out;
 }
 
+char *rf_url_decode(rf_arena *a, const char *s, size_t n, bool plus, size_t *len)
+{
+	char *d = rf_arena_alloc(a, n + 1);
+	if (!d)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0) {
+			d[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			d[o++] = plus && s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	d[o] = '\0';
+	if (len)
+		*len = o;
+	return d;
+}
+
 /* Decodes one character of a query component at *i: '+' is a space, %XX a byte. Returns -1 for a malformed
  * escape. */
 static int decode_next(const char *s, size_t n, size_t *i)

@@ -44,4 +44,10 @@ char *rf_url_encode(rf_arena *a, const char *s);
  * is NULL, or memory runs out. */
 const char *rf_url_query_get(rf_arena *a, const char *url, const char *name);
 
+/* Percent-decodes s[0..n) leniently, as a server reads a request target: %XX becomes its byte, a '%' not followed by
+ * two hex digits stays as it is, and '+' becomes a space when plus is set (query components, not paths). *len (when
+ * not NULL) gets the decoded length, which tells an encoded NUL apart from the end. The result is NUL-terminated
+ * and owned by the arena; NULL when out of memory. */
+char *rf_url_decode(rf_arena *a, const char *s, size_t n, bool plus, size_t *len);
+
 #endif

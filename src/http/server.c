@@ -23,6 +23,7 @@
 
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "../core/url.h"
 
 #define REQ_ARENA_LIMIT (16u << 20)
 #define MAX_HEADER_LINES 100
@@ -178,42 +179,6 @@ const char *rf_req_path(rf_req *r)
 	return r->path;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into the arena ('+' becomes a space when plus is set; a '%' not followed by two hex
- * digits stays as it is). *len gets the decoded length, which tells an encoded NUL apart. */
-static char *uri_decode(rf_arena *a, const char *s, size_t n, bool plus, size_t *len)
-{
-	char *d = rf_arena_alloc(a, n + 1);
-	if (!d)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
-			d[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (plus && s[i] == '+') {
-			d[o++] = ' ';
-		} else {
-			d[o++] = s[i];
-		}
-	}
-	d[o] = '\0';
-	if (len)
-		*len = o;
-	return d;
-}
-
 /* Reads the query string as name=value members joined by '&'. A member without '=' or with an empty name makes
  * the whole query unreadable rather than half read. */
 static void parse_query(rf_req *r)
@@ -242,8 +207,8 @@ static void parse_query(rf_req *r)
 		}
 		r->query = grown;
 		kv *m = &r->query[r->nquery++];
-		m->name = uri_decode(&r->arena, p, (size_t)(eq - p), true, NULL);
-		m->value = uri_decode(&r->arena, eq + 1, n - (size_t)(eq + 1 - p), true, NULL);
+		m->name = rf_url_decode(&r->arena, p, (size_t)(eq - p), true, NULL);
+		m->value = rf_url_decode(&r->arena, eq + 1, n - (size_t)(eq + 1 - p), true, NULL);
 		if (!m->name || !m->value) {
 			r->query_bad = 1;
 			r->nquery = 0;
@@ -804,7 +769,7 @@ static int on_headers_complete(http_parser *p)
 		plen = u.field_data[UF_PATH].len;
 	}
 	size_t dlen = 0;
-	char *decoded = uri_decode(&r->arena, path, plen, false, &dlen);
+	char *decoded = rf_url_decode(&r->arena, path, plen, false, &dlen);
 	/* An encoded NUL would cut the path short and make it name something else: such a path names nothing. */
 	r->path = decoded && strlen(decoded) == dlen ? decoded : rf_arena_strdup(&r->arena, "/\x7f");
 	if (u.field_set & (1 << UF_QUERY))

@@ -259,6 +259,17 @@ def browser_ua(tag):
     return "%s refd-test/%s" % (BROWSER_UA, tag)
 
 
+def one_link(srv, name, code, destination="https://shop.example/"):
+    """A program, a partner and a link with the given code, made with a new admin key; returns all four."""
+    admin = srv.admin_key()
+    prog = expect(srv.post("/api/v1/programs", {"name": name, "currency": "usd"}, key=admin), 201)
+    ptn = expect(srv.post("/api/v1/partners", {"program_id": prog["id"], "name": name + " Partner",
+                                               "email": "%s@links.example" % code}, key=admin), 201)
+    link = expect(srv.post("/api/v1/links", {"partner_id": ptn["id"], "destination_url": destination,
+                                             "code": code}, key=admin), 201)
+    return admin, prog, ptn, link
+
+
 def db_rows(srv, sql, args=()):
     """Runs one query on the instance's SQLite database, read-only, and returns the rows as dicts. Read only after
     the responses whose effects are wanted: the server commits before it answers."""

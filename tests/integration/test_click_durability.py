@@ -7,7 +7,7 @@ import shutil
 import signal
 
 import harness
-from harness import browser_ua, expect
+from harness import browser_ua, one_link
 
 LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
 
@@ -59,12 +59,7 @@ def contains(text, s):
 
 
 def test_each_302_leaves_after_its_click_is_flushed_to_disk(srv, ctx):
-    admin = srv.admin_key()
-    prog = expect(srv.post("/api/v1/programs", {"name": "Durable", "currency": "usd"}, key=admin), 201)
-    ptn = expect(srv.post("/api/v1/partners", {"program_id": prog["id"], "name": "Durable Partner",
-                                               "email": "durable@clicks.example"}, key=admin), 201)
-    expect(srv.post("/api/v1/links", {"partner_id": ptn["id"], "destination_url": "https://shop.example/",
-                                      "code": "durable-code"}, key=admin), 201)
+    one_link(srv, "Durable", "durable-code")
     click_ids = []
     for i in range(6):
         r = srv.get("/r/durable-code", headers={"User-Agent": browser_ua("durable%d" % i)})

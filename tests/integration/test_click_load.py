@@ -5,18 +5,13 @@ import socket
 import threading
 import time
 
-from harness import browser_ua, db_rows, expect
+from harness import browser_ua, db_rows, one_link
 
 WAL_BOUND = 24 << 20  # the writer settles the WAL at 4,000 frames of 4 KiB (about 16.5 MB)
 
 
 def setup(srv):
-    admin = srv.admin_key()
-    prog = expect(srv.post("/api/v1/programs", {"name": "Load", "currency": "usd"}, key=admin), 201)
-    ptn = expect(srv.post("/api/v1/partners", {"program_id": prog["id"], "name": "Load Partner",
-                                               "email": "load@clicks.example"}, key=admin), 201)
-    expect(srv.post("/api/v1/links", {"partner_id": ptn["id"], "destination_url": "https://shop.example/landing",
-                                      "code": "load-code"}, key=admin), 201)
+    one_link(srv, "Load", "load-code", "https://shop.example/landing")
     return {}
 
 

@@ -6,16 +6,11 @@ import json
 import socket
 import time
 
-from harness import browser_ua, db_rows, expect, raw_http
+from harness import browser_ua, db_rows, expect, one_link, raw_http
 
 
 def setup(srv):
-    admin = srv.admin_key()
-    prog = expect(srv.post("/api/v1/programs", {"name": "Wire", "currency": "usd"}, key=admin), 201)
-    ptn = expect(srv.post("/api/v1/partners", {"program_id": prog["id"], "name": "Wire Partner",
-                                               "email": "wire@framing.example"}, key=admin), 201)
-    link = expect(srv.post("/api/v1/links", {"partner_id": ptn["id"], "destination_url": "https://shop.example/",
-                                             "code": "wire-code"}, key=admin), 201)
+    admin, prog, _, link = one_link(srv, "Wire", "wire-code")
     return {"admin": admin, "prog": prog, "link": link}
 
 

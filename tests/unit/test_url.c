@@ -320,6 +320,27 @@ static void adds_params(void **state)
 	rf_arena_reset(&a);
 }
 
+static void decodes_leniently(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	size_t n = 0;
+	assert_string_equal(rf_url_decode(&a, "/r/a%20b+c", 10, false, &n), "/r/a b+c");
+	assert_int_equal(n, 8);
+	assert_string_equal(rf_url_decode(&a, "a+b%2Bc", 7, true, NULL), "a b+c");
+	/* A '%' without two hex digits after it is kept, at the end too. */
+	assert_string_equal(rf_url_decode(&a, "100%zz%4", 8, false, NULL), "100%zz%4");
+	assert_string_equal(rf_url_decode(&a, "%e6%97%A5", 9, false, NULL), "\xe6\x97\xa5");
+	/* An encoded NUL shows in the length, not in the string. */
+	char *d = rf_url_decode(&a, "ab%00cd", 7, false, &n);
+	assert_int_equal(n, 5);
+	assert_int_equal(strlen(d), 2);
+	/* Only n bytes are read. */
+	assert_string_equal(rf_url_decode(&a, "abc%41", 4, false, NULL), "abc%");
+	rf_arena_reset(&a);
+}
+
 static void reads_query(void **state)
 {
 	(void)state;
@@ -364,6 +385,7 @@ int main(void)
 	    cmocka_unit_test(encodes),
 	    cmocka_unit_test(adds_params),
 	    cmocka_unit_test(reads_query),
+	    cmocka_unit_test(decodes_leniently),
 	};
 	return cmocka_run_group_tests_name("url", tests, NULL, NULL);
 }
