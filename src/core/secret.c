@@ -34,7 +34,21 @@ void rf_sha256_hex(const void *data, size_t len, char out[RF_HEX256_LEN])
 
 void rf_keyed_hash_hex(const unsigned char key[32], const void *data, size_t len, char out[RF_HEX256_LEN])
 {
-	rf_hmac_sha256_hex(key, 32, data, len, out);
+	/* The key is the instance's, the same on every call: its HMAC state (two SHA-256 blocks of padded key) is
+	 * prepared once per thread and copied, which halves the work of hashing a short address. */
+	static _Thread_local unsigned char cached_key[32];
+	static _Thread_local crypto_auth_hmacsha256_state cached;
+	static _Thread_local bool have;
+	if (!have || sodium_memcmp(cached_key, key, 32) != 0) {
+		crypto_auth_hmacsha256_init(&cached, key, 32);
+		memcpy(cached_key, key, 32);
+		have = true;
+	}
+	crypto_auth_hmacsha256_state st = cached;
+	unsigned char d[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_update(&st, data, len);
+	crypto_auth_hmacsha256_final(&st, d);
+	sodium_bin2hex(out, RF_HEX256_LEN, d, sizeof d);
 }
 
 void rf_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len, char out[RF_HEX256_LEN])

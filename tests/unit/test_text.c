@@ -211,6 +211,18 @@ static void keyed_hash(void **state)
 	assert_string_equal(a, b);
 	assert_string_not_equal(a, c);
 	assert_int_equal(strlen(a), 64);
+	/* The per-thread prepared key gives exactly HMAC-SHA256, whichever key came before. */
+	char d[RF_HEX256_LEN], e[RF_HEX256_LEN];
+	rf_hmac_sha256_hex(k1, sizeof k1, "203.0.113.7", 11, d);
+	assert_string_equal(a, d);
+	rf_keyed_hash_hex(k1, "2001:db8::1", 11, e);
+	rf_hmac_sha256_hex(k1, sizeof k1, "2001:db8::1", 11, d);
+	assert_string_equal(e, d);
+	rf_hmac_sha256_hex(k2, sizeof k2, "203.0.113.7", 11, d);
+	assert_string_equal(c, d);
+	/* RFC 4231 test case 2 ("Jefe"), through the generic HMAC. */
+	rf_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, d);
+	assert_string_equal(d, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 int main(void)
