@@ -17,8 +17,9 @@ void rf_json_send(rf_ctx *c, int status, json_t *obj)
 	char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(obj);
 	if (!s) {
-		rf_resp_send(c->req, 500, "application/json",
-			     "{\"error\":{\"type\":\"internal_error\",\"message\":\"out of memory\"}}", 62);
+		static const char oom[] =
+		    "{\"error\":{\"type\":\"internal_error\",\"message\":\"out of memory\",\"field\":null}}";
+		rf_resp_send(c->req, 500, "application/json", oom, sizeof oom - 1);
 		return;
 	}
 	rf_resp_header(c->req, "Cache-Control", "no-store");
@@ -26,12 +27,27 @@ void rf_json_send(rf_ctx *c, int status, json_t *obj)
 	free(s);
 }
 
+/* A JSON string of s; bytes that do not form UTF-8 (a message quoting a client's bytes, or cut inside a
+ * character) become '?', so that a bad byte in the input can never turn its 4xx into a 500. */
+static json_t *text_value(const char *s)
+{
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	char clean[sizeof((rf_err *)0)->message];
+	size_t n = 0;
+	for (; s[n] && n + 1 < sizeof clean; n++)
+		clean[n] = (unsigned char)s[n] < 0x80 ? s[n] : '?';
+	clean[n] = '\0';
+	return json_string(clean);
+}
+
 void rf_json_error(rf_ctx *c, const rf_err *err)
 {
 	rf_status st = err->status == RF_OK ? RF_EIO : err->status;
-	json_t *e = json_pack("{s:s, s:s}", "type", rf_status_type(st), "message",
-			      err->message[0] ? err->message : rf_status_type(st));
-	json_object_set_new(e, "field", err->field[0] ? json_string(err->field) : json_null());
+	json_t *e = json_pack("{s:s, s:o}", "type", rf_status_type(st), "message",
+			      text_value(err->message[0] ? err->message : rf_status_type(st)));
+	json_object_set_new(e, "field", err->field[0] ? text_value(err->field) : json_null());
 	if (st == RF_ERATE)
 		rf_resp_header(c->req, "Retry-After", "60");
 	json_t *body = json_pack("{s:o}", "error", e);

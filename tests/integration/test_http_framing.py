@@ -327,3 +327,20 @@ def test_an_upgrade_is_ignored_and_the_connection_stays_http11(srv, ctx):
         assert status == 200 and headers["x-request-id"] == "after-upgrade"
     finally:
         s.close()
+
+
+def test_bytes_that_are_not_utf8_in_a_quoted_header_get_a_400_not_a_500(srv, ctx):
+    # The error message quotes the Content-Type it refuses; a byte that is not UTF-8 there once made the JSON
+    # encoder fail and the answer a 500 with a wrong length.
+    for ct in (b"application/jso\xfc", b"text/" + "\u00e9".encode() * 30):
+        body = b'{"name": "x", "currency": "usd"}'
+        s = connect(srv)
+        try:
+            s.sendall(b"POST /api/v1/programs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ctx["admin"].encode() +
+                      b"\r\nContent-Type: " + ct + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            status, headers, out = Reader(s).response()
+        finally:
+            s.close()
+        assert status == 400, (ct, status, out)
+        err = json.loads(out)["error"]
+        assert err["field"] == "Content-Type" and "application/json" in err["message"], err
