@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/clock.h"
@@ -114,6 +116,39 @@ rf_status rf_sqlite_step_done(rf_store *s, sqlite3_stmt *st, const char *field, 
 	return r;
 }
 
+/* When a statement on a connection other than the click writer's last found the database locked. */
+static _Atomic int64_t others_waiting_ns;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* SQLite calls this while another connection holds the write lock. It retries every 100 µs for up to 10 s (SQLite's
+ * own handler sleeps 1, 2, 5, ... 100 ms between tries, far longer than a click group holds the lock), and tells
+ * the click writer that someone is waiting, so that it commits and steps aside (rf_store_others_waiting). */
+static int busy_wait(void *arg, int tries)
+{
+	rf_store *s = arg;
+	int64_t now = mono_ns();
+	if (tries == 0)
+		s->busy_since_ns = now;
+	if (now - s->busy_since_ns > 10 * (int64_t)1000000000)
+		return 0;
+	if (!s->yields)
+		atomic_store(&others_waiting_ns, now);
+	struct timespec pause = {0, 100000};
+	nanosleep(&pause, NULL);
+	return 1;
+}
+
+bool rf_store_others_waiting(void)
+{
+	return mono_ns() - atomic_load(&others_waiting_ns) < 400000;
+}
+
 rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 {
 	rf_store *s = calloc(1, sizeof *s);
@@ -127,7 +162,7 @@ rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_busy_handler(s->db, busy_wait, s);
 	if (rf_sqlite_exec(s,
 			   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
 			   "PRAGMA cache_size=-262144; PRAGMA mmap_size=268435456;",
@@ -289,6 +324,7 @@ rf_status rf_store_split_sync(rf_store *s, rf_err *err)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	memcpy(s->wal_path, db, n);
 	memcpy(s->wal_path + n, "-wal", 5);
+	s->yields = true;
 	return rf_sqlite_exec(s, "PRAGMA synchronous=NORMAL", err);
 }
 

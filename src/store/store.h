@@ -155,6 +155,10 @@ rf_status rf_store_split_sync(rf_store *s, rf_err *err);
 /* Flushes the WAL to disk (fdatasync): every transaction whose commit returned before this call began is durable
  * when it returns RF_OK. Touches only the WAL's own descriptor, so it may run on another thread while s commits. */
 rf_status rf_store_sync_wal(rf_store *s, rf_err *err);
+/* True while a statement on another connection of this process waits for the write lock (it found it taken within
+ * the last 400 µs): the click writer then commits what it holds and waits before starting its next transaction, so
+ * that an API write is not starved by a stream of click groups. */
+bool rf_store_others_waiting(void);
 
 /* Clicks: written in groups inside one transaction by the click writer. */
 rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);

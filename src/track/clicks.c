@@ -250,12 +250,22 @@ static void *writer_main(void *arg)
 	rf_err err = {0};
 	for (;;) {
 		pthread_mutex_lock(&writer.mu);
+		bool step_aside = false;
 		for (;;) {
 			bool disk_free = !writer.syncing && !writer.unsynced_head;
-			if (writer.head || writer.stopping || (in_group && disk_free))
+			/* Another connection waiting for the write lock (an API write) gets it at the next commit. */
+			step_aside = in_group && rf_store_others_waiting();
+			if (writer.head || writer.stopping || (in_group && (disk_free || step_aside)))
 				break;
 			writer.writer_idle = in_group == 0;
-			pthread_cond_wait(&writer.cv, &writer.mu);
+			if (in_group) {
+				/* Holding the lock: look again shortly for anyone waiting for it. */
+				struct timespec ts;
+				deadline_in(&ts, 200);
+				pthread_cond_timedwait(&writer.cv, &writer.mu, &ts);
+			} else {
+				pthread_cond_wait(&writer.cv, &writer.mu);
+			}
 			writer.writer_idle = false;
 		}
 		/* With the disk free and clicks arriving fast, wait a moment for more, so one flush covers more. */
@@ -292,6 +302,12 @@ static void *writer_main(void *arg)
 
 		if (taken) {
 			if (in_group == 0) {
+				/* Let a waiting API write take the lock first (it tries every 100 µs), for up to 5 ms.
+				 */
+				for (int i = 0; i < 50 && rf_store_others_waiting(); i++) {
+					struct timespec pause = {0, 100000};
+					nanosleep(&pause, NULL);
+				}
 				ok = rf_store_begin(writer.store, &err) == RF_OK;
 				group = take;
 			} else {
@@ -309,7 +325,7 @@ static void *writer_main(void *arg)
 			last = take_last;
 			in_group += taken;
 		}
-		if (in_group && (disk_free || in_group >= MAX_GROUP || stopping)) {
+		if (in_group && (disk_free || step_aside || in_group >= MAX_GROUP || stopping)) {
 			writer.last_group = in_group;
 			commit_group(group, last, ok, &err);
 			group = last = NULL;
