@@ -1024,9 +1024,16 @@ static void conn_process(conn *c)
 	if (c->processing)
 		return;
 	c->processing = 1;
+	/* A client that keeps sending (a long pipeline, or bytes after an error) gets this many requests or reads at a
+	 * time; then the connection goes to the back of the loop's queue and the others have their turn. */
+	int budget = 32;
 	while (!c->dead) {
 		if (c->state == C_SERVING)
 			break;
+		if (budget-- == 0) {
+			event_active(c->ev, EV_READ, 1);
+			break;
+		}
 		if (c->state == C_CLOSING) {
 			if (!out_flush(c)) {
 				c->dead = 1;
