@@ -586,9 +586,15 @@ static void queue_answer(conn *c, rf_req *r, int status, const char *content_typ
 	out_str(c, reason(status));
 	out_add(c, "\r\n", 2);
 	out_str(c, date_line(c->w));
-	out_add(c, "Content-Length: ", 16);
-	out_add(c, num, decimal(num, len));
-	out_add(c, "\r\n", 2);
+	/* RFC 9110 forbids a Content-Length (and a body) on 1xx, 204 and 304 answers. */
+	bool bodiless = status < 200 || status == 204 || status == 304;
+	if (bodiless) {
+		len = 0;
+	} else {
+		out_add(c, "Content-Length: ", 16);
+		out_add(c, num, decimal(num, len));
+		out_add(c, "\r\n", 2);
+	}
 	if (content_type && header_text_ok(content_type))
 		out_header_line(c, "Content-Type", 12, content_type);
 	if (r) {

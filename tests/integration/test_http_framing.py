@@ -344,3 +344,21 @@ def test_bytes_that_are_not_utf8_in_a_quoted_header_get_a_400_not_a_500(srv, ctx
         assert status == 400, (ct, status, out)
         err = json.loads(out)["error"]
         assert err["field"] == "Content-Type" and "application/json" in err["message"], err
+
+
+def test_a_204_carries_no_length_and_the_connection_goes_on(srv, ctx):
+    expect(srv.patch("/api/v1/programs/" + ctx["prog"]["id"], {"tracking_origins": ["https://shop.example"]},
+                     key=ctx["admin"]), 200)
+    s = connect(srv)
+    try:
+        s.sendall(request("OPTIONS", "/api/v1/track/click", ["Origin: https://shop.example",
+                                                             "Access-Control-Request-Method: POST"]))
+        r = Reader(s)
+        status, headers, body = r.response()
+        assert status == 204 and "content-length" not in headers and body == b"", headers
+        assert headers["access-control-allow-origin"] == "https://shop.example"
+        s.sendall(request("GET", "/healthz", ["X-Request-Id: after-the-204"]))
+        status, headers, _ = r.response()
+        assert status == 200 and headers["x-request-id"] == "after-the-204"
+    finally:
+        s.close()
