@@ -25,11 +25,6 @@ void rf_api_abort(rf_ctx *c, const rf_err *err);
 /* Reads an optional integer member within [min, max] into *out (left alone when absent). */
 rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err);
 
-/* A malloc'd text buffer grown as needed: room for need more bytes (false when memory runs out), and appending
- * n bytes of s (nothing when memory runs out). */
-bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need);
-void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
-
 /* Appends a CSV cell to a malloc'd buffer: always quoted, and a text starting with = + - @ (or tab, CR) made
  * inert for spreadsheets with a leading quote. last ends the row. */
 void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last);

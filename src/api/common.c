@@ -151,19 +151,6 @@ rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, r
 	return RF_OK;
 }
 
-bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need)
-{
-	if (*len + need < *cap)
-		return true;
-	size_t ncap = (*cap + need) * 2;
-	char *nb = realloc(*buf, ncap);
-	if (!nb)
-		return false;
-	*buf = nb;
-	*cap = ncap;
-	return true;
-}
-
 void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
 {
 	const char *v = s ? s : "";
@@ -198,12 +185,4 @@ char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency)
 	char num[40];
 	rf_money_format_code(amount, currency, num, sizeof num);
 	return rf_arena_strdup(a, num);
-}
-
-void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (!rf_buf_room(buf, len, cap, n + 1))
-		return;
-	memcpy(*buf + *len, s, n);
-	*len += n;
 }

@@ -8,6 +8,13 @@
 /* The one process-wide clock offset; a named singleton because every timestamp must agree on it. */
 static _Atomic int64_t clock_offset_ms;
 
+int64_t rf_clock_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t rf_clock_now_ms(void)
 {
 	struct timespec ts;

@@ -8,6 +8,10 @@
 /* Unix time in milliseconds, plus the configured offset. */
 int64_t rf_clock_now_ms(void);
 
+/* Microseconds of the monotonic clock (not moved by the offset or by changes of the system time): for durations
+ * and deadlines inside the process, never for timestamps. */
+int64_t rf_clock_mono_us(void);
+
 /* Sets the offset added to the system clock (milliseconds); 0 for real time. */
 void rf_clock_set_offset_ms(int64_t offset);
 

@@ -4,6 +4,8 @@
 #include "secret.h"
 
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_space(char c)
@@ -203,4 +205,43 @@ char *rf_lower_arena(rf_arena *a, const char *s)
 		if (*q >= 'A' && *q <= 'Z')
 			*q = (char)(*q - 'A' + 'a');
 	return p;
+}
+
+bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need)
+{
+	if (*len + need < *cap)
+		return true;
+	size_t ncap = (*cap + need) * 2;
+	char *nb = realloc(*buf, ncap);
+	if (!nb)
+		return false;
+	*buf = nb;
+	*cap = ncap;
+	return true;
+}
+
+void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (!rf_buf_room(buf, len, cap, n + 1))
+		return;
+	memcpy(*buf + *len, s, n);
+	*len += n;
+}
+
+size_t rf_json_escape(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+	for (; s && *s && o + 7 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", c);
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o] = '\0';
+	return o;
 }

@@ -46,4 +46,13 @@ char *rf_trim_arena(rf_arena *a, const char *s);
 /* Lower-cases ASCII letters of s into a new arena string. */
 char *rf_lower_arena(rf_arena *a, const char *s);
 
+/* Writes s as the inside of a JSON string (without the quotes) into buf, escaping quotes, backslashes and control
+ * characters, cut short to fit len (at least 8); returns the length written. For hand-written JSON log lines. */
+size_t rf_json_escape(char *buf, size_t len, const char *s);
+
+/* A malloc'd buffer grown as needed: room for need more bytes past *len (false, nothing changed, when memory runs
+ * out), and appending n bytes of s (nothing when memory runs out). */
+bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need);
+void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+
 #endif

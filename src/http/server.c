@@ -24,6 +24,7 @@
 #include "../core/clock.h"
 #include "../core/text.h"
 #include "../core/url.h"
+#include "server_internal.h"
 
 #define REQ_ARENA_LIMIT (16u << 20)
 #define MAX_HEADER_LINES 100
@@ -31,14 +32,6 @@
 #define LINGER_MS 2000
 /* A connection's next request waits while this much of the previous answers is still unsent. */
 #define OUT_HIGH_WATER (256u << 10)
-
-typedef struct posted {
-	struct posted *next;
-	rf_req *req;
-	void (*fn)(rf_req *r, void *arg);
-	void *arg;
-	int heap; /* allocated for a second post of the same request, rather than the one inside it */
-} posted;
 
 typedef struct conn conn;
 
@@ -76,10 +69,6 @@ typedef struct {
 	uint32_t name_off, name_len, val_off, val_len;
 } span;
 
-typedef struct {
-	const char *name, *value;
-} kv;
-
 struct conn {
 	worker *w;
 	int fd;
@@ -111,266 +100,13 @@ struct conn {
 	int draining;   /* the server is stopping: answer what is in flight, then close */
 };
 
-typedef struct out_header {
-	struct out_header *next;
-	const char *name, *value;
-} out_header;
-
-struct rf_req {
-	conn *c; /* NULL once the connection is gone */
-	worker *w;
-	rf_arena arena;
-	unsigned method;
-	int keep_alive;
-	char *path;
-	char *raw_query;
-	kv *headers;
-	int nheaders;
-	kv *query;
-	size_t nquery;
-	int query_parsed;
-	int query_bad; /* the query string could not be read */
-	out_header *out_head, *out_tail;
-	char *body;
-	size_t body_len, body_cap;
-	char id[32];
-	char peer[64];
-	char actor[64];
-	int64_t start_us;
-	int sent;
-	int deferred;
-	int gone;        /* the connection closed while the request was deferred */
-	int in_dispatch; /* the handler is still running: dispatch releases the request */
-	posted post;     /* the node rf_req_post queues, so that posting allocates nothing */
-	int post_used;
-};
-
 static http_parser_settings parser_settings;
 
 static void conn_process(conn *c);
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t mono_ms(void)
 {
-	return mono_us() / 1000;
-}
-
-/* ---- Request accessors ---- */
-
-static bool method_allowed(unsigned m)
-{
-	return m == HTTP_GET || m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH || m == HTTP_DELETE ||
-	       m == HTTP_HEAD || m == HTTP_OPTIONS;
-}
-
-const char *rf_req_method(rf_req *r)
-{
-	return method_allowed(r->method) ? http_method_str((enum http_method)r->method) : "OTHER";
-}
-
-const char *rf_req_path(rf_req *r)
-{
-	return r->path;
-}
-
-/* Reads the query string as name=value members joined by '&'. A member without '=' or with an empty name makes
- * the whole query unreadable rather than half read. */
-static void parse_query(rf_req *r)
-{
-	if (r->query_parsed)
-		return;
-	r->query_parsed = 1;
-	const char *q = r->raw_query;
-	if (!q || !*q)
-		return;
-	size_t cap = 0;
-	for (const char *p = q;;) {
-		const char *amp = strchr(p, '&');
-		size_t n = amp ? (size_t)(amp - p) : strlen(p);
-		const char *eq = memchr(p, '=', n);
-		if (!eq || eq == p) {
-			r->query_bad = 1;
-			r->nquery = 0;
-			return;
-		}
-		kv *grown = rf_arena_grow(&r->arena, r->query, r->nquery, &cap, sizeof *r->query, 8);
-		if (!grown) {
-			r->query_bad = 1;
-			r->nquery = 0;
-			return;
-		}
-		r->query = grown;
-		kv *m = &r->query[r->nquery++];
-		m->name = rf_url_decode(&r->arena, p, (size_t)(eq - p), true, NULL);
-		m->value = rf_url_decode(&r->arena, eq + 1, n - (size_t)(eq + 1 - p), true, NULL);
-		if (!m->name || !m->value) {
-			r->query_bad = 1;
-			r->nquery = 0;
-			return;
-		}
-		if (!amp)
-			break;
-		p = amp + 1;
-	}
-}
-
-const char *rf_req_query(rf_req *r, const char *name)
-{
-	parse_query(r);
-	for (size_t i = 0; i < r->nquery; i++)
-		if (strcmp(r->query[i].name, name) == 0)
-			return r->query[i].value;
-	return NULL;
-}
-
-bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown)
-{
-	parse_query(r);
-	if (r->query_bad) {
-		*unknown = NULL; /* no one parameter is at fault */
-		return false;
-	}
-	for (size_t i = 0; i < r->nquery; i++) {
-		bool ok = false;
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = strcmp(*a, r->query[i].name) == 0;
-		if (!ok) {
-			*unknown = r->query[i].name;
-			return false;
-		}
-	}
-	return true;
-}
-
-const char *rf_req_header(rf_req *r, const char *name)
-{
-	for (int i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
-const char *rf_req_body(rf_req *r, size_t *len)
-{
-	if (len)
-		*len = r->body_len;
-	return r->body ? r->body : "";
-}
-
-const char *rf_req_peer(rf_req *r)
-{
-	return r->peer;
-}
-
-const char *rf_req_id(rf_req *r)
-{
-	return r->id;
-}
-
-rf_arena *rf_req_arena(rf_req *r)
-{
-	return &r->arena;
-}
-
-void rf_req_log_actor(rf_req *r, const char *actor)
-{
-	snprintf(r->actor, sizeof r->actor, "%s", actor ? actor : "");
-}
-
-char *rf_req_cookie(rf_req *r, const char *name)
-{
-	const char *p = rf_req_header(r, "Cookie");
-	size_t nl = strlen(name);
-	while (p && *p) {
-		while (*p == ' ' || *p == ';')
-			p++;
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-			return rf_arena_strndup(&r->arena, p + nl + 1, len - nl - 1);
-		p = end;
-	}
-	return NULL;
-}
-
-const char *rf_req_raw_query(rf_req *r)
-{
-	return r->raw_query;
-}
-
-/* A header line must not be able to start another one. */
-static bool header_text_ok(const char *s)
-{
-	for (; *s; s++)
-		if (*s == '\r' || *s == '\n')
-			return false;
-	return true;
-}
-
-void rf_resp_header(rf_req *r, const char *name, const char *value)
-{
-	if (!name || !value || !header_text_ok(name) || !header_text_ok(value))
-		return;
-	out_header *h = rf_arena_alloc(&r->arena, sizeof *h);
-	if (!h)
-		return;
-	h->name = name;
-	h->value = rf_arena_strdup(&r->arena, value);
-	if (!h->value)
-		return;
-	if (r->out_tail)
-		r->out_tail->next = h;
-	else
-		r->out_head = h;
-	r->out_tail = h;
-}
-
-/* ---- Logging ---- */
-
-/* Writes s as a JSON string body (without quotes) into buf, escaping what JSON requires. */
-static size_t json_escape(char *buf, size_t len, const char *s)
-{
-	size_t o = 0;
-	for (; s && *s && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o] = '\0';
-	return o;
-}
-
-static void log_request(rf_req *r, int status, size_t bytes)
-{
-	char path[512], actor[128], line[1024], ts[40];
-	json_escape(path, sizeof path, r->path ? r->path : "");
-	json_escape(actor, sizeof actor, r->actor);
-	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
-	int n =
-	    snprintf(line, sizeof line,
-		     "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\",\"method\":\"%s\","
-		     "\"path\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"remote\":\"%s\""
-		     "%s%s%s}\n",
-		     ts, r->id, rf_req_method(r), path, status, bytes, (double)(mono_us() - r->start_us) / 1000.0,
-		     r->peer, actor[0] ? ",\"actor\":\"" : "", actor, actor[0] ? "\"" : "");
-	if (n > 0) {
-		size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-		/* One write per line keeps lines from different threads whole. */
-		ssize_t w = write(STDOUT_FILENO, line, len);
-		(void)w;
-	}
+	return rf_clock_mono_us() / 1000;
 }
 
 /* ---- Connections ---- */
@@ -424,15 +160,8 @@ static bool out_room(conn *c, size_t n)
 		if (c->out_len + n <= c->out_cap)
 			return true;
 	}
-	size_t cap = c->out_cap ? c->out_cap : 1024;
-	while (cap < c->out_len + n)
-		cap *= 2;
-	char *o = realloc(c->out, cap);
-	if (!o)
-		return false;
-	c->out = o;
-	c->out_cap = cap;
-	return true;
+	/* A first answer's head fits without growing piece by piece. */
+	return rf_buf_room(&c->out, &c->out_len, &c->out_cap, c->out_cap || n > 1024 ? n : 1024);
 }
 
 static void out_add(conn *c, const char *s, size_t n)
@@ -595,7 +324,7 @@ static void queue_answer(conn *c, rf_req *r, int status, const char *content_typ
 		out_add(c, num, decimal(num, len));
 		out_add(c, "\r\n", 2);
 	}
-	if (content_type && header_text_ok(content_type))
+	if (content_type && rf_http_header_text_ok(content_type))
 		out_header_line(c, "Content-Type", 12, content_type);
 	if (r) {
 		out_header_line(c, "X-Request-Id", 12, r->id);
@@ -729,7 +458,7 @@ static int on_headers_complete(http_parser *p)
 	c->in_headers = 0;
 	if (p->http_major != 1)
 		return fail_cb(c, 505, "http_version_not_supported", "only HTTP/1.x is served");
-	if (!method_allowed(p->method))
+	if (!rf_http_method_served(p->method))
 		return fail_cb(c, 501, "not_implemented", "this method is not served");
 	rf_req *r = calloc(1, sizeof *r);
 	if (!r)
@@ -737,7 +466,7 @@ static int on_headers_complete(http_parser *p)
 	c->req = r;
 	r->c = c;
 	r->w = w;
-	r->start_us = mono_us();
+	r->start_us = rf_clock_mono_us();
 	r->method = p->method;
 	rf_arena_init(&r->arena, REQ_ARENA_LIMIT);
 	memcpy(r->peer, c->peer, sizeof r->peer);
@@ -821,16 +550,9 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	rf_req *r = c->req;
 	if (r->body_len + len > c->w->cfg->max_body)
 		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
-	if (r->body_len + len + 1 > r->body_cap) {
-		size_t cap = r->body_cap ? r->body_cap : 4096;
-		while (cap < r->body_len + len + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (!b)
-			return fail_cb(c, 503, "unavailable", "out of memory");
-		r->body = b;
-		r->body_cap = cap;
-	}
+	/* Room for len bytes and the NUL added at the end (a body of known length was sized for it at once). */
+	if (!rf_buf_room(&r->body, &r->body_len, &r->body_cap, len))
+		return fail_cb(c, 503, "unavailable", "out of memory");
 	memcpy(r->body + r->body_len, at, len);
 	r->body_len += len;
 	return 0;
@@ -848,16 +570,6 @@ static int on_message_complete(http_parser *p)
 }
 
 /* ---- Serving ---- */
-
-void rf_req_defer(rf_req *r)
-{
-	r->deferred = 1;
-}
-
-bool rf_req_gone(rf_req *r)
-{
-	return r->gone != 0;
-}
 
 void rf_req_post(rf_req *r, void (*fn)(rf_req *r, void *arg), void *arg)
 {
@@ -919,7 +631,7 @@ void rf_resp_send(rf_req *r, int status, const char *content_type, const char *b
 		return;
 	}
 	if (r->w->cfg->log_requests)
-		log_request(r, status, len);
+		rf_http_log_request(r, status, len);
 	bool keep = r->keep_alive && !c->draining;
 	queue_answer(c, r, status, content_type, body, len, keep, c->p.http_minor == 0);
 	c->req = NULL;

@@ -1,5 +1,6 @@
 /* The HTTP server behind refd: threads, listening sockets, keep-alive, bounded requests, request logs and
- * graceful shutdown. The libraries it uses (libevent's event loop, http-parser) stay inside server.c. */
+ * graceful shutdown. The libraries it uses (libevent's event loop, http-parser) stay inside server.c and
+ * request.c. */
 #ifndef RF_SERVER_H
 #define RF_SERVER_H
 

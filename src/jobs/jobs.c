@@ -9,6 +9,7 @@
 
 #include "../core/arena.h"
 #include "../core/clock.h"
+#include "../core/text.h"
 
 static struct {
 	pthread_t thread;
@@ -52,10 +53,12 @@ rf_status rf_jobs_approve_due(rf_store *s, int64_t now, int max, int *approved, 
 
 static void log_line(const char *level, const char *msg, int count, const char *detail)
 {
-	char ts[40];
+	char ts[40], text[512];
 	rf_clock_format(rf_clock_now_ms(), ts, sizeof ts);
+	/* The detail is an error message, which may quote what it is about. */
+	rf_json_escape(text, sizeof text, detail ? detail : "");
 	printf("{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\",\"count\":%d,\"detail\":\"%s\"}\n", ts, level, msg,
-	       count, detail ? detail : "");
+	       count, text);
 	fflush(stdout);
 }
 

@@ -116,15 +116,8 @@ rf_status rf_sqlite_step_done(rf_store *s, sqlite3_stmt *st, const char *field, 
 	return r;
 }
 
-/* When a statement on a connection other than the click writer's last found the database locked. */
-static _Atomic int64_t others_waiting_ns;
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+/* When a statement on a connection other than the click writer's last found the database locked (monotonic µs). */
+static _Atomic int64_t others_waiting_us;
 
 /* SQLite calls this while another connection holds the write lock. It retries every 100 µs for up to 10 s (SQLite's
  * own handler sleeps 1, 2, 5, ... 100 ms between tries, far longer than a click group holds the lock), and tells
@@ -132,13 +125,13 @@ static int64_t mono_ns(void)
 static int busy_wait(void *arg, int tries)
 {
 	rf_store *s = arg;
-	int64_t now = mono_ns();
+	int64_t now = rf_clock_mono_us();
 	if (tries == 0)
-		s->busy_since_ns = now;
-	if (now - s->busy_since_ns > 10 * (int64_t)1000000000)
+		s->busy_since_us = now;
+	if (now - s->busy_since_us > 10 * (int64_t)1000000)
 		return 0;
 	if (!s->yields)
-		atomic_store(&others_waiting_ns, now);
+		atomic_store(&others_waiting_us, now);
 	struct timespec pause = {0, 100000};
 	nanosleep(&pause, NULL);
 	return 1;
@@ -146,7 +139,7 @@ static int busy_wait(void *arg, int tries)
 
 bool rf_store_others_waiting(void)
 {
-	return mono_ns() - atomic_load(&others_waiting_ns) < 400000;
+	return rf_clock_mono_us() - atomic_load(&others_waiting_us) < 400;
 }
 
 rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)

@@ -23,7 +23,7 @@ struct rf_store {
 	/* With rf_store_split_sync: the WAL's path, and a descriptor of it used only by rf_store_sync_wal. */
 	char *wal_path;
 	int wal_fd;
-	int64_t busy_since_ns; /* when the statement now waiting for a lock first found it taken */
+	int64_t busy_since_us; /* when the statement now waiting for a lock first found it taken (monotonic) */
 	bool yields;           /* the click writer: its waits do not ask others to make way */
 };
 

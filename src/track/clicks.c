@@ -61,18 +61,24 @@ static struct {
 	    0,
 	    0};
 
+/* The CLOCK_REALTIME time us microseconds from now, for pthread_cond_timedwait. */
+static void deadline_in(struct timespec *ts, long us)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += us * 1000L;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *maint_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "refd-checkpoint");
 	for (;;) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(&ts, 200000);
 		pthread_mutex_lock(&writer.mu);
 		if (!writer.stopping)
 			pthread_cond_timedwait(&writer.maint_cv, &writer.mu, &ts);
@@ -228,14 +234,10 @@ static void *sync_main(void *arg)
 	return NULL;
 }
 
-static void deadline_in(struct timespec *ts, long us)
+/* No flush under way and no committed group waiting for one (called with writer.mu held). */
+static bool disk_free_locked(void)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_nsec += us * 1000L;
-	while (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	return !writer.syncing && !writer.unsynced_head;
 }
 
 /* The writer keeps a transaction open and inserts clicks as they come; it commits once the syncer is free to
@@ -252,7 +254,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&writer.mu);
 		bool step_aside = false;
 		for (;;) {
-			bool disk_free = !writer.syncing && !writer.unsynced_head;
+			bool disk_free = disk_free_locked();
 			/* Another connection waiting for the write lock (an API write) gets it at the next commit. */
 			step_aside = in_group && rf_store_others_waiting();
 			if (writer.head || writer.stopping || (in_group && (disk_free || step_aside)))
@@ -269,8 +271,8 @@ static void *writer_main(void *arg)
 			writer.writer_idle = false;
 		}
 		/* With the disk free and clicks arriving fast, wait a moment for more, so one flush covers more. */
-		if (writer.delay_us > 0 && writer.last_group > 1 && !writer.stopping && !writer.syncing &&
-		    !writer.unsynced_head && in_group + writer.queued < writer.last_group) {
+		if (writer.delay_us > 0 && writer.last_group > 1 && !writer.stopping && disk_free_locked() &&
+		    in_group + writer.queued < writer.last_group) {
 			struct timespec ts;
 			deadline_in(&ts, writer.delay_us);
 			writer.waiting_for = writer.last_group - in_group;
@@ -292,10 +294,8 @@ static void *writer_main(void *arg)
 				writer.tail = NULL;
 			take_last->next = NULL;
 			writer.queued -= taken;
-		} else {
-			take = NULL;
 		}
-		bool disk_free = !writer.syncing && !writer.unsynced_head;
+		bool disk_free = disk_free_locked();
 		bool stopping = writer.stopping;
 		bool more = writer.head != NULL;
 		pthread_mutex_unlock(&writer.mu);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../src/core/arena.h"
@@ -225,6 +226,37 @@ static void keyed_hash(void **state)
 	assert_string_equal(d, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+static void json_escapes_and_fits(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_int_equal(rf_json_escape(buf, sizeof buf, "a\"b\\c\n\x01"), 19);
+	assert_string_equal(buf, "a\\\"b\\\\c\\u000a\\u0001");
+	/* Cut short, never past the buffer, never in the middle of an escape. */
+	char small[12];
+	size_t n = rf_json_escape(small, sizeof small, "\n\n\n\n");
+	assert_true(n < sizeof small);
+	assert_string_equal(small, "\\u000a");
+	assert_int_equal(rf_json_escape(buf, sizeof buf, NULL), 0);
+}
+
+static void buffer_grows(void **state)
+{
+	(void)state;
+	char *b = NULL;
+	size_t len = 0, cap = 0;
+	for (int i = 0; i < 1000; i++)
+		rf_buf_add(&b, &len, &cap, "0123456789", 10);
+	assert_int_equal(len, 10000);
+	assert_true(cap > len);
+	assert_memory_equal(b + 9990, "0123456789", 10);
+	/* Exactly enough room (one byte to spare) does not grow the buffer. */
+	size_t before = cap;
+	assert_true(rf_buf_room(&b, &len, &cap, cap - len - 1));
+	assert_int_equal(cap, before);
+	free(b);
+}
+
 int main(void)
 {
 	rf_secret_init();
@@ -240,6 +272,8 @@ int main(void)
 	    cmocka_unit_test(arena_grow),
 	    cmocka_unit_test(secrets),
 	    cmocka_unit_test(keyed_hash),
+	    cmocka_unit_test(json_escapes_and_fits),
+	    cmocka_unit_test(buffer_grows),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
