@@ -98,6 +98,11 @@ struct conn {
 	int dead;       /* to be freed when conn_process unwinds */
 	int shut;       /* the write side is shut down (lingering close) */
 	int draining;   /* the server is stopping: answer what is in flight, then close */
+	/* The last read took less than it asked for, so the socket was empty then: with edge-triggered events, any
+	 * byte (or the end) that comes later brings a read event, which clears this. Until then reading is skipped,
+	 * saving a recv that would fail with EAGAIN after each answer and each write event. */
+	int drained;
+	int peer_done; /* the client has shut its sending side (an event said so): read up to the end */
 };
 
 static http_parser_settings parser_settings;
@@ -701,17 +706,23 @@ static int in_read(conn *c)
 		c->in = in;
 		c->in_cap = cap;
 	}
+	if (c->drained)
+		return 0;
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		size_t room = c->in_cap - c->in_len;
+		ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
 		if (n > 0) {
+			c->drained = (size_t)n < room && !c->peer_done;
 			c->in_len += (size_t)n;
 			c->active_ms = mono_ms();
 			return 1;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->drained = 1;
 			return 0;
+		}
 		return -1;
 	}
 }
@@ -818,8 +829,12 @@ static void conn_process(conn *c)
 static void conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
-	(void)what;
-	conn_process(arg);
+	conn *c = arg;
+	if (what & (EV_READ | EV_CLOSED))
+		c->drained = 0;
+	if (what & EV_CLOSED)
+		c->peer_done = 1;
+	conn_process(c);
 }
 
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -858,8 +873,9 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 		if (w->conns)
 			w->conns->prev = c;
 		w->conns = c;
-		/* Edge-triggered and never changed: a request costs no epoll_ctl. */
-		c->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_ET | EV_PERSIST, conn_cb, c);
+		/* Edge-triggered and never changed: a request costs no epoll_ctl. EV_CLOSED reports the client's end
+		 * even when it came with the last bytes of a request. */
+		c->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST, conn_cb, c);
 		if (!c->ev || event_add(c->ev, NULL) != 0) {
 			conn_free(c);
 			continue;

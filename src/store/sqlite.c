@@ -3,6 +3,7 @@
  * other sqlite_*.c files share. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -142,8 +143,17 @@ bool rf_store_others_waiting(void)
 	return rf_clock_mono_us() - atomic_load(&others_waiting_us) < 400;
 }
 
+/* SQLite keeps memory statistics by default, behind one process-wide mutex taken on every allocation, which the
+ * click writer and the HTTP workers would contend for; refd never reads them. Only possible before SQLite starts. */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 rf_status rf_store_open(const char *location, rf_store **out, rf_err *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_setup);
 	rf_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
