@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SQLite's own CPU per click row (the floor under the click writer): bench/sqlite-insert/insert.c with a few
+# transaction and statement sizes, each on a new database under DIR (default: a temporary directory on the same
+# disk as the repository). Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")"
+dir=${DIR:-$(mktemp -d ../../build/sqlite-insert.XXXXXX)}
+trap 'rm -rf "$dir"' EXIT
+cc -O2 -o "$dir/insert" insert.c -lsqlite3
+echo "| rows per transaction | rows per INSERT | CPU per row | of which user |"
+echo "|---:|---:|---:|---:|"
+for shape in "32 1" "32 16" "16 16" "1024 16"; do
+	set -- $shape
+	rm -f "$dir"/bench.db*
+	"$dir/insert" "$dir/bench.db" "$1" "$2"
+done
