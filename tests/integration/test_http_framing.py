@@ -212,6 +212,33 @@ def test_a_client_that_half_closes_still_gets_its_answer(srv, ctx):
             s.close()
 
 
+def test_a_quiet_keep_alive_connection_is_read_again_when_the_client_speaks(srv, ctx):
+    # After each answer the server stops reading until the socket announces new bytes or the client's end; the
+    # next request, sent after a pause and in pieces, must still be read, and a half-close after an answer must
+    # still close the connection promptly.
+    s = connect(srv)
+    try:
+        r = Reader(s)
+        for round_ in range(3):
+            s.sendall(request("GET", "/r/wire-code", ["User-Agent: " + browser_ua("quiet-%d" % round_)]))
+            status, headers, _ = r.response()
+            assert status == 302 and headers["location"].startswith("https://"), (round_, status)
+            time.sleep(0.2)
+        wire = request("GET", "/healthz", ["X-Request-Id: in-pieces"])
+        for piece in (wire[:5], wire[5:30], wire[30:]):
+            s.sendall(piece)
+            time.sleep(0.1)
+        status, headers, _ = r.response()
+        assert status == 200 and headers["x-request-id"] == "in-pieces"
+        time.sleep(0.2)
+        started = time.monotonic()
+        s.shutdown(socket.SHUT_WR)
+        assert r.closed()
+        assert time.monotonic() - started < 2
+    finally:
+        s.close()
+
+
 def test_a_slow_reader_gets_a_large_answer_whole(srv, ctx):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
