@@ -4,8 +4,14 @@
 # disk as the repository). Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")"
-dir=${DIR:-$(mktemp -d ../../build/sqlite-insert.XXXXXX)}
-trap 'rm -rf "$dir"' EXIT
+if [ -n "${DIR:-}" ]; then
+	dir=$DIR
+	trap 'rm -f "$dir"/bench.db* "$dir/insert"' EXIT
+else
+	mkdir -p ../../build
+	dir=$(mktemp -d ../../build/sqlite-insert.XXXXXX)
+	trap 'rm -rf "$dir"' EXIT
+fi
 cc -O2 -o "$dir/insert" insert.c -lsqlite3
 echo "| rows per transaction | rows per INSERT | CPU per row | of which user |"
 echo "|---:|---:|---:|---:|"
