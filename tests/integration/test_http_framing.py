@@ -67,8 +67,7 @@ def request(method, path, headers=(), body=b"", version="HTTP/1.1"):
 
 
 def test_pipelined_requests_are_answered_in_order(srv, ctx):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         ids = ["pipeline-%02d" % i for i in range(6)]
         wire = b""
         for i, rid in enumerate(ids):
@@ -91,16 +90,13 @@ def test_pipelined_requests_are_answered_in_order(srv, ctx):
         # The connection stays open for more.
         s.sendall(request("GET", "/healthz"))
         assert r.response()[0] == 200
-    finally:
-        s.close()
 
 
 def test_a_request_split_across_many_writes_is_read_whole(srv, ctx):
     body = json.dumps({"name": "Trickled", "currency": "eur"}).encode()
     wire = request("POST", "/api/v1/programs", ["Authorization: Bearer " + ctx["admin"],
                                                 "Content-Type: application/json"], body)
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for i in range(0, len(wire), 7):  # 7 bytes at a time, cutting names, values and the body
             s.sendall(wire[i:i + 7])
@@ -108,8 +104,6 @@ def test_a_request_split_across_many_writes_is_read_whole(srv, ctx):
         status, _, out = Reader(s).response()
         assert status == 201, out
         assert json.loads(out)["currency"] == "eur"
-    finally:
-        s.close()
 
 
 def test_chunked_request_body_is_read(srv, ctx):
@@ -117,14 +111,11 @@ def test_chunked_request_body_is_read(srv, ctx):
     head = ("POST /api/v1/programs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
             "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" % ctx["admin"]).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 5]), body[i:i + 5]) for i in range(0, len(body), 5))
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(head + chunks + b"0\r\n\r\n")
         status, _, out = Reader(s).response()
         assert status == 201, out
         assert json.loads(out)["name"] == "Chunked"
-    finally:
-        s.close()
 
 
 def test_chunked_body_over_the_limit_is_413(srv, ctx):
@@ -141,8 +132,7 @@ def test_expect_100_continue_is_answered_before_the_body(srv, ctx):
     body = json.dumps({"name": "Continued", "currency": "usd"}).encode()
     head = ("POST /api/v1/programs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json"
             "\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n" % (ctx["admin"], len(body))).encode()
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(head)
         r = Reader(s)
         status, _, _ = r.response()
@@ -150,74 +140,56 @@ def test_expect_100_continue_is_answered_before_the_body(srv, ctx):
         s.sendall(body)
         status, _, out = r.response()
         assert status == 201 and json.loads(out)["name"] == "Continued", out
-    finally:
-        s.close()
     # Too large: refused at once, without a 100, so the client never sends the body.
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(b"POST /api/v1/programs HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n"
                   b"Expect: 100-continue\r\n\r\n")
         r = Reader(s)
         status, headers, _ = r.response()
         assert status == 413 and headers["connection"] == "close"
         assert r.closed()
-    finally:
-        s.close()
 
 
 def test_http10_closes_unless_asked_to_keep_alive(srv, ctx):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(request("GET", "/healthz", version="HTTP/1.0"))
         r = Reader(s)
         status, headers, _ = r.response()
         assert status == 200 and headers.get("connection") == "close"
         assert r.closed()
-    finally:
-        s.close()
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         r = Reader(s)
         for _ in range(3):
             s.sendall(request("GET", "/healthz", ["Connection: keep-alive"], version="HTTP/1.0"))
             status, headers, _ = r.response()
             assert status == 200 and headers.get("connection") == "keep-alive"
-    finally:
-        s.close()
 
 
 def test_connection_close_is_honoured(srv, ctx):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(request("GET", "/healthz", ["Connection: close"]) + request("GET", "/healthz"))
         r = Reader(s)
         status, headers, _ = r.response()
         assert status == 200 and headers["connection"] == "close"
         assert r.closed()  # the second request is not answered
-    finally:
-        s.close()
 
 
 def test_a_client_that_half_closes_still_gets_its_answer(srv, ctx):
     for path, want in (("/healthz", 200), ("/r/wire-code", 302)):
-        s = connect(srv)
-        try:
+        with connect(srv) as s:
             s.sendall(request("GET", path, ["User-Agent: " + browser_ua("half")]))
             s.shutdown(socket.SHUT_WR)
             r = Reader(s)
             status, _, _ = r.response()
             assert status == want, (path, status)
             assert r.closed()
-        finally:
-            s.close()
 
 
 def test_a_quiet_keep_alive_connection_is_read_again_when_the_client_speaks(srv, ctx):
     # After each answer the server stops reading until the socket announces new bytes or the client's end; the
     # next request, sent after a pause and in pieces, must still be read, and a half-close after an answer must
     # still close the connection promptly.
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         r = Reader(s)
         for round_ in range(3):
             s.sendall(request("GET", "/r/wire-code", ["User-Agent: " + browser_ua("quiet-%d" % round_)]))
@@ -235,16 +207,13 @@ def test_a_quiet_keep_alive_connection_is_read_again_when_the_client_speaks(srv,
         s.shutdown(socket.SHUT_WR)
         assert r.closed()
         assert time.monotonic() - started < 2
-    finally:
-        s.close()
 
 
 def test_a_slow_reader_gets_a_large_answer_whole(srv, ctx):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.settimeout(10)
-    s.connect(("127.0.0.1", srv.port))
-    try:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", srv.port))
         s.sendall(request("GET", "/api/openapi.json") + request("GET", "/healthz", ["X-Request-Id: after-the-big-one"]))
         time.sleep(0.3)  # the server fills the socket and must wait for room
         r = Reader(s)
@@ -253,8 +222,6 @@ def test_a_slow_reader_gets_a_large_answer_whole(srv, ctx):
         assert json.loads(body)["openapi"].startswith("3.1")
         status, headers, _ = r.response()
         assert status == 200 and headers["x-request-id"] == "after-the-big-one"
-    finally:
-        s.close()
 
 
 def test_clients_that_vanish_while_their_click_commits_lose_nothing(srv, ctx):
@@ -277,8 +244,7 @@ def test_clients_that_vanish_while_their_click_commits_lose_nothing(srv, ctx):
 
 
 def refused(srv, data):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(data)
         r = Reader(s)
         status, headers, body = r.response()
@@ -287,8 +253,6 @@ def refused(srv, data):
         err = json.loads(body)["error"]
         assert set(err) == {"type", "message", "field"}, err
         return status, err
-    finally:
-        s.close()
 
 
 def test_framing_the_server_refuses(srv, ctx):
@@ -315,20 +279,16 @@ def test_framing_the_server_refuses(srv, ctx):
 
 
 def test_a_bare_newline_request_and_a_path_with_an_encoded_nul(srv, ctx):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(b"GET /healthz HTTP/1.1\nHost: x\n\n")
         status, _, _ = Reader(s).response()
         assert status == 200
-    finally:
-        s.close()
     out = raw_http(srv.port, b"GET /healthz%00x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 404"), out[:60]
 
 
 def test_many_redirects_on_one_connection(srv, ctx):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         r = Reader(s)
         seen = set()
         for i in range(300):
@@ -337,13 +297,10 @@ def test_many_redirects_on_one_connection(srv, ctx):
             assert status == 302
             seen.add(headers["location"])
         assert len(seen) == 300
-    finally:
-        s.close()
 
 
 def test_an_upgrade_is_ignored_and_the_connection_stays_http11(srv, ctx):
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         r = Reader(s)
         s.sendall(request("GET", "/healthz", ["Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c",
                                               "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"]))
@@ -352,8 +309,6 @@ def test_an_upgrade_is_ignored_and_the_connection_stays_http11(srv, ctx):
         s.sendall(request("GET", "/healthz", ["X-Request-Id: after-upgrade"]))
         status, headers, _ = r.response()
         assert status == 200 and headers["x-request-id"] == "after-upgrade"
-    finally:
-        s.close()
 
 
 def test_bytes_that_are_not_utf8_in_a_quoted_header_get_a_400_not_a_500(srv, ctx):
@@ -361,13 +316,10 @@ def test_bytes_that_are_not_utf8_in_a_quoted_header_get_a_400_not_a_500(srv, ctx
     # encoder fail and the answer a 500 with a wrong length.
     for ct in (b"application/jso\xfc", b"text/" + "\u00e9".encode() * 30):
         body = b'{"name": "x", "currency": "usd"}'
-        s = connect(srv)
-        try:
+        with connect(srv) as s:
             s.sendall(b"POST /api/v1/programs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ctx["admin"].encode() +
                       b"\r\nContent-Type: " + ct + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
             status, headers, out = Reader(s).response()
-        finally:
-            s.close()
         assert status == 400, (ct, status, out)
         err = json.loads(out)["error"]
         assert err["field"] == "Content-Type" and "application/json" in err["message"], err
@@ -376,8 +328,7 @@ def test_bytes_that_are_not_utf8_in_a_quoted_header_get_a_400_not_a_500(srv, ctx
 def test_a_204_carries_no_length_and_the_connection_goes_on(srv, ctx):
     expect(srv.patch("/api/v1/programs/" + ctx["prog"]["id"], {"tracking_origins": ["https://shop.example"]},
                      key=ctx["admin"]), 200)
-    s = connect(srv)
-    try:
+    with connect(srv) as s:
         s.sendall(request("OPTIONS", "/api/v1/track/click", ["Origin: https://shop.example",
                                                              "Access-Control-Request-Method: POST"]))
         r = Reader(s)
@@ -387,5 +338,3 @@ def test_a_204_carries_no_length_and_the_connection_goes_on(srv, ctx):
         s.sendall(request("GET", "/healthz", ["X-Request-Id: after-the-204"]))
         status, headers, _ = r.response()
         assert status == 200 and headers["x-request-id"] == "after-the-204"
-    finally:
-        s.close()
