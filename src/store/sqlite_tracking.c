@@ -196,6 +196,10 @@ rf_status rf_store_links_version_bump(rf_store *s, rf_err *err)
 
 #define CLICK_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
 #define CLICK_ROW_PARAMS 13
+#define CLICK_ROWS2 CLICK_ROW "," CLICK_ROW
+#define CLICK_ROWS4 CLICK_ROWS2 "," CLICK_ROWS2
+#define CLICK_ROWS8 CLICK_ROWS4 "," CLICK_ROWS4
+#define CLICK_INSERT "INSERT INTO clicks (" CLICK_COLS ") VALUES "
 
 static void bind_click(sqlite3_stmt *st, int base, const rf_click *c)
 {
@@ -222,15 +226,13 @@ rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err)
 rf_status rf_store_clicks_insert(rf_store *s, const rf_click *const *clicks, size_t n, rf_err *err)
 {
 	/* Sixteen rows per statement: one statement run instead of sixteen, which is most of an insert's cost. */
-	static const char many[] =
-	    "INSERT INTO clicks (" CLICK_COLS ") VALUES " CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW
-	    "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW
-	    "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW "," CLICK_ROW;
+	_Static_assert(RF_CLICKS_PER_INSERT == 16, "the statement below inserts sixteen rows");
+	static const char one[] = CLICK_INSERT CLICK_ROW;
+	static const char many[] = CLICK_INSERT CLICK_ROWS8 "," CLICK_ROWS8;
 	size_t i = 0;
 	while (i < n) {
 		size_t rows = n - i >= RF_CLICKS_PER_INSERT ? RF_CLICKS_PER_INSERT : 1;
-		sqlite3_stmt *st =
-		    rf_sqlite_prep(s, rows == 1 ? "INSERT INTO clicks (" CLICK_COLS ") VALUES " CLICK_ROW : many, err);
+		sqlite3_stmt *st = rf_sqlite_prep(s, rows == 1 ? one : many, err);
 		if (!st)
 			return RF_EIO;
 		for (size_t r = 0; r < rows; r++)

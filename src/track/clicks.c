@@ -38,28 +38,10 @@ static struct {
 	int last_group;  /* size of the last group committed */
 	int waiting_for; /* while gathering: the group size the writer waits for */
 	long delay_us;   /* the longest it waits for a group to fill */
-} writer = {PTHREAD_MUTEX_INITIALIZER,
-	    PTHREAD_COND_INITIALIZER,
-	    PTHREAD_COND_INITIALIZER,
-	    PTHREAD_COND_INITIALIZER,
-	    NULL,
-	    NULL,
-	    NULL,
-	    NULL,
-	    false,
-	    false,
-	    false,
-	    0,
-	    false,
-	    false,
-	    0,
-	    NULL,
-	    0,
-	    NULL,
-	    0,
-	    0,
-	    0,
-	    0};
+} writer = {.mu = PTHREAD_MUTEX_INITIALIZER,
+	    .cv = PTHREAD_COND_INITIALIZER,
+	    .maint_cv = PTHREAD_COND_INITIALIZER,
+	    .sync_cv = PTHREAD_COND_INITIALIZER};
 
 /* The CLOCK_REALTIME time us microseconds from now, for pthread_cond_timedwait. */
 static void deadline_in(struct timespec *ts, long us)
