@@ -430,6 +430,9 @@ static int cmd_serve(int argc, char **argv)
 	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
+	/* Before any thread exists (the click writer and the jobs start before the HTTP workers): see
+	 * rf_server_block_signals. A stop asked during start-up then waits, pending, for the server's sigwait. */
+	rf_server_block_signals();
 	int rc = rf_options_parse(opts, argc, argv, "Usage: refd serve [OPTIONS]\n\nRuns the HTTP server.");
 	if (rc)
 		return rc > 0 ? 0 : 2;

@@ -30,6 +30,9 @@
 #define MAX_HEADER_LINES 100
 #define READ_ROOM 4096
 #define LINGER_MS 2000
+/* On a stop: how long a request still arriving may take to arrive whole, and how long the drain waits in all. */
+#define DRAIN_READ_MS 5000
+#define DRAIN_MAX_MS 10000
 /* A connection's next request waits while this much of the previous answers is still unsent. */
 #define OUT_HIGH_WATER (256u << 10)
 
@@ -47,7 +50,7 @@ typedef struct worker {
 	pthread_t thread;
 	conn *conns; /* every open connection of this worker */
 	struct event *drain;
-	int drain_ticks;
+	int64_t drain_start_ms;
 	int draining;
 	int started;
 	time_t date_at;
@@ -925,16 +928,27 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Runs on each worker's loop once a stop is asked: stops accepting, closes idle connections, then waits for
- * the answers in flight. */
+/* A request has begun on c and is not yet with its handler: bytes of it were read (part of its headers, or its
+ * headers and part of its body), or it waits whole in the input. */
+static bool conn_mid_request(const conn *c)
+{
+	return c->state == C_READING && (c->in_headers || c->req || c->in_off < c->in_len);
+}
+
+/* Runs on each worker's loop once a stop is asked: stops accepting, serves what the connections already hold,
+ * closes the idle ones, then waits for the answers in flight. A request still arriving gets DRAIN_READ_MS to
+ * arrive whole and be served; after that it is answered 503 with Connection: close. A client whose request was
+ * partly read is never left with a silent close. */
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	worker *w = arg;
 	static const struct timeval tick = {0, 10000};
+	int64_t now = mono_ms();
 	if (!w->draining) {
 		w->draining = 1;
+		w->drain_start_ms = now;
 		if (w->accept_ev) {
 			event_free(w->accept_ev);
 			w->accept_ev = NULL;
@@ -944,22 +958,62 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 			w->fd = -1;
 		}
 		for (conn *c = w->conns; c;) {
-			conn *next = c->next;
+			conn *next = c->next; /* conn_process frees at most c itself */
 			c->draining = 1;
-			if (c->state == C_READING && !c->in_headers && c->in_off == c->in_len && !conn_busy(c))
+			if (c->state == C_READING) {
+				/* Bytes the kernel holds for this connection were sent before the stop: read them now, so
+				 * that a request among them is served (with Connection: close) instead of being lost with a
+				 * connection closed as idle. */
+				c->drained = 0;
+				conn_process(c);
+			}
+			c = next;
+		}
+		for (conn *c = w->conns; c;) {
+			conn *next = c->next;
+			if (c->state == C_READING && !conn_mid_request(c) && !conn_busy(c))
 				conn_free(c);
 			c = next;
 		}
 	}
+	bool reading_over = now - w->drain_start_ms >= DRAIN_READ_MS;
 	bool busy = false;
+	for (conn *c = w->conns; c;) {
+		conn *next = c->next;
+		if (conn_mid_request(c)) {
+			if (reading_over) {
+				refuse(c, 503, "unavailable", "the server is stopping: send the request again");
+				conn_process(c);
+			} else {
+				busy = true;
+			}
+		}
+		c = next;
+	}
 	for (conn *c = w->conns; c && !busy; c = c->next)
 		busy = conn_busy(c);
-	/* A response whose client vanished may never finish, so the wait is bounded to 10 s. */
-	if (busy && w->drain_ticks++ < 1000) {
+	/* A response whose client vanished may never finish, so the wait is bounded. */
+	if (busy && now - w->drain_start_ms < DRAIN_MAX_MS) {
 		evtimer_add(w->drain, &tick);
 		return;
 	}
 	event_base_loopbreak(w->base);
+}
+
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR2);
+}
+
+void rf_server_block_signals(void)
+{
+	sigset_t set;
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, rf_err *err)
@@ -1031,14 +1085,10 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	/* The request line and headers together; http-parser refuses a larger block with HPE_HEADER_OVERFLOW. */
 	http_parser_set_max_header_size((uint32_t)cfg->max_headers);
 
-	/* Block the stop signals in every thread; the main thread waits for them with sigwait. */
+	/* The stop signals are blocked in every thread; the main thread waits for them with sigwait. */
 	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_signals(&stop);
+	rf_server_block_signals();
 
 	worker *ws = calloc((size_t)nthreads, sizeof *ws);
 	if (!ws)

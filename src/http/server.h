@@ -35,8 +35,15 @@ typedef struct {
 	bool log_requests;
 } rf_server_config;
 
-/* Runs the server until SIGTERM or SIGINT, then stops accepting, lets in-flight responses finish (up to
- * 10 seconds) and frees every worker's context. Prints one JSON "listening" line with the bound address. */
+/* Blocks SIGTERM, SIGINT and SIGUSR2 in the calling thread and ignores SIGPIPE. Call it before the process starts
+ * its first thread: threads inherit the mask, so these signals can only be taken by rf_server_run's sigwait. A
+ * thread started earlier would leave them deliverable to itself, where their default action ends the process. */
+void rf_server_block_signals(void);
+
+/* Runs the server until SIGTERM or SIGINT, then stops accepting and drains: every request whose bytes were read is
+ * answered (one still arriving is read for up to 5 seconds, then answered 503 with Connection: close), answers in
+ * flight finish (up to 10 seconds in all), and every worker's context is freed. Prints one JSON "listening" line
+ * with the bound address. Calls rf_server_block_signals itself, which is too late if threads already run. */
 rf_status rf_server_run(const rf_server_config *cfg, rf_err *err);
 
 /* Request accessors; returned strings live as long as the request. */
