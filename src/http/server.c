@@ -961,9 +961,9 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 			conn *next = c->next; /* conn_process frees at most c itself */
 			c->draining = 1;
 			if (c->state == C_READING) {
-				/* Bytes the kernel holds for this connection were sent before the stop: read them now, so
-				 * that a request among them is served (with Connection: close) instead of being lost with a
-				 * connection closed as idle. */
+				/* Bytes the kernel holds for this connection were sent before the stop: read them now,
+				 * so that a request among them is served (with Connection: close) instead of being lost
+				 * with a connection closed as idle. */
 				c->drained = 0;
 				conn_process(c);
 			}
