@@ -166,7 +166,7 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 		return rf_err_set(err, RF_EINVAL, "currency", "currency: '%.8s' is not an ISO 4217 code", s);
 	if (rf_json_has(body, "cost_per_lead")) {
 		rf_money m;
-		if (rf_json_money(body, "cost_per_lead", 0, INT64_MAX / 2, &m, err) != RF_OK)
+		if (rf_json_money(body, "cost_per_lead", 0, RF_MONEY_MAX, &m, err) != RF_OK)
 			return err->status;
 		p->cost_per_lead = m.amount;
 		memcpy(p->cost_per_lead_currency, m.currency, 4);

@@ -48,8 +48,9 @@ static rf_status money_member(json_t *o, const char *name, const char *field, bo
 	    rf_currency_lookup(json_string_value(json_object_get(v, "currency")), cur) < 0)
 		return rf_err_set(err, RF_EINVAL, field, "%s must be {\"amount\": integer, \"currency\": \"usd\"}",
 				  field);
-	if (json_integer_value(am) < 0 || json_integer_value(am) > INT64_MAX / 4)
-		return rf_err_set(err, RF_EINVAL, field, "%s.amount must not be negative", field);
+	if (json_integer_value(am) < 0 || json_integer_value(am) > RF_MONEY_MAX)
+		return rf_err_set(err, RF_EINVAL, field, "%s.amount must be from 0 to %lld", field,
+				  (long long)RF_MONEY_MAX);
 	*amount = json_integer_value(am);
 	return RF_OK;
 }

@@ -109,7 +109,7 @@ static rf_status apply(json_t *body, rf_program *p, bool creating, rf_arena *a, 
 	}
 	if (rf_json_has(body, "payout_threshold")) {
 		rf_money m;
-		if (rf_json_money(body, "payout_threshold", 0, INT64_MAX / 2, &m, err) != RF_OK)
+		if (rf_json_money(body, "payout_threshold", 0, RF_MONEY_MAX, &m, err) != RF_OK)
 			return err->status;
 		if (strcmp(m.currency, p->currency) != 0)
 			return rf_err_set(err, RF_EINVAL, "payout_threshold",

@@ -168,7 +168,7 @@ static json_t *ratio(int64_t num, int64_t den)
 {
 	if (den <= 0)
 		return json_null();
-	return json_real((double)((num * 10000 + den / 2) / den) / 10000.0);
+	return json_real(rf_ratio4(num, den));
 }
 
 static json_t *metrics_json(const row *r, const char *cur)

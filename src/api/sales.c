@@ -441,7 +441,7 @@ void rf_api_sales_create(rf_ctx *c)
 	rf_sale_input in;
 	memset(&in, 0, sizeof in);
 	rf_money m;
-	if (rf_json_money(body, "amount", 1, INT64_MAX / 4, &m, &err) != RF_OK ||
+	if (rf_json_money(body, "amount", 1, RF_MONEY_MAX, &m, &err) != RF_OK ||
 	    time_member(body, "occurred_at", &in.occurred_at, &err) != RF_OK)
 		goto fail;
 	in.amount = m.amount;
@@ -513,7 +513,7 @@ void rf_api_refunds_create(rf_ctx *c)
 	memset(&in, 0, sizeof in);
 	if (json_object_get(body, "amount")) {
 		rf_money m;
-		if (rf_json_money(body, "amount", 1, INT64_MAX / 4, &m, &err) != RF_OK)
+		if (rf_json_money(body, "amount", 1, RF_MONEY_MAX, &m, &err) != RF_OK)
 			goto fail;
 		in.has_amount = true;
 		in.amount = m.amount;

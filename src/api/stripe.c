@@ -122,6 +122,13 @@ static rf_status stripe_money(json_t *obj, const char *amount_member, int64_t *a
 	json_t *a = json_object_get(obj, amount_member);
 	if (!json_is_integer(a) || json_integer_value(a) < 0)
 		return rf_err_set(err, RF_EINVAL, amount_member, "the event has no %s", amount_member);
+	/* The same bound as every other way in. Unlike an event refd has no use for, which is answered 200 and kept as
+	 * ignored, this one is refused with a 400 naming the member and nothing is kept: the failure then shows in
+	 * Stripe's dashboard with refd's reason, and the event can be resent once understood. */
+	if (json_integer_value(a) > RF_MONEY_MAX)
+		return rf_err_set(err, RF_EOVERFLOW, amount_member,
+				  "%s is larger than refd accepts (at most %lld minor units)", amount_member,
+				  (long long)RF_MONEY_MAX);
 	if (rf_currency_lookup(str_at(obj, "currency"), cur) < 0)
 		return rf_err_set(err, RF_EINVAL, "currency", "the event's currency is not an ISO 4217 code");
 	*amount = json_integer_value(a);

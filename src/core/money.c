@@ -89,6 +89,16 @@ rf_status rf_money_mul_ratio(int64_t amount, int64_t num, int64_t den, int64_t *
 	return RF_OK;
 }
 
+double rf_ratio4(int64_t num, int64_t den)
+{
+	int64_t q = 0;
+	if (den <= 0)
+		return 0;
+	if (rf_money_mul_ratio(num, 10000, den, &q) == RF_OK)
+		return (double)q / 10000.0;
+	return (double)num / (double)den;
+}
+
 rf_status rf_money_add(int64_t a, int64_t b, int64_t *out)
 {
 	if (__builtin_add_overflow(a, b, out))

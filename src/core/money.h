@@ -8,6 +8,12 @@
 
 #include "status.h"
 
+/* The largest single amount refd takes from outside, in minor units, on every path (the API, Stripe, imports):
+ * (2^63 - 1) / 4, which leaves room for the arithmetic on one amount (a sale plus its refunds, a commission at a
+ * rate up to 100 %, flat amounts added to it) without overflow. Sums of many amounts are checked where they are
+ * kept. The OpenAPI document's MoneyInput maximum is this number. */
+#define RF_MONEY_MAX (INT64_MAX / 4)
+
 typedef struct {
 	int64_t amount;   /* minor units: cents for USD, yen for JPY, fils for BHD */
 	char currency[4]; /* upper-case ISO 4217 code, NUL-terminated */
@@ -22,6 +28,12 @@ size_t rf_currency_count(void);
 
 /* amount * num / den rounded half-even, exactly; RF_EOVERFLOW if the result does not fit, RF_EINVAL if den <= 0. */
 rf_status rf_money_mul_ratio(int64_t amount, int64_t num, int64_t den, int64_t *out);
+
+/* num / den rounded half-even to four decimals, for ratios in reports (conversion rates, revenue per unit of
+ * commission): exact for every int64 num and positive den whose quotient times 10,000 fits in 64 bits, else (a
+ * quotient beyond 9.2e14, where four decimals are below a double's precision) the double nearest num / den. Never
+ * overflows; 0 when den <= 0. */
+double rf_ratio4(int64_t num, int64_t den);
 
 /* a + b; RF_EOVERFLOW if it does not fit. */
 rf_status rf_money_add(int64_t a, int64_t b, int64_t *out);

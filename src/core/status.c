@@ -56,6 +56,8 @@ const char *rf_status_type(rf_status status)
 		return "rate_limited";
 	case RF_ETOOBIG:
 		return "payload_too_large";
+	case RF_EUNAVAIL:
+		return "unavailable";
 	case RF_ENOMEM:
 	case RF_EIO:
 		break;
@@ -83,6 +85,8 @@ int rf_status_http(rf_status status)
 		return 429;
 	case RF_ETOOBIG:
 		return 413;
+	case RF_EUNAVAIL:
+		return 503;
 	case RF_ENOMEM:
 	case RF_EIO:
 		break;

@@ -928,6 +928,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static int count_conns(const worker *w)
+{
+	int n = 0;
+	for (const conn *c = w->conns; c; c = c->next)
+		n++;
+	return n;
+}
+
 /* A request has begun on c and is not yet with its handler: bytes of it were read (part of its headers, or its
  * headers and part of its body), or it waits whole in the input. */
 static bool conn_mid_request(const conn *c)
@@ -954,6 +962,14 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 			w->accept_ev = NULL;
 		}
 		if (w->fd >= 0) {
+			/* Connections the kernel completed but refd has not accepted yet may already hold whole
+			 * requests: closing the socket would reset them. They are taken in, and served below like
+			 * the others. */
+			int before;
+			do {
+				before = count_conns(w);
+				accept_cb(w->fd, EV_READ, w);
+			} while (count_conns(w) - before >= 64);
 			close(w->fd);
 			w->fd = -1;
 		}
@@ -1013,7 +1029,10 @@ void rf_server_block_signals(void)
 	sigset_t set;
 	stop_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A write to a closed socket, or past a file size limit, then fails with an error the caller handles (EPIPE,
+	 * EFBIG: the database answers 503) instead of ending the process. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, rf_err *err)

@@ -35,8 +35,8 @@ typedef struct {
 	bool log_requests;
 } rf_server_config;
 
-/* Blocks SIGTERM, SIGINT and SIGUSR2 in the calling thread and ignores SIGPIPE. Call it before the process starts
- * its first thread: threads inherit the mask, so these signals can only be taken by rf_server_run's sigwait. A
+/* Blocks SIGTERM, SIGINT and SIGUSR2 in the calling thread and ignores SIGPIPE and SIGXFSZ. Call it before the process
+ * starts its first thread: threads inherit the mask, so these signals can only be taken by rf_server_run's sigwait. A
  * thread started earlier would leave them deliverable to itself, where their default action ends the process. */
 void rf_server_block_signals(void);
 

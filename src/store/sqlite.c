@@ -18,9 +18,28 @@
 #include "migrations.h"
 #include "sqlite_internal.h"
 
+/* A failure that passes by itself (no space left, an I/O error, the database busy past the timeout) is
+ * RF_EUNAVAIL, which the API answers 503 with Retry-After; anything else is RF_EIO. */
+static rf_status transient(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return RF_EUNAVAIL;
+	default:
+		return RF_EIO;
+	}
+}
+
 rf_status rf_sqlite_db_fail(rf_store *s, rf_err *err, const char *what)
 {
-	return rf_err_set(err, RF_EIO, NULL, "database error while %s: %s", what, sqlite3_errmsg(s->db));
+	rf_status st = transient(sqlite3_extended_errcode(s->db));
+	if (st == RF_EUNAVAIL)
+		return rf_err_set(err, st, NULL, "the database cannot do this right now (%s while %s); try again",
+				  sqlite3_errmsg(s->db), what);
+	return rf_err_set(err, st, NULL, "database error while %s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* Returns a reset statement for sql, prepared once per connection and reused. */
@@ -93,10 +112,15 @@ void rf_sqlite_col_code(sqlite3_stmt *st, int i, char out[4])
 rf_status rf_sqlite_exec(rf_store *s, const char *sql, rf_err *err)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		rf_err_set(err, RF_EIO, NULL, "database error: %s", msg ? msg : "unknown");
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		rf_status st = transient(sqlite3_extended_errcode(s->db));
+		rf_err_set(err, st, NULL,
+			   st == RF_EUNAVAIL ? "the database cannot do this right now (%s); try again"
+					     : "database error: %s",
+			   msg ? msg : "unknown");
 		sqlite3_free(msg);
-		return RF_EIO;
+		return st;
 	}
 	return RF_OK;
 }
@@ -129,7 +153,7 @@ static int busy_wait(void *arg, int tries)
 	int64_t now = rf_clock_mono_us();
 	if (tries == 0)
 		s->busy_since_us = now;
-	if (now - s->busy_since_us > 10 * (int64_t)1000000)
+	if (now - s->busy_since_us > (s->busy_limit_us ? s->busy_limit_us : 10 * (int64_t)1000000))
 		return 0;
 	if (!s->yields)
 		atomic_store(&others_waiting_us, now);
@@ -357,7 +381,35 @@ rf_status rf_store_settle_wal(rf_store *s, int max_frames, rf_err *err)
 	if (s->wal_frames < max_frames)
 		return RF_OK;
 	s->wal_frames = 0;
-	return rf_store_maintain(s, err);
+	/* The WAL starts again from its beginning at the next write only if it was copied whole and no reader still
+	 * uses it. A passive checkpoint leaves both to chance, and under a steady stream of readers (API requests, a
+	 * backup) some reader always holds an older snapshot: the WAL then grew past 100 MB. A RESTART checkpoint
+	 * copies it whole and waits for the readers that still use it (readers that start after the copy read the
+	 * database file alone). The wait holds up this connection's next commit, so it is bounded to 50 ms; after a
+	 * wait that ran out (a reader holding its snapshot longer) the next one comes after a pause that doubles each
+	 * time, from 50 ms up to 5 s, with passive copies meanwhile. */
+	int64_t now = rf_clock_mono_us();
+	if (now < s->restart_after_us)
+		return rf_store_maintain(s, err);
+	int log = 0, done = 0;
+	s->busy_limit_us = 100000;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+	s->busy_limit_us = 0;
+	if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && log < 0) {
+		/* The checkpoint thread was copying at that moment: try again after the next commit. */
+		s->wal_frames = max_frames;
+		return RF_OK;
+	}
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		int64_t pause = s->restart_backoff_us ? s->restart_backoff_us * 2 : 100000;
+		s->restart_backoff_us = pause < 5000000 ? pause : 5000000;
+		s->restart_after_us = rf_clock_mono_us() + s->restart_backoff_us;
+		return RF_OK;
+	}
+	s->restart_backoff_us = 0;
+	if (rc != SQLITE_OK)
+		return rf_sqlite_db_fail(s, err, "checkpointing");
+	return RF_OK;
 }
 
 rf_status rf_store_maintain(rf_store *s, rf_err *err)

@@ -23,8 +23,11 @@ struct rf_store {
 	/* With rf_store_split_sync: the WAL's path, and a descriptor of it used only by rf_store_sync_wal. */
 	char *wal_path;
 	int wal_fd;
-	int64_t busy_since_us; /* when the statement now waiting for a lock first found it taken (monotonic) */
-	bool yields;           /* the click writer: its waits do not ask others to make way */
+	int64_t busy_since_us;      /* when the statement now waiting for a lock first found it taken (monotonic) */
+	int64_t busy_limit_us;      /* how long a statement waits for a lock before failing; 0 for the default 10 s */
+	int64_t restart_after_us;   /* settle_wal: no new wait for the WAL's readers before this (monotonic) */
+	int64_t restart_backoff_us; /* settle_wal: the pause after the last wait that ran out; 0 after a success */
+	bool yields;                /* the click writer: its waits do not ask others to make way */
 };
 
 /* Fills one item from the current row of a statement. */

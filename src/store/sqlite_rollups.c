@@ -173,6 +173,45 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
 	return rf_sqlite_step_done(s, st, NULL, err);
 }
 
+/* Adds |m| to the program's volume (see migrations/0010_rollup_volume.sql), or refuses with RF_EOVERFLOW on
+ * "amount" when that would pass 64 bits: then no stored total, and no sum a report makes of them, can overflow.
+ * The check is made here in C, because SQLite would turn an overflowing sum into a REAL instead of failing. */
+static rf_status volume_add(rf_store *s, const char *program_id, const rf_metrics *m, rf_err *err)
+{
+	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1", err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	rf_metrics have = {0};
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_metrics(st, 0, &have);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rf_sqlite_db_fail(s, err, "reading the program's volume");
+	rf_metrics next;
+	for (int i = 0; i < RF_METRICS; i++) {
+		int64_t v = m->v[i];
+		if (v == INT64_MIN || __builtin_add_overflow(have.v[i], v < 0 ? -v : v, &next.v[i]))
+			return rf_err_set(err, RF_EOVERFLOW, "amount",
+					  "this would carry the program's running totals past the largest figure refd "
+					  "can hold (%lld)",
+					  (long long)INT64_MAX);
+	}
+	st = rf_sqlite_prep(
+	    s,
+	    "INSERT INTO rollup_volume (program_id, " METRIC_COLS
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO UPDATE SET "
+	    "clicks = ?2, leads = ?3, qualified = ?4, customers = ?5, sales = ?6, revenue = ?7, refunds "
+	    "= ?8, conversions = ?9, conversion_ms = ?10, earned = ?11, approved = ?12, paid = ?13",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_sqlite_bind_text(st, 1, program_id);
+	bind_metrics(st, 2, &next);
+	return rf_sqlite_step_done(s, st, NULL, err);
+}
+
 rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, const char *currency,
 			      const char *const *entities, size_t ne, const char *const *dims, size_t nd,
 			      const rf_metrics *m, rf_err *err)
@@ -187,6 +226,8 @@ rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, c
 	bool takes_back = false;
 	for (int i = 0; i < RF_METRICS; i++)
 		takes_back |= m->v[i] < 0;
+	if (volume_add(s, program_id, m, err) != RF_OK)
+		return err->status;
 	for (size_t i = 0; i < ne; i++)
 		if (entities[i] && (entity_add(s, program_id, entities[i], cur, day, m, err) != RF_OK ||
 				    (takes_back && entity_tidy(s, program_id, entities[i], cur, day, err) != RF_OK)))
@@ -556,6 +597,13 @@ static const char rebuild_sql[] =
     "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS ") SELECT program_id, entity, "
     "currency, day, " METRIC_COLS " FROM rollup_entity r WHERE day = (SELECT max(day) FROM rollup_entity x WHERE "
     "x.program_id = r.program_id AND x.entity = r.entity AND x.currency = r.currency);"
+    /* Each program's volume: the facts are its additions (total() and CAST saturate rather than fail). */
+    "DELETE FROM rollup_volume; INSERT INTO rollup_volume (program_id, " METRIC_COLS ") SELECT program_id, "
+    "CAST(total(abs(clicks)) AS INTEGER), CAST(total(abs(leads)) AS INTEGER), CAST(total(abs(qualified)) AS "
+    "INTEGER), CAST(total(abs(customers)) AS INTEGER), CAST(total(abs(sales)) AS INTEGER), CAST(total(abs(revenue)) "
+    "AS INTEGER), CAST(total(abs(refunds)) AS INTEGER), CAST(total(abs(conversions)) AS INTEGER), "
+    "CAST(total(abs(conversion_ms)) AS INTEGER), CAST(total(abs(earned)) AS INTEGER), CAST(total(abs(approved)) AS "
+    "INTEGER), CAST(total(abs(paid)) AS INTEGER) FROM ev GROUP BY program_id;"
     "DROP TABLE ev; DROP TABLE lk; DROP TABLE ck;";
 
 rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err)

@@ -117,12 +117,13 @@ def sigterm(srv):
 
 
 def test_complete_request_in_flight_is_answered():
-    """A request whose bytes all reached refd just before SIGTERM is answered, with Connection: close."""
+    """A request whose bytes all reached refd just before SIGTERM is answered, with Connection: close, even when
+    its connection was still waiting in the listening socket's queue."""
     srv = Refd().start()
     try:
         key = srv.admin_key()
         socks = []
-        for _ in range(8):
+        for _ in range(32):
             s = connect(srv.port)
             s.sendall(("GET /api/v1/programs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % key)
                       .encode())

@@ -83,6 +83,30 @@ static void ratio_overflow_and_bad_den(void **state)
 	assert_int_equal(rf_money_mul_ratio(5, 1, -3, &out), RF_EINVAL);
 }
 
+/* Report ratios at the extremes of int64: the old num * 10000 overflowed for num above 9.2e14. */
+static void ratio4_extremes(void **state)
+{
+	(void)state;
+	assert_true(rf_ratio4(1000000000000000LL, 100000000000000LL) == 10.0); /* 10^15 IRR at 10 % */
+	assert_true(rf_ratio4(INT64_MAX - 3, (INT64_MAX - 3) / 10) == 10.0);
+	assert_true(rf_ratio4(INT64_MAX, INT64_MAX) == 1.0);
+	assert_true(rf_ratio4(INT64_MIN, INT64_MAX) == -1.0001 || rf_ratio4(INT64_MIN, INT64_MAX) == -1.0);
+	assert_true(rf_ratio4(INT64_MAX, 1) == (double)INT64_MAX);
+	assert_true(rf_ratio4(INT64_MIN, 1) == (double)INT64_MIN);
+	assert_true(rf_ratio4(1, INT64_MAX) == 0.0);
+	assert_true(rf_ratio4(1, 3) == 0.3333);
+	assert_true(rf_ratio4(2, 3) == 0.6667);
+	assert_true(rf_ratio4(-2, 3) == -0.6667);
+	/* Half-even on the fourth decimal: 0.00005 goes to 0, 0.00015 to 0.0002. */
+	assert_true(rf_ratio4(5, 100000) == 0.0);
+	assert_true(rf_ratio4(15, 100000) == 0.0002);
+	/* No denominator: 0 (the report shows null before it asks). */
+	assert_true(rf_ratio4(5, 0) == 0.0);
+	assert_true(rf_ratio4(5, -1) == 0.0);
+	/* Just past what four exact decimals can carry: the plain quotient. */
+	assert_true(rf_ratio4(INT64_MAX, 2) == (double)INT64_MAX / 2.0);
+}
+
 static void add_overflow(void **state)
 {
 	(void)state;
@@ -158,6 +182,7 @@ int main(void)
 	    cmocka_unit_test(currency_table_sorted),
 	    cmocka_unit_test(ratio_half_even),
 	    cmocka_unit_test(ratio_overflow_and_bad_den),
+	    cmocka_unit_test(ratio4_extremes),
 	    cmocka_unit_test(add_overflow),
 	    cmocka_unit_test(format_amounts),
 	    cmocka_unit_test(parse_amounts),
