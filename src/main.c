@@ -415,6 +415,8 @@ static int cmd_serve(int argc, char **argv)
 	    {"no-demo", "REFD_NO_DEMO", false, NULL, "do not create demo data in an empty database", NULL},
 	    {"session-hours", "REFD_SESSION_HOURS", true, "12", "lifetime of a login session", NULL},
 	    {"max-body", "REFD_MAX_BODY", true, "65536", "largest JSON request body in bytes", NULL},
+	    {"max-export", "REFD_MAX_EXPORT", true, "67108864",
+	     "largest CSV export or statement page in bytes (a larger one is refused, never cut short)", NULL},
 	    {"login-max-failures", "REFD_LOGIN_MAX_FAILURES", true, "5",
 	     "failed logins per email allowed in the window", NULL},
 	    {"quiet", "REFD_QUIET", false, NULL, "do not log every request", NULL},
@@ -444,6 +446,7 @@ static int cmd_serve(int argc, char **argv)
 		threads = to_long(rf_option_get(opts, "threads"), "threads", 1, 64, &bad);
 	cfg.session_hours = (int)to_long(rf_option_get(opts, "session-hours"), "session-hours", 1, 24 * 90, &bad);
 	cfg.max_json_body = (size_t)to_long(rf_option_get(opts, "max-body"), "max-body", 1024, 1 << 20, &bad);
+	cfg.max_export = (size_t)to_long(rf_option_get(opts, "max-export"), "max-export", 65536, 1L << 34, &bad);
 	cfg.login_max_failures =
 	    (int)to_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
 	long group_delay =

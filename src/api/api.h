@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
 
@@ -25,11 +26,20 @@ void rf_api_abort(rf_ctx *c, const rf_err *err);
 /* Reads an optional integer member within [min, max] into *out (left alone when absent). */
 rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err);
 
-/* Appends a CSV cell to a malloc'd buffer: always quoted, and a text starting with = + - @ (or tab, CR) made
- * inert for spreadsheets with a leading quote. last ends the row. */
-void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last);
+/* The largest export (CSV, a statement's page) refd builds for one request, by default: a larger one is refused
+ * with 400, asking for less, rather than sent cut short. --max-export sets it (rf_app_config.max_export). */
+#define RF_EXPORT_MAX (64u << 20)
+size_t rf_api_export_max(const rf_ctx *c);
+
+/* Appends a CSV cell to b: always quoted, and a text starting with = + - @ (or tab, CR) made inert for
+ * spreadsheets with a leading quote. last ends the row. A failure sticks in b (see core/dbuf.h). */
+void rf_csv_cell(rf_dbuf *b, const char *s, bool last);
 /* Appends a number (digits, an optional leading minus and a decimal point; never text from outside) as is. */
-void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, bool last);
+void rf_csv_number(rf_dbuf *b, const char *digits, bool last);
+/* Sends b's contents with 200, content_type, Cache-Control: no-store and (when not NULL) the Content-Disposition
+ * disposition; or, when building them failed, the error: 400 past rf_api_export_max (`what` names it), 503
+ * out of memory. Frees b either way. */
+void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *disposition, const char *what, rf_dbuf *b);
 
 /* An amount as a plain decimal in its currency's exponent ("49.00"), in the arena. */
 char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency);

@@ -151,12 +151,19 @@ rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, r
 	return RF_OK;
 }
 
-void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
+void rf_csv_cell(rf_dbuf *b, const char *s, bool last)
 {
 	const char *v = s ? s : "";
-	if (!rf_buf_room(buf, len, cap, strlen(v) * 2 + 8))
+	size_t n = strlen(v);
+	/* Every byte doubled at worst (quotes), the guard quote, the two around it and the separator. */
+	if (n > b->max) {
+		rf_dbuf_reserve(b, (size_t)-1 / 2); /* fails the buffer: the cell alone is over any cap */
 		return;
-	char *o = *buf + *len;
+	}
+	char *start = rf_dbuf_reserve(b, n * 2 + 4);
+	if (!start)
+		return;
+	char *o = start;
 	*o++ = '"';
 	if (strchr("=+-@\t\r", v[0]) && v[0])
 		*o++ = '\'';
@@ -167,17 +174,41 @@ void rf_csv_cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
 	}
 	*o++ = '"';
 	*o++ = last ? '\n' : ',';
-	*len = (size_t)(o - *buf);
+	rf_dbuf_commit(b, (size_t)(o - start));
 }
 
-void rf_csv_number(char **buf, size_t *len, size_t *cap, const char *digits, bool last)
+void rf_csv_number(rf_dbuf *b, const char *digits, bool last)
 {
-	size_t n = strlen(digits);
-	if (!rf_buf_room(buf, len, cap, n + 2))
+	rf_dbuf_adds(b, digits);
+	rf_dbuf_add(b, last ? "\n" : ",", 1);
+}
+
+size_t rf_api_export_max(const rf_ctx *c)
+{
+	return c->app && c->app->cfg && c->app->cfg->max_export ? c->app->cfg->max_export : RF_EXPORT_MAX;
+}
+
+void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *disposition, const char *what, rf_dbuf *b)
+{
+	char *body = NULL;
+	size_t len = 0;
+	rf_status st = rf_dbuf_take(b, &body, &len);
+	if (st == RF_ETOOBIG) {
+		rf_json_fail(c, RF_EINVAL, NULL,
+			     "the %s would be larger than %zu bytes (--max-export): ask for less (a shorter period, a "
+			     "filter)",
+			     what, b->max);
 		return;
-	memcpy(*buf + *len, digits, n);
-	(*buf)[*len + n] = last ? '\n' : ',';
-	*len += n + 1;
+	}
+	if (st != RF_OK) {
+		rf_json_fail(c, RF_EUNAVAIL, NULL, "out of memory while building the %s; try again", what);
+		return;
+	}
+	if (disposition)
+		rf_resp_header(c->req, "Content-Disposition", disposition);
+	rf_resp_header(c->req, "Cache-Control", "no-store");
+	rf_resp_send(c->req, 200, content_type, body, len);
+	free(body);
 }
 
 char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency)

@@ -897,6 +897,9 @@ void rf_api_leads_counts(rf_ctx *c)
 		     json_pack("{s:s, s:o, s:I}", "object", "lead_counts", "counts", o, "total", (json_int_t)total));
 }
 
+/* The most rows one lead export holds. */
+#define EXPORT_ROWS 100000
+
 void rf_api_leads_export(rf_ctx *c)
 {
 	rf_err err = {0};
@@ -905,30 +908,35 @@ void rf_api_leads_export(rf_ctx *c)
 		rf_json_error(c, &err);
 		return;
 	}
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		rf_json_fail(c, RF_ENOMEM, NULL, "out of memory");
-		return;
-	}
+	rf_dbuf out = RF_DBUF_INIT(rf_api_export_max(c));
 	static const char *const head[] = {"id",       "created_at", "email",    "external_id",  "name",
 					   "company",  "phone",      "source",   "status",       "partner_id",
 					   "agent_id", "method",     "click_id", "registration", "converted_at"};
 	const size_t ncol = sizeof head / sizeof head[0];
 	for (size_t i = 0; i < ncol; i++)
-		rf_csv_cell(&buf, &len, &cap, head[i], i == ncol - 1);
-	/* Pages through the whole selection, bounded so one export cannot exhaust memory. */
+		rf_csv_cell(&out, head[i], i == ncol - 1);
+	/* Pages through the whole selection, bounded so one export cannot exhaust memory: past the bound it is
+	 * refused, never cut short. */
 	f.page.limit = 100;
 	size_t rows = 0;
 	bool more = true;
-	while (more && rows < 100000) {
+	while (more) {
+		if (rows >= EXPORT_ROWS) {
+			rf_dbuf_free(&out);
+			rf_json_fail(
+			    c, RF_EINVAL, NULL,
+			    "more than %d leads match: narrow the export with filters (program_id, partner_id, "
+			    "status, created_from, created_to, ...)",
+			    EXPORT_ROWS);
+			return;
+		}
 		rf_lead *items = NULL;
 		size_t n = 0;
 		rf_arena page_arena;
 		rf_arena_init(&page_arena, 0);
 		if (rf_store_lead_list(c->app->store, &f, &items, &n, &more, &page_arena, &err) != RF_OK) {
 			rf_arena_reset(&page_arena);
-			free(buf);
+			rf_dbuf_free(&out);
 			rf_json_error(c, &err);
 			return;
 		}
@@ -947,14 +955,11 @@ void rf_api_leads_export(rf_ctx *c)
 					       l->click_id, l->registration ? "true" : "false",
 					       converted};
 			for (size_t k = 0; k < ncol; k++)
-				rf_csv_cell(&buf, &len, &cap, cells[k], k == ncol - 1);
+				rf_csv_cell(&out, cells[k], k == ncol - 1);
 		}
 		rows += n;
 		f.page.starting_after = n ? rf_arena_strdup(c->a, items[n - 1].id) : NULL;
 		rf_arena_reset(&page_arena);
 	}
-	rf_resp_header(c->req, "Content-Disposition", "attachment; filename=\"leads.csv\"");
-	rf_resp_header(c->req, "Cache-Control", "no-store");
-	rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf, len);
-	free(buf);
+	rf_api_send_dbuf(c, "text/csv; charset=utf-8", "attachment; filename=\"leads.csv\"", "export", &out);
 }

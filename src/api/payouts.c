@@ -284,17 +284,16 @@ rf_status rf_payout_export(rf_ctx *c, const rf_payout_run *run, const char *form
 				    "this run pays in several currencies: PayPal takes one file per currency, "
 				    "so name it with currency");
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	rf_dbuf b = RF_DBUF_INIT(rf_api_export_max(c));
 	if (f == EXPORT_GENERIC) {
 		const char *head[] = {"partner_id", "name", "email", "amount", "currency", "reference", "status"};
 		for (size_t i = 0; i < 7; i++)
-			rf_csv_cell(&buf, &len, &cap, head[i], i == 6);
+			rf_csv_cell(&b, head[i], i == 6);
 	} else if (f == EXPORT_WISE) {
 		const char *head[] = {"name",           "recipientEmail", "paymentReference", "receiverType",
 				      "amountCurrency", "amount",         "sourceCurrency",   "targetCurrency"};
 		for (size_t i = 0; i < 8; i++)
-			rf_csv_cell(&buf, &len, &cap, head[i], i == 7);
+			rf_csv_cell(&b, head[i], i == 7);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const rf_payout_item *it = &items[i];
@@ -302,7 +301,7 @@ rf_status rf_payout_export(rf_ctx *c, const rf_payout_run *run, const char *form
 			continue;
 		rf_partner p;
 		if (rf_store_partner_get(c->app->store, it->partner_id, &p, c->a, err) != RF_OK) {
-			free(buf);
+			rf_dbuf_free(&b);
 			return err->status;
 		}
 		char code[4];
@@ -311,40 +310,39 @@ rf_status rf_payout_export(rf_ctx *c, const rf_payout_run *run, const char *form
 		/* The item id is the reference the payment carries back (PayPal's Customer ID allows 30 characters). */
 		char *ref = rf_arena_printf(c->a, "%.30s", it->id);
 		if (f == EXPORT_GENERIC) {
-			rf_csv_cell(&buf, &len, &cap, p.id, false);
-			rf_csv_cell(&buf, &len, &cap, p.name, false);
-			rf_csv_cell(&buf, &len, &cap, p.email, false);
-			rf_csv_number(&buf, &len, &cap, amount, false);
-			rf_csv_cell(&buf, &len, &cap, code, false);
-			rf_csv_cell(&buf, &len, &cap, it->id, false);
-			rf_csv_cell(&buf, &len, &cap, it->status, true);
+			rf_csv_cell(&b, p.id, false);
+			rf_csv_cell(&b, p.name, false);
+			rf_csv_cell(&b, p.email, false);
+			rf_csv_number(&b, amount, false);
+			rf_csv_cell(&b, code, false);
+			rf_csv_cell(&b, it->id, false);
+			rf_csv_cell(&b, it->status, true);
 		} else if (f == EXPORT_PAYPAL) {
 			/* Recipient, amount, currency, customer id, note, wallet: no header row. */
-			rf_csv_cell(&buf, &len, &cap, p.email, false);
-			rf_csv_number(&buf, &len, &cap, amount, false);
-			rf_csv_cell(&buf, &len, &cap, code, false);
-			rf_csv_cell(&buf, &len, &cap, ref, false);
-			rf_csv_cell(&buf, &len, &cap, rf_arena_printf(c->a, "Partner commissions, payout %s", run->id),
-				    false);
-			rf_csv_cell(&buf, &len, &cap, "PAYPAL", true);
+			rf_csv_cell(&b, p.email, false);
+			rf_csv_number(&b, amount, false);
+			rf_csv_cell(&b, code, false);
+			rf_csv_cell(&b, ref, false);
+			rf_csv_cell(&b, rf_arena_printf(c->a, "Partner commissions, payout %s", run->id), false);
+			rf_csv_cell(&b, "PAYPAL", true);
 		} else {
-			rf_csv_cell(&buf, &len, &cap, p.tax_legal_name ? p.tax_legal_name : p.name, false);
-			rf_csv_cell(&buf, &len, &cap, p.email, false);
-			rf_csv_cell(&buf, &len, &cap, ref, false);
-			rf_csv_cell(&buf, &len, &cap, p.company ? "BUSINESS" : "PERSON", false);
-			rf_csv_cell(&buf, &len, &cap, "target", false);
-			rf_csv_number(&buf, &len, &cap, amount, false);
-			rf_csv_cell(&buf, &len, &cap, code, false);
-			rf_csv_cell(&buf, &len, &cap, code, true);
+			rf_csv_cell(&b, p.tax_legal_name ? p.tax_legal_name : p.name, false);
+			rf_csv_cell(&b, p.email, false);
+			rf_csv_cell(&b, ref, false);
+			rf_csv_cell(&b, p.company ? "BUSINESS" : "PERSON", false);
+			rf_csv_cell(&b, "target", false);
+			rf_csv_number(&b, amount, false);
+			rf_csv_cell(&b, code, false);
+			rf_csv_cell(&b, code, true);
 		}
 	}
-	if (!buf) {
-		buf = calloc(1, 1);
-		if (!buf)
-			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	}
-	*out = buf;
-	*out_len = len;
+	rf_status st = rf_dbuf_take(&b, out, out_len);
+	if (st == RF_ETOOBIG)
+		return rf_err_set(err, RF_EINVAL, "currency",
+				  "the export would be larger than %zu bytes: export one currency at a time",
+				  rf_api_export_max(c));
+	if (st != RF_OK)
+		return rf_err_set(err, RF_EUNAVAIL, NULL, "out of memory while building the export; try again");
 	return RF_OK;
 }
 

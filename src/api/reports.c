@@ -280,18 +280,18 @@ static int by_time(const void *a, const void *b)
 	return x->sort_at < y->sort_at ? -1 : x->sort_at > y->sort_at;
 }
 
-static void csv_money(char **buf, size_t *len, size_t *cap, int64_t amount, const char *cur, bool last)
+static void csv_money(rf_dbuf *out, int64_t amount, const char *cur, bool last)
 {
 	char num[40];
 	rf_money_format_code(amount, cur, num, sizeof num);
-	rf_csv_number(buf, len, cap, num, last);
+	rf_csv_number(out, num, last);
 }
 
-static void csv_int(char **buf, size_t *len, size_t *cap, int64_t v, bool last)
+static void csv_int(rf_dbuf *out, int64_t v, bool last)
 {
 	char num[32];
 	snprintf(num, sizeof num, "%lld", (long long)v);
-	rf_csv_number(buf, len, cap, num, last);
+	rf_csv_number(out, num, last);
 }
 
 void rf_api_reports_breakdown(rf_ctx *c)
@@ -444,40 +444,36 @@ void rf_api_reports_breakdown(rf_ctx *c)
 	}
 	const char *cur = q.prog.currency;
 	if (q.csv) {
-		char *buf = NULL;
-		size_t len = 0, cap = 0;
+		rf_dbuf out = RF_DBUF_INIT(rf_api_export_max(c));
 		const char *head[] = {"key",      "name",    "clicks",  "leads",    "qualified",           "customers",
 				      "sales",    "revenue", "refunds", "currency", "commission_currency", "earned",
 				      "approved", "paid"};
 		size_t nh = sizeof head / sizeof head[0];
 		for (size_t i = 0; i < nh; i++)
-			rf_csv_cell(&buf, &len, &cap, head[i], i == nh - 1);
+			rf_csv_cell(&out, head[i], i == nh - 1);
 		for (size_t i = 0; i < shown; i++) {
 			row *r = &t.rows[i];
 			size_t lines = r->ncom ? r->ncom : 1;
 			for (size_t k = 0; k < lines; k++) {
-				rf_csv_cell(&buf, &len, &cap, r->key, false);
-				rf_csv_cell(&buf, &len, &cap, r->name, false);
-				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_CLICKS], false);
-				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_LEADS], false);
-				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_QUALIFIED], false);
-				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_CUSTOMERS], false);
-				csv_int(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_SALES], false);
-				csv_money(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_REVENUE], cur, false);
-				csv_money(&buf, &len, &cap, k ? 0 : r->m.v[RF_M_REFUNDS], cur, false);
-				rf_csv_cell(&buf, &len, &cap, cur, false);
+				rf_csv_cell(&out, r->key, false);
+				rf_csv_cell(&out, r->name, false);
+				csv_int(&out, k ? 0 : r->m.v[RF_M_CLICKS], false);
+				csv_int(&out, k ? 0 : r->m.v[RF_M_LEADS], false);
+				csv_int(&out, k ? 0 : r->m.v[RF_M_QUALIFIED], false);
+				csv_int(&out, k ? 0 : r->m.v[RF_M_CUSTOMERS], false);
+				csv_int(&out, k ? 0 : r->m.v[RF_M_SALES], false);
+				csv_money(&out, k ? 0 : r->m.v[RF_M_REVENUE], cur, false);
+				csv_money(&out, k ? 0 : r->m.v[RF_M_REFUNDS], cur, false);
+				rf_csv_cell(&out, cur, false);
 				const char *cc = r->ncom ? r->com[k].cur : cur;
-				rf_csv_cell(&buf, &len, &cap, cc, false);
-				csv_money(&buf, &len, &cap, r->ncom ? r->com[k].earned : 0, cc, false);
-				csv_money(&buf, &len, &cap, r->ncom ? r->com[k].approved : 0, cc, false);
-				csv_money(&buf, &len, &cap, r->ncom ? r->com[k].paid : 0, cc, true);
+				rf_csv_cell(&out, cc, false);
+				csv_money(&out, r->ncom ? r->com[k].earned : 0, cc, false);
+				csv_money(&out, r->ncom ? r->com[k].approved : 0, cc, false);
+				csv_money(&out, r->ncom ? r->com[k].paid : 0, cc, true);
 			}
 		}
 		char *disp = rf_arena_printf(c->a, "attachment; filename=\"report-%s.csv\"", group);
-		rf_resp_header(c->req, "Content-Disposition", disp);
-		rf_resp_header(c->req, "Cache-Control", "no-store");
-		rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf ? buf : "", len);
-		free(buf);
+		rf_api_send_dbuf(c, "text/csv; charset=utf-8", disp, "report", &out);
 		return;
 	}
 	json_t *data = json_array();
@@ -568,26 +564,24 @@ void rf_api_reports_summary(rf_ctx *c)
 	json_object_set_new(o, "paid_this_month", paid);
 	if (q.csv) {
 		/* One line per figure: metric, currency (for amounts), value. */
-		char *buf = NULL;
-		size_t len = 0, cap = 0;
+		rf_dbuf out = RF_DBUF_INIT(rf_api_export_max(c));
 		const char *head[] = {"metric", "currency", "value"};
 		for (size_t i = 0; i < 3; i++)
-			rf_csv_cell(&buf, &len, &cap, head[i], i == 2);
+			rf_csv_cell(&out, head[i], i == 2);
 		static const char *const counts[] = {"clicks", "leads", "qualified", "customers", "sales"};
 		for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-			rf_csv_cell(&buf, &len, &cap, counts[i], false);
-			rf_csv_cell(&buf, &len, &cap, "", false);
-			csv_int(&buf, &len, &cap, json_integer_value(json_object_get(o, counts[i])), true);
+			rf_csv_cell(&out, counts[i], false);
+			rf_csv_cell(&out, "", false);
+			csv_int(&out, json_integer_value(json_object_get(o, counts[i])), true);
 		}
 		static const char *const amounts[] = {"revenue", "refunds", "net_revenue", "average_deal_size"};
 		for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
 			json_t *m = json_object_get(o, amounts[i]);
 			if (!json_is_object(m))
 				continue;
-			rf_csv_cell(&buf, &len, &cap, amounts[i], false);
-			rf_csv_cell(&buf, &len, &cap, q.prog.currency, false);
-			csv_money(&buf, &len, &cap, json_integer_value(json_object_get(m, "amount")), q.prog.currency,
-				  true);
+			rf_csv_cell(&out, amounts[i], false);
+			rf_csv_cell(&out, q.prog.currency, false);
+			csv_money(&out, json_integer_value(json_object_get(m, "amount")), q.prog.currency, true);
 		}
 		static const char *const ratios[] = {"click_to_lead", "lead_to_customer"};
 		for (size_t i = 0; i < 2; i++) {
@@ -596,9 +590,9 @@ void rf_api_reports_summary(rf_ctx *c)
 				continue;
 			char num[32];
 			snprintf(num, sizeof num, "%.4f", json_number_value(v));
-			rf_csv_cell(&buf, &len, &cap, ratios[i], false);
-			rf_csv_cell(&buf, &len, &cap, "", false);
-			rf_csv_number(&buf, &len, &cap, num, true);
+			rf_csv_cell(&out, ratios[i], false);
+			rf_csv_cell(&out, "", false);
+			rf_csv_number(&out, num, true);
 		}
 		json_t *tc = json_object_get(o, "time_to_conversion");
 		static const char *const times[] = {"mean_seconds", "median_seconds"};
@@ -606,24 +600,22 @@ void rf_api_reports_summary(rf_ctx *c)
 			json_t *v = json_object_get(tc, times[i]);
 			if (!json_is_integer(v))
 				continue;
-			rf_csv_cell(&buf, &len, &cap, rf_arena_printf(c->a, "time_to_conversion_%s", times[i]), false);
-			rf_csv_cell(&buf, &len, &cap, "", false);
-			csv_int(&buf, &len, &cap, json_integer_value(v), true);
+			rf_csv_cell(&out, rf_arena_printf(c->a, "time_to_conversion_%s", times[i]), false);
+			rf_csv_cell(&out, "", false);
+			csv_int(&out, json_integer_value(v), true);
 		}
 		for (size_t k = 0; k < total.ncom; k++) {
 			const char *names[] = {"commissions_earned", "commissions_approved", "commissions_paid"};
 			int64_t vals[] = {total.com[k].earned, total.com[k].approved, total.com[k].paid};
 			for (size_t i = 0; i < 3; i++) {
-				rf_csv_cell(&buf, &len, &cap, names[i], false);
-				rf_csv_cell(&buf, &len, &cap, total.com[k].cur, false);
-				csv_money(&buf, &len, &cap, vals[i], total.com[k].cur, true);
+				rf_csv_cell(&out, names[i], false);
+				rf_csv_cell(&out, total.com[k].cur, false);
+				csv_money(&out, vals[i], total.com[k].cur, true);
 			}
 		}
 		json_decref(o);
-		rf_resp_header(c->req, "Content-Disposition", "attachment; filename=\"report-summary.csv\"");
-		rf_resp_header(c->req, "Cache-Control", "no-store");
-		rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf ? buf : "", len);
-		free(buf);
+		rf_api_send_dbuf(c, "text/csv; charset=utf-8", "attachment; filename=\"report-summary.csv\"", "report",
+				 &out);
 		return;
 	}
 	rf_json_send(c, 200, o);

@@ -116,7 +116,7 @@ static int line_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-static void html_text(char **buf, size_t *len, size_t *cap, const char *s)
+static void html_text(rf_dbuf *out, const char *s)
 {
 	for (; s && *s; s++) {
 		const char *rep = *s == '<'   ? "&lt;"
@@ -124,13 +124,13 @@ static void html_text(char **buf, size_t *len, size_t *cap, const char *s)
 				  : *s == '&' ? "&amp;"
 				  : *s == '"' ? "&quot;"
 					      : NULL;
-		rf_buf_add(buf, len, cap, rep ? rep : s, rep ? strlen(rep) : 1);
+		rf_dbuf_add(out, rep ? rep : s, rep ? strlen(rep) : 1);
 	}
 }
 
-static void html_raw(char **buf, size_t *len, size_t *cap, const char *s)
+static void html_raw(rf_dbuf *out, const char *s)
 {
-	rf_buf_add(buf, len, cap, s, strlen(s));
+	rf_dbuf_add(out, s, strlen(s));
 }
 
 void rf_api_partners_statement(rf_ctx *c)
@@ -252,121 +252,110 @@ void rf_api_partners_statement(rf_ctx *c)
 			sums[k].earned += lines[i].amount;
 	}
 	if (format && strcmp(format, "csv") == 0) {
-		char *buf = NULL;
-		size_t len = 0, cap = 0;
+		rf_dbuf out = RF_DBUF_INIT(rf_api_export_max(c));
 		const char *head[] = {"date", "kind", "id", "description", "amount", "currency", "status"};
 		for (size_t i = 0; i < 7; i++)
-			rf_csv_cell(&buf, &len, &cap, head[i], i == 6);
+			rf_csv_cell(&out, head[i], i == 6);
 		for (size_t k = 0; k < ns; k++) {
 			char d[40];
 			rf_clock_format(from, d, sizeof d);
-			rf_csv_cell(&buf, &len, &cap, d, false);
-			rf_csv_cell(&buf, &len, &cap, "opening_balance", false);
-			rf_csv_cell(&buf, &len, &cap, "", false);
-			rf_csv_cell(&buf, &len, &cap, "opening balance", false);
-			rf_csv_number(&buf, &len, &cap, rf_api_decimal(c->a, sums[k].opening, sums[k].cur), false);
-			rf_csv_cell(&buf, &len, &cap, sums[k].cur, false);
-			rf_csv_cell(&buf, &len, &cap, "", true);
+			rf_csv_cell(&out, d, false);
+			rf_csv_cell(&out, "opening_balance", false);
+			rf_csv_cell(&out, "", false);
+			rf_csv_cell(&out, "opening balance", false);
+			rf_csv_number(&out, rf_api_decimal(c->a, sums[k].opening, sums[k].cur), false);
+			rf_csv_cell(&out, sums[k].cur, false);
+			rf_csv_cell(&out, "", true);
 		}
 		for (size_t i = 0; i < nl; i++) {
 			char d[40];
 			rf_clock_format(lines[i].at, d, sizeof d);
-			rf_csv_cell(&buf, &len, &cap, d, false);
-			rf_csv_cell(&buf, &len, &cap, lines[i].kind, false);
-			rf_csv_cell(&buf, &len, &cap, lines[i].id, false);
-			rf_csv_cell(&buf, &len, &cap, lines[i].description, false);
-			rf_csv_number(&buf, &len, &cap, rf_api_decimal(c->a, lines[i].amount, lines[i].currency),
-				      false);
-			rf_csv_cell(&buf, &len, &cap, lines[i].currency, false);
-			rf_csv_cell(&buf, &len, &cap, lines[i].status, true);
+			rf_csv_cell(&out, d, false);
+			rf_csv_cell(&out, lines[i].kind, false);
+			rf_csv_cell(&out, lines[i].id, false);
+			rf_csv_cell(&out, lines[i].description, false);
+			rf_csv_number(&out, rf_api_decimal(c->a, lines[i].amount, lines[i].currency), false);
+			rf_csv_cell(&out, lines[i].currency, false);
+			rf_csv_cell(&out, lines[i].status, true);
 		}
 		for (size_t k = 0; k < ns; k++) {
 			char d[40];
 			rf_clock_format(to, d, sizeof d);
-			rf_csv_cell(&buf, &len, &cap, d, false);
-			rf_csv_cell(&buf, &len, &cap, "closing_balance", false);
-			rf_csv_cell(&buf, &len, &cap, "", false);
-			rf_csv_cell(&buf, &len, &cap, "closing balance", false);
+			rf_csv_cell(&out, d, false);
+			rf_csv_cell(&out, "closing_balance", false);
+			rf_csv_cell(&out, "", false);
+			rf_csv_cell(&out, "closing balance", false);
 			rf_csv_number(
-			    &buf, &len, &cap,
+			    &out,
 			    rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
 			    false);
-			rf_csv_cell(&buf, &len, &cap, sums[k].cur, false);
-			rf_csv_cell(&buf, &len, &cap, "", true);
+			rf_csv_cell(&out, sums[k].cur, false);
+			rf_csv_cell(&out, "", true);
 		}
-		rf_resp_header(c->req, "Content-Disposition", "attachment; filename=\"statement.csv\"");
-		rf_resp_header(c->req, "Cache-Control", "no-store");
-		rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf ? buf : "", len);
-		free(buf);
+		rf_api_send_dbuf(c, "text/csv; charset=utf-8", "attachment; filename=\"statement.csv\"", "statement",
+				 &out);
 		return;
 	}
 	if (format && strcmp(format, "html") == 0) {
-		char *buf = NULL;
-		size_t len = 0, cap = 0;
+		rf_dbuf out = RF_DBUF_INIT(rf_api_export_max(c));
 		char f1[40], t1[40];
 		rf_clock_format(from, f1, sizeof f1);
 		rf_clock_format(to, t1, sizeof t1);
 		html_raw(
-		    &buf, &len, &cap,
+		    &out,
 		    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
 		    "content=\"width=device-width, initial-scale=1\"><title>Statement</title><style>body{font:14px "
 		    "system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;width:100%}td,th{"
 		    "border-bottom:1px solid #ccc;padding:.3em .5em;text-align:left}td.n,th.n{text-align:right;"
 		    "font-variant-numeric:tabular-nums}@media print{body{margin:0}}</style></head><body><h1>"
 		    "Statement</h1><p>");
-		html_text(&buf, &len, &cap, p.name);
-		html_raw(&buf, &len, &cap, " &lt;");
-		html_text(&buf, &len, &cap, p.email);
-		html_raw(&buf, &len, &cap, "&gt;, ");
-		html_text(&buf, &len, &cap, p.id);
-		html_raw(&buf, &len, &cap, "</p><p>From ");
-		html_text(&buf, &len, &cap, f1);
-		html_raw(&buf, &len, &cap, " to ");
-		html_text(&buf, &len, &cap, t1);
-		html_raw(&buf, &len, &cap,
+		html_text(&out, p.name);
+		html_raw(&out, " &lt;");
+		html_text(&out, p.email);
+		html_raw(&out, "&gt;, ");
+		html_text(&out, p.id);
+		html_raw(&out, "</p><p>From ");
+		html_text(&out, f1);
+		html_raw(&out, " to ");
+		html_text(&out, t1);
+		html_raw(&out,
 			 "</p><table><thead><tr><th>Date</th><th>Entry</th><th>Description</th><th>Status</th><th "
 			 "class=\"n\">Amount</th></tr></thead><tbody>");
 		for (size_t k = 0; k < ns; k++) {
-			html_raw(&buf, &len, &cap,
-				 "<tr><td></td><td>Opening balance</td><td></td><td></td><td class=\"n\">");
-			html_text(&buf, &len, &cap,
+			html_raw(&out, "<tr><td></td><td>Opening balance</td><td></td><td></td><td class=\"n\">");
+			html_text(&out,
 				  rf_arena_printf(c->a, "%s %s", rf_api_decimal(c->a, sums[k].opening, sums[k].cur),
 						  sums[k].cur));
-			html_raw(&buf, &len, &cap, "</td></tr>");
+			html_raw(&out, "</td></tr>");
 		}
 		for (size_t i = 0; i < nl; i++) {
 			char d[40];
 			rf_clock_format(lines[i].at, d, sizeof d);
-			html_raw(&buf, &len, &cap, "<tr><td>");
-			html_text(&buf, &len, &cap, d);
-			html_raw(&buf, &len, &cap, "</td><td>");
-			html_text(&buf, &len, &cap, lines[i].id);
-			html_raw(&buf, &len, &cap, "</td><td>");
-			html_text(&buf, &len, &cap, lines[i].description);
-			html_raw(&buf, &len, &cap, "</td><td>");
-			html_text(&buf, &len, &cap, lines[i].status);
-			html_raw(&buf, &len, &cap, "</td><td class=\"n\">");
-			html_text(&buf, &len, &cap,
-				  rf_arena_printf(c->a, "%s %s",
-						  rf_api_decimal(c->a, lines[i].amount, lines[i].currency),
-						  lines[i].currency));
-			html_raw(&buf, &len, &cap, "</td></tr>");
+			html_raw(&out, "<tr><td>");
+			html_text(&out, d);
+			html_raw(&out, "</td><td>");
+			html_text(&out, lines[i].id);
+			html_raw(&out, "</td><td>");
+			html_text(&out, lines[i].description);
+			html_raw(&out, "</td><td>");
+			html_text(&out, lines[i].status);
+			html_raw(&out, "</td><td class=\"n\">");
+			html_text(&out, rf_arena_printf(c->a, "%s %s",
+							rf_api_decimal(c->a, lines[i].amount, lines[i].currency),
+							lines[i].currency));
+			html_raw(&out, "</td></tr>");
 		}
 		for (size_t k = 0; k < ns; k++) {
-			html_raw(&buf, &len, &cap,
-				 "<tr><th></th><th>Closing balance</th><th></th><th></th><th class=\"n\">");
-			html_text(
-			    &buf, &len, &cap,
-			    rf_arena_printf(
-				c->a, "%s %s",
-				rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
-				sums[k].cur));
-			html_raw(&buf, &len, &cap, "</th></tr>");
+			html_raw(&out, "<tr><th></th><th>Closing balance</th><th></th><th></th><th class=\"n\">");
+			html_text(&out, rf_arena_printf(
+					    c->a, "%s %s",
+					    rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out,
+							   sums[k].cur),
+					    sums[k].cur));
+			html_raw(&out, "</th></tr>");
 		}
-		html_raw(&buf, &len, &cap, "</tbody></table></body></html>\n");
-		rf_resp_header(c->req, "Cache-Control", "no-store");
-		rf_resp_send(c->req, 200, "text/html; charset=utf-8", buf ? buf : "", len);
-		free(buf);
+		html_raw(&out, "</tbody></table></body></html>\n");
+		rf_api_send_dbuf(c, "text/html; charset=utf-8", NULL, "statement", &out);
 		return;
 	}
 	json_t *arr = json_array();
@@ -433,13 +422,13 @@ void rf_api_tax_totals(rf_ctx *c)
 		return;
 	}
 	json_t *rows = json_array(), *missing_list = json_array();
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	if (format && strcmp(format, "csv") == 0) {
+	bool csv = format && strcmp(format, "csv") == 0;
+	rf_dbuf out = RF_DBUF_INIT(rf_api_export_max(c));
+	if (csv) {
 		const char *head[] = {"partner_id",   "name",      "email",       "legal_name", "country",
 				      "tax_id_last4", "total_usd", "unconverted", "reportable", "missing_tax_profile"};
 		for (size_t i = 0; i < 10; i++)
-			rf_csv_cell(&buf, &len, &cap, head[i], i == 9);
+			rf_csv_cell(&out, head[i], i == 9);
 	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
@@ -469,7 +458,7 @@ void rf_api_tax_totals(rf_ctx *c)
 			json_decref(unconverted);
 			json_decref(rows);
 			json_decref(missing_list);
-			free(buf);
+			rf_dbuf_free(&out);
 			rf_json_error(c, &err);
 			return;
 		}
@@ -477,17 +466,17 @@ void rf_api_tax_totals(rf_ctx *c)
 		bool no_profile = reportable && (!p.tax_legal_name || !p.tax_id_last4 || !p.tax_country);
 		if (no_profile)
 			json_array_append_new(missing_list, json_string(p.id));
-		if (buf || (format && strcmp(format, "csv") == 0)) {
-			rf_csv_cell(&buf, &len, &cap, p.id, false);
-			rf_csv_cell(&buf, &len, &cap, p.name, false);
-			rf_csv_cell(&buf, &len, &cap, p.email, false);
-			rf_csv_cell(&buf, &len, &cap, p.tax_legal_name, false);
-			rf_csv_cell(&buf, &len, &cap, p.tax_country, false);
-			rf_csv_cell(&buf, &len, &cap, p.tax_id_last4, false);
-			rf_csv_number(&buf, &len, &cap, rf_api_decimal(c->a, usd, "USD"), false);
-			rf_csv_cell(&buf, &len, &cap, unconv_text, false);
-			rf_csv_cell(&buf, &len, &cap, reportable ? "true" : "false", false);
-			rf_csv_cell(&buf, &len, &cap, no_profile ? "true" : "false", true);
+		if (csv) {
+			rf_csv_cell(&out, p.id, false);
+			rf_csv_cell(&out, p.name, false);
+			rf_csv_cell(&out, p.email, false);
+			rf_csv_cell(&out, p.tax_legal_name, false);
+			rf_csv_cell(&out, p.tax_country, false);
+			rf_csv_cell(&out, p.tax_id_last4, false);
+			rf_csv_number(&out, rf_api_decimal(c->a, usd, "USD"), false);
+			rf_csv_cell(&out, unconv_text, false);
+			rf_csv_cell(&out, reportable ? "true" : "false", false);
+			rf_csv_cell(&out, no_profile ? "true" : "false", true);
 		}
 		json_array_append_new(
 		    rows,
@@ -498,17 +487,13 @@ void rf_api_tax_totals(rf_ctx *c)
 			      rf_json_nullable(p.tax_country), "tax_id_last4", rf_json_nullable(p.tax_id_last4)));
 		i = j;
 	}
-	if (format && strcmp(format, "csv") == 0) {
+	if (csv) {
 		json_decref(rows);
 		json_decref(missing_list);
 		char *disp = rf_arena_printf(c->a, "attachment; filename=\"tax-totals-%ld.csv\"", year);
-		rf_resp_header(c->req, "Content-Disposition", disp);
-		rf_resp_header(c->req, "Cache-Control", "no-store");
-		rf_resp_send(c->req, 200, "text/csv; charset=utf-8", buf ? buf : "", len);
-		free(buf);
+		rf_api_send_dbuf(c, "text/csv; charset=utf-8", disp, "tax totals", &out);
 		return;
 	}
-	free(buf);
 	rf_json_send(c, 200,
 		     json_pack("{s:s, s:I, s:s, s:o, s:o, s:o}", "object", "tax_totals", "year", (json_int_t)year,
 			       "program_id", prog.id, "threshold", rf_json_money_new(threshold, "USD"), "partners",

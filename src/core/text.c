@@ -220,14 +220,6 @@ bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need)
 	return true;
 }
 
-void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (!rf_buf_room(buf, len, cap, n + 1))
-		return;
-	memcpy(*buf + *len, s, n);
-	*len += n;
-}
-
 size_t rf_json_escape(char *buf, size_t len, const char *s)
 {
 	size_t o = 0;

@@ -50,9 +50,9 @@ char *rf_lower_arena(rf_arena *a, const char *s);
  * characters, cut short to fit len (at least 8); returns the length written. For hand-written JSON log lines. */
 size_t rf_json_escape(char *buf, size_t len, const char *s);
 
-/* A malloc'd buffer grown as needed: room for need more bytes past *len (false, nothing changed, when memory runs
- * out), and appending n bytes of s (nothing when memory runs out). */
-bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need);
-void rf_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+/* A malloc'd buffer grown as needed: room for need more bytes past *len, or false (nothing changed) when memory
+ * runs out, which the caller must handle. The HTTP layer's buffers use it, bounded by their own limits; anything
+ * built from stored data uses the capped rf_dbuf (dbuf.h) instead. */
+__attribute__((warn_unused_result)) bool rf_buf_room(char **buf, size_t *len, size_t *cap, size_t need);
 
 #endif
