@@ -173,7 +173,7 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
 	return rf_sqlite_step_done(s, st, NULL, err);
 }
 
-/* Adds |m| to the program's volume (see migrations/0010_rollup_volume.sql), or refuses with RF_EOVERFLOW on
+/* Adds |m| to the program's volume (see migrations/0011_rollup_volume.sql), or refuses with RF_EOVERFLOW on
  * "amount" when that would pass 64 bits: then no stored total, and no sum a report makes of them, can overflow.
  * The check is made here in C, because SQLite would turn an overflowing sum into a REAL instead of failing. */
 static rf_status volume_add(rf_store *s, const char *program_id, const rf_metrics *m, rf_err *err)
