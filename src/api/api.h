@@ -52,7 +52,11 @@ rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err);
 
 /* JSON views of stored objects. */
 json_t *rf_api_program_json(const rf_program *p);
-json_t *rf_api_partner_json(const rf_partner *p);
+/* A partner with its recruitment link: recruitment_url (public URL + /portal?recruiter=CODE) only while the partner
+ * is active, null otherwise; its recruitment_code always. */
+json_t *rf_api_partner_json(rf_ctx *c, const rf_partner *p);
+/* Gives a new partner its recruitment code, in the request's arena. */
+rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err);
 json_t *rf_api_user_json(const rf_user *u);
 json_t *rf_api_apikey_json(const rf_apikey *k);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/code.h"
 #include "../core/money.h"
 #include "../core/text.h"
 #include "api.h"
@@ -93,7 +94,7 @@ json_t *rf_api_program_json(const rf_program *p)
 	return o;
 }
 
-json_t *rf_api_partner_json(const rf_partner *p)
+json_t *rf_api_partner_json(rf_ctx *c, const rf_partner *p)
 {
 	json_t *meta = json_loads(p->metadata ? p->metadata : "{}", 0, NULL);
 	if (!meta)
@@ -110,7 +111,22 @@ json_t *rf_api_partner_json(const rf_partner *p)
 	    rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
 	json_object_set_new(o, "plan_id", rf_json_nullable(p->plan_id));
 	json_object_set_new(o, "payout_hold_reason", rf_json_nullable(p->payout_hold_reason));
+	json_object_set_new(o, "recruitment_code", rf_json_nullable(p->recruitment_code));
+	/* Only an active partner recruits: the link is shown while it works, so nobody shares a dead one. */
+	char *url = p->recruitment_code && strcmp(p->status, "active") == 0
+			? rf_arena_printf(c->a, "%s/portal?recruiter=%s", c->app->cfg->public_url, p->recruitment_code)
+			: NULL;
+	json_object_set_new(o, "recruitment_url", rf_json_nullable(url));
 	return o;
+}
+
+rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err)
+{
+	p->recruitment_code = rf_arena_alloc(c->a, RF_RECRUIT_CODE_LEN + 1);
+	if (!p->recruitment_code)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	rf_recruit_code_generate(p->recruitment_code, RF_RECRUIT_CODE_LEN + 1);
+	return RF_OK;
 }
 
 json_t *rf_api_user_json(const rf_user *u)

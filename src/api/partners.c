@@ -1,5 +1,6 @@
 /* /api/v1/partners: referral sources, their relations (team, recruiter), tax profile, status and search. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -201,17 +202,38 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 	return RF_OK;
 }
 
-/* Writes p (inserting or updating), records the audit entry and commits the open transaction. */
-static rf_status save(rf_ctx *c, rf_partner *p, bool creating, rf_err *err)
+/* The audit detail of a change of recruiter (who brought the partner in earns overrides on it), or NULL when the
+ * recruiter stays; malloc'd JSON text the caller frees. A new partner's recruiter is {"recruited_by_id": id}. */
+static char *recruiter_detail(const rf_partner *p, bool creating, const char *before)
+{
+	const char *now = p->recruited_by_id;
+	json_t *d = NULL;
+	if (creating && now)
+		d = json_pack("{s:s}", "recruited_by_id", now);
+	else if (!creating && (before ? !now || strcmp(before, now) != 0 : now != NULL))
+		d = json_pack("{s:{s:o, s:o}}", "recruited_by_id", "from", rf_json_nullable(before), "to",
+			      rf_json_nullable(now));
+	char *txt = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	return txt;
+}
+
+/* Writes p (inserting or updating), records the audit entry (with the change of recruiter, if any; before is the
+ * recruiter the partner had) and commits the open transaction. */
+static rf_status save(rf_ctx *c, rf_partner *p, bool creating, const char *before, rf_err *err)
 {
 	p->updated_at = creating ? p->created_at : rf_clock_now_ms();
 	rf_status rc =
 	    creating ? rf_store_partner_insert(c->app->store, p, err) : rf_store_partner_update(c->app->store, p, err);
-	if (rc == RF_ECONFLICT)
+	if (rc == RF_ECONFLICT && strcmp(err->field, "email") == 0)
 		return rf_err_set(err, RF_ECONFLICT, "email", "a partner with email %s already exists in this program",
 				  p->email);
-	if (rc != RF_OK || rf_api_audit(c, creating ? "partner.create" : "partner.update", p->id, NULL, err) != RF_OK ||
-	    rf_store_commit(c->app->store, err) != RF_OK)
+	if (rc != RF_OK)
+		return rc;
+	char *detail = recruiter_detail(p, creating, before);
+	rc = rf_api_audit(c, creating ? "partner.create" : "partner.update", p->id, detail, err);
+	free(detail);
+	if (rc != RF_OK || rf_store_commit(c->app->store, err) != RF_OK)
 		return err->status;
 	return RF_OK;
 }
@@ -294,13 +316,13 @@ void rf_api_partners_create(rf_ctx *c)
 	/* The whole check runs inside the transaction so relations cannot change between check and write. */
 	if (rf_store_begin(c->app->store, &err) != RF_OK)
 		goto fail;
-	if (apply(c, body, &p, true, &err) != RF_OK)
+	if (apply(c, body, &p, true, &err) != RF_OK || rf_api_partner_new_code(c, &p, &err) != RF_OK)
 		goto fail_tx;
 	p.created_at = rf_clock_now_ms();
-	if (save(c, &p, true, &err) != RF_OK)
+	if (save(c, &p, true, NULL, &err) != RF_OK)
 		goto fail_tx;
 	json_decref(body);
-	rf_json_send(c, 201, rf_api_partner_json(&p));
+	rf_json_send(c, 201, rf_api_partner_json(c, &p));
 	return;
 fail_tx:
 	rf_store_rollback(c->app->store);
@@ -323,7 +345,7 @@ void rf_api_partners_get(rf_ctx *c)
 {
 	rf_partner p;
 	if (load(c, &p))
-		rf_json_send(c, 200, rf_api_partner_json(&p));
+		rf_json_send(c, 200, rf_api_partner_json(c, &p));
 }
 
 void rf_api_partners_update(rf_ctx *c)
@@ -370,12 +392,13 @@ void rf_api_partners_update(rf_ctx *c)
 		rf_err_set(&err, RF_EINVAL, "program_id", "a partner cannot move to another program");
 		goto fail_tx;
 	}
+	const char *before = p.recruited_by_id;
 	if (apply(c, body, &p, false, &err) != RF_OK)
 		goto fail_tx;
-	if (save(c, &p, false, &err) != RF_OK)
+	if (save(c, &p, false, before, &err) != RF_OK)
 		goto fail_tx;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_partner_json(&p));
+	rf_json_send(c, 200, rf_api_partner_json(c, &p));
 	return;
 fail_tx:
 	rf_store_rollback(c->app->store);
@@ -441,7 +464,7 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	}
 	free(dtxt);
 	rf_codes_changed();
-	rf_json_send(c, 200, rf_api_partner_json(&p));
+	rf_json_send(c, 200, rf_api_partner_json(c, &p));
 }
 
 void rf_api_partners_suspend(rf_ctx *c)
@@ -508,7 +531,7 @@ void rf_api_partners_list(rf_ctx *c)
 								 "object", "recruit", "name", items[i].name, "kind",
 								 items[i].kind, "status", items[i].status, "created_at",
 								 rf_json_time(items[i].created_at))
-						     : rf_api_partner_json(&items[i]));
+						     : rf_api_partner_json(c, &items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 	return;
 fail:

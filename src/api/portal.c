@@ -1,10 +1,12 @@
-/* The partner portal's public side: self sign-up (an application an admin approves, or straight in, per program)
- * and password reset by a one-time link, which refd writes to its log when no mail is configured. */
+/* The partner portal's public side: self sign-up (an application an admin approves, or straight in, per program),
+ * also through a partner's recruitment link, which names that partner the new one's recruiter, and password
+ * reset by a one-time link, which refd writes to its log when no mail is configured. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/code.h"
 #include "../core/secret.h"
 #include "../core/text.h"
 #include "../http/auth.h"
@@ -15,11 +17,36 @@
 #define RESETS_PER_HOUR 5
 
 static const rf_jfield signup_fields[] = {
-    {"program_id", RF_JT_STRING, false, 64, NULL}, {"name", RF_JT_STRING, false, 200, NULL},
-    {"email", RF_JT_STRING, false, 254, NULL},     {"password", RF_JT_STRING, false, 256, NULL},
-    {"company", RF_JT_STRING, true, 200, NULL},    {"website", RF_JT_STRING, true, 2048, NULL},
-    {"message", RF_JT_STRING, true, 2000, NULL},   {NULL, 0, false, 0, NULL},
+    {"program_id", RF_JT_STRING, false, 64, NULL},
+    {"name", RF_JT_STRING, false, 200, NULL},
+    {"email", RF_JT_STRING, false, 254, NULL},
+    {"password", RF_JT_STRING, false, 256, NULL},
+    {"company", RF_JT_STRING, true, 200, NULL},
+    {"website", RF_JT_STRING, true, 2048, NULL},
+    {"message", RF_JT_STRING, true, 2000, NULL},
+    {"recruitment_code", RF_JT_STRING, true, 64, NULL},
+    {NULL, 0, false, 0, NULL},
 };
+
+/* The recruiter a sign-up names with a recruitment code (blank or absent: none, *found false). An unknown code is
+ * refused naming recruitment_code; whether the recruiter may recruit is for the caller to check, once it knows the
+ * program. */
+static rf_status find_recruiter(rf_ctx *c, const char *given, rf_partner *out, bool *found, rf_err *err)
+{
+	*found = false;
+	const char *t = rf_trim_arena(c->a, given);
+	if (!t || !*t)
+		return RF_OK;
+	char code[RF_RECRUIT_CODE_LEN + 1];
+	rf_status rc = rf_recruit_code_normalize(t, code, sizeof code)
+			   ? rf_store_partner_by_recruitment_code(c->app->store, code, out, c->a, err)
+			   : RF_ENOTFOUND;
+	if (rc == RF_ENOTFOUND)
+		return rf_err_set(err, RF_EINVAL, "recruitment_code",
+				  "recruitment_code: no such recruitment code; check the link, or apply without it");
+	*found = rc == RF_OK;
+	return rc;
+}
 
 void rf_api_portal_signup(rf_ctx *c)
 {
@@ -59,10 +86,32 @@ void rf_api_portal_signup(rf_ctx *c)
 	}
 	if (rf_store_begin(c->app->store, &err) != RF_OK)
 		goto fail;
-	if (rf_api_program_or_only(c, rf_json_str(body, "program_id"), &prog, &err) != RF_OK)
+	/* A recruitment link carries only the code: the program is then the recruiter's. */
+	rf_partner recruiter;
+	bool recruited = false;
+	const char *program_id = rf_json_str(body, "program_id");
+	if (find_recruiter(c, rf_json_str(body, "recruitment_code"), &recruiter, &recruited, &err) != RF_OK)
 		goto fail_tx;
+	if (!program_id && recruited)
+		program_id = recruiter.program_id;
+	if (rf_api_program_or_only(c, program_id, &prog, &err) != RF_OK)
+		goto fail_tx;
+	if (recruited && strcmp(recruiter.program_id, prog.id) != 0) {
+		rf_err_set(&err, RF_EINVAL, "recruitment_code",
+			   "recruitment_code: this recruitment code belongs to another program than program_id");
+		goto fail_tx;
+	}
 	if (strcmp(prog.partner_signup, "off") == 0) {
 		rf_err_set(&err, RF_EFORBIDDEN, "program_id", "this program does not take applications");
+		goto fail_tx;
+	}
+	/* Only an active partner recruits. The sign-up is refused rather than taken without a recruiter, so that the
+	 * applicant knows the link no longer works and nobody's recruit is dropped silently; the reason (suspended,
+	 * banned, not yet approved) is the partner's own business and is not told. */
+	if (recruited && strcmp(recruiter.status, "active") != 0) {
+		rf_err_set(&err, RF_EFORBIDDEN, "recruitment_code",
+			   "recruitment_code: the partner of this recruitment link cannot recruit at the moment; apply "
+			   "without the code");
 		goto fail_tx;
 	}
 	char hash[RF_PASSWORD_HASH_MAX];
@@ -78,6 +127,9 @@ void rf_api_portal_signup(rf_ctx *c)
 	p.status = strcmp(prog.partner_signup, "open") == 0 ? "active" : "applied";
 	p.name = (char *)name;
 	p.email = rf_arena_strdup(c->a, email);
+	p.recruited_by_id = recruited ? recruiter.id : NULL;
+	if (rf_api_partner_new_code(c, &p, &err) != RF_OK)
+		goto fail_tx;
 	p.company = rf_trim_arena(c->a, rf_json_str(body, "company"));
 	if (p.company && !*p.company)
 		p.company = NULL;
@@ -103,28 +155,32 @@ void rf_api_portal_signup(rf_ctx *c)
 	if (rf_store_login_failure_add(c->app->store, key, now, &err) != RF_OK)
 		goto fail_tx;
 	if (rf_store_partner_insert(c->app->store, &p, &err) != RF_OK) {
-		if (err.status == RF_ECONFLICT)
+		if (err.status == RF_ECONFLICT && strcmp(err.field, "email") == 0)
 			rf_err_set(&err, RF_ECONFLICT, "email",
 				   "this email is already a partner of the program; ask the program for a login");
 		goto fail_tx;
 	}
+	/* The audit trail records who recruited the new partner, and that it came through the recruitment link. */
+	char *detail =
+	    recruited ? rf_arena_printf(c->a, "{\"recruited_by_id\":\"%s\",\"via\":\"recruitment_link\"}", recruiter.id)
+		      : NULL;
 	if (rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
-	    rf_api_audit(c, "partner.signup", p.id, NULL, &err) != RF_OK ||
+	    rf_api_audit(c, "partner.signup", p.id, detail, &err) != RF_OK ||
 	    rf_store_commit(c->app->store, &err) != RF_OK)
 		goto fail_tx;
 	if (rf_auth_start_session(c, u.id, &csrf, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 201,
-		     json_pack("{s:o, s:o, s:s, s:s}", "partner", rf_api_partner_json(&p), "user", rf_api_user_json(&u),
-			       "csrf_token", csrf, "next",
+		     json_pack("{s:o, s:o, s:s, s:s}", "partner", rf_api_partner_json(c, &p), "user",
+			       rf_api_user_json(&u), "csrf_token", csrf, "next",
 			       strcmp(p.status, "active") == 0 ? "welcome" : "wait_for_approval"));
 	return;
 fail_tx:
 	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
-	if (err.status == RF_ECONFLICT)
+	if (err.status == RF_ECONFLICT && strcmp(err.field, "email") == 0)
 		rf_err_set(&err, RF_ECONFLICT, "email",
 			   "this email already has an account; log in or reset the password");
 	rf_json_error(c, &err);

@@ -539,7 +539,7 @@ static void payout_hold(rf_ctx *c, bool hold)
 	    rf_store_commit(c->app->store, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_partner_json(&p));
+	rf_json_send(c, 200, rf_api_partner_json(c, &p));
 	return;
 fail:
 	rf_store_rollback(c->app->store);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/code.h"
 #include "../core/text.h"
 
 static const char *const first[] = {
@@ -84,6 +85,9 @@ rf_status rf_benchdata_partners(rf_store *s, long n, unsigned seed, char *progra
 		memcpy(p.currency, "USD", 4);
 		memcpy(p.cost_per_lead_currency, "USD", 4);
 		p.metadata = "{}";
+		char recruit[RF_RECRUIT_CODE_LEN + 1];
+		rf_recruit_code_generate(recruit, sizeof recruit);
+		p.recruitment_code = recruit;
 		p.created_at = p.updated_at = now + i;
 		if (rf_store_partner_insert(s, &p, err) != RF_OK)
 			goto fail;

@@ -82,6 +82,12 @@ rf_status rf_demo_seed(rf_store *s, bool *created, char *password, size_t len, r
 		p.team_parent_id = d->team_parent >= 0 ? ids[d->team_parent] : NULL;
 		p.recruited_by_id = d->recruited_by >= 0 ? ids[d->recruited_by] : NULL;
 		p.metadata = "{\"demo\":true}";
+		p.recruitment_code = rf_arena_alloc(&a, RF_RECRUIT_CODE_LEN + 1);
+		if (!p.recruitment_code) {
+			rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+			goto fail;
+		}
+		rf_recruit_code_generate(p.recruitment_code, RF_RECRUIT_CODE_LEN + 1);
 		if (strcmp(d->status, "suspended") == 0)
 			p.status_reason = "Demo: suspended while a complaint is reviewed";
 		p.created_at = p.updated_at = now + (int64_t)i;

@@ -1,4 +1,4 @@
-/* Generation, checking and case folding of referral codes. */
+/* Generation, checking and case folding of referral codes and recruitment codes. */
 #include "code.h"
 
 #include <sodium.h>
@@ -74,4 +74,47 @@ void rf_code_fold(const char *code, char *out, size_t len)
 		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
 	out[n] = '\0';
+}
+
+void rf_recruit_code_generate(char *out, size_t len)
+{
+	if (!out || len == 0)
+		return;
+	if (len < RF_RECRUIT_CODE_LEN + 1) {
+		out[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < RF_RECRUIT_CODE_LEN; i++)
+		out[i] = alphabet[randombytes_uniform((uint32_t)(sizeof alphabet - 1))];
+	out[RF_RECRUIT_CODE_LEN] = '\0';
+}
+
+bool rf_recruit_code_normalize(const char *in, char *out, size_t len)
+{
+	if (!out || len == 0)
+		return false;
+	out[0] = '\0';
+	if (!in || len < RF_RECRUIT_CODE_LEN + 1)
+		return false;
+	while (*in == ' ' || *in == '\t')
+		in++;
+	size_t n = 0;
+	for (; in[n] && in[n] != ' ' && in[n] != '\t'; n++)
+		if (n >= RF_RECRUIT_CODE_LEN)
+			return false;
+	for (size_t i = n; in[i]; i++)
+		if (in[i] != ' ' && in[i] != '\t')
+			return false;
+	if (n != RF_RECRUIT_CODE_LEN)
+		return false;
+	char tmp[RF_RECRUIT_CODE_LEN + 1];
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] - 'A' + 'a') : in[i];
+		if (!strchr(alphabet, c))
+			return false;
+		tmp[i] = c;
+	}
+	tmp[n] = '\0';
+	memcpy(out, tmp, n + 1);
+	return true;
 }

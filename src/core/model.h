@@ -59,6 +59,7 @@ typedef struct {
 	char *status_reason;
 	char *plan_id;            /* the plan assigned to this partner; NULL for the program's default */
 	char *payout_hold_reason; /* payouts wait for a review; NULL when they do not */
+	char *recruitment_code;   /* the code of its recruitment link (rf_recruit_code_generate); never changes */
 	int64_t created_at, updated_at;
 } rf_partner;
 

@@ -170,7 +170,7 @@ rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *on
 	"p.id, p.program_id, p.kind, p.status, p.name, p.email, p.company, p.currency, p.cost_per_lead, "       \
 	"p.cost_per_lead_currency, p.team_parent_id, p.recruited_by_id, p.tax_legal_name, p.tax_country, "      \
 	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at, p.plan_id, " \
-	"p.payout_hold_reason"
+	"p.payout_hold_reason, p.recruitment_code"
 
 static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
 {
@@ -204,6 +204,7 @@ static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
 	p->updated_at = sqlite3_column_int64(st, 19);
 	p->plan_id = rf_sqlite_col_text(st, 20, a);
 	p->payout_hold_reason = rf_sqlite_col_text(st, 21, a);
+	p->recruitment_code = rf_sqlite_col_text(st, 22, a);
 }
 
 static void partner_fill(sqlite3_stmt *st, void *item, rf_arena *a)
@@ -242,18 +243,27 @@ static void partner_bind(sqlite3_stmt *st, const rf_partner *p)
 
 rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
 {
+	if (!p->recruitment_code)
+		return rf_err_set(err, RF_EINVAL, "recruitment_code", "a new partner needs its recruitment code");
 	sqlite3_stmt *st =
 	    rf_sqlite_prep(s,
 			   "INSERT INTO partners (id, program_id, kind, status, name, email, company, currency, "
 			   "cost_per_lead, cost_per_lead_currency, team_parent_id, recruited_by_id, "
 			   "tax_legal_name, tax_country, tax_id_sealed, tax_id_last4, metadata, status_reason, "
-			   "created_at, updated_at, plan_id, payout_hold_reason) "
-			   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   "created_at, updated_at, plan_id, payout_hold_reason, recruitment_code) "
+			   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			   err);
 	if (!st)
 		return RF_EIO;
 	partner_bind(st, p);
-	return rf_sqlite_step_done(s, st, "email", err);
+	rf_sqlite_bind_text(st, 23, p->recruitment_code);
+	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
+	/* Two partners drawing the same code is about as likely as guessing one; it must still not be reported as
+	 * a taken email. */
+	if (rc == RF_ECONFLICT && strstr(sqlite3_errmsg(s->db), "recruitment_code"))
+		return rf_err_set(err, RF_ECONFLICT, "recruitment_code",
+				  "the new partner's recruitment code is taken; try again");
+	return rc;
 }
 
 rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err)
@@ -279,6 +289,12 @@ rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_
 {
 	return rf_sqlite_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", id, partner_fill, out, a,
 				 "partner", err);
+}
+
+rf_status rf_store_partner_by_recruitment_code(rf_store *s, const char *code, rf_partner *out, rf_arena *a, rf_err *err)
+{
+	return rf_sqlite_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.recruitment_code = ?", code,
+				 partner_fill, out, a, "partner", err);
 }
 
 rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,

@@ -66,10 +66,16 @@ typedef struct {
 	const char *scope_id; /* restrict to this partner and the agents of its team; NULL for all */
 } rf_partner_filter;
 
-/* Partners. Insert fails with RF_ECONFLICT on field "email" when the email is taken in the program. */
+/* Partners. Insert needs p->recruitment_code (rf_recruit_code_generate; RF_EINVAL without one) and fails with
+ * RF_ECONFLICT on field "email" when the email is taken in the program, or on field "recruitment_code" when the
+ * code is. Update leaves the recruitment code as it is: it never changes. */
 rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err);
 rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err);
 rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err);
+/* The partner whose recruitment code is code (in its stored form, rf_recruit_code_normalize); RF_ENOTFOUND when
+ * none. */
+rf_status rf_store_partner_by_recruitment_code(rf_store *s, const char *code, rf_partner *out, rf_arena *a,
+					       rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err);

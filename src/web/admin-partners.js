@@ -240,6 +240,8 @@ async function partnerPage(ctx, id) {
       ['Plan', p.plan_id ? link(`#plans/${p.plan_id}`, p.plan_id) : "program's default"],
       ['Works for', p.team_parent_id ? partnerLink(p.team_parent_id) : null],
       ['Recruited by', p.recruited_by_id ? partnerLink(p.recruited_by_id) : null],
+      // What the partner shares to recruit others: sign-ups through it name this partner as their recruiter.
+      ['Recruitment link', p.recruitment_url ? el('code', { class: 'break', id: 'recruitment-url' }, p.recruitment_url) : `code ${p.recruitment_code}; the link works while the partner is active`],
       p.status_reason ? ['Status reason', p.status_reason] : null,
       ['Tax profile', [p.tax_profile.legal_name, p.tax_profile.country, p.tax_profile.tax_id_last4 ? `tax id •••• ${p.tax_profile.tax_id_last4}` : null].filter(Boolean).join(', ') || 'missing'],
       ['Id', el('code', {}, p.id)],

@@ -9,6 +9,13 @@ export function programFromUrl() {
   return p && /^prg_[A-Za-z0-9]{1,60}$/.test(p) ? p : null;
 }
 
+// The recruitment code of a partner's recruitment link (/portal?recruiter=CODE): the sign-up names that partner
+// as the new partner's recruiter. Anything else in the parameter is left for the server to judge (it says why).
+export function recruiterFromUrl() {
+  const c = (new URLSearchParams(location.search).get('recruiter') || '').trim();
+  return c && c.length <= 64 ? c : null;
+}
+
 export function loginPage(onDone, prefillEmail = '', notice = '') {
   const email = field('email', 'Email', { type: 'email', required: true, autocomplete: 'username', id: 'login-email', value: prefillEmail || undefined });
   const password = field('password', 'Password', { type: 'password', required: true, autocomplete: 'current-password', id: 'login-password' });
@@ -46,6 +53,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function signupPage(onDone) {
   const program = programFromUrl();
+  const recruiter = recruiterFromUrl();
   const fields = {
     name: field('name', 'Your name', { required: true, autocomplete: 'name', maxlength: 200 }),
     email: field('email', 'Email', { type: 'email', required: true, autocomplete: 'email', maxlength: 254 }),
@@ -58,6 +66,14 @@ export function signupPage(onDone) {
     company: field('company', 'Company', { autocomplete: 'organization', maxlength: 200 }),
     website: field('website', 'Website', { type: 'url', autocomplete: 'url', inputmode: 'url', hint: 'Where you will tell people about us (optional).' }),
     message: field('message', 'Anything we should know?', { rows: 3, maxlength: 2000 }),
+    recruitment_code: field('recruitment_code', 'Recruitment code', {
+      value: recruiter || undefined,
+      autocomplete: 'off',
+      maxlength: 64,
+      hint: recruiter
+        ? 'From the link of the partner who invited you: your application names them as your recruiter.'
+        : 'The code of the partner who invited you, if one did (optional).',
+    }),
   };
   // The program id is not something people type: it comes with the link. It still gets a field, shown only when
   // the server has something to say about it (several programs, or one that takes no applications).
@@ -72,6 +88,7 @@ export function signupPage(onDone) {
     { class: 'card auth-card wide', 'aria-labelledby': 'h-signup', novalidate: true },
     el('h1', { id: 'h-signup' }, 'Apply to become a partner'),
     el('p', { class: 'muted' }, 'Fields marked * are needed. We review each application; you can log in at once and see where it stands.'),
+    recruiter ? el('p', { class: 'notice', id: 'recruited-notice', role: 'status' }, 'A partner of the program invited you: apply here to join as their recruit.') : null,
     prog,
     ...Object.values(fields),
     formError(),
@@ -89,7 +106,7 @@ export function signupPage(onDone) {
     const body = { name: v.name, email: v.email, password: v.password };
     const pid = program || prog.control.value.trim();
     if (pid) body.program_id = pid;
-    for (const k of ['company', 'website', 'message']) if (v[k]) body[k] = v[k];
+    for (const k of ['company', 'website', 'message', 'recruitment_code']) if (v[k]) body[k] = v[k];
     try {
       await api('POST', '/api/v1/portal/signup', body);
     } catch (e) {

@@ -48,7 +48,7 @@ export async function copyText(text, node, status) {
 }
 
 // A label, the text itself (all of it, wrapped: a phone shows the whole link) and its Copy button.
-function copyRow(label, text, id) {
+export function copyRow(label, text, id) {
   const value = el('code', { id, class: 'copy-value' }, text);
   const status = el('span', { class: 'copy-status', id: `${id}-status` });
   const btn = el('button', { type: 'button', class: 'copy', 'aria-label': `Copy the ${label.toLowerCase()} ${text}` }, 'Copy');

@@ -1,10 +1,39 @@
-// The partner's people: the partners it recruited and the overrides they earned it (GET /partners?recruited_by_id
-// and its commissions with role "override"), and for a team parent its agents and their results
-// (GET /partners?team_parent_id and /reports/breakdown?group_by=agent).
+// The partner's people: its recruitment link (to share, with a Copy button and a QR code), the partners it
+// recruited and the overrides they earned it (GET /partners?recruited_by_id and its commissions with role
+// "override"), and for a team parent its agents and their results (GET /partners?team_parent_id and
+// /reports/breakdown?group_by=agent).
 import { api, el, money } from './api.js';
 import { addDays, announce, badge, field, formError, onSubmit, section, table, timeEl, ymd } from './portal-ui.js';
 import { FIGURES } from './portal-results.js';
 import { commissionCols } from './portal-money.js';
+import { copyRow, qrDataUrl } from './portal-links.js';
+
+// The recruitment link: new partners who sign up through it (or type its code) are recorded as recruited by this
+// partner. The API gives the link only while the partner is active; the code is the partner's for good.
+function recruitCard(partner) {
+  if (!partner.recruitment_url) {
+    return el('p', { class: 'notice', id: 'recruit-link' }, 'Your recruitment link works again once your account is active.');
+  }
+  const url = partner.recruitment_url;
+  const src = qrDataUrl(url);
+  return el(
+    'article',
+    { class: 'card link-card', id: 'recruit-link', 'aria-label': 'My recruitment link' },
+    el(
+      'div',
+      { class: 'link-text' },
+      copyRow('Recruitment link', url, 'recruit-url'),
+      copyRow('Recruitment code', partner.recruitment_code, 'recruit-code'),
+      el('p', { class: 'muted small' }, 'People who apply through this link, or type the code when they apply, join as partners you recruited. When they earn a commission, you earn a bonus on it, as the program’s plan says.'),
+    ),
+    el(
+      'figure',
+      { class: 'qr' },
+      el('img', { src, alt: `QR code for ${url}`, width: 164, height: 164, class: 'qr-img' }),
+      el('figcaption', {}, el('a', { href: src, download: 'recruitment-link-qr.gif' }, 'Download the QR code')),
+    ),
+  );
+}
 
 // Every page of a list, up to max rows (a portal list is small; the bound keeps a browser from looping).
 export async function fetchAll(path, max = 1000) {
@@ -57,12 +86,13 @@ export async function networkPage(me) {
         { class: 'muted empty', id: 'recruits-empty' },
         overrides.length
           ? 'No partner lists you as its recruiter any more; what your network earned you is below, and each entry’s details name the partner it comes from.'
-          : 'No partners joined through you yet. When a partner you recruited earns a commission, you earn an override on it.',
+          : 'No partners joined through you yet. Share your recruitment link: when a partner you recruited earns a commission, you earn an override on it.',
       );
   return el(
     'div',
     { class: 'page' },
     el('h1', { id: 'h-page' }, 'My network'),
+    section('h-recruit', 'Recruit partners', recruitCard(me.partner)),
     section('h-recruits', 'Partners I recruited', recruitsBlock),
     section(
       'h-overrides',

@@ -1,7 +1,7 @@
 // The partner portal: who is logged in (a partner or a manager, with the partner record of its session), then the
 // page the location hash names. Logged out: log in, apply, forgot password, and #reset=TOKEN from a reset link.
 import { api, el, logout, session } from './api.js';
-import { blockedPage, forgotPage, loginPage, programFromUrl, resetPage, signupPage, waitingPage } from './portal-auth.js';
+import { blockedPage, forgotPage, loginPage, programFromUrl, recruiterFromUrl, resetPage, signupPage, waitingPage } from './portal-auth.js';
 import { homePage } from './portal-home.js';
 import { linksPage } from './portal-links.js';
 import { leadPage, leadsPage, registerPage } from './portal-leads.js';
@@ -188,7 +188,8 @@ async function route() {
     return;
   }
   if (!me) {
-    if (h.name === 'signup' || (!h.name && programFromUrl())) show(signupPage(afterAuth), publicPages.signup);
+    // A program's sign-up link (?program=) and a partner's recruitment link (?recruiter=) open the sign-up page.
+    if (h.name === 'signup' || (!h.name && (programFromUrl() || recruiterFromUrl()))) show(signupPage(afterAuth), publicPages.signup);
     else if (h.name === 'forgot') show(forgotPage(), publicPages.forgot);
     else show(loginPage(afterAuth), publicPages.login);
     return;

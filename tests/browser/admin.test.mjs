@@ -275,6 +275,29 @@ test('an applied partner is approved from its page', CASE, async () => {
   const p = await pageApi(page, 'GET', `/api/v1/partners/${id}`);
   assert.equal(p.status, 'active');
   assert.equal(p.status_reason, 'checked the company');
+  // Approved, it recruits: its page shows the recruitment link it can share.
+  await page.waitForSelector('#recruitment-url');
+  assert.equal(await page.textContent('#recruitment-url'), p.recruitment_url);
+});
+
+test('a partner recruited through a recruitment link shows its recruiter and its place in the tree', CASE, async () => {
+  const list = await pageApi(page, 'GET', '/api/v1/partners?status=active&kind=affiliate&limit=1');
+  const recruiter = list.data[0];
+  const res = await fetch(`${base}/api/v1/portal/signup`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'Rory Recruit', email: 'rory@recruit.example', password: 'a good long password', recruitment_code: recruiter.recruitment_code }),
+  });
+  assert.equal(res.status, 201);
+  const rory = (await res.json()).partner;
+  await goto(page, `#partners/${rory.id}`);
+  await page.waitForSelector('#recruit-tree');
+  // The recruiter's name replaces its id once the partner is fetched.
+  await page.waitForFunction((n) => [...document.querySelectorAll('dl.facts a.partner-ref')].some((a) => a.textContent === n), recruiter.name);
+  const facts = await page.textContent('dl.facts');
+  assert.match(facts, new RegExp(`Recruited by\\s*${recruiter.name}`));
+  assert.match(facts, /Recruitment link\s*code [a-z0-9]{12}; the link works while the partner is active/);
+  assert.match(await page.textContent('#recruit-tree'), new RegExp(`${recruiter.name}[\\s\\S]*Rory Recruit`));
 });
 
 test("the demo's pending deal registration is approved, with its conflicts shown", CASE, async () => {

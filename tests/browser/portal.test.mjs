@@ -1,6 +1,7 @@
 // The partner portal (/portal) in a real headless Chromium, against refd started WITH its demo data (partners
 // with links, leads, sales and commissions): partners see exactly their own numbers, links with a working Copy
-// button and a QR code, deal registration reports conflicts, sign-up ends on "waiting for approval", a password
+// button and a QR code, deal registration reports conflicts, sign-up ends on "waiting for approval", a partner's
+// recruitment link (copy, QR) opens the sign-up and records the partner as the recruiter, a password
 // is reset through the link refd logs, login works with the keyboard alone, and a 360 px screen never scrolls
 // sideways. Self-contained like tracking.test.mjs: starts build/refd (REFD_BIN overrides) and drives
 // /usr/bin/chromium (CHROMIUM overrides) with playwright-core. Run with `sh tests/browser/run.sh` or
@@ -358,6 +359,70 @@ test('sign-up from a program link: field errors from the server, then "waiting f
     assert.deepEqual(page.errors, []);
   } finally {
     await page.context().close();
+  }
+});
+
+test('a partner\'s recruitment link (copy + QR) opens the sign-up, which records the partner as recruiter', CASE, async () => {
+  const carla = partners['Carla Gomez'];
+  const page = await newPage({ permissions: ['clipboard-read', 'clipboard-write'] });
+  const visitor = await newPage();
+  try {
+    await loginAs(page, 'Carla Gomez');
+    await go(page, 'network', '#recruit-link');
+    const me = (await ownApi(page, `/api/v1/partners/${carla.id}`)).json;
+    assert.match(me.recruitment_url, new RegExp(`^${base}/portal\\?recruiter=${me.recruitment_code}$`));
+    // The link and the code, each with its Copy button, and the link's QR code.
+    const card = page.locator('#recruit-link');
+    assert.equal(await card.locator('#recruit-url').innerText(), me.recruitment_url);
+    assert.equal(await card.locator('#recruit-code').innerText(), me.recruitment_code);
+    assert.equal(await card.locator('button.copy').count(), 2);
+    const qr = await card.evaluate((c) => {
+      const img = c.querySelector('img.qr-img');
+      return { alt: img.alt, src: img.src.slice(0, 22), ok: img.complete && img.naturalWidth > 40, dl: c.querySelector('figcaption a[download]').getAttribute('href') === img.getAttribute('src') };
+    });
+    assert.deepEqual(qr, { alt: `QR code for ${me.recruitment_url}`, src: 'data:image/gif;base64,', ok: true, dl: true });
+    await card.locator('button.copy').first().click();
+    await page.waitForFunction(() => document.getElementById('recruit-url-status').textContent === 'Copied');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, me.recruitment_url);
+
+    // A code that is nobody's: the server's refusal lands next to the recruitment code field.
+    await visitor.goto(`${base}/portal?recruiter=zzzzzzzzzzzz`);
+    await visitor.waitForSelector('#h-signup');
+    await visitor.fill('input[name="name"]', 'Rita Recruit');
+    await visitor.fill('input[name="email"]', 'rita@recruit.example');
+    await visitor.fill('input[name="password"]', 'a good long password');
+    await visitor.click('main button[type="submit"]');
+    await visitor.waitForSelector('.field[data-field="recruitment_code"].invalid');
+    assert.match(await visitor.locator('.field[data-field="recruitment_code"] .field-error').innerText(), /no such recruitment code/);
+
+    // The copied link, opened by someone else: the sign-up page, with Carla's code filled in.
+    await visitor.goto(copied);
+    await visitor.waitForSelector('#h-signup');
+    assert.equal(await visitor.inputValue('input[name="recruitment_code"]'), me.recruitment_code);
+    assert.match(await visitor.locator('#recruited-notice').innerText(), /invited you/);
+    await visitor.fill('input[name="name"]', 'Rita Recruit');
+    await visitor.fill('input[name="email"]', 'rita@recruit.example');
+    await visitor.fill('input[name="password"]', 'a good long password');
+    await visitor.click('main button[type="submit"]');
+    await visitor.waitForSelector('#h-wait');
+    const s = await ownApi(visitor, '/api/v1/auth/session');
+    const rita = (await ownApi(visitor, `/api/v1/partners/${s.json.partner_id}`)).json;
+    assert.equal(rita.recruited_by_id, carla.id);
+    assert.equal(rita.status, 'applied');
+    assert.equal(rita.program_id, carla.program_id);
+
+    // Carla's network lists her new recruit.
+    await go(page, 'home', '#balance');
+    await go(page, 'network', '#h-recruits');
+    const recruits = await page.locator('section[aria-labelledby="h-recruits"]').innerText();
+    assert.match(recruits, /Rita Recruit/);
+    assert.match(recruits, /applied/);
+    assert.deepEqual(page.errors, []);
+    assert.deepEqual(visitor.errors, []);
+  } finally {
+    await page.context().close();
+    await visitor.context().close();
   }
 });
 

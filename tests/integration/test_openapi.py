@@ -1415,8 +1415,19 @@ def test_answers_fit_the_document(srv):
                                                "website": None, "message": None})
     assert welcome["next"] == "welcome" and welcome["partner"]["status"] == "active", welcome
     assert welcome["partner"]["company"] is None, welcome
-    # At most ten sign-ups from one address in 15 minutes (these two included); only sign-ups that succeed count
-    for n in range(8):
+    # Sam's recruitment link: the program comes with the code, and the new partner names Sam its recruiter. An
+    # applicant's code (Pat's) recruits nobody (403), and a code that is no partner's is refused (400).
+    sam = welcome["partner"]
+    assert sam["recruitment_url"].endswith("/portal?recruiter=" + sam["recruitment_code"]), sam
+    assert pat["recruitment_url"] is None and pat["recruitment_code"], pat
+    recruit = {"name": "Rex Recruit", "email": "rex@open.example", "password": "correct horse battery"}
+    rex = call("POST", signup, 201, body=dict(recruit, recruitment_code=sam["recruitment_code"]))
+    assert rex["partner"]["recruited_by_id"] == sam["id"] and rex["partner"]["program_id"] == portal["id"], rex
+    for code, status in [(pat["recruitment_code"], 403), ("zzzzzzzzzzzz", 400)]:
+        call("POST", signup, status, body=dict(recruit, email="rex2@open.example", recruitment_code=code))
+        assert call.last.json["error"]["field"] == "recruitment_code", call.last.json
+    # At most ten sign-ups from one address in 15 minutes (these three included); only sign-ups that succeed count
+    for n in range(7):
         call("POST", signup, 201, body=dict(applicant, email="crowd%d@open.example" % n))
     call("POST", signup, 429, body=dict(applicant, email="one-too-many@open.example"))
     assert call.last.header("Retry-After"), call.last.headers

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/core/code.h"
 #include "../../src/core/text.h"
 #include "../../src/store/store.h"
 
@@ -78,6 +79,8 @@ static char *add_partner(fixture *f, const char *name, const char *email, const 
 	memcpy(p.cost_per_lead_currency, "USD", 4);
 	p.team_parent_id = (char *)team_parent;
 	p.metadata = "{}";
+	p.recruitment_code = rf_arena_alloc(&f->a, RF_RECRUIT_CODE_LEN + 1);
+	rf_recruit_code_generate(p.recruitment_code, RF_RECRUIT_CODE_LEN + 1);
 	rf_err err = {0};
 	assert_int_equal(rf_store_partner_insert(f->s, &p, &err), RF_OK);
 	return p.id;
@@ -120,9 +123,40 @@ static void partner_email_unique_per_program(void **state)
 	p.email = "ann@example.com";
 	memcpy(p.currency, "USD", 4);
 	memcpy(p.cost_per_lead_currency, "USD", 4);
+	p.recruitment_code = "k7m2x9qp4vth";
 	rf_err err = {0};
 	assert_int_equal(rf_store_partner_insert(f->s, &p, &err), RF_ECONFLICT);
 	assert_string_equal(err.field, "email");
+}
+
+static void partner_recruitment_code(void **state)
+{
+	fixture *f = *state;
+	char *ann = add_partner(f, "Ann", "ann@example.com", NULL);
+	rf_partner got, p;
+	rf_err err = {0};
+	assert_int_equal(rf_store_partner_get(f->s, ann, &got, &f->a, &err), RF_OK);
+	assert_int_equal(strlen(got.recruitment_code), RF_RECRUIT_CODE_LEN);
+	rf_partner found;
+	assert_int_equal(rf_store_partner_by_recruitment_code(f->s, got.recruitment_code, &found, &f->a, &err), RF_OK);
+	assert_string_equal(found.id, ann);
+	assert_int_equal(rf_store_partner_by_recruitment_code(f->s, "k7m2x9qp4vth", &found, &f->a, &err), RF_ENOTFOUND);
+	/* An update keeps the code. */
+	got.name = "Ann Renamed";
+	got.recruitment_code = "k7m2x9qp4vth";
+	assert_int_equal(rf_store_partner_update(f->s, &got, &err), RF_OK);
+	assert_int_equal(rf_store_partner_get(f->s, ann, &p, &f->a, &err), RF_OK);
+	assert_string_equal(p.name, "Ann Renamed");
+	assert_string_equal(p.recruitment_code, found.recruitment_code);
+	/* A new partner needs a code of its own: a taken one is a conflict on the code, not on the email. */
+	p.id = "ptn_second";
+	p.email = "bea@example.com";
+	assert_int_equal(rf_store_partner_insert(f->s, &p, &err), RF_ECONFLICT);
+	assert_string_equal(err.field, "recruitment_code");
+	p.recruitment_code = NULL;
+	assert_int_equal(rf_store_partner_insert(f->s, &p, &err), RF_EINVAL);
+	assert_string_equal(err.field, "recruitment_code");
+	assert_int_equal(rf_store_partner_get(f->s, "ptn_second", &p, &f->a, &err), RF_ENOTFOUND);
 }
 
 static void pagination_walks_everything_once(void **state)
@@ -256,6 +290,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(migrate_is_idempotent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(program_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(partner_email_unique_per_program, setup, teardown),
+	    cmocka_unit_test_setup_teardown(partner_recruitment_code, setup, teardown),
 	    cmocka_unit_test_setup_teardown(pagination_walks_everything_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(search_ranks_exact_then_prefix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(scope_limits_to_team, setup, teardown),

@@ -1,4 +1,5 @@
-/* Unit tests for the tracking rules: referral codes, bot detection by User-Agent and IP prefixes. */
+/* Unit tests for the tracking rules: referral codes, recruitment codes, bot detection by User-Agent and IP
+ * prefixes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +56,71 @@ static void generated_codes(void **state)
 	rf_code_generate(exact, sizeof exact);
 	assert_int_equal(strlen(exact), 8);
 	rf_code_generate(small, 0);
+}
+
+static void recruitment_codes(void **state)
+{
+	(void)state;
+	static char codes[N_CODES][RF_RECRUIT_CODE_LEN + 1];
+	bool seen[256] = {false};
+	for (int i = 0; i < N_CODES; i++) {
+		rf_recruit_code_generate(codes[i], sizeof codes[i]);
+		assert_int_equal(strlen(codes[i]), RF_RECRUIT_CODE_LEN);
+		for (const char *p = codes[i]; *p; p++) {
+			if (!strchr("23456789abcdefghjkmnpqrstuvwxyz", *p))
+				fail_msg("code '%s' has '%c', outside the alphabet", codes[i], *p);
+			seen[(unsigned char)*p] = true;
+		}
+		/* Its own stored form, as it reads back. */
+		char back[RF_RECRUIT_CODE_LEN + 1];
+		assert_true(rf_recruit_code_normalize(codes[i], back, sizeof back));
+		assert_string_equal(back, codes[i]);
+	}
+	int distinct = 0;
+	for (int c = 0; c < 256; c++)
+		distinct += seen[c];
+	assert_int_equal(distinct, 31);
+	qsort(codes, N_CODES, sizeof codes[0], cmp_codes);
+	for (int i = 1; i < N_CODES; i++)
+		if (strcmp(codes[i - 1], codes[i]) == 0)
+			fail_msg("code '%s' was generated twice", codes[i]);
+	char small[RF_RECRUIT_CODE_LEN] = "xxxxxxxxxxx";
+	rf_recruit_code_generate(small, sizeof small);
+	assert_string_equal(small, "");
+	rf_recruit_code_generate(small, 0);
+
+	/* As people type them or links carry them: case and surrounding spaces do not matter. */
+	char out[RF_RECRUIT_CODE_LEN + 1];
+	const char *good[][2] = {
+	    {"k7m2x9qp4vth", "k7m2x9qp4vth"}, {"K7M2X9QP4VTH", "k7m2x9qp4vth"}, {"  k7M2x9qP4vtH\t", "k7m2x9qp4vth"}};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		assert_true(rf_recruit_code_normalize(good[i][0], out, sizeof out));
+		assert_string_equal(out, good[i][1]);
+	}
+	/* Anything else cannot be a code: the wrong length, look-alikes outside the alphabet, inner spaces. */
+	const char *bad[] = {"",
+			     "   ",
+			     "k7m2x9qp4vt",
+			     "k7m2x9qp4vthx",
+			     "k7m2x9qp4vt0",
+			     "k7m2x9qp4vtl",
+			     "k7m2x9 p4vth",
+			     "k7m2x9qp4vt h",
+			     "k7m2x9qp4vt-",
+			     "ptn_k7m2x9qp4vth",
+			     "k7m2x9qp4vt\xc3\xa9",
+			     "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memcpy(out, "leftoverxxxx", RF_RECRUIT_CODE_LEN + 1);
+		if (rf_recruit_code_normalize(bad[i], out, sizeof out))
+			fail_msg("'%s' was taken for a recruitment code", bad[i]);
+		assert_string_equal(out, "");
+	}
+	assert_false(rf_recruit_code_normalize(NULL, out, sizeof out));
+	/* An out too small for a code gets nothing rather than a part of one. */
+	char tiny[RF_RECRUIT_CODE_LEN];
+	assert_false(rf_recruit_code_normalize("k7m2x9qp4vth", tiny, sizeof tiny));
+	assert_string_equal(tiny, "");
 }
 
 static void check_code(const char *code, rf_status want, const char *why)
@@ -339,8 +405,11 @@ int main(void)
 	if (rf_secret_init() != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(generated_codes), cmocka_unit_test(chosen_codes),
-	    cmocka_unit_test(folds_codes),     cmocka_unit_test(bots),
+	    cmocka_unit_test(generated_codes),
+	    cmocka_unit_test(recruitment_codes),
+	    cmocka_unit_test(chosen_codes),
+	    cmocka_unit_test(folds_codes),
+	    cmocka_unit_test(bots),
 	    cmocka_unit_test(ip_prefixes),
 	};
 	return cmocka_run_group_tests_name("tracking_rules", tests, NULL, NULL);
