@@ -2,7 +2,7 @@
 # what is missing (scripts/bootstrap.sh).
 
 CC ?= cc
-PKGS := libevent libevent_pthreads jansson sqlite3 libsodium
+PKGS := libevent libevent_pthreads jansson sqlite3 libsodium libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
@@ -11,8 +11,10 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lhttp_parser -lpthread
 
 B ?= build
-SRC := $(wildcard src/core/*.c src/store/*.c src/http/*.c src/track/*.c src/jobs/*.c src/api/*.c src/cli/*.c)
+SRC := $(wildcard src/core/*.c src/store/*.c src/store/db/*.c src/http/*.c src/track/*.c src/jobs/*.c src/api/*.c \
+	src/svc/*.c src/cli/*.c)
 MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
+PG_MIGRATIONS := $(sort $(wildcard src/store/migrations/postgres/*.sql))
 GEN := $(B)/gen/migrations.c $(B)/gen/openapi.c $(B)/gen/web.c
 OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(SRC)) $(B)/obj/gen/migrations.o $(B)/obj/gen/openapi.o $(B)/obj/gen/web.o
 # The web UI: its own files, and the pinned npm packages it uses (charts, QR codes), embedded in the binary.
@@ -26,7 +28,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 all: $(B)/refd
 
-$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed_migrations.sh scripts/embed.sh
+$(B)/gen/migrations.c: $(MIGRATIONS) $(PG_MIGRATIONS) scripts/embed_migrations.sh scripts/embed.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 

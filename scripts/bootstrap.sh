@@ -5,16 +5,19 @@
 #   --bench      also what the benchmarks need (bench/*/run.sh)
 set -eu
 
-PKGS="build-essential pkg-config strace libevent-dev libhttp-parser-dev libjansson-dev libsqlite3-dev libsodium-dev python3 curl \
-ca-certificates"
+PKGS="build-essential pkg-config strace libevent-dev libhttp-parser-dev libjansson-dev libsqlite3-dev libsodium-dev libpq-dev \
+python3 curl ca-certificates"
 TEST=0
 for arg in "$@"; do
 	case "$arg" in
 	--test)
 		TEST=1
-		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3 clang libclang-rt-14-dev"
+		# PostgreSQL (server, contrib for pg_trgm, client) for the tests that run everything on it too; psycopg2 lets
+		# the Python tests read its tables as they read SQLite's.
+		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3 clang libclang-rt-14-dev postgresql postgresql-contrib \
+postgresql-client python3-psycopg2"
 		;;
-	--bench) PKGS="$PKGS wrk nginx libmicrohttpd-dev sqlite3" ;;
+	--bench) PKGS="$PKGS wrk nginx libmicrohttpd-dev sqlite3 postgresql postgresql-contrib postgresql-client" ;;
 	*)
 		echo "bootstrap: unknown option $arg" >&2
 		exit 2

@@ -57,6 +57,7 @@ const char *rf_status_type(rf_status status)
 	case RF_ETOOBIG:
 		return "payload_too_large";
 	case RF_EUNAVAIL:
+	case RF_ERETRY:
 		return "unavailable";
 	case RF_ENOMEM:
 	case RF_EIO:
@@ -86,6 +87,7 @@ int rf_status_http(rf_status status)
 	case RF_ETOOBIG:
 		return 413;
 	case RF_EUNAVAIL:
+	case RF_ERETRY:
 		return 503;
 	case RF_ENOMEM:
 	case RF_EIO:

@@ -16,7 +16,8 @@ typedef enum {
 	RF_EOVERFLOW, /* arithmetic overflow on money: maps to 400 */
 	RF_ENOMEM,
 	RF_EUNAVAIL, /* cannot be done right now (disk full, an I/O error, the database busy): 503 with Retry-After */
-	RF_EIO       /* storage or system failure: maps to 500 */
+	RF_ERETRY, /* the transaction lost a race (serialization failure, deadlock): run it again; 503 if it escapes */
+	RF_EIO     /* storage or system failure: maps to 500 */
 } rf_status;
 
 /* Detail for the user of a failed call; filled by the function that fails first. */

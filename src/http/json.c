@@ -50,8 +50,8 @@ void rf_json_error(rf_ctx *c, const rf_err *err)
 	json_object_set_new(e, "field", err->field[0] ? text_value(err->field) : json_null());
 	if (st == RF_ERATE)
 		rf_resp_header(c->req, "Retry-After", "60");
-	if (st == RF_EUNAVAIL)
-		rf_resp_header(c->req, "Retry-After", "5");
+	if (st == RF_EUNAVAIL || st == RF_ERETRY)
+		rf_resp_header(c->req, "Retry-After", st == RF_ERETRY ? "1" : "5");
 	json_t *body = json_pack("{s:o}", "error", e);
 	rf_json_send(c, rf_status_http(st), body);
 }

@@ -1,4 +1,5 @@
-/* The SQL migrations embedded in the binary, generated at build time from src/store/migrations/NNNN_name.sql. */
+/* The SQL migrations embedded in the binary, generated at build time from src/store/migrations/NNNN_name.sql and,
+ * where PostgreSQL needs its own SQL, src/store/migrations/postgres/NNNN_name.sql. */
 #ifndef RF_MIGRATIONS_H
 #define RF_MIGRATIONS_H
 
@@ -7,7 +8,8 @@
 typedef struct {
 	int version;
 	const char *name;
-	const char *sql;
+	const char *sql;    /* SQLite's */
+	const char *pg_sql; /* PostgreSQL's: its own file where the SQL differs, else the same text */
 } rf_migration;
 
 /* In ascending version order, without gaps. */

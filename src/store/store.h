@@ -1,4 +1,5 @@
-/* The storage interface: everything refd keeps goes through these calls, whichever database backs them.
+/* The storage interface: everything refd keeps goes through these calls, whichever database backs them (SQLite or
+ * PostgreSQL, through the drivers in db/).
  *
  * Conventions for every call: strings in returned structs are allocated in the caller's arena; the call returns
  * RF_OK, RF_ENOTFOUND when the object does not exist, RF_ECONFLICT when a uniqueness rule is broken (err names
@@ -16,10 +17,13 @@
 
 typedef struct rf_store rf_store;
 
-/* Opens the database at location (a file path for the embedded backend). Creates the file if missing.
- * *out is owned by the caller and released with rf_store_close. */
+/* Opens the database at location: a postgres:// or postgresql:// URL (or a libpq "host=… dbname=…" string) for
+ * PostgreSQL, anything else a SQLite file, created if missing. *out is owned by the caller and released with
+ * rf_store_close. RF_EUNAVAIL when the database cannot be reached. */
 rf_status rf_store_open(const char *location, rf_store **out, rf_err *err);
 void rf_store_close(rf_store *s);
+/* The backend's name: "sqlite" or "postgres". */
+const char *rf_store_backend(rf_store *s);
 
 /* Applies every embedded migration newer than the database's version, each in its own transaction.
  * *applied (may be NULL) receives how many ran. */
@@ -143,35 +147,35 @@ rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err
 rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err);
 rf_status rf_store_links_version_bump(rf_store *s, rf_err *err);
 
-/* For a connection that only appends in groups (the click writer): leaves housekeeping that would stall a
- * commit (SQLite's WAL checkpoints) to rf_store_maintain, run from elsewhere. */
-rf_status rf_store_defer_maintenance(rf_store *s, rf_err *err);
-/* Does the deferred housekeeping without blocking writers (a passive WAL checkpoint). */
-rf_status rf_store_maintain(rf_store *s, rf_err *err);
-/* For that connection, between its commits: once its WAL holds max_frames or more, checkpoints what the
- * housekeeping has not yet copied, so that the next commit starts the WAL again from its beginning. Without it a
- * writer that never pauses keeps the WAL from ever being fully checkpointed, and the file grows without end (and
- * each fsync must then also write the file's new size). */
-rf_status rf_store_settle_wal(rf_store *s, int max_frames, rf_err *err);
-
-/* For that connection: its commits write the WAL without waiting for the disk (synchronous=NORMAL), and
- * rf_store_sync_wal makes them durable. Together they give what synchronous=FULL gives, a WAL flushed to disk
- * after the commit, but the wait for the disk can overlap the next group's work. Needs a database file. */
-rf_status rf_store_split_sync(rf_store *s, rf_err *err);
-/* Flushes the WAL to disk (fdatasync): every transaction whose commit returned before this call began is durable
- * when it returns RF_OK. Touches only the WAL's own descriptor, so it may run on another thread while s commits. */
-rf_status rf_store_sync_wal(rf_store *s, rf_err *err);
-/* True while a statement on another connection of this process waits for the write lock (it found it taken within
- * the last 400 µs): the click writer then commits what it holds and waits before starting its next transaction, so
- * that an API write is not starved by a stream of click groups. */
-bool rf_store_others_waiting(void);
-
-/* Clicks: written in groups inside one transaction by the click writer. */
+/* Clicks: written in groups inside one transaction by the click writer (see the click log below). */
 rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);
-/* Inserts n clicks (RF_CLICKS_PER_INSERT rows per statement while that many remain); on failure the caller rolls
- * back its transaction, as some rows may be in. */
-#define RF_CLICKS_PER_INSERT 16
+/* Inserts n clicks, many rows per statement; on failure the caller rolls back its transaction, as some rows may
+ * be in. */
 rf_status rf_store_clicks_insert(rf_store *s, const rf_click *const *clicks, size_t n, rf_err *err);
+
+/* The click log: clicks appended in groups by one writer thread on a connection of its own, each group with its
+ * rollups, and made durable apart from the commit where the database allows it (the backend owns how a commit
+ * becomes durable cheaply). The writer: begin, rf_store_clicks_insert and rf_store_rollup_add on
+ * rf_click_log_store, commit; once rf_click_log_flush returns, every group committed before it began is durable
+ * and its clicks may be acknowledged. rf_click_log_flush may run on another thread while the writer fills the next
+ * group; rf_click_log_maintain runs on a third, now and then. */
+typedef struct rf_click_log rf_click_log;
+rf_status rf_click_log_open(const char *location, rf_click_log **out, rf_err *err);
+void rf_click_log_close(rf_click_log *l);
+/* The log's connection, for the writes of an open group. */
+rf_store *rf_click_log_store(rf_click_log *l);
+rf_status rf_click_log_begin(rf_click_log *l, rf_err *err);
+rf_status rf_click_log_commit(rf_click_log *l, rf_err *err);
+void rf_click_log_rollback(rf_click_log *l);
+rf_status rf_click_log_flush(rf_click_log *l, rf_err *err);
+/* Between groups, on the writer's thread: housekeeping that must not wait for a commit to finish (SQLite: start
+ * the WAL again from its beginning once it has grown). */
+rf_status rf_click_log_settle(rf_click_log *l, rf_err *err);
+/* Housekeeping beside the writer (SQLite: a passive checkpoint on a connection of its own). */
+rf_status rf_click_log_maintain(rf_click_log *l, rf_err *err);
+/* True while another connection waits for the lock an open group holds (databases with one writer at a time):
+ * the writer then commits what it holds and waits before its next group. */
+bool rf_click_log_should_yield(rf_click_log *l);
 rf_status rf_store_click_get(rf_store *s, const char *id, rf_click *out, rf_arena *a, rf_err *err);
 /* Counts clicks by status for a link (for tests and reports): counted, bot, repeat, uncredited. */
 rf_status rf_store_click_counts(rf_store *s, const char *link_id, int64_t counts[4], rf_err *err);

@@ -1,8 +1,8 @@
 /* Group commit of clicks: everything queued while the previous commit was being written goes in the next
- * transaction, and one fsync of the WAL makes every group committed before it durable. The writer commits without
- * waiting for the disk; a second thread, the syncer, flushes the WAL and only then lets the clicks be answered. So a
- * click is acknowledged exactly when synchronous=FULL would have let its commit return (the WAL, frames included,
- * is on disk), while the next group is already being inserted during the flush. */
+ * transaction, and one flush makes every group committed before it durable. The writer commits through the store's
+ * click log; a second thread, the syncer, makes the commits durable (rf_click_log_flush: on SQLite one fdatasync of
+ * the WAL, on PostgreSQL nothing left to do) and only then lets the clicks be answered, while the next group is
+ * already being inserted. A click is acknowledged only once its commit is on disk. */
 #include "clicks.h"
 
 #include <pthread.h>
@@ -30,10 +30,9 @@ static struct {
 	pthread_t sync_thread;
 	bool running, stopping;
 	pthread_t thread;
-	rf_store *store;
-	/* Checkpoints run beside the writer, so that a commit never waits for one. */
+	rf_click_log *log;
+	/* Housekeeping (SQLite's checkpoints) runs beside the writer, so that a commit never waits for it. */
 	pthread_t maint_thread;
-	rf_store *maint_store;
 	int queued;      /* jobs in the queue */
 	int last_group;  /* size of the last group committed */
 	int waiting_for; /* while gathering: the group size the writer waits for */
@@ -67,7 +66,7 @@ static void *maint_main(void *arg)
 		bool stop = writer.stopping;
 		pthread_mutex_unlock(&writer.mu);
 		rf_err err = {0};
-		if (rf_store_maintain(writer.maint_store, &err) != RF_OK)
+		if (rf_click_log_maintain(writer.log, &err) != RF_OK)
 			fprintf(stderr, "refd: %s\n", err.message);
 		if (stop)
 			break;
@@ -89,8 +88,8 @@ static rf_status flush_counts(const click_count *counts, size_t nc, rf_arena *a,
 {
 	for (size_t f = 0; f < nc; f++) {
 		char *campaign = NULL, *owner = NULL, *kind = NULL, *team = NULL;
-		rf_status rc =
-		    rf_store_link_rollup_info(writer.store, counts[f].link_id, &campaign, &owner, &kind, &team, a, err);
+		rf_status rc = rf_store_link_rollup_info(rf_click_log_store(writer.log), counts[f].link_id, &campaign,
+							 &owner, &kind, &team, a, err);
 		if (rc == RF_ENOTFOUND)
 			continue;
 		if (rc != RF_OK)
@@ -105,8 +104,8 @@ static rf_status flush_counts(const click_count *counts, size_t nc, rf_arena *a,
 		rf_metrics m;
 		memset(&m, 0, sizeof m);
 		m.v[RF_M_CLICKS] = counts[f].n;
-		rc = rf_store_rollup_add(writer.store, counts[f].program_id, counts[f].day * DAY_MS, "", entities, 3,
-					 dims, 2, &m, err);
+		rc = rf_store_rollup_add(rf_click_log_store(writer.log), counts[f].program_id, counts[f].day * DAY_MS,
+					 "", entities, 3, dims, 2, &m, err);
 		if (rc != RF_OK)
 			return rc;
 	}
@@ -165,9 +164,9 @@ static void commit_group(rf_click_job *jobs, rf_click_job *last, bool ok, rf_err
 	if (ok)
 		ok = rollup_group(jobs, err) == RF_OK;
 	if (ok)
-		ok = rf_store_commit(writer.store, err) == RF_OK;
+		ok = rf_click_log_commit(writer.log, err) == RF_OK;
 	if (!ok) {
-		rf_store_rollback(writer.store);
+		rf_click_log_rollback(writer.log);
 		fprintf(stderr, "refd: could not record clicks: %s\n", err->message);
 		finish_jobs(jobs, false);
 		return;
@@ -199,7 +198,7 @@ static void *sync_main(void *arg)
 		pthread_mutex_unlock(&writer.mu);
 		if (jobs) {
 			rf_err err = {0};
-			bool ok = rf_store_sync_wal(writer.store, &err) == RF_OK;
+			bool ok = rf_click_log_flush(writer.log, &err) == RF_OK;
 			/* The disk is free again: the writer commits what it gathered meanwhile. */
 			pthread_mutex_lock(&writer.mu);
 			writer.syncing = false;
@@ -238,7 +237,7 @@ static void *writer_main(void *arg)
 		for (;;) {
 			bool disk_free = disk_free_locked();
 			/* Another connection waiting for the write lock (an API write) gets it at the next commit. */
-			step_aside = in_group && rf_store_others_waiting();
+			step_aside = in_group && rf_click_log_should_yield(writer.log);
 			if (writer.head || writer.stopping || (in_group && (disk_free || step_aside)))
 				break;
 			writer.writer_idle = in_group == 0;
@@ -286,21 +285,23 @@ static void *writer_main(void *arg)
 			if (in_group == 0) {
 				/* Let a waiting API write take the lock first (it tries every 100 µs), for up to 5 ms.
 				 */
-				for (int i = 0; i < 50 && rf_store_others_waiting(); i++) {
+				for (int i = 0; i < 50 && rf_click_log_should_yield(writer.log); i++) {
 					struct timespec pause = {0, 100000};
 					nanosleep(&pause, NULL);
 				}
-				ok = rf_store_begin(writer.store, &err) == RF_OK;
+				ok = rf_click_log_begin(writer.log, &err) == RF_OK;
 				group = take;
 			} else {
 				last->next = take;
 			}
-			const rf_click *rows[RF_CLICKS_PER_INSERT];
+			/* In batches: the store inserts many rows per statement. */
+			const rf_click *rows[64];
 			size_t nrows = 0;
 			for (rf_click_job *j = take; ok && j; j = j->next) {
 				rows[nrows++] = &j->click;
-				if (nrows == RF_CLICKS_PER_INSERT || !j->next) {
-					ok = rf_store_clicks_insert(writer.store, rows, nrows, &err) == RF_OK;
+				if (nrows == sizeof rows / sizeof rows[0] || !j->next) {
+					ok = rf_store_clicks_insert(rf_click_log_store(writer.log), rows, nrows,
+								    &err) == RF_OK;
 					nrows = 0;
 				}
 			}
@@ -312,9 +313,7 @@ static void *writer_main(void *arg)
 			commit_group(group, last, ok, &err);
 			group = last = NULL;
 			in_group = 0;
-			/* 4,000 frames is a WAL of about 16 MB, reached every second or two under full load; the
-			 * checkpoint thread has copied most of it by then. */
-			if (rf_store_settle_wal(writer.store, 4000, &err) != RF_OK)
+			if (rf_click_log_settle(writer.log, &err) != RF_OK)
 				fprintf(stderr, "refd: %s\n", err.message);
 		}
 		if (stopping && !in_group && !more)
@@ -328,26 +327,13 @@ rf_status rf_clicks_start(const char *location, long delay_us, rf_err *err)
 	if (writer.running)
 		return RF_OK;
 	writer.delay_us = delay_us;
-	if (rf_store_open(location, &writer.store, err) != RF_OK)
+	if (rf_click_log_open(location, &writer.log, err) != RF_OK)
 		return err->status;
-	if (rf_store_defer_maintenance(writer.store, err) != RF_OK ||
-	    rf_store_open(location, &writer.maint_store, err) != RF_OK) {
-		rf_store_close(writer.store);
-		writer.store = NULL;
-		return err->status;
-	}
-	if (rf_store_split_sync(writer.store, err) != RF_OK) {
-		rf_store_close(writer.store);
-		rf_store_close(writer.maint_store);
-		writer.store = writer.maint_store = NULL;
-		return err->status;
-	}
 	writer.stopping = false;
 	writer.writer_done = false;
 	if (pthread_create(&writer.sync_thread, NULL, sync_main, NULL) != 0) {
-		rf_store_close(writer.store);
-		rf_store_close(writer.maint_store);
-		writer.store = writer.maint_store = NULL;
+		rf_click_log_close(writer.log);
+		writer.log = NULL;
 		return rf_err_set(err, RF_EIO, NULL, "cannot start the click syncer");
 	}
 	if (pthread_create(&writer.thread, NULL, writer_main, NULL) != 0) {
@@ -356,9 +342,8 @@ rf_status rf_clicks_start(const char *location, long delay_us, rf_err *err)
 		pthread_cond_signal(&writer.sync_cv);
 		pthread_mutex_unlock(&writer.mu);
 		pthread_join(writer.sync_thread, NULL);
-		rf_store_close(writer.store);
-		rf_store_close(writer.maint_store);
-		writer.store = writer.maint_store = NULL;
+		rf_click_log_close(writer.log);
+		writer.log = NULL;
 		return rf_err_set(err, RF_EIO, NULL, "cannot start the click writer");
 	}
 	writer.running = true;
@@ -411,8 +396,7 @@ void rf_clicks_stop(void)
 	if (writer.maint_thread)
 		pthread_join(writer.maint_thread, NULL);
 	writer.maint_thread = 0;
-	rf_store_close(writer.store);
-	rf_store_close(writer.maint_store);
-	writer.store = writer.maint_store = NULL;
+	rf_click_log_close(writer.log);
+	writer.log = NULL;
 	writer.running = false;
 }

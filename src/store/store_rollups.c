@@ -1,11 +1,10 @@
 /* The SQLite backend's rollups: running totals per partner, agent and team, daily figures per program, source and
  * campaign, the bulk rebuild from raw tables, and the time-to-conversion statistics reports read. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlite_internal.h"
+#include "store_internal.h"
 
 #define DAY_MS 86400000LL
 /* Groups whose figures are all zero make no row. */
@@ -22,23 +21,23 @@ static int64_t day_of(int64_t ms)
 	return ms >= 0 ? ms / DAY_MS : (ms - DAY_MS + 1) / DAY_MS;
 }
 
-static void bind_metrics(sqlite3_stmt *st, int first, const rf_metrics *m)
+static void bind_metrics(rf_db_stmt *st, int first, const rf_metrics *m)
 {
 	for (int i = 0; i < RF_METRICS; i++)
-		sqlite3_bind_int64(st, first + i, m->v[i]);
+		rf_db_bind_int(st, first + i, m->v[i]);
 }
 
-static void read_metrics(sqlite3_stmt *st, int first, rf_metrics *m)
+static void read_metrics(rf_db_stmt *st, int first, rf_metrics *m)
 {
 	for (int i = 0; i < RF_METRICS; i++)
-		m->v[i] = sqlite3_column_int64(st, first + i);
+		m->v[i] = rf_db_col_int(st, first + i);
 }
 
 static rf_status entity_add(rf_store *s, const char *program_id, const char *entity, const char *currency, int64_t day,
 			    const rf_metrics *m, rf_err *err)
 {
 	/* Every running total from that day on grows by m ... */
-	sqlite3_stmt *st = rf_sqlite_prep(
+	rf_db_stmt *st = rf_q_prep(
 	    s,
 	    "UPDATE rollup_entity SET clicks = clicks + ?5, leads = leads + ?6, qualified = qualified + ?7, customers "
 	    "= customers + ?8, sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, conversions = "
@@ -47,16 +46,16 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	    err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, day);
 	bind_metrics(st, 5, m);
-	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
+	rf_status rc = rf_q_done(s, st, NULL, err);
 	if (rc != RF_OK)
 		return rc;
 	/* ... and a day without a row gets one: the total before it, plus m. */
-	st = rf_sqlite_prep(
+	st = rf_q_prep(
 	    s,
 	    "INSERT INTO rollup_entity (program_id, entity, currency, day, " METRIC_COLS ") SELECT ?1, ?2, ?3, ?4, "
 	    "coalesce(p.clicks, 0) + ?5, coalesce(p.leads, 0) + ?6, coalesce(p.qualified, 0) + ?7, "
@@ -69,16 +68,16 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	    err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, day);
 	bind_metrics(st, 5, m);
-	rc = rf_sqlite_step_done(s, st, NULL, err);
+	rc = rf_q_done(s, st, NULL, err);
 	if (rc != RF_OK)
 		return rc;
 	/* The key keeps the entity's current totals and its last day. */
-	st = rf_sqlite_prep(
+	st = rf_q_prep(
 	    s,
 	    "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS
 	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO UPDATE "
@@ -90,12 +89,12 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	    err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, day);
 	bind_metrics(st, 5, m);
-	return rf_sqlite_step_done(s, st, NULL, err);
+	return rf_q_done(s, st, NULL, err);
 }
 
 /* After figures were taken back (a rejection, a correction), a day whose row no longer differs from the day before
@@ -103,7 +102,7 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 static rf_status entity_tidy(rf_store *s, const char *program_id, const char *entity, const char *currency, int64_t day,
 			     rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(
+	rf_db_stmt *st = rf_q_prep(
 	    s,
 	    "DELETE FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND day = ?4 AND "
 	    "(" METRIC_COLS ") = (SELECT " METRIC_COLS " FROM (SELECT day, " METRIC_COLS
@@ -113,49 +112,47 @@ static rf_status entity_tidy(rf_store *s, const char *program_id, const char *en
 	    err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, day);
-	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
-	if (rc != RF_OK || sqlite3_changes(s->db) == 0)
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, day);
+	rf_status rc = rf_q_done(s, st, NULL, err);
+	if (rc != RF_OK || rf_db_changes(s->db) == 0)
 		return rc;
-	st = rf_sqlite_prep(
-	    s,
-	    "DELETE FROM rollup_keys WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND NOT "
-	    "EXISTS (SELECT 1 FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3)",
-	    err);
+	st = rf_q_prep(s,
+		       "DELETE FROM rollup_keys WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND NOT "
+		       "EXISTS (SELECT 1 FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3)",
+		       err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency);
-	return rf_sqlite_step_done(s, st, NULL, err);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency);
+	return rf_q_done(s, st, NULL, err);
 }
 
 static rf_status daily_tidy(rf_store *s, const char *program_id, const char *dim, const char *currency, int64_t day,
 			    rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "DELETE FROM rollup_daily WHERE program_id = ?1 AND dim = ?2 AND currency = ?3 "
-			   "AND day = ?4 AND clicks = 0 AND leads = 0 AND qualified = 0 AND customers = 0 "
-			   "AND sales = 0 AND revenue = 0 AND refunds = 0 AND conversions = 0 AND "
-			   "conversion_ms = 0 AND earned = 0 AND approved = 0 AND paid = 0",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "DELETE FROM rollup_daily WHERE program_id = ?1 AND dim = ?2 AND currency = ?3 "
+				   "AND day = ?4 AND clicks = 0 AND leads = 0 AND qualified = 0 AND customers = 0 "
+				   "AND sales = 0 AND revenue = 0 AND refunds = 0 AND conversions = 0 AND "
+				   "conversion_ms = 0 AND earned = 0 AND approved = 0 AND paid = 0",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, dim);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, day);
-	return rf_sqlite_step_done(s, st, NULL, err);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, dim);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, day);
+	return rf_q_done(s, st, NULL, err);
 }
 
 static rf_status daily_add(rf_store *s, const char *program_id, const char *dim, const char *currency, int64_t day,
 			   const rf_metrics *m, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(
+	rf_db_stmt *st = rf_q_prep(
 	    s,
 	    "INSERT INTO rollup_daily (program_id, dim, currency, day, " METRIC_COLS
 	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO UPDATE "
@@ -165,12 +162,12 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
 	    err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, dim);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, dim);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, day);
 	bind_metrics(st, 5, m);
-	return rf_sqlite_step_done(s, st, NULL, err);
+	return rf_q_done(s, st, NULL, err);
 }
 
 /* Adds |m| to the program's volume (see migrations/0011_rollup_volume.sql), or refuses with RF_EOVERFLOW on
@@ -178,17 +175,17 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
  * The check is made here in C, because SQLite would turn an overflowing sum into a REAL instead of failing. */
 static rf_status volume_add(rf_store *s, const char *program_id, const rf_metrics *m, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1", err);
+	rf_db_stmt *st = rf_q_prep(s, "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1", err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 1, program_id);
 	rf_metrics have = {0};
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW)
 		read_metrics(st, 0, &have);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rf_sqlite_db_fail(s, err, "reading the program's volume");
+	rf_db_reset(st);
+	if (rc != RF_DB_ROW && rc != RF_DB_DONE)
+		return rf_q_fail(s, err, "reading the program's volume");
 	rf_metrics next;
 	for (int i = 0; i < RF_METRICS; i++) {
 		int64_t v = m->v[i];
@@ -198,18 +195,17 @@ static rf_status volume_add(rf_store *s, const char *program_id, const rf_metric
 					  "can hold (%lld)",
 					  (long long)INT64_MAX);
 	}
-	st = rf_sqlite_prep(
-	    s,
-	    "INSERT INTO rollup_volume (program_id, " METRIC_COLS
-	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO UPDATE SET "
-	    "clicks = ?2, leads = ?3, qualified = ?4, customers = ?5, sales = ?6, revenue = ?7, refunds "
-	    "= ?8, conversions = ?9, conversion_ms = ?10, earned = ?11, approved = ?12, paid = ?13",
-	    err);
+	st = rf_q_prep(s,
+		       "INSERT INTO rollup_volume (program_id, " METRIC_COLS
+		       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO UPDATE SET "
+		       "clicks = ?2, leads = ?3, qualified = ?4, customers = ?5, sales = ?6, revenue = ?7, refunds "
+		       "= ?8, conversions = ?9, conversion_ms = ?10, earned = ?11, approved = ?12, paid = ?13",
+		       err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 1, program_id);
 	bind_metrics(st, 2, &next);
-	return rf_sqlite_step_done(s, st, NULL, err);
+	return rf_q_done(s, st, NULL, err);
 }
 
 rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, const char *currency,
@@ -239,39 +235,38 @@ rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, c
 	return RF_OK;
 }
 
-static void key_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+static void key_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
 	rf_rollup_key *k = item;
-	k->entity = rf_sqlite_col_text(st, 0, a);
-	rf_sqlite_col_code(st, 1, k->currency);
+	k->entity = rf_q_text(st, 0, a);
+	rf_q_code(st, 1, k->currency);
 }
 
 rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *prefix, rf_rollup_key **items,
 			       size_t *n, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT entity, currency FROM rollup_keys WHERE program_id = ?1 AND entity >= "
-			   "?2 AND entity < ?2 || char(127) ORDER BY entity, currency",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT entity, currency FROM rollup_keys WHERE program_id = ?1 AND entity >= "
+				   "?2 AND entity < ?2 || char(127) ORDER BY entity, currency",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, prefix);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, prefix);
 	/* Grown as rows come: one program may have a handful of keys or tens of thousands. */
 	size_t cap = 16;
 	*n = 0;
 	*items = rf_arena_alloc(a, sizeof **items * cap);
-	int rc = SQLITE_DONE;
-	while (*items && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = RF_DB_DONE;
+	while (*items && (rc = rf_db_step(st)) == RF_DB_ROW) {
 		if (!(*items = rf_arena_grow(a, *items, *n, &cap, sizeof **items, 16)))
 			break;
 		key_fill(st, &(*items)[(*n)++], a);
 	}
-	sqlite3_reset(st);
+	rf_db_reset(st);
 	if (!*items)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollup keys");
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading rollup keys");
 }
 
 rf_status
@@ -281,23 +276,23 @@ rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, 
 {
 	/* Every entity that changed since the period's start, with its current totals (kept beside its key); then
 	 * one seek for its totals at the start (and, for a period that ends before its last day, one for the end). */
-	sqlite3_stmt *keys = rf_sqlite_prep(s,
-					    "SELECT entity, currency, last_day, " METRIC_COLS " FROM rollup_keys WHERE "
-					    "program_id = ?1 AND entity >= ?2 AND entity < ?2 || char(127) AND "
-					    "last_day >= ?3 ORDER BY entity, currency",
-					    err);
+	rf_db_stmt *keys = rf_q_prep(s,
+				     "SELECT entity, currency, last_day, " METRIC_COLS " FROM rollup_keys WHERE "
+				     "program_id = ?1 AND entity >= ?2 AND entity < ?2 || char(127) AND "
+				     "last_day >= ?3 ORDER BY entity, currency",
+				     err);
 	if (!keys)
 		return RF_EIO;
-	rf_sqlite_bind_text(keys, 1, program_id);
-	rf_sqlite_bind_text(keys, 2, prefix);
-	sqlite3_bind_int64(keys, 3, from_day);
+	rf_db_bind_text(keys, 1, program_id);
+	rf_db_bind_text(keys, 2, prefix);
+	rf_db_bind_int(keys, 3, from_day);
 	int rc;
 	rf_status st = RF_OK;
-	while ((rc = sqlite3_step(keys)) == SQLITE_ROW) {
-		const char *entity = (const char *)sqlite3_column_text(keys, 0);
+	while ((rc = rf_db_step(keys)) == RF_DB_ROW) {
+		const char *entity = (const char *)rf_db_col_text(keys, 0, NULL);
 		char cur[4];
-		rf_sqlite_col_code(keys, 1, cur);
-		int64_t last_day = sqlite3_column_int64(keys, 2);
+		rf_q_code(keys, 1, cur);
+		int64_t last_day = rf_db_col_int(keys, 2);
 		rf_metrics end, start, d;
 		if (to_day > last_day)
 			read_metrics(keys, 3, &end);
@@ -313,10 +308,10 @@ rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, 
 		if (changed)
 			fn(entity, cur, &d, arg);
 	}
-	sqlite3_reset(keys);
+	rf_db_reset(keys);
 	if (st != RF_OK)
 		return st;
-	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading rollups of a period");
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading rollups of a period");
 }
 
 rf_status rf_store_rollup_entity_days(rf_store *s, const char *program_id, const char *entity, const char *currency,
@@ -328,20 +323,19 @@ rf_status rf_store_rollup_entity_days(rf_store *s, const char *program_id, const
 	rf_metrics prev;
 	if (rf_store_rollup_total_before(s, program_id, entity, currency, from_day, &prev, err) != RF_OK)
 		return err->status;
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT day, " METRIC_COLS " FROM rollup_entity WHERE program_id = ?1 AND entity "
-			   "= ?2 AND currency = ?3 AND day >= ?4 AND day < ?5 ORDER BY day",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT day, " METRIC_COLS " FROM rollup_entity WHERE program_id = ?1 AND entity "
+				   "= ?2 AND currency = ?3 AND day >= ?4 AND day < ?5 ORDER BY day",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency);
-	sqlite3_bind_int64(st, 4, from_day);
-	sqlite3_bind_int64(st, 5, to_day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency);
+	rf_db_bind_int(st, 4, from_day);
+	rf_db_bind_int(st, 5, to_day);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		rf_metrics cur, d;
 		read_metrics(st, 1, &cur);
 		for (int i = 0; i < RF_METRICS; i++)
@@ -349,32 +343,31 @@ rf_status rf_store_rollup_entity_days(rf_store *s, const char *program_id, const
 		prev = cur;
 		char code[4];
 		snprintf(code, sizeof code, "%s", currency);
-		fn(entity, code, sqlite3_column_int64(st, 0), &d, arg);
+		fn(entity, code, rf_db_col_int(st, 0), &d, arg);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading an entity's days");
+	rf_db_reset(st);
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading an entity's days");
 }
 
 rf_status rf_store_rollup_total_before(rf_store *s, const char *program_id, const char *entity, const char *currency,
 				       int64_t day, rf_metrics *out, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT " METRIC_COLS " FROM rollup_entity WHERE program_id = ?1 AND entity = "
-			   "?2 AND currency = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT " METRIC_COLS " FROM rollup_entity WHERE program_id = ?1 AND entity = "
+				   "?2 AND currency = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, entity);
-	rf_sqlite_bind_text(st, 3, currency ? currency : "");
-	sqlite3_bind_int64(st, 4, day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, entity);
+	rf_db_bind_text(st, 3, currency ? currency : "");
+	rf_db_bind_int(st, 4, day);
 	memset(out, 0, sizeof *out);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW)
 		read_metrics(st, 0, out);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading a rollup");
+	rf_db_reset(st);
+	return rc == RF_DB_ROW || rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading a rollup");
 }
 
 rf_status
@@ -383,31 +376,30 @@ rf_store_rollup_daily(rf_store *s, const char *program_id, const char *prefix, i
 		      void *arg, rf_err *err)
 {
 	bool exact = strchr(prefix, ':') == NULL || prefix[strlen(prefix) - 1] != ':';
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   exact ? "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
-				   "program_id = ?1 AND dim = ?2 AND day >= ?3 AND day < ?4 ORDER BY "
-				   "currency, day"
-				 : "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
-				   "program_id = ?1 AND dim >= ?2 AND dim < ?2 || char(127) AND day >= ?3 "
-				   "AND day < ?4",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   exact ? "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
+					   "program_id = ?1 AND dim = ?2 AND day >= ?3 AND day < ?4 ORDER BY "
+					   "currency, day"
+					 : "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
+					   "program_id = ?1 AND dim >= ?2 AND dim < ?2 || char(127) AND day >= ?3 "
+					   "AND day < ?4",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	rf_sqlite_bind_text(st, 2, prefix);
-	sqlite3_bind_int64(st, 3, from_day);
-	sqlite3_bind_int64(st, 4, to_day);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, prefix);
+	rf_db_bind_int(st, 3, from_day);
+	rf_db_bind_int(st, 4, to_day);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		rf_metrics m;
 		read_metrics(st, 3, &m);
 		char cur[4];
-		rf_sqlite_col_code(st, 1, cur);
-		fn((const char *)sqlite3_column_text(st, 0), cur, sqlite3_column_int64(st, 2), &m, arg);
+		rf_q_code(st, 1, cur);
+		fn((const char *)rf_db_col_text(st, 0, NULL), cur, rf_db_col_int(st, 2), &m, arg);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading daily rollups");
+	rf_db_reset(st);
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading daily rollups");
 }
 
 static void swap64(int64_t *a, int64_t *b)
@@ -454,37 +446,37 @@ rf_status rf_store_conversion_stats(rf_store *s, const char *program_id, int64_t
 {
 	*count = *mean_ms = *median_ms = 0;
 	/* One pass over the covering index: every time to conversion of the period, then the middle one. */
-	sqlite3_stmt *st = rf_sqlite_prep(s,
-					  "SELECT converted_at - created_at FROM leads WHERE program_id = ?1 AND "
-					  "converted_at > 0 AND converted_at >= ?2 AND converted_at < ?3",
-					  err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT converted_at - created_at FROM leads WHERE program_id = ?1 AND "
+				   "converted_at > 0 AND converted_at >= ?2 AND converted_at < ?3",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_int(st, 2, from);
+	rf_db_bind_int(st, 3, to);
 	size_t n = 0, cap = 0;
 	int64_t *v = NULL, sum = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 1024;
 			int64_t *nv = realloc(v, sizeof *v * ncap);
 			if (!nv) {
 				free(v);
-				sqlite3_reset(st);
+				rf_db_reset(st);
 				return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 			}
 			v = nv;
 			cap = ncap;
 		}
-		v[n] = sqlite3_column_int64(st, 0);
+		v[n] = rf_db_col_int(st, 0);
 		sum += v[n++];
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	rf_db_reset(st);
+	if (rc != RF_DB_DONE) {
 		free(v);
-		return rf_sqlite_db_fail(s, err, "reading conversions");
+		return rf_q_fail(s, err, "reading conversions");
 	}
 	if (n) {
 		*count = (int64_t)n;
@@ -501,27 +493,26 @@ rf_status rf_store_conversion_stats(rf_store *s, const char *program_id, int64_t
 rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **campaign, char **owner, char **kind,
 				    char **team_parent, rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT l.campaign, p.id, p.kind, p.team_parent_id FROM links l JOIN partners p "
-			   "ON p.id = l.partner_id WHERE l.id = ?",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT l.campaign, p.id, p.kind, p.team_parent_id FROM links l JOIN partners p "
+				   "ON p.id = l.partner_id WHERE l.id = ?",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, link_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*campaign = rf_sqlite_col_text(st, 0, a);
-		*owner = rf_sqlite_col_text(st, 1, a);
-		*kind = rf_sqlite_col_text(st, 2, a);
-		*team_parent = rf_sqlite_col_text(st, 3, a);
+	rf_db_bind_text(st, 1, link_id);
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW) {
+		*campaign = rf_q_text(st, 0, a);
+		*owner = rf_q_text(st, 1, a);
+		*kind = rf_q_text(st, 2, a);
+		*team_parent = rf_q_text(st, 3, a);
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	rf_db_reset(st);
+	if (rc == RF_DB_ROW)
 		return RF_OK;
-	if (rc == SQLITE_DONE)
+	if (rc == RF_DB_DONE)
 		return rf_err_set(err, RF_ENOTFOUND, "link_id", "no such link");
-	return rf_sqlite_db_fail(s, err, "reading a link");
+	return rf_q_fail(s, err, "reading a link");
 }
 
 /* The rebuild, in one script: every raw fact becomes a row of day deltas with its keys (partner, agent, team,
@@ -608,57 +599,56 @@ static const char rebuild_sql[] =
 
 rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err)
 {
-	return rf_sqlite_exec(s, rebuild_sql, err);
+	return rf_q_exec(s, rebuild_sql, err);
 }
 
 rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT (SELECT count(*) FROM partners WHERE program_id = ?1 AND status = "
-			   "'applied'), (SELECT count(*) FROM leads WHERE program_id = ?1 AND status = "
-			   "'pending_review'), (SELECT count(*) FROM commissions WHERE program_id = ?1 AND "
-			   "status = 'held')",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT (SELECT count(*) FROM partners WHERE program_id = ?1 AND status = "
+				   "'applied'), (SELECT count(*) FROM leads WHERE program_id = ?1 AND status = "
+				   "'pending_review'), (SELECT count(*) FROM commissions WHERE program_id = ?1 AND "
+				   "status = 'held')",
+				   err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
-	int rc = sqlite3_step(st);
+	rf_db_bind_text(st, 1, program_id);
+	int rc = rf_db_step(st);
 	for (int i = 0; i < 3; i++)
-		counts[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, i) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting what waits");
+		counts[i] = rc == RF_DB_ROW ? rf_db_col_int(st, i) : 0;
+	rf_db_reset(st);
+	return rc == RF_DB_ROW ? RF_OK : rf_q_fail(s, err, "counting what waits");
 }
 
 rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***ids, char ***names, size_t *n,
 				 rf_arena *a, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(s, "SELECT id, name FROM partners WHERE program_id = ? ORDER BY id", err);
+	rf_db_stmt *st = rf_q_prep(s, "SELECT id, name FROM partners WHERE program_id = ? ORDER BY id", err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 1, program_id);
 	size_t cap = 64, k = 0;
 	char **id = rf_arena_alloc(a, sizeof *id * cap), **nm = rf_arena_alloc(a, sizeof *nm * cap);
 	if (!id || !nm) {
-		sqlite3_reset(st);
+		rf_db_reset(st);
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	}
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		size_t name_cap = cap; /* the two arrays grow together */
 		id = rf_arena_grow(a, id, k, &cap, sizeof *id, 64);
 		nm = rf_arena_grow(a, nm, k, &name_cap, sizeof *nm, 64);
 		if (!id || !nm) {
-			sqlite3_reset(st);
+			rf_db_reset(st);
 			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 		}
-		id[k] = rf_sqlite_col_text(st, 0, a);
-		nm[k] = rf_sqlite_col_text(st, 1, a);
+		id[k] = rf_q_text(st, 0, a);
+		nm[k] = rf_q_text(st, 1, a);
 		k++;
 	}
-	sqlite3_reset(st);
+	rf_db_reset(st);
 	*ids = id;
 	*names = nm;
 	*n = k;
-	return rc == SQLITE_DONE ? RF_OK : rf_sqlite_db_fail(s, err, "reading partner names");
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading partner names");
 }

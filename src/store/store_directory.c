@@ -1,10 +1,9 @@
 /* The SQLite backend's programs, partners (with their search), users and API keys. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/text.h"
-#include "sqlite_internal.h"
+#include "store_internal.h"
 
 /* ---- programs ---- */
 
@@ -40,128 +39,127 @@ static void list_split(char *text, char **items, size_t *n, size_t max)
 	}
 }
 
-static void program_row(sqlite3_stmt *st, rf_program *p, rf_arena *a)
+static void program_row(rf_db_stmt *st, rf_program *p, rf_arena *a)
 {
 	memset(p, 0, sizeof *p);
-	p->id = rf_sqlite_col_text(st, 0, a);
-	p->name = rf_sqlite_col_text(st, 1, a);
-	rf_sqlite_col_code(st, 2, p->currency);
-	p->cookie_window_days = sqlite3_column_int64(st, 3);
-	p->attribution_model = rf_sqlite_col_text(st, 4, a);
-	p->holding_period_days = sqlite3_column_int64(st, 5);
-	p->payout_threshold = sqlite3_column_int64(st, 6);
-	list_split(rf_sqlite_col_text(st, 7, a), p->tracking_params, &p->n_tracking_params, RF_MAX_TRACKING_PARAMS);
-	p->created_at = sqlite3_column_int64(st, 8);
-	p->updated_at = sqlite3_column_int64(st, 9);
-	list_split(rf_sqlite_col_text(st, 10, a), p->allowed_domains, &p->n_allowed_domains, RF_MAX_DOMAINS);
-	p->fallback_url = rf_sqlite_col_text(st, 11, a);
-	p->repeat_click_minutes = sqlite3_column_int64(st, 12);
-	p->protection_days = sqlite3_column_int64(st, 13);
-	p->conflict_days = sqlite3_column_int64(st, 14);
-	list_split(rf_sqlite_col_text(st, 15, a), p->tracking_origins, &p->n_tracking_origins, RF_MAX_DOMAINS);
-	if (sqlite3_column_type(st, 16) == SQLITE_BLOB) {
-		int len = sqlite3_column_bytes(st, 16);
+	p->id = rf_q_text(st, 0, a);
+	p->name = rf_q_text(st, 1, a);
+	rf_q_code(st, 2, p->currency);
+	p->cookie_window_days = rf_db_col_int(st, 3);
+	p->attribution_model = rf_q_text(st, 4, a);
+	p->holding_period_days = rf_db_col_int(st, 5);
+	p->payout_threshold = rf_db_col_int(st, 6);
+	list_split(rf_q_text(st, 7, a), p->tracking_params, &p->n_tracking_params, RF_MAX_TRACKING_PARAMS);
+	p->created_at = rf_db_col_int(st, 8);
+	p->updated_at = rf_db_col_int(st, 9);
+	list_split(rf_q_text(st, 10, a), p->allowed_domains, &p->n_allowed_domains, RF_MAX_DOMAINS);
+	p->fallback_url = rf_q_text(st, 11, a);
+	p->repeat_click_minutes = rf_db_col_int(st, 12);
+	p->protection_days = rf_db_col_int(st, 13);
+	p->conflict_days = rf_db_col_int(st, 14);
+	list_split(rf_q_text(st, 15, a), p->tracking_origins, &p->n_tracking_origins, RF_MAX_DOMAINS);
+	size_t blob_len = 0;
+	const void *blob = rf_db_col_blob(st, 16, &blob_len);
+	if (blob) {
+		size_t len = blob_len;
 		p->stripe_secret_sealed = rf_arena_alloc(a, (size_t)len);
 		if (p->stripe_secret_sealed) {
-			memcpy(p->stripe_secret_sealed, sqlite3_column_blob(st, 16), (size_t)len);
+			memcpy(p->stripe_secret_sealed, blob, len);
 			p->stripe_secret_sealed_len = (size_t)len;
 		}
 	}
-	p->payout_day = sqlite3_column_int64(st, 17);
-	p->payout_terms_days = sqlite3_column_int64(st, 18);
-	p->partner_signup = rf_sqlite_col_text(st, 19, a);
+	p->payout_day = rf_db_col_int(st, 17);
+	p->payout_terms_days = rf_db_col_int(st, 18);
+	p->partner_signup = rf_q_text(st, 19, a);
 }
 
-static void program_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+static void program_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
 	program_row(st, item, a);
 }
 
-static void program_bind(sqlite3_stmt *st, const rf_program *p)
+static void program_bind(rf_db_stmt *st, const rf_program *p)
 {
 	char params[RF_MAX_TRACKING_PARAMS * 34], domains[RF_MAX_DOMAINS * 256], origins[RF_MAX_DOMAINS * 300];
 	list_join(p->tracking_params, p->n_tracking_params, params, sizeof params);
 	list_join(p->allowed_domains, p->n_allowed_domains, domains, sizeof domains);
 	list_join(p->tracking_origins, p->n_tracking_origins, origins, sizeof origins);
-	rf_sqlite_bind_text(st, 1, p->id);
-	rf_sqlite_bind_text(st, 2, p->name);
-	rf_sqlite_bind_text(st, 3, p->currency);
-	sqlite3_bind_int64(st, 4, p->cookie_window_days);
-	rf_sqlite_bind_text(st, 5, p->attribution_model);
-	sqlite3_bind_int64(st, 6, p->holding_period_days);
-	sqlite3_bind_int64(st, 7, p->payout_threshold);
-	rf_sqlite_bind_text(st, 8, params);
-	sqlite3_bind_int64(st, 9, p->created_at);
-	sqlite3_bind_int64(st, 10, p->updated_at);
-	rf_sqlite_bind_text(st, 11, domains);
-	rf_sqlite_bind_text(st, 12, p->fallback_url);
-	sqlite3_bind_int64(st, 13, p->repeat_click_minutes);
-	sqlite3_bind_int64(st, 14, p->protection_days);
-	sqlite3_bind_int64(st, 15, p->conflict_days);
-	rf_sqlite_bind_text(st, 16, origins);
+	rf_db_bind_text(st, 1, p->id);
+	rf_db_bind_text(st, 2, p->name);
+	rf_db_bind_text(st, 3, p->currency);
+	rf_db_bind_int(st, 4, p->cookie_window_days);
+	rf_db_bind_text(st, 5, p->attribution_model);
+	rf_db_bind_int(st, 6, p->holding_period_days);
+	rf_db_bind_int(st, 7, p->payout_threshold);
+	rf_db_bind_text(st, 8, params);
+	rf_db_bind_int(st, 9, p->created_at);
+	rf_db_bind_int(st, 10, p->updated_at);
+	rf_db_bind_text(st, 11, domains);
+	rf_db_bind_text(st, 12, p->fallback_url);
+	rf_db_bind_int(st, 13, p->repeat_click_minutes);
+	rf_db_bind_int(st, 14, p->protection_days);
+	rf_db_bind_int(st, 15, p->conflict_days);
+	rf_db_bind_text(st, 16, origins);
 	if (p->stripe_secret_sealed)
-		sqlite3_bind_blob(st, 17, p->stripe_secret_sealed, (int)p->stripe_secret_sealed_len, SQLITE_TRANSIENT);
+		rf_db_bind_blob(st, 17, p->stripe_secret_sealed, p->stripe_secret_sealed_len);
 	else
-		sqlite3_bind_null(st, 17);
-	sqlite3_bind_int64(st, 18, p->payout_day ? p->payout_day : 1);
-	sqlite3_bind_int64(st, 19, p->payout_terms_days);
-	rf_sqlite_bind_text(st, 20, p->partner_signup ? p->partner_signup : "review");
+		rf_db_bind_null(st, 17);
+	rf_db_bind_int(st, 18, p->payout_day ? p->payout_day : 1);
+	rf_db_bind_int(st, 19, p->payout_terms_days);
+	rf_db_bind_text(st, 20, p->partner_signup ? p->partner_signup : "review");
 }
 
 rf_status rf_store_program_insert(rf_store *s, const rf_program *p, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(
+	rf_db_stmt *st = rf_q_prep(
 	    s, "INSERT INTO programs (" PROGRAM_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	program_bind(st, p);
-	return rf_sqlite_step_done(s, st, "id", err);
+	return rf_q_done(s, st, "id", err);
 }
 
 rf_status rf_store_program_update(rf_store *s, const rf_program *p, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "UPDATE programs SET id = ?1, name = ?2, currency = ?3, cookie_window_days = ?4, "
-			   "attribution_model = ?5, holding_period_days = ?6, payout_threshold = ?7, "
-			   "tracking_params = ?8, created_at = ?9, updated_at = ?10, allowed_domains = ?11, "
-			   "fallback_url = ?12, repeat_click_minutes = ?13, protection_days = ?14, "
-			   "conflict_days = ?15, tracking_origins = ?16, stripe_secret_sealed = ?17, "
-			   "payout_day = ?18, payout_terms_days = ?19, partner_signup = ?20 WHERE id = ?1",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "UPDATE programs SET id = ?1, name = ?2, currency = ?3, cookie_window_days = ?4, "
+				   "attribution_model = ?5, holding_period_days = ?6, payout_threshold = ?7, "
+				   "tracking_params = ?8, created_at = ?9, updated_at = ?10, allowed_domains = ?11, "
+				   "fallback_url = ?12, repeat_click_minutes = ?13, protection_days = ?14, "
+				   "conflict_days = ?15, tracking_origins = ?16, stripe_secret_sealed = ?17, "
+				   "payout_day = ?18, payout_terms_days = ?19, partner_signup = ?20 WHERE id = ?1",
+				   err);
 	if (!st)
 		return RF_EIO;
 	program_bind(st, p);
-	rf_status rc = rf_sqlite_step_done(s, st, NULL, err);
-	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+	rf_status rc = rf_q_done(s, st, NULL, err);
+	if (rc == RF_OK && rf_db_changes(s->db) == 0)
 		return rf_err_set(err, RF_ENOTFOUND, "id", "no such program");
 	return rc;
 }
 
 rf_status rf_store_program_get(rf_store *s, const char *id, rf_program *out, rf_arena *a, rf_err *err)
 {
-	return rf_sqlite_get_one(s, "SELECT " PROGRAM_COLS " FROM programs WHERE id = ?", id, program_fill, out, a,
-				 "program", err);
+	return rf_q_get_one(s, "SELECT " PROGRAM_COLS " FROM programs WHERE id = ?", id, program_fill, out, a,
+			    "program", err);
 }
 
 rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *only_id, rf_program **items, size_t *n,
 				bool *has_more, rf_arena *a, rf_err *err)
 {
 	int64_t after = INT64_MAX;
-	if (page->starting_after && rf_sqlite_cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
+	if (page->starting_after && rf_q_cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (?2 IS NULL OR id = ?2) "
-			   "ORDER BY seq DESC LIMIT ?3",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (?2 IS NULL OR id = ?2) "
+				   "ORDER BY seq DESC LIMIT ?3",
+				   err);
 	if (!st)
 		return RF_EIO;
-	sqlite3_bind_int64(st, 1, after);
-	rf_sqlite_bind_text(st, 2, only_id);
-	sqlite3_bind_int(st, 3, page->limit + 1);
-	return rf_sqlite_collect(s, st, page->limit, sizeof(rf_program), program_fill, (void **)items, n, has_more, a,
-				 err);
+	rf_db_bind_int(st, 1, after);
+	rf_db_bind_text(st, 2, only_id);
+	rf_db_bind_int(st, 3, page->limit + 1);
+	return rf_q_collect(s, st, page->limit, sizeof(rf_program), program_fill, (void **)items, n, has_more, a, err);
 }
 
 /* ---- partners ---- */
@@ -172,95 +170,99 @@ rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *on
 	"p.tax_id_sealed, p.tax_id_last4, p.metadata, p.status_reason, p.created_at, p.updated_at, p.plan_id, " \
 	"p.payout_hold_reason, p.recruitment_code"
 
-static void partner_row(sqlite3_stmt *st, rf_partner *p, rf_arena *a)
+static void partner_row(rf_db_stmt *st, rf_partner *p, rf_arena *a)
 {
 	memset(p, 0, sizeof *p);
-	p->id = rf_sqlite_col_text(st, 0, a);
-	p->program_id = rf_sqlite_col_text(st, 1, a);
-	p->kind = rf_sqlite_col_text(st, 2, a);
-	p->status = rf_sqlite_col_text(st, 3, a);
-	p->name = rf_sqlite_col_text(st, 4, a);
-	p->email = rf_sqlite_col_text(st, 5, a);
-	p->company = rf_sqlite_col_text(st, 6, a);
-	rf_sqlite_col_code(st, 7, p->currency);
-	p->cost_per_lead = sqlite3_column_int64(st, 8);
-	rf_sqlite_col_code(st, 9, p->cost_per_lead_currency);
-	p->team_parent_id = rf_sqlite_col_text(st, 10, a);
-	p->recruited_by_id = rf_sqlite_col_text(st, 11, a);
-	p->tax_legal_name = rf_sqlite_col_text(st, 12, a);
-	p->tax_country = rf_sqlite_col_text(st, 13, a);
-	if (sqlite3_column_type(st, 14) == SQLITE_BLOB) {
-		int len = sqlite3_column_bytes(st, 14);
+	p->id = rf_q_text(st, 0, a);
+	p->program_id = rf_q_text(st, 1, a);
+	p->kind = rf_q_text(st, 2, a);
+	p->status = rf_q_text(st, 3, a);
+	p->name = rf_q_text(st, 4, a);
+	p->email = rf_q_text(st, 5, a);
+	p->company = rf_q_text(st, 6, a);
+	rf_q_code(st, 7, p->currency);
+	p->cost_per_lead = rf_db_col_int(st, 8);
+	rf_q_code(st, 9, p->cost_per_lead_currency);
+	p->team_parent_id = rf_q_text(st, 10, a);
+	p->recruited_by_id = rf_q_text(st, 11, a);
+	p->tax_legal_name = rf_q_text(st, 12, a);
+	p->tax_country = rf_q_text(st, 13, a);
+	size_t blob_len = 0;
+	const void *blob = rf_db_col_blob(st, 14, &blob_len);
+	if (blob) {
+		size_t len = blob_len;
 		p->tax_id_sealed = rf_arena_alloc(a, (size_t)len);
 		if (p->tax_id_sealed) {
-			memcpy(p->tax_id_sealed, sqlite3_column_blob(st, 14), (size_t)len);
+			memcpy(p->tax_id_sealed, blob, len);
 			p->tax_id_sealed_len = (size_t)len;
 		}
 	}
-	p->tax_id_last4 = rf_sqlite_col_text(st, 15, a);
-	p->metadata = rf_sqlite_col_text(st, 16, a);
-	p->status_reason = rf_sqlite_col_text(st, 17, a);
-	p->created_at = sqlite3_column_int64(st, 18);
-	p->updated_at = sqlite3_column_int64(st, 19);
-	p->plan_id = rf_sqlite_col_text(st, 20, a);
-	p->payout_hold_reason = rf_sqlite_col_text(st, 21, a);
-	p->recruitment_code = rf_sqlite_col_text(st, 22, a);
+	p->tax_id_last4 = rf_q_text(st, 15, a);
+	p->metadata = rf_q_text(st, 16, a);
+	p->status_reason = rf_q_text(st, 17, a);
+	p->created_at = rf_db_col_int(st, 18);
+	p->updated_at = rf_db_col_int(st, 19);
+	p->plan_id = rf_q_text(st, 20, a);
+	p->payout_hold_reason = rf_q_text(st, 21, a);
+	p->recruitment_code = rf_q_text(st, 22, a);
 }
 
-static void partner_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+static void partner_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
 	partner_row(st, item, a);
 }
 
-static void partner_bind(sqlite3_stmt *st, const rf_partner *p)
+static void partner_bind(rf_db_stmt *st, const rf_partner *p)
 {
-	rf_sqlite_bind_text(st, 1, p->id);
-	rf_sqlite_bind_text(st, 2, p->program_id);
-	rf_sqlite_bind_text(st, 3, p->kind);
-	rf_sqlite_bind_text(st, 4, p->status);
-	rf_sqlite_bind_text(st, 5, p->name);
-	rf_sqlite_bind_text(st, 6, p->email);
-	rf_sqlite_bind_text(st, 7, p->company);
-	rf_sqlite_bind_text(st, 8, p->currency);
-	sqlite3_bind_int64(st, 9, p->cost_per_lead);
-	rf_sqlite_bind_text(st, 10, p->cost_per_lead_currency);
-	rf_sqlite_bind_text(st, 11, p->team_parent_id);
-	rf_sqlite_bind_text(st, 12, p->recruited_by_id);
-	rf_sqlite_bind_text(st, 13, p->tax_legal_name);
-	rf_sqlite_bind_text(st, 14, p->tax_country);
+	rf_db_bind_text(st, 1, p->id);
+	rf_db_bind_text(st, 2, p->program_id);
+	rf_db_bind_text(st, 3, p->kind);
+	rf_db_bind_text(st, 4, p->status);
+	rf_db_bind_text(st, 5, p->name);
+	rf_db_bind_text(st, 6, p->email);
+	rf_db_bind_text(st, 7, p->company);
+	rf_db_bind_text(st, 8, p->currency);
+	rf_db_bind_int(st, 9, p->cost_per_lead);
+	rf_db_bind_text(st, 10, p->cost_per_lead_currency);
+	rf_db_bind_text(st, 11, p->team_parent_id);
+	rf_db_bind_text(st, 12, p->recruited_by_id);
+	rf_db_bind_text(st, 13, p->tax_legal_name);
+	rf_db_bind_text(st, 14, p->tax_country);
 	if (p->tax_id_sealed)
-		sqlite3_bind_blob(st, 15, p->tax_id_sealed, (int)p->tax_id_sealed_len, SQLITE_TRANSIENT);
+		rf_db_bind_blob(st, 15, p->tax_id_sealed, p->tax_id_sealed_len);
 	else
-		sqlite3_bind_null(st, 15);
-	rf_sqlite_bind_text(st, 16, p->tax_id_last4);
-	rf_sqlite_bind_text(st, 17, p->metadata ? p->metadata : "{}");
-	rf_sqlite_bind_text(st, 18, p->status_reason);
-	sqlite3_bind_int64(st, 19, p->created_at);
-	sqlite3_bind_int64(st, 20, p->updated_at);
-	rf_sqlite_bind_text(st, 21, p->plan_id);
-	rf_sqlite_bind_text(st, 22, p->payout_hold_reason);
+		rf_db_bind_null(st, 15);
+	rf_db_bind_text(st, 16, p->tax_id_last4);
+	rf_db_bind_text(st, 17, p->metadata ? p->metadata : "{}");
+	rf_db_bind_text(st, 18, p->status_reason);
+	rf_db_bind_int(st, 19, p->created_at);
+	rf_db_bind_int(st, 20, p->updated_at);
+	rf_db_bind_text(st, 21, p->plan_id);
+	rf_db_bind_text(st, 22, p->payout_hold_reason);
 }
 
 rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
 {
 	if (!p->recruitment_code)
 		return rf_err_set(err, RF_EINVAL, "recruitment_code", "a new partner needs its recruitment code");
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "INSERT INTO partners (id, program_id, kind, status, name, email, company, currency, "
-			   "cost_per_lead, cost_per_lead_currency, team_parent_id, recruited_by_id, "
-			   "tax_legal_name, tax_country, tax_id_sealed, tax_id_last4, metadata, status_reason, "
-			   "created_at, updated_at, plan_id, payout_hold_reason, recruitment_code) "
-			   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			   err);
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "INSERT INTO partners (id, program_id, kind, status, name, email, company, currency, "
+		      "cost_per_lead, cost_per_lead_currency, team_parent_id, recruited_by_id, "
+		      "tax_legal_name, tax_country, tax_id_sealed, tax_id_last4, metadata, status_reason, "
+		      "created_at, updated_at, plan_id, payout_hold_reason, recruitment_code) "
+		      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      err);
 	if (!st)
 		return RF_EIO;
 	partner_bind(st, p);
-	rf_sqlite_bind_text(st, 23, p->recruitment_code);
-	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
+	rf_db_bind_text(st, 23, p->recruitment_code);
+	rf_status rc = rf_q_done(s, st, "email", err);
 	/* Two partners drawing the same code is about as likely as guessing one; it must still not be reported as
 	 * a taken email. */
-	if (rc == RF_ECONFLICT && strstr(sqlite3_errmsg(s->db), "recruitment_code"))
+	const char *why = NULL;
+	rf_db_last_error(s->db, &why);
+	if (rc == RF_ECONFLICT && why && strstr(why, "recruitment_code"))
 		return rf_err_set(err, RF_ECONFLICT, "recruitment_code",
 				  "the new partner's recruitment code is taken; try again");
 	return rc;
@@ -268,33 +270,33 @@ rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
 
 rf_status rf_store_partner_update(rf_store *s, const rf_partner *p, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "UPDATE partners SET program_id = ?2, kind = ?3, status = ?4, name = ?5, email = ?6, "
-			   "company = ?7, currency = ?8, cost_per_lead = ?9, cost_per_lead_currency = ?10, "
-			   "team_parent_id = ?11, recruited_by_id = ?12, tax_legal_name = ?13, tax_country = ?14, "
-			   "tax_id_sealed = ?15, tax_id_last4 = ?16, metadata = ?17, status_reason = ?18, "
-			   "created_at = ?19, updated_at = ?20, plan_id = ?21, payout_hold_reason = ?22 WHERE id = ?1",
-			   err);
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "UPDATE partners SET program_id = ?2, kind = ?3, status = ?4, name = ?5, email = ?6, "
+		      "company = ?7, currency = ?8, cost_per_lead = ?9, cost_per_lead_currency = ?10, "
+		      "team_parent_id = ?11, recruited_by_id = ?12, tax_legal_name = ?13, tax_country = ?14, "
+		      "tax_id_sealed = ?15, tax_id_last4 = ?16, metadata = ?17, status_reason = ?18, "
+		      "created_at = ?19, updated_at = ?20, plan_id = ?21, payout_hold_reason = ?22 WHERE id = ?1",
+		      err);
 	if (!st)
 		return RF_EIO;
 	partner_bind(st, p);
-	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
-	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+	rf_status rc = rf_q_done(s, st, "email", err);
+	if (rc == RF_OK && rf_db_changes(s->db) == 0)
 		return rf_err_set(err, RF_ENOTFOUND, "id", "no such partner");
 	return rc;
 }
 
 rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_arena *a, rf_err *err)
 {
-	return rf_sqlite_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", id, partner_fill, out, a,
-				 "partner", err);
+	return rf_q_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.id = ?", id, partner_fill, out, a,
+			    "partner", err);
 }
 
 rf_status rf_store_partner_by_recruitment_code(rf_store *s, const char *code, rf_partner *out, rf_arena *a, rf_err *err)
 {
-	return rf_sqlite_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.recruitment_code = ?", code,
-				 partner_fill, out, a, "partner", err);
+	return rf_q_get_one(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.recruitment_code = ?", code,
+			    partner_fill, out, a, "partner", err);
 }
 
 rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
@@ -302,16 +304,16 @@ rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char 
 {
 	const char *sql = strcmp(relation, "team_parent_id") == 0 ? "SELECT team_parent_id FROM partners WHERE id = ?"
 								  : "SELECT recruited_by_id FROM partners WHERE id = ?";
-	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	*parent = rc == SQLITE_ROW ? rf_sqlite_col_text(st, 0, a) : NULL;
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+	rf_db_bind_text(st, 1, id);
+	int rc = rf_db_step(st);
+	*parent = rc == RF_DB_ROW ? rf_q_text(st, 0, a) : NULL;
+	rf_db_reset(st);
+	if (rc == RF_DB_ROW || rc == RF_DB_DONE)
 		return RF_OK;
-	return rf_sqlite_db_fail(s, err, "reading a partner relation");
+	return rf_q_fail(s, err, "reading a partner relation");
 }
 
 /* How many candidates each search source contributes before ranking, and the most a search returns. */
@@ -398,7 +400,7 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	int o;
 	if (!search) {
 		if (f->page.starting_after &&
-		    rf_sqlite_cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
+		    rf_q_cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
 			return err->status;
 		o = snprintf(sql, sizeof sql,
 			     "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1%s ORDER BY p.seq DESC LIMIT ?%d",
@@ -413,14 +415,14 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		bool email_like = f->q[0] != '@' && strchr(f->q, '@') != NULL;
 		int64_t matches = 0;
 		if (!email_like) {
-			sqlite3_stmt *cnt =
-			    rf_sqlite_prep(s, "SELECT count(*) FROM partners_fts WHERE partners_fts MATCH ?", err);
+			rf_db_stmt *cnt =
+			    rf_q_prep(s, "SELECT count(*) FROM partners_fts WHERE partners_fts MATCH ?", err);
 			if (!cnt)
 				return RF_EIO;
-			rf_sqlite_bind_text(cnt, 1, match);
-			if (sqlite3_step(cnt) == SQLITE_ROW)
-				matches = sqlite3_column_int64(cnt, 0);
-			sqlite3_reset(cnt);
+			rf_db_bind_text(cnt, 1, match);
+			if (rf_db_step(cnt) == RF_DB_ROW)
+				matches = rf_db_col_int(cnt, 0);
+			rf_db_reset(cnt);
 		}
 		o = snprintf(
 		    sql, sizeof sql,
@@ -444,11 +446,11 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	if (o < 0 || (size_t)o >= sizeof sql)
 		return rf_err_set(err, RF_EIO, NULL, "query too long");
 
-	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	if (search) {
-		rf_sqlite_bind_text(st, 1, match);
+		rf_db_bind_text(st, 1, match);
 		/* The exact and prefix tiers compare with the query as typed, less stray spaces and case. */
 		char *lq = rf_lower_arena(a, f->q);
 		while (lq && *lq == ' ')
@@ -456,29 +458,29 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		size_t ll = lq ? strlen(lq) : 0;
 		while (ll && lq[ll - 1] == ' ')
 			lq[--ll] = '\0';
-		rf_sqlite_bind_text(st, 2, lq);
+		rf_db_bind_text(st, 2, lq);
 		/* The smallest string above every string that starts with lq: its last byte plus one (UTF-8 text
 		 * never holds 0xff, so this cannot wrap). */
 		char *hi = rf_arena_strdup(a, lq);
 		if (hi && ll)
 			hi[ll - 1] = (char)(hi[ll - 1] + 1);
-		rf_sqlite_bind_text(st, 3, hi);
+		rf_db_bind_text(st, 3, hi);
 	} else {
-		sqlite3_bind_int64(st, 1, after);
+		rf_db_bind_int(st, 1, after);
 	}
 	for (int i = 0; i < nb; i++)
-		rf_sqlite_bind_text(st, 4 + i, binds[i]);
+		rf_db_bind_text(st, 4 + i, binds[i]);
 
 	if (!search || !f->page.starting_after) {
-		sqlite3_bind_int(st, limit_idx,
-				 search ? (f->page.limit + 1 < SEARCH_CAP ? f->page.limit + 1 : SEARCH_CAP)
-					: f->page.limit + 1);
-		return rf_sqlite_collect(s, st, f->page.limit, sizeof(rf_partner), partner_fill, (void **)items, n,
-					 has_more, a, err);
+		rf_db_bind_int(st, limit_idx,
+			       search ? (f->page.limit + 1 < SEARCH_CAP ? f->page.limit + 1 : SEARCH_CAP)
+				      : f->page.limit + 1);
+		return rf_q_collect(s, st, f->page.limit, sizeof(rf_partner), partner_fill, (void **)items, n, has_more,
+				    a, err);
 	}
 	/* A ranked list has no natural order to seek in, so its cursor skips past the given id within the
 	 * ranked results (a search returns at most SEARCH_CAP of them). */
-	sqlite3_bind_int(st, limit_idx, SEARCH_CAP);
+	rf_db_bind_int(st, limit_idx, SEARCH_CAP);
 	rf_partner *arr = rf_arena_alloc(a, sizeof *arr * (size_t)(f->page.limit + 1));
 	if (!arr)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
@@ -486,9 +488,9 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	bool found = false;
 	int rc;
 	*has_more = false;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		if (!found) {
-			const char *id = (const char *)sqlite3_column_text(st, 0);
+			const char *id = (const char *)rf_db_col_text(st, 0, NULL);
 			found = id && strcmp(id, f->page.starting_after) == 0;
 			continue;
 		}
@@ -498,9 +500,9 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		}
 		partner_row(st, &arr[count++], a);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rf_sqlite_db_fail(s, err, "searching partners");
+	rf_db_reset(st);
+	if (rc != RF_DB_ROW && rc != RF_DB_DONE)
+		return rf_q_fail(s, err, "searching partners");
 	if (!found)
 		return rf_err_set(err, RF_EINVAL, "starting_after",
 				  "starting_after: %s is not among the results of this search", f->page.starting_after);
@@ -513,62 +515,61 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 
 #define USER_COLS "id, email, password_hash, role, partner_id, created_at, disabled_at"
 
-static void user_row(sqlite3_stmt *st, rf_user *u, rf_arena *a)
+static void user_row(rf_db_stmt *st, rf_user *u, rf_arena *a)
 {
 	memset(u, 0, sizeof *u);
-	u->id = rf_sqlite_col_text(st, 0, a);
-	u->email = rf_sqlite_col_text(st, 1, a);
-	u->password_hash = rf_sqlite_col_text(st, 2, a);
-	u->role = rf_sqlite_col_text(st, 3, a);
-	u->partner_id = rf_sqlite_col_text(st, 4, a);
-	u->created_at = sqlite3_column_int64(st, 5);
-	u->disabled_at = sqlite3_column_int64(st, 6);
+	u->id = rf_q_text(st, 0, a);
+	u->email = rf_q_text(st, 1, a);
+	u->password_hash = rf_q_text(st, 2, a);
+	u->role = rf_q_text(st, 3, a);
+	u->partner_id = rf_q_text(st, 4, a);
+	u->created_at = rf_db_col_int(st, 5);
+	u->disabled_at = rf_db_col_int(st, 6);
 }
 
-static void user_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+static void user_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
 	user_row(st, item, a);
 }
 
-static void user_bind(sqlite3_stmt *st, const rf_user *u)
+static void user_bind(rf_db_stmt *st, const rf_user *u)
 {
-	rf_sqlite_bind_text(st, 1, u->id);
-	rf_sqlite_bind_text(st, 2, u->email);
-	rf_sqlite_bind_text(st, 3, u->password_hash);
-	rf_sqlite_bind_text(st, 4, u->role);
-	rf_sqlite_bind_text(st, 5, u->partner_id);
-	sqlite3_bind_int64(st, 6, u->created_at);
-	sqlite3_bind_int64(st, 7, u->disabled_at);
+	rf_db_bind_text(st, 1, u->id);
+	rf_db_bind_text(st, 2, u->email);
+	rf_db_bind_text(st, 3, u->password_hash);
+	rf_db_bind_text(st, 4, u->role);
+	rf_db_bind_text(st, 5, u->partner_id);
+	rf_db_bind_int(st, 6, u->created_at);
+	rf_db_bind_int(st, 7, u->disabled_at);
 }
 
 rf_status rf_store_user_insert(rf_store *s, const rf_user *u, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(s, "INSERT INTO users (" USER_COLS ") VALUES (?,?,?,?,?,?,?)", err);
+	rf_db_stmt *st = rf_q_prep(s, "INSERT INTO users (" USER_COLS ") VALUES (?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	user_bind(st, u);
-	return rf_sqlite_step_done(s, st, "email", err);
+	return rf_q_done(s, st, "email", err);
 }
 
 rf_status rf_store_user_update(rf_store *s, const rf_user *u, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s,
-			   "UPDATE users SET email = ?2, password_hash = ?3, role = ?4, partner_id = ?5, "
-			   "created_at = ?6, disabled_at = ?7 WHERE id = ?1",
-			   err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "UPDATE users SET email = ?2, password_hash = ?3, role = ?4, partner_id = ?5, "
+				   "created_at = ?6, disabled_at = ?7 WHERE id = ?1",
+				   err);
 	if (!st)
 		return RF_EIO;
 	user_bind(st, u);
-	rf_status rc = rf_sqlite_step_done(s, st, "email", err);
-	if (rc == RF_OK && sqlite3_changes(s->db) == 0)
+	rf_status rc = rf_q_done(s, st, "email", err);
+	if (rc == RF_OK && rf_db_changes(s->db) == 0)
 		return rf_err_set(err, RF_ENOTFOUND, "id", "no such user");
 	return rc;
 }
 
 static rf_status user_get_by(rf_store *s, const char *sql, const char *key, rf_user *out, rf_arena *a, rf_err *err)
 {
-	return rf_sqlite_get_one(s, sql, key, user_fill, out, a, "user", err);
+	return rf_q_get_one(s, sql, key, user_fill, out, a, "user", err);
 }
 
 rf_status rf_store_user_get(rf_store *s, const char *id, rf_user *out, rf_arena *a, rf_err *err)
@@ -583,76 +584,74 @@ rf_status rf_store_user_get_by_email(rf_store *s, const char *email, rf_user *ou
 
 rf_status rf_store_user_count_owners(rf_store *s, int64_t *count, rf_err *err)
 {
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s, "SELECT count(*) FROM users WHERE role = 'owner' AND disabled_at = 0", err);
+	rf_db_stmt *st = rf_q_prep(s, "SELECT count(*) FROM users WHERE role = 'owner' AND disabled_at = 0", err);
 	if (!st)
 		return RF_EIO;
-	int rc = sqlite3_step(st);
-	*count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? RF_OK : rf_sqlite_db_fail(s, err, "counting owners");
+	int rc = rf_db_step(st);
+	*count = rc == RF_DB_ROW ? rf_db_col_int(st, 0) : 0;
+	rf_db_reset(st);
+	return rc == RF_DB_ROW ? RF_OK : rf_q_fail(s, err, "counting owners");
 }
 
 rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, size_t *n, bool *has_more, rf_arena *a,
 			     rf_err *err)
 {
 	int64_t after = INT64_MAX;
-	if (page->starting_after && rf_sqlite_cursor_seq(s, "users", page->starting_after, &after, err) != RF_OK)
+	if (page->starting_after && rf_q_cursor_seq(s, "users", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s, "SELECT " USER_COLS " FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	rf_db_stmt *st = rf_q_prep(s, "SELECT " USER_COLS " FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
 	if (!st)
 		return RF_EIO;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, page->limit + 1);
-	return rf_sqlite_collect(s, st, page->limit, sizeof(rf_user), user_fill, (void **)items, n, has_more, a, err);
+	rf_db_bind_int(st, 1, after);
+	rf_db_bind_int(st, 2, page->limit + 1);
+	return rf_q_collect(s, st, page->limit, sizeof(rf_user), user_fill, (void **)items, n, has_more, a, err);
 }
 
 /* ---- API keys ---- */
 
 #define KEY_COLS "id, name, role, partner_id, prefix, hash, created_by, created_at, last_used_at, revoked_at"
 
-static void key_row(sqlite3_stmt *st, rf_apikey *k, rf_arena *a)
+static void key_row(rf_db_stmt *st, rf_apikey *k, rf_arena *a)
 {
 	memset(k, 0, sizeof *k);
-	k->id = rf_sqlite_col_text(st, 0, a);
-	k->name = rf_sqlite_col_text(st, 1, a);
-	k->role = rf_sqlite_col_text(st, 2, a);
-	k->partner_id = rf_sqlite_col_text(st, 3, a);
-	k->prefix = rf_sqlite_col_text(st, 4, a);
-	k->hash = rf_sqlite_col_text(st, 5, a);
-	k->created_by = rf_sqlite_col_text(st, 6, a);
-	k->created_at = sqlite3_column_int64(st, 7);
-	k->last_used_at = sqlite3_column_int64(st, 8);
-	k->revoked_at = sqlite3_column_int64(st, 9);
+	k->id = rf_q_text(st, 0, a);
+	k->name = rf_q_text(st, 1, a);
+	k->role = rf_q_text(st, 2, a);
+	k->partner_id = rf_q_text(st, 3, a);
+	k->prefix = rf_q_text(st, 4, a);
+	k->hash = rf_q_text(st, 5, a);
+	k->created_by = rf_q_text(st, 6, a);
+	k->created_at = rf_db_col_int(st, 7);
+	k->last_used_at = rf_db_col_int(st, 8);
+	k->revoked_at = rf_db_col_int(st, 9);
 }
 
-static void key_fill(sqlite3_stmt *st, void *item, rf_arena *a)
+static void key_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
 	key_row(st, item, a);
 }
 
 rf_status rf_store_apikey_insert(rf_store *s, const rf_apikey *k, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(s, "INSERT INTO api_keys (" KEY_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+	rf_db_stmt *st = rf_q_prep(s, "INSERT INTO api_keys (" KEY_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
-	rf_sqlite_bind_text(st, 1, k->id);
-	rf_sqlite_bind_text(st, 2, k->name);
-	rf_sqlite_bind_text(st, 3, k->role);
-	rf_sqlite_bind_text(st, 4, k->partner_id);
-	rf_sqlite_bind_text(st, 5, k->prefix);
-	rf_sqlite_bind_text(st, 6, k->hash);
-	rf_sqlite_bind_text(st, 7, k->created_by);
-	sqlite3_bind_int64(st, 8, k->created_at);
-	sqlite3_bind_int64(st, 9, k->last_used_at);
-	sqlite3_bind_int64(st, 10, k->revoked_at);
-	return rf_sqlite_step_done(s, st, "id", err);
+	rf_db_bind_text(st, 1, k->id);
+	rf_db_bind_text(st, 2, k->name);
+	rf_db_bind_text(st, 3, k->role);
+	rf_db_bind_text(st, 4, k->partner_id);
+	rf_db_bind_text(st, 5, k->prefix);
+	rf_db_bind_text(st, 6, k->hash);
+	rf_db_bind_text(st, 7, k->created_by);
+	rf_db_bind_int(st, 8, k->created_at);
+	rf_db_bind_int(st, 9, k->last_used_at);
+	rf_db_bind_int(st, 10, k->revoked_at);
+	return rf_q_done(s, st, "id", err);
 }
 
 static rf_status key_get_by(rf_store *s, const char *sql, const char *v, rf_apikey *out, rf_arena *a, rf_err *err)
 {
-	return rf_sqlite_get_one(s, sql, v, key_fill, out, a, "API key", err);
+	return rf_q_get_one(s, sql, v, key_fill, out, a, "API key", err);
 }
 
 rf_status rf_store_apikey_get(rf_store *s, const char *id, rf_apikey *out, rf_arena *a, rf_err *err)
@@ -669,25 +668,24 @@ rf_status rf_store_apikey_list(rf_store *s, const rf_page *page, rf_apikey **ite
 			       rf_arena *a, rf_err *err)
 {
 	int64_t after = INT64_MAX;
-	if (page->starting_after && rf_sqlite_cursor_seq(s, "api_keys", page->starting_after, &after, err) != RF_OK)
+	if (page->starting_after && rf_q_cursor_seq(s, "api_keys", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	sqlite3_stmt *st =
-	    rf_sqlite_prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	rf_db_stmt *st = rf_q_prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
 	if (!st)
 		return RF_EIO;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, page->limit + 1);
-	return rf_sqlite_collect(s, st, page->limit, sizeof(rf_apikey), key_fill, (void **)items, n, has_more, a, err);
+	rf_db_bind_int(st, 1, after);
+	rf_db_bind_int(st, 2, page->limit + 1);
+	return rf_q_collect(s, st, page->limit, sizeof(rf_apikey), key_fill, (void **)items, n, has_more, a, err);
 }
 
 static rf_status key_set_time(rf_store *s, const char *sql, const char *id, int64_t at, rf_err *err)
 {
-	sqlite3_stmt *st = rf_sqlite_prep(s, sql, err);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
-	sqlite3_bind_int64(st, 1, at);
-	rf_sqlite_bind_text(st, 2, id);
-	return rf_sqlite_step_done(s, st, NULL, err);
+	rf_db_bind_int(st, 1, at);
+	rf_db_bind_text(st, 2, id);
+	return rf_q_done(s, st, NULL, err);
 }
 
 rf_status rf_store_apikey_revoke(rf_store *s, const char *id, int64_t at, rf_err *err)
