@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "cli/benchdata.h"
+#include "cli/dbcopy.h"
 #include "cli/demo.h"
 #include "cli/options.h"
 #include "core/clock.h"
@@ -39,6 +40,7 @@ static const char *main_usage =
     "  rollups rebuild  recompute the report rollups from the raw tables\n"
     "  payouts          payout runs for scripts: run, approve, export, mark-paid (see refd payouts --help)\n"
     "  bench-data       add synthetic partners for benchmarks: --partners N\n"
+    "  db copy          copy a whole database into an empty one (SQLite to PostgreSQL): --from DB --to DB\n"
     "  routes           list every HTTP route\n"
     "  version          print the version\n"
     "\n"
@@ -1026,6 +1028,8 @@ int main(int argc, char **argv)
 		return cmd_bench_data(argc - 2, argv + 2);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
+	if (strcmp(cmd, "db") == 0)
+		return rf_cli_db(argc - 2, argv + 2);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("refd %s\n", REFD_VERSION);
 		return 0;

@@ -447,6 +447,21 @@ rf_status rf_store_reset_take(rf_store *s, const char *token_hash, int64_t now, 
 /* How many reset links a user asked for since `since` (to rate-limit the requests). */
 rf_status rf_store_reset_count(rf_store *s, const char *user_id, int64_t since, int64_t *n, rf_err *err);
 
+/* Moving up: copies every table of from into to, which must be migrated to this binary's version and empty, with
+ * ids as they are, from one snapshot of from in one transaction on to; RF_ECONFLICT on "to" when it is not empty,
+ * RF_EINVAL when a schema does not match. progress (may be NULL) hears of each table's rows as they go. */
+rf_status rf_store_copy(rf_store *from, rf_store *to, void (*progress)(const char *table, int64_t rows, void *arg),
+			void *arg, rf_err *err);
+
+typedef struct {
+	int64_t tables, rows, partners; /* what was compared */
+	char *mismatch;                 /* the first difference found (arena), or NULL when the copy is faithful */
+} rf_copy_check;
+
+/* Compares a copy with its source: the rows of every table, every partner's balance per currency and status, and
+ * each program's report totals. */
+rf_status rf_store_copy_verify(rf_store *from, rf_store *to, rf_copy_check *out, rf_arena *a, rf_err *err);
+
 /* Small key/value settings kept in the database (instance secrets, flags). *value is NULL when absent. */
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);

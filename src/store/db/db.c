@@ -42,6 +42,9 @@ static const char *missing_callback(const rf_db_driver *d)
 	    {"col_double", d->col_double != NULL},
 	    {"col_text", d->col_text != NULL},
 	    {"col_blob", d->col_blob != NULL},
+	    {"col_count", d->col_count != NULL},
+	    {"col_name", d->col_name != NULL},
+	    {"col_type", d->col_type != NULL},
 	    {"changes", d->changes != NULL},
 	    {"exec", d->exec != NULL},
 	    {"begin", d->begin != NULL},
@@ -170,6 +173,21 @@ const char *rf_db_col_text(rf_db_stmt *st, int i, size_t *len)
 const void *rf_db_col_blob(rf_db_stmt *st, int i, size_t *len)
 {
 	return st->db->drv->col_blob(st, i, len);
+}
+
+int rf_db_col_count(rf_db_stmt *st)
+{
+	return st->db->drv->col_count(st);
+}
+
+const char *rf_db_col_name(rf_db_stmt *st, int i)
+{
+	return st->db->drv->col_name(st, i);
+}
+
+rf_db_type rf_db_col_type(rf_db_stmt *st, int i)
+{
+	return st->db->drv->col_type(st, i);
 }
 
 int64_t rf_db_changes(rf_db *db)

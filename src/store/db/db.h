@@ -40,6 +40,9 @@ enum {
  * arithmetic on floating totals). Everything else is written once. */
 typedef enum { RF_DB_SQLITE, RF_DB_POSTGRES } rf_db_dialect;
 
+/* The type of a column's value in the current row (a copy moves values by it). */
+typedef enum { RF_DB_T_NULL, RF_DB_T_INT, RF_DB_T_FLOAT, RF_DB_T_TEXT, RF_DB_T_BLOB } rf_db_type;
+
 /* What stepping a statement gave. */
 enum { RF_DB_DONE = 0, RF_DB_ROW = 1, RF_DB_FAIL = -1 };
 
@@ -82,8 +85,11 @@ struct rf_db_driver {
 	double (*col_double)(rf_db_stmt *st, int i);
 	const char *(*col_text)(rf_db_stmt *st, int i, size_t *len); /* NULL for SQL NULL */
 	const void *(*col_blob)(rf_db_stmt *st, int i, size_t *len); /* NULL for SQL NULL */
-	int64_t (*changes)(rf_db *db);                               /* rows the last statement changed */
-	rf_status (*exec)(rf_db *db, const char *sql);               /* a script without parameters or rows */
+	int (*col_count)(rf_db_stmt *st);
+	const char *(*col_name)(rf_db_stmt *st, int i);
+	rf_db_type (*col_type)(rf_db_stmt *st, int i);
+	int64_t (*changes)(rf_db *db);                 /* rows the last statement changed */
+	rf_status (*exec)(rf_db *db, const char *sql); /* a script without parameters or rows */
 	rf_status (*begin)(rf_db *db, bool write);
 	rf_status (*commit)(rf_db *db);
 	void (*rollback)(rf_db *db);
@@ -133,6 +139,10 @@ int64_t rf_db_col_int(rf_db_stmt *st, int i);
 double rf_db_col_double(rf_db_stmt *st, int i);
 const char *rf_db_col_text(rf_db_stmt *st, int i, size_t *len);
 const void *rf_db_col_blob(rf_db_stmt *st, int i, size_t *len);
+/* The statement's columns (valid once it has been stepped), their names and the type of the current row's values. */
+int rf_db_col_count(rf_db_stmt *st);
+const char *rf_db_col_name(rf_db_stmt *st, int i);
+rf_db_type rf_db_col_type(rf_db_stmt *st, int i);
 int64_t rf_db_changes(rf_db *db);
 
 rf_status rf_db_exec(rf_db *db, const char *sql);

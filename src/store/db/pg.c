@@ -516,6 +516,41 @@ static const void *pg_col_blob(rf_db_stmt *st, int i, size_t *len)
 	return q->blobs[slot].p;
 }
 
+static int pg_col_count(rf_db_stmt *st)
+{
+	pg_stmt *q = (pg_stmt *)st;
+	return q->res ? PQnfields(q->res) : 0;
+}
+
+static const char *pg_col_name(rf_db_stmt *st, int i)
+{
+	pg_stmt *q = (pg_stmt *)st;
+	return q->res && i < PQnfields(q->res) ? PQfname(q->res, i) : NULL;
+}
+
+/* Type oids of the built-in types a refd column can have (pg_type.h). */
+static rf_db_type pg_col_type(rf_db_stmt *st, int i)
+{
+	pg_stmt *q = (pg_stmt *)st;
+	if (pg_col_null(st, i))
+		return RF_DB_T_NULL;
+	switch (PQftype(q->res, i)) {
+	case 16: /* bool */
+	case 20: /* int8 */
+	case 21: /* int2 */
+	case 23: /* int4 */
+		return RF_DB_T_INT;
+	case 700:  /* float4 */
+	case 701:  /* float8 */
+	case 1700: /* numeric */
+		return RF_DB_T_FLOAT;
+	case OID_BYTEA:
+		return RF_DB_T_BLOB;
+	default:
+		return RF_DB_T_TEXT;
+	}
+}
+
 static int64_t pg_changes(rf_db *d)
 {
 	return ((pg_db *)d)->changes;
@@ -644,6 +679,9 @@ const rf_db_driver rf_db_postgres = {
     .col_double = pg_col_double,
     .col_text = pg_col_text,
     .col_blob = pg_col_blob,
+    .col_count = pg_col_count,
+    .col_name = pg_col_name,
+    .col_type = pg_col_type,
     .changes = pg_changes,
     .exec = pg_exec,
     .begin = pg_begin,

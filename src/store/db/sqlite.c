@@ -261,6 +261,32 @@ static const void *sq_col_blob(rf_db_stmt *st, int i, size_t *len)
 	return b ? b : "";
 }
 
+static int sq_col_count(rf_db_stmt *st)
+{
+	return sqlite3_column_count(raw(st));
+}
+
+static const char *sq_col_name(rf_db_stmt *st, int i)
+{
+	return sqlite3_column_name(raw(st), i);
+}
+
+static rf_db_type sq_col_type(rf_db_stmt *st, int i)
+{
+	switch (sqlite3_column_type(raw(st), i)) {
+	case SQLITE_INTEGER:
+		return RF_DB_T_INT;
+	case SQLITE_FLOAT:
+		return RF_DB_T_FLOAT;
+	case SQLITE_BLOB:
+		return RF_DB_T_BLOB;
+	case SQLITE_TEXT:
+		return RF_DB_T_TEXT;
+	default:
+		return RF_DB_T_NULL;
+	}
+}
+
 static int64_t sq_changes(rf_db *d)
 {
 	return sqlite3_changes(((sq_db *)d)->db);
@@ -383,6 +409,9 @@ const rf_db_driver rf_db_sqlite = {
     .col_double = sq_col_double,
     .col_text = sq_col_text,
     .col_blob = sq_col_blob,
+    .col_count = sq_col_count,
+    .col_name = sq_col_name,
+    .col_type = sq_col_type,
     .changes = sq_changes,
     .exec = sq_exec,
     .begin = sq_begin,

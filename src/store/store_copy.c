@@ -1,0 +1,353 @@
+/* Copying a whole database into an empty one of either kind (refd db copy: SQLite to PostgreSQL when a business
+ * outgrows one file), with every table's rows and ids as they are, in one transaction on the target read from one
+ * snapshot of the source; then checking the copy: row counts, every partner's ledger balance per currency and
+ * status, and each program's report totals. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/dbuf.h"
+#include "store_internal.h"
+
+/* Every table refd keeps, in an order where each comes after those it refers to. A source table missing from the
+ * list stops the copy (a table added by a later migration must be added here, not silently left behind). */
+static const char *const tables[] = {
+    "settings",      "programs",        "plans",         "plan_versions",  "partners",
+    "users",         "api_keys",        "sessions",      "login_failures", "audit_log",
+    "links",         "clicks",          "leads",         "lead_events",    "idempotency",
+    "customers",     "sales",           "refunds",       "commissions",    "commission_events",
+    "fx_rates",      "stripe_events",   "payout_runs",   "payout_items",   "payout_item_entries",
+    "payout_locks",  "password_resets", "rollup_entity", "rollup_keys",    "rollup_daily",
+    "rollup_volume",
+};
+#define NTABLES (sizeof tables / sizeof tables[0])
+
+/* Tables with a seq identity, whose next value PostgreSQL must be told after rows came with their own seq. */
+static const char *const seq_tables[] = {"programs",    "partners",    "users",   "api_keys",    "login_failures",
+					 "audit_log",   "links",       "leads",   "lead_events", "plans",
+					 "customers",   "sales",       "refunds", "commissions", "commission_events",
+					 "payout_runs", "payout_items"};
+
+/* Rows per INSERT while copying. */
+#define BATCH 64
+
+static bool known(const char *t)
+{
+	for (size_t i = 0; i < NTABLES; i++)
+		if (strcmp(tables[i], t) == 0)
+			return true;
+	/* The migrations' own bookkeeping is made by migrating the target; SQLite's full-text index follows its
+	 * table by triggers, and PostgreSQL keeps its search data in the partners table itself. */
+	return strcmp(t, "schema_migrations") == 0 || strncmp(t, "partners_fts", 12) == 0 ||
+	       strncmp(t, "sqlite_", 7) == 0;
+}
+
+/* Refuses a source with a table the copy does not know. */
+static rf_status check_tables(rf_store *src, rf_err *err)
+{
+	const char *sql =
+	    rf_q_dialect(src) == RF_DB_SQLITE
+		? "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+		: "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+		  "AND table_type = 'BASE TABLE' ORDER BY table_name";
+	rf_db_stmt *st = rf_q_prep(src, sql, err);
+	if (!st)
+		return err->status;
+	int rc;
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
+		const char *t = rf_db_col_text(st, 0, NULL);
+		if (t && !known(t)) {
+			rf_err_set(err, RF_EINVAL, "from", "the source has a table this refd does not copy: %s", t);
+			rf_db_reset(st);
+			return RF_EINVAL;
+		}
+	}
+	rf_db_reset(st);
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(src, err, "listing tables");
+}
+
+static rf_status count_rows(rf_store *s, const char *table, int64_t *n, rf_err *err)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
+	if (!st)
+		return err->status;
+	return rf_q_one_int(s, st, n, err);
+}
+
+/* Binds the current row of src (ncols values) at params base+1 … of ins. */
+static void bind_row(rf_db_stmt *src, int ncols, rf_db_stmt *ins, int base)
+{
+	for (int c = 0; c < ncols; c++) {
+		int p = base + c + 1;
+		size_t len = 0;
+		switch (rf_db_col_type(src, c)) {
+		case RF_DB_T_NULL:
+			rf_db_bind_null(ins, p);
+			break;
+		case RF_DB_T_INT:
+			rf_db_bind_int(ins, p, rf_db_col_int(src, c));
+			break;
+		case RF_DB_T_FLOAT: {
+			/* No refd column holds fractions; a float here is an integer a database widened. */
+			rf_db_bind_int(ins, p, (int64_t)rf_db_col_double(src, c));
+			break;
+		}
+		case RF_DB_T_BLOB: {
+			const void *b = rf_db_col_blob(src, c, &len);
+			rf_db_bind_blob(ins, p, b ? b : "", len);
+			break;
+		}
+		case RF_DB_T_TEXT: {
+			const char *t = rf_db_col_text(src, c, &len);
+			rf_db_bind_textn(ins, p, t ? t : "", len);
+			break;
+		}
+		}
+	}
+}
+
+/* INSERT INTO table (the source's columns) VALUES (…) × rows, in the arena; settings replace the target's own
+ * rows (its migrations made some). */
+static char *insert_sql(rf_arena *a, const char *table, rf_db_stmt *src, int ncols, int rows)
+{
+	rf_dbuf b = RF_DBUF_INIT(1 << 20);
+	rf_dbuf_addf(&b, "INSERT INTO %s (", table);
+	for (int c = 0; c < ncols; c++)
+		rf_dbuf_addf(&b, "%s%s", c ? ", " : "", rf_db_col_name(src, c));
+	rf_dbuf_adds(&b, ") VALUES ");
+	for (int r = 0; r < rows; r++) {
+		rf_dbuf_adds(&b, r ? ", (" : "(");
+		for (int c = 0; c < ncols; c++)
+			rf_dbuf_addf(&b, "%s?%d", c ? ", " : "", r * ncols + c + 1);
+		rf_dbuf_adds(&b, ")");
+	}
+	if (strcmp(table, "settings") == 0)
+		rf_dbuf_adds(&b, " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	char *out = rf_dbuf_status(&b) == RF_OK ? rf_arena_strdup(a, b.p) : NULL;
+	rf_dbuf_free(&b);
+	return out;
+}
+
+static rf_status copy_table(rf_store *from, rf_store *to, const char *table,
+			    void (*progress)(const char *table, int64_t rows, void *arg), void *arg, int64_t *copied,
+			    rf_err *err)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
+	rf_db_stmt *src = rf_q_prep(from, sql, err);
+	if (!src)
+		return err->status;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_status rc = RF_OK;
+	rf_db_stmt *batch = NULL, *one = NULL;
+	int ncols = 0, inbatch = 0;
+	int64_t n = 0;
+	int step;
+	while ((step = rf_db_step(src)) == RF_DB_ROW) {
+		if (!batch) {
+			ncols = rf_db_col_count(src);
+			char *bsql = insert_sql(&a, table, src, ncols, BATCH);
+			char *osql = insert_sql(&a, table, src, ncols, 1);
+			if (!bsql || !osql) {
+				rc = rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+				goto done;
+			}
+			/* Prepared again for every batch: the target's statement cache keeps them. */
+			batch = rf_q_prep(to, bsql, err);
+			one = batch ? rf_q_prep(to, osql, err) : NULL;
+			if (!batch || !one) {
+				rc = err->status;
+				goto done;
+			}
+			batch = rf_q_prep(to, bsql, err);
+		}
+		bind_row(src, ncols, batch, inbatch * ncols);
+		if (++inbatch == BATCH) {
+			if ((rc = rf_q_done(to, batch, NULL, err)) != RF_OK)
+				goto done;
+			inbatch = 0;
+		}
+		n++;
+		if (progress && n % 100000 == 0)
+			progress(table, n, arg);
+	}
+	if (step != RF_DB_DONE) {
+		rc = rf_q_fail(from, err, "reading the source");
+		goto done;
+	}
+	/* The rows of a last, partial batch are rebound one by one from a second read of them: simpler than
+	 * statements for every batch size, and at most BATCH - 1 rows. */
+	if (inbatch) {
+		rf_db_reset(src);
+		src = rf_q_prep(from, sql, err);
+		int64_t skip = n - inbatch, i = 0;
+		while (src && (step = rf_db_step(src)) == RF_DB_ROW) {
+			if (i++ < skip)
+				continue;
+			one = rf_q_prep(to, insert_sql(&a, table, src, ncols, 1), err);
+			if (!one) {
+				rc = err->status;
+				goto done;
+			}
+			bind_row(src, ncols, one, 0);
+			if ((rc = rf_q_done(to, one, NULL, err)) != RF_OK)
+				goto done;
+		}
+		if (!src || step != RF_DB_DONE) {
+			rc = src ? rf_q_fail(from, err, "reading the source") : err->status;
+			goto done;
+		}
+	}
+	*copied = n;
+	if (progress)
+		progress(table, n, arg);
+done:
+	if (src)
+		rf_db_reset(src);
+	rf_arena_reset(&a);
+	if (rc != RF_OK && err->message[0]) {
+		char msg[sizeof err->message], field[sizeof err->field];
+		memcpy(msg, err->message, sizeof msg);
+		memcpy(field, err->field, sizeof field);
+		rf_err_set(err, rc, field[0] ? field : NULL, "copying %s: %.200s", table, msg);
+	}
+	return rc;
+}
+
+rf_status rf_store_copy(rf_store *from, rf_store *to, void (*progress)(const char *table, int64_t rows, void *arg),
+			void *arg, rf_err *err)
+{
+	int fv = 0, tv = 0, bin = 0;
+	if (rf_store_schema_version(from, &fv, &bin, err) != RF_OK ||
+	    rf_store_schema_version(to, &tv, &bin, err) != RF_OK)
+		return err->status;
+	if (fv != bin)
+		return rf_err_set(
+		    err, RF_EINVAL, "from",
+		    "the source's schema is at version %d and this refd's at %d: run refd migrate on it first", fv,
+		    bin);
+	if (tv != bin)
+		return rf_err_set(err, RF_EINVAL, "to", "the target is not migrated (version %d of %d)", tv, bin);
+	if (check_tables(from, err) != RF_OK)
+		return err->status;
+	for (size_t i = 0; i < NTABLES; i++) {
+		int64_t n = 0;
+		if (strcmp(tables[i], "settings") == 0)
+			continue;
+		if (count_rows(to, tables[i], &n, err) != RF_OK)
+			return err->status;
+		if (n)
+			return rf_err_set(err, RF_ECONFLICT, "to", "the target is not empty (%s has %lld rows)",
+					  tables[i], (long long)n);
+	}
+	/* One snapshot of the source, one transaction on the target; foreign keys are checked at its commit, since
+	 * rows refer to rows of their own table in any order (an agent's team parent may be a later partner). */
+	rf_status rc = rf_q_exec(
+	    from, rf_q_dialect(from) == RF_DB_POSTGRES ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN",
+	    err);
+	if (rc != RF_OK)
+		return rc;
+	if ((rc = rf_store_begin(to, err)) != RF_OK)
+		goto fail;
+	rc = rf_q_exec(
+	    to, rf_q_dialect(to) == RF_DB_POSTGRES ? "SET CONSTRAINTS ALL DEFERRED" : "PRAGMA defer_foreign_keys = ON",
+	    err);
+	for (size_t i = 0; rc == RF_OK && i < NTABLES; i++) {
+		int64_t n = 0;
+		rc = copy_table(from, to, tables[i], progress, arg, &n, err);
+	}
+	if (rc == RF_OK && rf_q_dialect(to) == RF_DB_POSTGRES) {
+		for (size_t i = 0; rc == RF_OK && i < sizeof seq_tables / sizeof seq_tables[0]; i++) {
+			char sql[200];
+			snprintf(sql, sizeof sql,
+				 "SELECT setval(pg_get_serial_sequence('%s', 'seq'), coalesce(max(seq), 0) + 1, false) "
+				 "FROM %s",
+				 seq_tables[i], seq_tables[i]);
+			rc = rf_q_exec(to, sql, err);
+		}
+	}
+	if (rc == RF_OK)
+		rc = rf_store_commit(to, err);
+	if (rc != RF_OK)
+		goto fail;
+	rf_store_rollback(from);
+	return RF_OK;
+fail:
+	rf_store_rollback(to);
+	rf_store_rollback(from);
+	return rc;
+}
+
+/* Per program: the figures of every rollup key summed, and the volume; equal on both sides after a copy. */
+static rf_status totals_text(rf_store *s, rf_arena *a, char **out, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "SELECT program_id, currency, sum(clicks), sum(leads), sum(qualified), sum(customers), "
+		      "sum(sales), sum(revenue), sum(refunds), sum(earned), sum(approved), sum(paid) FROM "
+		      "rollup_keys GROUP BY program_id, currency ORDER BY program_id, currency",
+		      err);
+	if (!st)
+		return err->status;
+	rf_dbuf b = RF_DBUF_INIT(64 << 20);
+	int rc;
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
+		rf_dbuf_addf(&b, "%s %s", rf_db_col_text(st, 0, NULL), rf_db_col_text(st, 1, NULL));
+		for (int i = 2; i < 12; i++)
+			rf_dbuf_addf(&b, " %lld", (long long)rf_db_col_int(st, i));
+		rf_dbuf_adds(&b, "\n");
+	}
+	rf_db_reset(st);
+	if (rc != RF_DB_DONE) {
+		rf_dbuf_free(&b);
+		return rf_q_fail(s, err, "summing rollups");
+	}
+	*out = rf_dbuf_status(&b) == RF_OK && b.p ? rf_arena_strdup(a, b.p) : rf_arena_strdup(a, "");
+	rf_dbuf_free(&b);
+	return RF_OK;
+}
+
+rf_status rf_store_copy_verify(rf_store *from, rf_store *to, rf_copy_check *out, rf_arena *a, rf_err *err)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < NTABLES; i++) {
+		int64_t f = 0, t = 0;
+		if (count_rows(from, tables[i], &f, err) != RF_OK || count_rows(to, tables[i], &t, err) != RF_OK)
+			return err->status;
+		out->rows += t;
+		out->tables++;
+		if (f != t && !out->mismatch)
+			out->mismatch = rf_arena_printf(a, "%s: %lld rows in the source, %lld in the copy", tables[i],
+							(long long)f, (long long)t);
+	}
+	/* Every partner's balance, per currency and status, from each side's own ledger. */
+	rf_db_stmt *st = rf_q_prep(from, "SELECT id FROM partners ORDER BY id", err);
+	if (!st)
+		return err->status;
+	int rc;
+	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
+		const char *id = rf_db_col_text(st, 0, NULL);
+		rf_balance bf[16], bt[16];
+		size_t nf = 0, nt = 0;
+		if (rf_store_commission_balance(from, id, bf, 16, &nf, err) != RF_OK ||
+		    rf_store_commission_balance(to, id, bt, 16, &nt, err) != RF_OK) {
+			rf_db_reset(st);
+			return err->status;
+		}
+		out->partners++;
+		if ((nf != nt || memcmp(bf, bt, sizeof bf[0] * nf) != 0) && !out->mismatch)
+			out->mismatch = rf_arena_printf(a, "partner %s: its balances differ", id);
+	}
+	rf_db_reset(st);
+	if (rc != RF_DB_DONE)
+		return rf_q_fail(from, err, "listing partners");
+	char *tf = NULL, *tt = NULL;
+	if (totals_text(from, a, &tf, err) != RF_OK || totals_text(to, a, &tt, err) != RF_OK)
+		return err->status;
+	if (strcmp(tf, tt) != 0 && !out->mismatch)
+		out->mismatch = rf_arena_strdup(a, "the report totals differ");
+	return RF_OK;
+}
