@@ -65,6 +65,9 @@ void rf_api_healthz(rf_ctx *c);
 void rf_api_readyz(rf_ctx *c);
 void rf_api_openapi(rf_ctx *c);
 
+/* currencies.c */
+void rf_api_currencies_list(rf_ctx *c);
+
 /* session.c */
 void rf_api_login(rf_ctx *c);
 void rf_api_logout(rf_ctx *c);
