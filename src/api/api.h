@@ -47,7 +47,8 @@ char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency);
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
 
-/* Refuses query parameters other than those allowed (NULL-terminated), naming the first unknown one. */
+/* Refuses query parameters other than those allowed (NULL-terminated), naming the first unknown one, and a value
+ * that decodes to a NUL byte, naming its parameter. */
 rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err);
 
 /* JSON views of stored objects. */
@@ -64,6 +65,9 @@ json_t *rf_api_apikey_json(const rf_apikey *k);
 void rf_api_healthz(rf_ctx *c);
 void rf_api_readyz(rf_ctx *c);
 void rf_api_openapi(rf_ctx *c);
+
+/* currencies.c */
+void rf_api_currencies_list(rf_ctx *c);
 
 /* session.c */
 void rf_api_login(rf_ctx *c);

@@ -60,6 +60,9 @@ rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err)
 		return unknown ? rf_err_set(err, RF_EINVAL, unknown, "unknown query parameter '%s'", unknown)
 			       : rf_err_set(err, RF_EINVAL, NULL,
 					    "the query string cannot be read: every parameter needs name=value");
+	const char *nul = rf_req_query_nul(c->req);
+	if (nul)
+		return rf_err_set(err, RF_EINVAL, nul, "%s holds a NUL character (%%00), which no value may hold", nul);
 	return RF_OK;
 }
 

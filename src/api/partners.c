@@ -6,6 +6,7 @@
 #include "../core/clock.h"
 #include "../core/country.h"
 #include "../core/relation.h"
+#include "../core/search.h"
 #include "../core/secret.h"
 #include "../core/text.h"
 #include "../http/auth.h"
@@ -501,8 +502,9 @@ void rf_api_partners_list(rf_ctx *c)
 	f.team_parent_id = rf_req_query(c->req, "team_parent_id");
 	f.recruited_by_id = rf_req_query(c->req, "recruited_by_id");
 	f.plan_id = rf_req_query(c->req, "plan_id");
-	if (f.q && (strlen(f.q) > 200 || !rf_text_clean(f.q))) {
-		rf_err_set(&err, RF_EINVAL, "q", "q must be text of at most 200 bytes");
+	if (f.q && !rf_search_text_valid(f.q)) {
+		rf_err_set(&err, RF_EINVAL, "q", "q must be UTF-8 text of at most %d bytes without control characters",
+			   RF_SEARCH_TEXT_MAX);
 		goto fail;
 	}
 	if (f.q && !*f.q)

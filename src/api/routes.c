@@ -7,6 +7,7 @@ const rf_route rf_routes[] = {
     {"GET", "/healthz", rf_api_healthz, RF_AUTH_PUBLIC},
     {"GET", "/readyz", rf_api_readyz, RF_AUTH_PUBLIC},
     {"GET", "/api/openapi.json", rf_api_openapi, RF_AUTH_PUBLIC},
+    {"GET", "/api/v1/currencies", rf_api_currencies_list, RF_AUTH_PUBLIC},
 
     {"GET", "/", rf_web_root, RF_AUTH_PUBLIC},
     {"GET", "/app", rf_web_app, RF_AUTH_PUBLIC},

@@ -38,6 +38,14 @@ size_t rf_currency_count(void)
 	return sizeof currencies / sizeof currencies[0];
 }
 
+int rf_currency_at(size_t i, char out[4])
+{
+	if (i >= rf_currency_count())
+		return -1;
+	memcpy(out, currencies[i].code, 4);
+	return currencies[i].exponent;
+}
+
 int rf_currency_lookup(const char *code, char out[4])
 {
 	if (!code || strlen(code) != 3)

@@ -26,6 +26,10 @@ int rf_currency_lookup(const char *code, char out[4]);
 /* Number of currencies in the table (for tests and listings). */
 size_t rf_currency_count(void);
 
+/* The i-th currency of the table, in code order: copies its upper-case code to out (4 bytes) and returns its
+ * exponent; returns -1 and leaves out alone when i is not below rf_currency_count(). */
+int rf_currency_at(size_t i, char out[4]);
+
 /* amount * num / den rounded half-even, exactly; RF_EOVERFLOW if the result does not fit, RF_EINVAL if den <= 0. */
 rf_status rf_money_mul_ratio(int64_t amount, int64_t num, int64_t den, int64_t *out);
 

@@ -29,7 +29,8 @@ const char *rf_req_path(rf_req *r)
 }
 
 /* Reads the query string as name=value members joined by '&'. A member without '=' or with an empty name makes
- * the whole query unreadable rather than half read. */
+ * the whole query unreadable rather than half read, and so does a name that decodes to a NUL (there would be no
+ * name left to report). A value that decodes to a NUL is remembered: a handler would see it cut short there. */
 static void parse_query(rf_req *r)
 {
 	if (r->query_parsed)
@@ -56,13 +57,16 @@ static void parse_query(rf_req *r)
 		}
 		r->query = grown;
 		kv *m = &r->query[r->nquery++];
-		m->name = rf_url_decode(&r->arena, p, (size_t)(eq - p), true, NULL);
-		m->value = rf_url_decode(&r->arena, eq + 1, n - (size_t)(eq + 1 - p), true, NULL);
-		if (!m->name || !m->value) {
+		size_t name_len = 0, value_len = 0;
+		m->name = rf_url_decode(&r->arena, p, (size_t)(eq - p), true, &name_len);
+		m->value = rf_url_decode(&r->arena, eq + 1, n - (size_t)(eq + 1 - p), true, &value_len);
+		if (!m->name || !m->value || strlen(m->name) != name_len) {
 			r->query_bad = 1;
 			r->nquery = 0;
 			return;
 		}
+		if (strlen(m->value) != value_len && !r->query_nul)
+			r->query_nul = m->name;
 		if (!amp)
 			break;
 		p = amp + 1;
@@ -95,6 +99,12 @@ bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **u
 		}
 	}
 	return true;
+}
+
+const char *rf_req_query_nul(rf_req *r)
+{
+	parse_query(r);
+	return r->query_nul;
 }
 
 const char *rf_req_header(rf_req *r, const char *name)

@@ -52,6 +52,9 @@ const char *rf_req_path(rf_req *r);                    /* decoded path without t
 const char *rf_req_query(rf_req *r, const char *name); /* decoded value of a query parameter, or NULL */
 /* False when a parameter is not in allowed (*unknown names it) or the query string cannot be read (*unknown NULL). */
 bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **unknown);
+/* The name of the first query parameter whose value decodes to a NUL byte (rf_req_query returns it cut short
+ * there), or NULL. */
+const char *rf_req_query_nul(rf_req *r);
 const char *rf_req_header(rf_req *r, const char *name); /* NULL when absent */
 const char *rf_req_body(rf_req *r, size_t *len);        /* NUL-terminated copy of the body */
 const char *rf_req_peer(rf_req *r);                     /* the client's address */

@@ -42,7 +42,8 @@ struct rf_req {
 	kv *query;
 	size_t nquery;
 	int query_parsed;
-	int query_bad; /* the query string could not be read */
+	int query_bad;         /* the query string could not be read */
+	const char *query_nul; /* the first parameter whose value decodes to a NUL, or NULL */
 	out_header *out_head, *out_tail;
 	char *body;
 	size_t body_len, body_cap;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/search.h"
 #include "../core/text.h"
 #include "store_internal.h"
 
@@ -318,39 +319,9 @@ rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char 
 
 /* How many candidates each search source contributes before ranking, and the most a search returns. */
 #define SEARCH_CAP 1000
-
-/* Turns free text into an FTS5 query: every run of letters and digits becomes a quoted prefix term, all of
- * which must match. Returns false when the text has no such run. */
-static bool fts_query(const char *q, char *out, size_t len)
-{
-	size_t o = 0;
-	int terms = 0;
-	const unsigned char *p = (const unsigned char *)q;
-	while (*p && terms < 8) {
-		while (*p && !(*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
-			p++;
-		const unsigned char *start = p;
-		while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
-			p++;
-		size_t n = (size_t)(p - start);
-		if (n == 0)
-			break;
-		if (n > 64)
-			n = 64;
-		if (o + n + 6 >= len)
-			break;
-		if (terms)
-			out[o++] = ' ';
-		out[o++] = '"';
-		memcpy(out + o, start, n);
-		o += n;
-		out[o++] = '"';
-		out[o++] = '*';
-		terms++;
-	}
-	out[o] = '\0';
-	return terms > 0;
-}
+/* The most full-text matches a search scores with bm25 to pick its best candidates; past that it takes the newest
+ * ones unscored (see rf_store_partner_list). */
+#define SEARCH_RANK_MAX 5000
 
 /* Appends " AND …" conditions for the filter's equality filters and scope, numbering parameters from *next;
  * records their values in binds. Returns the length written. */
@@ -381,14 +352,54 @@ static size_t filter_sql(const rf_partner_filter *f, char *out, size_t len, int 
 	return o;
 }
 
+/* How many partners one full-text index matches for query, counting no further than limit. */
+static rf_status count_matches(rf_store *s, bool literal, const char *query, int64_t limit, int64_t *count, rf_err *err)
+{
+	rf_db_stmt *st = rf_q_prep(
+	    s,
+	    literal ? "SELECT count(*) FROM (SELECT 1 FROM partners_trgm WHERE partners_trgm MATCH ?1 LIMIT ?2)"
+		    : "SELECT count(*) FROM (SELECT 1 FROM partners_fts WHERE partners_fts MATCH ?1 LIMIT ?2)",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, query);
+	rf_db_bind_int(st, 2, limit);
+	int rc = rf_db_step(st);
+	*count = rc == RF_DB_ROW ? rf_db_col_int(st, 0) : 0;
+	rf_db_reset(st);
+	return rc == RF_DB_ROW ? RF_OK : rf_q_fail(s, err, "counting search matches");
+}
+
+/* Sets *few when the search's full-text matches are few enough to score them all with bm25. A search with both words
+ * and literal text matches no more than either alone, so the cheaper count (words: a prefix index's doclists)
+ * comes first and the literal one only when needed. */
+static rf_status few_enough_to_rank(rf_store *s, const rf_search *q, bool *few, rf_err *err)
+{
+	int64_t n = 0;
+	if (q->n_words) {
+		if (count_matches(s, false, q->words, SEARCH_RANK_MAX + 1, &n, err) != RF_OK)
+			return err->status;
+		*few = n <= SEARCH_RANK_MAX;
+		if (*few || !q->n_literal)
+			return RF_OK;
+	}
+	if (count_matches(s, true, q->literal, SEARCH_RANK_MAX + 1, &n, err) != RF_OK)
+		return err->status;
+	*few = n <= SEARCH_RANK_MAX;
+	return RF_OK;
+}
+
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err)
 {
-	char sql[8192], where[640], match[1024];
+	char sql[8192], where[640], source[1024];
 	const char *binds[9];
-	int nb = 0, next = 4; /* ?1 match or cursor, ?2 lower-cased query, ?3 its upper bound for prefix ranges */
+	/* ?1 the full-text query or the cursor, ?2 the lower-cased text, ?3 its upper bound for prefix ranges, ?4 the
+	 * word query when a literal query drives the search. */
+	int nb = 0, next = 5;
 	bool search = f->q != NULL;
-	if (search && !fts_query(f->q, match, sizeof match)) {
+	rf_search q;
+	if (search && !rf_search_parse(f->q, &q)) {
 		*items = NULL;
 		*n = 0;
 		*has_more = false;
@@ -407,23 +418,31 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 			     where, limit_idx);
 	} else {
 		/* Candidates come from three bounded sources, each already filtered: emails and names that start
-		 * with the query (B-tree ranges) and word-prefix matches from the full-text index. The caps keep a
-		 * one-letter query over 100,000 partners about as cheap as a precise one. Word matches are ranked by
-		 * bm25 (name above email above company) when there are few enough of them to rank cheaply. A query
-		 * with text before an '@' is after an email address: the email range answers it, and the word index
-		 * would only walk every "example" and "com". */
-		bool email_like = f->q[0] != '@' && strchr(f->q, '@') != NULL;
-		int64_t matches = 0;
-		if (!email_like) {
-			rf_db_stmt *cnt =
-			    rf_q_prep(s, "SELECT count(*) FROM partners_fts WHERE partners_fts MATCH ?", err);
-			if (!cnt)
-				return RF_EIO;
-			rf_db_bind_text(cnt, 1, match);
-			if (rf_db_step(cnt) == RF_DB_ROW)
-				matches = rf_db_col_int(cnt, 0);
-			rf_db_reset(cnt);
-		}
+		 * with the text (B-tree ranges) and the matches of a full-text index. Fragments of letters and digits
+		 * match the start of a word in the word index; fragments holding punctuation match as written in the
+		 * trigram index, which then drives, and each of its matches is checked against the set of word
+		 * matches ('+' keeps SQLite from handing those rowids to the trigram index one by one, a full-text
+		 * query each, and has the check made before the row is read). The caps keep a one-letter query over
+		 * 100,000 partners about as cheap as a precise one. Full-text matches are scored by bm25 (name above
+		 * email above company), the same from either index, and the best are the candidates, when there are
+		 * few enough to score; past that, bm25's own pass over every match (for its term weights) costs more
+		 * than a type-ahead can wait, so the newest matches are the candidates, unscored. */
+		const char *table = q.n_literal ? "partners_trgm" : "partners_fts";
+		bool ranked = false;
+		if (few_enough_to_rank(s, &q, &ranked, err) != RF_OK)
+			return err->status;
+		int so = snprintf(
+		    source, sizeof source,
+		    "SELECT %s.rowid, %s%s%s AS score FROM %s JOIN partners p ON p.seq = %s.rowid "
+		    "WHERE %s MATCH ?1%s%s ORDER BY %s%s LIMIT %d",
+		    table, ranked ? "bm25(" : "0.0", ranked ? table : "", ranked ? ", 10.0, 5.0, 1.0)" : "", table,
+		    table, table,
+		    q.n_literal && q.n_words
+			? " AND +partners_trgm.rowid IN (SELECT rowid FROM partners_fts WHERE partners_fts MATCH ?4)"
+			: "",
+		    where, ranked ? "score" : table, ranked ? "" : ".rowid DESC", SEARCH_CAP);
+		if (so < 0 || (size_t)so >= sizeof source)
+			return rf_err_set(err, RF_EIO, NULL, "query too long");
 		o = snprintf(
 		    sql, sizeof sql,
 		    "WITH cand(seq, score) AS ("
@@ -431,17 +450,14 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		    "ORDER BY p.email LIMIT %d) "
 		    "UNION ALL SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE lower(p.name) >= ?2 AND "
 		    "lower(p.name) < ?3%s ORDER BY lower(p.name) LIMIT %d) "
-		    "UNION ALL SELECT * FROM (SELECT partners_fts.rowid, bm25(partners_fts, 10.0, 5.0, 1.0) "
-		    "FROM partners_fts JOIN partners p ON p.seq = partners_fts.rowid WHERE partners_fts MATCH ?1%s "
-		    "%s LIMIT %d)), "
+		    "UNION ALL SELECT * FROM (%s)), "
 		    "best(seq, score) AS (SELECT seq, min(score) FROM cand GROUP BY seq) "
 		    "SELECT " PARTNER_COLS " FROM best JOIN partners p ON p.seq = best.seq "
 		    "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
 		    "WHEN substr(lower(p.name), 1, length(?2)) = ?2 THEN 2 "
 		    "WHEN substr(p.email, 1, length(?2)) = ?2 THEN 3 ELSE 4 END, best.score, p.seq DESC "
 		    "LIMIT ?%d",
-		    where, SEARCH_CAP, where, SEARCH_CAP, where, matches <= 5000 ? "ORDER BY partners_fts.rank" : "",
-		    email_like ? 0 : SEARCH_CAP, limit_idx);
+		    where, SEARCH_CAP, where, SEARCH_CAP, source, limit_idx);
 	}
 	if (o < 0 || (size_t)o >= sizeof sql)
 		return rf_err_set(err, RF_EIO, NULL, "query too long");
@@ -450,7 +466,9 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	if (!st)
 		return RF_EIO;
 	if (search) {
-		rf_db_bind_text(st, 1, match);
+		rf_db_bind_text(st, 1, q.n_literal ? q.literal : q.words);
+		if (q.n_literal && q.n_words)
+			rf_db_bind_text(st, 4, q.words);
 		/* The exact and prefix tiers compare with the query as typed, less stray spaces and case. */
 		char *lq = rf_lower_arena(a, f->q);
 		while (lq && *lq == ' ')
@@ -469,7 +487,7 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		rf_db_bind_int(st, 1, after);
 	}
 	for (int i = 0; i < nb; i++)
-		rf_db_bind_text(st, 4 + i, binds[i]);
+		rf_db_bind_text(st, 5 + i, binds[i]);
 
 	if (!search || !f->page.starting_after) {
 		rf_db_bind_int(st, limit_idx,

@@ -103,7 +103,7 @@ function chart(report, currency) {
   const rows = report.data;
   const currencies = [...new Set(rows.flatMap((r) => r.commissions.map((c) => c.currency)))].sort();
   // Major units for the drawing only; the figures themselves stay integers (see the table).
-  const scale = (m, cur) => (m ? m.amount / 10 ** currencyDecimals(cur) : 0);
+  const scale = (m, cur) => (m ? m.amount / 10 ** (currencyDecimals(cur) ?? 0) : 0);
   const xs = rows.map((r) => Date.parse(r.key.length === 7 ? `${r.key}-01T00:00:00Z` : `${r.key}T00:00:00Z`) / 1000);
   const data = [xs, rows.map((r) => scale(r.revenue, currency))];
   const colors = ['#c2410c', '#7c3aed', '#0f766e', '#be185d'];

@@ -15,6 +15,7 @@ import {
   field,
   fmtDate,
   fmtDateTime,
+  followCurrency,
   forgetPartner,
   form,
   go,
@@ -114,13 +115,19 @@ async function partnerForm(ctx, p) {
   const teamPicker = partnerPicker({ name: 'team_parent_id', label: 'Works for (team parent)', programId, value: p?.team_parent_id, hint: 'For an agent: the partner organisation it works for.' });
   const recruiterPicker = partnerPicker({ name: 'recruited_by_id', label: 'Recruited by', programId, value: p?.recruited_by_id, hint: 'The partner who brought this one in; it earns override bonuses.' });
   const tax = p?.tax_profile || {};
+  // The cost per lead is in the partner's preferred currency: the one typed, else the partner's, else that of the
+  // program chosen for a new partner.
+  const currencyOf = (fm) => {
+    const prog = ctx.programs.find((x) => x.id === (val(fm, 'program_id') || programId));
+    return (val(fm, 'currency') || p?.currency || prog?.currency || 'usd').toLowerCase();
+  };
   const f = form(
     {
       id: isNew ? 'partner-create' : 'partner-edit',
       label: isNew ? 'New partner' : 'Edit partner',
       submit: isNew ? 'Create partner' : 'Save changes',
       onSubmit: async (fm) => {
-        const currency = (val(fm, 'currency') || p?.currency || program?.currency || 'usd').toLowerCase();
+        const currency = currencyOf(fm);
         const body = {
           kind: val(fm, 'kind'),
           name: val(fm, 'name') || '',
@@ -162,7 +169,7 @@ async function partnerForm(ctx, p) {
       isNew ? field('Status', select('status', [['active', 'Active'], ['applied', 'Applied (needs approval)']], 'active')) : null,
       field('Company', input('company', { value: p?.company || '', maxlength: '200' })),
       field('Preferred currency', input('currency', { value: p?.currency || '', placeholder: program?.currency || 'usd', maxlength: '3', autocomplete: 'off' }), { hint: "Payouts are made in it; defaults to the program's." }),
-      field('Cost per lead', input('cost_per_lead', { value: p ? moneyText(p.cost_per_lead) : '', inputmode: 'decimal', placeholder: '0.00' }), { hint: 'In the preferred currency: what a qualified lead earns when the plan says so.' }),
+      field('Cost per lead', input('cost_per_lead', { value: p ? moneyText(p.cost_per_lead) : '', inputmode: 'decimal' }), { hint: 'In the preferred currency: what a qualified lead earns when the plan says so.' }),
       field('Plan', select('plan_id', [['', "The program's default plan"], ...plans.map((x) => [x.id, x.name])], p?.plan_id || '')),
     ),
     el('div', { class: 'grid' }, teamPicker, recruiterPicker),
@@ -179,6 +186,7 @@ async function partnerForm(ctx, p) {
       ),
     ),
   );
+  followCurrency(f, 'cost_per_lead', 0, currencyOf);
   if (!isNew) return f;
   return el('section', {}, pageHeader('New partner', link('#partners', 'Back to partners', { class: 'button secondary' })), f);
 }

@@ -10,6 +10,7 @@ import {
   field,
   FieldError,
   fmtDateTime,
+  followCurrency,
   form,
   go,
   input,
@@ -80,7 +81,12 @@ export async function render(ctx) {
 
 function saleForm(ctx) {
   const partner = partnerPicker({ name: 'partner_id', label: 'Credit partner (optional)', status: 'active', hint: 'Only for a customer refd has not seen: otherwise the lead’s attribution counts.' });
-  return form(
+  // The sale is in the currency typed, else in its program's.
+  const currencyOf = (fm) => {
+    const program = ctx.programs.find((p) => p.id === val(fm, 'program_id')) || ctx.programs[0];
+    return (val(fm, 'currency') || program?.currency || 'usd').toLowerCase();
+  };
+  const f = form(
     {
       id: 'sale-create',
       label: 'Record a sale',
@@ -88,9 +94,7 @@ function saleForm(ctx) {
       submit: 'Record sale',
       onSubmit: async (fm) => {
         const programId = val(fm, 'program_id');
-        const program = ctx.programs.find((p) => p.id === programId) || ctx.programs[0];
-        const currency = (val(fm, 'currency') || program?.currency || 'usd').toLowerCase();
-        const amount = moneyFromForm(fm, 'amount', currency);
+        const amount = moneyFromForm(fm, 'amount', currencyOf(fm));
         if (!amount) throw new FieldError('amount', 'Give the amount of the sale.');
         const body = { program_id: programId, amount, external_id: val(fm, 'external_id') || '' };
         const who = val(fm, 'customer');
@@ -112,7 +116,7 @@ function saleForm(ctx) {
       programField(ctx.programs),
       field('Customer', input('customer', { autocomplete: 'off' }), { hint: 'Email, lead id (lead_…) or the customer’s id in your billing system.' }),
       field('Invoice id', input('external_id', { required: true, maxlength: '200', autocomplete: 'off' }), { hint: 'Makes the sale idempotent.' }),
-      field('Amount', input('amount', { inputmode: 'decimal', required: true, placeholder: '49.00' })),
+      field('Amount', input('amount', { inputmode: 'decimal', required: true })),
       field('Currency', input('currency', { maxlength: '3', placeholder: ctx.programs[0]?.currency || 'usd', autocomplete: 'off' })),
       field('Kind', select('kind', [['', 'Automatic'], ['first', 'First sale'], ['recurring', 'Renewal']], '')),
       field('When (UTC)', input('occurred_at', { type: 'datetime-local' }), { hint: 'Empty for now.' }),
@@ -120,6 +124,8 @@ function saleForm(ctx) {
     ),
     partner,
   );
+  followCurrency(f, 'amount', 49, currencyOf);
+  return f;
 }
 
 async function salePage(ctx, id) {

@@ -1,7 +1,7 @@
 // Settings: the signed-in account (a new password), year-end tax totals against the reporting threshold (with
 // their CSV), and what integrations need (the API description, the tracking script, the portal and Stripe URLs).
 import { api, el, money } from './api.js';
-import { announce, busy, download, facts, field, FieldError, form, input, link, pageHeader, partnerLink, section, table, val } from './admin-ui.js';
+import { announce, busy, download, facts, field, FieldError, form, input, link, moneyText, pageHeader, partnerLink, section, table, val } from './admin-ui.js';
 
 export async function render(ctx) {
   const s = ctx.session;
@@ -71,7 +71,7 @@ export async function render(ctx) {
       'div',
       { class: 'grid' },
       field('Tax year', input('year', { type: 'number', min: '2000', max: '2100', value: String(year - (new Date().getUTCMonth() < 3 ? 1 : 0)) })),
-      field('Threshold in USD', input('threshold', { inputmode: 'decimal', placeholder: 'default (600.00 up to 2025, 2,000.00 from 2026)' }), { hint: 'Empty for the US 1099-NEC threshold of the year.' }),
+      field('Threshold in USD', input('threshold', { inputmode: 'decimal', placeholder: `default (${moneyText({ amount: 60000, currency: 'usd' })} up to 2025, ${moneyText({ amount: 200000, currency: 'usd' })} from 2026)` }), { hint: 'Empty for the US 1099-NEC threshold of the year.' }),
     ),
   );
 

@@ -83,9 +83,12 @@ export function parseBps(text) {
   return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
 }
 
-// An amount typed by a person ("1,234.5") in a currency's minor units (123450), without floating point.
+// An amount typed by a person ("1,234.5") in a currency's minor units (123450), without floating point, with the
+// currency's exponent from the server's table; NaN when malformed, with more decimals than the currency has, or in
+// a currency the table does not have.
 export function parseMoney(text, currency) {
   const d = currencyDecimals(currency);
+  if (d === null) return NaN;
   const t = String(text).trim().replace(/[\s,]/g, '');
   const m = /^(-?)(\d{1,15})(?:\.(\d*))?$/.exec(t);
   if (!m || (m[3] && m[3].length > d)) return NaN;
@@ -94,10 +97,31 @@ export function parseMoney(text, currency) {
   return m[1] ? -n : n;
 }
 
-// Minor units as the plain decimal a person would type (12345 USD → "123.45").
+// Minor units as the plain decimal a person would type (12345 USD → "123.45", 1000 ISK → "1000").
 export function moneyText(m) {
   if (!m) return '';
   return moneyParts(m).join('');
+}
+
+// A whole amount written with the currency's decimals, as the example in an empty amount field (49 → "49.00" in
+// USD, "49" in JPY, "49.000" in BHD); null for a code the server's table does not have.
+export function amountExample(whole, currency) {
+  const d = currencyDecimals(currency);
+  if (d === null) return null;
+  return d ? `${whole}.${'0'.repeat(d)}` : String(whole);
+}
+
+// Keeps the example in the amount field `name` in step with the currency the form will send it in (currencyOf(form),
+// which may depend on other fields: a currency typed, a program chosen). A code being typed keeps the last example.
+export function followCurrency(formEl, name, whole, currencyOf) {
+  const control = formEl.elements.namedItem(name);
+  const update = () => {
+    const example = amountExample(whole, currencyOf(formEl));
+    if (example !== null) control.placeholder = example;
+  };
+  formEl.addEventListener('input', update);
+  formEl.addEventListener('change', update);
+  update();
 }
 
 export const moneyList = (list) => (list && list.length ? list.map(money).join(' · ') : '—');
@@ -266,7 +290,7 @@ export function clearErrors(form) {
 
 // Shows err next to the control it names (its name attribute, or data-field), else at the form's foot.
 export function showError(form, err, fallbackField) {
-  const name = (err instanceof ApiError && err.field) || fallbackField || null;
+  const name = ((err instanceof ApiError || err instanceof FieldError) && err.field) || fallbackField || null;
   let control = null;
   if (name) {
     const candidates = [form.aliases && form.aliases[name], name, name.replace(/\.(amount|currency)$/, ''), name.split('.')[0]].filter(Boolean);
@@ -336,9 +360,15 @@ export function val(formEl, name) {
   return v === '' ? null : v;
 }
 
+// The amount typed in the field `name` as money in currency ({amount, currency} in minor units), null when empty.
+// A currency the server's table does not have is reported on the form's currency field when it has one (that is
+// where the mistake is), else on the amount's.
 export function moneyFromForm(formEl, name, currency) {
   const t = val(formEl, name);
   if (t === null) return null;
+  if (currencyDecimals(currency) === null) {
+    throw new FieldError(formEl.elements.namedItem('currency') ? 'currency' : name, `${currency} is not an ISO 4217 currency code`);
+  }
   const amount = parseMoney(t, currency);
   if (Number.isNaN(amount)) throw new FieldError(name, `${t} is not an amount in ${currency.toUpperCase()}`);
   return { amount, currency };

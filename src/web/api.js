@@ -58,11 +58,35 @@ export async function logout() {
   }
 }
 
-// Money as the API writes it ({amount, currency}), formatted with the currency's own decimals.
-const decimals = { jpy: 0, krw: 0, bhd: 3, kwd: 3, omr: 3, jod: 3, tnd: 3, iqd: 3, lyd: 3 };
-// The number of decimals of a currency's minor unit (2 unless the table says otherwise).
+// The server's ISO 4217 table (GET /api/v1/currencies): each currency's minor-unit exponent. The UI keeps no
+// copy of its own; app.js and portal.js wait for loadCurrencies() before their first screen, so every money
+// helper below can read the table synchronously.
+let exponents = null;
+let loadingCurrencies = null;
+
+// Fetches the table once per page; later calls (a second start after a login) get the same promise. A failed
+// fetch is forgotten, so that the next call tries again.
+export function loadCurrencies() {
+  if (!loadingCurrencies) {
+    loadingCurrencies = api('GET', '/api/v1/currencies').then(
+      (res) => {
+        exponents = new Map(res.data.map((c) => [c.code, c.exponent]));
+        return exponents;
+      },
+      (e) => {
+        loadingCurrencies = null;
+        throw e;
+      },
+    );
+  }
+  return loadingCurrencies;
+}
+
+// The number of decimals of a currency's minor unit, from the server's table; null for a code the table does not
+// have (the server refuses such a currency, so no amount of it can come from the API).
 export function currencyDecimals(currency) {
-  return decimals[String(currency || '').toLowerCase()] ?? 2;
+  if (!exponents) throw new Error('the currency table is not loaded yet (loadCurrencies() comes before any money)');
+  return exponents.get(String(currency || '').toLowerCase()) ?? null;
 }
 
 // Like api(), for what is not JSON: a CSV upload (body sent as is with its Content-Type) or a file to download.
@@ -85,13 +109,15 @@ export async function apiFetch(method, path, { body, type, accept } = {}) {
   return res;
 }
 
-// Minor units split at the currency's decimals: the sign, the whole part and the fraction ('' when none, or '.' and its digits).
+// Minor units split at the currency's decimals: the sign, the whole part and the fraction ('' when none, or '.' and
+// its digits). A code the table does not have shows its minor units as they are, as the server writes them.
 export function moneyParts(m) {
-  const d = currencyDecimals(m.currency);
+  const d = currencyDecimals(m.currency) ?? 0;
   const digits = String(Math.abs(m.amount)).padStart(d + 1, '0');
   return [m.amount < 0 ? '-' : '', d ? digits.slice(0, -d) : digits, d ? `.${digits.slice(-d)}` : ''];
 }
 
+// Money as the API writes it ({amount, currency}) as a person reads it: "1,234.50 USD", "1,000 ISK", "1.000 BHD".
 export function money(m) {
   if (!m) return '—';
   const [sign, whole, frac] = moneyParts(m);

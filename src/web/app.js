@@ -1,6 +1,6 @@
 // The admin UI: a session check, then the screen named by the location hash (#partners, #partners/ptn_…,
 // #commissions?status=held …). Each screen lives in its own admin-*.js module and renders into <main>.
-import { api, el, loginForm, logout, session } from './api.js';
+import { api, el, loadCurrencies, loginForm, logout, session } from './api.js';
 import { alertError, clearAlert } from './admin-ui.js';
 import * as dashboard from './admin-dashboard.js';
 import * as programs from './admin-programs.js';
@@ -123,7 +123,9 @@ let listening = false;
 async function start() {
   let s;
   try {
-    s = await session();
+    // The server's currency table comes before the first screen (fetched once; a later start reuses it): every
+    // amount the screens show or read is formatted and parsed with it.
+    [s] = await Promise.all([session(), loadCurrencies()]);
   } catch (e) {
     main.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
     return;

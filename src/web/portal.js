@@ -1,6 +1,6 @@
 // The partner portal: who is logged in (a partner or a manager, with the partner record of its session), then the
 // page the location hash names. Logged out: log in, apply, forgot password, and #reset=TOKEN from a reset link.
-import { api, el, logout, session } from './api.js';
+import { api, el, loadCurrencies, logout, session } from './api.js';
 import { blockedPage, forgotPage, loginPage, programFromUrl, recruiterFromUrl, resetPage, signupPage, waitingPage } from './portal-auth.js';
 import { homePage } from './portal-home.js';
 import { linksPage } from './portal-links.js';
@@ -237,13 +237,16 @@ async function route() {
   }
 }
 
+// The server's currency table comes before the first page: every amount the pages show is formatted with it.
+const currencies = loadCurrencies();
+
 window.addEventListener('hashchange', () => {
-  route().catch((e) => main.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message)));
+  currencies.then(route).catch((e) => main.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message)));
 });
 
 async function start() {
   try {
-    me = await loadMe();
+    [me] = await Promise.all([loadMe(), currencies]);
   } catch (e) {
     main.replaceChildren(el('p', { class: 'error', role: 'alert' }, `The portal could not load: ${e.message}`));
     return;

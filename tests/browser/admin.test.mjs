@@ -72,9 +72,11 @@ function csvRows(text) {
   return rows;
 }
 
-const EXP = { jpy: 0, krw: 0, bhd: 3, kwd: 3, omr: 3, jod: 3, tnd: 3 };
+// Each currency's exponent, from the server's table (GET /api/v1/currencies), read in before().
+let EXP = {};
 function decimal(m) {
-  const d = EXP[m.currency] ?? 2;
+  const d = EXP[m.currency];
+  assert.ok(d !== undefined, `${m.currency} is in the server's currency table`);
   const s = String(Math.abs(m.amount)).padStart(d + 1, '0');
   return (m.amount < 0 ? '-' : '') + (d ? `${s.slice(0, -d)}.${s.slice(-d)}` : s);
 }
@@ -103,6 +105,7 @@ before(async () => {
     }
   }
   base = `http://127.0.0.1:${refd.port}`;
+  EXP = Object.fromEntries((await (await fetch(`${base}/api/v1/currencies`)).json()).data.map((c) => [c.code, c.exponent]));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30000 });
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page = await ctx.newPage();

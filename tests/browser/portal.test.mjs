@@ -46,10 +46,12 @@ function addUser(name, email, password, role = 'partner', as = name) {
   users[as] = { email, password, partner: p };
 }
 
-// The API's money as the portal shows it (api.js money()): "1,234.50 USD".
-const decimals = { jpy: 0, krw: 0, bhd: 3, kwd: 3, omr: 3, jod: 3, tnd: 3, iqd: 3, lyd: 3 };
+// The API's money as the portal shows it (api.js money()): "1,234.50 USD", with each currency's exponent from the
+// server's table (GET /api/v1/currencies, read in before()).
+let decimals = {};
 function money(m) {
-  const d = decimals[m.currency] ?? 2;
+  const d = decimals[m.currency];
+  assert.ok(d !== undefined, `${m.currency} is in the server's currency table`);
   const digits = String(Math.abs(m.amount)).padStart(d + 1, '0');
   const whole = d ? digits.slice(0, -d) : digits;
   const frac = d ? `.${digits.slice(-d)}` : '';
@@ -108,6 +110,7 @@ before(async () => {
     }
   }
   base = `http://127.0.0.1:${refd.port}`;
+  decimals = Object.fromEntries((await (await fetch(`${base}/api/v1/currencies`)).json()).data.map((c) => [c.code, c.exponent]));
   key = execFileSync(REFD, ['apikey', 'create', '--db', refd.db, '--name', 't', '--role', 'admin'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   const list = await admin('GET', '/api/v1/partners?limit=100');

@@ -1,5 +1,5 @@
-/* libFuzzer target for the text rules: emails, money amounts, times, codes, user agents and addresses. Each
- * checks a property, not only the absence of crashes. */
+/* libFuzzer target for the text rules: emails, money amounts, times, codes, user agents, addresses and search
+ * text. Each checks a property, not only the absence of crashes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +9,37 @@
 #include "core/code.h"
 #include "core/ip.h"
 #include "core/money.h"
+#include "core/search.h"
 #include "core/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Counts the FTS5 strings of q ("…" with quotes inside written twice, each followed by a star when star, one space
+ * between them); -1 when q is anything else, so no character of the text can escape its string. */
+static int fts_strings(const char *q, bool star)
+{
+	int n = 0;
+	while (*q) {
+		if (n && *q++ != ' ')
+			return -1;
+		if (*q++ != '"')
+			return -1;
+		for (;;) {
+			if (!*q)
+				return -1;
+			if (*q == '"' && q[1] == '"') {
+				q += 2;
+				continue;
+			}
+			if (*q++ == '"')
+				break;
+		}
+		if (star && *q++ != '*')
+			return -1;
+		n++;
+	}
+	return n;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +94,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	rf_text_clean(s);
 	rf_param_name_valid(s);
+
+	/* A search text that passes the check turns into well-formed FTS5 strings only, one per fragment. */
+	rf_search q;
+	bool any = rf_search_parse(s, &q);
+	if (fts_strings(q.words, true) != q.n_words || fts_strings(q.literal, false) != q.n_literal ||
+	    any != (q.n_words + q.n_literal > 0) || q.n_words + q.n_literal > RF_SEARCH_FRAGMENTS_MAX)
+		abort();
+	/* A checked text with a letter or digit in it always leaves something to search for. */
+	if (rf_search_text_valid(s) && strpbrk(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") &&
+	    !any)
+		abort();
 	free(s);
 	return 0;
 }

@@ -18,6 +18,8 @@ SOURCE = os.path.join(ROOT, "src", "api", "openapi.json")
 LINT = os.path.join(ROOT, "scripts", "lint_openapi.sh")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
+          # The currency table is reference data, the same for everyone; the web UI loads it before any login.
+          ("GET", "/api/v1/currencies"),
           ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click"),
           ("OPTIONS", "/api/v1/track/click"),
           # The web UI's pages and files, which sign in through the API; sign-up and password reset by link.
@@ -479,6 +481,9 @@ def test_answers_fit_the_document(srv):
     call("GET", "/healthz", 200)
     call("GET", "/readyz", 200)
     call("GET", "/api/openapi.json", 200)
+    currencies = call("GET", "/api/v1/currencies", 200)
+    assert call.last.header("Cache-Control") == "public, max-age=300", call.last.headers
+    assert {c["code"]: c["exponent"] for c in currencies["data"]}["isk"] == 0, currencies
 
     # The web UI: its pages and the files they load, without credentials, each with its own content type
     call("GET", "/", 302)

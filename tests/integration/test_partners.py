@@ -1,6 +1,14 @@
 """Partners: create, read, list, update, status changes, relations and their cycles, tax profile, metadata,
 search, pagination, and what partner and manager credentials may see and change."""
-from harness import expect, walk_pages
+import glob
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from urllib.parse import quote
+
+from harness import BINARY, Refd, expect, walk_pages
 
 PARTNERS = "/api/v1/partners"
 KINDS = ["partner", "agent", "affiliate", "customer", "employee"]
@@ -400,7 +408,7 @@ def test_filters(srv, ctx):
     assert all_partners(srv, ctx, "?program_id=prg_unknown") == []
     for q, field in [("status=gone", "status"), ("kind=robot", "kind"), ("limit=0", "limit"),
                      ("limit=1000", "limit"), ("limit=two", "limit"), ("starting_after=ptn_nope", "starting_after"),
-                     ("order=name", "order"), ("email=a@b.example", "email"), ("q=" + "a" * 201, "q"),
+                     ("order=name", "order"), ("email=a@b.example", "email"), ("q=" + "a" * 255, "q"),
                      ("q=%01abc", "q")]:
         expect(srv.get(PARTNERS + "?" + q, key=ctx["admin"]), 400, field=field)
 
@@ -683,7 +691,6 @@ def _bulk_create(srv, key, bodies, workers=4):
 
 def test_search_with_filters_finds_matches_beyond_the_first_hundreds():
     # A filter narrows the search; it must not hide a match just because many partners elsewhere match too.
-    from harness import Refd
     s = Refd().start()
     try:
         key = s.admin_key()
@@ -718,3 +725,179 @@ def test_search_by_email_domain(srv, ctx):
     for q in ("northwind.example", "@northwind.example"):
         got = {p["id"] for p in expect(srv.get(PARTNERS + "?q=" + q + "&limit=100", key=ctx["admin"]), 200)["data"]}
         assert want <= got, (q, got)
+
+
+# ---- search: fragments with punctuation, and what q may hold ----
+
+def search_ids(srv, ctx, q, extra=""):
+    """The ids a search returns, best first; q is sent percent-encoded, as a browser's URLSearchParams would."""
+    body = expect(srv.get(PARTNERS + "?limit=100&q=" + quote(q, safe="") + extra, key=ctx["admin"]), 200)
+    return [p["id"] for p in body["data"]]
+
+
+def test_search_by_a_piece_of_an_email_holding_an_at_sign(srv, ctx):
+    dana = new(srv, ctx, name="Dana Reyes", email="dana.reyes@northwind.example")
+    # The same words in another order or other fields, but not the same text.
+    words = new(srv, ctx, name="Reyes North", email="rn@decoy.example", company="Northwind Exports")
+    ana = new(srv, ctx, name="Ana Reyes", email="ana@reyes-northwind.example")
+    for q in ("reyes@", "reyes@north", "a.reyes@northwind.ex", "REYES@North", "es@no", "dana.reyes@",
+              "dana.reyes@northwind.example", " reyes@north "):
+        assert search_ids(srv, ctx, q) == [dana["id"]], q
+    got = search_ids(srv, ctx, "@northwind.example")
+    assert {dana["id"], ctx["org"]["id"], ctx["a1"]["id"], ctx["a2"]["id"]} <= set(got), got
+    assert words["id"] not in got and ana["id"] not in got, got
+    # What found her before still does.
+    for q in ("reyes", "@northwind", "dana reyes", "dana r.", "d. reyes"):
+        assert dana["id"] in search_ids(srv, ctx, q), q
+    # A fragment with punctuation narrows a search of words, and the other way round.
+    assert search_ids(srv, ctx, "dana reyes@north") == [dana["id"]]
+    assert search_ids(srv, ctx, "ana reyes@north") == []
+    assert search_ids(srv, ctx, "reyes@north", "&kind=agent") == []
+
+
+def test_search_fragments_with_punctuation_rank_like_words(srv, ctx):
+    # Created oldest first in the order opposite to the ranking, so "newest first" cannot pass for it.
+    in_company = new(srv, ctx, name="Una Corp", email="una@rank-c.example", company="Smith-Jones Ltd")
+    in_email = new(srv, ctx, name="Ian Mail", email="ian.smith-jones@rank-b.example")
+    in_name = new(srv, ctx, name="Kim Smith-Jones", email="kim@rank-a.example")
+    email_prefix = new(srv, ctx, name="Eve Prefix", email="smith-jones@rank-d.example")
+    name_prefix = new(srv, ctx, name="Smith-Jones Holdings", email="sjh@rank-e.example")
+    spaced = new(srv, ctx, name="Kim Smith Jones", email="ksj@rank-f.example")
+    got = search_ids(srv, ctx, "smith-jones")
+    assert spaced["id"] not in got, "a hyphen matches a hyphen, not a space"
+    assert got == [name_prefix["id"], email_prefix["id"], in_name["id"], in_email["id"], in_company["id"]], got
+    # An exact email still comes first.
+    got = search_ids(srv, ctx, "Smith-Jones@Rank-D.Example")
+    assert got[0] == email_prefix["id"], got
+    # The plain word ranks the same way: name, then email, then company.
+    got = search_ids(srv, ctx, "smith")
+    assert got.index(in_name["id"]) < got.index(in_email["id"]) < got.index(in_company["id"]), got
+
+
+def test_search_punctuation_and_search_syntax_match_literally(srv, ctx):
+    tagged = new(srv, ctx, name="Lee Tagged", email="lee+referrals@lit.example")
+    dotted = new(srv, ctx, name="Lee Referrals", email="lee.referrals@lit.example")
+    oneil = new(srv, ctx, name="Pat O'Neil", email="pat@lit.example")
+    o_neil = new(srv, ctx, name="Pat O Neil", email="patoneil@lit.example")
+    quoted = new(srv, ctx, name='Jo "JJ" Jones', email="jj@lit.example")
+    star = new(srv, ctx, name="Nova Stern", email="nova@lit.example", company="Star*Corp")
+    starling = new(srv, ctx, name="Starling Corp", email="starling@lit.example")
+    caret = new(srv, ctx, name="Max^Power", email="max@lit.example")
+    near = new(srv, ctx, name="Sam Orr Lee", email="sol@lit.example")
+    sam_lee = new(srv, ctx, name="Sam Lee", email="sam.lee@lit.example")
+    colon = new(srv, ctx, name="Ops", email="ops@lit.example", company="Team:Ops")
+    cases = [
+        ("lee+referrals", [tagged]), ("e+r", [tagged]), ("lee.referrals", [dotted]),
+        ("o'neil", [oneil]), ('"jj"', [quoted]), ('jo "jj', [quoted]), ('"jj" jones', [quoted]),
+        ("star*", [star]), ("r*c", [star]), ("max^", [caret]), ("^power", [caret]), ("team:ops", [colon]),
+        # Search syntax is text like any other: none of these is an operator.
+        ("sam or lee", [near]), ("sam OR lee", [near]), ("NEAR(sam", []), ("NEAR(sam lee)", []), ("sam*", []),
+        ("^sam", []), ('"sam', []), ("sam:lee", []), ("-sam", []), ("lee AND sam", []), ("{sam lee}", []),
+        ("sam + lee", [sam_lee, near]),
+    ]
+    mine = {p["id"] for p in (tagged, dotted, oneil, o_neil, quoted, star, starling, caret, near, sam_lee, colon)}
+    for q, want in cases:
+        got = [i for i in search_ids(srv, ctx, q) if i in mine]
+        assert sorted(got) == sorted(p["id"] for p in want), (q, got)
+
+
+def test_search_of_punctuation_or_spaces_alone_matches_nothing(srv, ctx):
+    for q in ("@", "...", "-", '"*()', " ", "   ", "@ .", "+", "*", '""', "()", "@@@", "'", "%", "_",
+              "\\", "&"):
+        assert search_ids(srv, ctx, q) == [], q
+    # A raw '+' in a query string is a space, as in any form encoding: on its own it is a blank search.
+    assert expect(srv.get(PARTNERS + "?q=+", key=ctx["admin"]), 200)["data"] == []
+    # '%' and '_' are text, never LIKE patterns.
+    assert search_ids(srv, ctx, "a%b") == [] and search_ids(srv, ctx, "a_b") == []
+
+
+def test_search_text_with_control_characters_is_refused(srv, ctx):
+    before = search_ids(srv, ctx, "reyes")
+    for q in ("%00", "abc%00", "%00abc", "reyes%00%40", "%01", "%09abc", "abc%0A", "%0D", "%1B", "%7F",
+              "%C2%85", "%C2%9F", "%FF", "%C0%AE", "%ED%A0%80"):
+        r = srv.get(PARTNERS + "?q=" + q, key=ctx["admin"])
+        expect(r, 400, field="q", etype="invalid_request")
+        assert "q" in r.json["error"]["message"], r
+    # With other filters too, and whatever the order of the parameters.
+    expect(srv.get(PARTNERS + "?status=active&q=%00", key=ctx["admin"]), 400, field="q")
+    expect(srv.get(PARTNERS + "?q=%00&status=active", key=ctx["admin"]), 400, field="q")
+    # A NUL cuts no other parameter short either.
+    for name, value in (("program_id", ctx["prog"] + "%00"), ("status", "active%00"), ("kind", "agent%00x"),
+                        ("team_parent_id", "%00"), ("recruited_by_id", "%00"), ("plan_id", "%00"),
+                        ("starting_after", "%00"), ("limit", "5%00")):
+        expect(srv.get(PARTNERS + "?" + name + "=" + value, key=ctx["admin"]), 400, field=name)
+    assert search_ids(srv, ctx, "reyes") == before
+
+
+def test_search_text_of_ordinary_unicode_is_kept(srv, ctx):
+    yamada = new(srv, ctx, name="山田 太郎", email="yamada@uni.example")
+    accented = new(srv, ctx, name="Renée Lefèvre-Dubois", email="renee@uni.example")
+    assert ctx["zoe"]["id"] in search_ids(srv, ctx, "Zoë")
+    assert search_ids(srv, ctx, "山田") == [yamada["id"]]
+    assert search_ids(srv, ctx, "lefevre") == [accented["id"]], "a word ignores accents"
+    assert search_ids(srv, ctx, "Lefèvre-Dubois") == [accented["id"]], "a literal fragment ignores case"
+    assert search_ids(srv, ctx, "renée lefèvre-d") == [accented["id"]]
+    # A tab is a control character, not a space.
+    expect(srv.get(PARTNERS + "?q=ren%C3%A9e%09lef%C3%A8vre", key=ctx["admin"]), 400, field="q")
+
+
+def test_search_text_may_be_as_long_as_an_email_address(srv, ctx):
+    # The longest thing a search can match whole is an email address: 254 bytes.
+    email = "l" * 64 + "@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 53 + ".example"
+    assert len(email) == 254
+    p = new(srv, ctx, name="Long Address", email=email)
+    assert search_ids(srv, ctx, email)[0] == p["id"]
+    assert search_ids(srv, ctx, "  " + email[100:] + "  ") == [p["id"]]
+    assert search_ids(srv, ctx, "é" * 127) == []
+    expect(srv.get(PARTNERS + "?q=" + "a" * 255, key=ctx["admin"]), 400, field="q")
+    expect(srv.get(PARTNERS + "?q=" + "%C3%A9" * 128, key=ctx["admin"]), 400, field="q")
+
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "store", "migrations")
+
+
+def test_a_database_from_before_literal_search_gains_it_when_migrated():
+    # A database that migrations 1 to 9 made, with partners in it, as an instance upgraded in place has.
+    work = tempfile.mkdtemp(prefix="refd-old-db-")
+    srv = None
+    try:
+        db = os.path.join(work, "old.db")
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                    "applied_at INTEGER NOT NULL) STRICT")
+        for path in sorted(glob.glob(os.path.join(MIGRATIONS, "*.sql"))):
+            version, name = os.path.basename(path)[:-4].split("_", 1)
+            if int(version) > 9:
+                break
+            con.executescript(open(path).read())
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (int(version), name))
+        con.execute("INSERT INTO programs (id, name, currency, cookie_window_days, attribution_model, "
+                    "holding_period_days, payout_threshold, tracking_params, created_at, updated_at) "
+                    "VALUES ('prg_old', 'Old', 'USD', 30, 'last_click', 30, 0, 'via', 1, 1)")
+        for i, (name, email) in enumerate([("Dana Reyes", "dana.reyes@northwind.example"),
+                                           ("Lee Tagged", "lee+referrals@lit.example"),
+                                           ("Reyes North", "rn@decoy.example")]):
+            con.execute("INSERT INTO partners (id, program_id, kind, status, name, email, currency, cost_per_lead, "
+                        "cost_per_lead_currency, created_at, updated_at) "
+                        "VALUES (?, 'prg_old', 'partner', 'active', ?, ?, 'USD', 0, 'USD', ?, ?)",
+                        ("ptn_old%d" % i, name, email, i + 1, i + 1))
+        con.commit()
+        con.close()
+        p = subprocess.run([BINARY, "migrate", "--db", db], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p
+        srv = Refd()
+        shutil.copy(db, srv.db)
+        srv.start()
+        key = srv.admin_key()
+        c = {"admin": key}
+        assert search_ids(srv, c, "reyes@north") == ["ptn_old0"]
+        assert search_ids(srv, c, "lee+referrals") == ["ptn_old1"]
+        assert sorted(search_ids(srv, c, "reyes")) == ["ptn_old0", "ptn_old2"]
+        # And the new index follows later changes.
+        expect(srv.patch(PARTNERS + "/ptn_old0", {"email": "dana@southwind.example"}, key=key), 200)
+        assert search_ids(srv, c, "reyes@north") == []
+        assert search_ids(srv, c, "a@southw") == ["ptn_old0"]
+    finally:
+        if srv:
+            srv.cleanup()
+        shutil.rmtree(work, ignore_errors=True)

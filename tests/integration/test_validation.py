@@ -252,6 +252,19 @@ def test_unknown_query_parameters_are_refused_by_name(srv, ctx):
             assert field in r.json["error"]["message"]
 
 
+def test_a_nul_in_a_query_parameter_is_refused_by_name(srv, ctx):
+    # A decoded NUL would end the value early: "5%00" would be read as 5, "%00" as nothing at all.
+    for path in ("/api/v1/programs", "/api/v1/partners", "/api/v1/users", "/api/v1/api-keys"):
+        for q, field in (("limit=5%00", "limit"), ("limit=%005", "limit"), ("starting_after=%00", "starting_after"),
+                         ("limit=5&starting_after=x%00y", "starting_after")):
+            r = srv.get(path + "?" + q, key=ctx["admin"])
+            assert r.status == 400 and r.json["error"]["field"] == field, (path, q, r)
+            assert field in r.json["error"]["message"], r
+        # A NUL in a parameter's name leaves no name to give: the query string as a whole is refused.
+        r = srv.get(path + "?li%00mit=5", key=ctx["admin"])
+        assert r.status == 400, (path, r)
+
+
 def test_error_bodies_have_the_documented_shape(srv, ctx):
     responses = [
         srv.get("/api/v1/nowhere", key=ctx["admin"]),

@@ -45,6 +45,27 @@ static void currency_table_sorted(void **state)
 	assert_true(rf_currency_count() > 150);
 }
 
+static void currency_table_by_index_agrees_with_lookup_by_code(void **state)
+{
+	(void)state;
+	/* Walking the table by index (as GET /api/v1/currencies does) gives every code once, in order, each with
+	 * the exponent a lookup by code gives. */
+	char prev[4] = "", code[4], again[4];
+	size_t n = rf_currency_count();
+	for (size_t i = 0; i < n; i++) {
+		int e = rf_currency_at(i, code);
+		assert_true(e >= 0 && e <= 4);
+		assert_true(strcmp(prev, code) < 0);
+		assert_int_equal(rf_currency_lookup(code, again), e);
+		assert_string_equal(again, code);
+		memcpy(prev, code, 4);
+	}
+	memcpy(code, "---", 4);
+	assert_int_equal(rf_currency_at(n, code), -1);
+	assert_string_equal(code, "---");
+	assert_int_equal(rf_currency_at((size_t)-1, code), -1);
+}
+
 static void ratio_half_even(void **state)
 {
 	(void)state;
@@ -180,6 +201,7 @@ int main(void)
 	    cmocka_unit_test(currency_exponents),
 	    cmocka_unit_test(currency_rejects),
 	    cmocka_unit_test(currency_table_sorted),
+	    cmocka_unit_test(currency_table_by_index_agrees_with_lookup_by_code),
 	    cmocka_unit_test(ratio_half_even),
 	    cmocka_unit_test(ratio_overflow_and_bad_den),
 	    cmocka_unit_test(ratio4_extremes),
