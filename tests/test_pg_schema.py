@@ -4,19 +4,21 @@ version has none) give the schema the SQLite migrations give, and that they beha
 
     python3 tests/test_pg_schema.py [REFD_BIN]      (default: $REFD_BIN, else build/refd; `make -j2` builds it)
 
-It makes a SQLite database with `REFD_BIN migrate`, applies the PostgreSQL migrations up to that database's version
-to a fresh database of a throwaway cluster (tests/pgcluster.py), each file in one transaction, and compares table by
-table: the tables, each one's columns in order with their types, NOT NULL flags and defaults, primary keys, unique
-constraints, the indexes SQLite names (columns or expressions, uniqueness, partial predicates), foreign keys, the
-number of CHECK constraints and the triggers. It then runs the same statements against both databases: the
-ledger's and the recruitment codes' triggers must refuse the same changes with the same messages, text must sort
-and fold case as in SQLite, and the data moved by migrations 0008 to 0011 must come out the same. Every difference is
-printed; the exit code is 1 if there is any. The cluster is removed at the end, also on failure.
+It makes a SQLite database with `REFD_BIN migrate`, applies the PostgreSQL migrations up to that database's
+version to a fresh database of a throwaway cluster (tests/pgcluster.py), as an ordinary role that owns it, each
+file in one transaction, and compares table by table: the tables, each one's columns in order with their types,
+NOT NULL flags and defaults, primary keys, unique constraints, the indexes SQLite names (columns or expressions,
+uniqueness, partial predicates), foreign keys, the number of CHECK constraints and the triggers. It then runs the
+same statements against both databases: the ledger's and the recruitment codes' triggers must refuse the same
+changes with the same messages, text must sort and fold case as in SQLite, and the data moved by migrations 0008
+to 0011 must come out the same. Every difference is printed; the exit code is 1 if there is any. The cluster is
+removed at the end, also on failure. Not part of tests/run_all.sh yet.
 """
 import glob
 import json
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -28,6 +30,7 @@ import pgcluster  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIGRATIONS = os.path.join(ROOT, "src", "store", "migrations")
+OWNER = "refd_owner"
 
 # What PostgreSQL has beyond SQLite, on purpose. Nothing else may differ.
 PG_EXTRA_COLUMNS = {
@@ -89,13 +92,18 @@ def migrations():
 
 
 class Pg:
-    def __init__(self, cluster, db):
-        self.cluster, self.db = cluster, db
+    """A database of the cluster owned by, and used as, an ordinary role, as a deployment would have it: the
+    migrations must not need a superuser (pg_trgm and unaccent are trusted extensions)."""
+
+    def __init__(self, cluster, prefix):
+        self.db = "%s_%s" % (prefix, secrets.token_hex(6))
+        cluster.psql('CREATE DATABASE "%s" OWNER %s' % (self.db, OWNER))
+        self.url = cluster.url(self.db).replace("user=postgres", "user=" + OWNER)
 
     def run(self, sql):
         """(rows as lists of strings, None) or (None, (sqlstate, message)) when PostgreSQL refuses."""
         p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
-                            self.cluster.url(self.db), "-c", sql], capture_output=True, text=True)
+                            self.url, "-c", sql], capture_output=True, text=True)
         if p.returncode != 0:
             m = re.search(r"ERROR:\s+([0-9A-Z]{5}): (.*)", p.stderr)
             return None, (m.group(1), m.group(2)) if m else ("?????", p.stderr.strip())
@@ -109,7 +117,7 @@ class Pg:
 
     def apply(self, path):
         p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", path,
-                            self.cluster.url(self.db)], capture_output=True, text=True)
+                            self.url], capture_output=True, text=True)
         if p.returncode != 0:
             differ("%s fails on PostgreSQL: %s" % (os.path.relpath(path, ROOT), p.stderr.strip()))
             return False
@@ -537,7 +545,8 @@ def main():
         print("SQLite database from %s: schema version %d" % (binary, upto))
 
         cluster.start()
-        pg = Pg(cluster, cluster.create_db("schema"))
+        cluster.psql("CREATE ROLE %s LOGIN" % OWNER)
+        pg = Pg(cluster, "schema")
         highest = 0
         for v, name, path, own in migs:
             if v > upto:
@@ -552,7 +561,7 @@ def main():
         else:
             compare(sqlite_schema(lite_path), pg_schema(pg))
             behaviour(Lite(lite_path), pg)
-            history(migs, upto, os.path.join(tmp, "history.db"), Pg(cluster, cluster.create_db("history")))
+            history(migs, upto, os.path.join(tmp, "history.db"), Pg(cluster, "history"))
         # Migrations past the binary's version (a PostgreSQL file waiting for its SQLite one, or a binary older
         # than the tree) must still apply; their schema is not compared.
         for v, name, path, own in migs:

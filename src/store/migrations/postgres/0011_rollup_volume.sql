@@ -18,9 +18,9 @@ CREATE TABLE rollup_volume (
 	paid BIGINT NOT NULL DEFAULT 0
 );
 
--- Existing programs start from their daily figures. SQLite sums in floating point with total() and its CAST
--- saturates at the largest 64-bit integer; here each sum is exact in numeric (abs() of the smallest bigint
--- included) and saturates at the same bound through least().
+-- Existing programs start from their daily figures. SQLite sums in floating point with total(), and its CAST
+-- saturates at the largest 64-bit integer instead of failing; here each sum is exact, in numeric, and least()
+-- saturates it at the same bound. (Sums of at most 2^53 are equal on both; above that SQLite's are rounded.)
 INSERT INTO rollup_volume SELECT program_id,
 	least(sum(abs(clicks::numeric)), 9223372036854775807)::bigint,
 	least(sum(abs(leads::numeric)), 9223372036854775807)::bigint,
