@@ -8,7 +8,8 @@ It makes a SQLite database with `REFD_BIN migrate`, applies the PostgreSQL migra
 version to a fresh database of a throwaway cluster (tests/pgcluster.py), as an ordinary role that owns it, each
 file in one transaction, and compares table by table: the tables, each one's columns in order with their types,
 NOT NULL flags and defaults, primary keys, unique constraints, the indexes SQLite names (columns or expressions,
-uniqueness, partial predicates), foreign keys, the number of CHECK constraints and the triggers. It then runs the
+uniqueness, partial predicates), foreign keys, the number of CHECK constraints and the triggers; the same
+comparison runs after each version, SQLite's files applied one by one beside PostgreSQL's. It then runs the
 same statements against both databases: the ledger's and the recruitment codes' triggers must refuse the same
 changes with the same messages, text must sort and fold case as in SQLite, and the data moved by migrations 0008
 to 0011 must come out the same. Every difference is printed; the exit code is 1 if there is any. The cluster is
@@ -57,6 +58,7 @@ differences = []
 def differ(msg):
     differences.append(msg)
     print("DIFFERENCE: " + msg)
+
 
 
 def norm(expr):
@@ -274,21 +276,25 @@ def pg_schema(pg):
     return schema
 
 
-def compare(lite, pg):
+def compare(lite, pg, at):
+    """Reports every difference between the two schemas; at says which ones (the version, or the binary's)."""
+    def report(msg):
+        differ(at + ": " + msg)
+
     for name in sorted(set(lite) - set(pg)):
-        differ("table %s is missing on PostgreSQL" % name)
+        report("table %s is missing on PostgreSQL" % name)
     for name in sorted(set(pg) - set(lite)):
-        differ("table %s is only on PostgreSQL" % name)
+        report("table %s is only on PostgreSQL" % name)
     for name in sorted(set(lite) & set(pg)):
         a, b = lite[name], pg[name]
         extra = [c for c in b["columns"] if (name, c["name"]) in PG_EXTRA_COLUMNS]
         for c in extra:
             if not c["generated"]:
-                differ("%s.%s, allowed as a generated column, is not generated" % (name, c["name"]))
+                report("%s.%s, allowed as a generated column, is not generated" % (name, c["name"]))
         bcols = [c for c in b["columns"] if (name, c["name"]) not in PG_EXTRA_COLUMNS]
         an, bn = [c["name"] for c in a["columns"]], [c["name"] for c in bcols]
         if an != bn:
-            differ("%s: columns %s on SQLite, %s on PostgreSQL" % (name, an, bn))
+            report("%s: columns %s on SQLite, %s on PostgreSQL" % (name, an, bn))
         bycol = {c["name"]: c for c in bcols}
         for ca in a["columns"]:
             cb = bycol.get(ca["name"])
@@ -297,43 +303,46 @@ def compare(lite, pg):
             where = "%s.%s" % (name, ca["name"])
             for key in ("type", "notnull", "default", "identity"):
                 if ca[key] != cb[key]:
-                    differ("%s: %s is %r on SQLite, %r on PostgreSQL" % (where, key, ca[key], cb[key]))
+                    report("%s: %s is %r on SQLite, %r on PostgreSQL" % (where, key, ca[key], cb[key]))
             if cb["any_identity"] == "a":
-                differ("%s: an identity GENERATED ALWAYS, so a copy cannot keep SQLite's values" % where)
+                report("%s: an identity GENERATED ALWAYS, so a copy cannot keep SQLite's values" % where)
             if cb["generated"]:
-                differ("%s: generated on PostgreSQL only" % where)
+                report("%s: generated on PostgreSQL only" % where)
             if cb["type"] == "text" and cb["collation"] != "C":
-                differ('%s: text without COLLATE "C" (SQLite compares text byte by byte)' % where)
+                report('%s: text without COLLATE "C" (SQLite compares text byte by byte)' % where)
         if list(a["pk"]) != list(b["pk"]):
-            differ("%s: primary key %s on SQLite, %s on PostgreSQL" % (name, a["pk"], b["pk"]))
+            report("%s: primary key %s on SQLite, %s on PostgreSQL" % (name, a["pk"], b["pk"]))
         if a["checks"] != b["checks"]:
-            differ("%s: %d CHECK constraints on SQLite, %d on PostgreSQL" % (name, a["checks"], b["checks"]))
+            report("%s: %d CHECK constraints on SQLite, %d on PostgreSQL" % (name, a["checks"], b["checks"]))
         if sorted(a["unique"]) != sorted(b["unique"]):
-            differ("%s: unique constraints %s on SQLite, %s on PostgreSQL" % (name, sorted(a["unique"]),
+            report("%s: unique constraints %s on SQLite, %s on PostgreSQL" % (name, sorted(a["unique"]),
                                                                                 sorted(b["unique"])))
         for iname in sorted(set(a["indexes"]) | set(b["indexes"])):
             ia, ib = a["indexes"].get(iname), b["indexes"].get(iname)
             if ib and not ia:
                 if iname not in PG_EXTRA_INDEXES:
-                    differ("%s: index %s only on PostgreSQL" % (name, iname))
+                    report("%s: index %s only on PostgreSQL" % (name, iname))
                 continue
             if not ib:
-                differ("%s: index %s missing on PostgreSQL" % (name, iname))
+                report("%s: index %s missing on PostgreSQL" % (name, iname))
                 continue
             if ib["method"] != "btree":
-                differ("%s: index %s is %s, not a B-tree" % (name, iname, ib["method"]))
+                report("%s: index %s is %s, not a B-tree" % (name, iname, ib["method"]))
             for key in ("unique", "keys", "pred"):
                 if ia[key] != ib[key]:
-                    differ("%s: index %s %s %r on SQLite, %r on PostgreSQL" % (name, iname, key, ia[key], ib[key]))
+                    report("%s: index %s %s %r on SQLite, %r on PostgreSQL" % (name, iname, key, ia[key], ib[key]))
         for fk in sorted(a["fks"] - b["fks"], key=str):
-            differ("%s: foreign key %s missing on PostgreSQL" % (name, fk))
+            report("%s: foreign key %s missing on PostgreSQL" % (name, fk))
         for fk in sorted(b["fks"] - a["fks"], key=str):
-            differ("%s: foreign key %s only on PostgreSQL" % (name, fk))
+            report("%s: foreign key %s only on PostgreSQL" % (name, fk))
         for tg in sorted(a["triggers"] - b["triggers"]):
-            differ("%s: trigger %s missing on PostgreSQL" % (name, tg))
+            report("%s: trigger %s missing on PostgreSQL" % (name, tg))
         for tg in sorted(b["triggers"] - a["triggers"]):
             if (name, tg) not in PG_EXTRA_TRIGGERS:
-                differ("%s: trigger %s only on PostgreSQL" % (name, tg))
+                report("%s: trigger %s only on PostgreSQL" % (name, tg))
+
+
+def print_allowed():
     for (t, c), why in PG_EXTRA_COLUMNS.items():
         print("allowed on PostgreSQL only: column %s.%s (%s)" % (t, c, why))
     for i, why in PG_EXTRA_INDEXES.items():
@@ -501,9 +510,6 @@ HISTORY = [
 def history(migs, upto, lite_path, pg):
     """Applies the migrations to 0007 to both, adds rows, applies the rest, and compares what 0008 to 0011 made
     of them (0010's codes are random: both must give every partner its own code of the right form)."""
-    if upto < 11:
-        differ("the data check needs migrations up to 0011; the SQLite database is at %d" % upto)
-        return
     lite = Lite(lite_path)
     _, _, shared = migrations()
     for v, _, path, _ in migs:
@@ -529,9 +535,26 @@ def history(migs, upto, lite_path, pg):
             differ("%s: recruitment codes after 0010: %s" % (name, codes))
 
 
+def stepwise(migs, upto, shared, cluster, path):
+    """The schema after each version: SQLite's files applied one by one to a new database, the PostgreSQL ones to
+    another, compared after each step (the binary's database is only the last state)."""
+    lite, pg = Lite(path), Pg(cluster, "steps")
+    for v, name, pgpath, _ in migs:
+        if v > upto:
+            break
+        if v not in shared:
+            differ("migration %04d has no SQLite file" % v)
+            return
+        lite.apply(shared[v][1])
+        if not pg.apply(pgpath):
+            return
+        compare(sqlite_schema(path), pg_schema(pg), "at %04d_%s" % (v, name))
+    print("compared the schema after each of versions 1 to %d" % upto)
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("REFD_BIN", os.path.join(ROOT, "build", "refd"))
-    migs, problems, _ = migrations()
+    migs, problems, shared = migrations()
     for p in problems:
         differ(p)
     tmp = tempfile.mkdtemp(prefix="refd-pgschema-")
@@ -559,14 +582,22 @@ def main():
         if highest != upto:
             differ("PostgreSQL reached version %d, SQLite is at %d" % (highest, upto))
         else:
-            compare(sqlite_schema(lite_path), pg_schema(pg))
-            behaviour(Lite(lite_path), pg)
-            history(migs, upto, os.path.join(tmp, "history.db"), Pg(cluster, "history"))
+            compare(sqlite_schema(lite_path), pg_schema(pg), "%s migrate" % os.path.basename(binary))
+            stepwise(migs, upto, shared, cluster, os.path.join(tmp, "steps.db"))
+            print_allowed()
+            if upto < 11:
+                differ("the behaviour and data checks need schema version 11 (recruitment codes, rollup volume); "
+                       "%s is at %d: rebuild it (make -j2)" % (binary, upto))
+            else:
+                behaviour(Lite(lite_path), pg)
+                history(migs, upto, os.path.join(tmp, "history.db"), Pg(cluster, "history"))
         # Migrations past the binary's version (a PostgreSQL file waiting for its SQLite one, or a binary older
         # than the tree) must still apply; their schema is not compared.
         for v, name, path, own in migs:
             if v > upto and pg.apply(path):
                 print("applied %04d_%s past SQLite's version %d: runs, not compared" % (v, name, upto))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        differ("the check could not go on: %s" % e)
     finally:
         cluster.remove()
         shutil.rmtree(tmp, ignore_errors=True)
