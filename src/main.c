@@ -406,7 +406,7 @@ static int cmd_serve(int argc, char **argv)
 {
 	rf_option opts[] = {
 	    {"listen", "REFD_LISTEN", true, "127.0.0.1:8080", "address and port to listen on", NULL},
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {"threads", "REFD_THREADS", true, NULL, "worker threads (default: one per CPU)", NULL},
 	    {"secret-key-file", "REFD_SECRET_KEY_FILE", true, NULL,
 	     "file with the instance key that seals tax ids (default: the database path + .key; "
@@ -477,6 +477,14 @@ static int cmd_serve(int argc, char **argv)
 	char keypath[4096];
 	snprintf(keypath, sizeof keypath, "%s",
 		 rf_option_get(opts, "secret-key-file") ? rf_option_get(opts, "secret-key-file") : "");
+	if (!keypath[0] && !rf_store_location_is_file(db) &&
+	    !(getenv("REFD_SECRET_KEY") && *getenv("REFD_SECRET_KEY"))) {
+		/* The key must not live in the database it protects, and a PostgreSQL URL has no directory beside it:
+		 * every process sharing the database is given the same key. */
+		fprintf(stderr, "refd: with a PostgreSQL database, give the instance key with REFD_SECRET_KEY (64 hex "
+				"digits) or --secret-key-file (the same for every refd process on this database)\n");
+		return 2;
+	}
 	if (!keypath[0])
 		snprintf(keypath, sizeof keypath, "%s.key", db);
 	if (load_secret(keypath, cfg.secret) != 0)
@@ -557,7 +565,7 @@ static int cmd_serve(int argc, char **argv)
 static int cmd_migrate(int argc, char **argv)
 {
 	rf_option opts[] = {
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc, argv,
@@ -611,7 +619,7 @@ static int cmd_user(int argc, char **argv)
 	}
 	bool add = strcmp(argv[0], "add") == 0;
 	rf_option opts[] = {
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {"email", "REFD_USER_EMAIL", true, NULL, "the user's email", NULL},
 	    {"role", "REFD_USER_ROLE", true, NULL, "owner, admin, manager or partner (user add)", NULL},
 	    {"partner", "REFD_USER_PARTNER", true, NULL, "partner id, for manager and partner users (user add)", NULL},
@@ -723,7 +731,7 @@ static int cmd_apikey(int argc, char **argv)
 		return 2;
 	}
 	rf_option opts[] = {
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {"name", "REFD_APIKEY_NAME", true, NULL, "what the key is for", NULL},
 	    {"role", "REFD_APIKEY_ROLE", true, "admin", "owner, admin, manager or partner", NULL},
 	    {"partner", "REFD_APIKEY_PARTNER", true, NULL, "partner id, for manager and partner keys", NULL},
@@ -806,7 +814,7 @@ static int cmd_payouts(int argc, char **argv)
 		return 2;
 	}
 	rf_option opts[] = {
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {"program", NULL, true, NULL, "program id (run; default: the only program)", NULL},
 	    {"cutoff", NULL, true, NULL, "RFC 3339 time: entries up to it (run; default: now)", NULL},
 	    {"run", NULL, true, NULL, "payout run id (approve, export, mark-paid)", NULL},
@@ -913,7 +921,7 @@ static int cmd_rollups(int argc, char **argv)
 		return argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) ? 0 : 2;
 	}
 	rf_option opts[] = {
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc - 1, argv + 1, usage);
@@ -937,7 +945,7 @@ static int cmd_rollups(int argc, char **argv)
 static int cmd_bench_data(int argc, char **argv)
 {
 	rf_option opts[] = {
-	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file", NULL},
+	    {"db", "REFD_DB", true, "./refd.db", "SQLite database file, or a postgres:// URL", NULL},
 	    {"partners", NULL, true, "100000", "how many partners to add", NULL},
 	    {"seed", NULL, true, "42", "seed that makes the data repeatable", NULL},
 	    {"clicks", NULL, true, "0", "clicks to generate for the partners (with --leads and --sales)", NULL},

@@ -36,6 +36,11 @@ void rf_q_code(rf_db_stmt *st, int i, char out[4])
 	snprintf(out, 4, "%s", t ? t : "");
 }
 
+char *rf_q_prefix_end(rf_arena *a, const char *prefix)
+{
+	return rf_arena_printf(a, "%s\x7f", prefix);
+}
+
 rf_status rf_q_exec(rf_store *s, const char *sql, rf_err *err)
 {
 	if (rf_db_exec(s->db, sql) == RF_OK)
@@ -76,6 +81,11 @@ void rf_store_close(rf_store *s)
 		return;
 	rf_db_close(s->db);
 	free(s);
+}
+
+bool rf_store_location_is_file(const char *location)
+{
+	return rf_db_driver_for(location) == &rf_db_sqlite;
 }
 
 const char *rf_store_backend(rf_store *s)

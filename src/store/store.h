@@ -24,6 +24,8 @@ rf_status rf_store_open(const char *location, rf_store **out, rf_err *err);
 void rf_store_close(rf_store *s);
 /* The backend's name: "sqlite" or "postgres". */
 const char *rf_store_backend(rf_store *s);
+/* True when location names a SQLite file (which has a place beside it for the instance key file). */
+bool rf_store_location_is_file(const char *location);
 
 /* Applies every embedded migration newer than the database's version, each in its own transaction.
  * *applied (may be NULL) receives how many ran. */

@@ -853,8 +853,9 @@ static void fx_fill(rf_db_stmt *st, void *item, rf_arena *a)
 rf_status rf_store_fx_put(rf_store *s, const rf_fx_rate *r, rf_err *err)
 {
 	rf_db_stmt *st = rf_q_prep(s,
-				   "INSERT OR REPLACE INTO fx_rates (base, quote, valid_from, rate_ppb, "
-				   "created_at) VALUES (?,?,?,?,?)",
+				   "INSERT INTO fx_rates (base, quote, valid_from, rate_ppb, created_at) VALUES "
+				   "(?,?,?,?,?) ON CONFLICT (base, quote, valid_from) DO UPDATE SET rate_ppb = "
+				   "excluded.rate_ppb, created_at = excluded.created_at",
 				   err);
 	if (!st)
 		return RF_EIO;

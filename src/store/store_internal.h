@@ -55,6 +55,10 @@ rf_status rf_q_get_one(rf_store *s, const char *sql, const char *key, rf_q_row_f
 rf_status rf_q_collect(rf_store *s, rf_db_stmt *st, int limit, size_t item_size, rf_q_row_fn fill, void **items,
 		       size_t *n, bool *has_more, rf_arena *a, rf_err *err);
 
+/* The smallest text above every text that starts with prefix (for ranges "starts with": x >= prefix AND x < end),
+ * in the arena: prefix with a DEL appended, which no refd key holds. */
+char *rf_q_prefix_end(rf_arena *a, const char *prefix);
+
 /* The dialect of the store's connection, for the few statements written twice. */
 static inline rf_db_dialect rf_q_dialect(const rf_store *s)
 {

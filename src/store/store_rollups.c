@@ -80,9 +80,10 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	st = rf_q_prep(
 	    s,
 	    "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS
-	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO UPDATE "
-	    "SET "
-	    "last_day = max(last_day, ?4), clicks = clicks + ?5, leads = leads + ?6, qualified = qualified + ?7, "
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (program_id, "
+	    "entity, currency) DO UPDATE SET "
+	    "last_day = CASE WHEN rollup_keys.last_day > ?4 THEN rollup_keys.last_day ELSE ?4 END, clicks = clicks + "
+	    "?5, leads = leads + ?6, qualified = qualified + ?7, "
 	    "customers = customers + ?8, sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, "
 	    "conversions = conversions + ?12, conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = "
 	    "approved + ?15, paid = paid + ?16",
@@ -155,8 +156,9 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
 	rf_db_stmt *st = rf_q_prep(
 	    s,
 	    "INSERT INTO rollup_daily (program_id, dim, currency, day, " METRIC_COLS
-	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT DO UPDATE "
-	    "SET clicks = clicks + ?5, leads = leads + ?6, qualified = qualified + ?7, customers = customers + ?8, "
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (program_id, "
+	    "dim, currency, day) DO UPDATE SET clicks = rollup_daily.clicks + ?5, leads = leads + ?6, qualified = "
+	    "qualified + ?7, customers = customers + ?8, "
 	    "sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, conversions = conversions + ?12, "
 	    "conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = approved + ?15, paid = paid + ?16",
 	    err);
@@ -195,12 +197,13 @@ static rf_status volume_add(rf_store *s, const char *program_id, const rf_metric
 					  "can hold (%lld)",
 					  (long long)INT64_MAX);
 	}
-	st = rf_q_prep(s,
-		       "INSERT INTO rollup_volume (program_id, " METRIC_COLS
-		       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO UPDATE SET "
-		       "clicks = ?2, leads = ?3, qualified = ?4, customers = ?5, sales = ?6, revenue = ?7, refunds "
-		       "= ?8, conversions = ?9, conversion_ms = ?10, earned = ?11, approved = ?12, paid = ?13",
-		       err);
+	st = rf_q_prep(
+	    s,
+	    "INSERT INTO rollup_volume (program_id, " METRIC_COLS
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (program_id) DO UPDATE SET "
+	    "clicks = ?2, leads = ?3, qualified = ?4, customers = ?5, sales = ?6, revenue = ?7, refunds "
+	    "= ?8, conversions = ?9, conversion_ms = ?10, earned = ?11, approved = ?12, paid = ?13",
+	    err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, program_id);
@@ -247,12 +250,13 @@ rf_status rf_store_rollup_keys(rf_store *s, const char *program_id, const char *
 {
 	rf_db_stmt *st = rf_q_prep(s,
 				   "SELECT entity, currency FROM rollup_keys WHERE program_id = ?1 AND entity >= "
-				   "?2 AND entity < ?2 || char(127) ORDER BY entity, currency",
+				   "?2 AND entity < ?3 ORDER BY entity, currency",
 				   err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, program_id);
 	rf_db_bind_text(st, 2, prefix);
+	rf_db_bind_text(st, 3, rf_q_prefix_end(a, prefix));
 	/* Grown as rows come: one program may have a handful of keys or tens of thousands. */
 	size_t cap = 16;
 	*n = 0;
@@ -278,14 +282,17 @@ rf_store_rollup_period(rf_store *s, const char *program_id, const char *prefix, 
 	 * one seek for its totals at the start (and, for a period that ends before its last day, one for the end). */
 	rf_db_stmt *keys = rf_q_prep(s,
 				     "SELECT entity, currency, last_day, " METRIC_COLS " FROM rollup_keys WHERE "
-				     "program_id = ?1 AND entity >= ?2 AND entity < ?2 || char(127) AND "
+				     "program_id = ?1 AND entity >= ?2 AND entity < ?4 AND "
 				     "last_day >= ?3 ORDER BY entity, currency",
 				     err);
 	if (!keys)
 		return RF_EIO;
+	char end_prefix[16];
 	rf_db_bind_text(keys, 1, program_id);
 	rf_db_bind_text(keys, 2, prefix);
 	rf_db_bind_int(keys, 3, from_day);
+	snprintf(end_prefix, sizeof end_prefix, "%.14s\x7f", prefix);
+	rf_db_bind_text(keys, 4, end_prefix);
 	int rc;
 	rf_status st = RF_OK;
 	while ((rc = rf_db_step(keys)) == RF_DB_ROW) {
@@ -381,8 +388,7 @@ rf_store_rollup_daily(rf_store *s, const char *program_id, const char *prefix, i
 					   "program_id = ?1 AND dim = ?2 AND day >= ?3 AND day < ?4 ORDER BY "
 					   "currency, day"
 					 : "SELECT dim, currency, day, " METRIC_COLS " FROM rollup_daily WHERE "
-					   "program_id = ?1 AND dim >= ?2 AND dim < ?2 || char(127) AND day >= ?3 "
-					   "AND day < ?4",
+					   "program_id = ?1 AND dim >= ?2 AND dim < ?5 AND day >= ?3 AND day < ?4",
 				   err);
 	if (!st)
 		return RF_EIO;
@@ -390,6 +396,11 @@ rf_store_rollup_daily(rf_store *s, const char *program_id, const char *prefix, i
 	rf_db_bind_text(st, 2, prefix);
 	rf_db_bind_int(st, 3, from_day);
 	rf_db_bind_int(st, 4, to_day);
+	if (!exact) {
+		char end_prefix[64];
+		snprintf(end_prefix, sizeof end_prefix, "%.62s\x7f", prefix);
+		rf_db_bind_text(st, 5, end_prefix);
+	}
 	int rc;
 	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		rf_metrics m;

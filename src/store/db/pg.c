@@ -190,7 +190,8 @@ static rf_status pg_open(const char *location, rf_db **out, rf_err *err)
 	 * server's defaults. A commit waits for its WAL to be flushed (the default, stated because refd counts on
 	 * it: a click is acknowledged only once its commit returns). */
 	if (!p->location || pg_exec(&p->base, "SET client_encoding = 'UTF8'; SET synchronous_commit = on; "
-					      "SET application_name = 'refd'") != RF_OK) {
+					      "SET application_name = 'refd'; "
+					      "SET client_min_messages = warning") != RF_OK) {
 		rf_err_set(err, RF_EIO, "db", "cannot set up the PostgreSQL session: %s", p->message);
 		pg_close(&p->base);
 		return RF_EIO;
@@ -366,6 +367,12 @@ static void pg_bind_null(rf_db_stmt *st, int i)
 	set_param(st, i, NULL, 0, 0);
 }
 
+static bool tx_open(pg_db *p)
+{
+	PGTransactionStatusType t = PQtransactionStatus(p->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
 static int run(pg_stmt *q)
 {
 	pg_db *p = (pg_db *)q->base.db;
@@ -376,11 +383,38 @@ static int run(pg_stmt *q)
 		 * bare ?1 in a SELECT list would otherwise be text); a NULL leaves the choice to the server. */
 		for (int k = 0; k < q->nparams; k++)
 			q->types[k] = q->params[k].type;
-		PGresult *res = PQprepare(p->conn, q->name, q->pgsql, q->nparams, q->types);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			note_result(p, res);
+		/* A parameter first bound to NULL has no type to declare. The server infers one from its context,
+		 * except where the context says nothing (?2 IS NULL OR …): then the unknown parameters are tried as
+		 * text, and if the statement does not type-check that way, as integers. Either way a statement once
+		 * prepared type-checks, so later executions cannot meet a type clash. */
+		/* Inside a transaction a failed prepare would abort it, so each attempt is fenced by a savepoint
+		 * (only the first time a statement is prepared on a connection). */
+		bool fenced = tx_open(p);
+		PGresult *res = NULL;
+		for (int attempt = 0; attempt < 3; attempt++) {
+			if (attempt)
+				for (int k = 0; k < q->nparams; k++)
+					if (!q->params[k].type)
+						q->types[k] = attempt == 1 ? OID_TEXT : OID_INT8;
+			if (fenced)
+				PQclear(PQexec(p->conn, "SAVEPOINT rf_prepare"));
+			res = PQprepare(p->conn, q->name, q->pgsql, q->nparams, q->types);
+			bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			if (fenced)
+				PQclear(PQexec(p->conn,
+					       ok ? "RELEASE SAVEPOINT rf_prepare"
+						  : "ROLLBACK TO SAVEPOINT rf_prepare; RELEASE SAVEPOINT rf_prepare"));
+			if (ok)
+				break;
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			bool retype = state && (strcmp(state, "42P18") == 0 || strcmp(state, "42P08") == 0 ||
+						strcmp(state, "42883") == 0 || strcmp(state, "42804") == 0);
+			if (!retype || attempt == 2) {
+				note_result(p, res);
+				PQclear(res);
+				return RF_DB_FAIL;
+			}
 			PQclear(res);
-			return RF_DB_FAIL;
 		}
 		PQclear(res);
 		q->prepared = true;
