@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/dbuf.h"
 #include "../core/search.h"
 #include "../core/text.h"
 #include "store_internal.h"
@@ -389,6 +390,116 @@ static rf_status few_enough_to_rank(rf_store *s, const rf_search *q, bool *few, 
 	return RF_OK;
 }
 
+/* PostgreSQL's side of the search (its indexes are a tsvector and trigram ones, see
+ * migrations/postgres/0001_foundation.sql): the FTS5 queries of core/search.c read back into their fragments. */
+typedef struct {
+	char tsquery[RF_SEARCH_QUERY_MAX * 2]; /* 'word':* & 'word':* */
+	char *like[RF_SEARCH_FRAGMENTS_MAX];   /* %fragment% with % _ and \ escaped, lower-cased (arena) */
+	int nlike;
+} pg_search;
+
+/* The next quoted string of an FTS5 query (its doubled quotes undone) into out; the position after it, or NULL. */
+static const char *fts_string(const char *p, char *out, size_t len)
+{
+	while (*p && *p != '"')
+		p++;
+	if (!*p)
+		return NULL;
+	size_t o = 0;
+	for (p++; *p; p++) {
+		if (*p == '"' && p[1] == '"')
+			p++;
+		else if (*p == '"')
+			break;
+		if (o + 1 < len)
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+	return *p ? p + 1 : p;
+}
+
+static void pg_search_of(const rf_search *q, pg_search *out, rf_arena *a)
+{
+	char piece[RF_SEARCH_TEXT_MAX + 1];
+	size_t o = 0;
+	out->tsquery[0] = '\0';
+	for (const char *p = q->words; (p = fts_string(p, piece, sizeof piece)) != NULL;) {
+		/* Word fragments are letters and digits (core/search.c): no quote or tsquery operator among them. */
+		int w = snprintf(out->tsquery + o, sizeof out->tsquery - o, "%s'%s':*", o ? " & " : "", piece);
+		if (w < 0 || (size_t)w >= sizeof out->tsquery - o)
+			break;
+		o += (size_t)w;
+	}
+	out->nlike = 0;
+	for (const char *p = q->literal;
+	     out->nlike < RF_SEARCH_FRAGMENTS_MAX && (p = fts_string(p, piece, sizeof piece)) != NULL;) {
+		char *lower = rf_lower_arena(a, piece);
+		char *pat = rf_arena_alloc(a, strlen(piece) * 2 + 3);
+		if (!lower || !pat)
+			break;
+		size_t k = 0;
+		pat[k++] = '%';
+		for (const char *c = lower; *c; c++) {
+			if (*c == '%' || *c == '_' || *c == '\\')
+				pat[k++] = '\\';
+			pat[k++] = *c;
+		}
+		pat[k++] = '%';
+		pat[k] = '\0';
+		out->like[out->nlike++] = pat;
+	}
+}
+
+/* Binds a PostgreSQL search's parameters: ?1 the word query, the filter's values from ?5, the literal fragments
+ * after the limit's parameter. */
+static void pg_bind_search(rf_db_stmt *st, const pg_search *ps, const char *const *binds, int nb, int limit_idx)
+{
+	rf_db_bind_text(st, 1, ps->tsquery);
+	for (int i = 0; i < nb; i++)
+		rf_db_bind_text(st, 5 + i, binds[i]);
+	for (int i = 0; i < ps->nlike; i++)
+		rf_db_bind_text(st, limit_idx + 1 + i, ps->like[i]);
+}
+
+/* The WHERE condition a partner p must meet for the full-text part of a search, with the literal fragments as
+ * parameters from ?first on (the word query is ?1 when there are words). */
+static void pg_match_sql(const pg_search *ps, int first, rf_dbuf *b)
+{
+	bool any = false;
+	if (ps->tsquery[0]) {
+		rf_dbuf_adds(b, "p.search_vector @@ to_tsquery('refd_partner_search', ?1)");
+		any = true;
+	}
+	for (int i = 0; i < ps->nlike; i++) {
+		int k = first + i;
+		rf_dbuf_addf(b,
+			     "%s(lower(p.name) LIKE ?%d ESCAPE '\\' OR lower(p.email) LIKE ?%d ESCAPE '\\' OR "
+			     "lower(coalesce(p.company, '')) LIKE ?%d ESCAPE '\\')",
+			     any ? " AND " : "", k, k, k);
+		any = true;
+	}
+	if (!any)
+		rf_dbuf_adds(b, "false");
+}
+
+/* The score of a full-text match, lower first as bm25's: ts_rank weights name above email above company (the
+ * tsvector's A, B and C); literal fragments count 10, 5 or 1 for the field they are found in. */
+static void pg_score_sql(const pg_search *ps, int first, rf_dbuf *b)
+{
+	rf_dbuf_adds(b, "-(0.0");
+	if (ps->tsquery[0])
+		rf_dbuf_adds(
+		    b, " + ts_rank('{0.1, 0.5, 1.0, 1.0}', p.search_vector, to_tsquery('refd_partner_search', ?1))");
+	for (int i = 0; i < ps->nlike; i++) {
+		int k = first + i;
+		rf_dbuf_addf(b,
+			     " + CASE WHEN lower(p.name) LIKE ?%d ESCAPE '\\' THEN 10 WHEN lower(p.email) LIKE ?%d "
+			     "ESCAPE '\\' THEN 5 ELSE 1 END",
+			     k, k);
+	}
+	rf_dbuf_adds(b, ")");
+}
+
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err)
 {
@@ -399,6 +510,8 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	int nb = 0, next = 5;
 	bool search = f->q != NULL;
 	rf_search q;
+	pg_search ps = {0};
+	bool pg = rf_q_dialect(s) == RF_DB_POSTGRES;
 	if (search && !rf_search_parse(f->q, &q)) {
 		*items = NULL;
 		*n = 0;
@@ -427,30 +540,71 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		 * email above company), the same from either index, and the best are the candidates, when there are
 		 * few enough to score; past that, bm25's own pass over every match (for its term weights) costs more
 		 * than a type-ahead can wait, so the newest matches are the candidates, unscored. */
-		const char *table = q.n_literal ? "partners_trgm" : "partners_fts";
-		bool ranked = false;
-		if (few_enough_to_rank(s, &q, &ranked, err) != RF_OK)
-			return err->status;
-		int so = snprintf(
-		    source, sizeof source,
-		    "SELECT %s.rowid, %s%s%s AS score FROM %s JOIN partners p ON p.seq = %s.rowid "
-		    "WHERE %s MATCH ?1%s%s ORDER BY %s%s LIMIT %d",
-		    table, ranked ? "bm25(" : "0.0", ranked ? table : "", ranked ? ", 10.0, 5.0, 1.0)" : "", table,
-		    table, table,
-		    q.n_literal && q.n_words
-			? " AND +partners_trgm.rowid IN (SELECT rowid FROM partners_fts WHERE partners_fts MATCH ?4)"
-			: "",
-		    where, ranked ? "score" : table, ranked ? "" : ".rowid DESC", SEARCH_CAP);
-		if (so < 0 || (size_t)so >= sizeof source)
-			return rf_err_set(err, RF_EIO, NULL, "query too long");
+		if (pg) {
+			/* PostgreSQL: the tsvector answers word prefixes and the trigram indexes literal fragments
+			 * (LIKE '%…%' on lower()), each fragment in any one field; scored as described at
+			 * pg_score_sql when few enough, else the newest matches. */
+			pg_search_of(&q, &ps, a);
+			rf_dbuf m = RF_DBUF_INIT(8192), sc = RF_DBUF_INIT(8192);
+			pg_match_sql(&ps, limit_idx + 1, &m);
+			pg_score_sql(&ps, limit_idx + 1, &sc);
+			bool ranked = false;
+			int64_t matches = 0;
+			if (rf_dbuf_status(&m) == RF_OK) {
+				char *count_sql = rf_arena_printf(
+				    a, "SELECT count(*) FROM (SELECT 1 FROM partners p WHERE %s%s LIMIT %d) AS c", m.p,
+				    where, SEARCH_RANK_MAX + 1);
+				rf_db_stmt *cnt = count_sql ? rf_q_prep(s, count_sql, err) : NULL;
+				if (!cnt) {
+					rf_dbuf_free(&m);
+					rf_dbuf_free(&sc);
+					return err->status ? err->status : RF_ENOMEM;
+				}
+				pg_bind_search(cnt, &ps, binds, nb, limit_idx);
+				if (rf_q_one_int(s, cnt, &matches, err) != RF_OK) {
+					rf_dbuf_free(&m);
+					rf_dbuf_free(&sc);
+					return err->status;
+				}
+				ranked = matches <= SEARCH_RANK_MAX;
+			}
+			int so =
+			    rf_dbuf_status(&m) == RF_OK && rf_dbuf_status(&sc) == RF_OK
+				? snprintf(source, sizeof source,
+					   "SELECT p.seq, %s AS score FROM partners p WHERE %s%s ORDER BY %s LIMIT %d",
+					   ranked ? sc.p : "0.0", m.p, where, ranked ? "score" : "p.seq DESC",
+					   SEARCH_CAP)
+				: -1;
+			rf_dbuf_free(&m);
+			rf_dbuf_free(&sc);
+			if (so < 0 || (size_t)so >= sizeof source)
+				return rf_err_set(err, RF_EIO, NULL, "query too long");
+		} else {
+			const char *table = q.n_literal ? "partners_trgm" : "partners_fts";
+			bool ranked = false;
+			if (few_enough_to_rank(s, &q, &ranked, err) != RF_OK)
+				return err->status;
+			int so =
+			    snprintf(source, sizeof source,
+				     "SELECT %s.rowid, %s%s%s AS score FROM %s JOIN partners p ON p.seq = %s.rowid "
+				     "WHERE %s MATCH ?1%s%s ORDER BY %s%s LIMIT %d",
+				     table, ranked ? "bm25(" : "0.0", ranked ? table : "",
+				     ranked ? ", 10.0, 5.0, 1.0)" : "", table, table, table,
+				     q.n_literal && q.n_words ? " AND +partners_trgm.rowid IN (SELECT rowid FROM "
+								"partners_fts WHERE partners_fts MATCH ?4)"
+							      : "",
+				     where, ranked ? "score" : table, ranked ? "" : ".rowid DESC", SEARCH_CAP);
+			if (so < 0 || (size_t)so >= sizeof source)
+				return rf_err_set(err, RF_EIO, NULL, "query too long");
+		}
 		o = snprintf(
 		    sql, sizeof sql,
 		    "WITH cand(seq, score) AS ("
 		    "SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE p.email >= ?2 AND p.email < ?3%s "
-		    "ORDER BY p.email LIMIT %d) "
+		    "ORDER BY p.email LIMIT %d) AS by_email "
 		    "UNION ALL SELECT seq, 0.0 FROM (SELECT p.seq FROM partners p WHERE lower(p.name) >= ?2 AND "
-		    "lower(p.name) < ?3%s ORDER BY lower(p.name) LIMIT %d) "
-		    "UNION ALL SELECT * FROM (%s)), "
+		    "lower(p.name) < ?3%s ORDER BY lower(p.name) LIMIT %d) AS by_name "
+		    "UNION ALL SELECT * FROM (%s) AS by_text), "
 		    "best(seq, score) AS (SELECT seq, min(score) FROM cand GROUP BY seq) "
 		    "SELECT " PARTNER_COLS " FROM best JOIN partners p ON p.seq = best.seq "
 		    "ORDER BY CASE WHEN p.email = ?2 THEN 0 WHEN lower(p.name) = ?2 THEN 1 "
@@ -465,10 +619,14 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
-	if (search) {
+	if (search && pg) {
+		pg_bind_search(st, &ps, binds, nb, limit_idx);
+	} else if (search) {
 		rf_db_bind_text(st, 1, q.n_literal ? q.literal : q.words);
 		if (q.n_literal && q.n_words)
 			rf_db_bind_text(st, 4, q.words);
+	}
+	if (search) {
 		/* The exact and prefix tiers compare with the query as typed, less stray spaces and case. */
 		char *lq = rf_lower_arena(a, f->q);
 		while (lq && *lq == ' ')
@@ -482,6 +640,10 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		char *hi = rf_arena_strdup(a, lq);
 		if (hi && ll)
 			hi[ll - 1] = (char)(hi[ll - 1] + 1);
+		/* PostgreSQL refuses text that is not UTF-8, which that byte may not be: there the bound is the text
+		 * followed by the last code point (U+10FFFF), above any character that could follow it. */
+		if (pg)
+			hi = rf_arena_printf(a, "%s\xf4\x8f\xbf\xbf", lq);
 		rf_db_bind_text(st, 3, hi);
 	} else {
 		rf_db_bind_int(st, 1, after);
