@@ -213,11 +213,9 @@ static bool can_see(rf_ctx *c, const char *partner_id)
 void rf_api_commissions_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit",   "starting_after", "program_id", "partner_id", "sale_id",
-					      "lead_id", "status",         "plan_id",    "role",       NULL};
 	rf_commission_filter f;
 	memset(&f, 0, sizeof f);
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK) {
+	if (rf_json_page(c, &f.page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
@@ -418,11 +416,6 @@ static json_t *fx_json(const rf_fx_rate *r)
 void rf_api_fx_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"base", "quote", "limit", NULL};
-	if (rf_api_query_only(c, allowed, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return;
-	}
 	char base[4] = "", quote[4] = "";
 	const char *b = rf_req_query(c->req, "base"), *q = rf_req_query(c->req, "quote");
 	if (b && rf_currency_lookup(b, base) < 0) {

@@ -405,9 +405,8 @@ fail:
 void rf_api_payouts_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit", "starting_after", "program_id", NULL};
 	rf_page page;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+	if (rf_json_page(c, &page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
@@ -616,11 +615,6 @@ void rf_api_payout_items_mark_failed(rf_ctx *c)
 void rf_api_payouts_export(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"format", "currency", NULL};
-	if (rf_api_query_only(c, allowed, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return;
-	}
 	rf_payout_run run;
 	if (!load_run(c, &run))
 		return;

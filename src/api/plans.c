@@ -318,9 +318,8 @@ void rf_api_plans_get(rf_ctx *c)
 void rf_api_plans_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit", "starting_after", "program_id", NULL};
 	rf_page page;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+	if (rf_json_page(c, &page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}

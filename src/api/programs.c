@@ -204,11 +204,10 @@ static const char *visible_program(rf_ctx *c, rf_err *err, rf_status *rc)
 
 void rf_api_programs_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit", "starting_after", NULL};
 	rf_err err = {0};
 	rf_page page;
 	rf_status rc;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+	if (rf_json_page(c, &page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}

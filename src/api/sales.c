@@ -591,11 +591,9 @@ void rf_api_sales_get(rf_ctx *c)
 void rf_api_sales_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit",       "starting_after", "program_id", "partner_id",
-					      "customer_id", "from",           "to",         NULL};
 	rf_sale_filter f;
 	memset(&f, 0, sizeof f);
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK)
+	if (rf_json_page(c, &f.page, &err) != RF_OK)
 		goto fail;
 	f.program_id = rf_req_query(c->req, "program_id");
 	f.partner_id = rf_req_query(c->req, "partner_id");

@@ -1,4 +1,5 @@
-/* Matches requests to routes and runs the checks every route shares: credentials, CSRF, role and body size. */
+/* Matches requests to routes and runs the checks every route shares: body size, credentials, CSRF, role and the
+ * query parameters the route table declares. */
 #include "router.h"
 
 #include <sodium.h>
@@ -68,6 +69,33 @@ static bool match(const char *pattern, char **segs, int nsegs, const char **para
 static bool is_safe_method(const char *m)
 {
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* Refuses a query parameter the route does not read, naming it and the ones it does read, unless the route lets
+ * any through. Sends the error and returns false on refusal. */
+static bool query_ok(rf_ctx *c, const rf_route *r)
+{
+	static const char *const none[] = {NULL};
+	if (r->flags & RF_ROUTE_ANY_QUERY)
+		return true;
+	const char *const *allowed = r->query ? r->query : none;
+	const char *unknown = NULL;
+	if (rf_req_query_has_only(c->req, allowed, &unknown))
+		return true;
+	if (!unknown) {
+		rf_json_fail(c, RF_EINVAL, NULL, "the query string cannot be read: every parameter needs name=value");
+		return false;
+	}
+	if (!allowed[0]) {
+		rf_json_fail(c, RF_EINVAL, unknown, "unknown query parameter '%.64s': this route takes none", unknown);
+		return false;
+	}
+	char list[400] = "";
+	size_t used = 0;
+	for (const char *const *a = allowed; *a && used < sizeof list; a++)
+		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", *a);
+	rf_json_fail(c, RF_EINVAL, unknown, "unknown query parameter '%.64s' (this route reads %s)", unknown, list);
+	return false;
 }
 
 void rf_router_handle(rf_req *req, void *thread_ctx)
@@ -140,6 +168,8 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 			return;
 		}
 	}
+	if (!query_ok(&c, found))
+		return;
 	found->fn(&c);
 	/* No statement may keep a read open past its request: a connection holding one would go on seeing the
 	 * database as it was (another process's new API key, for instance). */
