@@ -453,25 +453,10 @@ void rf_api_payouts_get(rf_ctx *c)
 	rf_json_send(c, 200, o);
 }
 
-/* Approve and cancel take no body: an empty object at most. */
-static bool no_body(rf_ctx *c)
-{
-	static const rf_jfield none[] = {{NULL, 0, false, 0, NULL}};
-	size_t blen = 0;
-	rf_req_body(c->req, &blen);
-	if (!blen)
-		return true;
-	json_t *body = rf_api_body(c, none);
-	json_decref(body);
-	return body != NULL;
-}
-
 void rf_api_payouts_approve(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
-	if (!no_body(c))
-		return;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
@@ -491,8 +476,6 @@ void rf_api_payouts_cancel(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
-	if (!no_body(c))
-		return;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;

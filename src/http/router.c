@@ -1,5 +1,5 @@
-/* Matches requests to routes and runs the checks every route shares: body size, credentials, CSRF, role and the
- * query parameters the route table declares. */
+/* Matches requests to routes and runs the checks every route shares: body size, credentials, CSRF, role, and the
+ * query parameters and body the route table declares. */
 #include "router.h"
 
 #include <sodium.h>
@@ -98,6 +98,42 @@ static bool query_ok(rf_ctx *c, const rf_route *r)
 	return false;
 }
 
+static bool json_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* True when b[0..len) holds an empty JSON object and white space only. */
+static bool empty_object(const char *b, size_t len)
+{
+	size_t i = 0;
+	while (i < len && json_space(b[i]))
+		i++;
+	if (i == len || b[i++] != '{')
+		return false;
+	while (i < len && json_space(b[i]))
+		i++;
+	if (i == len || b[i++] != '}')
+		return false;
+	while (i < len && json_space(b[i]))
+		i++;
+	return i == len;
+}
+
+/* Refuses a body sent to a route that takes none, whatever it holds (even malformed or absurdly deep JSON is
+ * never parsed), except an empty JSON object. Sends the error and returns false on refusal. */
+static bool body_ok(rf_ctx *c, const rf_route *r)
+{
+	if (r->flags & RF_ROUTE_BODY)
+		return true;
+	size_t len = 0;
+	const char *body = rf_req_body(c->req, &len);
+	if (len == 0 || empty_object(body, len))
+		return true;
+	rf_json_fail(c, RF_EINVAL, "body", "%s %s takes no body (send none, or {} at most)", r->method, r->pattern);
+	return false;
+}
+
 void rf_router_handle(rf_req *req, void *thread_ctx)
 {
 	rf_ctx c;
@@ -168,7 +204,7 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 			return;
 		}
 	}
-	if (!query_ok(&c, found))
+	if (!query_ok(&c, found) || !body_ok(&c, found))
 		return;
 	found->fn(&c);
 	/* No statement may keep a read open past its request: a connection holding one would go on seeing the

@@ -200,6 +200,24 @@ def test_query_parameters_match_the_route_table(srv):
     assert not wrong, "\n".join(wrong)
 
 
+def test_bodies_match_the_route_table(srv):
+    """An operation the document gives no request body refuses one with a 400 naming the body, which it documents
+    (the operations with a body are probed by test_request_bodies_match_the_validation)."""
+    doc = document(srv)
+    owner = srv.admin_key(role="owner")
+    wrong = []
+    for method, path, op in operations(doc):
+        if "requestBody" in op:
+            continue
+        r = srv.request(method, probe_url(path), raw='{"zz_not_a_body": 1}', key=owner,
+                        headers={"Content-Type": "application/json"})
+        if r.status != 400 or ((r.json or {}).get("error") or {}).get("field") != "body":
+            wrong.append("%s %s: a body was not refused: %r" % (method, path, r))
+        if "400" not in op.get("responses", {}):
+            wrong.append("%s %s refuses a body but documents no 400" % (method, path))
+    assert not wrong, "\n".join(wrong)
+
+
 def test_lint_clean(srv):
     p = subprocess.run(["sh", LINT], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, "scripts/lint_openapi.sh exited %d:\n%s\n%s" % (p.returncode, p.stdout, p.stderr)

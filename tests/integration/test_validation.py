@@ -435,6 +435,51 @@ def test_every_route_refuses_unknown_query_parameters():
         s.cleanup()
 
 
+# Bodies a route without one must refuse: broken, of the wrong kind, absurdly deep, or simply not empty.
+NOT_A_NOTHING = ["{", "[]", "[" * 10000 + "]" * 10000, '{"reason": "x"}', "x", "null", '""', "{} {}", "{}x"]
+
+
+def test_routes_without_a_body_refuse_one():
+    """Every route the document gives no request body refuses one with a 400 naming the body, whatever its
+    content or Content-Type, and changes nothing; an empty JSON object, which some clients send with every POST,
+    counts as no body."""
+    s = Refd(extra_args=["--jobs-interval-ms", "86400000"]).start()
+    try:
+        doc = expect(s.get("/api/openapi.json"), 200)
+        w = walk_world(s)
+        bodyless = [(m, p) for m, p in route_list(s) if not takes_body(doc, m, p)]
+        for must in (("DELETE", "/api/v1/api-keys/{id}"), ("POST", "/api/v1/auth/logout"),
+                     ("POST", "/api/v1/payout-runs/{id}/approve"), ("POST", "/api/v1/payout-runs/{id}/cancel")):
+            assert must in bodyless, must
+        wrong = []
+        for method, pattern in bodyless:
+            url = walk_url(w, pattern)
+            for raw, ctype in [(b, "application/json") for b in NOT_A_NOTHING] + [("hello", "text/plain")]:
+                before = db_dump(s)
+                r = s.request(method, url, raw=raw, key=w["owner"], headers={"Content-Type": ctype})
+                err = (r.json or {}).get("error") or {}
+                if r.status != 400 or err.get("field") != "body" or "no body" not in err.get("message", ""):
+                    wrong.append("%s %s with %r: %r" % (method, pattern, raw[:20], r))
+                changed = dump_diff(before, db_dump(s))
+                if changed:
+                    wrong.append("%s %s with %r changed %r" % (method, pattern, raw[:20], changed))
+        assert not wrong, "\n".join(wrong)
+        keys = expect(s.get("/api/v1/api-keys?limit=100", key=w["owner"]), 200)["data"]
+        assert [k["revoked"] for k in keys if k["id"] == w["key"]] == [False], keys
+        # A session is not ended by a logout with a body.
+        sess = s.login("walk-user@walk.example", PW_WALK)
+        r = s.request("POST", "/api/v1/auth/logout", raw="[]", session=sess,
+                      headers={"Content-Type": "application/json"})
+        expect(r, 400, field="body")
+        expect(s.get("/api/v1/auth/session", session=sess), 200)
+        # An empty object, with white space around it, is no body: the revocation goes through.
+        r = s.request("DELETE", "/api/v1/api-keys/" + w["key"], raw=" {\n} ", key=w["owner"],
+                      headers={"Content-Type": "application/json"})
+        assert expect(r, 200)["revoked"] is True
+    finally:
+        s.cleanup()
+
+
 def test_error_bodies_have_the_documented_shape(srv, ctx):
     responses = [
         srv.get("/api/v1/nowhere", key=ctx["admin"]),
