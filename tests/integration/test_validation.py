@@ -580,3 +580,63 @@ def test_head_is_answered_like_get(srv, ctx):
         h = srv.request("HEAD", path, key=ctx["admin"])
         assert h.status == g.status == 200, (path, h, g)
         assert h.body == "", h
+
+
+# ---- A replay is validated like a first request ----
+
+COMMERCE = ("sales", "refunds", "leads", "customers", "commissions", "audit_log")
+
+
+def commerce(srv):
+    d = db_dump(srv)
+    return {t: d[t] for t in COMMERCE}
+
+
+def test_a_replayed_sale_is_validated_like_a_new_one(srv, ctx):
+    admin = ctx["admin"]
+    body = {"program_id": ctx["prog"], "email": "replay@v.example", "external_id": "inv-replay-1",
+            "amount": {"amount": 2500, "currency": "usd"}}
+    first = expect(srv.post("/api/v1/sales", body, key=admin), 201)
+    again = expect(srv.post("/api/v1/sales", body, key=admin), 200)
+    assert again["id"] == first["id"] and again["duplicate"] is True, again
+    before = commerce(srv)
+    no_customer = {k: v for k, v in body.items() if k != "email"}
+    for bad, field in ((dict(body, email="not-an-email"), "email"), (dict(body, email="a@"), "email"),
+                       (no_customer, "email"), (dict(body, lead_id="lead_none"), "lead_id")):
+        r = srv.post("/api/v1/sales", bad, key=admin)
+        expect(r, 400, field=field)
+    # The same requests without a stored sale to replay are refused the same way.
+    for bad, field in ((dict(body, external_id="inv-replay-2", email="not-an-email"), "email"),
+                       (dict(no_customer, external_id="inv-replay-2"), "email")):
+        expect(srv.post("/api/v1/sales", bad, key=admin), 400, field=field)
+    assert commerce(srv) == before
+
+
+def test_a_replayed_refund_is_validated_like_a_new_one(srv, ctx):
+    admin = ctx["admin"]
+    sale = expect(srv.post("/api/v1/sales", {"program_id": ctx["prog"], "email": "refund-replay@v.example",
+                                             "external_id": "inv-refund-replay",
+                                             "amount": {"amount": 4000, "currency": "usd"}}, key=admin), 201)
+    body = {"sale_id": sale["id"], "external_id": "rf-replay-1", "amount": {"amount": 500, "currency": "usd"}}
+    first = expect(srv.post("/api/v1/refunds", body, key=admin), 201)
+    again = expect(srv.post("/api/v1/refunds", body, key=admin), 200)
+    assert again["id"] == first["id"] and again["duplicate"] is True, again
+    before = commerce(srv)
+    r = srv.post("/api/v1/refunds", dict(body, amount={"amount": 500, "currency": "eur"}), key=admin)
+    expect(r, 400, field="amount")
+    assert "currency" in r.json["error"]["message"], r
+    assert commerce(srv) == before
+
+
+def test_a_lead_that_exists_is_still_validated(srv, ctx):
+    # The same person is the same lead, but only for a request that is valid as a whole.
+    admin = ctx["admin"]
+    body = {"program_id": ctx["prog"], "email": "same-person@v.example", "name": "Same"}
+    first = expect(srv.post("/api/v1/leads", body, key=admin), 201)
+    again = expect(srv.post("/api/v1/leads", body, key=admin), 200)
+    assert again["id"] == first["id"] and again["duplicate"] is True, again
+    before = commerce(srv)
+    for change, field in (({"phone": "call me"}, "phone"), ({"source": "tv"}, "source"),
+                          ({"email": "not-an-email"}, "email")):
+        expect(srv.post("/api/v1/leads", dict(body, **change), key=admin), 400, field=field)
+    assert commerce(srv) == before
