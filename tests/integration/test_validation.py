@@ -640,3 +640,23 @@ def test_a_lead_that_exists_is_still_validated(srv, ctx):
                           ({"email": "not-an-email"}, "email")):
         expect(srv.post("/api/v1/leads", dict(body, **change), key=admin), 400, field=field)
     assert commerce(srv) == before
+
+
+def test_a_signup_website_is_an_http_url(srv, ctx):
+    """The portal sign-up keeps the applicant's website for the admin who reviews it: only an http(s) URL."""
+    base = {"program_id": ctx["prog"], "name": "Applicant", "password": PW}
+    tables = ("partners", "users", "sessions", "audit_log", "login_failures")
+    d = db_dump(srv)
+    before = {t: d[t] for t in tables}
+    for bad in ("javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<script>x</script>",
+                "vbscript:msgbox(1)", "ftp://files.example.com/", "//evil.example/", "www.example.com",
+                "https://", "https://user:secret@evil.example/", "https://exa mple.com/", "mailto:a@b.example"):
+        r = srv.post("/api/v1/portal/signup", dict(base, email="site@v.example", website=bad))
+        expect(r, 400, field="website")
+    d = db_dump(srv)
+    assert {t: d[t] for t in tables} == before
+    ok = expect(srv.post("/api/v1/portal/signup", dict(base, email="site-ok@v.example",
+                                                       website="  https://reyes.example/blog?x=1  ")), 201)
+    assert ok["partner"]["metadata"]["website"] == "https://reyes.example/blog?x=1", ok
+    blank = expect(srv.post("/api/v1/portal/signup", dict(base, email="site-blank@v.example", website=" ")), 201)
+    assert blank["partner"]["metadata"]["website"] is None, blank
