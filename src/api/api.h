@@ -47,10 +47,6 @@ char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency);
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
 
-/* Refuses query parameters other than those allowed (NULL-terminated), naming the first unknown one, and a value
- * that decodes to a NUL byte, naming its parameter. */
-rf_status rf_api_query_only(rf_ctx *c, const char *const *allowed, rf_err *err);
-
 /* JSON views of stored objects. */
 json_t *rf_api_program_json(const rf_program *p);
 /* A partner with its recruitment link: recruitment_url (public URL + /portal?recruiter=CODE) only while the partner

@@ -77,13 +77,12 @@ fail:
 
 void rf_api_keys_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit", "starting_after", NULL};
 	rf_err err = {0};
 	rf_page page;
 	rf_apikey *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK ||
+	if (rf_json_page(c, &page, &err) != RF_OK ||
 	    rf_store_apikey_list(c->app->store, &page, &items, &n, &more, c->a, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;

@@ -213,11 +213,9 @@ static bool can_see(rf_ctx *c, const char *partner_id)
 void rf_api_commissions_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit",   "starting_after", "program_id", "partner_id", "sale_id",
-					      "lead_id", "status",         "plan_id",    "role",       NULL};
 	rf_commission_filter f;
 	memset(&f, 0, sizeof f);
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK) {
+	if (rf_json_page(c, &f.page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
@@ -418,11 +416,6 @@ static json_t *fx_json(const rf_fx_rate *r)
 void rf_api_fx_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"base", "quote", "limit", NULL};
-	if (rf_api_query_only(c, allowed, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return;
-	}
 	char base[4] = "", quote[4] = "";
 	const char *b = rf_req_query(c->req, "base"), *q = rf_req_query(c->req, "quote");
 	if (b && rf_currency_lookup(b, base) < 0) {
@@ -593,20 +586,57 @@ void rf_api_fx_create(rf_ctx *c)
 	fx_store(c, &r, 1, false);
 }
 
-/* Splits one CSV line (no quoted fields needed for codes, decimals and times) into at most max fields. */
-static size_t csv_fields(char *line, char **out, size_t max)
+#define FX_COLUMNS 4
+
+/* Splits one CSV line at its commas (codes, decimals and times need no quoting) into cells trimmed of spaces, of
+ * which the first max are kept in out; returns how many cells the line has, which may be more than max. */
+static size_t csv_cells(char *line, char **out, size_t max)
 {
 	size_t n = 0;
-	for (char *p = line; n < max;) {
+	for (char *p = line;;) {
 		char *comma = strchr(p, ',');
 		if (comma)
 			*comma = '\0';
-		out[n++] = p;
+		while (*p == ' ')
+			p++;
+		size_t l = strlen(p);
+		while (l && p[l - 1] == ' ')
+			p[--l] = '\0';
+		if (n < max)
+			out[n] = p;
+		n++;
 		if (!comma)
-			break;
+			return n;
 		p = comma + 1;
 	}
-	return n;
+}
+
+/* Reads the header line into col (the cell of each of names): exactly the four names, in any order. Fills err
+ * naming the line and column at fault otherwise. */
+static rf_status fx_header(char *line, size_t lineno, const char *const *names, int *col, rf_err *err)
+{
+	char *f[FX_COLUMNS + 1];
+	size_t nc = csv_cells(line, f, FX_COLUMNS + 1);
+	for (size_t i = 0; i < nc && i <= FX_COLUMNS; i++) {
+		int k = 0;
+		while (k < FX_COLUMNS && strcmp(f[i], names[k]) != 0)
+			k++;
+		if (k == FX_COLUMNS)
+			return rf_err_set(err, RF_EINVAL, "csv",
+					  "line %zu, column %zu: unknown column '%.40s'; the header is "
+					  "base,quote,rate,valid_from, in any order",
+					  lineno, i + 1, f[i]);
+		if (col[k] >= 0)
+			return rf_err_set(err, RF_EINVAL, "csv", "line %zu, column %zu: the column '%s' appears twice",
+					  lineno, i + 1, names[k]);
+		col[k] = (int)i;
+	}
+	for (int k = 0; k < FX_COLUMNS; k++)
+		if (col[k] < 0)
+			return rf_err_set(err, RF_EINVAL, "csv",
+					  "line %zu must be the header base,quote,rate,valid_from (missing %s)", lineno,
+					  names[k]);
+	return RF_OK;
 }
 
 void rf_api_fx_import(rf_ctx *c)
@@ -618,6 +648,10 @@ void rf_api_fx_import(rf_ctx *c)
 	}
 	size_t len = 0;
 	const char *raw = rf_req_body(c->req, &len);
+	if (len && memchr(raw, '\0', len)) {
+		rf_json_fail(c, RF_EINVAL, "csv", "the CSV contains a NUL byte");
+		return;
+	}
 	char *text = rf_arena_alloc(c->a, len + 1);
 	if (!text) {
 		rf_json_fail(c, RF_ENOMEM, NULL, "out of memory");
@@ -628,39 +662,42 @@ void rf_api_fx_import(rf_ctx *c)
 	text[len] = '\0';
 	size_t cap = 16, n = 0;
 	rf_fx_rate *list = rf_arena_alloc(c->a, sizeof *list * cap);
-	int col[4] = {-1, -1, -1, -1};
-	static const char *const names[4] = {"base", "quote", "rate", "valid_from"};
+	int col[FX_COLUMNS] = {-1, -1, -1, -1};
+	static const char *const names[FX_COLUMNS] = {"base", "quote", "rate", "valid_from"};
+	bool header = false;
 	size_t lineno = 0;
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	/* Every line counts, blank ones too, so that the numbers in errors are the ones an editor shows. */
+	for (char *line = text, *next = NULL; line; line = next) {
+		char *nl = strchr(line, '\n');
+		next = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
 		lineno++;
+		if (!line[strspn(line, " \r")])
+			continue;
 		size_t l = strlen(line);
-		if (l && line[l - 1] == '\r')
+		if (line[l - 1] == '\r')
 			line[--l] = '\0';
-		if (!l)
+		rf_err err = {0};
+		if (!header) {
+			if (fx_header(line, lineno, names, col, &err) != RF_OK) {
+				rf_json_error(c, &err);
+				return;
+			}
+			header = true;
 			continue;
-		char *f[8];
-		size_t nf = csv_fields(line, f, 8);
-		for (size_t i = 0; i < nf; i++) {
-			while (*f[i] == ' ')
-				f[i]++;
-			size_t fl = strlen(f[i]);
-			while (fl && f[i][fl - 1] == ' ')
-				f[i][--fl] = '\0';
 		}
-		if (col[0] < 0) {
-			for (size_t i = 0; i < nf; i++)
-				for (int k = 0; k < 4; k++)
-					if (strcmp(f[i], names[k]) == 0)
-						col[k] = (int)i;
-			for (int k = 0; k < 4; k++)
-				if (col[k] < 0) {
-					rf_json_fail(
-					    c, RF_EINVAL, "csv",
-					    "line 1 must be the header base,quote,rate,valid_from (missing %s)",
-					    names[k]);
-					return;
-				}
-			continue;
+		char *f[FX_COLUMNS];
+		size_t nc = csv_cells(line, f, FX_COLUMNS);
+		if (nc > FX_COLUMNS) {
+			rf_json_fail(c, RF_EINVAL, "csv", "line %zu, column %d: a cell beyond the header's %d columns",
+				     lineno, FX_COLUMNS + 1, FX_COLUMNS);
+			return;
+		}
+		if (nc < FX_COLUMNS) {
+			rf_json_fail(c, RF_EINVAL, "csv", "line %zu ends after column %zu; the header has %d columns",
+				     lineno, nc, FX_COLUMNS);
+			return;
 		}
 		if (n == 10000) {
 			rf_json_fail(c, RF_EINVAL, "csv", "at most 10,000 rates per import");
@@ -672,12 +709,8 @@ void rf_api_fx_import(rf_ctx *c)
 			return;
 		}
 		list = grown;
-		rf_err err = {0};
 		char *where = rf_arena_printf(c->a, "line %zu: ", lineno);
-		const char *v[4];
-		for (int k = 0; k < 4; k++)
-			v[k] = (size_t)col[k] < nf ? f[col[k]] : NULL;
-		if (fx_parse(v[0], v[1], v[2], v[3], where, &list[n], &err) != RF_OK) {
+		if (fx_parse(f[col[0]], f[col[1]], f[col[2]], f[col[3]], where ? where : "", &list[n], &err) != RF_OK) {
 			rf_json_error(c, &err);
 			return;
 		}

@@ -260,12 +260,10 @@ fail:
 
 void rf_api_links_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit",    "starting_after",   "program_id", "partner_id",
-					      "campaign", "include_archived", NULL};
 	rf_err err = {0};
 	rf_link_filter f;
 	memset(&f, 0, sizeof f);
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK) {
+	if (rf_json_page(c, &f.page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}

@@ -488,12 +488,10 @@ void rf_api_partners_activate(rf_ctx *c)
 
 void rf_api_partners_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit", "starting_after", "q",       "program_id",      "status",
-					      "kind",  "team_parent_id", "plan_id", "recruited_by_id", NULL};
 	rf_err err = {0};
 	rf_partner_filter f;
 	memset(&f, 0, sizeof f);
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK)
+	if (rf_json_page(c, &f.page, &err) != RF_OK)
 		goto fail;
 	f.q = rf_req_query(c->req, "q");
 	f.program_id = rf_req_query(c->req, "program_id");

@@ -403,9 +403,8 @@ fail:
 void rf_api_payouts_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit", "starting_after", "program_id", NULL};
 	rf_page page;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+	if (rf_json_page(c, &page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
@@ -452,25 +451,10 @@ void rf_api_payouts_get(rf_ctx *c)
 	rf_json_send(c, 200, o);
 }
 
-/* Approve and cancel take no body: an empty object at most. */
-static bool no_body(rf_ctx *c)
-{
-	static const rf_jfield none[] = {{NULL, 0, false, 0, NULL}};
-	size_t blen = 0;
-	rf_req_body(c->req, &blen);
-	if (!blen)
-		return true;
-	json_t *body = rf_api_body(c, none);
-	json_decref(body);
-	return body != NULL;
-}
-
 void rf_api_payouts_approve(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
-	if (!no_body(c))
-		return;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
@@ -490,8 +474,6 @@ void rf_api_payouts_cancel(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
-	if (!no_body(c))
-		return;
 	if (rf_store_begin(c->app->store, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
@@ -614,11 +596,6 @@ void rf_api_payout_items_mark_failed(rf_ctx *c)
 void rf_api_payouts_export(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"format", "currency", NULL};
-	if (rf_api_query_only(c, allowed, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return;
-	}
 	rf_payout_run run;
 	if (!load_run(c, &run))
 		return;

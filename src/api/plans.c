@@ -319,9 +319,8 @@ void rf_api_plans_get(rf_ctx *c)
 void rf_api_plans_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit", "starting_after", "program_id", NULL};
 	rf_page page;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+	if (rf_json_page(c, &page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
@@ -457,7 +456,7 @@ fail:
 typedef struct {
 	const char *partner_id;
 	char currency[4];
-	int64_t actual, proposed;
+	int64_t actual, proposed, difference;
 } sim_row;
 
 typedef struct {
@@ -475,10 +474,13 @@ static sim_row *sim_find(sim_table *t, const char *partner_id, const char *curre
 	if (!rows)
 		return NULL;
 	t->rows = rows;
-	sim_row *r = &t->rows[t->n++];
+	sim_row *r = &t->rows[t->n];
 	memset(r, 0, sizeof *r);
 	r->partner_id = rf_arena_strdup(t->a, partner_id);
+	if (!r->partner_id)
+		return NULL;
 	snprintf(r->currency, 4, "%s", currency);
+	t->n++;
 	return r;
 }
 
@@ -494,6 +496,36 @@ static rf_status sim_add(sim_table *t, const rf_commission *items, size_t n, boo
 		if (rf_money_add(*slot, items[i].amount, slot) != RF_OK)
 			return rf_err_set(err, RF_EOVERFLOW, NULL, "the totals do not fit");
 	}
+	return RF_OK;
+}
+
+/* proposed - actual into r->difference, unless it does not fit. */
+static rf_status sim_difference(sim_row *r)
+{
+	if (r->actual == INT64_MIN)
+		return RF_EOVERFLOW;
+	return rf_money_add(r->proposed, -r->actual, &r->difference);
+}
+
+/* Sums the partners' rows into one per currency in tot and works out every difference, before any JSON is built:
+ * a failure here (out of memory, or amounts that do not fit) leaves nothing to free and says what went wrong. */
+static rf_status sim_totals(sim_table *t, sim_table *tot, rf_err *err)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const sim_row *r = &t->rows[i];
+		sim_row *tr = sim_find(tot, "", r->currency);
+		if (!tr)
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory while adding up the simulation");
+		if (rf_money_add(tr->actual, r->actual, &tr->actual) != RF_OK ||
+		    rf_money_add(tr->proposed, r->proposed, &tr->proposed) != RF_OK)
+			return rf_err_set(err, RF_EOVERFLOW, NULL, "the totals do not fit");
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (sim_difference(&t->rows[i]) != RF_OK)
+			return rf_err_set(err, RF_EOVERFLOW, NULL, "the differences do not fit");
+	for (size_t i = 0; i < tot->n; i++)
+		if (sim_difference(&tot->rows[i]) != RF_OK)
+			return rf_err_set(err, RF_EOVERFLOW, NULL, "the differences do not fit");
 	return RF_OK;
 }
 
@@ -642,27 +674,25 @@ static void simulate(rf_ctx *c)
 			break;
 		after = items[n - 1].id;
 	}
-	json_t *partners = json_array(), *totals = json_array();
 	sim_table tot = {.a = c->a};
+	if (sim_totals(&t, &tot, &err) != RF_OK)
+		goto fail;
+	/* From here on nothing fails: the answer is built from figures already checked. */
+	json_t *partners = json_array(), *totals = json_array();
 	for (size_t i = 0; i < t.n; i++) {
-		sim_row *r = &t.rows[i];
-		json_t *row = json_pack("{s:s, s:o, s:o, s:o, s:o}", "partner_id", r->partner_id, "currency",
-					rf_json_code(r->currency), "actual", rf_json_money_new(r->actual, r->currency),
-					"proposed", rf_json_money_new(r->proposed, r->currency), "difference",
-					rf_json_money_new(r->proposed - r->actual, r->currency));
-		json_array_append_new(partners, row);
-		sim_row *tr = sim_find(&tot, "", r->currency);
-		if (!tr)
-			goto fail;
-		tr->actual += r->actual;
-		tr->proposed += r->proposed;
+		const sim_row *r = &t.rows[i];
+		json_array_append_new(partners, json_pack("{s:s, s:o, s:o, s:o, s:o}", "partner_id", r->partner_id,
+							  "currency", rf_json_code(r->currency), "actual",
+							  rf_json_money_new(r->actual, r->currency), "proposed",
+							  rf_json_money_new(r->proposed, r->currency), "difference",
+							  rf_json_money_new(r->difference, r->currency)));
 	}
 	for (size_t i = 0; i < tot.n; i++) {
-		sim_row *r = &tot.rows[i];
+		const sim_row *r = &tot.rows[i];
 		json_array_append_new(totals, json_pack("{s:o, s:o, s:o, s:o}", "currency", rf_json_code(r->currency),
 							"actual", rf_json_money_new(r->actual, r->currency), "proposed",
 							rf_json_money_new(r->proposed, r->currency), "difference",
-							rf_json_money_new(r->proposed - r->actual, r->currency)));
+							rf_json_money_new(r->difference, r->currency)));
 	}
 	json_t *out = json_pack("{s:s, s:o, s:o, s:I, s:o, s:o}", "plan_id", p.id, "from", rf_json_time(from), "to",
 				rf_json_time(to), "events", (json_int_t)events, "partners", partners, "totals", totals);

@@ -9,6 +9,7 @@
 #include "../core/code.h"
 #include "../core/secret.h"
 #include "../core/text.h"
+#include "../core/url.h"
 #include "../http/auth.h"
 #include "api.h"
 
@@ -68,6 +69,16 @@ void rf_api_portal_signup(rf_ctx *c)
 	}
 	if (!password || strlen(password) < 10) {
 		rf_err_set(&err, RF_EINVAL, "password", "password needs at least 10 characters");
+		goto fail;
+	}
+	/* The website is shown to whoever reviews the application, so it must be a link that goes to a site: an
+	 * absolute http(s) URL (no javascript:, data: or schemeless address). Blank is none. */
+	char *website = rf_trim_arena(c->a, rf_json_str(body, "website"));
+	if (website && !*website)
+		website = NULL;
+	char host[RF_URL_HOST_MAX];
+	if (website && rf_url_check(website, host, sizeof host, &err) != RF_OK) {
+		rf_err_blame(&err, "website");
 		goto fail;
 	}
 	/* Sign-ups are rate-limited per address, like failed logins. */
@@ -135,9 +146,8 @@ void rf_api_portal_signup(rf_ctx *c)
 		p.company = NULL;
 	memcpy(p.currency, prog.currency, 4);
 	memcpy(p.cost_per_lead_currency, prog.currency, 4);
-	json_t *meta =
-	    json_pack("{s:s, s:o, s:o}", "signup", "portal", "website", rf_json_nullable(rf_json_str(body, "website")),
-		      "message", rf_json_nullable(rf_json_str(body, "message")));
+	json_t *meta = json_pack("{s:s, s:o, s:o}", "signup", "portal", "website", rf_json_nullable(website), "message",
+				 rf_json_nullable(rf_json_str(body, "message")));
 	char *mtxt = json_dumps(meta, JSON_COMPACT);
 	json_decref(meta);
 	p.metadata = rf_arena_strdup(c->a, mtxt ? mtxt : "{}");
@@ -257,6 +267,16 @@ void rf_api_password_reset_confirm(rf_ctx *c)
 	}
 	if (!password || strlen(password) < 10) {
 		rf_err_set(&err, RF_EINVAL, "password", "password needs at least 10 characters");
+		goto fail;
+	}
+	/* The website is shown to whoever reviews the application, so it must be a link that goes to a site: an
+	 * absolute http(s) URL (no javascript:, data: or schemeless address). Blank is none. */
+	char *website = rf_trim_arena(c->a, rf_json_str(body, "website"));
+	if (website && !*website)
+		website = NULL;
+	char host[RF_URL_HOST_MAX];
+	if (website && rf_url_check(website, host, sizeof host, &err) != RF_OK) {
+		rf_err_blame(&err, "website");
 		goto fail;
 	}
 	char hash[RF_HEX256_LEN], pw[RF_PASSWORD_HASH_MAX];

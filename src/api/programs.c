@@ -30,7 +30,7 @@ static const rf_jfield program_fields[] = {
     {NULL, 0, false, 0, NULL},
 };
 
-/* Reads a list of domains (lower-cased, each a valid host name) into p's slots. */
+/* Reads a list of domains (lower-cased, each a host name links may go to: rf_url_check_domain) into p's slots. */
 static rf_status apply_domains(json_t *v, char **slots, size_t *n, rf_arena *a, rf_err *err)
 {
 	*n = 0;
@@ -38,13 +38,15 @@ static rf_status apply_domains(json_t *v, char **slots, size_t *n, rf_arena *a, 
 	json_t *d;
 	json_array_foreach(v, i, d)
 	{
-		char *dom = rf_lower_arena(a, json_string_value(d));
-		char *probe = rf_arena_printf(a, "https://%s/", dom ? dom : "");
-		char host[RF_URL_HOST_MAX];
-		if (!dom || !*dom || strchr(dom, ',') || rf_url_check(probe, host, sizeof host, err) != RF_OK ||
-		    strcmp(host, dom) != 0)
+		const char *given = json_string_value(d);
+		rf_err why = {0};
+		char *dom = rf_lower_arena(a, given);
+		if (!dom)
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		if (rf_url_check_domain(dom, &why) != RF_OK)
 			return rf_err_set(err, RF_EINVAL, "allowed_domains",
-					  "allowed_domains[%zu]: '%s' is not a domain name", i, json_string_value(d));
+					  "allowed_domains[%zu]: '%.100s' is not a domain name: %s", i, given,
+					  why.message);
 		slots[(*n)++] = dom;
 	}
 	return RF_OK;
@@ -204,11 +206,10 @@ static const char *visible_program(rf_ctx *c, rf_err *err, rf_status *rc)
 
 void rf_api_programs_list(rf_ctx *c)
 {
-	static const char *const allowed[] = {"limit", "starting_after", NULL};
 	rf_err err = {0};
 	rf_page page;
 	rf_status rc;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &page, &err) != RF_OK) {
+	if (rf_json_page(c, &page, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}

@@ -99,13 +99,9 @@ static bool parse_day(const char *s, int64_t *day)
 	return true;
 }
 
-static bool read_query(rf_ctx *c, const char *const *allowed, query *q)
+static bool read_query(rf_ctx *c, query *q)
 {
 	rf_err err = {0};
-	if (rf_api_query_only(c, allowed, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return false;
-	}
 	const char *scope = rf_auth_scope(c);
 	const char *pid = rf_req_query(c->req, "program_id");
 	if (scope) {
@@ -296,9 +292,8 @@ static void csv_int(rf_dbuf *out, int64_t v, bool last)
 
 void rf_api_reports_breakdown(rf_ctx *c)
 {
-	static const char *const allowed[] = {"program_id", "from", "to", "group_by", "sort", "limit", "format", NULL};
 	query q;
-	if (!read_query(c, allowed, &q))
+	if (!read_query(c, &q))
 		return;
 	rf_err err = {0};
 	const char *group = rf_req_query(c->req, "group_by");
@@ -500,9 +495,8 @@ static void sum_cb(const char *dim, const char *currency, int64_t day, const rf_
 
 void rf_api_reports_summary(rf_ctx *c)
 {
-	static const char *const allowed[] = {"program_id", "from", "to", "format", NULL};
 	query q;
-	if (!read_query(c, allowed, &q))
+	if (!read_query(c, &q))
 		return;
 	rf_err err = {0};
 	row total, month;
@@ -623,11 +617,9 @@ void rf_api_reports_summary(rf_ctx *c)
 
 void rf_api_reports_queues(rf_ctx *c)
 {
-	static const char *const allowed[] = {"program_id", NULL};
 	rf_err err = {0};
 	rf_program prog;
-	if (rf_api_query_only(c, allowed, &err) != RF_OK ||
-	    rf_api_program_or_only(c, rf_req_query(c->req, "program_id"), &prog, &err) != RF_OK) {
+	if (rf_api_program_or_only(c, rf_req_query(c->req, "program_id"), &prog, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}

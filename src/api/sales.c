@@ -172,10 +172,31 @@ rf_status rf_api_customer_touch(rf_ctx *c, const rf_program *prog, const char *e
 	return RF_OK;
 }
 
+/* Checks what a sale says about its customer: that it names one (lead_id, email or customer_external_id), that an
+ * email is an address and that a lead_id is a lead of the program. This runs before a stored sale with the same
+ * external id is looked for, so that a replay is refused for the same input as a first request. */
+static rf_status check_customer(rf_ctx *c, const rf_program *prog, const rf_sale_input *in, rf_err *err)
+{
+	if (!in->lead_id && !in->email && !in->customer_external_id)
+		return rf_err_set(err, RF_EINVAL, "email",
+				  "a sale needs the customer: lead_id, email or customer_external_id");
+	char email[RF_EMAIL_MAX + 1];
+	if (in->email && rf_email_normalize(in->email, email, sizeof email) != RF_OK)
+		return rf_err_set(err, RF_EINVAL, "email", "email: '%.80s' is not an email address", in->email);
+	if (!in->lead_id)
+		return RF_OK;
+	rf_lead l;
+	rf_status rc = rf_store_lead_get(c->app->store, in->lead_id, &l, c->a, err);
+	if (rc == RF_ENOTFOUND || (rc == RF_OK && strcmp(l.program_id, prog->id) != 0))
+		return rf_err_set(err, RF_EINVAL, "lead_id", "lead_id: no such lead in the program: %s", in->lead_id);
+	return rc;
+}
+
 rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, int *status, char **sale_id, rf_err *err)
 {
 	rf_program prog;
-	if (rf_api_program_or_only(c, in->program_id, &prog, err) != RF_OK)
+	if (rf_api_program_or_only(c, in->program_id, &prog, err) != RF_OK ||
+	    check_customer(c, &prog, in, err) != RF_OK)
 		return err->status;
 	rf_sale x;
 	rf_status rc = rf_store_sale_find(c->app->store, prog.id, in->external_id, false, &x, c->a, err);
@@ -325,6 +346,10 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 	} else {
 		return rf_err_set(err, RF_EINVAL, "sale_id", "a refund needs sale_id or sale_external_id");
 	}
+	/* Checked before a stored refund with the same external id is looked for, so that a replay is refused for the
+	 * same input as a first request. */
+	if (in->has_amount && strcmp(in->currency, x.currency) != 0)
+		return rf_err_set(err, RF_EINVAL, "amount", "amount must be in the sale's currency (%s)", x.currency);
 	rf_refund r;
 	if (in->external_id) {
 		rf_status rc = rf_store_refund_find(c->app->store, prog.id, in->external_id, &r, c->a, err);
@@ -345,12 +370,8 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 	int64_t given_back = x.refunded + x.disputed, left = x.amount - given_back;
 	memset(&r, 0, sizeof r);
 	r.amount = left;
-	if (in->has_amount) {
-		if (strcmp(in->currency, x.currency) != 0)
-			return rf_err_set(err, RF_EINVAL, "amount", "amount must be in the sale's currency (%s)",
-					  x.currency);
+	if (in->has_amount)
 		r.amount = in->amount;
-	}
 	if (left <= 0)
 		return rf_err_set(err, RF_EINVAL, "amount", "the sale %s has nothing left to give back", x.id);
 	if (r.amount <= 0 || r.amount > left)
@@ -591,11 +612,9 @@ void rf_api_sales_get(rf_ctx *c)
 void rf_api_sales_list(rf_ctx *c)
 {
 	rf_err err = {0};
-	static const char *const allowed[] = {"limit",       "starting_after", "program_id", "partner_id",
-					      "customer_id", "from",           "to",         NULL};
 	rf_sale_filter f;
 	memset(&f, 0, sizeof f);
-	if (rf_api_query_only(c, allowed, &err) != RF_OK || rf_json_page(c, &f.page, &err) != RF_OK)
+	if (rf_json_page(c, &f.page, &err) != RF_OK)
 		goto fail;
 	f.program_id = rf_req_query(c->req, "program_id");
 	f.partner_id = rf_req_query(c->req, "partner_id");

@@ -232,6 +232,47 @@ rf_status rf_url_check(const char *url, char *host, size_t host_len, rf_err *err
 	return RF_OK;
 }
 
+/* True for the last label of a domain name: a top-level domain's letters, or xn-- and a punycode name. */
+static bool tld_label(const char *l, size_t n)
+{
+	if (n > 4 && strncasecmp(l, "xn--", 4) == 0)
+		return true;
+	if (n < 2)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alpha(l[i]))
+			return false;
+	return true;
+}
+
+rf_status rf_url_check_domain(const char *name, rf_err *err)
+{
+	if (!name || !*name)
+		return rf_err_set(err, RF_EINVAL, NULL, "a domain name is required");
+	size_t n = strnlen(name, RF_DNS_NAME_MAX + 1);
+	if (n > RF_DNS_NAME_MAX)
+		return rf_err_set(err, RF_EINVAL, NULL, "a domain name has at most %d characters", RF_DNS_NAME_MAX);
+	if (memchr(name, ':', n))
+		return rf_err_set(err, RF_EINVAL, NULL,
+				  "a port or an IPv6 address is not a domain name (IPv4 addresses are accepted)");
+	if (ipv4_literal(name, n))
+		return RF_OK;
+	rf_status st = check_name(name, n, err);
+	if (st != RF_OK)
+		return st;
+	size_t last = n;
+	while (last > 0 && name[last - 1] != '.')
+		last--;
+	if (last == 0)
+		return rf_err_set(err, RF_EINVAL, NULL,
+				  "a single label is no domain a link goes to; give one such as example.com");
+	if (!tld_label(name + last, n - last))
+		return rf_err_set(err, RF_EINVAL, NULL,
+				  "'%.63s' is not a top-level domain (letters only, or xn-- for punycode)",
+				  name + last);
+	return RF_OK;
+}
+
 bool rf_url_host_allowed(const char *host, const char *const *domains, size_t n)
 {
 	if (n == 0)

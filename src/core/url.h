@@ -23,6 +23,15 @@
  * not NULL, leaves "" in it. */
 rf_status rf_url_check(const char *url, char *host, size_t host_len, rf_err *err);
 
+/* Checks that name can restrict where links go (an entry of a program's allowed_domains): a DNS name of at least
+ * two labels whose last one is a top-level domain's (two or more letters, or xn-- and a punycode name), such as
+ * example.com, or an IPv4 address in dotted-quad form, which rf_url_host_allowed matches exactly. Letter case is
+ * not judged. Refused: a single label (localhost, or what a script's null or undefined becomes), a last label with
+ * digits (a number other than a dotted quad), IPv6 addresses, and anything besides letters, digits, '-' and '.'
+ * (a scheme, port, path, user or trailing dot). On failure returns RF_EINVAL with a message in err (field left
+ * empty for the caller to name). Owns nothing. */
+rf_status rf_url_check_domain(const char *name, rf_err *err);
+
 /* True when host equals one of the n domains or is a subdomain of one, ignoring letter case and a trailing dot
  * ("example.com" allows "www.example.com" but not "badexample.com"); IP literals must match exactly. n == 0 means
  * no restriction and gives true; otherwise a NULL or empty host gives false. Owns nothing. */

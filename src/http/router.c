@@ -1,4 +1,5 @@
-/* Matches requests to routes and runs the checks every route shares: credentials, CSRF, role and body size. */
+/* Matches requests to routes and runs the checks every route shares: body size, credentials, CSRF, role, and the
+ * query parameters and body the route table declares. */
 #include "router.h"
 
 #include <sodium.h>
@@ -68,6 +69,76 @@ static bool match(const char *pattern, char **segs, int nsegs, const char **para
 static bool is_safe_method(const char *m)
 {
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* Refuses a query parameter the route does not read, naming it and the ones it does read, unless the route lets
+ * any through, and a value holding a NUL (%00), naming its parameter. Sends the error and returns false on
+ * refusal. */
+static bool query_ok(rf_ctx *c, const rf_route *r)
+{
+	static const char *const none[] = {NULL};
+	if (r->flags & RF_ROUTE_ANY_QUERY)
+		return true;
+	const char *const *allowed = r->query ? r->query : none;
+	const char *unknown = NULL;
+	if (rf_req_query_has_only(c->req, allowed, &unknown)) {
+		/* A value that decodes to a NUL would be read cut short at it, and so mean something else. */
+		const char *nul = rf_req_query_nul(c->req);
+		if (!nul)
+			return true;
+		rf_json_fail(c, RF_EINVAL, nul, "%s holds a NUL character (%%00), which no value may hold", nul);
+		return false;
+	}
+	if (!unknown) {
+		rf_json_fail(c, RF_EINVAL, NULL, "the query string cannot be read: every parameter needs name=value");
+		return false;
+	}
+	if (!allowed[0]) {
+		rf_json_fail(c, RF_EINVAL, unknown, "unknown query parameter '%.64s': this route takes none", unknown);
+		return false;
+	}
+	char list[400] = "";
+	size_t used = 0;
+	for (const char *const *a = allowed; *a && used < sizeof list; a++)
+		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", *a);
+	rf_json_fail(c, RF_EINVAL, unknown, "unknown query parameter '%.64s' (this route reads %s)", unknown, list);
+	return false;
+}
+
+static bool json_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* True when b[0..len) holds an empty JSON object and white space only. */
+static bool empty_object(const char *b, size_t len)
+{
+	size_t i = 0;
+	while (i < len && json_space(b[i]))
+		i++;
+	if (i == len || b[i++] != '{')
+		return false;
+	while (i < len && json_space(b[i]))
+		i++;
+	if (i == len || b[i++] != '}')
+		return false;
+	while (i < len && json_space(b[i]))
+		i++;
+	return i == len;
+}
+
+/* Refuses a body sent to a route that takes none, whatever it holds (even malformed or absurdly deep JSON is
+ * never parsed), except an empty JSON object. Sends the error and returns false on refusal. */
+static bool body_ok(rf_ctx *c, const rf_route *r)
+{
+	if (r->flags & RF_ROUTE_BODY)
+		return true;
+	size_t len = 0;
+	const char *body = rf_req_body(c->req, &len);
+	if (len == 0 || empty_object(body, len))
+		return true;
+	rf_json_fail(c, RF_EINVAL, "body", "%s %s takes no body (send none, or {} at most)", r->method, r->pattern);
+	return false;
 }
 
 void rf_router_handle(rf_req *req, void *thread_ctx)
@@ -140,6 +211,8 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 			return;
 		}
 	}
+	if (!query_ok(&c, found) || !body_ok(&c, found))
+		return;
 	found->fn(&c);
 	/* No statement may keep a read open past its request: a connection holding one would go on seeing the
 	 * database as it was (another process's new API key, for instance). */

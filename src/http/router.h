@@ -1,5 +1,5 @@
 /* Routing of API requests: the route table's shape, the per-request context handlers receive, and the checks
- * (authentication, CSRF, role, body size) made before any handler runs. */
+ * (authentication, CSRF, role, body size, query parameters, whether a body is taken) made before any handler runs. */
 #ifndef RF_ROUTER_H
 #define RF_ROUTER_H
 
@@ -59,17 +59,33 @@ typedef enum {
 	RF_AUTH_OWNER
 } rf_auth_level;
 
+/* What a route takes besides its path (rf_route.flags). */
+enum {
+	/* It reads a request body. Any other route refuses one, except an empty JSON object, which some clients
+	 * send with every POST and which says nothing. */
+	RF_ROUTE_BODY = 1u << 0,
+	/* It lets any query parameter through, besides those it reads: the pages and the redirect, whose links
+	 * carry campaign parameters (utm_*, via=, gclid ...) that are not refd's to judge, and Stripe's webhook,
+	 * which Stripe calls at the URL it was given. */
+	RF_ROUTE_ANY_QUERY = 1u << 1,
+};
+
 typedef struct {
 	const char *method;
 	const char *pattern; /* "/api/v1/partners/{id}" */
 	rf_route_fn fn;
 	rf_auth_level auth;
+	unsigned flags; /* RF_ROUTE_* */
+	/* The query parameters the route reads, ended by NULL; NULL when it reads none. Unless the route has
+	 * RF_ROUTE_ANY_QUERY, the router refuses any other parameter (400 naming it) before the handler runs. */
+	const char *const *query;
 } rf_route;
 
 /* The table of every route, ended by an entry with a NULL method (defined by the API layer). */
 extern const rf_route rf_routes[];
 
-/* The server's handler: matches the route, authenticates, checks CSRF, role and body size, then runs it. */
+/* The server's handler: matches the route, checks the body size, authenticates, checks CSRF and role, refuses
+ * query parameters the route does not read and a body it does not take, then runs it. */
 void rf_router_handle(rf_req *req, void *thread_ctx);
 
 #endif

@@ -1,7 +1,9 @@
-/* libFuzzer target for URL rules: checking, adding the click parameter and reading parameters back. */
+/* libFuzzer target for URL rules: checking, allowed domains, adding the click parameter and reading parameters
+ * back. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/url.h"
@@ -36,6 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		const char *domains[] = {host};
 		if (!rf_url_host_allowed(host, domains, 1))
+			abort();
+	}
+	if (rf_url_check_domain(url, &err) == RF_OK) {
+		/* An accepted allowed domain is the host of the URLs it allows, and allows them. */
+		char *probe = rf_arena_printf(&a, "https://%s/", url);
+		char host3[RF_URL_HOST_MAX];
+		const char *domains[] = {url};
+		if (probe && (rf_url_check(probe, host3, sizeof host3, &err) != RF_OK || strcasecmp(host3, url) != 0 ||
+			      !rf_url_host_allowed(host3, domains, 1)))
 			abort();
 	}
 	rf_url_query_get(&a, url, "via");

@@ -290,6 +290,32 @@ def db_counts(srv, tables):
     return out
 
 
+def db_dump(srv, volatile=(("api_keys", "last_used_at"),)):
+    """Every row of every table, as sorted JSON text per table, without the columns that change on every request
+    (an API key's last use): compare two dumps to show that a request changed nothing at all."""
+    names = [r["name"] for r in db_rows(srv, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                             "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    out = {}
+    for t in names:
+        rows = db_rows(srv, 'SELECT * FROM "%s"' % t)
+        for r in rows:
+            for table, column in volatile:
+                if table == t:
+                    r.pop(column, None)
+        out[t] = sorted(json.dumps(r, sort_keys=True, default=repr) for r in rows)
+    return out
+
+
+def dump_diff(before, after):
+    """The tables whose rows differ between two db_dump results: {table: (rows added, rows removed, a sample)}."""
+    out = {}
+    for t in sorted(set(before) | set(after)):
+        b, a = set(before.get(t, [])), set(after.get(t, []))
+        if a != b:
+            out[t] = (len(a - b), len(b - a), sorted(a - b or b - a)[0][:160])
+    return out
+
+
 def parse_set_cookie(value):
     """('name', 'value', {attribute (lower-case): value or True}) from one Set-Cookie header."""
     parts = [p.strip() for p in value.split(";")]

@@ -807,6 +807,41 @@ def test_rates_from_a_list_and_from_csv(srv, ctx):
     assert db_counts(srv, LEDGER) == before
 
 
+def test_csv_rates_with_a_cell_too_many_are_refused_by_line_and_column(srv, ctx):
+    """The CSV has exactly the four columns of its header: an extra header column or an extra cell in a row is
+    refused, naming the line and the column, rather than dropped; so is a row with a cell missing."""
+    head = "base,quote,rate,valid_from"
+    row = "usd,dkk,6.9,2020-01-01T00:00:00Z"
+    cases = [
+        (head + ",note\n" + row + ",x\n", "line 1, column 5", "note"),
+        (head + ",\n" + row + ",\n", "line 1, column 5", None),
+        (head + "\n" + row + ",5\n", "line 2, column 5", None),
+        (head + "\n" + row + "\n" + row.replace("6.9", "7.0") + ",extra,more\n", "line 3, column 5", None),
+        (head + "\n\n\n" + row + ",\n", "line 4, column 5", None),
+        (head + "\r\n" + row + ",x\r\n", "line 2, column 5", None),
+        (head + "\n" + "usd,dkk,6.9\n", "line 2", "ends after column 3"),
+        (head + ",base\n" + row + ",usd\n", "line 1, column 5", "base"),
+        ("base,quote,rate,quote\n" + row + "\n", "line 1, column 4", "quote"),
+        (",".join(["base", "quote", "rate", "valid_from"] + ["c%d" % i for i in range(12)]) + "\n" + row + "\n",
+         "line 1, column 5", "c0"),
+    ]
+    before = db_counts(srv, LEDGER)
+    problems = []
+    for csv, where, what in cases:
+        r = srv.post(FX + "/import", raw=csv, key=ctx["admin"], headers={"Content-Type": "text/csv"})
+        msg = ((r.json or {}).get("error") or {}).get("message", "")
+        if r.status != 400 or r.json["error"].get("field") != "csv" or where not in msg or (what and what not in msg):
+            problems.append((csv, r))
+    assert not problems, problems
+    assert fx_list(srv, ctx, "usd", "dkk") == []
+    assert db_counts(srv, LEDGER) == before
+    # The columns may come in any order, and blank lines and CRLF are fine.
+    r = srv.post(FX + "/import", raw="valid_from,rate,quote,base\r\n\r\n2020-01-01T00:00:00Z,6.9,dkk,usd\r\n",
+                 key=ctx["admin"], headers={"Content-Type": "text/csv"})
+    assert r.status == 201 and r.json["imported"] == 1, r
+    assert [x["rate"] for x in fx_list(srv, ctx, "usd", "dkk")] == ["6.9"]
+
+
 def test_bad_rates_are_refused(srv, ctx):
     before = db_counts(srv, LEDGER)
     problems = []

@@ -244,6 +244,25 @@ def test_allowed_domains_with_several_entries(srv, ctx):
 
 # ---- the program's link settings ----
 
+def test_allowed_domains_take_host_names_and_ipv4_addresses(srv, ctx):
+    prog = expect(srv.post(PROGRAMS, {"name": "Hosts", "currency": "usd",
+                                      "allowed_domains": ["Shop.Test", "example.xn--p1ai", "203.0.113.7"]},
+                           key=ctx["admin"]), 201)
+    assert prog["allowed_domains"] == ["shop.test", "example.xn--p1ai", "203.0.113.7"], prog
+    p = expect(srv.post(PARTNERS, {"program_id": prog["id"], "name": "H", "email": "h@hosts.example"},
+                        key=ctx["admin"]), 201)
+    for url in ("https://www.shop.test/", "https://example.xn--p1ai/", "https://203.0.113.7/x"):
+        expect(srv.post(LINKS, {"partner_id": p["id"], "destination_url": url}, key=ctx["admin"]), 201)
+    # An address is matched exactly: it has no subdomains.
+    for url in ("https://203.0.113.8/", "https://1.203.0.113.7/"):
+        expect(srv.post(LINKS, {"partner_id": p["id"], "destination_url": url}, key=ctx["admin"]), 400,
+               field="destination_url")
+    r = srv.patch(PROGRAMS + "/" + prog["id"], {"allowed_domains": ["shop.test", "null"]}, key=ctx["admin"])
+    expect(r, 400, field="allowed_domains")
+    assert "allowed_domains[1]" in r.json["error"]["message"] and "'null'" in r.json["error"]["message"], r
+    assert expect(srv.get(PROGRAMS + "/" + prog["id"], key=ctx["admin"]), 200) == prog
+
+
 def test_program_link_settings_defaults(srv, ctx):
     p = ctx["prog"]
     assert p["allowed_domains"] == [] and p["tracking_origins"] == []
@@ -282,6 +301,13 @@ def test_program_link_settings_validation(srv, ctx):
         ("allowed_domains", ["user@good.com"]), ("allowed_domains", ["good.com."]), ("allowed_domains", [" good.com"]),
         ("allowed_domains", ["gööd.com"]), ("allowed_domains", [7]), ("allowed_domains", ["x.com"] * 21),
         ("allowed_domains", ["a" * 61 + ".com"]), ("allowed_domains", None),
+        # Not host names a link could go to: single labels (what a script's null or undefined becomes), a last
+        # label that is no top-level domain, numbers that are no IPv4 address, IPv6 addresses.
+        ("allowed_domains", ["null"]), ("allowed_domains", ["localhost"]), ("allowed_domains", ["undefined"]),
+        ("allowed_domains", ["com"]), ("allowed_domains", ["good.com", "NaN"]), ("allowed_domains", ["example.c"]),
+        ("allowed_domains", ["example.c0m"]), ("allowed_domains", ["example.123"]), ("allowed_domains", ["1.2.3"]),
+        ("allowed_domains", ["256.1.1.1"]), ("allowed_domains", ["example.xn-a"]),
+        ("allowed_domains", ["2001:db8::1"]), ("allowed_domains", ["[2001:db8::1]"]),
         ("tracking_origins", ["shop.example.com"]), ("tracking_origins", ["https://shop.example.com/"]),
         ("tracking_origins", ["https://shop.example.com/path"]), ("tracking_origins", ["https://shop.example.com?x"]),
         ("tracking_origins", ["ftp://shop.example.com"]), ("tracking_origins", ["https://a,b.example.com"]),

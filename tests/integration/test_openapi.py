@@ -172,6 +172,54 @@ def test_malformed_query_strings_are_refused(srv):
     assert not wrong, "\n".join(wrong)
 
 
+# Operations that take any query parameter besides their own (the route table says so), and why.
+ANY_QUERY = {
+    # Pages, their files, the redirect and the tracking script are reached through links that carry campaign
+    # parameters (utm_*, via=, gclid ...).
+    ("GET", "/"), ("GET", "/app"), ("GET", "/portal"), ("GET", "/assets/{name}"), ("GET", "/assets/vendor/{name}"),
+    ("GET", "/r/{code}"), ("GET", "/t.js"),
+} | QUERY_NOT_CHECKED
+
+
+def test_query_parameters_match_the_route_table(srv):
+    """Every documented query parameter is one the route reads (sending it is never refused as unknown), and an
+    undocumented one is refused with a 400 naming it, which the operation documents."""
+    doc = document(srv)
+    owner = srv.admin_key(role="owner")
+    wrong = []
+    for method, path, op in operations(doc):
+        for name in query_parameters(doc, path, op):
+            r = srv.request(method, probe_url(path) + "?%s=x" % name, key=owner)
+            if "unknown query parameter" in ((r.json or {}).get("error") or {}).get("message", ""):
+                wrong.append("%s %s: the documented parameter %s is refused: %r" % (method, path, name, r))
+        if (method, path) in ANY_QUERY:
+            continue
+        r = srv.request(method, probe_url(path) + "?zz_undocumented=1", key=owner)
+        if r.status != 400 or ((r.json or {}).get("error") or {}).get("field") != "zz_undocumented":
+            wrong.append("%s %s: an undocumented parameter was not refused: %r" % (method, path, r))
+        if "400" not in op.get("responses", {}):
+            wrong.append("%s %s refuses unknown query parameters but documents no 400" % (method, path))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_bodies_match_the_route_table(srv):
+    """An operation the document gives no request body refuses one with a 400 naming the body, which it documents
+    (the operations with a body are probed by test_request_bodies_match_the_validation)."""
+    doc = document(srv)
+    owner = srv.admin_key(role="owner")
+    wrong = []
+    for method, path, op in operations(doc):
+        if "requestBody" in op:
+            continue
+        r = srv.request(method, probe_url(path), raw='{"zz_not_a_body": 1}', key=owner,
+                        headers={"Content-Type": "application/json"})
+        if r.status != 400 or ((r.json or {}).get("error") or {}).get("field") != "body":
+            wrong.append("%s %s: a body was not refused: %r" % (method, path, r))
+        if "400" not in op.get("responses", {}):
+            wrong.append("%s %s refuses a body but documents no 400" % (method, path))
+    assert not wrong, "\n".join(wrong)
+
+
 def test_lint_clean(srv):
     p = subprocess.run(["sh", LINT], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, "scripts/lint_openapi.sh exited %d:\n%s\n%s" % (p.returncode, p.stdout, p.stderr)

@@ -3,7 +3,7 @@ characters, size limits; the error body shape; and that refused input changes no
 import json
 import random
 
-from harness import expect, raw_http
+from harness import Refd, db_dump, dump_diff, expect, raw_http
 
 PW = "correct horse battery"
 
@@ -265,6 +265,234 @@ def test_a_nul_in_a_query_parameter_is_refused_by_name(srv, ctx):
         assert r.status == 400, (path, r)
 
 
+# ---- Every route, walked from the route table ----
+
+# Routes that let any query parameter through, and why. Every other route refuses a parameter it does not read.
+ANY_QUERY = {
+    # Pages and their files are opened from links that carry campaign parameters (utm_*, via=, gclid ...).
+    ("GET", "/"): "a page: links to it carry campaign parameters",
+    ("GET", "/app"): "a page: links to it carry campaign parameters",
+    ("GET", "/portal"): "a page: partners arrive on it from links with campaign parameters",
+    ("GET", "/assets/{name}"): "a file of the pages: cache-busting parameters",
+    ("GET", "/assets/vendor/{name}"): "a file of the pages: cache-busting parameters",
+    # The redirect hands the visitor on with whatever the link was shared with (utm_*, fbclid ...).
+    ("GET", "/r/{code}"): "the redirect: shared links carry parameters refd does not know",
+    # Websites include the script with a version parameter of their own.
+    ("GET", "/t.js"): "the tracking script: websites add their own cache-busting parameters",
+    # Stripe calls the URL it was given; an event must never be lost over the query string (program_id is
+    # read when present, otherwise every program's signing secret is tried).
+    ("POST", "/api/v1/integrations/stripe/webhook"): "Stripe calls the configured URL as it is",
+}
+
+PW_WALK = "correct horse battery"
+
+
+def route_list(srv):
+    out = []
+    for line in srv.cli("routes").stdout.splitlines():
+        if line.strip():
+            method, pattern = line.split()
+            out.append((method, pattern))
+    assert len(out) > 80, out
+    return out
+
+
+def takes_body(doc, method, pattern):
+    return "requestBody" in doc["paths"][pattern][method.lower()]
+
+
+def walk_world(s):
+    """An instance with one of everything, so that each route is sent to an object it would really change."""
+    owner = s.admin_key(role="owner", name="walk")
+    w = {"owner": owner}
+    w["prog"] = expect(s.post("/api/v1/programs", {"name": "Walk", "currency": "usd"}, key=owner), 201)["id"]
+    w["ptn"] = expect(s.post("/api/v1/partners", {"program_id": w["prog"], "name": "Walker",
+                                                  "email": "walker@walk.example"}, key=owner), 201)["id"]
+    w["lnk"] = expect(s.post("/api/v1/links", {"partner_id": w["ptn"], "destination_url": "https://walk.example/",
+                                               "code": "walk-code"}, key=owner), 201)["id"]
+    w["pln"] = expect(s.post("/api/v1/plans", {"program_id": w["prog"], "name": "Walk plan", "default": True,
+                                               "rules": {"sale_bps": 1000}}, key=owner), 201)["id"]
+    w["lead"] = expect(s.post("/api/v1/leads", {"program_id": w["prog"], "email": "lead@walk.example",
+                                                "partner_id": w["ptn"]}, key=owner), 201)["id"]
+    sale = expect(s.post("/api/v1/sales", {"program_id": w["prog"], "email": "buyer@walk.example",
+                                           "partner_id": w["ptn"], "external_id": "inv-walk-1",
+                                           "amount": {"amount": 10000, "currency": "usd"}}, key=owner), 201)
+    w["sale"] = sale["id"]
+    w["com"] = sale["commissions"][0]["id"]
+    expect(s.post("/api/v1/commissions/%s/approve" % w["com"], key=owner), 200)
+    # A second entry, still pending, for the routes that change one.
+    sale2 = expect(s.post("/api/v1/sales", {"program_id": w["prog"], "email": "buyer2@walk.example",
+                                            "partner_id": w["ptn"], "external_id": "inv-walk-2",
+                                            "amount": {"amount": 5000, "currency": "usd"}}, key=owner), 201)
+    w["com"] = sale2["commissions"][0]["id"]
+    run = expect(s.post("/api/v1/payout-runs", {"program_id": w["prog"]}, key=owner), 201)
+    w["run"] = run["id"]
+    w["item"] = run["items"][0]["id"] if run.get("items") else "poi_none"
+    w["usr"] = expect(s.post("/api/v1/users", {"email": "walk-user@walk.example", "role": "admin",
+                                               "password": PW_WALK}, key=owner), 201)["id"]
+    w["key"] = expect(s.post("/api/v1/api-keys", {"name": "spare"}, key=owner), 201)["id"]
+    return w
+
+
+def walk_url(w, pattern):
+    """The pattern with each {param} filled with a real object of the world."""
+    by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
+                  "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
+                  "api-keys": "key"}
+    segs = pattern.split("/")
+    for i, seg in enumerate(segs):
+        if seg.startswith("{"):
+            if seg == "{code}":
+                segs[i] = "walk-code"
+            elif seg == "{name}":
+                segs[i] = "uplot.mjs" if segs[i - 1] == "vendor" else "style.css"
+            else:
+                segs[i] = w[by_segment[segs[i - 1]]]
+    return "/".join(segs)
+
+
+def walk_body(w, method, pattern):
+    """A body the route would act on (None for a route without one); (body, raw, headers)."""
+    bodies = {
+        ("POST", "/api/v1/auth/login"): {"email": "walk-user@walk.example", "password": PW_WALK},
+        ("POST", "/api/v1/auth/password-reset"): {"email": "walk-user@walk.example"},
+        ("POST", "/api/v1/auth/password-reset/confirm"): {"token": "t" * 40, "password": PW_WALK},
+        ("POST", "/api/v1/portal/signup"): {"program_id": w["prog"], "name": "Applicant",
+                                           "email": "applicant@walk.example", "password": PW_WALK},
+        ("POST", "/api/v1/programs"): {"name": "Another", "currency": "eur"},
+        ("PATCH", "/api/v1/programs/{id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/partners"): {"program_id": w["prog"], "name": "New", "email": "new@walk.example"},
+        ("PATCH", "/api/v1/partners/{id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/partners/{id}/suspend"): {"reason": "walk"},
+        ("POST", "/api/v1/partners/{id}/ban"): {"reason": "walk"},
+        ("POST", "/api/v1/partners/{id}/activate"): {},
+        ("POST", "/api/v1/partners/{id}/hold-payouts"): {"reason": "walk"},
+        ("POST", "/api/v1/partners/{id}/release-payouts"): {},
+        ("POST", "/api/v1/links"): {"partner_id": w["ptn"], "destination_url": "https://walk.example/2"},
+        ("PATCH", "/api/v1/links/{id}"): {"archived": True},
+        ("POST", "/api/v1/leads"): {"program_id": w["prog"], "email": "another@walk.example"},
+        ("PATCH", "/api/v1/leads/{id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/leads/{id}/status"): {"status": "contacted"},
+        ("POST", "/api/v1/leads/{id}/approve"): {},
+        ("POST", "/api/v1/leads/{id}/reject"): {"reason": "walk"},
+        ("POST", "/api/v1/plans"): {"program_id": w["prog"], "name": "Another plan"},
+        ("PATCH", "/api/v1/plans/{id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/plans/{id}/assign"): {"partner_ids": [w["ptn"]]},
+        ("POST", "/api/v1/plans/{id}/simulate"): {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"},
+        ("POST", "/api/v1/sales"): {"program_id": w["prog"], "email": "buyer3@walk.example",
+                                    "external_id": "inv-walk-3", "amount": {"amount": 100, "currency": "usd"}},
+        ("POST", "/api/v1/refunds"): {"sale_id": w["sale"]},
+        ("POST", "/api/v1/commissions/{id}/approve"): {},
+        ("POST", "/api/v1/commissions/{id}/hold"): {"reason": "walk"},
+        ("POST", "/api/v1/commissions/{id}/reject"): {"reason": "walk"},
+        ("POST", "/api/v1/payout-runs"): {"program_id": w["prog"]},
+        ("POST", "/api/v1/payout-runs/{id}/mark-paid"): {"reference": "walk"},
+        ("POST", "/api/v1/payout-runs/{id}/items/{item_id}/mark-paid"): {"reference": "walk"},
+        ("POST", "/api/v1/payout-runs/{id}/items/{item_id}/mark-failed"): {"reason": "walk"},
+        ("POST", "/api/v1/fx-rates"): {"base": "usd", "quote": "eur", "rate": "0.9",
+                                       "valid_from": "2020-01-01T00:00:00Z"},
+        ("POST", "/api/v1/track/click"): {"code": "walk-code"},
+        ("POST", "/api/v1/users"): {"email": "another@walk.example", "role": "admin", "password": PW_WALK},
+        ("PATCH", "/api/v1/users/{id}"): {"disabled": True},
+        ("POST", "/api/v1/api-keys"): {"name": "another"},
+    }
+    if (method, pattern) == ("POST", "/api/v1/fx-rates/import"):
+        return None, "base,quote,rate,valid_from\nusd,gbp,0.8,2020-01-01T00:00:00Z\n", {"Content-Type": "text/csv"}
+    return bodies.get((method, pattern), {}), None, None
+
+
+def walk_send(s, w, method, pattern, query, with_body):
+    body, raw, headers = walk_body(w, method, pattern) if with_body else (None, None, None)
+    return s.request(method, walk_url(w, pattern) + query, body=body, raw=raw, headers=headers, key=w["owner"])
+
+
+def test_every_route_refuses_unknown_query_parameters():
+    """Walks every route of `refd routes`: an unknown query parameter is refused with a 400 naming it, before the
+    route does anything (the whole database is compared before and after), except on the routes of ANY_QUERY,
+    which still answer as usual."""
+    s = Refd(extra_args=["--jobs-interval-ms", "86400000"]).start()
+    try:
+        doc = expect(s.get("/api/openapi.json"), 200)
+        w = walk_world(s)
+        routes = route_list(s)
+        assert set(ANY_QUERY) <= set(routes), sorted(set(ANY_QUERY) - set(routes))
+        wrong = []
+        for method, pattern in routes:
+            if (method, pattern) in ANY_QUERY:
+                continue
+            before = db_dump(s)
+            r = walk_send(s, w, method, pattern, "?zz_unknown=1", takes_body(doc, method, pattern))
+            err = (r.json or {}).get("error") or {}
+            if r.status != 400 or err.get("field") != "zz_unknown" or "zz_unknown" not in err.get("message", ""):
+                wrong.append("%s %s: %r" % (method, pattern, r))
+            changed = dump_diff(before, db_dump(s))
+            if changed:
+                wrong.append("%s %s?zz_unknown=1 changed %r" % (method, pattern, changed))
+        assert not wrong, "\n".join(wrong)
+        # The same with a known parameter beside the unknown one, and with the unknown one first.
+        for path in ("/api/v1/partners?limit=1&zz_unknown=1", "/api/v1/partners?zz_unknown=1&limit=1"):
+            expect(s.get(path, key=w["owner"]), 400, field="zz_unknown")
+        r = s.post("/api/v1/partners/%s/suspend?reason=walk" % w["ptn"], {"reason": "walk"}, key=w["owner"])
+        expect(r, 400, field="reason")
+        assert "query parameter" in r.json["error"]["message"], r
+        assert expect(s.get("/api/v1/partners/" + w["ptn"], key=w["owner"]), 200)["status"] == "active"
+        # The routes that take any parameter answer as they do without one.
+        for (method, pattern), why in sorted(ANY_QUERY.items()):
+            url = walk_url(w, pattern)
+            plain = walk_send(s, w, method, pattern, "", takes_body(doc, method, pattern))
+            r = walk_send(s, w, method, pattern, "?utm_source=news&via=walk-code&zz_unknown=1",
+                          takes_body(doc, method, pattern))
+            assert r.status == plain.status, (method, url, why, plain, r)
+            assert ((r.json or {}).get("error") or {}).get("field") != "zz_unknown", (method, url, r)
+    finally:
+        s.cleanup()
+
+
+# Bodies a route without one must refuse: broken, of the wrong kind, absurdly deep, or simply not empty.
+NOT_A_NOTHING = ["{", "[]", "[" * 10000 + "]" * 10000, '{"reason": "x"}', "x", "null", '""', "{} {}", "{}x"]
+
+
+def test_routes_without_a_body_refuse_one():
+    """Every route the document gives no request body refuses one with a 400 naming the body, whatever its
+    content or Content-Type, and changes nothing; an empty JSON object, which some clients send with every POST,
+    counts as no body."""
+    s = Refd(extra_args=["--jobs-interval-ms", "86400000"]).start()
+    try:
+        doc = expect(s.get("/api/openapi.json"), 200)
+        w = walk_world(s)
+        bodyless = [(m, p) for m, p in route_list(s) if not takes_body(doc, m, p)]
+        for must in (("DELETE", "/api/v1/api-keys/{id}"), ("POST", "/api/v1/auth/logout"),
+                     ("POST", "/api/v1/payout-runs/{id}/approve"), ("POST", "/api/v1/payout-runs/{id}/cancel")):
+            assert must in bodyless, must
+        wrong = []
+        for method, pattern in bodyless:
+            url = walk_url(w, pattern)
+            for raw, ctype in [(b, "application/json") for b in NOT_A_NOTHING] + [("hello", "text/plain")]:
+                before = db_dump(s)
+                r = s.request(method, url, raw=raw, key=w["owner"], headers={"Content-Type": ctype})
+                err = (r.json or {}).get("error") or {}
+                if r.status != 400 or err.get("field") != "body" or "no body" not in err.get("message", ""):
+                    wrong.append("%s %s with %r: %r" % (method, pattern, raw[:20], r))
+                changed = dump_diff(before, db_dump(s))
+                if changed:
+                    wrong.append("%s %s with %r changed %r" % (method, pattern, raw[:20], changed))
+        assert not wrong, "\n".join(wrong)
+        keys = expect(s.get("/api/v1/api-keys?limit=100", key=w["owner"]), 200)["data"]
+        assert [k["revoked"] for k in keys if k["id"] == w["key"]] == [False], keys
+        # A session is not ended by a logout with a body.
+        sess = s.login("walk-user@walk.example", PW_WALK)
+        r = s.request("POST", "/api/v1/auth/logout", raw="[]", session=sess,
+                      headers={"Content-Type": "application/json"})
+        expect(r, 400, field="body")
+        expect(s.get("/api/v1/auth/session", session=sess), 200)
+        # An empty object, with white space around it, is no body: the revocation goes through.
+        r = s.request("DELETE", "/api/v1/api-keys/" + w["key"], raw=" {\n} ", key=w["owner"],
+                      headers={"Content-Type": "application/json"})
+        assert expect(r, 200)["revoked"] is True
+    finally:
+        s.cleanup()
+
+
 def test_error_bodies_have_the_documented_shape(srv, ctx):
     responses = [
         srv.get("/api/v1/nowhere", key=ctx["admin"]),
@@ -365,3 +593,83 @@ def test_head_is_answered_like_get(srv, ctx):
         h = srv.request("HEAD", path, key=ctx["admin"])
         assert h.status == g.status == 200, (path, h, g)
         assert h.body == "", h
+
+
+# ---- A replay is validated like a first request ----
+
+COMMERCE = ("sales", "refunds", "leads", "customers", "commissions", "audit_log")
+
+
+def commerce(srv):
+    d = db_dump(srv)
+    return {t: d[t] for t in COMMERCE}
+
+
+def test_a_replayed_sale_is_validated_like_a_new_one(srv, ctx):
+    admin = ctx["admin"]
+    body = {"program_id": ctx["prog"], "email": "replay@v.example", "external_id": "inv-replay-1",
+            "amount": {"amount": 2500, "currency": "usd"}}
+    first = expect(srv.post("/api/v1/sales", body, key=admin), 201)
+    again = expect(srv.post("/api/v1/sales", body, key=admin), 200)
+    assert again["id"] == first["id"] and again["duplicate"] is True, again
+    before = commerce(srv)
+    no_customer = {k: v for k, v in body.items() if k != "email"}
+    for bad, field in ((dict(body, email="not-an-email"), "email"), (dict(body, email="a@"), "email"),
+                       (no_customer, "email"), (dict(body, lead_id="lead_none"), "lead_id")):
+        r = srv.post("/api/v1/sales", bad, key=admin)
+        expect(r, 400, field=field)
+    # The same requests without a stored sale to replay are refused the same way.
+    for bad, field in ((dict(body, external_id="inv-replay-2", email="not-an-email"), "email"),
+                       (dict(no_customer, external_id="inv-replay-2"), "email")):
+        expect(srv.post("/api/v1/sales", bad, key=admin), 400, field=field)
+    assert commerce(srv) == before
+
+
+def test_a_replayed_refund_is_validated_like_a_new_one(srv, ctx):
+    admin = ctx["admin"]
+    sale = expect(srv.post("/api/v1/sales", {"program_id": ctx["prog"], "email": "refund-replay@v.example",
+                                             "external_id": "inv-refund-replay",
+                                             "amount": {"amount": 4000, "currency": "usd"}}, key=admin), 201)
+    body = {"sale_id": sale["id"], "external_id": "rf-replay-1", "amount": {"amount": 500, "currency": "usd"}}
+    first = expect(srv.post("/api/v1/refunds", body, key=admin), 201)
+    again = expect(srv.post("/api/v1/refunds", body, key=admin), 200)
+    assert again["id"] == first["id"] and again["duplicate"] is True, again
+    before = commerce(srv)
+    r = srv.post("/api/v1/refunds", dict(body, amount={"amount": 500, "currency": "eur"}), key=admin)
+    expect(r, 400, field="amount")
+    assert "currency" in r.json["error"]["message"], r
+    assert commerce(srv) == before
+
+
+def test_a_lead_that_exists_is_still_validated(srv, ctx):
+    # The same person is the same lead, but only for a request that is valid as a whole.
+    admin = ctx["admin"]
+    body = {"program_id": ctx["prog"], "email": "same-person@v.example", "name": "Same"}
+    first = expect(srv.post("/api/v1/leads", body, key=admin), 201)
+    again = expect(srv.post("/api/v1/leads", body, key=admin), 200)
+    assert again["id"] == first["id"] and again["duplicate"] is True, again
+    before = commerce(srv)
+    for change, field in (({"phone": "call me"}, "phone"), ({"source": "tv"}, "source"),
+                          ({"email": "not-an-email"}, "email")):
+        expect(srv.post("/api/v1/leads", dict(body, **change), key=admin), 400, field=field)
+    assert commerce(srv) == before
+
+
+def test_a_signup_website_is_an_http_url(srv, ctx):
+    """The portal sign-up keeps the applicant's website for the admin who reviews it: only an http(s) URL."""
+    base = {"program_id": ctx["prog"], "name": "Applicant", "password": PW}
+    tables = ("partners", "users", "sessions", "audit_log", "login_failures")
+    d = db_dump(srv)
+    before = {t: d[t] for t in tables}
+    for bad in ("javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<script>x</script>",
+                "vbscript:msgbox(1)", "ftp://files.example.com/", "//evil.example/", "www.example.com",
+                "https://", "https://user:secret@evil.example/", "https://exa mple.com/", "mailto:a@b.example"):
+        r = srv.post("/api/v1/portal/signup", dict(base, email="site@v.example", website=bad))
+        expect(r, 400, field="website")
+    d = db_dump(srv)
+    assert {t: d[t] for t in tables} == before
+    ok = expect(srv.post("/api/v1/portal/signup", dict(base, email="site-ok@v.example",
+                                                       website="  https://reyes.example/blog?x=1  ")), 201)
+    assert ok["partner"]["metadata"]["website"] == "https://reyes.example/blog?x=1", ok
+    blank = expect(srv.post("/api/v1/portal/signup", dict(base, email="site-blank@v.example", website=" ")), 201)
+    assert blank["partner"]["metadata"]["website"] is None, blank

@@ -1,4 +1,5 @@
-/* Unit tests for destination URL checks, allowed domains, percent-encoding and query-string editing. */
+/* Unit tests for destination URL checks, allowed domains (their entries and their matching), percent-encoding and
+ * query-string editing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,73 @@ static void bounds_lengths_and_buffers(void **state)
 	assert_string_equal(fits, "example.io");
 }
 
+static void domain_ok(const char *name)
+{
+	rf_err err = {0};
+	if (rf_url_check_domain(name, &err) != RF_OK)
+		fail_msg("refused the domain '%s': %s", name, err.message);
+}
+
+static void domain_refused(const char *name, const char *why)
+{
+	rf_err err = {0};
+	if (rf_url_check_domain(name, &err) != RF_EINVAL)
+		fail_msg("accepted the domain '%s'", name ? name : "(null)");
+	assert_string_equal(err.field, "");
+	if (!strstr(err.message, why))
+		fail_msg("message for '%s' is '%s', expected it to mention '%s'", name ? name : "(null)", err.message,
+			 why);
+}
+
+static void checks_allowed_domains(void **state)
+{
+	(void)state;
+	domain_ok("example.com");
+	domain_ok("Shop.Example.COM");
+	domain_ok("a.b.c.example.co.uk");
+	domain_ok("shop.test");
+	domain_ok("d0.example");
+	domain_ok("xn--exmple-cua.com");
+	domain_ok("example.xn--p1ai");
+	domain_ok("203.0.113.7");
+	domain_ok("0.0.0.0");
+	/* What a script's null, undefined or NaN becomes, and other names of one label. */
+	domain_refused("null", "single label");
+	domain_refused("undefined", "single label");
+	domain_refused("NaN", "single label");
+	domain_refused("localhost", "single label");
+	domain_refused("com", "single label");
+	domain_refused("example.c", "not a top-level domain");
+	domain_refused("example.c0m", "not a top-level domain");
+	domain_refused("example.xn--", "ends with '-'");
+	domain_refused("example.xn-", "ends with '-'");
+	domain_refused("example.xn-a", "not a top-level domain");
+	domain_refused("example.123", "not a valid IPv4 address");
+	domain_refused("1.2.3", "not a valid IPv4 address");
+	domain_refused("256.1.1.1", "not a valid IPv4 address");
+	domain_refused("0x7f.0.0.1", "not a valid IPv4 address");
+	domain_refused("2001:db8::1", "IPv6");
+	domain_refused("example.com:443", "port");
+	domain_refused("[2001:db8::1]", "IPv6");
+	domain_refused("example.com.", "empty label");
+	domain_refused(".example.com", "empty label");
+	domain_refused("exa mple.com", "may only contain");
+	domain_refused("user@example.com", "may only contain");
+	domain_refused("example.com/path", "may only contain");
+	domain_refused("-example.com", "starts with '-'");
+	domain_refused("", "required");
+	domain_refused(NULL, "required");
+	char long_label[80];
+	memset(long_label, 'a', 64);
+	memcpy(long_label + 64, ".com", 5);
+	domain_refused(long_label, "longer than 63");
+	char long_name[300];
+	for (size_t i = 0; i < 254; i += 2)
+		memcpy(long_name + i, "a.", 2);
+	memcpy(long_name + 254, "com", 4);
+	domain_refused(long_name, "at most 253");
+}
+
 static void host_allowed(void **state)
 {
 	(void)state;
@@ -381,6 +449,7 @@ int main(void)
 	    cmocka_unit_test(refuses_open_redirect_tricks),
 	    cmocka_unit_test(refuses_bad_hosts_and_ports),
 	    cmocka_unit_test(bounds_lengths_and_buffers),
+	    cmocka_unit_test(checks_allowed_domains),
 	    cmocka_unit_test(host_allowed),
 	    cmocka_unit_test(encodes),
 	    cmocka_unit_test(adds_params),
