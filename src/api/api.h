@@ -20,9 +20,6 @@ json_t *rf_api_body(rf_ctx *c, const rf_jfield *fields);
  * sends err. Returns true only for RF_OK, when the handler goes on. */
 bool rf_api_found(rf_ctx *c, rf_status rc, const rf_err *err, const char *what);
 
-/* Sends the error and rolls back the transaction, if one is open. */
-void rf_api_abort(rf_ctx *c, const rf_err *err);
-
 /* Reads an optional integer member within [min, max] into *out (left alone when absent). */
 rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err);
 

@@ -59,10 +59,8 @@ void rf_api_keys_create(rf_ctx *c)
 	k.partner_id = partner_id ? rf_arena_strdup(c->a, partner_id) : NULL;
 	k.created_by = c->who.actor;
 	k.created_at = rf_clock_now_ms();
-	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_apikey_insert(c->app->store, &k, &err) != RF_OK ||
-	    rf_api_audit(c, "api_key.create", k.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
-		rf_store_rollback(c->app->store);
+	if (rf_store_apikey_insert(c->app->store, &k, &err) != RF_OK ||
+	    rf_api_audit(c, "api_key.create", k.id, NULL, &err) != RF_OK) {
 		goto fail;
 	}
 	json_decref(body);
@@ -106,11 +104,9 @@ void rf_api_keys_revoke(rf_ctx *c)
 	}
 	if (!k.revoked_at) {
 		k.revoked_at = rf_clock_now_ms();
-		if (rf_store_begin(c->app->store, &err) != RF_OK ||
-		    rf_store_apikey_revoke(c->app->store, k.id, k.revoked_at, &err) != RF_OK ||
-		    rf_api_audit(c, "api_key.revoke", k.id, NULL, &err) != RF_OK ||
-		    rf_store_commit(c->app->store, &err) != RF_OK) {
-			rf_api_abort(c, &err);
+		if (rf_store_apikey_revoke(c->app->store, k.id, k.revoked_at, &err) != RF_OK ||
+		    rf_api_audit(c, "api_key.revoke", k.id, NULL, &err) != RF_OK) {
+			rf_json_error(c, &err);
 			return;
 		}
 	}

@@ -303,11 +303,8 @@ static void review(rf_ctx *c, action act)
 			   act == ACT_HOLD ? "hold" : "reject");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!rf_api_found(c, rf_store_commission_get(c->app->store, c->params[0], &e, c->a, &err), &err,
 			  "commission")) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -346,14 +343,12 @@ static void review(rf_ctx *c, action act)
 		 : act == ACT_HOLD  ? "hold"
 				    : "reject");
 	if (rf_api_audit(c, action_name, e.id, NULL, &err) != RF_OK ||
-	    rf_store_commission_get(c->app->store, e.id, &e, c->a, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	    rf_store_commission_get(c->app->store, e.id, &e, c->a, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_commission_json(c, &e, true));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -471,16 +466,13 @@ static void fx_store(rf_ctx *c, rf_fx_rate *rates, size_t n, bool import)
 {
 	rf_err err = {0};
 	size_t released = 0;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (rf_store_fx_put(c->app->store, &rates[i], &err) != RF_OK)
 			goto fail;
 	rf_ledger L = {.c = c, .actor = c->who.actor};
 	size_t sales = 0;
 	if (rf_ledger_release_fx(&L, &released, &err) != RF_OK || rf_ledger_release_sales(c, &sales, &err) != RF_OK ||
-	    rf_api_audit(c, import ? "fx.import" : "fx.create", NULL, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	    rf_api_audit(c, import ? "fx.import" : "fx.create", NULL, NULL, &err) != RF_OK)
 		goto fail;
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -491,7 +483,6 @@ static void fx_store(rf_ctx *c, rf_fx_rate *rates, size_t n, bool import)
 	rf_json_send(c, 201, out);
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	rf_json_error(c, &err);
 }
 

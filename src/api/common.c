@@ -34,12 +34,6 @@ bool rf_api_found(rf_ctx *c, rf_status rc, const rf_err *err, const char *what)
 	return rc == RF_OK;
 }
 
-void rf_api_abort(rf_ctx *c, const rf_err *err)
-{
-	rf_store_rollback(c->app->store);
-	rf_json_error(c, err);
-}
-
 rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, int64_t *out, rf_err *err)
 {
 	json_t *v = json_object_get(body, name);

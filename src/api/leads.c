@@ -333,15 +333,13 @@ static void reply_committed(rf_ctx *c, int status, json_t *obj, const char *key,
 {
 	rf_err err = {0};
 	char *txt = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (!txt ||
-	    (key && rf_store_idem_put(c->app->store, c->who.actor, key, "POST /api/v1/leads", hash, status, txt,
-				      rf_clock_now_ms(), &err) != RF_OK) ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
+	if (!txt || (key && rf_store_idem_put(c->app->store, c->who.actor, key, "POST /api/v1/leads", hash, status, txt,
+					      rf_clock_now_ms(), &err) != RF_OK)) {
 		free(txt);
 		json_decref(obj);
 		if (!err.status)
 			rf_err_set(&err, RF_ENOMEM, NULL, "out of memory");
-		rf_api_abort(c, &err);
+		rf_json_error(c, &err);
 		return;
 	}
 	free(txt);
@@ -393,12 +391,9 @@ void rf_api_leads_create(rf_ctx *c)
 		rf_err_set(&err, RF_EINVAL, "Idempotency-Key", "Idempotency-Key must be 1 to 200 characters of text");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (key) {
 		bool failed = false;
 		if (idem_replay(c, key, hash, &err, &failed)) {
-			rf_store_rollback(c->app->store);
 			json_decref(body);
 			return;
 		}
@@ -548,7 +543,6 @@ void rf_api_leads_create(rf_ctx *c)
 	reply_committed(c, 201, out, key, hash);
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -648,10 +642,7 @@ void rf_api_leads_update(rf_ctx *c)
 		return;
 	rf_err err = {0};
 	rf_lead l;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load(c, &l)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -664,13 +655,12 @@ void rf_api_leads_update(rf_ctx *c)
 		goto fail;
 	l.updated_at = rf_clock_now_ms();
 	if (rf_store_lead_update(c->app->store, &l, &err) != RF_OK ||
-	    rf_api_audit(c, "lead.update", l.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+	    rf_api_audit(c, "lead.update", l.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_lead_json(&l));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -698,10 +688,7 @@ void rf_api_leads_status(rf_ctx *c)
 			   "approve and reject)");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load(c, &l)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -711,14 +698,12 @@ void rf_api_leads_status(rf_ctx *c)
 								   : "");
 		goto fail;
 	}
-	if (move(c, &l, rf_arena_strdup(c->a, to), reason && *reason ? reason : NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	if (move(c, &l, rf_arena_strdup(c->a, to), reason && *reason ? reason : NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_lead_json(&l));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -746,10 +731,7 @@ static void review(rf_ctx *c, bool approve)
 		rf_err_set(&err, RF_EINVAL, "reason", "a rejection needs a reason the partner can read");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load(c, &l)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -763,14 +745,12 @@ static void review(rf_ctx *c, bool approve)
 	l.review_reason = reason ? (char *)reason : NULL;
 	if (approve)
 		l.protected_until = rf_clock_now_ms() + prog.protection_days * 86400000LL;
-	if (move(c, &l, approve ? "new" : "rejected", reason, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	if (move(c, &l, approve ? "new" : "rejected", reason, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_lead_json(&l));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }

@@ -99,8 +99,7 @@ static rf_status caller_active(rf_ctx *c, rf_err *err)
 
 static rf_status commit_change(rf_ctx *c, const char *action, const char *id, rf_err *err)
 {
-	if (rf_store_links_version_bump(c->app->store, err) != RF_OK ||
-	    rf_api_audit(c, action, id, NULL, err) != RF_OK || rf_store_commit(c->app->store, err) != RF_OK)
+	if (rf_store_links_version_bump(c->app->store, err) != RF_OK || rf_api_audit(c, action, id, NULL, err) != RF_OK)
 		return err->status;
 	rf_codes_changed();
 	return RF_OK;
@@ -127,8 +126,6 @@ void rf_api_links_create(rf_ctx *c)
 		rf_err_set(&err, RF_EINVAL, "archived", "a new link is live; archive it with PATCH");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	rf_status rc = rf_store_partner_get(c->app->store, partner_id, &p, c->a, &err);
 	if (rc == RF_ENOTFOUND || (rc == RF_OK && !rf_auth_can_see_partner(c, &p))) {
 		rf_err_set(&err, RF_EINVAL, "partner_id", "partner_id: no such partner %s", partner_id);
@@ -182,7 +179,6 @@ void rf_api_links_create(rf_ctx *c)
 	rf_json_send(c, 201, rf_api_link_json(c, &l));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -216,10 +212,7 @@ void rf_api_links_update(rf_ctx *c)
 	rf_err err = {0};
 	rf_link l;
 	rf_program prog;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load(c, &l)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -253,7 +246,6 @@ void rf_api_links_update(rf_ctx *c)
 	rf_json_send(c, 200, rf_api_link_json(c, &l));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }

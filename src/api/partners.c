@@ -234,7 +234,7 @@ static rf_status save(rf_ctx *c, rf_partner *p, bool creating, const char *befor
 	char *detail = recruiter_detail(p, creating, before);
 	rc = rf_api_audit(c, creating ? "partner.create" : "partner.update", p->id, detail, err);
 	free(detail);
-	if (rc != RF_OK || rf_store_commit(c->app->store, err) != RF_OK)
+	if (rc != RF_OK)
 		return err->status;
 	return RF_OK;
 }
@@ -315,18 +315,14 @@ void rf_api_partners_create(rf_ctx *c)
 	memcpy(p.currency, prog.currency, 4);
 	p.metadata = "{}";
 	/* The whole check runs inside the transaction so relations cannot change between check and write. */
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (apply(c, body, &p, true, &err) != RF_OK || rf_api_partner_new_code(c, &p, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	p.created_at = rf_clock_now_ms();
 	if (save(c, &p, true, NULL, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	json_decref(body);
 	rf_json_send(c, 201, rf_api_partner_json(c, &p));
 	return;
-fail_tx:
-	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
 	rf_json_error(c, &err);
@@ -357,10 +353,7 @@ void rf_api_partners_update(rf_ctx *c)
 		return;
 	rf_partner p;
 	/* Read and write in one transaction, so concurrent changes cannot overwrite each other. */
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load(c, &p)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -369,7 +362,7 @@ void rf_api_partners_update(rf_ctx *c)
 		if (c->who.role == RF_ROLE_MANAGER && strcmp(p.id, c->who.partner_id) == 0) {
 			rf_err_set(&err, RF_EFORBIDDEN, NULL,
 				   "a manager can change its team's agents, not this record");
-			goto fail_tx;
+			goto fail;
 		}
 		const char *key;
 		json_t *v;
@@ -380,29 +373,27 @@ void rf_api_partners_update(rf_ctx *c)
 				ok = strcmp(*f, key) == 0;
 			if (!ok) {
 				rf_err_set(&err, RF_EFORBIDDEN, key, "%s can only be changed by an admin", key);
-				goto fail_tx;
+				goto fail;
 			}
 		}
 	}
 	if (rf_json_has(body, "status")) {
 		rf_err_set(&err, RF_EINVAL, "status",
 			   "status changes through /suspend, /ban and /activate, which record a reason");
-		goto fail_tx;
+		goto fail;
 	}
 	if (rf_json_has(body, "program_id") && strcmp(rf_json_str(body, "program_id"), p.program_id) != 0) {
 		rf_err_set(&err, RF_EINVAL, "program_id", "a partner cannot move to another program");
-		goto fail_tx;
+		goto fail;
 	}
 	const char *before = p.recruited_by_id;
 	if (apply(c, body, &p, false, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	if (save(c, &p, false, before, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_partner_json(c, &p));
 	return;
-fail_tx:
-	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
 	rf_json_error(c, &err);
@@ -425,14 +416,7 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 		return;
 	}
 	rf_partner p;
-	/* The status check and the change happen in one transaction: two concurrent requests cannot both pass. */
-	if (rf_store_begin(c->app->store, &err) != RF_OK) {
-		json_decref(body);
-		rf_json_error(c, &err);
-		return;
-	}
 	if (!load(c, &p)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -442,7 +426,7 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	if (!allowed) {
 		rf_err_set(&err, RF_ECONFLICT, "status", "a partner that is %s cannot become %s", p.status, status);
 		json_decref(body);
-		rf_api_abort(c, &err);
+		rf_json_error(c, &err);
 		return;
 	}
 	const char *reason = body ? rf_json_str(body, "reason") : NULL;
@@ -458,9 +442,9 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	snprintf(action, sizeof action, "partner.%s", status);
 	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
 	    rf_store_links_version_bump(c->app->store, &err) != RF_OK ||
-	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK) {
+	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK) {
 		free(dtxt);
-		rf_api_abort(c, &err);
+		rf_json_error(c, &err);
 		return;
 	}
 	free(dtxt);

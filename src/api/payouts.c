@@ -359,9 +359,9 @@ static void reply_run(rf_ctx *c, int status, const rf_payout_run *run)
 {
 	rf_err err = {0};
 	json_t *o = rf_payout_run_json(c, run, &err);
-	if (!o || rf_store_commit(c->app->store, &err) != RF_OK) {
+	if (!o) {
 		json_decref(o);
-		rf_api_abort(c, &err);
+		rf_json_error(c, &err);
 		return;
 	}
 	rf_json_send(c, status, o);
@@ -385,16 +385,12 @@ void rf_api_payouts_create(rf_ctx *c)
 		rf_err_set(&err, RF_EINVAL, "cutoff", "cutoff cannot be in the future");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (rf_api_program_or_only(c, rf_json_str(body, "program_id"), &prog, &err) != RF_OK ||
 	    rf_payout_create(c, &prog, cutoff, &run, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	json_decref(body);
 	reply_run(c, 201, &run);
 	return;
-fail_tx:
-	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
 	rf_json_error(c, &err);
@@ -455,16 +451,11 @@ void rf_api_payouts_approve(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
-	if (rf_store_begin(c->app->store, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return;
-	}
 	if (!load_run(c, &run)) {
-		rf_store_rollback(c->app->store);
 		return;
 	}
 	if (rf_payout_approve(c, &run, &err) != RF_OK) {
-		rf_api_abort(c, &err);
+		rf_json_error(c, &err);
 		return;
 	}
 	reply_run(c, 200, &run);
@@ -474,12 +465,7 @@ void rf_api_payouts_cancel(rf_ctx *c)
 {
 	rf_err err = {0};
 	rf_payout_run run;
-	if (rf_store_begin(c->app->store, &err) != RF_OK) {
-		rf_json_error(c, &err);
-		return;
-	}
 	if (!load_run(c, &run)) {
-		rf_store_rollback(c->app->store);
 		return;
 	}
 	rf_payout_item *items = NULL;
@@ -514,7 +500,7 @@ void rf_api_payouts_cancel(rf_ctx *c)
 	reply_run(c, 200, &run);
 	return;
 fail:
-	rf_api_abort(c, &err);
+	rf_json_error(c, &err);
 }
 
 static const rf_jfield paid_fields[] = {
@@ -546,10 +532,7 @@ static void mark(rf_ctx *c, bool item, bool failed)
 			   failed ? "reference" : "reason");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load_run(c, &run)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -561,18 +544,16 @@ static void mark(rf_ctx *c, bool item, bool failed)
 			if (rc == RF_ENOTFOUND)
 				rf_err_set(&err, RF_ENOTFOUND, "item_id", "no such payout item in run %s: %s", run.id,
 					   c->params[1]);
-			goto fail_tx;
+			goto fail;
 		}
 		if (rf_payout_item_paid(c, &run, &it, ref, failed, &err) != RF_OK)
-			goto fail_tx;
+			goto fail;
 	} else if (rf_payout_run_paid(c, &run, ref, &err) != RF_OK) {
-		goto fail_tx;
+		goto fail;
 	}
 	json_decref(body);
 	reply_run(c, 200, &run);
 	return;
-fail_tx:
-	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
 	rf_json_error(c, &err);

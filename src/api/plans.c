@@ -269,8 +269,6 @@ void rf_api_plans_create(rf_ctx *c)
 	json_decref(empty);
 	if (rrc != RF_OK)
 		goto fail;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (rf_api_program_or_only(c, rf_json_str(body, "program_id"), &prog, &err) != RF_OK)
 		goto fail;
 	p.id = rf_id_new_arena(c->a, "pln");
@@ -283,13 +281,12 @@ void rf_api_plans_create(rf_ctx *c)
 			rf_err_set(&err, RF_ECONFLICT, "default", "the program already has a default plan");
 		goto fail;
 	}
-	if (rf_api_audit(c, "plan.create", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+	if (rf_api_audit(c, "plan.create", p.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 201, plan_json(&p));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -355,10 +352,7 @@ void rf_api_plans_update(rf_ctx *c)
 	char *rules = NULL;
 	if (json_object_get(body, "rules") && rules_text(c, json_object_get(body, "rules"), &rules, &err) != RF_OK)
 		goto fail;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!rf_api_found(c, rf_store_plan_get(c->app->store, c->params[0], &p, c->a, &err), &err, "plan")) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -385,13 +379,12 @@ void rf_api_plans_update(rf_ctx *c)
 			rf_err_set(&err, RF_ECONFLICT, "default", "the program already has a default plan");
 		goto fail;
 	}
-	if (rf_api_audit(c, "plan.update", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+	if (rf_api_audit(c, "plan.update", p.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, plan_json(&p));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }
@@ -413,10 +406,7 @@ void rf_api_plans_assign(rf_ctx *c)
 		rf_err_set(&err, RF_EINVAL, "partner_ids", "partner_ids must name at least one partner");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!rf_api_found(c, rf_store_plan_get(c->app->store, c->params[0], &p, c->a, &err), &err, "plan")) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -439,14 +429,13 @@ void rf_api_plans_assign(rf_ctx *c)
 		if (rf_store_partner_update(c->app->store, &pt, &err) != RF_OK)
 			goto fail;
 	}
-	if (rf_api_audit(c, "plan.assign", p.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+	if (rf_api_audit(c, "plan.assign", p.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_int_t assigned = (json_int_t)json_array_size(ids);
 	json_decref(body);
 	rf_json_send(c, 200, json_pack("{s:s, s:I}", "plan_id", p.id, "assigned", assigned));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }

@@ -95,26 +95,24 @@ void rf_api_portal_signup(rf_ctx *c)
 			   cfg->login_window_minutes);
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	/* A recruitment link carries only the code: the program is then the recruiter's. */
 	rf_partner recruiter;
 	bool recruited = false;
 	const char *program_id = rf_json_str(body, "program_id");
 	if (find_recruiter(c, rf_json_str(body, "recruitment_code"), &recruiter, &recruited, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	if (!program_id && recruited)
 		program_id = recruiter.program_id;
 	if (rf_api_program_or_only(c, program_id, &prog, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	if (recruited && strcmp(recruiter.program_id, prog.id) != 0) {
 		rf_err_set(&err, RF_EINVAL, "recruitment_code",
 			   "recruitment_code: this recruitment code belongs to another program than program_id");
-		goto fail_tx;
+		goto fail;
 	}
 	if (strcmp(prog.partner_signup, "off") == 0) {
 		rf_err_set(&err, RF_EFORBIDDEN, "program_id", "this program does not take applications");
-		goto fail_tx;
+		goto fail;
 	}
 	/* Only an active partner recruits. The sign-up is refused rather than taken without a recruiter, so that the
 	 * applicant knows the link no longer works and nobody's recruit is dropped silently; the reason (suspended,
@@ -123,12 +121,12 @@ void rf_api_portal_signup(rf_ctx *c)
 		rf_err_set(&err, RF_EFORBIDDEN, "recruitment_code",
 			   "recruitment_code: the partner of this recruitment link cannot recruit at the moment; apply "
 			   "without the code");
-		goto fail_tx;
+		goto fail;
 	}
 	char hash[RF_PASSWORD_HASH_MAX];
 	if (rf_password_hash(password, hash) != RF_OK) {
 		rf_err_set(&err, RF_ENOMEM, NULL, "could not hash the password");
-		goto fail_tx;
+		goto fail;
 	}
 	rf_partner p;
 	memset(&p, 0, sizeof p);
@@ -140,7 +138,7 @@ void rf_api_portal_signup(rf_ctx *c)
 	p.email = rf_arena_strdup(c->a, email);
 	p.recruited_by_id = recruited ? recruiter.id : NULL;
 	if (rf_api_partner_new_code(c, &p, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	p.company = rf_trim_arena(c->a, rf_json_str(body, "company"));
 	if (p.company && !*p.company)
 		p.company = NULL;
@@ -163,21 +161,20 @@ void rf_api_portal_signup(rf_ctx *c)
 	u.created_at = now;
 	char *csrf = NULL;
 	if (rf_store_login_failure_add(c->app->store, key, now, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	if (rf_store_partner_insert(c->app->store, &p, &err) != RF_OK) {
 		if (err.status == RF_ECONFLICT && strcmp(err.field, "email") == 0)
 			rf_err_set(&err, RF_ECONFLICT, "email",
 				   "this email is already a partner of the program; ask the program for a login");
-		goto fail_tx;
+		goto fail;
 	}
 	/* The audit trail records who recruited the new partner, and that it came through the recruitment link. */
 	char *detail =
 	    recruited ? rf_arena_printf(c->a, "{\"recruited_by_id\":\"%s\",\"via\":\"recruitment_link\"}", recruiter.id)
 		      : NULL;
 	if (rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
-	    rf_api_audit(c, "partner.signup", p.id, detail, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
-		goto fail_tx;
+	    rf_api_audit(c, "partner.signup", p.id, detail, &err) != RF_OK)
+		goto fail;
 	if (rf_auth_start_session(c, u.id, &csrf, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
@@ -186,8 +183,6 @@ void rf_api_portal_signup(rf_ctx *c)
 			       rf_api_user_json(&u), "csrf_token", csrf, "next",
 			       strcmp(p.status, "active") == 0 ? "welcome" : "wait_for_approval"));
 	return;
-fail_tx:
-	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
 	if (err.status == RF_ECONFLICT && strcmp(err.field, "email") == 0)
@@ -285,28 +280,23 @@ void rf_api_password_reset_confirm(rf_ctx *c)
 		rf_err_set(&err, RF_ENOMEM, NULL, "could not hash the password");
 		goto fail;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	rf_status rc = rf_store_reset_take(c->app->store, hash, rf_clock_now_ms(), &user_id, c->a, &err);
 	if (rc == RF_ENOTFOUND) {
 		rf_err_set(&err, RF_EINVAL, "token", "this link is not valid: it was used, it expired, or it is wrong");
-		goto fail_tx;
+		goto fail;
 	}
 	if (rc != RF_OK || rf_store_user_get(c->app->store, user_id, &u, c->a, &err) != RF_OK)
-		goto fail_tx;
+		goto fail;
 	u.password_hash = pw;
 	/* Every session of the account ends: whoever knew the old password is out. */
 	if (rf_store_user_update(c->app->store, &u, &err) != RF_OK ||
 	    rf_store_session_delete_user(c->app->store, u.id, &err) != RF_OK ||
 	    rf_store_login_failure_clear(c->app->store, rf_arena_printf(c->a, "email:%s", u.email), &err) != RF_OK ||
-	    rf_api_audit(c, "user.password_reset", u.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
-		goto fail_tx;
+	    rf_api_audit(c, "user.password_reset", u.id, NULL, &err) != RF_OK)
+		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, json_pack("{s:b, s:s}", "reset", 1, "email", u.email));
 	return;
-fail_tx:
-	rf_store_rollback(c->app->store);
 fail:
 	json_decref(body);
 	rf_json_error(c, &err);

@@ -244,10 +244,9 @@ void rf_api_programs_create(rf_ctx *c)
 	json_decref(body);
 	p.id = rf_id_new_arena(c->a, "prg");
 	p.created_at = p.updated_at = rf_clock_now_ms();
-	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_program_insert(c->app->store, &p, &err) != RF_OK ||
-	    rf_api_audit(c, "program.create", p.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
-		rf_api_abort(c, &err);
+	if (rf_store_program_insert(c->app->store, &p, &err) != RF_OK ||
+	    rf_api_audit(c, "program.create", p.id, NULL, &err) != RF_OK) {
+		rf_json_error(c, &err);
 		return;
 	}
 	rf_json_send(c, 201, rf_api_program_json(&p));
@@ -282,28 +281,21 @@ void rf_api_programs_update(rf_ctx *c)
 	if (!body)
 		return;
 	rf_program p;
-	if (rf_store_begin(c->app->store, &err) != RF_OK) {
-		json_decref(body);
-		rf_json_error(c, &err);
-		return;
-	}
 	if (!load(c, &p)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
 	if (apply(body, &p, false, c->a, &err) != RF_OK || apply_secret(c, body, &p, &err) != RF_OK) {
 		json_decref(body);
-		rf_api_abort(c, &err);
+		rf_json_error(c, &err);
 		return;
 	}
 	json_decref(body);
 	p.updated_at = rf_clock_now_ms();
 	if (rf_store_program_update(c->app->store, &p, &err) != RF_OK ||
 	    rf_store_links_version_bump(c->app->store, &err) != RF_OK ||
-	    rf_api_audit(c, "program.update", p.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
-		rf_api_abort(c, &err);
+	    rf_api_audit(c, "program.update", p.id, NULL, &err) != RF_OK) {
+		rf_json_error(c, &err);
 		return;
 	}
 	rf_codes_changed();

@@ -83,7 +83,7 @@ const rf_route rf_routes[] = {
     {"GET", "/api/v1/plans/{id}", rf_api_plans_get, RF_AUTH_ANY, 0, NULL},
     {"PATCH", "/api/v1/plans/{id}", rf_api_plans_update, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
     {"POST", "/api/v1/plans/{id}/assign", rf_api_plans_assign, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
-    {"POST", "/api/v1/plans/{id}/simulate", rf_api_plans_simulate, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
+    {"POST", "/api/v1/plans/{id}/simulate", rf_api_plans_simulate, RF_AUTH_ADMIN, RF_ROUTE_BODY | RF_ROUTE_NO_TX, NULL},
 
     {"GET", "/api/v1/sales", rf_api_sales_list, RF_AUTH_ANY, 0, q_sales},
     {"POST", "/api/v1/sales", rf_api_sales_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
@@ -129,7 +129,7 @@ const rf_route rf_routes[] = {
 
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},
-    {"POST", "/api/v1/track/click", rf_track_click, RF_AUTH_PUBLIC, RF_ROUTE_BODY, NULL},
+    {"POST", "/api/v1/track/click", rf_track_click, RF_AUTH_PUBLIC, RF_ROUTE_BODY | RF_ROUTE_NO_TX, NULL},
     {"OPTIONS", "/api/v1/track/click", rf_track_click_preflight, RF_AUTH_PUBLIC, 0, NULL},
 
     {"GET", "/api/v1/users", rf_api_users_list, RF_AUTH_ADMIN, 0, q_page},

@@ -496,12 +496,8 @@ void rf_api_sales_create(rf_ctx *c)
 	json_t *out = NULL;
 	int status = 0;
 	char *id = NULL;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
-	if (rf_api_sale_ingest(c, &in, &out, &status, &id, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
+	if (rf_api_sale_ingest(c, &in, &out, &status, &id, &err) != RF_OK) {
 		json_decref(out);
-		rf_store_rollback(c->app->store);
 		goto fail;
 	}
 	json_decref(body);
@@ -555,12 +551,8 @@ void rf_api_refunds_create(rf_ctx *c)
 	json_t *out = NULL;
 	int status = 0;
 	char *id = NULL;
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
-	if (rf_api_refund_ingest(c, &in, &out, &status, &id, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
+	if (rf_api_refund_ingest(c, &in, &out, &status, &id, &err) != RF_OK) {
 		json_decref(out);
-		rf_store_rollback(c->app->store);
 		goto fail;
 	}
 	json_decref(body);

@@ -74,23 +74,19 @@ void rf_api_login(rf_ctx *c)
 	if (ok && u.disabled_at)
 		ok = false;
 	if (!ok) {
-		if (rf_store_begin(c->app->store, &err) != RF_OK ||
-		    rf_store_login_failure_add(c->app->store, email_key, now, &err) != RF_OK ||
-		    rf_store_login_failure_add(c->app->store, ip_key, now, &err) != RF_OK ||
-		    rf_store_commit(c->app->store, &err) != RF_OK) {
-			rf_store_rollback(c->app->store);
+		if (rf_store_login_failure_add(c->app->store, email_key, now, &err) != RF_OK ||
+		    rf_store_login_failure_add(c->app->store, ip_key, now, &err) != RF_OK) {
 			goto fail;
 		}
 		rf_err_set(&err, RF_EUNAUTH, NULL, "wrong email or password");
+		/* The failure counts, though the answer is an error: the transaction keeps it. */
+		c->out.keep = true;
 		goto fail;
 	}
 	char *csrf = NULL;
 	c->who.actor = u.id;
-	if (rf_store_begin(c->app->store, &err) != RF_OK ||
-	    rf_store_login_failure_clear(c->app->store, email_key, &err) != RF_OK ||
-	    rf_auth_start_session(c, u.id, &csrf, &err) != RF_OK || rf_api_audit(c, "user.login", u.id, NULL, &err) ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
-		rf_store_rollback(c->app->store);
+	if (rf_store_login_failure_clear(c->app->store, email_key, &err) != RF_OK ||
+	    rf_auth_start_session(c, u.id, &csrf, &err) != RF_OK || rf_api_audit(c, "user.login", u.id, NULL, &err)) {
 		goto fail;
 	}
 	json_decref(body);

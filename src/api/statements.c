@@ -510,10 +510,7 @@ static void payout_hold(rf_ctx *c, bool hold)
 		rf_json_fail(c, RF_EINVAL, "reason", "holding a partner's payouts needs a reason");
 		return;
 	}
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load_partner(c, &p)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -525,14 +522,12 @@ static void payout_hold(rf_ctx *c, bool hold)
 	char *dcopy = rf_arena_strdup(c->a, dtxt ? dtxt : "{}");
 	free(dtxt);
 	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
-	    rf_api_audit(c, hold ? "partner.hold_payouts" : "partner.release_payouts", p.id, dcopy, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	    rf_api_audit(c, hold ? "partner.hold_payouts" : "partner.release_payouts", p.id, dcopy, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_partner_json(c, &p));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }

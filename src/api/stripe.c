@@ -317,31 +317,31 @@ void rf_api_stripe_webhook(rf_ctx *c)
 	const char *outcome = "processed", *note = NULL;
 	char *object_id = NULL, *prev_outcome = NULL;
 	int64_t at = rf_clock_now_ms();
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	rf_status rc = rf_store_stripe_event_get(c->app->store, prog.id, id, &prev_outcome, &object_id, c->a, &err);
 	if (rc == RF_OK) {
-		rf_store_rollback(c->app->store);
 		outcome = "duplicate";
 		goto reply;
 	}
 	if (rc != RF_ENOTFOUND)
 		goto fail;
+	if (rf_store_savepoint(c->app->store, "stripe_event", &err) != RF_OK)
+		goto fail;
 	rc = handle(c, &prog, type, obj, &outcome, &object_id, &note, &err);
 	if (rc == RF_EINVAL || rc == RF_ECONFLICT) {
-		/* Stripe would retry an error forever: an event refd cannot use is answered, and kept as ignored. */
-		rf_store_rollback(c->app->store);
+		/* Stripe would retry an error forever: an event refd cannot use is answered, and kept as ignored,
+		 * without anything the handling wrote before it gave up. */
+		rf_err keep = err;
+		if (rf_store_rollback_to(c->app->store, "stripe_event", &err) != RF_OK)
+			goto fail;
+		err = keep;
 		outcome = "ignored";
 		note = rf_arena_strdup(c->a, err.message);
 		object_id = NULL;
 		memset(&err, 0, sizeof err);
-		if (rf_store_begin(c->app->store, &err) != RF_OK)
-			goto fail;
 	} else if (rc != RF_OK) {
 		goto fail;
 	}
-	if (rf_store_stripe_event_add(c->app->store, prog.id, id, type, outcome, object_id, at, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK)
+	if (rf_store_stripe_event_add(c->app->store, prog.id, id, type, outcome, object_id, at, &err) != RF_OK)
 		goto fail;
 reply:;
 	json_t *out = json_pack("{s:b, s:s, s:s, s:s, s:s, s:o}", "received", 1, "event_id", id, "type", type,
@@ -351,7 +351,6 @@ reply:;
 	rf_json_send(c, 200, out);
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(ev);
 	rf_json_error(c, &err);
 }

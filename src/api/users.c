@@ -88,10 +88,8 @@ void rf_api_users_create(rf_ctx *c)
 	u.role = (char *)rf_role_name(role);
 	u.password_hash = hash;
 	u.created_at = rf_clock_now_ms();
-	if (rf_store_begin(c->app->store, &err) != RF_OK || rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
-	    rf_api_audit(c, "user.create", u.id, NULL, &err) != RF_OK ||
-	    rf_store_commit(c->app->store, &err) != RF_OK) {
-		rf_store_rollback(c->app->store);
+	if (rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
+	    rf_api_audit(c, "user.create", u.id, NULL, &err) != RF_OK) {
 		goto fail;
 	}
 	json_t *out = rf_api_user_json(&u);
@@ -127,10 +125,7 @@ void rf_api_users_update(rf_ctx *c)
 		return;
 	rf_user u;
 	/* Read, check and write in one transaction (the last-owner check must see a settled count). */
-	if (rf_store_begin(c->app->store, &err) != RF_OK)
-		goto fail;
 	if (!load(c, &u)) {
-		rf_store_rollback(c->app->store);
 		json_decref(body);
 		return;
 	}
@@ -198,13 +193,12 @@ void rf_api_users_update(rf_ctx *c)
 	}
 	if (rf_store_user_update(c->app->store, &u, &err) != RF_OK ||
 	    (end_sessions && rf_store_session_delete_user(c->app->store, u.id, &err) != RF_OK) ||
-	    rf_api_audit(c, "user.update", u.id, NULL, &err) != RF_OK || rf_store_commit(c->app->store, &err) != RF_OK)
+	    rf_api_audit(c, "user.update", u.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_api_user_json(&u));
 	return;
 fail:
-	rf_store_rollback(c->app->store);
 	json_decref(body);
 	rf_json_error(c, &err);
 }

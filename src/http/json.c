@@ -19,11 +19,11 @@ void rf_json_send(rf_ctx *c, int status, json_t *obj)
 	if (!s) {
 		static const char oom[] =
 		    "{\"error\":{\"type\":\"internal_error\",\"message\":\"out of memory\",\"field\":null}}";
-		rf_resp_send(c->req, 500, "application/json", oom, sizeof oom - 1);
+		rf_ctx_send(c, 500, "application/json", oom, sizeof oom - 1);
 		return;
 	}
 	rf_resp_header(c->req, "Cache-Control", "no-store");
-	rf_resp_send(c->req, status, "application/json", s, strlen(s));
+	rf_ctx_send(c, status, "application/json", s, strlen(s));
 	free(s);
 }
 
@@ -50,6 +50,8 @@ void rf_json_error(rf_ctx *c, const rf_err *err)
 	json_object_set_new(e, "field", err->field[0] ? text_value(err->field) : json_null());
 	if (st == RF_ERATE)
 		rf_resp_header(c->req, "Retry-After", "60");
+	if (st == RF_ERETRY)
+		c->out.retry = true;
 	if (st == RF_EUNAVAIL || st == RF_ERETRY)
 		rf_resp_header(c->req, "Retry-After", st == RF_ERETRY ? "1" : "5");
 	json_t *body = json_pack("{s:o}", "error", e);

@@ -190,6 +190,11 @@ void rf_resp_header(rf_req *r, const char *name, const char *value)
 	r->out_tail = h;
 }
 
+void rf_resp_headers_clear(rf_req *r)
+{
+	r->out_head = r->out_tail = NULL;
+}
+
 void rf_http_log_request(rf_req *r, int status, size_t bytes)
 {
 	char path[512], actor[128], line[1024], ts[40];

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/clock.h"
 #include "auth.h"
@@ -64,6 +65,76 @@ static bool match(const char *pattern, char **segs, int nsegs, const char **para
 			p++;
 	}
 	return i == nsegs;
+}
+
+void rf_ctx_send(rf_ctx *c, int status, const char *content_type, const char *body, size_t len)
+{
+	if (!c->out.holding) {
+		rf_resp_send(c->req, status, content_type, body, len);
+		return;
+	}
+	if (c->out.given)
+		return; /* the first answer stands, as it does when sent */
+	c->out.given = true;
+	c->out.status = status;
+	c->out.content_type = content_type;
+	c->out.len = len;
+	/* In the request's own arena, which lives until the answer is sent (a handler may work in one of its own). */
+	c->out.body = rf_arena_alloc(rf_req_arena(c->req), len + 1);
+	if (!c->out.body) {
+		c->out.status = 503;
+		c->out.len = 0;
+		return;
+	}
+	memcpy(c->out.body, body, len);
+	c->out.body[len] = '\0';
+}
+
+/* Runs a writing route in one transaction: its answer is held, then the transaction is committed when the answer is
+ * a success (or the route asked to keep its writes) and rolled back otherwise, and only then is the answer sent. A
+ * transaction that lost a race (a serialization failure or deadlock on PostgreSQL, in the route or at its commit)
+ * is run again, up to five times after a growing random pause; its answer is the last attempt's. */
+static void run_in_tx(rf_ctx *c, const rf_route *r)
+{
+	rf_store *s = c->app->store;
+	for (int attempt = 0;; attempt++) {
+		memset(&c->out, 0, sizeof c->out);
+		rf_err err = {0};
+		if (rf_store_begin(s, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		c->out.holding = true;
+		r->fn(c);
+		c->out.holding = false;
+		bool retry = c->out.retry;
+		if (!c->out.given) {
+			rf_store_rollback(s);
+			rf_json_fail(c, RF_EIO, NULL, "the route gave no answer");
+			return;
+		}
+		if (!retry && (c->out.status < 400 || c->out.keep)) {
+			if (rf_store_commit(s, &err) != RF_OK) {
+				rf_store_rollback(s);
+				retry = err.status == RF_ERETRY;
+				if (!retry || attempt == 4) {
+					rf_resp_headers_clear(c->req);
+					rf_json_error(c, &err);
+					return;
+				}
+			}
+		} else {
+			rf_store_rollback(s);
+		}
+		if (retry && attempt < 4) {
+			rf_resp_headers_clear(c->req);
+			struct timespec pause = {0, (long)(1 + randombytes_uniform(4)) * (1000000L << attempt)};
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		rf_resp_send(c->req, c->out.status, c->out.content_type, c->out.body, c->out.len);
+		return;
+	}
 }
 
 static bool is_safe_method(const char *m)
@@ -213,7 +284,10 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 	}
 	if (!query_ok(&c, found) || !body_ok(&c, found))
 		return;
-	found->fn(&c);
+	if (is_safe_method(method) || (found->flags & RF_ROUTE_NO_TX))
+		found->fn(&c);
+	else
+		run_in_tx(&c, found);
 	/* No statement may keep a read open past its request: a connection holding one would go on seeing the
 	 * database as it was (another process's new API key, for instance). */
 	if (c.app && c.app->store)

@@ -42,13 +42,30 @@ typedef struct {
 
 #define RF_MAX_PATH_PARAMS 4
 
+/* The answer of a route that runs in a transaction, held until the transaction commits (or is rolled back). */
+typedef struct {
+	bool holding; /* answers are held here, not sent */
+	bool given;   /* an answer is held */
+	int status;
+	const char *content_type;
+	char *body; /* in the request's arena */
+	size_t len;
+	bool keep;  /* commit even though the answer is an error (a failed login is still counted) */
+	bool retry; /* the transaction lost a race: run the route again */
+} rf_held;
+
 typedef struct {
 	rf_req *req;
 	rf_app *app;
 	rf_arena *a;
 	rf_principal who;
 	const char *params[RF_MAX_PATH_PARAMS]; /* values of {name} segments, in order */
+	rf_held out;
 } rf_ctx;
+
+/* Sends an answer, or holds it when the route runs in a transaction (the router sends it after the commit). Every
+ * answer of a handler goes through here (rf_json_send does). */
+void rf_ctx_send(rf_ctx *c, int status, const char *content_type, const char *body, size_t len);
 
 typedef void (*rf_route_fn)(rf_ctx *c);
 
@@ -68,6 +85,11 @@ enum {
 	 * carry campaign parameters (utm_*, via=, gclid ...) that are not refd's to judge, and Stripe's webhook,
 	 * which Stripe calls at the URL it was given. */
 	RF_ROUTE_ANY_QUERY = 1u << 1,
+	/* No transaction is opened for it, though its method is not GET: it writes nothing (a plan's simulation) or
+	 * writes elsewhere and answers later (the script's click, durable through the click writer). Every other
+	 * POST, PATCH and DELETE runs in one transaction that the router opens, commits when the answer is a
+	 * success, rolls back otherwise, and runs again when it lost a race. */
+	RF_ROUTE_NO_TX = 1u << 2,
 };
 
 typedef struct {

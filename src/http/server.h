@@ -63,6 +63,8 @@ rf_arena *rf_req_arena(rf_req *r);                      /* freed when the respon
 
 /* Adds a response header; call before rf_resp_send. */
 void rf_resp_header(rf_req *r, const char *name, const char *value);
+/* Forgets the headers added so far (a transaction run again starts its answer afresh). */
+void rf_resp_headers_clear(rf_req *r);
 /* Sends the response (once); body may be NULL for an empty one. */
 void rf_resp_send(rf_req *r, int status, const char *content_type, const char *body, size_t len);
 /* Keeps the request after the handler returns: its response is sent later, on the request's worker thread,

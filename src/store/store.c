@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/clock.h"
+#include "../core/secret.h"
 #include "../core/text.h"
 #include "migrations.h"
 #include "store_internal.h"
@@ -195,6 +197,50 @@ rf_status rf_store_commit(rf_store *s, rf_err *err)
 void rf_store_rollback(rf_store *s)
 {
 	rf_db_rollback(s->db);
+}
+
+static rf_status savepoint_sql(rf_store *s, const char *verb, const char *name, rf_err *err)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "%s %.60s", verb, name);
+	return rf_q_exec(s, sql, err);
+}
+
+rf_status rf_store_savepoint(rf_store *s, const char *name, rf_err *err)
+{
+	return savepoint_sql(s, "SAVEPOINT", name, err);
+}
+
+rf_status rf_store_rollback_to(rf_store *s, const char *name, rf_err *err)
+{
+	return savepoint_sql(s, "ROLLBACK TO SAVEPOINT", name, err);
+}
+
+rf_status rf_store_release(rf_store *s, const char *name, rf_err *err)
+{
+	return savepoint_sql(s, "RELEASE SAVEPOINT", name, err);
+}
+
+rf_status rf_store_tx(rf_store *s, rf_status (*fn)(rf_store *s, void *arg, rf_err *err), void *arg, rf_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		rf_status rc = rf_store_begin(s, err);
+		if (rc == RF_OK)
+			rc = fn(s, arg, err);
+		if (rc == RF_OK)
+			rc = rf_store_commit(s, err);
+		if (rc == RF_OK)
+			return RF_OK;
+		rf_store_rollback(s);
+		if (rc != RF_ERETRY || attempt == 4)
+			return rc;
+		memset(err, 0, sizeof *err);
+		/* A random pause, so that two transactions that collided do not collide again at once. */
+		unsigned char r = 0;
+		rf_random_fast(&r, 1);
+		struct timespec pause = {0, (long)(1 + r % 4) * (1000000L << attempt)};
+		nanosleep(&pause, NULL);
+	}
 }
 
 rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err)

@@ -44,6 +44,18 @@ rf_status rf_store_begin(rf_store *s, rf_err *err);
 rf_status rf_store_commit(rf_store *s, rf_err *err);
 void rf_store_rollback(rf_store *s);
 
+/* Savepoints inside the open transaction: rf_store_rollback_to undoes what followed rf_store_savepoint of the same
+ * name without ending the transaction (name is an identifier the caller writes, never text from outside). */
+rf_status rf_store_savepoint(rf_store *s, const char *name, rf_err *err);
+rf_status rf_store_rollback_to(rf_store *s, const char *name, rf_err *err);
+rf_status rf_store_release(rf_store *s, const char *name, rf_err *err);
+
+/* Runs fn in a transaction: committed when fn returns RF_OK, rolled back otherwise. A transaction that lost a race
+ * (RF_ERETRY: a serialization failure or deadlock, in fn or at its commit) is run again, up to five times after a
+ * short random pause, so fn must do nothing outside the database that it cannot do twice. For the jobs and the
+ * command line; the API's routes are run in transactions by the router. */
+rf_status rf_store_tx(rf_store *s, rf_status (*fn)(rf_store *s, void *arg, rf_err *err), void *arg, rf_err *err);
+
 /* True when no program and no user exists yet (a fresh database, before demo data). */
 rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err);
 
