@@ -76,46 +76,73 @@ static rf_status count_rows(rf_store *s, const char *table, int64_t *n, rf_err *
 	return rf_q_one_int(s, st, n, err);
 }
 
-/* Binds the current row of src (ncols values) at params base+1 … of ins. */
-static void bind_row(rf_db_stmt *src, int ncols, rf_db_stmt *ins, int base)
+/* One value of a row read from the source, kept until its batch is written. */
+typedef struct {
+	rf_db_type type;
+	int64_t i;
+	const void *p; /* text or blob bytes, in the batch's arena */
+	size_t len;
+} cell;
+
+/* Keeps the current row of src in cells (ncols of them), its bytes in the arena; false when memory runs out. */
+static bool keep_row(rf_db_stmt *src, int ncols, cell *cells, rf_arena *a)
 {
 	for (int c = 0; c < ncols; c++) {
-		int p = base + c + 1;
-		size_t len = 0;
-		switch (rf_db_col_type(src, c)) {
-		case RF_DB_T_NULL:
-			rf_db_bind_null(ins, p);
-			break;
-		case RF_DB_T_INT:
-			rf_db_bind_int(ins, p, rf_db_col_int(src, c));
-			break;
-		case RF_DB_T_FLOAT: {
+		cell *v = &cells[c];
+		v->type = rf_db_col_type(src, c);
+		v->len = 0;
+		v->p = NULL;
+		if (v->type == RF_DB_T_INT) {
+			v->i = rf_db_col_int(src, c);
+		} else if (v->type == RF_DB_T_FLOAT) {
 			/* No refd column holds fractions; a float here is an integer a database widened. */
-			rf_db_bind_int(ins, p, (int64_t)rf_db_col_double(src, c));
-			break;
+			v->type = RF_DB_T_INT;
+			v->i = (int64_t)rf_db_col_double(src, c);
+		} else if (v->type == RF_DB_T_TEXT || v->type == RF_DB_T_BLOB) {
+			const void *b = v->type == RF_DB_T_TEXT ? (const void *)rf_db_col_text(src, c, &v->len)
+								: rf_db_col_blob(src, c, &v->len);
+			char *copy = rf_arena_alloc(a, v->len + 1);
+			if (!copy)
+				return false;
+			if (v->len)
+				memcpy(copy, b, v->len);
+			copy[v->len] = '\0';
+			v->p = copy;
 		}
-		case RF_DB_T_BLOB: {
-			const void *b = rf_db_col_blob(src, c, &len);
-			rf_db_bind_blob(ins, p, b ? b : "", len);
+	}
+	return true;
+}
+
+static void bind_cells(rf_db_stmt *ins, const cell *cells, int n)
+{
+	for (int k = 0; k < n; k++) {
+		const cell *v = &cells[k];
+		switch (v->type) {
+		case RF_DB_T_INT:
+		case RF_DB_T_FLOAT:
+			rf_db_bind_int(ins, k + 1, v->i);
 			break;
-		}
-		case RF_DB_T_TEXT: {
-			const char *t = rf_db_col_text(src, c, &len);
-			rf_db_bind_textn(ins, p, t ? t : "", len);
+		case RF_DB_T_TEXT:
+			rf_db_bind_textn(ins, k + 1, v->p, v->len);
 			break;
-		}
+		case RF_DB_T_BLOB:
+			rf_db_bind_blob(ins, k + 1, v->p, v->len);
+			break;
+		case RF_DB_T_NULL:
+			rf_db_bind_null(ins, k + 1);
+			break;
 		}
 	}
 }
 
-/* INSERT INTO table (the source's columns) VALUES (…) × rows, in the arena; settings replace the target's own
- * rows (its migrations made some). */
-static char *insert_sql(rf_arena *a, const char *table, rf_db_stmt *src, int ncols, int rows)
+/* INSERT INTO table (columns) VALUES (…) × rows, in the arena; settings replace the target's own rows (its
+ * migrations made some). */
+static char *insert_sql(rf_arena *a, const char *table, char **cols, int ncols, int rows)
 {
 	rf_dbuf b = RF_DBUF_INIT(1 << 20);
 	rf_dbuf_addf(&b, "INSERT INTO %s (", table);
 	for (int c = 0; c < ncols; c++)
-		rf_dbuf_addf(&b, "%s%s", c ? ", " : "", rf_db_col_name(src, c));
+		rf_dbuf_addf(&b, "%s%s", c ? ", " : "", cols[c]);
 	rf_dbuf_adds(&b, ") VALUES ");
 	for (int r = 0; r < rows; r++) {
 		rf_dbuf_adds(&b, r ? ", (" : "(");
@@ -130,84 +157,115 @@ static char *insert_sql(rf_arena *a, const char *table, rf_db_stmt *src, int nco
 	return out;
 }
 
+/* Writes the rows kept so far as one INSERT. */
+static rf_status flush_rows(rf_store *to, const char *table, char **cols, int ncols, const cell *cells, int rows,
+			    rf_arena *a, rf_err *err)
+{
+	char *sql = insert_sql(a, table, cols, ncols, rows);
+	rf_db_stmt *ins = sql ? rf_q_prep(to, sql, err) : NULL;
+	if (!ins)
+		return sql ? err->status : rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	bind_cells(ins, cells, rows * ncols);
+	return rf_q_done(to, ins, NULL, err);
+}
+
+/* The columns of the source's rows that the target has too: PostgreSQL's derived search column, for one, is not
+ * SQLite's, and is computed by the target itself. */
+static rf_status shared_columns(rf_store *from, rf_store *to, const char *table, char ***cols, int **from_idx,
+				int *n, rf_arena *a, rf_err *err)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE 1 = 0", table);
+	rf_db_stmt *fs = rf_q_prep(from, sql, err), *ts = fs ? rf_q_prep(to, sql, err) : NULL;
+	if (!fs || !ts)
+		return err->status;
+	/* The column names are known once a statement has run. */
+	int rf = rf_db_step(fs), rt = rf_db_step(ts);
+	if (rf == RF_DB_FAIL || rt == RF_DB_FAIL) {
+		rf_status st = rf_q_fail(rf == RF_DB_FAIL ? from : to, err, "reading a table's columns");
+		rf_db_reset(fs);
+		rf_db_reset(ts);
+		return st;
+	}
+	int nf = rf_db_col_count(fs), nt = rf_db_col_count(ts);
+	*cols = rf_arena_alloc(a, sizeof **cols * (size_t)(nf ? nf : 1));
+	*from_idx = rf_arena_alloc(a, sizeof **from_idx * (size_t)(nf ? nf : 1));
+	*n = 0;
+	for (int i = 0; *cols && *from_idx && i < nf; i++) {
+		const char *name = rf_db_col_name(fs, i);
+		for (int j = 0; name && j < nt; j++) {
+			const char *tn = rf_db_col_name(ts, j);
+			if (tn && strcmp(tn, name) == 0 && strcmp(name, "search_vector") != 0) {
+				(*cols)[*n] = rf_arena_strdup(a, name);
+				(*from_idx)[(*n)++] = i;
+				break;
+			}
+		}
+	}
+	rf_db_reset(fs);
+	rf_db_reset(ts);
+	if (!*cols || !*from_idx)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	return RF_OK;
+}
+
 static rf_status copy_table(rf_store *from, rf_store *to, const char *table,
 			    void (*progress)(const char *table, int64_t rows, void *arg), void *arg, int64_t *copied,
 			    rf_err *err)
 {
-	char sql[96];
-	snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
-	rf_db_stmt *src = rf_q_prep(from, sql, err);
-	if (!src)
-		return err->status;
-	rf_arena a;
-	rf_arena_init(&a, 0);
-	rf_status rc = RF_OK;
-	rf_db_stmt *batch = NULL, *one = NULL;
-	int ncols = 0, inbatch = 0;
+	rf_arena meta, rows;
+	rf_arena_init(&meta, 0);
+	rf_arena_init(&rows, 0);
+	char **cols = NULL;
+	int *idx = NULL, ncols = 0;
+	rf_status rc = shared_columns(from, to, table, &cols, &idx, &ncols, &meta, err);
+	if (rc != RF_OK)
+		goto done_meta;
+	rf_dbuf select = RF_DBUF_INIT(64 << 10);
+	rf_dbuf_adds(&select, "SELECT ");
+	for (int c = 0; c < ncols; c++)
+		rf_dbuf_addf(&select, "%s%s", c ? ", " : "", cols[c]);
+	rf_dbuf_addf(&select, " FROM %s", table);
+	char *sql = rf_dbuf_status(&select) == RF_OK ? rf_arena_strdup(&meta, select.p) : NULL;
+	rf_dbuf_free(&select);
+	rf_db_stmt *src = sql ? rf_q_prep(from, sql, err) : NULL;
+	cell *cells = rf_arena_alloc(&meta, sizeof *cells * (size_t)(ncols ? ncols : 1) * BATCH);
+	if (!src || !cells) {
+		rc = src ? rf_err_set(err, RF_ENOMEM, NULL, "out of memory") : err->status;
+		goto done_meta;
+	}
+	(void)idx; /* the SELECT names the shared columns in order */
+	int kept = 0, step;
 	int64_t n = 0;
-	int step;
 	while ((step = rf_db_step(src)) == RF_DB_ROW) {
-		if (!batch) {
-			ncols = rf_db_col_count(src);
-			char *bsql = insert_sql(&a, table, src, ncols, BATCH);
-			char *osql = insert_sql(&a, table, src, ncols, 1);
-			if (!bsql || !osql) {
-				rc = rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-				goto done;
-			}
-			/* Prepared again for every batch: the target's statement cache keeps them. */
-			batch = rf_q_prep(to, bsql, err);
-			one = batch ? rf_q_prep(to, osql, err) : NULL;
-			if (!batch || !one) {
-				rc = err->status;
-				goto done;
-			}
-			batch = rf_q_prep(to, bsql, err);
+		if (!keep_row(src, ncols, &cells[kept * ncols], &rows)) {
+			rc = rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+			break;
 		}
-		bind_row(src, ncols, batch, inbatch * ncols);
-		if (++inbatch == BATCH) {
-			if ((rc = rf_q_done(to, batch, NULL, err)) != RF_OK)
-				goto done;
-			inbatch = 0;
+		if (++kept == BATCH) {
+			if ((rc = flush_rows(to, table, cols, ncols, cells, kept, &meta, err)) != RF_OK)
+				break;
+			kept = 0;
+			rf_arena_reset(&rows);
 		}
-		n++;
-		if (progress && n % 100000 == 0)
+		if (progress && ++n % 100000 == 0)
+			progress(table, n, arg);
+		else if (!progress)
+			n++;
+	}
+	if (rc == RF_OK && step != RF_DB_DONE)
+		rc = rf_q_fail(from, err, "reading the source");
+	if (rc == RF_OK && kept)
+		rc = flush_rows(to, table, cols, ncols, cells, kept, &meta, err);
+	rf_db_reset(src);
+	if (rc == RF_OK) {
+		*copied = n;
+		if (progress)
 			progress(table, n, arg);
 	}
-	if (step != RF_DB_DONE) {
-		rc = rf_q_fail(from, err, "reading the source");
-		goto done;
-	}
-	/* The rows of a last, partial batch are rebound one by one from a second read of them: simpler than
-	 * statements for every batch size, and at most BATCH - 1 rows. */
-	if (inbatch) {
-		rf_db_reset(src);
-		src = rf_q_prep(from, sql, err);
-		int64_t skip = n - inbatch, i = 0;
-		while (src && (step = rf_db_step(src)) == RF_DB_ROW) {
-			if (i++ < skip)
-				continue;
-			one = rf_q_prep(to, insert_sql(&a, table, src, ncols, 1), err);
-			if (!one) {
-				rc = err->status;
-				goto done;
-			}
-			bind_row(src, ncols, one, 0);
-			if ((rc = rf_q_done(to, one, NULL, err)) != RF_OK)
-				goto done;
-		}
-		if (!src || step != RF_DB_DONE) {
-			rc = src ? rf_q_fail(from, err, "reading the source") : err->status;
-			goto done;
-		}
-	}
-	*copied = n;
-	if (progress)
-		progress(table, n, arg);
-done:
-	if (src)
-		rf_db_reset(src);
-	rf_arena_reset(&a);
+done_meta:
+	rf_arena_reset(&rows);
+	rf_arena_reset(&meta);
 	if (rc != RF_OK && err->message[0]) {
 		char msg[sizeof err->message], field[sizeof err->field];
 		memcpy(msg, err->message, sizeof msg);
