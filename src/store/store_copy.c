@@ -36,10 +36,10 @@ static bool known(const char *t)
 	for (size_t i = 0; i < NTABLES; i++)
 		if (strcmp(tables[i], t) == 0)
 			return true;
-	/* The migrations' own bookkeeping is made by migrating the target; SQLite's full-text index follows its
-	 * table by triggers, and PostgreSQL keeps its search data in the partners table itself. */
+	/* The migrations' own bookkeeping is made by migrating the target; SQLite's full-text indexes (words and
+	 * trigrams) follow their table by triggers, and PostgreSQL keeps its search data in the partners table. */
 	return strcmp(t, "schema_migrations") == 0 || strncmp(t, "partners_fts", 12) == 0 ||
-	       strncmp(t, "sqlite_", 7) == 0;
+	       strncmp(t, "partners_trgm", 13) == 0 || strncmp(t, "sqlite_", 7) == 0;
 }
 
 /* Refuses a source with a table the copy does not know. */
@@ -171,8 +171,8 @@ static rf_status flush_rows(rf_store *to, const char *table, char **cols, int nc
 
 /* The columns of the source's rows that the target has too: PostgreSQL's derived search column, for one, is not
  * SQLite's, and is computed by the target itself. */
-static rf_status shared_columns(rf_store *from, rf_store *to, const char *table, char ***cols, int **from_idx,
-				int *n, rf_arena *a, rf_err *err)
+static rf_status shared_columns(rf_store *from, rf_store *to, const char *table, char ***cols, int **from_idx, int *n,
+				rf_arena *a, rf_err *err)
 {
 	char sql[96];
 	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE 1 = 0", table);

@@ -13,7 +13,8 @@
 #include "db.h"
 
 #define STMT_CACHE 256
-#define MAX_PARAMS 512
+/* PostgreSQL takes at most 65535 parameters in one statement. */
+#define MAX_PARAMS 65535
 #define MAX_CHANNELS 8
 
 /* Type oids of PostgreSQL's built-in types (pg_type.h), for the parameters' declared types. */
@@ -36,8 +37,11 @@ typedef struct pg_stmt {
 	char *pgsql;
 	int nparams; /* the highest marker number */
 	bool prepared;
-	unsigned types[MAX_PARAMS]; /* as prepared */
+	unsigned *types; /* as prepared, one per parameter */
 	param *params;
+	/* What one execution hands libpq, one per parameter (kept with the statement rather than remade). */
+	const char **values;
+	int *lengths, *formats;
 	PGresult *res;
 	int row, nrows; /* the current row (-1 before the first) */
 	bool ran;
@@ -157,6 +161,10 @@ static void pg_close(rf_db *d)
 		for (int k = 0; k < q->nparams; k++)
 			free(q->params[k].val);
 		free(q->params);
+		free(q->types);
+		free(q->values);
+		free(q->lengths);
+		free(q->formats);
 		free(q->sql);
 		free(q->pgsql);
 		free(q);
@@ -283,8 +291,13 @@ static rf_db_stmt *pg_prepare(rf_db *d, const char *sql)
 	q->pgsql = translate(sql, &q->nparams);
 	if (!q->sql || !q->pgsql || q->nparams > MAX_PARAMS)
 		goto nomem;
-	q->params = calloc((size_t)(q->nparams ? q->nparams : 1), sizeof *q->params);
-	if (!q->params)
+	size_t np = (size_t)(q->nparams ? q->nparams : 1);
+	q->params = calloc(np, sizeof *q->params);
+	q->types = calloc(np, sizeof *q->types);
+	q->values = calloc(np, sizeof *q->values);
+	q->lengths = calloc(np, sizeof *q->lengths);
+	q->formats = calloc(np, sizeof *q->formats);
+	if (!q->params || !q->types || !q->values || !q->lengths || !q->formats)
 		goto nomem;
 	q->row = -1;
 	snprintf(q->name, sizeof q->name, "rf%u", p->next_name++);
@@ -302,6 +315,10 @@ static rf_db_stmt *pg_prepare(rf_db *d, const char *sql)
 		for (size_t k = 0; k < sizeof old->blobs / sizeof old->blobs[0]; k++)
 			free(old->blobs[k].p);
 		free(old->params);
+		free(old->types);
+		free(old->values);
+		free(old->lengths);
+		free(old->formats);
 		free(old->sql);
 		free(old->pgsql);
 		free(old);
@@ -317,6 +334,10 @@ nomem:
 		free(q->sql);
 		free(q->pgsql);
 		free(q->params);
+		free(q->types);
+		free(q->values);
+		free(q->lengths);
+		free(q->formats);
 		free(q);
 	}
 	p->kind = RF_DB_ERR_UNAVAIL;
@@ -419,15 +440,13 @@ static int run(pg_stmt *q)
 		PQclear(res);
 		q->prepared = true;
 	}
-	const char *values[MAX_PARAMS];
-	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
 	for (int k = 0; k < q->nparams; k++) {
-		values[k] = q->params[k].val;
-		lengths[k] = (int)q->params[k].len;
+		q->values[k] = q->params[k].val;
+		q->lengths[k] = (int)q->params[k].len;
 		/* Blobs go in binary, as their bytes; everything else as text. */
-		formats[k] = q->params[k].type == OID_BYTEA ? 1 : 0;
+		q->formats[k] = q->params[k].type == OID_BYTEA ? 1 : 0;
 	}
-	q->res = PQexecPrepared(p->conn, q->name, q->nparams, values, lengths, formats, 0);
+	q->res = PQexecPrepared(p->conn, q->name, q->nparams, q->values, q->lengths, q->formats, 0);
 	ExecStatusType st = PQresultStatus(q->res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		const char *ct = PQcmdTuples(q->res);
