@@ -37,10 +37,11 @@ $(B)/gen/openapi.c: src/api/openapi.json scripts/embed.sh
 	sh scripts/embed.sh rf_openapi_json src/api/openapi.json > $@.tmp && mv $@.tmp $@
 
 # npm ci installs exactly what package-lock.json pins (no install scripts), once: a stamp stands for the packages.
+# scripts/npm_packages.sh installs under a lock (the test suites use it too) and skips what is already current.
 NPM_STAMP := node_modules/.refd-lock.sha256
 $(NPM_STAMP): package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	sha256sum package-lock.json | cut -d' ' -f1 >$@
+	sh scripts/npm_packages.sh
+	touch $@
 
 $(B)/gen/web.c: $(WEB_FILES) $(NPM_STAMP) scripts/embed_web.sh
 	@mkdir -p $(dir $@)

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs every check and test suite, plain and under ASan+UBSan, and ends with one line "N passed, N failed".
+# Runs every check and test suite, plain and under ASan+UBSan, and ends with one line "N passed, N failed". Each
+# step's "==" line ends with its wall time. JOBS (default: the number of cores) is make's -j and the number of
+# integration modules run at once.
 set -u
 cd "$(dirname "$0")/.."
 RESULTS=build/test-results
@@ -7,10 +9,18 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 PASSED=0
 FAILED=0
-JOBS=${JOBS:-2}
+JOBS=${JOBS:-$(nproc)}
+export JOBS
 
-count() { # name passed failed
-	echo "== $1: $2 passed, $3 failing"
+now() { date +%s%N; } # nanoseconds (GNU date)
+
+took() { # start end: "12.3s"
+	ms=$((($2 - $1) / 1000000))
+	echo "$((ms / 1000)).$((ms % 1000 / 100))s"
+}
+
+count() { # name passed failed start [end]
+	echo "== $1: $2 passed, $3 failing, $(took "$4" "${5:-$(now)}")"
 	PASSED=$((PASSED + $2))
 	FAILED=$((FAILED + $3))
 }
@@ -18,11 +28,12 @@ count() { # name passed failed
 step() { # name command...: one check that passes or fails as a whole
 	name=$1
 	shift
+	t0=$(now)
 	if "$@" >"$RESULTS/$name.log" 2>&1; then
-		count "$name" 1 0
+		count "$name" 1 0 "$t0"
 	else
 		cat "$RESULTS/$name.log"
-		count "$name" 0 1
+		count "$name" 0 1 "$t0"
 	fi
 }
 
@@ -31,6 +42,7 @@ unit_suite() { # label dir
 		case "$t" in *.d) continue ;; esac
 		[ -x "$t" ] || continue
 		log="$RESULTS/$1-$(basename "$t").log"
+		t0=$(now)
 		"$t" >"$log" 2>&1
 		rc=$?
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
@@ -41,12 +53,13 @@ unit_suite() { # label dir
 			f=1 # crashed or a sanitizer stopped it
 		fi
 		[ "$f" != 0 ] && cat "$log"
-		count "$1 unit $(basename "$t")" "$p" "$f"
+		count "$1 unit $(basename "$t")" "$p" "$f" "$t0"
 	done
 }
 
-integration_suite() { # label binary
+integration_suite() { # label binary: the modules run JOBS at a time (tests/integration/run.py)
 	summary="$RESULTS/$1-integration.txt"
+	t0=$(now)
 	REFD_BIN="$2" REFD_TEST_SUMMARY="$summary" python3 tests/integration/run.py >"$RESULTS/$1-integration.log" 2>&1
 	if [ -f "$summary" ]; then
 		read -r p f <"$summary"
@@ -55,13 +68,26 @@ integration_suite() { # label binary
 		f=1
 	fi
 	[ "$f" != 0 ] && cat "$RESULTS/$1-integration.log"
-	count "$1 integration" "$p" "$f"
+	count "$1 integration" "$p" "$f" "$t0"
 }
 
-browser_suite() { # label binary: node's test runner in headless Chromium; its "# pass N" / "# fail N" lines
+browser_start() { # label binary: node's test runner in headless Chromium, in the background; browser_end reports
+	(
+		t0=$(now)
+		REFD_BIN="$2" sh tests/browser/run.sh >"$RESULTS/$1-browser.log" 2>&1
+		rc=$?
+		echo "$rc $t0 $(now)" >"$RESULTS/$1-browser.rc"
+	) &
+	BROWSER_PID=$!
+}
+
+browser_end() { # label: waits for the browser suite and counts its "# pass N" / "# fail N" lines
+	wait "$BROWSER_PID"
 	log="$RESULTS/$1-browser.log"
-	REFD_BIN="$2" sh tests/browser/run.sh >"$log" 2>&1
-	rc=$?
+	rc=1
+	t0=$(now)
+	t1=$t0
+	[ -f "$RESULTS/$1-browser.rc" ] && read -r rc t0 t1 <"$RESULTS/$1-browser.rc"
 	p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
 	f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
 	c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$log" | tail -1)
@@ -72,16 +98,13 @@ browser_suite() { # label binary: node's test runner in headless Chromium; its "
 	fi
 	[ "$f" != 0 ] && cat "$log"
 	sed -n '/^# tests /,$p' "$log"
-	count "$1 browser" "$p" "$f"
+	count "$1 browser" "$p" "$f" "$t0" "$t1"
 }
 
-npm_packages() { # the Stripe webhook tests sign their fixtures with the pinned npm package stripe
-	[ -f node_modules/stripe/package.json ] && return 0
-	command -v npm >/dev/null 2>&1 || return 0 # the Stripe tests then say what is missing
-	echo "installing the pinned npm packages (npm ci)"
-	# No install scripts, as tests/browser/run.sh; its stamp tells it the packages match package-lock.json.
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error &&
-		sha256sum package-lock.json | cut -d' ' -f1 >node_modules/.refd-lock.sha256
+npm_packages() { # the Stripe webhook tests, the OpenAPI lint and the browser tests use the pinned npm packages
+	command -v npm >/dev/null 2>&1 || return 0 # the tests that need them then say what is missing
+	# Installed once here, before the suites that use them run side by side.
+	sh scripts/npm_packages.sh
 }
 
 step build make -j"$JOBS" all unit
@@ -90,11 +113,14 @@ step clang-format make check-format
 step cppcheck make cppcheck
 unit_suite plain build
 integration_suite plain build/refd
-browser_suite plain build/refd
 
+# The browser suite mostly waits for Chromium and its pages (about a third of one core) and the fuzzing runs for a
+# fixed time, so they run side by side; they share no files or ports.
+browser_start plain build/refd
 # Coverage-guided fuzzing of the pure rules (URLs, emails, money, times, codes), briefly: the targets check
 # properties such as "an accepted URL with the click id added is still accepted and reads back".
 step fuzz make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+browser_end plain
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

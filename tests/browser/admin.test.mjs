@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, REFD, freePort, startRefd, stopRefd } from './refd.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, REFD, startRefd, stopRefd } from './refd.mjs';
 
 const CASE = { timeout: 30000 };
 
@@ -96,14 +96,8 @@ before(async () => {
   assert.ok(existsSync(REFD), `${REFD} is missing: run make first`);
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/bootstrap.sh`);
   tmp = mkdtempSync(join(tmpdir(), 'refd-admin-'));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      refd = await startRefd(tmp, `127.0.0.1:${await freePort()}`, { demo: true, quiet: true, clock: false });
-      break;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-    }
-  }
+  // Port 0: the kernel gives refd a port no other server has (a port chosen here could be taken meanwhile).
+  refd = await startRefd(tmp, '127.0.0.1:0', { demo: true, quiet: true, clock: false });
   base = `http://127.0.0.1:${refd.port}`;
   EXP = Object.fromEntries((await (await fetch(`${base}/api/v1/currencies`)).json()).data.map((c) => [c.code, c.exponent]));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30000 });

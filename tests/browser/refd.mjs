@@ -1,6 +1,7 @@
 // What the browser tests share: where refd and Chromium are, a free loopback port, and starting and stopping a
 // refd server of one's own (with or without the demo data) that reports its JSON log lines.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -12,6 +13,11 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+// refd's worker threads: each has a listening socket of its own on the port (SO_REUSEPORT).
+export const THREADS = 2;
+
+// A free loopback port, for a test that must give refd a port of its own choosing (port 0 is safer: the kernel
+// then picks one nobody uses at the moment of the bind).
 export function freePort() {
   return new Promise((ok, fail) => {
     const s = net.createServer();
@@ -23,12 +29,22 @@ export function freePort() {
   });
 }
 
+// How many sockets listen on the loopback TCP port, read from /proc/net/tcp. SO_REUSEPORT lets another process
+// of the same user listen on a port refd listens on; the connections are then shared between the two.
+export function listenersOn(port) {
+  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).filter((line) => {
+    const f = line.trim().split(/\s+/);
+    return f.length > 3 && f[1].endsWith(hex) && f[3] === '0A';
+  }).length;
+}
+
 // Starts `refd serve` on listen (host:port) with a database in dir. Options: demo (seed the demo data and wait
 // for the admin password it prints), quiet (no request log), clock (a test clock file in dir). Resolves with
 // { proc, db, port, lines (every JSON line refd printed), password, stderr() } once refd listens.
 export function startRefd(dir, listen, { demo = false, quiet = false, clock = true } = {}) {
   const db = join(dir, 'refd.db');
-  const args = ['serve', '--listen', listen, '--db', db, '--threads', '2'];
+  const args = ['serve', '--listen', listen, '--db', db, '--threads', String(THREADS)];
   if (!demo) args.push('--no-demo');
   if (quiet) args.push('--quiet');
   if (clock) args.push('--test-clock-file', join(dir, 'clock'));

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs the browser tests (tests/browser/*.test.mjs) with node's test runner and prints its TAP output, which ends
 # with node's summary ("# pass N", "# fail N", ...). Needs build/refd (REFD_BIN overrides), /usr/bin/chromium and
-# sqlite3 (scripts/bootstrap.sh --test installs them) and the pinned playwright-core, which it installs with `npm ci` when
-# node_modules is missing or was installed from another package-lock.json (as scripts/lint_openapi.sh does).
+# sqlite3 (scripts/bootstrap.sh --test installs them) and the pinned playwright-core, which scripts/npm_packages.sh
+# installs when node_modules is missing or was installed from another package-lock.json.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -13,15 +13,7 @@ fi
 # playwright-core never downloads a browser by itself; this also keeps any tool from trying.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-stamp=node_modules/.refd-lock.sha256
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-have=$(cat "$stamp" 2>/dev/null || true)
-if [ ! -f node_modules/playwright-core/package.json ] || [ "$want" != "$have" ]; then
-	echo "browser tests: installing the pinned packages (npm ci)" >&2
-	# No install scripts: the only package with one (core-js) merely prints a message.
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-	echo "$want" >"$stamp"
-fi
+sh scripts/npm_packages.sh
 
 # Each case has its own time limit; this bounds the whole run (a hung browser or server included).
 exec timeout -k 5 240 node --test --test-reporter=tap tests/browser/*.test.mjs

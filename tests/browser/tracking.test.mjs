@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, REFD, freePort, startRefd, stopRefd } from './refd.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, REFD, THREADS, freePort, listenersOn, startRefd, stopRefd } from './refd.mjs';
 
 const CASE = { timeout: 20000 };
 const CLICK_ID = /^clk_[A-Za-z0-9]{24}$/;
@@ -62,7 +62,7 @@ const clickCount = () => rows('SELECT count(*) AS n FROM clicks')[0].n;
 
 // refd's log lines for the tracking endpoint, as {status} records; the line is written once the answer is out.
 async function trackRequests(from, want) {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 10000;
   for (;;) {
     const got = refd.lines.slice(from).filter((l) => l.msg === 'request' && l.path === '/api/v1/track/click');
     if (got.length >= want || Date.now() > deadline) return got;
@@ -143,13 +143,21 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'refd-browser-'));
   // refd is started on a port chosen here, without --public-url: the script's API address then is the address
   // refd listens on (the last case checks the same with --listen 127.0.0.1:0).
+  // Another server may take the chosen port before refd binds it: then refd cannot listen, or, when that server
+  // also uses SO_REUSEPORT as refd does, both listen and share the port's connections. Either way a new port is
+  // tried; refd's own listeners (one per worker thread) must be the port's only ones.
   for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
     try {
-      refd = await startRefd(tmp, `127.0.0.1:${await freePort()}`);
-      break;
+      refd = await startRefd(tmp, `127.0.0.1:${port}`);
     } catch (e) {
-      if (attempt >= 3) throw e; // the port was taken between freePort() and refd's bind
+      if (attempt >= 5 || !/cannot listen/.test(e.message)) throw e;
+      continue;
     }
+    const listeners = listenersOn(port);
+    if (listeners === THREADS) break;
+    await stopRefd(refd);
+    if (attempt >= 5) throw new Error(`port ${port} has ${listeners} listening sockets, refd ${THREADS}`);
   }
   key = execFileSync(REFD, ['apikey', 'create', '--db', refd.db, '--name', 't', '--role', 'admin'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();

@@ -45,7 +45,9 @@ class Refd:
         self.err_path = os.path.join(self.dir, "refd.err")
         self.demo = demo
         self.extra_args = list(extra_args)
-        self.env = dict(os.environ)
+        # refd reads REFD_* settings from its environment: the caller's own (a REFD_DB or REFD_QUIET exported in
+        # a shell) must not change what the tests see, so only those a test gives are passed.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("REFD_")}
         self.env.update(env or {})
         self.proc = None
         self.port = None
@@ -246,6 +248,22 @@ def raw_http(port, data, timeout=10):
         return out
     finally:
         s.close()
+
+
+def tcp_queues(local_port, remote_port):
+    """(bytes in the send queue, bytes in the receive queue) of the established loopback TCP connection whose end
+    local_port talks to remote_port, read from /proc/net/tcp; None when there is no such connection. A server's end
+    of a connection shows whether the server has read what the client sent (accepted or not yet)."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            local, remote, state, queues = parts[1], parts[2], parts[3], parts[4]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == local_port and \
+                    int(remote.rsplit(":", 1)[1], 16) == remote_port:
+                tx, rx = queues.split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
 
 
 # ---- Reading the database, browsers and cookies (used by the link and redirect tests) ----

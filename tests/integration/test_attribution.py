@@ -79,9 +79,9 @@ def visit(srv, ctx, code, prev=None, agent=None, expect_id=True):
     return cid
 
 
-def redirect(srv, code, headers, timeout=3):
+def redirect(srv, code, headers, timeout=10):
     """GET /r/{code}. A redirect answers in milliseconds; waiting the harness's 30 s for one that hangs would only
-    slow the suite down, so this fails after a few seconds instead."""
+    slow the suite down, so this fails sooner (after a margin for a loaded machine, where a flush can take a while)."""
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=timeout)
     try:
         conn.request("GET", "/r/" + code, headers=headers)

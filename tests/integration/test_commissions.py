@@ -761,7 +761,7 @@ def test_a_missing_rate_holds_the_entry_until_it_is_loaded(srv, ctx):
     assert e["earned"] == money(500, "gbp") and e["amount"] is None and e["status"] == "held", e
     assert "gbp" in e["status_reason"].lower() and "eur" in e["status_reason"].lower(), e
     fx_post(srv, ctx, "gbp", "eur", "1.15")
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     got = get_com(srv, ctx, e["id"])
     while got["status"] != "pending" and time.time() < deadline:
         time.sleep(0.05)
@@ -1005,7 +1005,7 @@ def test_simulate_reports_proposed_against_actual_and_writes_nothing(srv, ctx):
 
 # ---- the holding period ----
 
-def wait_for(fn, seconds=8):
+def wait_for(fn, seconds=30):
     deadline = time.time() + seconds
     while True:
         v = fn()

@@ -3,6 +3,8 @@ refd is killed with SIGKILL in the middle of the load, and after a restart on th
 a client received is in the clicks table. Each test starts its own refd processes (the module's server is not
 killed, so that run.py's clean-exit check of it still holds)."""
 import http.client
+import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -14,6 +16,9 @@ LINKS = "/api/v1/links"
 THREADS = 8
 LOAD_SECONDS = 2.0  # the load runs about this long; refd is killed in its middle
 CODE = "crash-sale"
+# Redirects pipelined on one connection just before the kill: seconds of work for refd.
+BURST = 20000
+CLICK_IN_LOCATION = re.compile(rb"\r\nLocation: [^\r]*[?&]refd_click=(clk_\w+)", re.I)
 
 
 def restarted(old):
@@ -84,22 +89,87 @@ class Load:
         return [r for rec in self.records for r in rec]
 
 
+class Burst:
+    """BURST redirects pipelined on one keep-alive connection, sent from one thread and answered on another, noted
+    as Load notes its requests. On a loaded machine the Load threads may all be between two requests when the kill
+    comes; refd working through a burst it has begun to answer is certainly in the middle of requests."""
+
+    def __init__(self, port, code, tag):
+        req = ("GET /r/%s HTTP/1.1\r\nHost: x\r\nUser-Agent: %s\r\n\r\n" % (code, browser_ua(tag + "-burst"))).encode()
+        self.chunk = 64
+        self.wire = req * self.chunk
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sent = 0  # requests wholly handed to the kernel
+        self.answers = []  # (time, click id) per 302, in order
+        self.other = []
+        self.t0 = None
+        self.sender = threading.Thread(target=self.send, daemon=True)
+        self.reader = threading.Thread(target=self.read, daemon=True)
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.reader.start()
+        self.sender.start()
+        return self
+
+    def send(self):
+        try:
+            while self.sent < BURST:
+                self.sock.sendall(self.wire)
+                self.sent += self.chunk
+        except OSError:
+            pass  # refd was killed
+
+    def read(self):
+        buf = b""
+        try:
+            while True:
+                data = self.sock.recv(262144)
+                if not data:
+                    return
+                buf += data
+                while b"\r\n\r\n" in buf:
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    m = CLICK_IN_LOCATION.search(head)
+                    if head.startswith(b"HTTP/1.1 302 ") and m:
+                        self.answers.append((time.monotonic(), m.group(1).decode()))
+                    else:
+                        self.other.append(head[:200])
+        except OSError:
+            return
+
+    def finish(self):
+        self.sender.join(15)
+        self.reader.join(15)
+        assert not self.sender.is_alive() and not self.reader.is_alive(), "the burst hangs"
+        self.sock.close()
+        # Every request sent got its answer or was cut off by the kill; all were sent before the process was gone.
+        out = [(self.t0, t, "ack", cid) for t, cid in self.answers]
+        out += [(self.t0, self.t0, "status", h) for h in self.other]
+        out += [(self.t0, time.monotonic(), "error", "cut off")] * (self.sent - len(self.answers) - len(self.other))
+        return out
+
+
 def load_and_kill(srv, tag):
     """Runs the load for about LOAD_SECONDS, SIGKILLs refd in its middle; returns (records, the time just before
     the kill, the time the process was gone)."""
     load = Load(srv.port, CODE, tag).start()
     t_start = time.monotonic()
     deadline = t_start + 20
-    # Kill half-way through, once the load is clearly under way (ASan builds are slower).
+    # Kill half-way through, once the load is clearly under way (ASan builds are slower) and refd has begun to
+    # answer a burst that keeps it busy for seconds.
     while time.monotonic() < deadline and (time.monotonic() - t_start < LOAD_SECONDS / 2 or load.acks() < 20):
         time.sleep(0.01)
+    burst = Burst(srv.port, CODE, tag).start()
+    while time.monotonic() < deadline and not burst.answers:
+        time.sleep(0.001)
     t_kill = time.monotonic()
     srv.proc.kill()
     srv.proc.wait(10)
     t_dead = time.monotonic()
     # The load goes on against the dead server for the rest of its time.
     time.sleep(max(0.2, LOAD_SECONDS - (time.monotonic() - t_start)))
-    return load.finish(), t_kill, t_dead
+    return load.finish() + burst.finish(), t_kill, t_dead
 
 
 def check_round(records, t_kill, t_dead, srv_after, link_id):

@@ -14,7 +14,9 @@ def setup(srv):
     return {"admin": admin, "prog": prog, "link": link}
 
 
-def connect(srv, timeout=5):
+def connect(srv, timeout=10):
+    """A connection whose reads give up after timeout seconds: long enough for a loaded machine, and shorter than the
+    30 s after which refd closes idle connections, so that Reader.closed() tells a close on purpose from that one."""
     return socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
 
 
@@ -203,10 +205,8 @@ def test_a_quiet_keep_alive_connection_is_read_again_when_the_client_speaks(srv,
         status, headers, _ = r.response()
         assert status == 200 and headers["x-request-id"] == "in-pieces"
         time.sleep(0.2)
-        started = time.monotonic()
         s.shutdown(socket.SHUT_WR)
-        assert r.closed()
-        assert time.monotonic() - started < 2
+        assert r.closed()  # within the socket's 10 s timeout, not at the 30 s idle timeout
 
 
 def test_a_slow_reader_gets_a_large_answer_whole(srv, ctx):
@@ -235,7 +235,7 @@ def test_clients_that_vanish_while_their_click_commits_lose_nothing(srv, ctx):
         if i % 2:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
         s.close()
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while time.time() < deadline and count() < before + 40:
         time.sleep(0.05)
     # Each request that reached the server was recorded, answered or not; the server carries on.

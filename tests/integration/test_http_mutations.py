@@ -54,7 +54,8 @@ def mutate(rng, data):
 
 
 def exchange(port, data, rng):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    # Long enough for a loaded machine, shorter than the 30 s after which refd closes an idle connection anyway.
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
     try:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if rng.random() < 0.3:

@@ -1111,7 +1111,7 @@ def test_forecast_follows_the_schedule(srv, ctx):
         expect(srv.post(PARTNERS + "/" + ctx["fcp"] + "/release-payouts", {}, key=ctx["admin"]), 200)
         # December rolls over into January; by then the job has approved every entry.
         set_now(srv, ctx, datetime(2027, 12, 20, 12, 0, tzinfo=timezone.utc))
-        deadline = time.time() + 8
+        deadline = time.time() + 30
         while True:
             f, x = forecast(srv, ctx, 15, 0)
             if x["pending"]["amount"] == 0 or time.time() > deadline:

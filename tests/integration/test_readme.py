@@ -33,13 +33,15 @@ def test_readme_examples_work_as_written(srv):
     assert "REFD=http://127.0.0.1:8080" in script and "PASSWORD='" in script
     script = script.replace("REFD=http://127.0.0.1:8080", "REFD=http://127.0.0.1:%d" % srv.port)
     script = re.sub(r"PASSWORD='[^']*'", "PASSWORD='%s'" % srv.demo_password, script)
-    work = tempfile.mkdtemp(prefix="refd-readme-")
-    os.mkdir(os.path.join(work, "build"))
-    os.symlink(os.path.abspath(harness.BINARY), os.path.join(work, "build", "refd"))
-    env = dict(os.environ, REFD_DB=srv.db)
-    before = len(srv.logs())
-    p = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env, capture_output=True,
-                       text=True, timeout=120)
+    # The examples run build/refd from a directory of their own, with only the REFD_DB they are meant to use.
+    with tempfile.TemporaryDirectory(prefix="refd-readme-") as work:
+        os.mkdir(os.path.join(work, "build"))
+        os.symlink(os.path.abspath(harness.BINARY), os.path.join(work, "build", "refd"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REFD_")}
+        env["REFD_DB"] = srv.db
+        before = len(srv.logs())
+        p = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=120)
     assert p.returncode == 0, "README examples failed (%d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
     reqs = [l for l in srv.logs()[before:] if l.get("msg") == "request"]
     assert len(reqs) >= 15, reqs
