@@ -11,6 +11,35 @@ import time
 
 BINARY = os.environ.get("REFD_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "refd"))
 
+# The database the tests run refd on: REFD_TEST_DB=sqlite (a file per instance, the default) or postgres (a
+# database per instance on one throwaway cluster: the one run.py started, named by REFD_TEST_PG, or one this
+# process starts itself when a module runs alone).
+DB_KIND = os.environ.get("REFD_TEST_DB", "sqlite")
+if DB_KIND not in ("sqlite", "postgres"):
+    raise SystemExit("REFD_TEST_DB must be sqlite or postgres, not %r" % DB_KIND)
+
+_cluster = None
+
+
+def pg_cluster():
+    """The PostgreSQL cluster of this run (started on first use when run.py did not start one)."""
+    global _cluster
+    if _cluster is None:
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        import pgcluster
+        shared = os.environ.get("REFD_TEST_PG")
+        if shared:
+            info = json.loads(shared)
+            _cluster = pgcluster.Cluster(info["base"])
+            _cluster.port = info["port"]
+            _cluster.started = False  # owned by run.py: never stopped from here
+        else:
+            import atexit
+            _cluster = pgcluster.Cluster().start()
+            atexit.register(_cluster.remove)
+    return _cluster
+
 
 class Response:
     def __init__(self, status, headers, body):
@@ -38,9 +67,15 @@ class Response:
 class Refd:
     """One refd process with its own temporary directory and database."""
 
-    def __init__(self, demo=False, extra_args=(), env=None, wrapper=()):
+    def __init__(self, demo=False, extra_args=(), env=None, wrapper=(), db_kind=None):
         self.dir = tempfile.mkdtemp(prefix="refd-test-")
-        self.db = os.path.join(self.dir, "refd.db")
+        self.db_kind = db_kind or DB_KIND
+        self.pg_db = None
+        if self.db_kind == "postgres":
+            self.pg_db = pg_cluster().create_db()
+            self.db = pg_cluster().url(self.pg_db)
+        else:
+            self.db = os.path.join(self.dir, "refd.db")
         self.log_path = os.path.join(self.dir, "refd.log")
         self.err_path = os.path.join(self.dir, "refd.err")
         self.demo = demo
@@ -48,6 +83,10 @@ class Refd:
         # refd reads REFD_* settings from its environment: the caller's own (a REFD_DB or REFD_QUIET exported in
         # a shell) must not change what the tests see, so only those a test gives are passed.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("REFD_")}
+        if self.pg_db:
+            # A PostgreSQL database has no directory of its own for the instance key: every process given it
+            # (the server, the command line) gets the same key.
+            self.env["REFD_SECRET_KEY"] = os.urandom(32).hex()
         self.env.update(env or {})
         self.proc = None
         self.port = None
@@ -126,6 +165,12 @@ class Refd:
             self.stop()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.pg_db:
+                try:
+                    pg_cluster().drop_db(self.pg_db)
+                except Exception:  # noqa: BLE001 - the cluster goes at the end of the run anyway
+                    pass
+                self.pg_db = None
 
     def logs(self):
         with open(self.log_path) as f:
@@ -288,9 +333,33 @@ def one_link(srv, name, code, destination="https://shop.example/"):
     return admin, prog, ptn, link
 
 
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def db_rows(srv, sql, args=()):
-    """Runs one query on the instance's SQLite database, read-only, and returns the rows as dicts. Read only after
-    the responses whose effects are wanted: the server commits before it answers."""
+    """Runs one query on the instance's database, read-only, and returns the rows as dicts (the same SQL serves
+    both databases: ? stands for each argument in turn). Read only after the responses whose effects are wanted:
+    the server commits before it answers."""
+    if srv.db_kind == "postgres":
+        # psql gives the rows as one JSON array, which keeps numbers numbers and text text.
+        parts = sql.split("?")
+        assert len(parts) == len(args) + 1, "one argument per ?"
+        text = parts[0] + "".join(_pg_literal(a) + rest for a, rest in zip(args, parts[1:]))
+        wrapped = "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM (%s) AS t" % text
+        p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", srv.db, "-c",
+                            "BEGIN TRANSACTION READ ONLY; " + wrapped + "; COMMIT"],
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError("psql: %s" % p.stderr)
+        lines = [l for l in p.stdout.splitlines() if l.startswith("[")]
+        return json.loads(lines[0]) if lines else []
     import pathlib
     import sqlite3
     conn = sqlite3.connect(pathlib.Path(srv.db).resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
@@ -311,8 +380,13 @@ def db_counts(srv, tables):
 def db_dump(srv, volatile=(("api_keys", "last_used_at"),)):
     """Every row of every table, as sorted JSON text per table, without the columns that change on every request
     (an API key's last use): compare two dumps to show that a request changed nothing at all."""
-    names = [r["name"] for r in db_rows(srv, "SELECT name FROM sqlite_master WHERE type = 'table' "
-                                             "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    if srv.db_kind == "postgres":
+        names = [r["name"] for r in db_rows(srv, "SELECT table_name AS name FROM information_schema.tables WHERE "
+                                                 "table_schema = current_schema() AND table_type = 'BASE TABLE' "
+                                                 "ORDER BY table_name")]
+    else:
+        names = [r["name"] for r in db_rows(srv, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                 "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     out = {}
     for t in names:
         rows = db_rows(srv, 'SELECT * FROM "%s"' % t)

@@ -56,6 +56,13 @@ def run_module(modname):
     # Tests run in the order they are written in the file, so a module can build up state step by step.
     tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
     out = {"passed": 0, "failed": 0, "failures": [], "server_err": None}
+    # A module about one database's own mechanics (SQLite's WAL and files, PostgreSQL's server) says so: it runs
+    # only there, and the run says why it left it out elsewhere.
+    kinds = getattr(mod, "DATABASES", ("sqlite", "postgres"))
+    if harness.DB_KIND not in kinds:
+        print("skip %s: it tests %s only (%s)" % (modname, " and ".join(kinds), getattr(mod, "WHY_ONLY", "")),
+              flush=True)
+        return out
     srv = None
     try:
         srv = mod.make_server() if hasattr(mod, "make_server") else harness.Refd().start()
@@ -161,6 +168,9 @@ def worker_env(tmpdir):
     for k in ("REFD_BIN", "REFD_STRIPE_FIXTURES"):
         if os.environ.get(k):
             env[k] = os.path.abspath(os.environ[k])
+    for k in ("REFD_TEST_DB", "REFD_TEST_PG"):
+        if os.environ.get(k):
+            env[k] = os.environ[k]
     env["TMPDIR"] = tmpdir
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -310,6 +320,14 @@ def main(only):
     npm_packages()
 
     root = tempfile.mkdtemp(prefix="refd-it-")
+    cluster = None
+    if os.environ.get("REFD_TEST_DB") == "postgres" and not os.environ.get("REFD_TEST_PG"):
+        # One throwaway PostgreSQL cluster for the whole run; each refd gets a database of its own on it.
+        sys.path.insert(0, os.path.join(HERE, ".."))
+        import pgcluster
+        cluster = pgcluster.Cluster().start()
+        os.environ["REFD_TEST_PG"] = json.dumps({"base": cluster.base, "port": cluster.port})
+        print("integration: on PostgreSQL (%s)" % cluster.url(), flush=True)
     pending = [Job(m, root) for m in modules]
     running = []
     passed = failed = 0
@@ -345,6 +363,9 @@ def main(only):
             job.kill_group()
         raise
     finally:
+        if cluster:
+            cluster.remove()
+            os.environ.pop("REFD_TEST_PG", None)
         shutil.rmtree(root, ignore_errors=True)
     for modname, fails, err in failures:
         for name, text in fails:
