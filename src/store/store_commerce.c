@@ -103,7 +103,8 @@ rf_status rf_store_plan_list(rf_store *s, const rf_page *page, const char *progr
 		return err->status;
 	rf_db_stmt *st = rf_q_prep(
 	    s,
-	    "SELECT " PLAN_COLS " WHERE p.seq < ?1 AND (?2 IS NULL OR p.program_id = ?2) ORDER BY p.seq DESC LIMIT ?3",
+	    "SELECT " PLAN_COLS
+	    " WHERE p.seq < ?1 AND (CAST(?2 AS TEXT) IS NULL OR p.program_id = ?2) ORDER BY p.seq DESC LIMIT ?3",
 	    err);
 	if (!st)
 		return RF_EIO;
@@ -327,19 +328,22 @@ rf_status rf_store_sale_list(rf_store *s, const rf_sale_filter *f, rf_sale **ite
 	int64_t after = f->oldest_first ? 0 : INT64_MAX;
 	if (f->page.starting_after && rf_q_cursor_seq(s, "sales", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st = rf_q_prep(
-	    s,
-	    f->oldest_first
-		? "SELECT " SALE_COLS
-		  " FROM sales WHERE seq > ?1 AND (?2 IS NULL OR program_id = ?2) AND (?3 IS NULL OR "
-		  "partner_id = ?3) AND (?4 IS NULL OR customer_id = ?4) AND (?5 = 0 OR occurred_at >= ?5) AND (?6 = 0 "
-		  "OR occurred_at < ?6) AND (?8 IS NULL OR partner_id = ?8 OR agent_id = ?8) ORDER BY seq LIMIT ?7"
-		: "SELECT " SALE_COLS
-		  " FROM sales WHERE seq < ?1 AND (?2 IS NULL OR program_id = ?2) AND (?3 IS NULL OR "
-		  "partner_id = ?3) AND (?4 IS NULL OR customer_id = ?4) AND (?5 = 0 OR occurred_at >= ?5) AND (?6 = 0 "
-		  "OR occurred_at < ?6) AND (?8 IS NULL OR partner_id = ?8 OR agent_id = ?8) ORDER BY seq DESC LIMIT "
-		  "?7",
-	    err);
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      f->oldest_first ? "SELECT " SALE_COLS " FROM sales WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL "
+					"OR program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR "
+					"partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR customer_id = ?4) AND (?5 = "
+					"0 OR occurred_at >= ?5) AND (?6 = 0 "
+					"OR occurred_at < ?6) AND (CAST(?8 AS TEXT) IS NULL OR partner_id = ?8 OR "
+					"agent_id = ?8) ORDER BY seq LIMIT ?7"
+				      : "SELECT " SALE_COLS " FROM sales WHERE seq < ?1 AND (CAST(?2 AS TEXT) IS NULL "
+					"OR program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR "
+					"partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR customer_id = ?4) AND (?5 = "
+					"0 OR occurred_at >= ?5) AND (?6 = 0 "
+					"OR occurred_at < ?6) AND (CAST(?8 AS TEXT) IS NULL OR partner_id = ?8 OR "
+					"agent_id = ?8) ORDER BY seq DESC LIMIT "
+					"?7",
+		      err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
@@ -762,16 +766,19 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 	if (f->page.starting_after && rf_q_cursor_seq(s, "commissions", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
 	char sql[1600];
-	snprintf(
-	    sql, sizeof sql,
-	    "SELECT " COMMISSION_COLS " FROM commissions WHERE seq %s ?1 AND (?2 IS NULL OR program_id = ?2) "
-	    "AND (?3 IS NULL OR partner_id = ?3) AND (?4 IS NULL OR sale_id = ?4) AND (?5 IS NULL OR lead_id = ?5) "
-	    "AND (?6 IS NULL OR status = ?6) AND (?7 IS NULL OR reverses_id = ?7) AND (?8 IS NULL OR plan_id = ?8) "
-	    "AND (?9 IS NULL OR partner_id = ?9 OR partner_id IN (SELECT id FROM partners WHERE team_parent_id = "
-	    "?9)) AND (?10 = 0 OR rule <> 'reversal') AND (?11 = 0 OR fx_missing = 1) AND (?12 = 0 OR (status = "
-	    "'pending' AND hold_until <= ?12)) AND (?13 = 0 OR event_at >= ?13) AND (?14 = 0 OR event_at < ?14) "
-	    "AND (?16 IS NULL OR role = ?16) ORDER BY seq %s LIMIT ?15",
-	    f->oldest_first ? ">" : "<", f->oldest_first ? "ASC" : "DESC");
+	snprintf(sql, sizeof sql,
+		 "SELECT " COMMISSION_COLS
+		 " FROM commissions WHERE seq %s ?1 AND (CAST(?2 AS TEXT) IS NULL OR program_id = ?2) "
+		 "AND (CAST(?3 AS TEXT) IS NULL OR partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR sale_id = ?4) AND "
+		 "(CAST(?5 AS TEXT) IS NULL OR lead_id = ?5) "
+		 "AND (CAST(?6 AS TEXT) IS NULL OR status = ?6) AND (CAST(?7 AS TEXT) IS NULL OR reverses_id = ?7) AND "
+		 "(CAST(?8 AS TEXT) IS NULL OR plan_id = ?8) "
+		 "AND (CAST(?9 AS TEXT) IS NULL OR partner_id = ?9 OR partner_id IN (SELECT id FROM partners WHERE "
+		 "team_parent_id = "
+		 "?9)) AND (?10 = 0 OR rule <> 'reversal') AND (?11 = 0 OR fx_missing = 1) AND (?12 = 0 OR (status = "
+		 "'pending' AND hold_until <= ?12)) AND (?13 = 0 OR event_at >= ?13) AND (?14 = 0 OR event_at < ?14) "
+		 "AND (CAST(?16 AS TEXT) IS NULL OR role = ?16) ORDER BY seq %s LIMIT ?15",
+		 f->oldest_first ? ">" : "<", f->oldest_first ? "ASC" : "DESC");
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
@@ -886,7 +893,8 @@ rf_status rf_store_fx_list(rf_store *s, const char *base, const char *quote, int
 {
 	rf_db_stmt *st = rf_q_prep(s,
 				   "SELECT base, quote, valid_from, rate_ppb, created_at FROM fx_rates WHERE "
-				   "(?1 IS NULL OR base = ?1) AND (?2 IS NULL OR quote = ?2) ORDER BY base, quote, "
+				   "(CAST(?1 AS TEXT) IS NULL OR base = ?1) AND (CAST(?2 AS TEXT) IS NULL OR quote = "
+				   "?2) ORDER BY base, quote, "
 				   "valid_from DESC LIMIT ?3",
 				   err);
 	if (!st)

@@ -152,10 +152,11 @@ rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *on
 	int64_t after = INT64_MAX;
 	if (page->starting_after && rf_q_cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st = rf_q_prep(s,
-				   "SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (?2 IS NULL OR id = ?2) "
-				   "ORDER BY seq DESC LIMIT ?3",
-				   err);
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (CAST(?2 AS TEXT) IS NULL OR id = ?2) "
+		      "ORDER BY seq DESC LIMIT ?3",
+		      err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);

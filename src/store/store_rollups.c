@@ -16,6 +16,21 @@
 	"clicks, leads, qualified, customers, sales, revenue, refunds, conversions, conversion_ms, earned, " \
 	"approved, paid"
 
+/* The running totals an upsert adds ?5 … ?16 to, each named with its table (PostgreSQL would find a bare column
+ * ambiguous beside the row proposed for insertion). */
+#define DAILY_SET                                                                                                     \
+	"clicks = rollup_daily.clicks + ?5, leads = rollup_daily.leads + ?6, qualified = rollup_daily.qualified + "   \
+	"?7, customers = rollup_daily.customers + ?8, sales = rollup_daily.sales + ?9, revenue = "                    \
+	"rollup_daily.revenue + ?10, refunds = rollup_daily.refunds + ?11, conversions = rollup_daily.conversions + " \
+	"?12, conversion_ms = rollup_daily.conversion_ms + ?13, earned = rollup_daily.earned + ?14, approved = "      \
+	"rollup_daily.approved + ?15, paid = rollup_daily.paid + ?16"
+#define KEYS_SET                                                                                                      \
+	"clicks = rollup_keys.clicks + ?5, leads = rollup_keys.leads + ?6, qualified = rollup_keys.qualified + ?7, "  \
+	"customers = rollup_keys.customers + ?8, sales = rollup_keys.sales + ?9, revenue = rollup_keys.revenue + "    \
+	"?10, refunds = rollup_keys.refunds + ?11, conversions = rollup_keys.conversions + ?12, conversion_ms = "     \
+	"rollup_keys.conversion_ms + ?13, earned = rollup_keys.earned + ?14, approved = rollup_keys.approved + ?15, " \
+	"paid = rollup_keys.paid + ?16"
+
 static int64_t day_of(int64_t ms)
 {
 	return ms >= 0 ? ms / DAY_MS : (ms - DAY_MS + 1) / DAY_MS;
@@ -61,9 +76,11 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	    "coalesce(p.clicks, 0) + ?5, coalesce(p.leads, 0) + ?6, coalesce(p.qualified, 0) + ?7, "
 	    "coalesce(p.customers, 0) + ?8, coalesce(p.sales, 0) + ?9, coalesce(p.revenue, 0) + ?10, "
 	    "coalesce(p.refunds, 0) + ?11, coalesce(p.conversions, 0) + ?12, coalesce(p.conversion_ms, 0) + ?13, "
-	    "coalesce(p.earned, 0) + ?14, coalesce(p.approved, 0) + ?15, coalesce(p.paid, 0) + ?16 FROM (SELECT 1) "
+	    "coalesce(p.earned, 0) + ?14, coalesce(p.approved, 0) + ?15, coalesce(p.paid, 0) + ?16 FROM (SELECT 1) AS "
+	    "one "
 	    "LEFT JOIN (SELECT * FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND day < "
-	    "?4 ORDER BY day DESC LIMIT 1) p WHERE NOT EXISTS (SELECT 1 FROM rollup_entity WHERE program_id = ?1 AND "
+	    "?4 ORDER BY day DESC LIMIT 1) p ON true WHERE NOT EXISTS (SELECT 1 FROM rollup_entity WHERE program_id = "
+	    "?1 AND "
 	    "entity = ?2 AND currency = ?3 AND day = ?4)",
 	    err);
 	if (!st)
@@ -81,12 +98,8 @@ static rf_status entity_add(rf_store *s, const char *program_id, const char *ent
 	    s,
 	    "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS
 	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (program_id, "
-	    "entity, currency) DO UPDATE SET "
-	    "last_day = CASE WHEN rollup_keys.last_day > ?4 THEN rollup_keys.last_day ELSE ?4 END, clicks = clicks + "
-	    "?5, leads = leads + ?6, qualified = qualified + ?7, "
-	    "customers = customers + ?8, sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, "
-	    "conversions = conversions + ?12, conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = "
-	    "approved + ?15, paid = paid + ?16",
+	    "entity, currency) DO UPDATE SET last_day = CASE WHEN rollup_keys.last_day > ?4 THEN rollup_keys.last_day "
+	    "ELSE ?4 END, " KEYS_SET,
 	    err);
 	if (!st)
 		return RF_EIO;
@@ -108,8 +121,9 @@ static rf_status entity_tidy(rf_store *s, const char *program_id, const char *en
 	    "DELETE FROM rollup_entity WHERE program_id = ?1 AND entity = ?2 AND currency = ?3 AND day = ?4 AND "
 	    "(" METRIC_COLS ") = (SELECT " METRIC_COLS " FROM (SELECT day, " METRIC_COLS
 	    " FROM rollup_entity WHERE program_id = ?1 AND "
-	    "entity = ?2 AND currency = ?3 AND day < ?4 UNION ALL SELECT -1e18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) "
-	    "ORDER BY day DESC LIMIT 1)",
+	    "entity = ?2 AND currency = ?3 AND day < ?4 UNION ALL SELECT -1000000000000000000, 0, 0, 0, 0, 0, 0, 0, 0, "
+	    "0, 0, "
+	    "0, 0) AS prior ORDER BY day DESC LIMIT 1)",
 	    err);
 	if (!st)
 		return RF_EIO;
@@ -157,10 +171,7 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
 	    s,
 	    "INSERT INTO rollup_daily (program_id, dim, currency, day, " METRIC_COLS
 	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (program_id, "
-	    "dim, currency, day) DO UPDATE SET clicks = rollup_daily.clicks + ?5, leads = leads + ?6, qualified = "
-	    "qualified + ?7, customers = customers + ?8, "
-	    "sales = sales + ?9, revenue = revenue + ?10, refunds = refunds + ?11, conversions = conversions + ?12, "
-	    "conversion_ms = conversion_ms + ?13, earned = earned + ?14, approved = approved + ?15, paid = paid + ?16",
+	    "dim, currency, day) DO UPDATE SET " DAILY_SET,
 	    err);
 	if (!st)
 		return RF_EIO;
@@ -531,14 +542,16 @@ rf_status rf_store_link_rollup_info(rf_store *s, const char *link_id, char **cam
 static const char rebuild_sql[] =
     "DELETE FROM rollup_entity; DELETE FROM rollup_daily; DELETE FROM rollup_keys;"
     "CREATE TEMP TABLE ev (program_id TEXT, partner TEXT, agent TEXT, team TEXT, source TEXT, campaign TEXT, "
-    "currency TEXT, day INTEGER, " METRIC_COLS ");"
+    "currency TEXT, day BIGINT, clicks BIGINT, leads BIGINT, qualified BIGINT, customers BIGINT, sales BIGINT, "
+    "revenue BIGINT, refunds BIGINT, conversions BIGINT, conversion_ms BIGINT, earned BIGINT, approved BIGINT, "
+    "paid BIGINT);"
     /* Counted clicks, per link and day first. */
     "INSERT INTO ev SELECT c.program_id, CASE WHEN p.kind = 'agent' AND p.team_parent_id IS NOT NULL THEN "
     "p.team_parent_id ELSE p.id END, CASE WHEN p.kind = 'agent' AND p.team_parent_id IS NOT NULL THEN p.id END, "
     "CASE WHEN p.kind = 'agent' AND p.team_parent_id IS NOT NULL THEN p.team_parent_id END, NULL, l.campaign, '', "
     "c.day, c.n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM (SELECT program_id, link_id, (at - (at % 86400000)) / "
     "86400000 AS day, count(*) AS n FROM clicks WHERE status = 'counted' AND link_id IS NOT NULL GROUP BY 1, 2, 3) "
-    "c JOIN links l ON l.id = c.link_id JOIN partners p ON p.id = l.partner_id;"
+    "AS c JOIN links l ON l.id = c.link_id JOIN partners p ON p.id = l.partner_id;"
     /* Leads, their first qualification and their conversion. */
     "CREATE TEMP TABLE lk AS SELECT l.id, l.program_id, l.partner_id, l.agent_id, l.source, lk.campaign, "
     "l.created_at, l.converted_at FROM leads l LEFT JOIN clicks k ON k.id = l.click_id LEFT JOIN links lk ON "
@@ -581,7 +594,7 @@ static const char rebuild_sql[] =
     "currency, day, sum(clicks), sum(leads), sum(qualified), sum(customers), sum(sales), sum(revenue), "
     "sum(refunds), sum(conversions), sum(conversion_ms), sum(earned), sum(approved), sum(paid) FROM (SELECT *, "
     "'all' AS dim FROM ev UNION ALL SELECT *, 's:' || source FROM ev WHERE source IS NOT NULL AND currency = '' "
-    "UNION ALL SELECT *, 'c:' || campaign FROM ev WHERE campaign IS NOT NULL AND currency = '') GROUP BY "
+    "UNION ALL SELECT *, 'c:' || campaign FROM ev WHERE campaign IS NOT NULL AND currency = '') AS d GROUP BY "
     "program_id, dim, currency, day" NONZERO ";"
     /* Running totals per entity. */
     "INSERT INTO rollup_entity (program_id, entity, currency, day, " METRIC_COLS ") SELECT program_id, entity, "
@@ -594,23 +607,30 @@ static const char rebuild_sql[] =
     "sum(paid) AS paid FROM (SELECT program_id, 'p:' || partner AS entity, currency, day, " METRIC_COLS " FROM ev "
     "WHERE partner IS NOT NULL UNION ALL SELECT program_id, 'a:' || agent, currency, day, " METRIC_COLS " FROM ev "
     "WHERE agent IS NOT NULL UNION ALL SELECT program_id, 't:' || team, currency, day, " METRIC_COLS " FROM ev "
-    "WHERE team IS NOT NULL) GROUP BY program_id, entity, currency, day" NONZERO ") WINDOW w AS "
+    "WHERE team IS NOT NULL) AS e GROUP BY program_id, entity, currency, day" NONZERO ") AS g WINDOW w AS "
     "(PARTITION BY program_id, entity, currency ORDER BY day);"
     "INSERT INTO rollup_keys (program_id, entity, currency, last_day, " METRIC_COLS ") SELECT program_id, entity, "
     "currency, day, " METRIC_COLS " FROM rollup_entity r WHERE day = (SELECT max(day) FROM rollup_entity x WHERE "
-    "x.program_id = r.program_id AND x.entity = r.entity AND x.currency = r.currency);"
-    /* Each program's volume: the facts are its additions (total() and CAST saturate rather than fail). */
-    "DELETE FROM rollup_volume; INSERT INTO rollup_volume (program_id, " METRIC_COLS ") SELECT program_id, "
-    "CAST(total(abs(clicks)) AS INTEGER), CAST(total(abs(leads)) AS INTEGER), CAST(total(abs(qualified)) AS "
-    "INTEGER), CAST(total(abs(customers)) AS INTEGER), CAST(total(abs(sales)) AS INTEGER), CAST(total(abs(revenue)) "
-    "AS INTEGER), CAST(total(abs(refunds)) AS INTEGER), CAST(total(abs(conversions)) AS INTEGER), "
-    "CAST(total(abs(conversion_ms)) AS INTEGER), CAST(total(abs(earned)) AS INTEGER), CAST(total(abs(approved)) AS "
-    "INTEGER), CAST(total(abs(paid)) AS INTEGER) FROM ev GROUP BY program_id;"
-    "DROP TABLE ev; DROP TABLE lk; DROP TABLE ck;";
+    "x.program_id = r.program_id AND x.entity = r.entity AND x.currency = r.currency);";
+
+/* Each program's volume: the facts are its additions. Sums that could pass 64 bits saturate instead of failing:
+ * SQLite's total() and CAST do; PostgreSQL sums them exactly and caps them. */
+#define VOLUME_OF(f)                                                                                      \
+	f(clicks) ", " f(leads) ", " f(qualified) ", " f(customers) ", " f(sales) ", " f(revenue) ", " f( \
+	    refunds) ", " f(conversions) ", " f(conversion_ms) ", " f(earned) ", " f(approved) ", " f(paid)
+#define SQLITE_VOLUME(c) "CAST(total(abs(" #c ")) AS INTEGER)"
+#define PG_VOLUME(c) "CAST(least(sum(abs(" #c ")::numeric), 9223372036854775807) AS BIGINT)"
+static const char volume_sqlite[] = "DELETE FROM rollup_volume; INSERT INTO rollup_volume (program_id, " METRIC_COLS
+				    ") SELECT program_id, " VOLUME_OF(SQLITE_VOLUME) " FROM ev GROUP BY program_id;";
+static const char volume_pg[] = "DELETE FROM rollup_volume; INSERT INTO rollup_volume (program_id, " METRIC_COLS
+				") SELECT program_id, " VOLUME_OF(PG_VOLUME) " FROM ev GROUP BY program_id;";
 
 rf_status rf_store_rollup_rebuild(rf_store *s, rf_err *err)
 {
-	return rf_q_exec(s, rebuild_sql, err);
+	if (rf_q_exec(s, rebuild_sql, err) != RF_OK ||
+	    rf_q_exec(s, rf_q_dialect(s) == RF_DB_POSTGRES ? volume_pg : volume_sqlite, err) != RF_OK)
+		return err->status;
+	return rf_q_exec(s, "DROP TABLE ev; DROP TABLE lk; DROP TABLE ck;", err);
 }
 
 rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err)

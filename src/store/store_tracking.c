@@ -103,13 +103,14 @@ rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **ite
 	int64_t after = INT64_MAX;
 	if (f->page.starting_after && rf_q_cursor_seq(s, "links", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st =
-	    rf_q_prep(s,
-		      "SELECT " LINK_COLS " FROM links l JOIN partners p ON p.id = l.partner_id "
-		      "WHERE l.seq < ?1 AND (?2 IS NULL OR l.program_id = ?2) AND (?3 IS NULL OR l.partner_id = ?3) "
-		      "AND (?4 IS NULL OR l.campaign = ?4) AND (?5 IS NULL OR p.id = ?5 OR p.team_parent_id = ?5) "
-		      "AND (?6 OR l.archived_at = 0) ORDER BY l.seq DESC LIMIT ?7",
-		      err);
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT " LINK_COLS " FROM links l JOIN partners p ON p.id = l.partner_id "
+				   "WHERE l.seq < ?1 AND (CAST(?2 AS TEXT) IS NULL OR l.program_id = ?2) AND (CAST(?3 "
+				   "AS TEXT) IS NULL OR l.partner_id = ?3) "
+				   "AND (CAST(?4 AS TEXT) IS NULL OR l.campaign = ?4) AND (CAST(?5 AS TEXT) IS NULL OR "
+				   "p.id = ?5 OR p.team_parent_id = ?5) "
+				   "AND (?6 <> 0 OR l.archived_at = 0) ORDER BY l.seq DESC LIMIT ?7",
+				   err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
@@ -421,11 +422,13 @@ rf_status rf_store_lead_find(rf_store *s, const char *program_id, const char *em
 }
 
 /* The conditions of a lead filter, parameters ?2 to ?10 (bind_lead_filter fills them). */
-#define LEAD_FILTER                                                                                                \
-	"(?2 IS NULL OR l.program_id = ?2) AND (?3 IS NULL OR l.partner_id = ?3) AND (?4 IS NULL OR l.agent_id = " \
-	"?4) AND (?5 IS NULL OR l.status = ?5) AND (?6 IS NULL OR l.source = ?6) AND (?7 = 0 OR l.created_at >= "  \
-	"?7) AND (?8 = 0 OR l.created_at < ?8) AND (?9 < 0 OR l.registration = ?9) AND (?10 IS NULL OR "           \
-	"l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN (SELECT id FROM partners WHERE "                \
+#define LEAD_FILTER                                                                                                    \
+	"(CAST(?2 AS TEXT) IS NULL OR l.program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR l.partner_id = ?3) AND "     \
+	"(CAST(?4 AS TEXT) IS NULL OR l.agent_id = "                                                                   \
+	"?4) AND (CAST(?5 AS TEXT) IS NULL OR l.status = ?5) AND (CAST(?6 AS TEXT) IS NULL OR l.source = ?6) AND (?7 " \
+	"= 0 OR l.created_at >= "                                                                                      \
+	"?7) AND (?8 = 0 OR l.created_at < ?8) AND (?9 < 0 OR l.registration = ?9) AND (CAST(?10 AS TEXT) IS NULL OR " \
+	"l.partner_id = ?10 OR l.agent_id = ?10 OR l.partner_id IN (SELECT id FROM partners WHERE "                    \
 	"team_parent_id = ?10) OR l.agent_id IN (SELECT id FROM partners WHERE team_parent_id = ?10))"
 
 static void bind_lead_filter(rf_db_stmt *st, const rf_lead_filter *f, const char *status)

@@ -140,8 +140,8 @@ static rf_status pg_exec(rf_db *d, const char *sql)
 	PGresult *res = PQexec(p->conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
-		const char *ct = PQcmdTuples(res);
-		p->changes = ct && *ct ? strtoll(ct, NULL, 10) : 0;
+		/* The rows changed are those of the last statement: a script (a savepoint released after it) leaves
+		 * them as they were. */
 		PQclear(res);
 		return RF_OK;
 	}
@@ -428,6 +428,9 @@ static int run(pg_stmt *q)
 			if (ok)
 				break;
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (getenv("REFD_DEBUG_PG"))
+				fprintf(stderr, "DEBUG prepare attempt %d %s: %s [%s]\n", attempt, state ? state : "-",
+					PQresultErrorMessage(res), q->pgsql);
 			bool retype = state && (strcmp(state, "42P18") == 0 || strcmp(state, "42P08") == 0 ||
 						strcmp(state, "42883") == 0 || strcmp(state, "42804") == 0);
 			if (!retype || attempt == 2) {
