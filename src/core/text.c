@@ -148,6 +148,64 @@ bool rf_param_name_valid(const char *s)
 	return n >= 1 && n <= 32;
 }
 
+/* The length of the well-formed UTF-8 character at p (1 to 4), or 0 when the bytes there are not one. */
+static size_t utf8_char(const unsigned char *p)
+{
+	unsigned c = *p;
+	size_t extra;
+	unsigned cp;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		extra = 1;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		extra = 2;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		extra = 3;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i <= extra; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return extra + 1;
+}
+
+char *rf_utf8_clip_arena(rf_arena *a, const char *s, size_t max)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *out = rf_arena_alloc(a, (n < max ? n : max) + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t len = utf8_char(p);
+		if (o + (len ? len : 1) > max)
+			break;
+		if (len) {
+			memcpy(out + o, p, len);
+			o += len;
+			p += len;
+		} else {
+			out[o++] = '?';
+			p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 bool rf_text_clean(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -39,6 +39,11 @@ bool rf_param_name_valid(const char *s);
 /* True when s is valid UTF-8 without control characters other than tab (for names and free text). */
 bool rf_text_clean(const char *s);
 
+/* A copy of s in the arena of at most max bytes, cut only between characters, with every byte that is not part of
+ * well-formed UTF-8 replaced by '?': for text from outside that is stored as it came (a browser's User-Agent, a
+ * referrer), which a database holding UTF-8 text would otherwise refuse. NULL for NULL (or out of memory). */
+char *rf_utf8_clip_arena(rf_arena *a, const char *s, size_t max);
+
 /* Copies s without leading and trailing white space into the arena (NULL gives NULL). The result is "" for
  * text that is only white space, which callers refuse where a name is required. */
 char *rf_trim_arena(rf_arena *a, const char *s);

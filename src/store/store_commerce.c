@@ -483,8 +483,8 @@ rf_status rf_store_lead_qualified_range(rf_store *s, const char *program_id, int
 	rf_db_stmt *st = rf_q_prep(s,
 				   "SELECT e.lead_id, min(e.at) AS first FROM lead_events e JOIN leads l ON "
 				   "l.id = e.lead_id WHERE l.program_id = ?1 AND e.to_status IN ('qualified', "
-				   "'converted') GROUP BY e.lead_id HAVING first >= ?2 AND first < ?3 "
-				   "ORDER BY first LIMIT ?4",
+				   "'converted') GROUP BY e.lead_id HAVING min(e.at) >= ?2 AND min(e.at) < ?3 "
+				   "ORDER BY first, e.lead_id LIMIT ?4",
 				   err);
 	if (!st)
 		return RF_EIO;

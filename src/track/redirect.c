@@ -152,14 +152,6 @@ static void committed(rf_click_job *job, bool ok)
 	rf_req_post(rj->req, finish, rj);
 }
 
-static char *clipped(rf_arena *a, const char *s, size_t max)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	return rf_arena_strndup(a, s, n < max ? n : max);
-}
-
 void rf_track_unavailable(rf_req *req)
 {
 	static const char body[] = "{\"error\":{\"type\":\"unavailable\",\"message\":\"the click could not be "
@@ -168,8 +160,8 @@ void rf_track_unavailable(rf_req *req)
 	rf_resp_send(req, 503, "application/json", body, sizeof body - 1);
 }
 
-void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const char *source, char *referer,
-			 char *landing, char *prev_click_id)
+void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const char *source, const char *referer,
+			 const char *landing, char *prev_click_id)
 {
 	int64_t now = rf_clock_now_ms();
 	k->id = rf_click_id(c->a, now);
@@ -183,9 +175,9 @@ void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const c
 	k->ip_hash = rf_arena_strndup(c->a, hash, 32);
 	k->ip_prefix = rf_ip_prefix(peer, prefix, sizeof prefix) == RF_OK ? rf_arena_strdup(c->a, prefix) : NULL;
 	const char *ua = rf_req_header(c->req, "User-Agent");
-	k->user_agent = clipped(c->a, ua, 512);
-	k->referer = referer;
-	k->landing_url = landing;
+	k->user_agent = rf_utf8_clip_arena(c->a, ua, 512);
+	k->referer = rf_utf8_clip_arena(c->a, referer, 1024);
+	k->landing_url = rf_utf8_clip_arena(c->a, landing, 2048);
 	k->source = source;
 	k->prev_click_id = prev_click_id && rf_id_valid(prev_click_id, "clk") ? prev_click_id : NULL;
 	/* A visitor is its address and browser, or the click its cookie names (the cookie changes with every
@@ -239,8 +231,7 @@ void rf_track_redirect(rf_ctx *c)
 	}
 	rf_click *k = &rj->job.click;
 	char *prev = rf_req_cookie(c->req, RF_CLICK_COOKIE);
-	rf_track_click_init(c, &e, k, "redirect", clipped(c->a, rf_req_header(c->req, "Referer"), 1024),
-			    e.destination_url, prev);
+	rf_track_click_init(c, &e, k, "redirect", rf_req_header(c->req, "Referer"), e.destination_url, prev);
 
 	/* An uncredited click still reaches the destination, but carries no click id and sets no cookie. */
 	rj->location =

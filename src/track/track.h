@@ -22,10 +22,11 @@ void rf_track_click_preflight(rf_ctx *c);
 
 /* Fills k for a visit through the code table entry e, for source "redirect" or "script": a new id, the time,
  * the partner it credits, the keyed hash and prefix of the client's address, its browser string, referer,
- * landing and previous click (arena strings, given by the caller), and its status: bot, uncredited, repeat or
+ * landing and previous click (copied into the arena, cut to size, any byte that is not UTF-8 made a ?), and its
+ * status: bot, uncredited, repeat or
  * counted, in that order of precedence. Strings live in the request's arena. */
-void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const char *source, char *referer,
-			 char *landing, char *prev_click_id);
+void rf_track_click_init(rf_ctx *c, const rf_code_entry *e, rf_click *k, const char *source, const char *referer,
+			 const char *landing, char *prev_click_id);
 
 /* Answers 503 (retry after a second) for a click that could not be committed. */
 void rf_track_unavailable(rf_req *req);

@@ -358,8 +358,8 @@ def db_rows(srv, sql, args=()):
                            capture_output=True, text=True, timeout=60)
         if p.returncode != 0:
             raise AssertionError("psql: %s" % p.stderr)
-        lines = [l for l in p.stdout.splitlines() if l.startswith("[")]
-        return json.loads(lines[0]) if lines else []
+        # json_agg puts a line break between rows: the whole output is the one value.
+        return json.loads(p.stdout) if p.stdout.strip() else []
     import pathlib
     import sqlite3
     conn = sqlite3.connect(pathlib.Path(srv.db).resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
@@ -368,6 +368,46 @@ def db_rows(srv, sql, args=()):
         return [dict(r) for r in conn.execute(sql, args)]
     finally:
         conn.close()
+
+
+def db_write(srv, sql, args=()):
+    """Runs one writing statement on the instance's database outside refd, as an operator with a database shell
+    would; returns None when the database took it, else the database's error text (its triggers and constraints
+    are what a test of this checks)."""
+    if srv.db_kind == "postgres":
+        parts = sql.split("?")
+        assert len(parts) == len(args) + 1, "one argument per ?"
+        text = parts[0] + "".join(_pg_literal(a) + rest for a, rest in zip(args, parts[1:]))
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", srv.db, "-c", text], capture_output=True,
+                           text=True, timeout=60)
+        return None if p.returncode == 0 else (p.stderr or "refused")
+    import pathlib
+    import sqlite3
+    conn = sqlite3.connect(pathlib.Path(srv.db).resolve().as_uri() + "?mode=rw", uri=True, timeout=10)
+    try:
+        conn.execute(sql, args)
+        conn.commit()
+        return None
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    finally:
+        conn.close()
+
+
+def db_raw(srv):
+    """Everything the database holds, as bytes: the SQLite file with its WAL, or a dump of the PostgreSQL
+    database; to show that a secret is not stored in clear."""
+    if srv.db_kind == "postgres":
+        p = subprocess.run(["pg_dump", "--data-only", srv.db], capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+    raw = b""
+    for path in (srv.db, srv.db + "-wal"):
+        try:
+            raw += open(path, "rb").read()
+        except OSError:
+            pass
+    return raw
 
 
 def db_counts(srv, tables):
@@ -388,8 +428,13 @@ def db_dump(srv, volatile=(("api_keys", "last_used_at"),)):
         names = [r["name"] for r in db_rows(srv, "SELECT name FROM sqlite_master WHERE type = 'table' "
                                                  "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     out = {}
+    fetched = {}
+    if srv.db_kind == "postgres" and names:
+        # One query for every table: a psql per table makes a walk over every route far too slow.
+        parts = ", ".join("'%s', (SELECT coalesce(json_agg(t), '[]') FROM \"%s\" AS t)" % (n, n) for n in names)
+        fetched = db_rows(srv, "SELECT json_build_object(%s) AS d" % parts)[0]["d"]
     for t in names:
-        rows = db_rows(srv, 'SELECT * FROM "%s"' % t)
+        rows = fetched[t] if t in fetched else db_rows(srv, 'SELECT * FROM "%s"' % t)
         for r in rows:
             for table, column in volatile:
                 if table == t:

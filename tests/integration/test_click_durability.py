@@ -9,6 +9,9 @@ import signal
 import harness
 from harness import browser_ua, one_link
 
+DATABASES = ("sqlite",)
+WHY_ONLY = "SQLite's own split of the commit and the WAL flush, watched with strace"
+
 LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
 
 

@@ -133,6 +133,9 @@ def api_load(srv, ctx, stop, kind, index, out):
 # of its own, so that the threads of this one cannot stretch its transactions; it runs until it is stopped.
 READERS = """
 import sqlite3, sys, threading, time
+
+DATABASES = ("sqlite",)
+WHY_ONLY = "the size of SQLite's WAL under load"
 def run(offset):
     time.sleep(offset)
     conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)

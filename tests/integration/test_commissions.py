@@ -6,14 +6,12 @@ splits, overrides that require a sale, assignment, versions and simulate); the l
 with history and the database's refusal to edit amounts; FX rates (the rate valid at the sale, a missing rate that
 holds the entry until it is loaded, the inverse pair, the CSV import); and bad input."""
 import json
-import pathlib
-import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import harness
-from harness import db_counts, db_rows, expect, walk_pages
+from harness import db_write, db_counts, db_rows, expect, walk_pages
 
 PROGRAMS = "/api/v1/programs"
 PARTNERS = "/api/v1/partners"
@@ -927,21 +925,11 @@ def test_reject_needs_a_reason_and_a_rejected_entry_cannot_be_approved(srv, ctx)
 def test_the_database_refuses_to_edit_an_amount(srv, ctx):
     cid = ctx["lg_approved"][0]
     before = get_com(srv, ctx, cid)
-    uri = pathlib.Path(srv.db).resolve().as_uri() + "?mode=rw"
     for sql in ("UPDATE commissions SET amount = amount + 1 WHERE id = ?",
                 "UPDATE commissions SET earned = earned * 2 WHERE id = ?",
                 "DELETE FROM commissions WHERE id = ?"):
-        conn = sqlite3.connect(uri, uri=True, timeout=10)
-        try:
-            try:
-                conn.execute(sql, (cid,))
-                conn.commit()
-                refused = False
-            except sqlite3.DatabaseError:
-                refused = True
-        finally:
-            conn.close()
-        assert refused, "the database took: " + sql
+        why = db_write(srv, sql, (cid,))
+        assert why and "append-only" in why, "the database took: %s (%r)" % (sql, why)
     assert get_com(srv, ctx, cid) == before
     assert db_rows(srv, "SELECT amount FROM commissions WHERE id = ?", (cid,))[0]["amount"] == 200
 

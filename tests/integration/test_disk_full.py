@@ -8,6 +8,9 @@ import subprocess
 
 from harness import Refd, expect
 
+DATABASES = ("sqlite",)
+WHY_ONLY = "a full disk under a SQLite file on a tmpfs, and a file size limit"
+
 MOUNT_MB = 16
 
 

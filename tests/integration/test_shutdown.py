@@ -53,7 +53,7 @@ def test_sigterm_right_after_listening():
                 "--test-clock-file", srv.clock_path, "--quiet"]
         srv.out = open(srv.log_path, "w")
         srv.err = open(srv.err_path, "w")
-        srv.proc = subprocess.Popen(args, stdout=srv.out, stderr=srv.err)
+        srv.proc = subprocess.Popen(args, stdout=srv.out, stderr=srv.err, env=srv.env)
         try:
             assert wait_listening(srv.proc, srv.log_path), open(srv.err_path).read()
             time.sleep((i % 5) * 0.001)
