@@ -57,6 +57,10 @@ static rf_status check_relation(rf_ctx *c, rf_partner *p, const char *field, cha
 		return RF_OK;
 	}
 	const char *id = json_string_value(v);
+	/* Relation changes in a program are made one at a time: two made at once could each find no cycle and
+	 * make one together (A under B while B goes under A). */
+	if (rf_store_lock(c->app->store, RF_LOCK_PROGRAM, p->program_id, err) != RF_OK)
+		return err->status;
 	rf_partner other;
 	rf_status rc = rf_store_partner_get(c->app->store, id, &other, c->a, err);
 	if (rc == RF_ENOTFOUND)

@@ -90,6 +90,38 @@ void rf_ctx_send(rf_ctx *c, int status, const char *content_type, const char *bo
 	c->out.body[len] = '\0';
 }
 
+/* The object a writing route changes, by the first segment of its path after /api/v1: locked before the route
+ * reads it, so that what it checks before writing (a status, a run's items, the last owner) still holds when it
+ * writes, whatever runs beside it (rf_store_lock). */
+static const struct {
+	const char *prefix;
+	rf_lock_kind kind;
+} locks[] = {
+    {"/api/v1/programs/{id}", RF_LOCK_PROGRAM},
+    {"/api/v1/partners/{id}", RF_LOCK_PARTNER},
+    {"/api/v1/links/{id}", RF_LOCK_LINK},
+    {"/api/v1/leads/{id}", RF_LOCK_LEAD},
+    {"/api/v1/plans/{id}", RF_LOCK_PLAN},
+    {"/api/v1/commissions/{id}", RF_LOCK_COMMISSION},
+    {"/api/v1/payout-runs/{id}", RF_LOCK_PAYOUT_RUN},
+    {"/api/v1/users/{id}", RF_LOCK_USER},
+    {"/api/v1/api-keys/{id}", RF_LOCK_API_KEY},
+};
+
+static rf_status lock_object(rf_ctx *c, const rf_route *r, rf_err *err)
+{
+	for (size_t i = 0; i < sizeof locks / sizeof locks[0]; i++) {
+		size_t n = strlen(locks[i].prefix);
+		if (strncmp(r->pattern, locks[i].prefix, n) != 0 || (r->pattern[n] && r->pattern[n] != '/'))
+			continue;
+		/* Whether a user stays an owner decides whether one remains: every owner is locked first. */
+		if (locks[i].kind == RF_LOCK_USER && rf_store_lock(c->app->store, RF_LOCK_OWNERS, NULL, err) != RF_OK)
+			return err->status;
+		return rf_store_lock(c->app->store, locks[i].kind, c->params[0], err);
+	}
+	return RF_OK;
+}
+
 /* Runs a writing route in one transaction: its answer is held, then the transaction is committed when the answer is
  * a success (or the route asked to keep its writes) and rolled back otherwise, and only then is the answer sent. A
  * transaction that lost a race (a serialization failure or deadlock on PostgreSQL, in the route or at its commit)
@@ -101,6 +133,13 @@ static void run_in_tx(rf_ctx *c, const rf_route *r)
 		memset(&c->out, 0, sizeof c->out);
 		rf_err err = {0};
 		if (rf_store_begin(s, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
+		if (lock_object(c, r, &err) != RF_OK) {
+			rf_store_rollback(s);
+			if (err.status == RF_ERETRY && attempt < 4)
+				continue;
 			rf_json_error(c, &err);
 			return;
 		}

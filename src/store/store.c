@@ -38,6 +38,16 @@ void rf_q_code(rf_db_stmt *st, int i, char out[4])
 	snprintf(out, 4, "%s", t ? t : "");
 }
 
+rf_status rf_q_raced(rf_store *s, rf_status rc, rf_err *err)
+{
+	if (rc != RF_ECONFLICT || !rf_db_can(s->db, RF_DB_CAP_CONCURRENT_WRITES))
+		return rc;
+	char field[sizeof err->field];
+	memcpy(field, err->field, sizeof field);
+	return rf_err_set(err, RF_ERETRY, field[0] ? field : NULL,
+			  "another request added the same %s at the same time; try again", field[0] ? field : "key");
+}
+
 char *rf_q_prefix_end(rf_arena *a, const char *prefix)
 {
 	return rf_arena_printf(a, "%s\x7f", prefix);
@@ -197,6 +207,36 @@ rf_status rf_store_commit(rf_store *s, rf_err *err)
 void rf_store_rollback(rf_store *s)
 {
 	rf_db_rollback(s->db);
+}
+
+rf_status rf_store_lock(rf_store *s, rf_lock_kind kind, const char *id, rf_err *err)
+{
+	if (!rf_db_can(s->db, RF_DB_CAP_CONCURRENT_WRITES))
+		return RF_OK;
+	static const char *const sql[] = {
+	    [RF_LOCK_PROGRAM] = "SELECT 1 FROM programs WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_PARTNER] = "SELECT 1 FROM partners WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_LINK] = "SELECT 1 FROM links WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_LEAD] = "SELECT 1 FROM leads WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_PLAN] = "SELECT 1 FROM plans WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_COMMISSION] = "SELECT 1 FROM commissions WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_PAYOUT_RUN] = "SELECT 1 FROM payout_runs WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_USER] = "SELECT 1 FROM users WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_API_KEY] = "SELECT 1 FROM api_keys WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_OWNERS] = "SELECT 1 FROM users WHERE role = 'owner' AND disabled_at = 0 AND "
+			       "(CAST(?1 AS TEXT) IS NULL OR true) ORDER BY id FOR UPDATE",
+	};
+	if ((size_t)kind >= sizeof sql / sizeof sql[0] || !sql[kind])
+		return rf_err_set(err, RF_EIO, NULL, "no such lock");
+	rf_db_stmt *st = rf_q_prep(s, sql[kind], err);
+	if (!st)
+		return err->status;
+	rf_db_bind_text(st, 1, id);
+	int rc;
+	while ((rc = rf_db_step(st)) == RF_DB_ROW)
+		;
+	rf_db_reset(st);
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "locking");
 }
 
 static rf_status savepoint_sql(rf_store *s, const char *verb, const char *name, rf_err *err)

@@ -3,7 +3,11 @@
  *
  * Conventions for every call: strings in returned structs are allocated in the caller's arena; the call returns
  * RF_OK, RF_ENOTFOUND when the object does not exist, RF_ECONFLICT when a uniqueness rule is broken (err names
- * the field), or RF_EIO on a database failure (err says what failed). A store handle belongs to one thread. */
+ * the field), RF_ERETRY when the transaction lost a race and must run again (a serialization failure or deadlock,
+ * or on a database where transactions write at once an insert of a natural key its caller had looked up first: a
+ * lead's email or external id, a customer's or a sale's or a refund's external id, a Stripe event, an idempotency
+ * key), RF_EUNAVAIL when the database cannot do it right now, or RF_EIO on another database failure (err says
+ * what failed). A store handle belongs to one thread. */
 #ifndef RF_STORE_H
 #define RF_STORE_H
 
@@ -43,6 +47,27 @@ void rf_store_idle(rf_store *s);
 rf_status rf_store_begin(rf_store *s, rf_err *err);
 rf_status rf_store_commit(rf_store *s, rf_err *err);
 void rf_store_rollback(rf_store *s);
+
+/* What rf_store_lock locks. */
+typedef enum {
+	RF_LOCK_PROGRAM,
+	RF_LOCK_PARTNER,
+	RF_LOCK_LINK,
+	RF_LOCK_LEAD,
+	RF_LOCK_PLAN,
+	RF_LOCK_COMMISSION,
+	RF_LOCK_PAYOUT_RUN,
+	RF_LOCK_USER,
+	RF_LOCK_API_KEY,
+	RF_LOCK_OWNERS /* every enabled owner (id is ignored): changing one must leave one */
+} rf_lock_kind;
+
+/* Locks the object (by its id) until the open transaction ends, so that what the caller reads of it next is the
+ * latest committed version and no other transaction changes it meanwhile: a read-then-write check (a status, the
+ * last owner, a relation's cycle) holds under PostgreSQL's READ COMMITTED. Call it before reading the object.
+ * With one writer at a time (SQLite, whose write transactions hold the database's lock) there is nothing to do. An
+ * object that does not exist locks nothing (the read that follows finds it missing). */
+rf_status rf_store_lock(rf_store *s, rf_lock_kind kind, const char *id, rf_err *err);
 
 /* Savepoints inside the open transaction: rf_store_rollback_to undoes what followed rf_store_savepoint of the same
  * name without ending the transaction (name is an identifier the caller writes, never text from outside). */

@@ -166,7 +166,7 @@ rf_status rf_store_customer_insert(rf_store *s, const rf_customer *c, rf_err *er
 	rf_db_bind_text(st, 4, c->external_id);
 	rf_db_bind_int(st, 5, c->first_sale_at);
 	rf_db_bind_int(st, 6, c->created_at);
-	return rf_q_done(s, st, "customer_external_id", err);
+	return rf_q_raced(s, rf_q_done(s, st, "customer_external_id", err), err);
 }
 
 rf_status rf_store_customer_update(rf_store *s, const rf_customer *c, rf_err *err)
@@ -253,7 +253,7 @@ rf_status rf_store_sale_insert(rf_store *s, const rf_sale *x, rf_err *err)
 	rf_db_bind_text(st, 17, x->metadata ? x->metadata : "{}");
 	rf_db_bind_text(st, 18, x->source);
 	rf_db_bind_int(st, 19, x->created_at);
-	return rf_q_done(s, st, "external_id", err);
+	return rf_q_raced(s, rf_q_done(s, st, "external_id", err), err);
 }
 
 rf_status rf_store_sale_get(rf_store *s, const char *id, rf_sale *out, rf_arena *a, rf_err *err)
@@ -428,7 +428,7 @@ rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
 	rf_db_bind_int(st, 10, r->occurred_at);
 	rf_db_bind_int(st, 11, r->created_at);
 	bind_opt_int(st, 12, r->has_program_amount, r->program_amount);
-	return rf_q_done(s, st, "external_id", err);
+	return rf_q_raced(s, rf_q_done(s, st, "external_id", err), err);
 }
 
 rf_status rf_store_refund_get(rf_store *s, const char *id, rf_refund *out, rf_arena *a, rf_err *err)
@@ -690,16 +690,25 @@ rf_status rf_store_commission_get(rf_store *s, const char *id, rf_commission *ou
 rf_status rf_store_commission_set_status(rf_store *s, const rf_commission *c, const char *to, const char *reason,
 					 const char *actor, int64_t at, rf_err *err)
 {
-	rf_db_stmt *st =
-	    rf_q_prep(s, "UPDATE commissions SET status = ?2, status_reason = ?3, updated_at = ?4 WHERE id = ?1", err);
+	/* Only from the status the caller saw: an entry changes status once, whoever else tried at the same time
+	 * (PostgreSQL's READ COMMITTED waits for the other writer, then finds the status changed and updates
+	 * nothing). */
+	rf_db_stmt *st = rf_q_prep(
+	    s, "UPDATE commissions SET status = ?2, status_reason = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?5",
+	    err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, c->id);
 	rf_db_bind_text(st, 2, to);
 	rf_db_bind_text(st, 3, reason);
 	rf_db_bind_int(st, 4, at);
+	rf_db_bind_text(st, 5, c->status);
 	rf_status rc = rf_q_done(s, st, NULL, err);
-	if (rc != RF_OK || status_rollup(s, c, to, at, err) != RF_OK)
+	if (rc != RF_OK)
+		return err->status;
+	if (rf_db_changes(s->db) == 0)
+		return rf_err_set(err, RF_ECONFLICT, "status", "the commission is no longer %s", c->status);
+	if (status_rollup(s, c, to, at, err) != RF_OK)
 		return err->status;
 	return commission_event_add(s, c->id, c->status, to, actor, reason, at, err);
 }
@@ -922,7 +931,7 @@ rf_status rf_store_stripe_event_add(rf_store *s, const char *program_id, const c
 	rf_db_bind_text(st, 4, outcome);
 	rf_db_bind_text(st, 5, object_id);
 	rf_db_bind_int(st, 6, at);
-	return rf_q_done(s, st, "event_id", err);
+	return rf_q_raced(s, rf_q_done(s, st, "event_id", err), err);
 }
 
 rf_status rf_store_stripe_event_get(rf_store *s, const char *program_id, const char *event_id, char **outcome,

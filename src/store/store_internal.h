@@ -37,6 +37,12 @@ rf_status rf_q_exec(rf_store *s, const char *sql, rf_err *err);
  * transaction usable (the statement runs guarded, see rf_db_step_guarded); without one it is a failure. */
 rf_status rf_q_done(rf_store *s, rf_db_stmt *st, const char *field, rf_err *err);
 
+/* For an insert keyed by a natural key its caller looked up first (a lead's email, a sale's external id, an
+ * idempotency key): where transactions write at once, a uniqueness failure means another one inserted the same
+ * key meanwhile, and is RF_ERETRY, so that the transaction runs again and finds it; with one writer at a time it
+ * stays the conflict it is. Returns rc (or RF_ERETRY). */
+rf_status rf_q_raced(rf_store *s, rf_status rc, rf_err *err);
+
 /* Resolves a cursor id to its seq in table; RF_EINVAL naming starting_after when it does not exist. */
 rf_status rf_q_cursor_seq(rf_store *s, const char *table, const char *id, int64_t *seq, rf_err *err);
 

@@ -375,7 +375,7 @@ rf_status rf_store_lead_insert(rf_store *s, const rf_lead *l, rf_err *err)
 	if (!st)
 		return RF_EIO;
 	lead_bind(st, l);
-	return rf_q_done(s, st, l->email ? "email" : "external_id", err);
+	return rf_q_raced(s, rf_q_done(s, st, l->email ? "email" : "external_id", err), err);
 }
 
 rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err)
@@ -587,5 +587,5 @@ rf_status rf_store_idem_put(rf_store *s, const char *actor, const char *key, con
 	rf_db_bind_int(st, 5, status);
 	rf_db_bind_text(st, 6, body);
 	rf_db_bind_int(st, 7, at);
-	return rf_q_done(s, st, "Idempotency-Key", err);
+	return rf_q_raced(s, rf_q_done(s, st, "Idempotency-Key", err), err);
 }
