@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* refd's HTTP/1.1 server: one libevent loop per thread on SO_REUSEPORT sockets, requests read with the
  * http-parser library, responses written straight to the socket; request logs and a graceful stop. */
 #include "server.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQL migrations embedded in the binary, generated at build time from src/store/migrations/NNNN_name.sql. */
 #ifndef RF_MIGRATIONS_H
 #define RF_MIGRATIONS_H

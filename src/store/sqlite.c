@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The embedded SQLite backend of the store interface: the connection (WAL, prepared statements kept per
  * connection), migrations, transactions, sessions, login throttling, audit and settings, and the helpers the
  * other sqlite_*.c files share. */

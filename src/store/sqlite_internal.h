@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the SQLite backend's files share: the connection struct and the statement, binding and row helpers.
  * Not part of the store interface: only src/store/sqlite*.c include it. */
 #ifndef RF_SQLITE_INTERNAL_H

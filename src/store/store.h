@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The storage interface: everything refd keeps goes through these calls, whichever database backs them.
  *
  * Conventions for every call: strings in returned structs are allocated in the caller's arena; the call returns

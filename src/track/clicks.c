@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Group commit of clicks: everything queued while the previous commit was being written goes in the next
  * transaction, and one fsync of the WAL makes every group committed before it durable. The writer commits without
  * waiting for the disk; a second thread, the syncer, flushes the WAL and only then lets the clicks be answered. So a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Health, readiness, request ids and logs, graceful shutdown, unknown routes and methods."""
 import json
 import signal
