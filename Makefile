@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Builds refd, its tests and its checks. `make` builds build/refd; `make run` and `make test` also install
 # what is missing (scripts/bootstrap.sh).
 

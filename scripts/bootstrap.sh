@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages refd needs, and nothing already there; safe to run again.
 #   (no option)  to build and run refd (make run)
 #   --test       also what the tests and checks need (make test)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Turns a file into a C source defining `const char NAME[]` (NUL-terminated) and `NAME_len`.
 set -eu
 name="$1"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Generates the table of embedded migrations from src/store/migrations/NNNN_name.sql files, in order. One numbered
 # sequence serves both databases: PostgreSQL runs postgres/NNNN_name.sql beside a file when there is one (its SQL
 # differs), otherwise the same file.

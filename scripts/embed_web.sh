@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Turns the web UI's files into a C table (name, content type, bytes) compiled into refd.
 #   sh scripts/embed_web.sh name=path ...
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Lints src/api/openapi.json with Redocly CLI's recommended rules (.redocly.yaml), the linter pinned in
 # package.json / package-lock.json, which scripts/npm_packages.sh installs when node_modules is missing or was
 # installed from another package-lock.json. Exits non-zero when the document has errors (warnings are printed only).

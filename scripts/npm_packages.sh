@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the npm packages that package-lock.json pins (npm ci, without install scripts) unless node_modules
 # already holds them, as its stamp says. Callers that run at the same time (the integration modules, the browser
 # suite, the build) wait for one install under a lock instead of rewriting node_modules under each other.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Takes the partner portal's screenshots for the docs: a logged-in partner's home page (the demo's Northwind
 // Traders) at 1280x900 (docs/screenshots/portal.png) and at 360x740 (docs/screenshots/portal-phone.png).
 // Starts build/refd (REFD_BIN overrides) with its demo data in a temporary directory and drives Debian's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Takes the README's screenshots of the admin dashboard: starts build/refd (REFD_BIN overrides) with its demo data on
 // a free loopback port and a temporary database, logs in as the demo admin through the login form in Debian's
 // /usr/bin/chromium (CHROMIUM overrides), and saves docs/screenshots/dashboard.png (1280x900) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The refd command: parses the subcommand and its options, wires the layers together and runs it. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A throwaway PostgreSQL cluster for the tests: initdb into a temporary directory, a server on a Unix socket (and no
 TCP port) started with pg_ctl as the unprivileged postgres user when the tests run as root (initdb refuses root),
 databases made and dropped per test, and everything removed at the end. Never relies on a cluster left running.

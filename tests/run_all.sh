@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs every check and test suite, plain and under ASan+UBSan, and ends with one line "N passed, N failed". Each
 # step's "==" line ends with its wall time. JOBS (default: the number of cores) is make's -j and the number of
 # integration modules run at once.

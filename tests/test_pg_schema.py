@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks that the PostgreSQL migrations (src/store/migrations/postgres/NNNN_name.sql, or the shared file where a
 version has none) give the schema the SQLite migrations give, and that they behave alike where it matters.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # API writes beside the click stream: while wrk sends redirects on CONNS keep-alive connections, WRITES
 # POST /api/v1/partners are made one every GAP_MS on a connection of their own, and their latencies are printed
 # (median, p90, max) with the redirects' rate, ROUNDS times. This is the measurement behind docs/PERFORMANCE.md's

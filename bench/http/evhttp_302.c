@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark server: libevent evhttp answering GET /r/<code> with refd's 302 redirect shape, one event loop per thread
  * on a SO_REUSEPORT port. */
 #define _GNU_SOURCE

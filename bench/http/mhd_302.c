@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark server: libmicrohttpd (epoll or poll, internal thread pool) answering GET /r/<code> with refd's 302
  * redirect shape. */
 #define _GNU_SOURCE

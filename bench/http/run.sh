@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks evhttp, libmicrohttpd and nginx on refd's 302 redirect shape in one run and prints a Markdown table with ratios to nginx.
 #
 # Env: DURATION (seconds per wrk run, default 10s), WARMUP (default 2s),

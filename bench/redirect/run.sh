@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The redirect benchmark: refd's GET /r/{code} (the 302 leaves once its click is committed and flushed to disk) beside
 # nginx answering `return 302` with a cookie, in one run on this machine, with wrk; prints a Markdown table with
 # requests/s, latency percentiles and the ratio to nginx, and checks that every click wrk got is in the database.

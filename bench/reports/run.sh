@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Report benchmark: a program with 10,000 partners, 10 million clicks, 1 million leads and 100,000 sales with
 # their commissions over a year (refd bench-data), then every dashboard report timed over HTTP, one connection,
 # median and max of 20 after warm-up, beside /healthz on the same server in the same run.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Search benchmark: 100,000 partners, wrk against GET /api/v1/partners?q= (a mix of query shapes), beside the
 # plain list and /healthz on the same server in the same run, plus single-query latencies per shape.
 #

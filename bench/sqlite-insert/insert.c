@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CPU per click row for SQLite alone: inserts rows shaped like refd's clicks (the same table) in transactions of
  * GROUP rows, PER rows per INSERT, in WAL mode with synchronous=NORMAL (the click writer's settings; the flush is
  * left out), and prints the process's CPU time per row. Usage: insert DB GROUP PER [ROWS]. */

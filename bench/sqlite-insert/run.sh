@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SQLite's own CPU per click row (the floor under the click writer): bench/sqlite-insert/insert.c with a few
 # transaction and statement sizes, each on a new database under DIR (default: a temporary directory on the same
 # disk as the repository). Prints a Markdown table.

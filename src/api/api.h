@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The REST resources under /api/v1: one file per resource, each exposing its route handlers here. */
 #ifndef RF_API_H
 #define RF_API_H

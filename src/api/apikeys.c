@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/api-keys: keys for integrations, shown once, stored as hashes, revocable. */
 #include <string.h>
 

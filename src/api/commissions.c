@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/commissions, partner balances and /api/v1/fx-rates: the ledger as people read it (each entry with its
  * explanation and history), the admin's approve / hold / reject, and the exchange rates conversions use. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the resource handlers: audit entries, integer members, JSON views and CSV cells. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET /api/v1/currencies: the server's ISO 4217 table, so that clients (the web UI first) format and parse
  * amounts with the exponents the server uses rather than with a copy of their own. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/leads: prospects, who is credited for them and why, their lifecycle, deal registrations, export. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ledger engine: turns a qualified lead, a sale or a refund into commission entries under the credited
  * partner's plan (direct or split between an agent and its team parent, then recruiter overrides), converts them
  * to each partner's currency at the event's FX rate, and writes them, or only collects them for a simulation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/links: a partner's codes and where they lead, within the program's rules. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/partners: referral sources, their relations (team, recruiter), tax profile, status and search. */
 #include <stdio.h>
 #include <stdlib.h>

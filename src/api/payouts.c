@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/payout-runs, statements, payout forecasts and year-end tax totals: paying every partner what it is
  * owed, once, in its currency. The run logic takes a context without a request, so the CLI shares it. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/plans: what partners earn, versioned rules, assignment to partners, and simulation of a proposed plan
  * over past events. */
 #include <stdlib.h>

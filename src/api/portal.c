@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The partner portal's public side: self sign-up (an application an admin approves, or straight in, per program),
  * also through a partner's recruitment link, which names that partner the new one's recruiter, and password
  * reset by a one-time link, which refd writes to its log when no mail is configured. */

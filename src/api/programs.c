@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/programs: referral programmes and their defaults. */
 #include <string.h>
 

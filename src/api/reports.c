@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/reports: the figures of a program over a period, from rollups kept up to date on write (never a scan of
  * raw clicks): a summary, and breakdowns by partner, agent, team, source, campaign, day, week or month, each also
  * as CSV. */

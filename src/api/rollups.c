@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Keeping rollups up to date from the API's writes: the keys a lead, sale or refund counts under (its partner,
  * agent and team, the program, the lead's source and its click's campaign). */
 #include <stdio.h>

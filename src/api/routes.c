@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The route table: every path refd answers, its handler, who may call it, whether it takes a body and the query
  * parameters it reads. The OpenAPI document must list exactly these routes, bodies and parameters (tests compare
  * them). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/sales and /api/v1/refunds: money received from customers and given back, each recorded with its
  * commissions (or their reversals) in one transaction, idempotent on the external id. */
 #include <stdlib.h>

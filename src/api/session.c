@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging in and out with cookie sessions, with failed attempts rate-limited per email and per address. */
 #include <pthread.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a partner sees of its money: the next payout date and amount, statements for any period (JSON, CSV or a
  * printable page), and the year-end totals paid per partner for tax reporting. Also the hold on a partner's
  * payouts. */

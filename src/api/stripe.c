@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST /api/v1/integrations/stripe/webhook: Stripe's events, verified with the Stripe-Signature scheme
  * (HMAC-SHA256 over "t.payload" with the program's signing secret, several v1 values, a tolerance window), each
  * handled once, turned into leads, sales, refunds and disputes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Liveness, readiness and the OpenAPI document. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/users: people who sign in, their roles and, for managers and partners, the partner they belong to. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The admin UI (/app) and the partner portal (/portal): static pages and modules embedded in the binary, sent with
  * headers that keep them to refd's own origin. */
 #include <string.h>

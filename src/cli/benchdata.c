@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Generates repeatable synthetic partners for the search benchmark. */
 #include "benchdata.h"
 

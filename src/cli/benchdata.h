@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Synthetic data for benchmarks: many partners with realistic names and emails. */
 #ifndef RF_BENCHDATA_H
 #define RF_BENCHDATA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* refd db copy: moving a whole database to another (SQLite to PostgreSQL, when a business outgrows one file). */
 #ifndef RF_CLI_DBCOPY_H
 #define RF_CLI_DBCOPY_H

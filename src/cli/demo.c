@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seeds a fresh database with a small, realistic programme so a new install has something to look at. */
 #include "demo.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Demo data for a fresh database: one program, a dozen partners of every kind, three links, one admin user. */
 #ifndef RF_DEMO_H
 #define RF_DEMO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A small option parser: flags first, REFD_* environment variables second, defaults last. */
 #include "options.h"
 

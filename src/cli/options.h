@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line options with REFD_* environment fallbacks, shared by every subcommand. */
 #ifndef RF_OPTIONS_H
 #define RF_OPTIONS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bump allocator behind per-request memory. */
 #include "arena.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A bump allocator for request-scoped memory: everything is freed at once when the request ends. */
 #ifndef RF_ARENA_H
 #define RF_ARENA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The attribution rules: precedence between sources, the window, and first versus last click. */
 #include "attribution.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attribution: which partner (and agent) a lead or sale is credited to, and by which method, following the
  * precedence of DESIGN.md: an explicit choice > a code > a click id > the tracking cookie. */
 #ifndef RF_ATTRIBUTION_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* User-Agent classification, so that clicks by machines are not credited to partners. */
 #include "bot.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Telling crawlers, link previewers, monitors and scripts from people by their User-Agent header. */
 #ifndef RF_BOT_H
 #define RF_BOT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Time for refd: one clock with a test offset, and RFC 3339 formatting and parsing without locale or time zone. */
 #include "clock.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The clock refd reads for every timestamp, with an offset that tests can set to move time forward. */
 #ifndef RF_CLOCK_H
 #define RF_CLOCK_H

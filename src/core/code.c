@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Generation, checking and case folding of referral codes and recruitment codes. */
 #include "code.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Referral codes: random ones refd makes up, the rules for codes a person chooses, and partners' recruitment
  * codes. */
 #ifndef RF_CODE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commission arithmetic: every computation goes through one exact ratio with half-even rounding. */
 #include "commission.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The money rules of commissions: percentages, tiers, recruiter overrides, proportional reversals and currency
  * conversion, each exact (integer minor units) and rounded half-even exactly once. */
 #ifndef RF_COMMISSION_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ISO 3166-1 alpha-2 country codes (all 249 officially assigned), for tax profiles and reports. */
 #include "country.h"
 

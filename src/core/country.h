@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Country codes: ISO 3166-1 alpha-2. */
 #ifndef RF_COUNTRY_H
 #define RF_COUNTRY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The capped, fail-once growable buffer of dbuf.h. */
 #include "dbuf.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable byte buffer with a hard size cap whose failures cannot pass unnoticed (the contract of curl's dynbuf):
  * the first failure frees the contents and sticks, later additions do nothing, and whoever finishes the buffer
  * reads its status before using it, so a truncated export can never leave as if it were whole. */

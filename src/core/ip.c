@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* IP prefixes for geography and fraud checks, so that raw client addresses are never stored. */
 #include "ip.h"
 

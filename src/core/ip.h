@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Truncation of client IP addresses to the network prefix refd keeps instead of the raw address. */
 #ifndef RF_IP_H
 #define RF_IP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lead statuses, their allowed moves and the shared-domain list. */
 #include "lifecycle.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The lead lifecycle: which status changes are allowed, and the free-mail domains that never signal a
  * company conflict. */
 #ifndef RF_LIFECYCLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Names of roles, kinds and statuses, and their checks. */
 #include "model.h"
 

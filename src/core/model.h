@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The plain structs of refd's domain that every layer passes around; strings are owned by whoever filled them
  * (an arena, in practice). */
 #ifndef RF_MODEL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ISO 4217 currency table and the exact integer arithmetic used for every amount of money. */
 #include "money.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Exact money: integer minor units with an ISO 4217 currency, half-even rounding, overflow-checked arithmetic. */
 #ifndef RF_MONEY_H
 #define RF_MONEY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plan rules: which parts a sale or a qualified lead earns, the agent/team split and calendar periods. */
 #include "plan.h"
 

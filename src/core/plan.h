@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plans: the rules that say what a partner earns for a qualified lead, a sale or a renewal, and the calendar
  * arithmetic they need (tier periods, recurring windows). Pure functions over plain structs. */
 #ifndef RF_PLAN_H

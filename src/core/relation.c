@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Walks a parent chain to refuse cycles before they are written. */
 #include "relation.h"
 

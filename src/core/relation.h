@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cycle checks for the partner relations (team parent, recruited by), independent of where partners live. */
 #ifndef RF_RELATION_H
 #define RF_RELATION_H

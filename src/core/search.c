@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Search text checked and split into the full-text queries of the partner search (the rules are in search.h). */
 #include "search.h"
 

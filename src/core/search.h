@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Search text as a person types it, checked and turned into full-text queries that take every character as
  * text: words match the start of a word, fragments holding punctuation match as written. */
 #ifndef RF_SEARCH_H

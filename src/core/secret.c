@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Password hashing, token digests, keyed hashes and field sealing, through libsodium. */
 #include "secret.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cryptography refd relies on, all from libsodium: Argon2id passwords, SHA-256 digests of tokens, keyed hashes,
  * and sealing of sensitive fields (tax ids) with the instance key. */
 #ifndef RF_SECRET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error detail recording and the mapping from statuses to API error types and HTTP codes. */
 #include "status.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one status type every fallible refd function returns, and the error detail that goes with it. */
 #ifndef RF_STATUS_H
 #define RF_STATUS_H

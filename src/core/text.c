@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Email normalisation, public ids and other text checks. */
 #include "text.h"
 

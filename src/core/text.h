@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small text rules shared by every layer: email normalisation, public ids, names of tracking parameters. */
 #ifndef RF_TEXT_H
 #define RF_TEXT_H

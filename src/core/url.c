@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Destination URL checks and query-string editing for links and redirects. */
 #include "url.h"
 

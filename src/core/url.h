@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Checking link destination URLs against open-redirect tricks, and reading and writing their query strings. */
 #ifndef RF_URL_H
 #define RF_URL_H

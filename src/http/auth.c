@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Credential checks for every non-public route, session cookies and API key minting. */
 #include "auth.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Who is calling: API keys (Bearer), cookie sessions with CSRF tokens, and the scope each role may see. */
 #ifndef RF_AUTH_H
 #define RF_AUTH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON bodies in and out: strict request validation and the error shape of every failure. */
 #include "json.h"
 

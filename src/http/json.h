@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON responses, DESIGN.md's error body, and strict validation of request bodies (unknown fields, types, sizes). */
 #ifndef RF_JSON_H
 #define RF_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The request as handlers see it: method, path, query, headers, body, cookies, the answer's headers, and the
  * request's log line. server.c fills it from the wire and sends the answer. */
 #include <http_parser.h>

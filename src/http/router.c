@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Matches requests to routes and runs the checks every route shares: body size, credentials, CSRF, role, and the
  * query parameters and body the route table declares. */
 #include "router.h"

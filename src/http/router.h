@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Routing of API requests: the route table's shape, the per-request context handlers receive, and the checks
  * (authentication, CSRF, role, body size, query parameters, whether a body is taken) made before any handler runs. */
 #ifndef RF_ROUTER_H

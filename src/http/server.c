@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* refd's HTTP/1.1 server: one libevent loop per thread on SO_REUSEPORT sockets, requests read with the
  * http-parser library, responses written straight to the socket; request logs and a graceful stop. */
 #include "server.h"
@@ -1083,6 +1084,31 @@ static int open_listener(struct sockaddr_in *sa, rf_err *err)
 	return fd;
 }
 
+/* SO_REUSEPORT lets any process of the same user bind the port again and take a share of its connections: a second
+ * refd started by mistake (on another database) would silently answer part of the traffic. So the port is first
+ * bound once without it: a port anyone else holds is refused, as a plain bind would be, before the workers take it
+ * together. */
+static rf_status port_free(const struct sockaddr_in *sa, rf_err *err)
+{
+	if (sa->sin_port == 0)
+		return RF_OK;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rf_err_set(err, RF_EIO, "listen", "socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	int rc = bind(fd, (const struct sockaddr *)sa, sizeof *sa);
+	int e = errno;
+	close(fd);
+	if (rc != 0) {
+		char addr[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &sa->sin_addr, addr, sizeof addr);
+		return rf_err_set(err, RF_EIO, "listen", "cannot listen on %s:%d: %s", addr, ntohs(sa->sin_port),
+				  e == EADDRINUSE ? "the address is already in use (is another refd running?)" : strerror(e));
+	}
+	return RF_OK;
+}
+
 rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 {
 	struct sockaddr_in sa;
@@ -1114,8 +1140,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	for (int i = 0; i < nthreads; i++)
 		ws[i].fd = -1;
-	rf_status rc = RF_OK;
-	for (int i = 0; i < nthreads; i++) {
+	rf_status rc = port_free(&sa, err);
+	for (int i = 0; rc == RF_OK && i < nthreads; i++) {
 		worker *w = &ws[i];
 		w->index = i;
 		w->cfg = cfg;
@@ -1151,6 +1177,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 			goto fail;
 		}
 	}
+	if (rc != RF_OK)
+		goto fail;
 	char addr[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
 	if (cfg->on_listen) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP server behind refd: threads, listening sockets, keep-alive, bounded requests, request logs and
  * graceful shutdown. The libraries it uses (libevent's event loop, http-parser) stay inside server.c and
  * request.c. */

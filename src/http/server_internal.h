@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What server.c and request.c share, and nothing else includes: the request as the server fills it. */
 #ifndef RF_SERVER_INTERNAL_H
 #define RF_SERVER_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The jobs thread: wakes every interval (or when kicked), approves the commissions whose holding period has
  * ended, each batch in one transaction, and logs what it did. */
 #include "jobs.h"

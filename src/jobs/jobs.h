@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Background work that runs beside the HTTP server: the holding-period job approves pending commissions whose
  * holding period has ended. */
 #ifndef RF_JOBS_H

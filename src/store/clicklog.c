@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The click log: the durable append of clicks in groups that the store owns, because what makes a commit durable
  * cheaply is the database's business. On SQLite a group commits without waiting for the disk (synchronous=NORMAL)
  * and one fdatasync of the WAL, which may run on another thread while the next group is inserted, makes every group

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQL migrations embedded in the binary, generated at build time from src/store/migrations/NNNN_name.sql and,
  * where PostgreSQL needs its own SQL, src/store/migrations/postgres/NNNN_name.sql. */
 #ifndef RF_MIGRATIONS_H

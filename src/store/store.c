@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The store over a driver connection: opening (the driver the location names), migrations (one numbered sequence,
  * with the dialect's own file where the SQL differs), transactions, sessions, login throttling, audit, settings and
  * password reset links, and the statement helpers the other store_*.c files share. */

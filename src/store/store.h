@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The storage interface: everything refd keeps goes through these calls, whichever database backs them (SQLite or
  * PostgreSQL, through the drivers in db/).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Synthetic activity for benchmarks, generated inside the database with recursive queries (10 million clicks take
  * seconds this way): a link per partner, clicks, leads with their history, customers, sales and commissions,
  * spread evenly over a period that ends now. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite backend's money tables: plans and their versions, customers, sales, refunds, the commission ledger
  * with its history, FX rates and the Stripe events already handled. */
 #include <stdio.h>

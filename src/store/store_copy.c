@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Copying a whole database into an empty one of either kind (refd db copy: SQLite to PostgreSQL when a business
  * outgrows one file), with every table's rows and ids as they are, in one transaction on the target read from one
  * snapshot of the source; then checking the copy: row counts, every partner's ledger balance per currency and

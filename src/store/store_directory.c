@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite backend's programs, partners (with their search), users and API keys. */
 #include <stdio.h>
 #include <string.h>

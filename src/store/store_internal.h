@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the store's files share: the store handle over a driver connection, and the statement, binding and row
  * helpers every store function is written with. Not part of the store interface: only the store's own files include it.
  */

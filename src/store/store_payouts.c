@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite backend's payouts: runs, their items and the entries each item pays, the lock that keeps an entry
  * in one approved run, and the sums statements and forecasts read. */
 #include <stdio.h>

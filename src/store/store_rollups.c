@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite backend's rollups: running totals per partner, agent and team, daily figures per program, source and
  * campaign, the bulk rebuild from raw tables, and the time-to-conversion statistics reports read. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite backend's tracking tables: links and the code table, clicks, leads with their history, and
  * idempotent requests. */
 #include <stdio.h>

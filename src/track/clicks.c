@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Group commit of clicks: everything queued while the previous commit was being written goes in the next
  * transaction, and one flush makes every group committed before it durable. The writer commits through the store's
  * click log; a second thread, the syncer, makes the commits durable (rf_click_log_flush: on SQLite one fdatasync of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The click writer: one thread that commits clicks in groups and then tells each request its click is durable. */
 #ifndef RF_CLICKS_H
 #define RF_CLICKS_H

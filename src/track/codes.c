@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The code table: an open-addressing hash map rebuilt whole from the store and swapped in under a lock. */
 #include "codes.h"
 

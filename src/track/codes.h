@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The in-memory code table the redirect resolves from: loaded from the store, rebuilt when links change. */
 #ifndef RF_CODES_H
 #define RF_CODES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The redirect: resolve the code from memory, build the click, hand it to the group-commit writer, and answer
  * 302 only once the click is durable. */
 #include <pthread.h>

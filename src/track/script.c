@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The website side of tracking: the /t.js script and the click endpoint it calls, with CORS limited to each
  * program's tracking origins. */
 #include <string.h>

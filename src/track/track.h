@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The tracking endpoints: the redirect hot path (GET /r/{code}). */
 #ifndef RF_TRACK_H
 #define RF_TRACK_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Commissions: the ledger with filters, an entry with its explanation (the event, the rule, the rate, the FX rate,
 // the level) and its history, approved, held or rejected with a reason.
 import { api, el, money } from './api.js';

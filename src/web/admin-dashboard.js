@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dashboard: the program's figures for a period from /api/v1/reports/summary, /breakdown and /queues, with
 // a period selector, charts of revenue and commissions over time (uPlot) and the queues that wait for an admin.
 // Every widget has a stable id (#dash-…) and its raw figure in data-value, which the browser tests compare with the

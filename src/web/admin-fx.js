@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FX rates: the rates refd converts commissions with (one unit of base is worth rate units of quote, from
 // valid_from on), a new rate, and a CSV import that releases the commissions held for a missing rate.
 import { api, apiFetch, el } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leads and deal registrations: the pipeline by status with counts, a new lead whose referral agent is picked by a
 // live search, moving a lead through its lifecycle, its history; pending deal registrations with their conflicts,
 // approved or rejected with a reason.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Links and codes: the list (by partner, campaign, archived or not), a new link for a partner, archiving, the
 // link's URL to copy and its QR code.
 import qrcode from './vendor/qrcode.mjs';

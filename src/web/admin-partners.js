@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Partners: search by name or email with filters, create and edit, approve applications, suspend or ban with a
 // reason, hold and release payouts, the balance and next payout, statements, the team tree (team_parent_id) and the
 // recruitment tree (recruited_by_id).

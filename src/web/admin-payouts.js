@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Payout runs: the list, a new run with a cut-off, a run's items, totals and the partners left out; approving,
 // cancelling, the three export layouts (generic, PayPal per currency, Wise), each item paid or failed, the run paid.
 import { api, el, money } from './api.js';

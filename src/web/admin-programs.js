@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Programs and plans: a program's settings (attribution, tracking, payout schedule, partner sign-up, deal
 // registrations, Stripe), its plans, a plan's rules as a form, assigning partners to it and simulating proposed
 // rules over past events (proposed against actual).

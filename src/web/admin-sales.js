@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sales and refunds: the list (by partner and period), recording a sale (idempotent on its invoice id), a sale with
 // the commissions it created, and a refund or dispute that reverses them in proportion.
 import { api, el, money } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Settings: the signed-in account (a new password), year-end tax totals against the reporting threshold (with
 // their CSV), and what integrations need (the API description, the tracking script, the portal and Stripe URLs).
 import { api, el, money } from './api.js';

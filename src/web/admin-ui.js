@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the admin UI: formatting, tables, forms whose API errors land next to the named field, dialogs
 // that close with Escape, busy states for long actions, announcements for screen readers, the partner combobox.
 import { api, apiFetch, ApiError, currencyDecimals, el, money, moneyParts } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Users and API keys: people who log in (roles, disabling), and keys for integrations, whose secret is shown once
 // when created and which can be revoked at once.
 import { api, el } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The API client shared by the admin UI and the portal: a cookie session with its CSRF token, JSON in and out,
 // and errors that carry the field the server named.
 let csrf = null;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The admin UI: a session check, then the screen named by the location hash (#partners, #partners/ptn_…,
 // #commissions?status=held …). Each screen lives in its own admin-*.js module and renders into <main>.
 import { api, el, loadCurrencies, loginForm, logout, session } from './api.js';

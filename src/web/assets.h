@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The web UI's files, embedded in the binary at build time (scripts/embed_web.sh). */
 #ifndef RF_WEB_ASSETS_H
 #define RF_WEB_ASSETS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The portal's public pages: log in, apply to become a partner, ask for a password reset link, and set a new
 // password from that link (/portal#reset=TOKEN). Each form shows the server's errors next to their fields.
 import { api, el, login } from './api.js';

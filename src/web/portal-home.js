@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The portal's home: what the partner has earned by status, the next payout (date and amount), and the last 30
 // days at a glance.
 import { api, el, money } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "My leads" (GET /leads: the partner's and its team's, with their status and registration state), a lead's
 // history, and deal registration (POST /leads as the partner), whose answer names conflicts without saying whose.
 import { api, ApiError, el } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "My links and codes": each link's /r/{code} address with a Copy button and a QR code (qrcode-generator, drawn as
 // an <img> with a data: URL, which the CSP allows), plus the code people can type or add as ?via=.
 import { api, el } from './api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The partner's money in detail: the commission ledger with each entry's explanation (GET /commissions and
 // /commissions/{id}), and statements for a chosen period as a page, a printable HTML page or CSV.
 import { api, el, money } from './api.js';

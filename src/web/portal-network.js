@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The partner's people: its recruitment link (to share, with a Copy button and a QR code), the partners it
 // recruited and the overrides they earned it (GET /partners?recruited_by_id and its commissions with role
 // "override"), and for a team parent its agents and their results (GET /partners?team_parent_id and

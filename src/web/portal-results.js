@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Clicks and results: the figures of a chosen period (GET /reports/summary and /breakdown, which answer a partner
 // with its own figures), and the same over the last 12 weeks or months as a chart (uPlot) with its table.
 // Partners may not break reports down by day, week or month, so the series is one summary per period.

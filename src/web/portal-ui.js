@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small building blocks the partner portal's pages share: the live status line, forms that show each error next
 // to its field, tables that scroll inside themselves on a phone, dates, periods and "load more" lists.
 import { api, el } from './api.js';

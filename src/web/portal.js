@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The partner portal: who is logged in (a partner or a manager, with the partner record of its session), then the
 // page the location hash names. Logged out: log in, apply, forgot password, and #reset=TOKEN from a reset link.
 import { api, el, loadCurrencies, logout, session } from './api.js';

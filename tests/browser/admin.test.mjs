@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The admin UI (/app) in a real headless Chromium, against refd with its demo data: an admin logs in through the
 // form, the dashboard shows what the reports API says, a partner is created through the form (an API error lands
 // next to its field), an application and the demo's deal registration are approved, a lead's agent is picked with

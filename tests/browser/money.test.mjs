@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Money in the web UI, in a real headless Chromium: the page takes every currency's exponent from the server's
 // ISO 4217 table (GET /api/v1/currencies, fetched once before the first screen), formats and parses an amount in
 // every currency of that table with the UI's own code, follows a doctored table (so it keeps no copy of its own),

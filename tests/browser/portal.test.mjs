@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The partner portal (/portal) in a real headless Chromium, against refd started WITH its demo data (partners
 // with links, leads, sales and commissions): partners see exactly their own numbers, links with a working Copy
 // button and a QR code, deal registration reports conflicts, sign-up ends on "waiting for approval", a partner's

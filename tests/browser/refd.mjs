@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the browser tests share: where refd and Chromium are, a free loopback port, and starting and stopping a
 // refd server of one's own (with or without the demo data) that reports its JSON log lines.
 import { spawn } from 'node:child_process';

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs the browser tests (tests/browser/*.test.mjs) with node's test runner and prints its TAP output, which ends
 # with node's summary ("# pass N", "# fail N", ...). Needs build/refd (REFD_BIN overrides), /usr/bin/chromium and
 # sqlite3 (scripts/bootstrap.sh --test installs them) and the pinned playwright-core, which scripts/npm_packages.sh

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tracking script (/t.js) in a real headless Chromium: a business's page on one loopback port loads the
 // script from refd on another, and the click, the first-party cookie and the hidden form field are checked in the
 // browser and in refd's database. Self-contained: starts build/refd (REFD_BIN overrides) and a small site with

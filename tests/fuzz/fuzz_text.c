@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for the text rules: emails, money amounts, times, codes, user agents, addresses and search
  * text. Each checks a property, not only the absence of crashes. */
 #include <stdint.h>

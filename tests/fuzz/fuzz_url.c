@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for URL rules: checking, allowed domains, adding the click parameter and reading parameters
  * back. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Starts the real refd binary on an ephemeral loopback port with a temporary database and talks HTTP to it."""
 import http.client
 import json

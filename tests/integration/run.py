@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Runs every tests/integration/test_*.py (or those whose name contains one of the arguments), each module in a
 worker process of its own, JOBS at a time (default: one per CPU). Each module gets a fresh refd (module-level
 `refd` fixture built by its optional make_server()), and every function named test_* is a test. Prints each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Attribution of new leads: the precedence explicit > code > click id > cookie (all four present, then removed
 one by one), the program's cookie window (with the test clock), last click versus first click along a visitor's
 chain of clicks, clicks that must not credit (bots, suspended partners, other programs), agents credited with their

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Authentication and authorisation: cookie sessions, CSRF, login throttling, bearer keys, and the role every
 route requires."""
 from harness import Refd, Session, expect

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The refd command line: help texts, user add / passwd, apikey create, migrate, routes, version."""
 import os
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The order of events behind each 302, watched with strace: the click's row is written to the write-ahead log,
 then the log is flushed to disk (fdatasync), and only after that flush returns does the 302 leave. This is the
 promise that a click acknowledged to the browser survives a power loss, not only a crash of refd."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Sustained redirect load: every answered click is stored, the database's write-ahead log stays bounded (it
 starts again from its beginning once checkpointed) instead of growing with every click while the load lasts, and
 API writes made meanwhile are not starved by the stream of click groups.

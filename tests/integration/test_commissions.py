@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Commissions (docs/COMMISSIONS.md): a referred customer's first sale, renewals, partial and full refunds with
 their exact reversals and three levels of recruiter overrides; the holding period that approves entries; odd cents
 and half-even rounding, zero- and three-decimal currencies, duplicate invoices and refused refunds; plans (per-lead,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Crash safety of the redirect: every click acknowledged with a 302 is durable. Redirects run from several threads,
 refd is killed with SIGKILL in the middle of the load, and after a restart on the same database every click id that
 a client received is in the clicks table. Each test starts its own refd processes (the module's server is not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """GET /api/v1/currencies: the server's ISO 4217 table (each code with its minor-unit exponent), public, and the
 very table the API validates currencies against and formats amounts with."""
 import csv

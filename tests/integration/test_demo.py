@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Demo data: an empty database started without --no-demo gets one program, twelve partners of every kind with a
 team and a recruitment chain, and an owner whose password is printed once and works."""
 import subprocess

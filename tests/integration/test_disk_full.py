@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A full disk, and an I/O error on a write: every write answers 503 with Retry-After (never a 500), reads go on,
 nothing half-done is kept, and refd recovers by itself when space returns. The database lives on a small tmpfs
 mounted for the test (the tests run as root), filled with a filler file; the I/O error comes from a file size

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Exports are never cut short: one that would pass the size limit (--max-export, here 64 KiB) is refused with 400
 asking for less, instead of a 200 whose CSV silently lacks its end; a narrower one goes through whole."""
 import csv

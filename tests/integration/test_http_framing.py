@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """HTTP/1.1 on the wire, as clients really send it: pipelined requests answered in order, requests split across
 writes, chunked bodies, Expect: 100-continue, HTTP/1.0 keep-alive, half-closed clients, slow readers of large
 answers, clients that vanish while their redirect waits for its click, and framing the server refuses (ambiguous

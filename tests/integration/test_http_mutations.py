@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Mutated requests on the wire: valid requests (a redirect, a JSON write, a chunked body, a pipelined pair, an
 Expect: 100-continue) with bytes flipped, inserted, deleted, repeated or cut, sent whole or in random pieces.
 Whatever arrives, refd answers with a well-formed HTTP/1.1 status line (never a 500) or closes the connection, never

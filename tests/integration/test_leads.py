@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Leads: create and read, one lead per normalised email (and per external id), Idempotency-Key replays, the
 lifecycle and its history, time to conversion, deal registrations by partners with their conflicts (email, company
 domain, free-mail exception, window), approval, rejection and expiry of the protection, what partner, agent and

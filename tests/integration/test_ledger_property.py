@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A property of the ledger (docs/COMMISSIONS.md): whatever the sales and refunds, each partner's balance is what
 the rules say, to the cent. With a fixed seed, a few hundred random sales (odd cents, several partners, first and
 recurring, recruiters with overrides) and random partial and full refunds and disputes (never beyond the sale) are

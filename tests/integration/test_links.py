@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Links: create with generated or chosen codes, destination checks (open redirects refused), the program's
 allowed domains and other link settings, UTM parameters, update and archive, lists with filters and pagination,
 what partner and manager credentials may do, and that a refused request changes nothing."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Amount bounds and overflow on every path that brings money in: the API's sales and refunds, the Stripe webhook,
 and the running totals that reports keep. One cap for a single amount (the OpenAPI document's MoneyInput
 maximum), refused with a 4xx naming the field wherever an amount comes from; a write that would carry any running

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The OpenAPI document: served at /api/openapi.json, describing exactly the routes the binary has, with an
 operationId, a success response and (for routes that need credentials) a 401 on every operation, lint clean
 under the pinned linter, and in agreement with what the server really answers."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Partners: create, read, list, update, status changes, relations and their cycles, tax profile, metadata,
 search, pagination, and what partner and manager credentials may see and change."""
 import glob

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Payouts (docs/PAYOUTS.md): runs over approved entries with the program's threshold (above, at and under it, the
 balance carried over to a later run), partners left out because they are suspended or their payouts are held;
 items per partner and currency with the threshold converted at the cutoff's FX rate; two runs approved at once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Programs: create with defaults, read, list, update, validation of every member, and who may do what."""
 from harness import expect, walk_pages
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Runs the shell examples of README.md, as written, against a real refd with demo data, and checks that every
 request they make succeeds except the one that shows a validation error."""
 import os

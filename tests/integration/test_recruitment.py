@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Partners recruit partners: every partner's stable recruitment link, a sign-up through it recording the
 recruiter (in the program's review and open modes), the override the recruiter then earns on the recruit's
 commissions, the refusals (unknown code, a recruiter that is not active, another program), the audit trail, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The redirect /r/{code}: 302 with the click id in the destination and in a cookie, sent only once the click is
 stored; unknown, archived and malformed codes; the fallback URL; partners that are not active; the program's cookie
 window; bots, repeats and the previous click; what is stored about the visitor (never the raw IP)."""

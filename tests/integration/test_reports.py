@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reports (docs/REPORTS.md): the summary, the breakdowns by partner, agent, team, source, campaign, day, week and
 month (JSON and CSV), date ranges, what partners and managers may see, the admin's queues, and the rollups that
 `refd rollups rebuild` recomputes from the raw tables.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Stopping refd: every start and stop exits 0 with its work drained, whatever signals arrive and when (SIGTERM just
 after it listens, storms of SIGUSR2 while the clock file is read), and a graceful stop answers on the wire every
 request whose bytes it has read: a complete request is served, one still arriving is either finished within the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Stripe webhook (docs/COMMISSIONS.md, "Stripe"): the eight events of tests/fixtures/stripe/ signed
 with Stripe's own library (sign.js, npm package `stripe`) and posted as their exact bytes, in order, on a clock
 that follows the events' dates: a referred customer created through the code ACME10, its first and renewal invoices,

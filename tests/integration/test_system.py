@@ -1,11 +1,13 @@
+# SPDX-License-Identifier: Apache-2.0
 """Health, readiness, request ids and logs, graceful shutdown, unknown routes and methods."""
 import json
 import signal
 import socket
+import subprocess
 import time
 
 import harness
-from harness import Refd, expect
+from harness import BINARY, Refd, expect
 
 
 def test_healthz(srv):
@@ -110,3 +112,17 @@ def test_sigterm_lets_in_flight_request_finish():
         assert msgs.index(("stopping", None)) < msgs.index(("request", "/api/v1/auth/login")), msgs
     finally:
         s.cleanup()
+
+
+def test_a_second_refd_on_the_same_port_is_refused(srv):
+    """The workers share their port with SO_REUSEPORT, which would let a second refd (on another database) take
+    part of the connections: a port another process holds is refused at start instead."""
+    other = Refd(extra_args=[])
+    try:
+        args = [BINARY, "serve", "--listen", "127.0.0.1:%d" % srv.port, "--db", other.db, "--no-demo"]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=30, env=other.env)
+        assert p.returncode != 0, p
+        assert "already in use" in p.stderr, p.stderr
+        assert srv.get("/healthz").status == 200
+    finally:
+        other.cleanup()

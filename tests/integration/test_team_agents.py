@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A partner organisation adds its own agents: through a partner key, a partner's session or a manager's key,
 always as an active agent of its own team, in its program, and never with what only an admin sets."""
 from harness import expect

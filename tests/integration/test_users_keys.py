@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Users and API keys: creation, roles (only an owner makes owners), partner membership, passwords that are never
 shown, keys shown once, last use, revocation."""
 from harness import expect, walk_pages

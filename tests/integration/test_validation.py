@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Strict input handling on every writing route: malformed JSON, wrong shapes and types, unknown fields, control
 characters, size limits; the error body shape; and that refused input changes nothing and never causes a 500."""
 import json

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for attribution (precedence, window, first versus last click) and the lead lifecycle rules. */
 #include <setjmp.h>
 #include <stdarg.h>

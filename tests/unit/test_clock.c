@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for RFC 3339 time formatting and parsing, the clock offset, and relation cycle checks. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for commission arithmetic with worked examples in money: odd cents, half-even ties, JPY and BHD,
  * tiers at their boundaries, three override levels, partial refunds of one sale, conversion, overflow. */
 #include <setjmp.h>

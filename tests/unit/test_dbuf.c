@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the capped growable buffer: growth, the cap, out of memory, and that a failure sticks and empties
  * the buffer so nothing half-built can be taken for a whole result. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for exact money: currency table, half-even ratio arithmetic, overflow, formatting and parsing. */
 #include <setjmp.h>
 #include <stdarg.h>

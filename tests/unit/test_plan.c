@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for plan rules with worked examples in money: flat and percentage parts, half-even rounding, JPY,
  * recurring windows, tiers at their boundaries, leads, the agent/team split and the calendar arithmetic. */
 #include <setjmp.h>

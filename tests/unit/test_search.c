@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the search text rules: what a search may hold and how it splits into word and literal queries. */
 #include <setjmp.h>
 #include <stdarg.h>

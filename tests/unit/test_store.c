@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the store interface on the SQLite backend: migrations, uniqueness, pagination, search, scope. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for email normalisation, ids, tokens, parameter names, clean text, countries and the arena. */
 #include <setjmp.h>
 #include <stdarg.h>

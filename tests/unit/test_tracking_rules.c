@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the tracking rules: referral codes, recruitment codes, bot detection by User-Agent and IP
  * prefixes. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for destination URL checks, allowed domains (their entries and their matching), percent-encoding and
  * query-string editing. */
 #include <setjmp.h>

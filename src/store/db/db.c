@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The driver wrappers: the driver a location names, the check of its callbacks at open, and the calls every store
  * function makes, each passed on to the connection's driver. */
 #include "db.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The database driver interface under the store: connections, prepared statements with numbered parameters, rows
  * and columns, transactions, and failures mapped to refd's statuses. The store's SQL is written once against it;
  * a driver translates what its database spells differently (PostgreSQL's $1 for ?1). Each driver is a const table

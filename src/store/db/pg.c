@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The PostgreSQL driver, over libpq: statements prepared once per connection under generated names (with the
  * store's ?N markers rewritten as $N and each parameter's type taken from its first binding), executed with text
  * parameters and results, rows read from the whole result, SQLSTATEs mapped to the driver's failure kinds, a lost

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite driver: a connection in WAL mode with foreign keys on, statements prepared once per connection and
  * cached, a busy handler that retries every 100 µs, and SQLite's result codes mapped to the driver's failure kinds.
  * What only the click log needs (the WAL's hook, checkpoints and flushes) is in sqlite_driver.h. */

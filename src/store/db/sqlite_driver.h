@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the SQLite driver offers beyond the driver interface, for the store's SQLite click log alone (its WAL hook,
  * checkpoints and flushes): nothing outside src/store includes this or sqlite3.h. */
 #ifndef RF_DB_SQLITE_DRIVER_H

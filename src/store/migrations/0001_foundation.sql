@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Programs, partners, users, API keys, sessions, login throttling and the audit trail.
 CREATE TABLE settings (
 	key TEXT PRIMARY KEY,

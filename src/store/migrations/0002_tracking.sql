@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Links and codes, clicks, leads with their history, deal registrations and idempotent requests.
 ALTER TABLE programs ADD COLUMN allowed_domains TEXT NOT NULL DEFAULT '';
 ALTER TABLE programs ADD COLUMN fallback_url TEXT;

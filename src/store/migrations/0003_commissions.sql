@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Plans, customers, sales, refunds, the commission ledger with its history, FX rates and Stripe events.
 CREATE TABLE plans (
 	seq INTEGER PRIMARY KEY,

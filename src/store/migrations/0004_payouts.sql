@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Payout runs and their items, the lock that keeps an entry in one approved run only, and payout schedules.
 ALTER TABLE programs ADD COLUMN payout_day INTEGER NOT NULL DEFAULT 1 CHECK (payout_day BETWEEN 1 AND 28);
 ALTER TABLE programs ADD COLUMN payout_terms_days INTEGER NOT NULL DEFAULT 30

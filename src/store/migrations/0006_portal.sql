@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- The partner portal: self sign-up per program, and one-time password reset links.
 ALTER TABLE programs ADD COLUMN partner_signup TEXT NOT NULL DEFAULT 'review'
 	CHECK (partner_signup IN ('off', 'review', 'open'));

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Each entity's current running totals and last day with activity, beside its key: a report whose period ends
 -- today reads them here instead of seeking the end of the entity's history.
 ALTER TABLE rollup_keys ADD COLUMN last_day INTEGER NOT NULL DEFAULT 0;

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Running totals keyed by the entity first: entity ids are unique across programs, so a report's seeks compare
 -- the entity, not a program id every row shares. The program stays as a column.
 CREATE TABLE rollup_entity_new (

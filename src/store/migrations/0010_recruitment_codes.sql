@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Recruitment codes: every partner gets a stable, unguessable code for its recruitment link
 -- (/portal?recruiter=CODE), through which new partners sign up with it as their recruiter. Partners made
 -- before this migration get one here: twelve characters of the alphabet refd's codes use (no 0, 1, i, l, o),

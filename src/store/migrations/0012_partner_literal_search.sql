@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Literal search: a trigram index over the fields the word index covers, so that a search fragment holding
 -- punctuation ("reyes@north", "lee+referrals", "smith-jones") matches as written, anywhere in a field, apart from
 -- case. The word index (partners_fts) still answers fragments of letters and digits, by word prefix.

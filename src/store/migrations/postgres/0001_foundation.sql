@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- PostgreSQL: programs, partners, users, API keys, sessions, login throttling and the audit trail.
 --
 -- The PostgreSQL files give the same schema as the SQLite migrations of the same number, translated thus:

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- PostgreSQL: rollups kept up to date on write, so reports never scan raw clicks.
 --
 -- rollup_entity holds running totals per partner ('p:ptn_…'), agent ('a:ptn_…') and team ('t:ptn_…', the

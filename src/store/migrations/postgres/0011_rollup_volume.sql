@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- PostgreSQL: each program's volume: per figure, the sum of the absolute values of everything ever added to its
 -- rollups. Every stored running total, daily figure and sum a report makes of them is a sum of some of those
 -- additions, so while the volume fits in 64 bits none of them can overflow, and a write that would carry it past

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- PostgreSQL: literal search needs nothing new here: the trigram indexes of migration 1 already serve it.
 --
 -- On SQLite this migration adds partners_trgm, an FTS5 trigram index over name, email and company, so that a
