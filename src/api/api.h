@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "../core/dbuf.h"
+#include "../svc/rollups.h"
 #include "../http/json.h"
 #include "../http/router.h"
 
@@ -235,17 +236,6 @@ void rf_api_partners_statement(rf_ctx *c);
 void rf_api_partners_hold_payouts(rf_ctx *c);
 void rf_api_partners_release_payouts(rf_ctx *c);
 void rf_api_tax_totals(rf_ctx *c);
-
-/* rollups.c: rollup updates for what the API writes. */
-rf_status rf_api_rollup(rf_ctx *c, const char *program_id, const char *partner_id, const char *agent_id,
-			const char *source, const char *click_id, int64_t at, const rf_metrics *m, rf_err *err);
-/* Counts a lead under metric (RF_M_LEADS, RF_M_QUALIFIED or RF_M_CUSTOMERS, which also adds the conversion). */
-rf_status rf_api_rollup_lead(rf_ctx *c, const rf_lead *l, int metric, int64_t at, rf_err *err);
-/* Moves what a lead counts for in the rollups from its keys before a change (partner, agent, source, click) to
- * its keys after it. */
-rf_status rf_api_lead_rekey(rf_ctx *c, const rf_lead *before, const rf_lead *after, rf_err *err);
-/* True when the lead was qualified (or converted) before. */
-rf_status rf_api_lead_reached(rf_ctx *c, const rf_lead *l, bool *reached, rf_err *err);
 
 /* reports.c */
 void rf_api_reports_summary(rf_ctx *c);

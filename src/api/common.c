@@ -11,8 +11,7 @@
 
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err)
 {
-	return rf_store_audit_add(c->app->store, c->who.actor ? c->who.actor : "anonymous", action, object_id, detail,
-				  rf_clock_now_ms(), err);
+	return rf_svc_audit(rf_ctx_svc(c), action, object_id, detail, err);
 }
 
 json_t *rf_api_body(rf_ctx *c, const rf_jfield *fields)
@@ -133,23 +132,7 @@ json_t *rf_api_apikey_json(const rf_apikey *k)
 
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err)
 {
-	if (pid) {
-		rf_status rc = rf_store_program_get(c->app->store, pid, prog, c->a, err);
-		if (rc == RF_ENOTFOUND)
-			return rf_err_set(err, RF_EINVAL, "program_id", "program_id: no such program %s", pid);
-		return rc;
-	}
-	rf_program *items = NULL;
-	size_t n = 0;
-	bool more = false;
-	rf_page page = {.limit = 1};
-	if (rf_store_program_list(c->app->store, &page, NULL, &items, &n, &more, c->a, err) != RF_OK)
-		return err->status;
-	if (n != 1 || more)
-		return rf_err_set(err, RF_EINVAL, "program_id",
-				  "program_id is required (there are several programs, or none)");
-	*prog = items[0];
-	return RF_OK;
+	return rf_svc_program_or_only(rf_ctx_svc(c), pid, prog, err);
 }
 
 void rf_csv_cell(rf_dbuf *b, const char *s, bool last)

@@ -532,7 +532,7 @@ void rf_api_leads_create(rf_ctx *c)
 	rf_lead_event ev = {NULL, l.status, c->who.actor, NULL, now};
 	if (rf_store_lead_insert(c->app->store, &l, &err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l.id, &ev, &err) != RF_OK ||
-	    rf_api_rollup_lead(c, &l, RF_M_LEADS, l.created_at, &err) != RF_OK ||
+	    rf_svc_rollup_lead(rf_ctx_svc(c), &l, RF_M_LEADS, l.created_at, &err) != RF_OK ||
 	    rf_api_audit(c, "lead.create", l.id, NULL, &err) != RF_OK) {
 		json_decref(cf);
 		goto fail;
@@ -608,7 +608,7 @@ static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *rea
 	int64_t now = rf_clock_now_ms();
 	bool reached = false;
 	bool counts = strcmp(status, "qualified") == 0 || strcmp(status, "converted") == 0;
-	if (counts && rf_api_lead_reached(c, l, &reached, err) != RF_OK)
+	if (counts && rf_svc_lead_reached(rf_ctx_svc(c), l, &reached, err) != RF_OK)
 		return err->status;
 	rf_lead_event ev = {l->status, (char *)status, c->who.actor, (char *)reason, now};
 	l->status = (char *)status;
@@ -618,9 +618,9 @@ static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *rea
 	if (rf_store_lead_update(c->app->store, l, err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK)
 		return err->status;
-	if (counts && !reached && rf_api_rollup_lead(c, l, RF_M_QUALIFIED, now, err) != RF_OK)
+	if (counts && !reached && rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_QUALIFIED, now, err) != RF_OK)
 		return err->status;
-	if (strcmp(status, "converted") == 0 && rf_api_rollup_lead(c, l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
+	if (strcmp(status, "converted") == 0 && rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
 		return err->status;
 	if (counts) {
 		/* Per qualified lead: paid once, in the same transaction as the move. */
@@ -652,7 +652,7 @@ void rf_api_leads_update(rf_ctx *c)
 		goto fail;
 	}
 	rf_lead before = l;
-	if (apply_details(c, body, &l, &err) != RF_OK || rf_api_lead_rekey(c, &before, &l, &err) != RF_OK)
+	if (apply_details(c, body, &l, &err) != RF_OK || rf_svc_lead_rekey(rf_ctx_svc(c), &before, &l, &err) != RF_OK)
 		goto fail;
 	l.updated_at = rf_clock_now_ms();
 	if (rf_store_lead_update(c->app->store, &l, &err) != RF_OK ||

@@ -542,7 +542,7 @@ rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err)
 		/* The revenue counts from the sale's day, now that it can be read in the program's currency. */
 		if (rf_store_sale_set_program_amount(c->app->store, x->id, amount, err) != RF_OK ||
 		    rf_store_lead_get(c->app->store, x->lead_id, &l, c->a, err) != RF_OK ||
-		    rf_api_rollup(c, x->program_id, x->partner_id, x->agent_id, l.source, l.click_id, x->occurred_at,
+		    rf_svc_rollup(rf_ctx_svc(c), x->program_id, x->partner_id, x->agent_id, l.source, l.click_id, x->occurred_at,
 				  &m, err) != RF_OK)
 			return err->status;
 		rf_refund *rf = NULL;
@@ -557,7 +557,7 @@ rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err)
 			memset(&m, 0, sizeof m);
 			m.v[RF_M_REFUNDS] = part;
 			if (rf_store_refund_set_program_amount(c->app->store, rf[k].id, part, err) != RF_OK ||
-			    rf_api_rollup(c, x->program_id, x->partner_id, x->agent_id, l.source, l.click_id,
+			    rf_svc_rollup(rf_ctx_svc(c), x->program_id, x->partner_id, x->agent_id, l.source, l.click_id,
 					  rf[k].occurred_at, &m, err) != RF_OK)
 				return err->status;
 		}

@@ -92,7 +92,7 @@ static rf_status new_lead(rf_ctx *c, const rf_program *prog, const char *email, 
 	rf_lead_event ev = {NULL, "new", c->who.actor, "created for a customer", now};
 	if (rf_store_lead_insert(c->app->store, l, err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK ||
-	    rf_api_rollup_lead(c, l, RF_M_LEADS, now, err) != RF_OK)
+	    rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_LEADS, now, err) != RF_OK)
 		return err->status;
 	return RF_OK;
 }
@@ -141,7 +141,7 @@ static rf_status resolve_customer(rf_ctx *c, const rf_program *prog, const char 
 			l->updated_at = rf_clock_now_ms();
 			rc = rf_store_lead_update(c->app->store, l, err);
 			if (rc == RF_OK)
-				rc = rf_api_lead_rekey(c, &before, l, err);
+				rc = rf_svc_lead_rekey(rf_ctx_svc(c), &before, l, err);
 		}
 	}
 	if (rc != RF_OK)
@@ -266,7 +266,7 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 	m.v[RF_M_SALES] = 1;
 	m.v[RF_M_REVENUE] = x.has_program_amount ? x.program_amount : 0;
 	if (rf_store_sale_insert(c->app->store, &x, err) != RF_OK ||
-	    rf_api_rollup(c, prog.id, x.partner_id, x.agent_id, l.source, l.click_id, x.occurred_at, &m, err) != RF_OK)
+	    rf_svc_rollup(rf_ctx_svc(c), prog.id, x.partner_id, x.agent_id, l.source, l.click_id, x.occurred_at, &m, err) != RF_OK)
 		return err->status;
 	/* The first sale converts the lead and starts the customer's recurring window. */
 	if (!cu.first_sale_at || x.occurred_at < cu.first_sale_at) {
@@ -279,14 +279,14 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 		char *why = rf_arena_printf(c->a, "first sale %s", x.id);
 		rf_lead_event ev = {l.status, "converted", c->who.actor, why, now};
 		bool reached = false;
-		if (rf_api_lead_reached(c, &l, &reached, err) != RF_OK)
+		if (rf_svc_lead_reached(rf_ctx_svc(c), &l, &reached, err) != RF_OK)
 			return err->status;
 		l.status = "converted";
 		l.status_at = l.updated_at = now;
 		/* A sale reported as older than its lead still converts it no earlier than it was created. */
 		l.converted_at = x.occurred_at > l.created_at ? x.occurred_at : l.created_at;
-		if ((!reached && rf_api_rollup_lead(c, &l, RF_M_QUALIFIED, now, err) != RF_OK) ||
-		    rf_api_rollup_lead(c, &l, RF_M_CUSTOMERS, l.converted_at, err) != RF_OK ||
+		if ((!reached && rf_svc_rollup_lead(rf_ctx_svc(c), &l, RF_M_QUALIFIED, now, err) != RF_OK) ||
+		    rf_svc_rollup_lead(rf_ctx_svc(c), &l, RF_M_CUSTOMERS, l.converted_at, err) != RF_OK ||
 		    rf_store_lead_update(c->app->store, &l, err) != RF_OK ||
 		    rf_store_lead_event_add(c->app->store, l.id, &ev, err) != RF_OK ||
 		    rf_ledger_lead(&L, &l, x.occurred_at, err) != RF_OK)
@@ -401,7 +401,7 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 	memset(&m, 0, sizeof m);
 	m.v[RF_M_REFUNDS] = r.has_program_amount ? r.program_amount : 0;
 	if (rf_store_lead_get(c->app->store, x.lead_id, &lead, c->a, err) != RF_OK ||
-	    rf_api_rollup(c, prog.id, x.partner_id, x.agent_id, lead.source, lead.click_id, r.occurred_at, &m, err) !=
+	    rf_svc_rollup(rf_ctx_svc(c), prog.id, x.partner_id, x.agent_id, lead.source, lead.click_id, r.occurred_at, &m, err) !=
 		RF_OK)
 		return err->status;
 	rf_commission *orig = NULL;

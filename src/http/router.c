@@ -68,6 +68,15 @@ static bool match(const char *pattern, char **segs, int nsegs, const char **para
 	return i == nsegs;
 }
 
+rf_svc *rf_ctx_svc(rf_ctx *c)
+{
+	c->svc.store = c->app ? c->app->store : NULL;
+	c->svc.a = c->a;
+	c->svc.cfg = c->app ? c->app->cfg : NULL;
+	c->svc.actor = c->who.actor ? c->who.actor : "anonymous";
+	return &c->svc;
+}
+
 void rf_ctx_send(rf_ctx *c, int status, const char *content_type, const char *body, size_t len)
 {
 	if (!c->out.holding) {

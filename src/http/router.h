@@ -6,22 +6,11 @@
 
 #include <stdbool.h>
 
+#include "../core/config.h"
 #include "../core/model.h"
 #include "../store/store.h"
+#include "../svc/svc.h"
 #include "server.h"
-
-/* Settings every worker shares, read-only once serving starts. */
-typedef struct {
-	bool secure_cookies;      /* add Secure to cookies: refd is served over TLS by a proxy */
-	unsigned char secret[32]; /* instance key for sealing tax ids and keyed hashes */
-	size_t max_json_body;     /* bytes */
-	size_t max_export;        /* bytes of one CSV export or statement page; 0 for the default (api.h) */
-	int session_hours;
-	int login_max_failures; /* per email in login_window_minutes */
-	int login_max_failures_ip;
-	int login_window_minutes;
-	char public_url[256]; /* how the world reaches refd, e.g. https://refer.example.com (no trailing slash) */
-} rf_app_config;
 
 /* One per worker thread. */
 typedef struct {
@@ -62,7 +51,12 @@ typedef struct {
 	rf_principal who;
 	const char *params[RF_MAX_PATH_PARAMS]; /* values of {name} segments, in order */
 	rf_held out;
+	rf_svc svc; /* the services' view of this request: see rf_ctx_svc */
 } rf_ctx;
+
+/* The services' context for this request: its store, arena and configuration, and the caller as the actor of
+ * what it writes (read when called, so a handler that acts for someone else, Stripe say, is recorded as such). */
+rf_svc *rf_ctx_svc(rf_ctx *c);
 
 /* Sends an answer, or holds it when the route runs in a transaction (the router sends it after the commit). Every
  * answer of a handler goes through here (rf_json_send does). */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../store/store.h"
+#include "../svc/rollups.h"
 
 #define MAX_GROUP 4096
 
@@ -96,11 +97,8 @@ static rf_status flush_counts(const click_count *counts, size_t nc, rf_arena *a,
 		if (rc != RF_OK)
 			return rc;
 		bool agent = kind && strcmp(kind, "agent") == 0 && team;
-		const char *entities[3] = {
-		    rf_arena_printf(a, "p:%s", agent ? team : owner),
-		    agent ? rf_arena_printf(a, "a:%s", owner) : NULL,
-		    agent ? rf_arena_printf(a, "t:%s", team) : NULL,
-		};
+		const char *entities[3];
+		rf_svc_rollup_entities(a, agent ? team : owner, agent ? owner : NULL, entities);
 		const char *dims[2] = {"all", campaign ? rf_arena_printf(a, "c:%s", campaign) : NULL};
 		rf_metrics m;
 		memset(&m, 0, sizeof m);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The instance's settings that every layer may read: one struct, filled once by the command line and read-only
+ * afterwards (the named configuration singleton of the design). */
+#ifndef RF_CONFIG_H
+#define RF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Settings every worker shares, read-only once serving starts. */
+typedef struct {
+	bool secure_cookies;      /* add Secure to cookies: refd is served over TLS by a proxy */
+	unsigned char secret[32]; /* instance key for sealing tax ids and keyed hashes */
+	size_t max_json_body;     /* bytes */
+	size_t max_export;        /* bytes of one CSV export or statement page; 0 for the default (api.h) */
+	int session_hours;
+	int login_max_failures; /* per email in login_window_minutes */
+	int login_max_failures_ip;
+	int login_window_minutes;
+	char public_url[256]; /* how the world reaches refd, e.g. https://refer.example.com (no trailing slash) */
+} rf_app_config;
+
+#endif
