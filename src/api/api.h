@@ -6,9 +6,11 @@
 #include <jansson.h>
 
 #include "../core/dbuf.h"
-#include "../svc/rollups.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/ledger.h"
+#include "../svc/plans.h"
+#include "../svc/rollups.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
@@ -109,50 +111,12 @@ void rf_api_leads_approve(rf_ctx *c);
 void rf_api_leads_reject(rf_ctx *c);
 
 /* plans.c */
-#include "../core/plan.h"
-/* Checks a plan's rules object (errors name "<prefix>rules.<member>"; prefix may be NULL) into r. */
-rf_status rf_plan_rules_parse(json_t *rules, rf_plan_rules *r, const char *prefix, rf_err *err);
-/* The rules as normalised JSON (every member present). */
-json_t *rf_plan_rules_json(const rf_plan_rules *r);
 void rf_api_plans_list(rf_ctx *c);
 void rf_api_plans_create(rf_ctx *c);
 void rf_api_plans_get(rf_ctx *c);
 void rf_api_plans_update(rf_ctx *c);
 void rf_api_plans_assign(rf_ctx *c);
 void rf_api_plans_simulate(rf_ctx *c);
-
-/* ledger.c: the commission engine. Entries computed are collected in items (arena) and, unless simulate,
- * written. note says why an event earned nothing. */
-typedef struct {
-	rf_ctx *c;
-	const rf_program *prog;
-	const char *actor;
-	bool simulate;
-	const char *sim_plan_id; /* when simulating: partners on this plan get sim_rules; others are left out */
-	const rf_plan_rules *sim_rules;
-	rf_commission *items;
-	size_t n, cap;
-	const char *note;
-} rf_ledger;
-
-/* The commissions of a sale (first_sale_at: the customer's first sale, 0 when this is it). */
-rf_status rf_ledger_sale(rf_ledger *L, const rf_sale *x, int64_t first_sale_at, rf_err *err);
-/* The commission of a lead that became qualified at `at` (once per lead). */
-rf_status rf_ledger_lead(rf_ledger *L, const rf_lead *l, int64_t at, rf_err *err);
-/* Reversals of a sale's entries for a refund or dispute. */
-rf_status rf_ledger_reverse(rf_ledger *L, const rf_sale *x, const rf_refund *rf, const rf_commission *orig, size_t n,
-			    rf_err *err);
-/* Gives the sales (and their refunds) recorded without a rate their amount in the program's currency, now that
- * it is known, and adds it to the revenue rollups. */
-rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err);
-/* Converts the entries held for a missing FX rate whose rate is now known. */
-rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err);
-/* The rate from one currency to another at `at` (the direct pair, else the inverse of the reverse one). */
-rf_status rf_ledger_rate(rf_ctx *c, const char *from, const char *to, int64_t at, int64_t *ppb, bool *inverse,
-			 rf_err *err);
-/* amount in `from` converted to `to` at the rate valid at `at`; *missing when no rate is known. */
-rf_status rf_ledger_convert(rf_ctx *c, int64_t amount, const char *from, const char *to, int64_t at, int64_t *out,
-			    int64_t *ppb, bool *inverse, bool *missing, rf_err *err);
 
 /* commissions.c */
 json_t *rf_api_commission_json(rf_ctx *c, const rf_commission *e, bool full);

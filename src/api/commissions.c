@@ -470,9 +470,10 @@ static void fx_store(rf_ctx *c, rf_fx_rate *rates, size_t n, bool import)
 	for (size_t i = 0; i < n; i++)
 		if (rf_store_fx_put(c->app->store, &rates[i], &err) != RF_OK)
 			goto fail;
-	rf_ledger L = {.c = c, .actor = c->who.actor};
+	rf_ledger L = {.sv = rf_ctx_svc(c), .actor = c->who.actor};
 	size_t sales = 0;
-	if (rf_ledger_release_fx(&L, &released, &err) != RF_OK || rf_ledger_release_sales(c, &sales, &err) != RF_OK ||
+	if (rf_ledger_release_fx(&L, &released, &err) != RF_OK ||
+	    rf_ledger_release_sales(rf_ctx_svc(c), &sales, &err) != RF_OK ||
 	    rf_api_audit(c, import ? "fx.import" : "fx.create", NULL, NULL, &err) != RF_OK)
 		goto fail;
 	json_t *data = json_array();

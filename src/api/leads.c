@@ -620,14 +620,15 @@ static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *rea
 		return err->status;
 	if (counts && !reached && rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_QUALIFIED, now, err) != RF_OK)
 		return err->status;
-	if (strcmp(status, "converted") == 0 && rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
+	if (strcmp(status, "converted") == 0 &&
+	    rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
 		return err->status;
 	if (counts) {
 		/* Per qualified lead: paid once, in the same transaction as the move. */
 		rf_program prog;
 		if (rf_store_program_get(c->app->store, l->program_id, &prog, c->a, err) != RF_OK)
 			return err->status;
-		rf_ledger L = {.c = c, .prog = &prog, .actor = c->who.actor};
+		rf_ledger L = {.sv = rf_ctx_svc(c), .prog = &prog, .actor = c->who.actor};
 		if (rf_ledger_lead(&L, l, now, err) != RF_OK)
 			return err->status;
 	}

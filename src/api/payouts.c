@@ -82,8 +82,8 @@ static rf_status threshold_in(rf_ctx *c, const rf_program *prog, const char *cur
 {
 	int64_t ppb = 0;
 	bool inverse = false, missing = false;
-	if (rf_ledger_convert(c, prog->payout_threshold, prog->currency, currency, at, out, &ppb, &inverse, &missing,
-			      err) != RF_OK)
+	if (rf_ledger_convert(rf_ctx_svc(c), prog->payout_threshold, prog->currency, currency, at, out, &ppb, &inverse,
+			      &missing, err) != RF_OK)
 		return err->status;
 	*known = !missing;
 	return RF_OK;

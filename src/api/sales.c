@@ -257,8 +257,8 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 	}
 	bool missing = false, inverse = false;
 	int64_t ppb = 0;
-	if (rf_ledger_convert(c, x.amount, x.currency, prog.currency, x.occurred_at, &x.program_amount, &ppb, &inverse,
-			      &missing, err) != RF_OK)
+	if (rf_ledger_convert(rf_ctx_svc(c), x.amount, x.currency, prog.currency, x.occurred_at, &x.program_amount,
+			      &ppb, &inverse, &missing, err) != RF_OK)
 		return err->status;
 	x.has_program_amount = !missing;
 	rf_metrics m;
@@ -266,7 +266,8 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 	m.v[RF_M_SALES] = 1;
 	m.v[RF_M_REVENUE] = x.has_program_amount ? x.program_amount : 0;
 	if (rf_store_sale_insert(c->app->store, &x, err) != RF_OK ||
-	    rf_svc_rollup(rf_ctx_svc(c), prog.id, x.partner_id, x.agent_id, l.source, l.click_id, x.occurred_at, &m, err) != RF_OK)
+	    rf_svc_rollup(rf_ctx_svc(c), prog.id, x.partner_id, x.agent_id, l.source, l.click_id, x.occurred_at, &m,
+			  err) != RF_OK)
 		return err->status;
 	/* The first sale converts the lead and starts the customer's recurring window. */
 	if (!cu.first_sale_at || x.occurred_at < cu.first_sale_at) {
@@ -274,7 +275,7 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 		if (rf_store_customer_update(c->app->store, &cu, err) != RF_OK)
 			return err->status;
 	}
-	rf_ledger L = {.c = c, .prog = &prog, .actor = c->who.actor};
+	rf_ledger L = {.sv = rf_ctx_svc(c), .prog = &prog, .actor = c->who.actor};
 	if (!blocked && strcmp(l.status, "converted") != 0) {
 		char *why = rf_arena_printf(c->a, "first sale %s", x.id);
 		rf_lead_event ev = {l.status, "converted", c->who.actor, why, now};
@@ -401,12 +402,12 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 	memset(&m, 0, sizeof m);
 	m.v[RF_M_REFUNDS] = r.has_program_amount ? r.program_amount : 0;
 	if (rf_store_lead_get(c->app->store, x.lead_id, &lead, c->a, err) != RF_OK ||
-	    rf_svc_rollup(rf_ctx_svc(c), prog.id, x.partner_id, x.agent_id, lead.source, lead.click_id, r.occurred_at, &m, err) !=
-		RF_OK)
+	    rf_svc_rollup(rf_ctx_svc(c), prog.id, x.partner_id, x.agent_id, lead.source, lead.click_id, r.occurred_at,
+			  &m, err) != RF_OK)
 		return err->status;
 	rf_commission *orig = NULL;
 	size_t n = 0;
-	rf_ledger L = {.c = c, .prog = &prog, .actor = c->who.actor};
+	rf_ledger L = {.sv = rf_ctx_svc(c), .prog = &prog, .actor = c->who.actor};
 	if (rf_store_refund_insert(c->app->store, &r, err) != RF_OK ||
 	    rf_store_sale_set_refunded(c->app->store, x.id, x.refunded, x.disputed, err) != RF_OK ||
 	    sale_entries(c, x.id, true, &orig, &n, err) != RF_OK ||

@@ -76,8 +76,8 @@ void rf_api_partners_payout_forecast(rf_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		int64_t total = b[i].pending + b[i].approved, thr = 0, ppb = 0;
 		bool inverse = false, missing = false;
-		if (rf_ledger_convert(c, prog.payout_threshold, prog.currency, b[i].currency, now, &thr, &ppb, &inverse,
-				      &missing, &err) != RF_OK) {
+		if (rf_ledger_convert(rf_ctx_svc(c), prog.payout_threshold, prog.currency, b[i].currency, now, &thr,
+				      &ppb, &inverse, &missing, &err) != RF_OK) {
 			json_decref(rows);
 			rf_json_error(c, &err);
 			return;
@@ -430,8 +430,8 @@ void rf_api_tax_totals(rf_ctx *c)
 		for (; j < n && strcmp(items[j].partner_id, items[i].partner_id) == 0; j++) {
 			int64_t v = 0, ppb = 0;
 			bool inverse = false, missing = false;
-			crc = rf_ledger_convert(c, items[j].amount, items[j].currency, "USD", items[j].paid_at, &v,
-						&ppb, &inverse, &missing, &err);
+			crc = rf_ledger_convert(rf_ctx_svc(c), items[j].amount, items[j].currency, "USD",
+						items[j].paid_at, &v, &ppb, &inverse, &missing, &err);
 			if (crc != RF_OK)
 				break;
 			if (missing) {

@@ -14,8 +14,8 @@
 
 typedef struct {
 	rf_store *store;
-	rf_arena *a;              /* strings and arrays a service returns live here */
-	const char *actor;        /* "usr_…", "key_…", "cli", "stripe", "system:…": recorded with what it writes */
+	rf_arena *a;       /* strings and arrays a service returns live here */
+	const char *actor; /* "usr_…", "key_…", "cli", "stripe", "system:…": recorded with what it writes */
 	const rf_app_config *cfg; /* NULL where no server runs (some command-line work) */
 } rf_svc;
 

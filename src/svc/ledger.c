@@ -11,18 +11,20 @@
 #include "../core/money.h"
 #include "../core/plan.h"
 #include "../core/text.h"
-#include "api.h"
+#include "ledger.h"
+#include "plans.h"
+#include "rollups.h"
 
 #define DAY_MS 86400000LL
 
 /* Looks up the rate from one currency to another valid at `at`: the direct pair, or the inverse of the reverse
  * pair (1 / rate, rounded half-even to nine decimals). RF_ENOTFOUND when neither is known. */
-rf_status rf_ledger_rate(rf_ctx *c, const char *from, const char *to, int64_t at, int64_t *ppb, bool *inverse,
+rf_status rf_ledger_rate(rf_svc *sv, const char *from, const char *to, int64_t at, int64_t *ppb, bool *inverse,
 			 rf_err *err)
 {
 	rf_fx_rate r;
 	*inverse = false;
-	rf_status rc = rf_store_fx_at(c->app->store, from, to, at, &r, err);
+	rf_status rc = rf_store_fx_at(sv->store, from, to, at, &r, err);
 	if (rc == RF_OK) {
 		*ppb = r.rate_ppb;
 		return RF_OK;
@@ -30,7 +32,7 @@ rf_status rf_ledger_rate(rf_ctx *c, const char *from, const char *to, int64_t at
 	if (rc != RF_ENOTFOUND)
 		return rc;
 	memset(err, 0, sizeof *err);
-	rc = rf_store_fx_at(c->app->store, to, from, at, &r, err);
+	rc = rf_store_fx_at(sv->store, to, from, at, &r, err);
 	if (rc != RF_OK)
 		return rc;
 	*inverse = true;
@@ -39,7 +41,7 @@ rf_status rf_ledger_rate(rf_ctx *c, const char *from, const char *to, int64_t at
 	return RF_OK;
 }
 
-rf_status rf_ledger_convert(rf_ctx *c, int64_t amount, const char *from, const char *to, int64_t at, int64_t *out,
+rf_status rf_ledger_convert(rf_svc *sv, int64_t amount, const char *from, const char *to, int64_t at, int64_t *out,
 			    int64_t *ppb, bool *inverse, bool *missing, rf_err *err)
 {
 	*missing = false;
@@ -51,7 +53,7 @@ rf_status rf_ledger_convert(rf_ctx *c, int64_t amount, const char *from, const c
 	}
 	char f[4], t[4];
 	int fe = rf_currency_lookup(from, f), te = rf_currency_lookup(to, t);
-	rf_status rc = rf_ledger_rate(c, f, t, at, ppb, inverse, err);
+	rf_status rc = rf_ledger_rate(sv, f, t, at, ppb, inverse, err);
 	if (rc == RF_ENOTFOUND) {
 		/* A missing rate is an answer, not a failure. */
 		memset(err, 0, sizeof *err);
@@ -81,12 +83,12 @@ static rf_status rules_from_text(const char *text, rf_plan_rules *r, rf_err *err
 static rf_status plan_for(rf_ledger *L, const rf_partner *p, int64_t at, const char **plan_id, int64_t *version,
 			  rf_plan_rules *r, bool *has, rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	*has = false;
 	const char *id = p->plan_id;
 	if (!id) {
 		rf_plan def;
-		rf_status rc = rf_store_plan_default(c->app->store, p->program_id, &def, c->a, err);
+		rf_status rc = rf_store_plan_default(sv->store, p->program_id, &def, sv->a, err);
 		if (rc == RF_ENOTFOUND)
 			return RF_OK;
 		if (rc != RF_OK)
@@ -103,7 +105,7 @@ static rf_status plan_for(rf_ledger *L, const rf_partner *p, int64_t at, const c
 		return RF_OK;
 	}
 	char *text = NULL;
-	rf_status rc = rf_store_plan_rules_at(c->app->store, id, at, version, &text, c->a, err);
+	rf_status rc = rf_store_plan_rules_at(sv->store, id, at, version, &text, sv->a, err);
 	if (rc != RF_OK)
 		return rc;
 	if (rules_from_text(text, r, err) != RF_OK)
@@ -115,17 +117,17 @@ static rf_status plan_for(rf_ledger *L, const rf_partner *p, int64_t at, const c
 /* Adds e to the collected entries, and writes it unless simulating. */
 static rf_status emit(rf_ledger *L, rf_commission *e, rf_err *err)
 {
-	rf_ctx *c = L->c;
-	rf_commission *items = rf_arena_grow(c->a, L->items, L->n, &L->cap, sizeof *items, 16);
+	rf_svc *sv = L->sv;
+	rf_commission *items = rf_arena_grow(sv->a, L->items, L->n, &L->cap, sizeof *items, 16);
 	if (!items)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	L->items = items;
-	e->id = rf_id_new_arena(c->a, "com");
+	e->id = rf_id_new_arena(sv->a, "com");
 	e->created_at = e->updated_at = rf_clock_now_ms();
 	L->items[L->n++] = *e;
 	if (L->simulate)
 		return RF_OK;
-	return rf_store_commission_insert(c->app->store, e, L->actor, err);
+	return rf_store_commission_insert(sv->store, e, L->actor, err);
 }
 
 /* Fills amount, currency and FX of e for beneficiary b from e->earned; an unknown rate holds the entry. */
@@ -134,7 +136,7 @@ static rf_status settle(rf_ledger *L, rf_commission *e, const rf_partner *b, rf_
 	memcpy(e->currency, b->currency, 4);
 	bool missing = false;
 	int64_t ppb = 0;
-	if (rf_ledger_convert(L->c, e->earned, e->earned_currency, b->currency, e->event_at, &e->amount, &ppb,
+	if (rf_ledger_convert(L->sv, e->earned, e->earned_currency, b->currency, e->event_at, &e->amount, &ppb,
 			      &e->fx_inverse, &missing, err) != RF_OK)
 		return err->status;
 	e->has_fx = ppb > 0;
@@ -145,7 +147,7 @@ static rf_status settle(rf_ledger *L, rf_commission *e, const rf_partner *b, rf_
 		rf_clock_format(e->event_at, when, sizeof when);
 		e->fx_missing = true;
 		e->status = "held";
-		e->status_reason = rf_arena_printf(L->c->a, "no FX rate from %s to %s valid at %s", e->earned_currency,
+		e->status_reason = rf_arena_printf(L->sv->a, "no FX rate from %s to %s valid at %s", e->earned_currency,
 						   b->currency, when);
 	}
 	return RF_OK;
@@ -191,7 +193,7 @@ static rf_status entry(rf_ledger *L, const event_info *ev, const rf_partner *b, 
 	e.hold_until = ev->at + L->prog->holding_period_days * DAY_MS;
 	e.detail = (char *)(detail ? detail : "{}");
 	e.dedupe =
-	    rf_arena_printf(L->c->a, "%s:%s:%s:%s:%lld:%s", ev->type, ev->id, basis, role, (long long)level, b->id);
+	    rf_arena_printf(L->sv->a, "%s:%s:%s:%s:%lld:%s", ev->type, ev->id, basis, role, (long long)level, b->id);
 	if (settle(L, &e, b, err) != RF_OK)
 		return err->status;
 	if (emit(L, &e, err) != RF_OK)
@@ -207,7 +209,7 @@ static rf_status pay_parts(rf_ledger *L, const event_info *ev, const rf_plan_par
 			   const rf_partner *agent, const rf_plan_rules *r, const char *plan_id, int64_t version,
 			   rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	for (size_t i = 0; i < n; i++) {
 		const rf_plan_part *pt = &parts[i];
 		rf_commission *base_entry = NULL;
@@ -215,7 +217,7 @@ static rf_status pay_parts(rf_ledger *L, const event_info *ev, const rf_plan_par
 			int64_t a_part = 0, t_part = 0;
 			if (rf_plan_split(pt->earned, r->agent_share_bps, &a_part, &t_part) != RF_OK)
 				return rf_err_set(err, RF_EINVAL, "amount", "the commission cannot be split");
-			char *detail = rf_arena_printf(c->a, "{\"share_bps\":%lld,\"of_total\":%lld%s%s}",
+			char *detail = rf_arena_printf(sv->a, "{\"share_bps\":%lld,\"of_total\":%lld%s%s}",
 						       (long long)r->agent_share_bps, (long long)pt->earned,
 						       ev->detail ? ",\"event\":" : "", ev->detail ? ev->detail : "");
 			if (a_part > 0 &&
@@ -234,11 +236,11 @@ static rf_status pay_parts(rf_ledger *L, const event_info *ev, const rf_plan_par
 		const char *of = base_entry ? base_entry->id : NULL;
 		/* Overrides: level 1 is p's recruiter, level 2 its recruiter, and so on. */
 		const rf_partner *cur = p;
-		rf_partner *chain = rf_arena_alloc(c->a, sizeof *chain * RF_PLAN_MAX_LEVELS);
+		rf_partner *chain = rf_arena_alloc(sv->a, sizeof *chain * RF_PLAN_MAX_LEVELS);
 		if (!chain)
 			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 		for (size_t lv = 0; lv < r->n_overrides && cur->recruited_by_id; lv++) {
-			rf_status rc = rf_store_partner_get(c->app->store, cur->recruited_by_id, &chain[lv], c->a, err);
+			rf_status rc = rf_store_partner_get(sv->store, cur->recruited_by_id, &chain[lv], sv->a, err);
 			if (rc == RF_ENOTFOUND)
 				break;
 			if (rc != RF_OK)
@@ -249,8 +251,8 @@ static rf_status pay_parts(rf_ledger *L, const event_info *ev, const rf_plan_par
 			if (r->override_requires_sale) {
 				int64_t start, end, count = 0;
 				rf_period_bounds(ev->at, false, &start, &end);
-				if (rf_store_sale_volume(c->app->store, cur->id, start, end, ev->at, false, &count,
-							 err) != RF_OK)
+				if (rf_store_sale_volume(sv->store, cur->id, start, end, ev->at, false, &count, err) !=
+				    RF_OK)
 					return err->status;
 				if (count == 0)
 					continue;
@@ -260,7 +262,7 @@ static rf_status pay_parts(rf_ledger *L, const event_info *ev, const rf_plan_par
 				return rf_err_set(err, RF_EINVAL, "amount", "an override does not fit");
 			if (amount <= 0)
 				continue;
-			char *detail = rf_arena_printf(c->a, "{\"recruited_partner_id\":\"%s\",\"requires_sale\":%s}",
+			char *detail = rf_arena_printf(sv->a, "{\"recruited_partner_id\":\"%s\",\"requires_sale\":%s}",
 						       p->id, r->override_requires_sale ? "true" : "false");
 			if (entry(L, ev, cur, "override", (int64_t)lv + 1, "override", pt->basis, pt->earned,
 				  pt->currency, r->override_bps[lv], amount, pt->currency, plan_id, version, of, detail,
@@ -275,22 +277,22 @@ static rf_status pay_parts(rf_ledger *L, const event_info *ev, const rf_plan_par
 static rf_status credited(rf_ledger *L, const char *partner_id, const char *agent_id, rf_partner *p, rf_partner *agent,
 			  bool *p_ok, bool *has_agent, rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	*p_ok = *has_agent = false;
 	if (!partner_id) {
 		L->note = "no partner is credited for this customer";
 		return RF_OK;
 	}
-	rf_status rc = rf_store_partner_get(c->app->store, partner_id, p, c->a, err);
+	rf_status rc = rf_store_partner_get(sv->store, partner_id, p, sv->a, err);
 	if (rc != RF_OK)
 		return rc;
 	if (strcmp(p->status, "active") != 0) {
-		L->note = rf_arena_printf(c->a, "partner %s is %s and earns nothing", p->id, p->status);
+		L->note = rf_arena_printf(sv->a, "partner %s is %s and earns nothing", p->id, p->status);
 		return RF_OK;
 	}
 	*p_ok = true;
 	if (agent_id && strcmp(agent_id, partner_id) != 0) {
-		rc = rf_store_partner_get(c->app->store, agent_id, agent, c->a, err);
+		rc = rf_store_partner_get(sv->store, agent_id, agent, sv->a, err);
 		if (rc != RF_OK && rc != RF_ENOTFOUND)
 			return rc;
 		*has_agent = rc == RF_OK && strcmp(agent->status, "active") == 0;
@@ -300,7 +302,7 @@ static rf_status credited(rf_ledger *L, const char *partner_id, const char *agen
 
 rf_status rf_ledger_sale(rf_ledger *L, const rf_sale *x, int64_t first_sale_at, rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	L->note = NULL;
 	rf_partner p, agent;
 	bool ok = false, has_agent = false;
@@ -329,14 +331,14 @@ rf_status rf_ledger_sale(rf_ledger *L, const rf_sale *x, int64_t first_sale_at, 
 	if (r.has_tiers) {
 		int64_t start, end;
 		rf_period_bounds(x->occurred_at, r.tier_quarterly, &start, &end);
-		if (rf_store_sale_volume(c->app->store, p.id, start, end, x->occurred_at, r.tier_by_revenue,
+		if (rf_store_sale_volume(sv->store, p.id, start, end, x->occurred_at, r.tier_by_revenue,
 					 &in.tier_volume, err) != RF_OK)
 			return err->status;
 		int t = rf_tier_pick(r.tiers, r.n_tiers, in.tier_volume);
 		char s0[40], s1[40];
 		rf_clock_format(start, s0, sizeof s0);
 		rf_clock_format(end, s1, sizeof s1);
-		detail = rf_arena_printf(c->a,
+		detail = rf_arena_printf(sv->a,
 					 "{\"tier\":{\"index\":%d,\"from\":%lld,\"metric\":\"%s\",\"period\":\"%s\","
 					 "\"period_start\":\"%s\",\"period_end\":\"%s\",\"volume\":%lld}}",
 					 t, t >= 0 ? (long long)r.tiers[t].threshold : 0LL,
@@ -358,7 +360,7 @@ rf_status rf_ledger_sale(rf_ledger *L, const rf_sale *x, int64_t first_sale_at, 
 
 rf_status rf_ledger_lead(rf_ledger *L, const rf_lead *l, int64_t at, rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	L->note = NULL;
 	if (!L->simulate) {
 		/* A lead earns once, whatever its later moves. */
@@ -366,7 +368,7 @@ rf_status rf_ledger_lead(rf_ledger *L, const rf_lead *l, int64_t at, rf_err *err
 		rf_commission *items = NULL;
 		size_t n = 0;
 		bool more = false;
-		if (rf_store_commission_list(c->app->store, &f, &items, &n, &more, c->a, err) != RF_OK)
+		if (rf_store_commission_list(sv->store, &f, &items, &n, &more, sv->a, err) != RF_OK)
 			return err->status;
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(items[i].rule, "lead") == 0 ||
@@ -401,7 +403,7 @@ rf_status rf_ledger_lead(rf_ledger *L, const rf_lead *l, int64_t at, rf_err *err
 rf_status rf_ledger_reverse(rf_ledger *L, const rf_sale *x, const rf_refund *rf, const rf_commission *orig, size_t n,
 			    rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	int64_t now = rf_clock_now_ms();
 	for (size_t i = 0; i < n; i++) {
 		const rf_commission *o = &orig[i];
@@ -427,16 +429,16 @@ rf_status rf_ledger_reverse(rf_ledger *L, const rf_sale *x, const rf_refund *rf,
 		e.has_rate = false;
 		e.earned = -earned;
 		e.amount = -amount;
-		e.detail = rf_arena_printf(c->a, "{\"sale_amount\":%lld,\"refunded_before\":%lld,\"refund\":%lld}",
+		e.detail = rf_arena_printf(sv->a, "{\"sale_amount\":%lld,\"refunded_before\":%lld,\"refund\":%lld}",
 					   (long long)x->amount, (long long)rf->prior, (long long)rf->amount);
-		e.dedupe = rf_arena_printf(c->a, "reversal:%s:%s", rf->id, o->id);
+		e.dedupe = rf_arena_printf(sv->a, "reversal:%s:%s", rf->id, o->id);
 		e.status_reason = NULL;
 		if (strcmp(o->status, "pending") == 0) {
 			e.status = "pending";
 		} else if (strcmp(o->status, "held") == 0) {
 			e.status = "held";
 			e.status_reason = o->fx_missing ? o->status_reason
-							: rf_arena_printf(c->a, "reverses %s, which is held", o->id);
+							: rf_arena_printf(sv->a, "reverses %s, which is held", o->id);
 		} else {
 			/* The original is approved or paid: its reversal counts against the next payout. */
 			e.status = "approved";
@@ -452,7 +454,7 @@ rf_status rf_ledger_reverse(rf_ledger *L, const rf_sale *x, const rf_refund *rf,
  * still cannot be converted. */
 static rf_status release_one(rf_ledger *L, const rf_commission *e, bool *done, rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	*done = false;
 	int64_t amount = 0, ppb = 0;
 	bool inverse = false, missing = false;
@@ -460,12 +462,12 @@ static rf_status release_one(rf_ledger *L, const rf_commission *e, bool *done, r
 		rf_commission o;
 		rf_refund rf;
 		rf_sale x;
-		if (rf_store_commission_get(c->app->store, e->reverses_id, &o, c->a, err) != RF_OK)
+		if (rf_store_commission_get(sv->store, e->reverses_id, &o, sv->a, err) != RF_OK)
 			return err->status;
 		if (!o.has_amount)
 			return RF_OK;
-		if (rf_store_sale_get(c->app->store, e->sale_id, &x, c->a, err) != RF_OK ||
-		    rf_store_refund_get(c->app->store, e->refund_id, &rf, c->a, err) != RF_OK)
+		if (rf_store_sale_get(sv->store, e->sale_id, &x, sv->a, err) != RF_OK ||
+		    rf_store_refund_get(sv->store, e->refund_id, &rf, sv->a, err) != RF_OK)
 			return err->status;
 		if (rf_reversal(o.amount, x.amount, rf.prior, rf.amount, &amount) != RF_OK)
 			return rf_err_set(err, RF_EINVAL, "amount", "the refund does not fit the sale");
@@ -473,13 +475,13 @@ static rf_status release_one(rf_ledger *L, const rf_commission *e, bool *done, r
 		ppb = o.fx_rate_ppb;
 		inverse = o.fx_inverse;
 	} else {
-		if (rf_ledger_convert(c, e->earned, e->earned_currency, e->currency, e->event_at, &amount, &ppb,
+		if (rf_ledger_convert(sv, e->earned, e->earned_currency, e->currency, e->event_at, &amount, &ppb,
 				      &inverse, &missing, err) != RF_OK)
 			return err->status;
 		if (missing)
 			return RF_OK;
 	}
-	if (rf_store_commission_fill_fx(c->app->store, e, ppb, inverse, amount, "pending", L->actor, rf_clock_now_ms(),
+	if (rf_store_commission_fill_fx(sv->store, e, ppb, inverse, amount, "pending", L->actor, rf_clock_now_ms(),
 					err) != RF_OK)
 		return err->status;
 	*done = true;
@@ -488,7 +490,7 @@ static rf_status release_one(rf_ledger *L, const rf_commission *e, bool *done, r
 
 rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err)
 {
-	rf_ctx *c = L->c;
+	rf_svc *sv = L->sv;
 	*released = 0;
 	/* Originals first (oldest first), so their reversals find them converted. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -501,7 +503,7 @@ rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err)
 			rf_commission *items = NULL;
 			size_t n = 0;
 			bool more = false;
-			if (rf_store_commission_list(c->app->store, &f, &items, &n, &more, c->a, err) != RF_OK)
+			if (rf_store_commission_list(sv->store, &f, &items, &n, &more, sv->a, err) != RF_OK)
 				return err->status;
 			for (size_t i = 0; i < n; i++) {
 				bool done = false;
@@ -517,21 +519,21 @@ rf_status rf_ledger_release_fx(rf_ledger *L, size_t *released, rf_err *err)
 	return RF_OK;
 }
 
-rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err)
+rf_status rf_ledger_release_sales(rf_svc *sv, size_t *released, rf_err *err)
 {
 	*released = 0;
 	rf_sale *items = NULL;
 	size_t n = 0;
-	if (rf_store_sales_unconverted(c->app->store, 10000, &items, &n, c->a, err) != RF_OK)
+	if (rf_store_sales_unconverted(sv->store, 10000, &items, &n, sv->a, err) != RF_OK)
 		return err->status;
 	for (size_t i = 0; i < n; i++) {
 		const rf_sale *x = &items[i];
 		rf_program prog;
 		int64_t amount = 0, ppb = 0;
 		bool inverse = false, missing = false;
-		if (rf_store_program_get(c->app->store, x->program_id, &prog, c->a, err) != RF_OK ||
-		    rf_ledger_convert(c, x->amount, x->currency, prog.currency, x->occurred_at, &amount, &ppb, &inverse,
-				      &missing, err) != RF_OK)
+		if (rf_store_program_get(sv->store, x->program_id, &prog, sv->a, err) != RF_OK ||
+		    rf_ledger_convert(sv, x->amount, x->currency, prog.currency, x->occurred_at, &amount, &ppb,
+				      &inverse, &missing, err) != RF_OK)
 			return err->status;
 		if (missing)
 			continue;
@@ -540,14 +542,14 @@ rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err)
 		memset(&m, 0, sizeof m);
 		m.v[RF_M_REVENUE] = amount;
 		/* The revenue counts from the sale's day, now that it can be read in the program's currency. */
-		if (rf_store_sale_set_program_amount(c->app->store, x->id, amount, err) != RF_OK ||
-		    rf_store_lead_get(c->app->store, x->lead_id, &l, c->a, err) != RF_OK ||
-		    rf_svc_rollup(rf_ctx_svc(c), x->program_id, x->partner_id, x->agent_id, l.source, l.click_id, x->occurred_at,
+		if (rf_store_sale_set_program_amount(sv->store, x->id, amount, err) != RF_OK ||
+		    rf_store_lead_get(sv->store, x->lead_id, &l, sv->a, err) != RF_OK ||
+		    rf_svc_rollup(sv, x->program_id, x->partner_id, x->agent_id, l.source, l.click_id, x->occurred_at,
 				  &m, err) != RF_OK)
 			return err->status;
 		rf_refund *rf = NULL;
 		size_t nr = 0;
-		if (rf_store_refund_list(c->app->store, x->id, &rf, &nr, c->a, err) != RF_OK)
+		if (rf_store_refund_list(sv->store, x->id, &rf, &nr, sv->a, err) != RF_OK)
 			return err->status;
 		for (size_t k = 0; k < nr; k++) {
 			int64_t part = 0;
@@ -556,8 +558,8 @@ rf_status rf_ledger_release_sales(rf_ctx *c, size_t *released, rf_err *err)
 				continue;
 			memset(&m, 0, sizeof m);
 			m.v[RF_M_REFUNDS] = part;
-			if (rf_store_refund_set_program_amount(c->app->store, rf[k].id, part, err) != RF_OK ||
-			    rf_svc_rollup(rf_ctx_svc(c), x->program_id, x->partner_id, x->agent_id, l.source, l.click_id,
+			if (rf_store_refund_set_program_amount(sv->store, rf[k].id, part, err) != RF_OK ||
+			    rf_svc_rollup(sv, x->program_id, x->partner_id, x->agent_id, l.source, l.click_id,
 					  rf[k].occurred_at, &m, err) != RF_OK)
 				return err->status;
 		}
