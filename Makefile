@@ -60,7 +60,9 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 
 $(LIB): $(OBJ)
 	rm -f $@
-	ar rcs $@ $(OBJ)
+	# Quick append: objects of different folders may share a name (api/leads.o, svc/leads.o), which a
+	# replacing insert would lose.
+	ar qcs $@ $(OBJ)
 
 $(B)/refd: $(B)/obj/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -8,9 +8,11 @@
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
+#include "../svc/sales.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
@@ -95,10 +97,6 @@ void rf_api_links_update(rf_ctx *c);
 
 /* leads.c */
 json_t *rf_api_lead_json(const rf_lead *l);
-/* Credits l (partner_id, agent_id, method, click_id) by the attribution rules: explicit_id (a partner or agent
- * chosen by a person; errors name explicit_field) > code > click id > cookie click id, inside prog's window. */
-rf_status rf_api_lead_attribute(rf_ctx *c, const rf_program *prog, const char *explicit_id, const char *explicit_field,
-				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err);
 void rf_api_leads_list(rf_ctx *c);
 void rf_api_leads_create(rf_ctx *c);
 void rf_api_leads_export(rf_ctx *c);
@@ -130,40 +128,12 @@ void rf_api_fx_list(rf_ctx *c);
 void rf_api_fx_create(rf_ctx *c);
 void rf_api_fx_import(rf_ctx *c);
 
-/* sales.c */
-typedef struct {
-	const char *program_id;
-	const char *lead_id, *email, *customer_external_id;
-	int64_t amount;
-	char currency[4];
-	const char *external_id, *charge_id;
-	const char *kind; /* NULL: derived */
-	int64_t occurred_at;
-	const char *code, *click_id, *partner_id, *metadata;
-	const char *source; /* api | stripe */
-} rf_sale_input;
-
-/* Records a sale and its commissions inside the caller's transaction. *out is the sale object; *status 201, or
- * 200 for a sale already recorded under the same external id. */
+/* sales.c: the API's view of sales and refunds (the service records them; these render them as JSON). *out is
+ * the object with its commissions; *status 201, or 200 for one recorded before under the same external id. */
 rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, int *status, char **sale_id,
 			     rf_err *err);
-
-typedef struct {
-	const char *program_id;
-	const char *sale_id, *sale_external_id; /* sale_external_id may also be a charge id */
-	bool has_amount;
-	int64_t amount;
-	char currency[4];
-	const char *kind; /* refund | dispute */
-	const char *external_id, *reason;
-	int64_t occurred_at;
-} rf_refund_input;
-
 rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **out, int *status, char **refund_id,
 			       rf_err *err);
-/* Finds or creates the lead (and customer record) a payment provider's customer stands for. */
-rf_status rf_api_customer_touch(rf_ctx *c, const rf_program *prog, const char *email, const char *external_id,
-				const char *code, const char *click_id, char **lead_id, rf_err *err);
 void rf_api_sales_list(rf_ctx *c);
 void rf_api_sales_create(rf_ctx *c);
 void rf_api_sales_get(rf_ctx *c);

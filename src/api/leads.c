@@ -14,7 +14,6 @@
 #include "../track/track.h"
 #include "api.h"
 
-#define CHAIN_MAX 20
 #define CONFLICTS_MAX 20
 
 static const rf_jfield lead_fields[] = {
@@ -78,79 +77,6 @@ json_t *rf_api_lead_json(const rf_lead *l)
 	json_object_set_new(o, "time_to_conversion_seconds",
 			    l->converted_at ? json_integer((l->converted_at - l->created_at) / 1000) : json_null());
 	return o;
-}
-
-/* Loads the chain of clicks that starts at id (the click, then its predecessors through the visitor's cookie),
- * for attribution. A click of another program, or an unknown id, gives an empty chain. */
-static rf_status load_chain(rf_ctx *c, const char *id, const char *program_id, rf_attr_chain *chain, rf_err *err)
-{
-	rf_attr_click *arr = rf_arena_alloc(c->a, sizeof *arr * CHAIN_MAX);
-	if (!arr)
-		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	chain->clicks = arr;
-	chain->n = 0;
-	const char *cur = id;
-	/* The partner's status now matters, not at the click: a suspended partner's old clicks credit nobody. */
-	const char *active_id = NULL, *inactive_id = NULL;
-	while (cur && chain->n < CHAIN_MAX) {
-		rf_click k;
-		rf_status rc = rf_store_click_get(c->app->store, cur, &k, c->a, err);
-		if (rc == RF_ENOTFOUND)
-			break;
-		if (rc != RF_OK)
-			return rc;
-		if (strcmp(k.program_id, program_id) != 0)
-			break;
-		rf_attr_click *ac = &arr[chain->n++];
-		ac->id = k.id;
-		ac->partner_id = k.partner_id;
-		ac->at = k.at;
-		ac->creditable = strcmp(k.status, "counted") == 0 || strcmp(k.status, "repeat") == 0;
-		if (ac->creditable && k.partner_id) {
-			if (inactive_id && strcmp(inactive_id, k.partner_id) == 0) {
-				ac->creditable = false;
-			} else if (!active_id || strcmp(active_id, k.partner_id) != 0) {
-				rf_partner p;
-				rf_status prc = rf_store_partner_get(c->app->store, k.partner_id, &p, c->a, err);
-				if (prc != RF_OK && prc != RF_ENOTFOUND)
-					return prc;
-				if (prc == RF_OK && strcmp(p.status, "active") == 0) {
-					active_id = k.partner_id;
-				} else {
-					inactive_id = k.partner_id;
-					ac->creditable = false;
-				}
-			}
-		}
-		cur = k.prev_click_id;
-	}
-	return RF_OK;
-}
-
-/* Fills partner_id / agent_id of l from the credited record: an agent credits itself as agent and its team
- * parent as partner. */
-static rf_status credit(rf_ctx *c, rf_lead *l, const char *credited, const char *field, rf_err *err)
-{
-	rf_partner p;
-	rf_status rc = rf_store_partner_get(c->app->store, credited, &p, c->a, err);
-	if (rc == RF_ENOTFOUND)
-		return rf_err_set(err, RF_EINVAL, field, "%s: no such partner %s", field, credited);
-	if (rc != RF_OK)
-		return rc;
-	if (strcmp(p.program_id, l->program_id) != 0)
-		return rf_err_set(err, RF_EINVAL, field, "%s must be a partner of the lead's program", field);
-	if (strcmp(field, "agent_id") == 0 && strcmp(p.kind, "agent") != 0)
-		return rf_err_set(err, RF_EINVAL, field, "agent_id must name a partner of kind agent");
-	if (strcmp(p.status, "active") != 0)
-		return rf_err_set(err, RF_EINVAL, field, "%s: partner %s is %s and cannot be credited", field, p.id,
-				  p.status);
-	if (strcmp(p.kind, "agent") == 0) {
-		l->agent_id = p.id;
-		l->partner_id = p.team_parent_id ? p.team_parent_id : p.id;
-	} else {
-		l->partner_id = p.id;
-	}
-	return RF_OK;
 }
 
 /* Picks the program: given, or from the partner, agent, code or click that came with the lead, or the only one. */
@@ -347,39 +273,6 @@ static void reply_committed(rf_ctx *c, int status, json_t *obj, const char *key,
 	rf_json_send(c, status, obj);
 }
 
-rf_status rf_api_lead_attribute(rf_ctx *c, const rf_program *prog, const char *explicit_id, const char *explicit_field,
-				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err)
-{
-	rf_attr_input in;
-	memset(&in, 0, sizeof in);
-	in.now = rf_clock_now_ms();
-	in.window_ms = prog->cookie_window_days * 86400000LL;
-	in.first_click = strcmp(prog->attribution_model, "first_click") == 0;
-	in.explicit_partner_id = explicit_id;
-	if (code) {
-		rf_code_entry ce;
-		bool found = false;
-		char *fb = NULL;
-		if (rf_codes_lookup(c->app->store, code, c->a, &ce, &found, &fb, err) != RF_OK)
-			return err->status;
-		if (!found || strcmp(ce.program_id, prog->id) != 0)
-			return rf_err_set(err, RF_EINVAL, "code", "code: no such code in this program: %s", code);
-		if (ce.credited)
-			in.code_partner_id = ce.partner_id;
-	}
-	if (click && load_chain(c, click, prog->id, &in.click, err) != RF_OK)
-		return err->status;
-	if (cookie && rf_id_valid(cookie, "clk") && load_chain(c, cookie, prog->id, &in.cookie, err) != RF_OK)
-		return err->status;
-	rf_attr_result res = rf_attribute(&in);
-	l->method = (char *)rf_attr_method_name(res.method);
-	l->click_id = (char *)res.click_id;
-	if (res.partner_id &&
-	    credit(c, l, res.partner_id, res.method == RF_ATTR_EXPLICIT ? explicit_field : "click_id", err) != RF_OK)
-		return err->status;
-	return RF_OK;
-}
-
 void rf_api_leads_create(rf_ctx *c)
 {
 	json_t *body = rf_api_body(c, lead_fields);
@@ -436,7 +329,7 @@ void rf_api_leads_create(rf_ctx *c)
 		rf_lead_event ev = {existing.status, "pending_review", c->who.actor, "registered again",
 				    rf_clock_now_ms()};
 		existing.partner_id = existing.agent_id = NULL;
-		if (credit(c, &existing, c->who.partner_id, "partner_id", &err) != RF_OK)
+		if (rf_svc_lead_credit(rf_ctx_svc(c), &existing, c->who.partner_id, "partner_id", &err) != RF_OK)
 			goto fail;
 		existing.method = "explicit";
 		existing.click_id = NULL;
@@ -507,8 +400,9 @@ void rf_api_leads_create(rf_ctx *c)
 	const char *cookie = rf_json_str(body, "cookie_click_id");
 	if (!cookie)
 		cookie = rf_req_cookie(c->req, RF_CLICK_COOKIE);
-	if (rf_api_lead_attribute(c, &prog, in.explicit_partner_id, explicit_agent ? "agent_id" : "partner_id",
-				  rf_json_str(body, "code"), rf_json_str(body, "click_id"), cookie, &l, &err) != RF_OK)
+	if (rf_svc_lead_attribute(rf_ctx_svc(c), &prog, in.explicit_partner_id,
+				  explicit_agent ? "agent_id" : "partner_id", rf_json_str(body, "code"),
+				  rf_json_str(body, "click_id"), cookie, &l, &err) != RF_OK)
 		goto fail;
 	if (strcmp(l.method, "explicit") == 0 && explicit_agent && explicit_partner &&
 	    strcmp(l.partner_id, explicit_partner) != 0) {

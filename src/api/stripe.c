@@ -158,9 +158,9 @@ static rf_status touch(rf_ctx *c, const rf_program *prog, const char *email, con
 {
 	if (!email && !cus)
 		return rf_err_set(err, RF_EINVAL, "customer", "the event names no customer");
-	rf_status rc = rf_api_customer_touch(c, prog, email, cus, code, click, lead_id, err);
+	rf_status rc = rf_svc_customer_touch(rf_ctx_svc(c), prog, email, cus, code, click, lead_id, err);
 	if (unknown_reference(rc, err))
-		rc = rf_api_customer_touch(c, prog, email, cus, NULL, NULL, lead_id, err);
+		rc = rf_svc_customer_touch(rf_ctx_svc(c), prog, email, cus, NULL, NULL, lead_id, err);
 	return rc;
 }
 

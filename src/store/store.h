@@ -181,6 +181,9 @@ rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **ite
 
 /* Calls fn for every live link with what the redirect needs (strings valid only during the call). */
 rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *e, void *arg), void *arg, rf_err *err);
+/* The live link of a code (folded to lower case), as the code table holds it, read from the database (strings in
+ * the arena); RF_ENOTFOUND when no live link has it. */
+rf_status rf_store_code_find(rf_store *s, const char *code_folded, rf_code_entry *out, rf_arena *a, rf_err *err);
 /* The fallback URL of the oldest program that has one, or NULL (arena). */
 rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err);
 /* A counter bumped by every change the code table depends on (links, partner status, programs). */

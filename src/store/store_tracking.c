@@ -152,6 +152,36 @@ rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *
 	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "loading the code table");
 }
 
+rf_status rf_store_code_find(rf_store *s, const char *code_folded, rf_code_entry *out, rf_arena *a, rf_err *err)
+{
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT l.code_folded, l.id, l.program_id, l.partner_id, l.target_url, "
+				   "p.status = 'active', pr.cookie_window_days, pr.repeat_click_minutes FROM links l "
+				   "JOIN partners p ON p.id = l.partner_id JOIN programs pr ON pr.id = l.program_id "
+				   "WHERE l.code_folded = ?1 AND l.archived_at = 0",
+				   err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, code_folded);
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW) {
+		memset(out, 0, sizeof *out);
+		out->code_folded = rf_q_text(st, 0, a);
+		out->link_id = rf_q_text(st, 1, a);
+		out->program_id = rf_q_text(st, 2, a);
+		out->partner_id = rf_q_text(st, 3, a);
+		out->destination_url = rf_q_text(st, 4, a);
+		out->credited = rf_db_col_int(st, 5) != 0;
+		out->window_days = rf_db_col_int(st, 6);
+		out->repeat_minutes = rf_db_col_int(st, 7);
+	}
+	rf_db_reset(st);
+	if (rc == RF_DB_ROW)
+		return RF_OK;
+	return rc == RF_DB_DONE ? rf_err_set(err, RF_ENOTFOUND, "code", "no such code")
+				: rf_q_fail(s, err, "finding a code");
+}
+
 rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err)
 {
 	rf_db_stmt *st =
@@ -166,7 +196,7 @@ rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err
 
 rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err)
 {
-	rf_db_stmt *st = rf_q_prep(s, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'links_version'", err);
+	rf_db_stmt *st = rf_q_prep(s, "SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'links_version'", err);
 	if (!st)
 		return RF_EIO;
 	int rc = rf_db_step(st);
@@ -178,7 +208,7 @@ rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err)
 rf_status rf_store_links_version_bump(rf_store *s, rf_err *err)
 {
 	rf_db_stmt *st = rf_q_prep(s,
-				   "UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+				   "UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
 				   "WHERE key = 'links_version'",
 				   err);
 	if (!st)

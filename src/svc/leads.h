@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Leads and their attribution, shared by the API, the payment providers' webhooks and the command line. */
+#ifndef RF_SVC_LEADS_H
+#define RF_SVC_LEADS_H
+
+#include "svc.h"
+
+/* Credits l (partner_id, agent_id, method, click_id) by the attribution rules: explicit_id (a partner or agent
+ * chosen by a person; errors name explicit_field) > code > click id > cookie click id, inside prog's window. */
+rf_status rf_svc_lead_attribute(rf_svc *sv, const rf_program *prog, const char *explicit_id, const char *explicit_field,
+				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err);
+
+/* Credits l with the partner or agent credited (an agent credits itself as agent and its team parent as
+ * partner); RF_EINVAL naming field when it is not an active partner of the lead's program. */
+rf_status rf_svc_lead_credit(rf_svc *sv, rf_lead *l, const char *credited, const char *field, rf_err *err);
+
+#endif

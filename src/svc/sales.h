@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Sales and refunds as they come in, from the API or a payment provider: recorded once per external id, with the
+ * customer and its lead found or created, and the commissions (or their reversals) of each. */
+#ifndef RF_SVC_SALES_H
+#define RF_SVC_SALES_H
+
+#include "svc.h"
+
+typedef struct {
+	const char *program_id;
+	const char *lead_id, *email, *customer_external_id;
+	int64_t amount;
+	char currency[4];
+	const char *external_id, *charge_id;
+	const char *kind; /* NULL: derived */
+	int64_t occurred_at;
+	const char *code, *click_id, *partner_id, *metadata;
+	const char *source; /* api | stripe */
+} rf_sale_input;
+
+/* What recording a sale gave: the sale and its ledger entries; replay when the same external id was recorded
+ * before (then the entries are all of the sale's, and nothing was written). Arrays in the svc's arena. */
+typedef struct {
+	rf_sale sale;
+	rf_commission *entries;
+	size_t n;
+	bool replay;
+} rf_sale_result;
+
+/* Records a sale and its commissions inside the caller's transaction. */
+rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result *out, rf_err *err);
+
+typedef struct {
+	const char *program_id;
+	const char *sale_id, *sale_external_id; /* sale_external_id may also be a charge id */
+	bool has_amount;
+	int64_t amount;
+	char currency[4];
+	const char *kind; /* refund | dispute */
+	const char *external_id, *reason;
+	int64_t occurred_at;
+} rf_refund_input;
+
+typedef struct {
+	rf_refund refund;
+	rf_commission *entries; /* the reversals written (none for a replay) */
+	size_t n;
+	bool replay;
+} rf_refund_result;
+
+/* Records a refund or dispute and reverses the sale's commissions in proportion. */
+rf_status rf_svc_refund_ingest(rf_svc *sv, const rf_refund_input *in, rf_refund_result *out, rf_err *err);
+
+/* Finds or creates the lead (and customer record) a payment provider's customer stands for. */
+rf_status rf_svc_customer_touch(rf_svc *sv, const rf_program *prog, const char *email, const char *external_id,
+				const char *code, const char *click_id, char **lead_id, rf_err *err);
+
+/* Every entry of a sale (originals only, or with their reversals), oldest first, in the svc's arena. */
+rf_status rf_svc_sale_entries(rf_svc *sv, const char *sale_id, bool originals, rf_commission **all, size_t *total,
+			      rf_err *err);
+
+#endif
