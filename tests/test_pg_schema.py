@@ -105,7 +105,7 @@ class Pg:
 
     def run(self, sql):
         """(rows as lists of strings, None) or (None, (sqlstate, message)) when PostgreSQL refuses."""
-        p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
+        p = subprocess.run([pgcluster.psql(), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
                             self.url, "-c", sql], capture_output=True, text=True)
         if p.returncode != 0:
             m = re.search(r"ERROR:\s+([0-9A-Z]{5}): (.*)", p.stderr)
@@ -119,7 +119,7 @@ class Pg:
         return rows
 
     def apply(self, path):
-        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", path,
+        p = subprocess.run([pgcluster.psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", path,
                             self.url], capture_output=True, text=True)
         if p.returncode != 0:
             differ("%s fails on PostgreSQL: %s" % (os.path.relpath(path, ROOT), p.stderr.strip()))

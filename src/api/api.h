@@ -5,11 +5,13 @@
 
 #include <jansson.h>
 
+#include "../core/csv.h"
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
+#include "../svc/payouts.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
@@ -34,18 +36,10 @@ rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, i
 #define RF_EXPORT_MAX (64u << 20)
 size_t rf_api_export_max(const rf_ctx *c);
 
-/* Appends a CSV cell to b: always quoted, and a text starting with = + - @ (or tab, CR) made inert for
- * spreadsheets with a leading quote. last ends the row. A failure sticks in b (see core/dbuf.h). */
-void rf_csv_cell(rf_dbuf *b, const char *s, bool last);
-/* Appends a number (digits, an optional leading minus and a decimal point; never text from outside) as is. */
-void rf_csv_number(rf_dbuf *b, const char *digits, bool last);
 /* Sends b's contents with 200, content_type, Cache-Control: no-store and (when not NULL) the Content-Disposition
  * disposition; or, when building them failed, the error: 400 past rf_api_export_max (`what` names it), 503
  * out of memory. Frees b either way. */
 void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *disposition, const char *what, rf_dbuf *b);
-
-/* An amount as a plain decimal in its currency's exponent ("49.00"), in the arena. */
-char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency);
 
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
@@ -139,21 +133,8 @@ void rf_api_sales_create(rf_ctx *c);
 void rf_api_sales_get(rf_ctx *c);
 void rf_api_refunds_create(rf_ctx *c);
 
-/* payouts.c: the run logic takes a context without a request (the CLI calls it too). */
-json_t *rf_payout_run_json(rf_ctx *c, const rf_payout_run *r, rf_err *err);
-/* Drafts a run of what the program owes up to cutoff, leaving out (with the reason) partners who are not active,
- * held, owed nothing or under the threshold. */
-rf_status rf_payout_create(rf_ctx *c, const rf_program *prog, int64_t cutoff, rf_payout_run *run, rf_err *err);
-/* Approves a draft: its entries are locked to it, or RF_ECONFLICT when another run took one. */
-rf_status rf_payout_approve(rf_ctx *c, rf_payout_run *run, rf_err *err);
-/* Marks one item paid (its entries become paid) or failed (its entries return to the balance). */
-rf_status rf_payout_item_paid(rf_ctx *c, rf_payout_run *run, rf_payout_item *it, const char *reference, bool failed,
-			      rf_err *err);
-/* Marks every pending item of an approved run paid. */
-rf_status rf_payout_run_paid(rf_ctx *c, rf_payout_run *run, const char *reference, rf_err *err);
-/* The run as CSV (format generic, paypal or wise; currency may restrict it): *out is malloc'd. */
-rf_status rf_payout_export(rf_ctx *c, const rf_payout_run *run, const char *format, const char *currency, char **out,
-			   size_t *out_len, rf_err *err);
+/* payouts.c. A payout run as the API shows it (the command line prints the same). */
+json_t *rf_api_payout_run_json(rf_store *s, rf_arena *a, const rf_payout_run *r, rf_err *err);
 void rf_api_payouts_list(rf_ctx *c);
 void rf_api_payouts_create(rf_ctx *c);
 void rf_api_payouts_get(rf_ctx *c);

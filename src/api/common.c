@@ -135,38 +135,6 @@ rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, r
 	return rf_svc_program_or_only(rf_ctx_svc(c), pid, prog, err);
 }
 
-void rf_csv_cell(rf_dbuf *b, const char *s, bool last)
-{
-	const char *v = s ? s : "";
-	size_t n = strlen(v);
-	/* Every byte doubled at worst (quotes), the guard quote, the two around it and the separator. */
-	if (n > b->max) {
-		rf_dbuf_reserve(b, (size_t)-1 / 2); /* fails the buffer: the cell alone is over any cap */
-		return;
-	}
-	char *start = rf_dbuf_reserve(b, n * 2 + 4);
-	if (!start)
-		return;
-	char *o = start;
-	*o++ = '"';
-	if (strchr("=+-@\t\r", v[0]) && v[0])
-		*o++ = '\'';
-	for (; *v; v++) {
-		if (*v == '"')
-			*o++ = '"';
-		*o++ = *v;
-	}
-	*o++ = '"';
-	*o++ = last ? '\n' : ',';
-	rf_dbuf_commit(b, (size_t)(o - start));
-}
-
-void rf_csv_number(rf_dbuf *b, const char *digits, bool last)
-{
-	rf_dbuf_adds(b, digits);
-	rf_dbuf_add(b, last ? "\n" : ",", 1);
-}
-
 size_t rf_api_export_max(const rf_ctx *c)
 {
 	return c->app && c->app->cfg && c->app->cfg->max_export ? c->app->cfg->max_export : RF_EXPORT_MAX;
@@ -193,11 +161,4 @@ void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *dispositi
 	rf_resp_header(c->req, "Cache-Control", "no-store");
 	rf_resp_send(c->req, 200, content_type, body, len);
 	free(body);
-}
-
-char *rf_api_decimal(rf_arena *a, int64_t amount, const char *currency)
-{
-	char num[40];
-	rf_money_format_code(amount, currency, num, sizeof num);
-	return rf_arena_strdup(a, num);
 }

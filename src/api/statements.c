@@ -259,7 +259,7 @@ void rf_api_partners_statement(rf_ctx *c)
 			rf_csv_cell(&out, "opening_balance", false);
 			rf_csv_cell(&out, "", false);
 			rf_csv_cell(&out, "opening balance", false);
-			rf_csv_number(&out, rf_api_decimal(c->a, sums[k].opening, sums[k].cur), false);
+			rf_csv_number(&out, rf_money_decimal(c->a, sums[k].opening, sums[k].cur), false);
 			rf_csv_cell(&out, sums[k].cur, false);
 			rf_csv_cell(&out, "", true);
 		}
@@ -270,7 +270,7 @@ void rf_api_partners_statement(rf_ctx *c)
 			rf_csv_cell(&out, lines[i].kind, false);
 			rf_csv_cell(&out, lines[i].id, false);
 			rf_csv_cell(&out, lines[i].description, false);
-			rf_csv_number(&out, rf_api_decimal(c->a, lines[i].amount, lines[i].currency), false);
+			rf_csv_number(&out, rf_money_decimal(c->a, lines[i].amount, lines[i].currency), false);
 			rf_csv_cell(&out, lines[i].currency, false);
 			rf_csv_cell(&out, lines[i].status, true);
 		}
@@ -283,7 +283,7 @@ void rf_api_partners_statement(rf_ctx *c)
 			rf_csv_cell(&out, "closing balance", false);
 			rf_csv_number(
 			    &out,
-			    rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
+			    rf_money_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out, sums[k].cur),
 			    false);
 			rf_csv_cell(&out, sums[k].cur, false);
 			rf_csv_cell(&out, "", true);
@@ -320,7 +320,7 @@ void rf_api_partners_statement(rf_ctx *c)
 		for (size_t k = 0; k < ns; k++) {
 			html_raw(&out, "<tr><td></td><td>Opening balance</td><td></td><td></td><td class=\"n\">");
 			html_text(&out,
-				  rf_arena_printf(c->a, "%s %s", rf_api_decimal(c->a, sums[k].opening, sums[k].cur),
+				  rf_arena_printf(c->a, "%s %s", rf_money_decimal(c->a, sums[k].opening, sums[k].cur),
 						  sums[k].cur));
 			html_raw(&out, "</td></tr>");
 		}
@@ -337,7 +337,7 @@ void rf_api_partners_statement(rf_ctx *c)
 			html_text(&out, lines[i].status);
 			html_raw(&out, "</td><td class=\"n\">");
 			html_text(&out, rf_arena_printf(c->a, "%s %s",
-							rf_api_decimal(c->a, lines[i].amount, lines[i].currency),
+							rf_money_decimal(c->a, lines[i].amount, lines[i].currency),
 							lines[i].currency));
 			html_raw(&out, "</td></tr>");
 		}
@@ -345,8 +345,8 @@ void rf_api_partners_statement(rf_ctx *c)
 			html_raw(&out, "<tr><th></th><th>Closing balance</th><th></th><th></th><th class=\"n\">");
 			html_text(&out, rf_arena_printf(
 					    c->a, "%s %s",
-					    rf_api_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out,
-							   sums[k].cur),
+					    rf_money_decimal(c->a, sums[k].opening + sums[k].earned - sums[k].paid_out,
+							     sums[k].cur),
 					    sums[k].cur));
 			html_raw(&out, "</th></tr>");
 		}
@@ -437,9 +437,9 @@ void rf_api_tax_totals(rf_ctx *c)
 			if (missing) {
 				json_array_append_new(unconverted,
 						      rf_json_money_new(items[j].amount, items[j].currency));
-				unconv_text = rf_arena_printf(c->a, "%s%s%s %s", unconv_text, *unconv_text ? "; " : "",
-							      rf_api_decimal(c->a, items[j].amount, items[j].currency),
-							      items[j].currency);
+				unconv_text = rf_arena_printf(
+				    c->a, "%s%s%s %s", unconv_text, *unconv_text ? "; " : "",
+				    rf_money_decimal(c->a, items[j].amount, items[j].currency), items[j].currency);
 			} else {
 				usd += v;
 			}
@@ -464,7 +464,7 @@ void rf_api_tax_totals(rf_ctx *c)
 			rf_csv_cell(&out, p.tax_legal_name, false);
 			rf_csv_cell(&out, p.tax_country, false);
 			rf_csv_cell(&out, p.tax_id_last4, false);
-			rf_csv_number(&out, rf_api_decimal(c->a, usd, "USD"), false);
+			rf_csv_number(&out, rf_money_decimal(c->a, usd, "USD"), false);
 			rf_csv_cell(&out, unconv_text, false);
 			rf_csv_cell(&out, reportable ? "true" : "false", false);
 			rf_csv_cell(&out, no_profile ? "true" : "false", true);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* refd db copy --from A --to B: migrates the target, refuses it unless empty, copies every table in one
  * transaction, then checks the copy (row counts, balances, report totals) and says what it found. */
-#include "dbcopy.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <string.h>

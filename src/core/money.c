@@ -184,3 +184,10 @@ int rf_money_format_code(int64_t amount, const char *code, char *buf, size_t len
 	int n = e < 0 ? -1 : rf_money_format(amount, e, buf, len);
 	return n >= 0 ? n : snprintf(buf, len, "%lld", (long long)amount);
 }
+
+char *rf_money_decimal(rf_arena *a, int64_t amount, const char *code)
+{
+	char num[40];
+	rf_money_format_code(amount, code, num, sizeof num);
+	return rf_arena_strdup(a, num);
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "status.h"
 
 /* The largest single amount refd takes from outside, in minor units, on every path (the API, Stripe, imports):
@@ -50,6 +51,9 @@ int rf_money_format(int64_t amount, int exponent, char *buf, size_t len);
 /* Writes amount as a plain decimal with the exponent of the currency named by code ("49.00" for 4900 USD, "5000"
  * for 5000 JPY); an unknown code writes the minor units as they are. Returns the length, or -1 if buf is too small. */
 int rf_money_format_code(int64_t amount, const char *code, char *buf, size_t len);
+
+/* The amount as a plain decimal in its currency's exponent ("49.00"), in the arena (NULL when out of memory). */
+char *rf_money_decimal(rf_arena *a, int64_t amount, const char *code);
 
 /* Parses a plain decimal ("49", "49.5", "-0.05") into minor units for exponent; refuses more decimals than the
  * exponent allows (no silent rounding), signs other than a leading '-', and overflow. */

@@ -22,6 +22,14 @@ if DB_KIND not in ("sqlite", "postgres"):
 _cluster = None
 
 
+def psql_path():
+    """psql, the installation's own (see pgcluster.psql)."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import pgcluster
+    return pgcluster.psql()
+
+
 def pg_cluster():
     """The PostgreSQL cluster of this run (started on first use when run.py did not start one)."""
     global _cluster
@@ -354,7 +362,7 @@ def db_rows(srv, sql, args=()):
         assert len(parts) == len(args) + 1, "one argument per ?"
         text = parts[0] + "".join(_pg_literal(a) + rest for a, rest in zip(args, parts[1:]))
         wrapped = "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM (%s) AS t" % text
-        p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", srv.db, "-c",
+        p = subprocess.run([psql_path(), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", srv.db, "-c",
                             "BEGIN TRANSACTION READ ONLY; " + wrapped + "; COMMIT"],
                            capture_output=True, text=True, timeout=60)
         if p.returncode != 0:
@@ -379,7 +387,7 @@ def db_write(srv, sql, args=()):
         parts = sql.split("?")
         assert len(parts) == len(args) + 1, "one argument per ?"
         text = parts[0] + "".join(_pg_literal(a) + rest for a, rest in zip(args, parts[1:]))
-        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", srv.db, "-c", text], capture_output=True,
+        p = subprocess.run([psql_path(), "-X", "-q", "-v", "ON_ERROR_STOP=1", srv.db, "-c", text], capture_output=True,
                            text=True, timeout=60)
         return None if p.returncode == 0 else (p.stderr or "refused")
     import pathlib
@@ -422,9 +430,13 @@ def db_dump(srv, volatile=(("api_keys", "last_used_at"),)):
     """Every row of every table, as sorted JSON text per table, without the columns that change on every request
     (an API key's last use): compare two dumps to show that a request changed nothing at all."""
     if srv.db_kind == "postgres":
-        names = [r["name"] for r in db_rows(srv, "SELECT table_name AS name FROM information_schema.tables WHERE "
-                                                 "table_schema = current_schema() AND table_type = 'BASE TABLE' "
-                                                 "ORDER BY table_name")]
+        # The tables are those of the migrations, which ran before the first request: asked once per server.
+        names = getattr(srv, "_dump_tables", None)
+        if names is None:
+            names = [r["name"] for r in db_rows(srv, "SELECT table_name AS name FROM information_schema.tables "
+                                                     "WHERE table_schema = current_schema() AND "
+                                                     "table_type = 'BASE TABLE' ORDER BY table_name")]
+            srv._dump_tables = names
     else:
         names = [r["name"] for r in db_rows(srv, "SELECT name FROM sqlite_master WHERE type = 'table' "
                                                  "AND name NOT LIKE 'sqlite_%' ORDER BY name")]

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "api/api.h"
+#include "core/csv.h"
 #include "core/dbuf.h"
 
 /* Under AddressSanitizer an impossible allocation must fail like it does elsewhere, not stop the test. */
