@@ -54,12 +54,14 @@ def _as_owner(cmd, owner):
 
 class Cluster:
     def __init__(self, base=None):
-        self.base = base or tempfile.mkdtemp(prefix="refd-pg-")
+        self.owner = "postgres" if os.geteuid() == 0 else None
+        # The server runs as the owner, who must reach its directory: the temporary directory of a test run may
+        # be private to root, /tmp is not.
+        self.base = base or tempfile.mkdtemp(prefix="refd-pg-", dir="/tmp" if self.owner else None)
         os.makedirs(self.base, exist_ok=True)
         self.data = os.path.join(self.base, "data")
         self.sock = os.path.join(self.base, "sock")
         self.log = os.path.join(self.base, "server.log")
-        self.owner = "postgres" if os.geteuid() == 0 else None
         self.port = 5432 + 10000 + secrets.randbelow(20000)  # names the socket file; no TCP listener
         self.bin = bindir()
         self.started = False

@@ -112,6 +112,7 @@ step build make -j"$JOBS" all unit
 npm_packages
 step clang-format make check-format
 step cppcheck make cppcheck
+step layers python3 tests/test_layers.py
 unit_suite plain build
 integration_suite plain build/refd
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The jobs thread: wakes every interval (or when kicked), approves the commissions whose holding period has
- * ended, each batch in one transaction, and logs what it did. */
+ * ended, each batch in one transaction (several processes sharing a database share the work), and logs what it did. */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -11,6 +11,7 @@
 #include "../core/arena.h"
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "../svc/commissions.h"
 
 static struct {
 	pthread_t thread;
@@ -21,34 +22,27 @@ static struct {
 	rf_store *store;
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-rf_status rf_jobs_approve_due(rf_store *s, int64_t now, int max, int *approved, rf_err *err)
+typedef struct {
+	int64_t now;
+	int max, approved;
+} approve_job;
+
+static rf_status approve_step(rf_store *s, void *arg, rf_err *err)
 {
-	*approved = 0;
+	approve_job *j = arg;
 	rf_arena a;
 	rf_arena_init(&a, 64u << 20);
-	rf_status rc = rf_store_begin(s, err);
-	if (rc != RF_OK) {
-		rf_arena_reset(&a);
-		return rc;
-	}
-	rf_commission_filter f = {.page = {.limit = max}, .due_before = now, .oldest_first = true};
-	rf_commission *items = NULL;
-	size_t n = 0;
-	bool more = false;
-	rc = rf_store_commission_list(s, &f, &items, &n, &more, &a, err);
-	for (size_t i = 0; rc == RF_OK && i < n; i++) {
-		if (!items[i].has_amount)
-			continue;
-		rc = rf_store_commission_set_status(s, &items[i], "approved", "the holding period ended",
-						    "system:holding", now, err);
-		if (rc == RF_OK)
-			(*approved)++;
-	}
-	if (rc == RF_OK)
-		rc = rf_store_commit(s, err);
-	if (rc != RF_OK)
-		rf_store_rollback(s);
+	rf_svc sv = {s, &a, "system:holding", NULL};
+	rf_status rc = rf_svc_commissions_approve_due(&sv, j->now, j->max, &j->approved, err);
 	rf_arena_reset(&a);
+	return rc;
+}
+
+rf_status rf_jobs_approve_due(rf_store *s, int64_t now, int max, int *approved, rf_err *err)
+{
+	approve_job j = {now, max, 0};
+	rf_status rc = rf_store_tx(s, approve_step, &j, err);
+	*approved = rc == RF_OK ? j.approved : 0;
 	return rc;
 }
 

@@ -355,6 +355,12 @@ typedef struct {
 rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, rf_commission **items, size_t *n,
 				   bool *has_more, rf_arena *a, rf_err *err);
 
+/* Up to max pending entries (with an amount) whose holding period ended by now, the longest due first, locked
+ * for the rest of the transaction. Where several processes share the database, entries another transaction has
+ * locked are skipped, not waited for: that one is approving them. */
+rf_status rf_store_commission_claim_due(rf_store *s, int64_t now, int max, rf_commission **items, size_t *n,
+					rf_arena *a, rf_err *err);
+
 typedef struct {
 	char currency[4];
 	int64_t pending, held, approved, paid;

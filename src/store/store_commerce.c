@@ -812,6 +812,26 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 			    a, err);
 }
 
+rf_status rf_store_commission_claim_due(rf_store *s, int64_t now, int max, rf_commission **items, size_t *n,
+					rf_arena *a, rf_err *err)
+{
+	/* SQLite has one writer at a time: what this transaction reads, no other changes before it commits. */
+	bool skip = rf_db_can(s->db, RF_DB_CAP_SKIP_LOCKED);
+	rf_db_stmt *st = rf_q_prep(s,
+				   skip ? "SELECT " COMMISSION_COLS " FROM commissions WHERE status = 'pending' AND "
+					  "hold_until <= ?1 AND amount IS NOT NULL ORDER BY hold_until, seq LIMIT ?2 "
+					  "FOR UPDATE SKIP LOCKED"
+					: "SELECT " COMMISSION_COLS " FROM commissions WHERE status = 'pending' AND "
+					  "hold_until <= ?1 AND amount IS NOT NULL ORDER BY hold_until, seq LIMIT ?2",
+				   err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_int(st, 1, now);
+	rf_db_bind_int(st, 2, max + 1);
+	bool more = false;
+	return rf_q_collect(s, st, max, sizeof(rf_commission), commission_fill, (void **)items, n, &more, a, err);
+}
+
 rf_status rf_store_commission_balance(rf_store *s, const char *partner_id, rf_balance *out, size_t max, size_t *n,
 				      rf_err *err)
 {

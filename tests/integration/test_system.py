@@ -17,6 +17,7 @@ def test_healthz(srv):
 def test_readyz(srv):
     body = expect(srv.get("/readyz"), 200)
     assert body["status"] == "ready" and body["schema_version"] >= 1
+    assert body["database"] == srv.db_kind, body
 
 
 def test_request_id_header_and_log_line(srv):

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 
@@ -395,7 +396,7 @@ static bool tx_open(pg_db *p)
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
-static int run(pg_stmt *q)
+static int run_once(pg_stmt *q)
 {
 	pg_db *p = (pg_db *)q->base.db;
 	if (!connected(p))
@@ -467,6 +468,19 @@ static int run(pg_stmt *q)
 	PQclear(q->res);
 	q->res = NULL;
 	return RF_DB_FAIL;
+}
+
+/* Runs the statement. A connection the server closed (a restart, an idle timeout) is found out only by using it:
+ * a read outside a transaction is then run again once on a new connection, as nothing was done. A write is not (it
+ * may have been done before the connection broke), nor anything inside a transaction (the runner starts over). */
+static int run(pg_stmt *q)
+{
+	pg_db *p = (pg_db *)q->base.db;
+	bool again = !tx_open(p) && strncasecmp(q->sql, "SELECT", 6) == 0;
+	int rc = run_once(q);
+	if (rc == RF_DB_FAIL && again && PQstatus(p->conn) == CONNECTION_BAD)
+		rc = run_once(q);
+	return rc;
 }
 
 static int pg_step(rf_db_stmt *st)
@@ -622,7 +636,11 @@ static bool pg_in_tx(rf_db *d)
 static rf_status pg_begin(rf_db *d, bool write)
 {
 	(void)write; /* READ COMMITTED either way: writers lock the rows they change */
-	return pg_exec(d, "BEGIN");
+	rf_status rc = pg_exec(d, "BEGIN");
+	/* A connection closed while idle fails its first command: nothing was begun, so begin on a new one. */
+	if (rc != RF_OK && PQstatus(((pg_db *)d)->conn) == CONNECTION_BAD)
+		rc = pg_exec(d, "BEGIN");
+	return rc;
 }
 
 static rf_status pg_commit(rf_db *d)
