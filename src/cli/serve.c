@@ -79,6 +79,7 @@ static void on_drained(void *arg)
 	(void)arg;
 	rf_jobs_stop();
 	rf_clicks_stop();
+	rf_codes_watch_stop();
 }
 
 static void on_usr2(void *arg)
@@ -254,10 +255,17 @@ int rf_cli_serve(int argc, char **argv)
 		rf_clicks_stop();
 		return 1;
 	}
+	if (rf_codes_watch_start(db, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_jobs_stop();
+		rf_clicks_stop();
+		return 1;
+	}
 	rc = rf_server_run(&sc, &err);
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
 	rf_jobs_stop();
 	rf_clicks_stop();
+	rf_codes_watch_stop();
 	rf_codes_free();
 	if (rc != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);

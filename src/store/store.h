@@ -186,9 +186,17 @@ rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *
 rf_status rf_store_code_find(rf_store *s, const char *code_folded, rf_code_entry *out, rf_arena *a, rf_err *err);
 /* The fallback URL of the oldest program that has one, or NULL (arena). */
 rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err);
-/* A counter bumped by every change the code table depends on (links, partner status, programs). */
+/* A counter bumped by every change the code table depends on (links, partner status, programs). Where the database
+ * carries notices between processes (PostgreSQL), the bump also announces the change, when its transaction
+ * commits. */
 rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err);
 rf_status rf_store_links_version_bump(rf_store *s, rf_err *err);
+/* True when link changes are announced (rf_store_links_wait hears them); false for SQLite, whose processes poll
+ * rf_store_links_version. */
+bool rf_store_links_announced(rf_store *s);
+/* Waits up to timeout_ms for an announced link change: 1 when one came, 0 when none, -1 when the database could
+ * not be asked (changes may then have been missed: read the version). Uses the connection for nothing else. */
+int rf_store_links_wait(rf_store *s, int timeout_ms);
 
 /* Clicks: written in groups inside one transaction by the click writer (see the click log below). */
 rf_status rf_store_click_insert(rf_store *s, const rf_click *c, rf_err *err);

@@ -194,6 +194,9 @@ rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err
 	return (rc == RF_DB_ROW || rc == RF_DB_DONE) ? RF_OK : rf_q_fail(s, err, "reading the fallback URL");
 }
 
+/* The notice channel of link changes. */
+#define LINKS_CHANNEL "refd_links"
+
 rf_status rf_store_links_version(rf_store *s, int64_t *version, rf_err *err)
 {
 	rf_db_stmt *st = rf_q_prep(s, "SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'links_version'", err);
@@ -213,7 +216,22 @@ rf_status rf_store_links_version_bump(rf_store *s, rf_err *err)
 				   err);
 	if (!st)
 		return RF_EIO;
-	return rf_q_done(s, st, NULL, err);
+	if (rf_q_done(s, st, NULL, err) != RF_OK)
+		return err->status;
+	/* Delivered to the listening processes when the transaction commits, and not at all if it rolls back. */
+	if (rf_db_notify(s->db, LINKS_CHANNEL) != RF_OK)
+		return rf_q_fail(s, err, "announcing a link change");
+	return RF_OK;
+}
+
+bool rf_store_links_announced(rf_store *s)
+{
+	return rf_db_can(s->db, RF_DB_CAP_NOTIFY);
+}
+
+int rf_store_links_wait(rf_store *s, int timeout_ms)
+{
+	return rf_db_poll_notice(s->db, LINKS_CHANNEL, timeout_ms);
 }
 
 /* ---- clicks ---- */

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/clock.h"
 #include "../core/code.h"
@@ -28,7 +29,18 @@ static struct {
 	atomic_long built_gen;   /* gen the current table was built at */
 	_Atomic int64_t version; /* store links version the table was built at */
 	_Atomic int64_t checked; /* when the store version was last compared */
-} codes = {PTHREAD_RWLOCK_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1, -1, 0};
+	atomic_long heard;       /* bumped by the watcher for each change another process announced */
+	atomic_long built_heard; /* heard when the current table was built */
+} codes = {PTHREAD_RWLOCK_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1, -1, 0, 0, 0};
+
+/* The watcher: a thread on its own connection that hears the link changes other processes announce (PostgreSQL),
+ * so that their links answer here at once rather than after the next version check. */
+static struct {
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	rf_store *store;
+} watch;
 
 static uint64_t hash(const char *s)
 {
@@ -136,8 +148,9 @@ void rf_codes_changed(void)
  * there is none yet. */
 static rf_status refresh(rf_store *s, rf_err *err)
 {
-	long gen = atomic_load(&codes.gen);
-	bool stale = gen != atomic_load(&codes.built_gen) || codes.current == NULL;
+	long gen = atomic_load(&codes.gen), heard = atomic_load(&codes.heard);
+	bool stale =
+	    gen != atomic_load(&codes.built_gen) || codes.current == NULL || heard != atomic_load(&codes.built_heard);
 	int64_t now = rf_clock_now_ms(), version = atomic_load(&codes.version);
 	if (!stale && now - atomic_load(&codes.checked) >= 1000) {
 		atomic_store(&codes.checked, now);
@@ -160,11 +173,15 @@ static rf_status refresh(rf_store *s, rf_err *err)
 	}
 	rf_status rc = RF_OK;
 	gen = atomic_load(&codes.gen);
-	if (gen != atomic_load(&codes.built_gen) || codes.current == NULL || version != atomic_load(&codes.version)) {
+	heard = atomic_load(&codes.heard);
+	if (gen != atomic_load(&codes.built_gen) || codes.current == NULL || version != atomic_load(&codes.version) ||
+	    heard != atomic_load(&codes.built_heard)) {
 		/* Read the version before the rows: a change committed in between triggers another rebuild. */
 		rc = rf_store_links_version(s, &version, err);
 		if (rc == RF_OK)
 			rc = rebuild(s, gen, version, err);
+		if (rc == RF_OK)
+			atomic_store(&codes.built_heard, heard);
 	}
 	pthread_mutex_unlock(&codes.rebuild);
 	return rc;
@@ -211,4 +228,56 @@ void rf_codes_free(void)
 	codes.current = NULL;
 	atomic_store(&codes.built_gen, -1);
 	pthread_rwlock_unlock(&codes.lock);
+}
+
+static void *watch_run(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "refd-codes");
+	while (!atomic_load(&watch.stop)) {
+		int got = rf_store_links_wait(watch.store, 250);
+		/* A failure may have lost notices: rebuild to be sure, then wait a little before asking again. */
+		if (got != 0)
+			atomic_fetch_add(&codes.heard, 1);
+		for (int i = 0; got < 0 && i < 10 && !atomic_load(&watch.stop); i++) {
+			struct timespec ts = {0, 100000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+rf_status rf_codes_watch_start(const char *location, rf_err *err)
+{
+	if (watch.running)
+		return RF_OK;
+	rf_store *s = NULL;
+	if (rf_store_open(location, &s, err) != RF_OK)
+		return err->status;
+	if (!rf_store_links_announced(s)) {
+		rf_store_close(s);
+		return RF_OK;
+	}
+	watch.store = s;
+	atomic_store(&watch.stop, false);
+	/* Listen before the first table is built, so that no change falls between the two. */
+	rf_store_links_wait(s, 0);
+	if (pthread_create(&watch.thread, NULL, watch_run, NULL) != 0) {
+		rf_store_close(s);
+		watch.store = NULL;
+		return rf_err_set(err, RF_EIO, NULL, "cannot start the code table's watcher");
+	}
+	watch.running = true;
+	return RF_OK;
+}
+
+void rf_codes_watch_stop(void)
+{
+	if (!watch.running)
+		return;
+	atomic_store(&watch.stop, true);
+	pthread_join(watch.thread, NULL);
+	watch.running = false;
+	rf_store_close(watch.store);
+	watch.store = NULL;
 }

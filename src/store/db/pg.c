@@ -69,6 +69,7 @@ struct pg_db {
 	char message[320];
 	char listening[MAX_CHANNELS][64];
 	int nlistening;
+	bool tx; /* between a BEGIN that succeeded and its COMMIT or ROLLBACK */
 };
 
 static uint64_t sql_hash(const char *sql)
@@ -125,6 +126,13 @@ static bool connected(pg_db *p)
 {
 	if (PQstatus(p->conn) == CONNECTION_OK)
 		return true;
+	if (p->tx) {
+		/* The transaction died with its connection: a new one would run the rest of it statement by statement,
+		 * each committed on its own. Only the rollback ends it. */
+		p->kind = RF_DB_ERR_UNAVAIL;
+		snprintf(p->message, sizeof p->message, "the connection to PostgreSQL was lost during the transaction");
+		return false;
+	}
 	PQreset(p->conn);
 	forget_statements(p);
 	p->nlistening = 0;
@@ -636,10 +644,13 @@ static bool pg_in_tx(rf_db *d)
 static rf_status pg_begin(rf_db *d, bool write)
 {
 	(void)write; /* READ COMMITTED either way: writers lock the rows they change */
+	pg_db *p = (pg_db *)d;
+	p->tx = false;
 	rf_status rc = pg_exec(d, "BEGIN");
 	/* A connection closed while idle fails its first command: nothing was begun, so begin on a new one. */
-	if (rc != RF_OK && PQstatus(((pg_db *)d)->conn) == CONNECTION_BAD)
+	if (rc != RF_OK && PQstatus(p->conn) == CONNECTION_BAD)
 		rc = pg_exec(d, "BEGIN");
+	p->tx = rc == RF_OK;
 	return rc;
 }
 
@@ -648,6 +659,7 @@ static rf_status pg_commit(rf_db *d)
 	pg_db *p = (pg_db *)d;
 	if (!connected(p))
 		return RF_EUNAVAIL;
+	p->tx = false;
 	PGresult *res = PQexec(p->conn, "COMMIT");
 	/* COMMIT of a transaction that failed earlier answers "ROLLBACK": it did not commit. */
 	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
@@ -665,6 +677,7 @@ static rf_status pg_commit(rf_db *d)
 static void pg_rollback(rf_db *d)
 {
 	pg_db *p = (pg_db *)d;
+	p->tx = false;
 	if (PQstatus(p->conn) == CONNECTION_OK && pg_in_tx(d))
 		PQclear(PQexec(p->conn, "ROLLBACK"));
 }
