@@ -25,7 +25,7 @@ LIB := $(B)/librefd.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test bootstrap unit check-format format cppcheck clean asan bench-data fuzz fuzz-run
+.PHONY: all run test bootstrap unit store-conformance check-format format cppcheck clean asan bench-data fuzz fuzz-run
 
 all: $(B)/refd
 
@@ -72,6 +72,11 @@ $(B)/tests/%: tests/unit/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags cmocka) -o $@ $< $(LIB) $(LDLIBS) $$(pkg-config --libs cmocka)
 
 unit: $(UNIT_BIN)
+
+# The store conformance suite on SQLite and on PostgreSQL: a throwaway cluster (tests/pgcluster.py) unless
+# REFD_TEST_PG_URL names a server. The other unit tests run as they are: build/tests/test_*.
+store-conformance: $(B)/tests/test_store_conformance
+	sh tests/store_conformance.sh $(B)/tests/test_store_conformance
 
 bootstrap:
 	sh scripts/bootstrap.sh

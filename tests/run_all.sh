@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check and test suite, plain and under ASan+UBSan, and ends with one line "N passed, N failed". Each
 # step's "==" line ends with its wall time. JOBS (default: the number of cores) is make's -j and the number of
-# integration modules run at once.
+# integration modules run at once. The unit suites get a throwaway PostgreSQL cluster for the store conformance
+# suite (REFD_TEST_PG_URL), stopped when the run ends, however it ends.
 set -u
 cd "$(dirname "$0")/.."
 RESULTS=build/test-results
@@ -26,6 +27,26 @@ count() { # name passed failed start [end]
 	FAILED=$((FAILED + $3))
 }
 
+# The store conformance suite runs its cases on SQLite and on PostgreSQL, on a cluster made for this run in PG_DIR.
+PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/refd-unit-pg.XXXXXX")
+PG_URL=
+pg_stop() {
+	python3 tests/pgcluster.py stop "$PG_DIR" >"$RESULTS/pgcluster-stop.log" 2>&1 || cat "$RESULTS/pgcluster-stop.log"
+}
+trap pg_stop EXIT
+trap 'exit 130' HUP INT TERM # through the EXIT trap, so an interrupted run leaves no server behind
+
+pg_start() { # starts the cluster; its URL goes to the unit suites (a failure here fails the conformance suite too)
+	t0=$(now)
+	if PG_URL=$(python3 tests/pgcluster.py start "$PG_DIR" 2>"$RESULTS/pgcluster.log"); then
+		count "postgresql cluster" 1 0 "$t0"
+	else
+		PG_URL=
+		cat "$RESULTS/pgcluster.log"
+		count "postgresql cluster" 0 1 "$t0"
+	fi
+}
+
 step() { # name command...: one check that passes or fails as a whole
 	name=$1
 	shift
@@ -44,12 +65,11 @@ unit_suite() { # label dir
 		[ -x "$t" ] || continue
 		log="$RESULTS/$1-$(basename "$t").log"
 		t0=$(now)
-		"$t" >"$log" 2>&1
+		REFD_TEST_PG_URL="$PG_URL" "$t" >"$log" 2>&1
 		rc=$?
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-		p=${p:-0}
-		f=${f:-0}
+		# A program may run several groups (the conformance suite: one per backend): their counts add up.
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
 		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			f=1 # crashed or a sanitizer stopped it
 		fi
@@ -113,6 +133,8 @@ npm_packages
 step clang-format make check-format
 step cppcheck make cppcheck
 step layers python3 tests/test_layers.py
+step store-coverage sh tests/store_conformance.sh --check-coverage
+pg_start
 unit_suite plain build
 integration_suite plain build/refd
 

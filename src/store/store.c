@@ -39,6 +39,24 @@ void rf_q_code(rf_db_stmt *st, int i, char out[4])
 	snprintf(out, 4, "%s", t ? t : "");
 }
 
+rf_status rf_q_conflict_on(rf_store *s, rf_status rc, const char *marker, const char *field, rf_err *err)
+{
+	if (rc != RF_ECONFLICT)
+		return rc;
+	const char *why = NULL;
+	rf_db_last_error(s->db, &why);
+	if (!why)
+		return rc;
+	/* Only the message's head names the key: PostgreSQL's DETAIL that follows quotes the values, which may hold
+	 * any text (an email such as "external@example.com"). */
+	const char *detail = strstr(why, "DETAIL:");
+	size_t head = detail ? (size_t)(detail - why) : strlen(why);
+	const char *at = strstr(why, marker);
+	if (!at || (size_t)(at - why) >= head)
+		return rc;
+	return rf_err_set(err, RF_ECONFLICT, field, "%s is already taken", field);
+}
+
 rf_status rf_q_raced(rf_store *s, rf_status rc, rf_err *err)
 {
 	if (rc != RF_ECONFLICT || !rf_db_can(s->db, RF_DB_CAP_CONCURRENT_WRITES))

@@ -281,7 +281,8 @@ rf_status rf_store_plan_list(rf_store *s, const rf_page *page, const char *progr
 rf_status rf_store_plan_rules_at(rf_store *s, const char *plan_id, int64_t at, int64_t *version, char **rules,
 				 rf_arena *a, rf_err *err);
 
-/* Customers. Insert fails with RF_ECONFLICT on "customer_external_id" when the program has that external id. */
+/* Customers. Insert fails with RF_ECONFLICT on "customer_external_id" when the program has that external id, or on
+ * "lead_id" when the lead is a customer already. */
 rf_status rf_store_customer_insert(rf_store *s, const rf_customer *c, rf_err *err);
 rf_status rf_store_customer_update(rf_store *s, const rf_customer *c, rf_err *err);
 /* The program's customer whose `field` ("lead_id" or "external_id") is value; RF_ENOTFOUND when none. */
@@ -343,7 +344,8 @@ rf_status rf_store_commission_get(rf_store *s, const char *id, rf_commission *ou
 /* Moves an entry to status `to` (recording from, actor, reason and time in its history). */
 rf_status rf_store_commission_set_status(rf_store *s, const rf_commission *c, const char *to, const char *reason,
 					 const char *actor, int64_t at, rf_err *err);
-/* Fills the converted amount of an entry held for a missing FX rate, once, and returns it to `status`. */
+/* Fills the converted amount of an entry held for a missing FX rate, once, and returns it to `status`; RF_ECONFLICT
+ * on "status" when its amount was filled already (nothing then changes). */
 rf_status rf_store_commission_fill_fx(rf_store *s, const rf_commission *c, int64_t rate_ppb, bool inverse,
 				      int64_t amount, const char *status, const char *actor, int64_t at, rf_err *err);
 rf_status rf_store_commission_events(rf_store *s, const char *id, rf_commission_event **items, size_t *n, rf_arena *a,
@@ -411,7 +413,8 @@ rf_status rf_store_payout_item_get(rf_store *s, const char *id, rf_payout_item *
 /* The run's items (at most max), or a partner's paid items paid in [from, to) when run_id is NULL. */
 rf_status rf_store_payout_items(rf_store *s, const char *run_id, const char *partner_id, int64_t from, int64_t to,
 				int max, rf_payout_item **items, size_t *n, rf_arena *a, rf_err *err);
-/* Paid items of the program paid in [from, to), oldest first (at most max). */
+/* Paid items of the program paid in [from, to), grouped by partner (in the order of their ids), each partner's
+ * oldest first (at most max). */
 rf_status rf_store_payout_paid_range(rf_store *s, const char *program_id, int64_t from, int64_t to, int max,
 				     rf_payout_item **items, size_t *n, rf_arena *a, rf_err *err);
 /* Locks the pending items' entries to the run: RF_ECONFLICT on "status" when another run holds one of them or
@@ -491,7 +494,8 @@ rf_status rf_store_partner_names(rf_store *s, const char *program_id, char ***id
 rf_status rf_store_queue_counts(rf_store *s, const char *program_id, int64_t counts[3], rf_err *err);
 
 /* Benchmarks: synthetic activity for the program's active partners over `days` ending at now (a link each,
- * clicks, leads, customers, sales and commissions); rollups are left to rf_store_rollup_rebuild. */
+ * clicks, leads, customers, sales and commissions); rollups are left to rf_store_rollup_rebuild. SQLite only: on
+ * another database RF_EINVAL on "db" (generate into SQLite and copy it with rf_store_copy). */
 rf_status rf_store_bench_fill(rf_store *s, const char *program_id, long clicks, long leads, long sales, int days,
 			      int64_t now, rf_err *err);
 

@@ -167,7 +167,9 @@ rf_status rf_store_customer_insert(rf_store *s, const rf_customer *c, rf_err *er
 	rf_db_bind_text(st, 4, c->external_id);
 	rf_db_bind_int(st, 5, c->first_sale_at);
 	rf_db_bind_int(st, 6, c->created_at);
-	return rf_q_raced(s, rf_q_done(s, st, "customer_external_id", err), err);
+	/* The lead is the other unique key: a lead made a customer twice is not a taken external id. */
+	rf_status rc = rf_q_done(s, st, "customer_external_id", err);
+	return rf_q_raced(s, rf_q_conflict_on(s, rc, "lead_id", "lead_id", err), err);
 }
 
 rf_status rf_store_customer_update(rf_store *s, const rf_customer *c, rf_err *err)
@@ -265,11 +267,14 @@ rf_status rf_store_sale_get(rf_store *s, const char *id, rf_sale *out, rf_arena 
 rf_status rf_store_sale_find(rf_store *s, const char *program_id, const char *external_id, bool by_charge, rf_sale *out,
 			     rf_arena *a, rf_err *err)
 {
+	/* By charge, the sale the charge paid comes before one whose external id is that text. A sale without a
+	 * charge must compare false there, not NULL: PostgreSQL puts NULL first in a descending order (SQLite last),
+	 * and so found the other sale. */
 	rf_db_stmt *st =
 	    rf_q_prep(s,
 		      by_charge ? "SELECT " SALE_COLS
 				  " FROM sales WHERE program_id = ?1 AND (charge_id = ?2 OR external_id = ?2) "
-				  "ORDER BY charge_id = ?2 DESC LIMIT 1"
+				  "ORDER BY coalesce(charge_id, '') = ?2 DESC LIMIT 1"
 				: "SELECT " SALE_COLS " FROM sales WHERE program_id = ?1 AND external_id = ?2",
 		      err);
 	if (!st)
@@ -736,6 +741,10 @@ rf_status rf_store_commission_fill_fx(rf_store *s, const rf_commission *c, int64
 	rf_status rc = rf_q_done(s, st, NULL, err);
 	if (rc != RF_OK)
 		return rc;
+	/* Filled meanwhile (by another job, or a caller with a stale copy): its amount is counted already, and
+	 * counting it again would double what the rollups say it earned. */
+	if (rf_db_changes(s->db) == 0)
+		return rf_err_set(err, RF_ECONFLICT, "status", "the commission's amount was filled already");
 	rf_commission filled = *c;
 	filled.amount = amount;
 	filled.has_amount = true;

@@ -264,9 +264,8 @@ rf_status rf_store_partner_insert(rf_store *s, const rf_partner *p, rf_err *err)
 	rf_status rc = rf_q_done(s, st, "email", err);
 	/* Two partners drawing the same code is about as likely as guessing one; it must still not be reported as
 	 * a taken email. */
-	const char *why = NULL;
-	rf_db_last_error(s->db, &why);
-	if (rc == RF_ECONFLICT && why && strstr(why, "recruitment_code"))
+	rc = rf_q_conflict_on(s, rc, "recruitment_code", "recruitment_code", err);
+	if (rc == RF_ECONFLICT && strcmp(err->field, "recruitment_code") == 0)
 		return rf_err_set(err, RF_ECONFLICT, "recruitment_code",
 				  "the new partner's recruitment code is taken; try again");
 	return rc;

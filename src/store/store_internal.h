@@ -38,6 +38,11 @@ rf_status rf_q_exec(rf_store *s, const char *sql, rf_err *err);
  * transaction usable (the statement runs guarded, see rf_db_step_guarded); without one it is a failure. */
 rf_status rf_q_done(rf_store *s, rf_db_stmt *st, const char *field, rf_err *err);
 
+/* For a table with several unique keys: when rc is RF_ECONFLICT (rf_q_done named its first key) and the database's
+ * message names the key marker (its column or index, which both databases spell with it: SQLite
+ * "leads.external_id", PostgreSQL "leads_external"), names field instead. Returns rc. */
+rf_status rf_q_conflict_on(rf_store *s, rf_status rc, const char *marker, const char *field, rf_err *err);
+
 /* For an insert keyed by a natural key its caller looked up first (a lead's email, a sale's external id, an
  * idempotency key): where transactions write at once, a uniqueness failure means another one inserted the same
  * key meanwhile, and is RF_ERETRY, so that the transaction runs again and finds it; with one writer at a time it

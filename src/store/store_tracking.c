@@ -424,7 +424,10 @@ rf_status rf_store_lead_insert(rf_store *s, const rf_lead *l, rf_err *err)
 	if (!st)
 		return RF_EIO;
 	lead_bind(st, l);
-	return rf_q_raced(s, rf_q_done(s, st, l->email ? "email" : "external_id", err), err);
+	/* A lead has two unique keys in its program: a conflict names the one the database found taken (an email
+	 * that is new with an external id that is not was once reported as a taken email). */
+	rf_status rc = rf_q_done(s, st, l->email ? "email" : "external_id", err);
+	return rf_q_raced(s, rf_q_conflict_on(s, rc, "external", "external_id", err), err);
 }
 
 rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err)
@@ -440,7 +443,7 @@ rf_status rf_store_lead_update(rf_store *s, const rf_lead *l, rf_err *err)
 	if (!st)
 		return RF_EIO;
 	lead_bind(st, l);
-	rf_status rc = rf_q_done(s, st, "email", err);
+	rf_status rc = rf_q_conflict_on(s, rf_q_done(s, st, "email", err), "external", "external_id", err);
 	if (rc == RF_OK && rf_db_changes(s->db) == 0)
 		return rf_err_set(err, RF_ENOTFOUND, "id", "no such lead");
 	return rc;

@@ -83,6 +83,9 @@ static void sq_close(rf_db *d)
 	for (int i = 0; i < s->ncache; i++) {
 		sqlite3_finalize(s->cache[i].st->st);
 		free(s->cache[i].st);
+		/* The cache's key is a copy of the SQL (sq_prepare): it goes with the statement, or every connection
+		 * closed leaked the text of each statement it had prepared. */
+		free((char *)s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
 	free(s);
