@@ -39,12 +39,26 @@ PG_EXTRA_COLUMNS = {
     ("partners", "search_vector"): "the words of name, email and company for word-prefix search, generated; SQLite "
                                    "keeps them in the FTS5 table partners_fts instead",
 }
+# The listed tables order their lists by the inserting transaction, then seq, on PostgreSQL
+# (postgres/0013_list_order.sql): each has a txid column, and its indexes that end in seq end in (txid, seq).
+LIST_ORDER_TABLES = ("programs", "partners", "users", "api_keys", "plans", "links", "leads", "sales", "commissions",
+                     "payout_runs")
+for _t in LIST_ORDER_TABLES:
+    PG_EXTRA_COLUMNS[(_t, "txid")] = "the transaction that inserted the row, which orders lists (0013_list_order)"
 PG_EXTRA_INDEXES = {
     "partners_search": "GIN over search_vector: word-prefix matches (SQLite: partners_fts)",
     "partners_name_trgm": "trigram GIN over lower(name): substring matches (SQLite: FTS5 tables)",
     "partners_email_trgm": "trigram GIN over lower(email): substring matches such as email fragments",
     "partners_company_trgm": "trigram GIN over lower(company): substring matches",
 }
+for _t in ("partners", "links", "leads", "sales", "commissions"):
+    PG_EXTRA_INDEXES[_t + "_order"] = "(txid, seq): lists without a filter, in their order (0013_list_order)"
+
+
+def list_order_keys(table, sqlite_keys, pg_keys):
+    """True when the PostgreSQL index is the SQLite one with txid before its last key, seq (0013_list_order)."""
+    return (table in LIST_ORDER_TABLES and sqlite_keys and sqlite_keys[-1] == "seq"
+            and list(pg_keys) == list(sqlite_keys[:-1]) + ["txid", "seq"])
 PG_EXTRA_TRIGGERS = {
     ("commissions", "commissions_no_truncate"): "TRUNCATE skips row triggers; SQLite has no TRUNCATE",
 }
@@ -290,8 +304,10 @@ def compare(lite, pg, at):
         a, b = lite[name], pg[name]
         extra = [c for c in b["columns"] if (name, c["name"]) in PG_EXTRA_COLUMNS]
         for c in extra:
-            if not c["generated"]:
-                report("%s.%s, allowed as a generated column, is not generated" % (name, c["name"]))
+            # A copy from SQLite leaves it out: it must fill itself.
+            if not c["generated"] and not c["default"]:
+                report("%s.%s, allowed on PostgreSQL only, is neither generated nor given a default" % (
+                    name, c["name"]))
         bcols = [c for c in b["columns"] if (name, c["name"]) not in PG_EXTRA_COLUMNS]
         an, bn = [c["name"] for c in a["columns"]], [c["name"] for c in bcols]
         if an != bn:
@@ -330,6 +346,8 @@ def compare(lite, pg, at):
             if ib["method"] != "btree":
                 report("%s: index %s is %s, not a B-tree" % (name, iname, ib["method"]))
             for key in ("unique", "keys", "pred"):
+                if key == "keys" and list_order_keys(name, ia[key], ib[key]):
+                    continue
                 if ia[key] != ib[key]:
                     report("%s: index %s %s %r on SQLite, %r on PostgreSQL" % (name, iname, key, ia[key], ib[key]))
         for fk in sorted(a["fks"] - b["fks"], key=str):
@@ -348,6 +366,7 @@ def print_allowed():
         print("allowed on PostgreSQL only: column %s.%s (%s)" % (t, c, why))
     for i, why in PG_EXTRA_INDEXES.items():
         print("allowed on PostgreSQL only: index %s (%s)" % (i, why))
+    print("allowed on PostgreSQL: the indexes of %s that end in seq end in (txid, seq)" % ", ".join(LIST_ORDER_TABLES))
     for (t, g), why in PG_EXTRA_TRIGGERS.items():
         print("allowed on PostgreSQL only: trigger %s on %s (%s)" % (g, t, why))
 

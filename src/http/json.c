@@ -294,6 +294,7 @@ rf_status rf_json_page(rf_ctx *c, rf_page *page, rf_err *err)
 {
 	page->limit = 20;
 	page->starting_after = NULL;
+	page->settled = true;
 	const char *l = rf_req_query(c->req, "limit");
 	if (l) {
 		char *end = NULL;

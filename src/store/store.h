@@ -88,6 +88,10 @@ rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err);
 typedef struct {
 	int limit;                  /* 1..100 */
 	const char *starting_after; /* id of the last item of the previous page, or NULL */
+	/* A page a client walks (the API's lists): where transactions commit out of the order their rows were made
+	 * in (PostgreSQL), it holds only rows no transaction still running can come before, so that paging neither
+	 * skips nor repeats a row (docs/ARCHITECTURE.md, "Lists and cursors"). */
+	bool settled;
 } rf_page;
 
 /* Programs. */

@@ -102,11 +102,13 @@ rf_status rf_store_plan_list(rf_store *s, const rf_page *page, const char *progr
 	int64_t after = INT64_MAX;
 	if (page->starting_after && rf_q_cursor_seq(s, "plans", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st = rf_q_prep(
-	    s,
-	    "SELECT " PLAN_COLS
-	    " WHERE p.seq < ?1 AND (CAST(?2 AS TEXT) IS NULL OR p.program_id = ?2) ORDER BY p.seq DESC LIMIT ?3",
-	    err);
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "plans", "p", false, page->settled, &k);
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+		 "SELECT " PLAN_COLS " WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR p.program_id = ?2) ORDER BY %s LIMIT ?3",
+		 k.cond, k.order);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
@@ -334,22 +336,16 @@ rf_status rf_store_sale_list(rf_store *s, const rf_sale_filter *f, rf_sale **ite
 	int64_t after = f->oldest_first ? 0 : INT64_MAX;
 	if (f->page.starting_after && rf_q_cursor_seq(s, "sales", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st =
-	    rf_q_prep(s,
-		      f->oldest_first ? "SELECT " SALE_COLS " FROM sales WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL "
-					"OR program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR "
-					"partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR customer_id = ?4) AND (?5 = "
-					"0 OR occurred_at >= ?5) AND (?6 = 0 "
-					"OR occurred_at < ?6) AND (CAST(?8 AS TEXT) IS NULL OR partner_id = ?8 OR "
-					"agent_id = ?8) ORDER BY seq LIMIT ?7"
-				      : "SELECT " SALE_COLS " FROM sales WHERE seq < ?1 AND (CAST(?2 AS TEXT) IS NULL "
-					"OR program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR "
-					"partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR customer_id = ?4) AND (?5 = "
-					"0 OR occurred_at >= ?5) AND (?6 = 0 "
-					"OR occurred_at < ?6) AND (CAST(?8 AS TEXT) IS NULL OR partner_id = ?8 OR "
-					"agent_id = ?8) ORDER BY seq DESC LIMIT "
-					"?7",
-		      err);
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "sales", "sales", f->oldest_first, f->page.settled, &k);
+	char sql[3072];
+	snprintf(sql, sizeof sql,
+		 "SELECT " SALE_COLS " FROM sales WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR program_id = ?2) AND "
+		 "(CAST(?3 AS TEXT) IS NULL OR partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR customer_id = ?4) AND "
+		 "(?5 = 0 OR occurred_at >= ?5) AND (?6 = 0 OR occurred_at < ?6) AND (CAST(?8 AS TEXT) IS NULL OR "
+		 "partner_id = ?8 OR agent_id = ?8) ORDER BY %s LIMIT ?7",
+		 k.cond, k.order);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
@@ -784,10 +780,12 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 	int64_t after = f->oldest_first ? 0 : INT64_MAX;
 	if (f->page.starting_after && rf_q_cursor_seq(s, "commissions", f->page.starting_after, &after, err) != RF_OK)
 		return err->status;
-	char sql[1600];
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "commissions", "commissions", f->oldest_first, f->page.settled, &k);
+	char sql[3072];
 	snprintf(sql, sizeof sql,
 		 "SELECT " COMMISSION_COLS
-		 " FROM commissions WHERE seq %s ?1 AND (CAST(?2 AS TEXT) IS NULL OR program_id = ?2) "
+		 " FROM commissions WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR program_id = ?2) "
 		 "AND (CAST(?3 AS TEXT) IS NULL OR partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR sale_id = ?4) AND "
 		 "(CAST(?5 AS TEXT) IS NULL OR lead_id = ?5) "
 		 "AND (CAST(?6 AS TEXT) IS NULL OR status = ?6) AND (CAST(?7 AS TEXT) IS NULL OR reverses_id = ?7) AND "
@@ -796,8 +794,8 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 		 "team_parent_id = "
 		 "?9)) AND (?10 = 0 OR rule <> 'reversal') AND (?11 = 0 OR fx_missing = 1) AND (?12 = 0 OR (status = "
 		 "'pending' AND hold_until <= ?12)) AND (?13 = 0 OR event_at >= ?13) AND (?14 = 0 OR event_at < ?14) "
-		 "AND (CAST(?16 AS TEXT) IS NULL OR role = ?16) ORDER BY seq %s LIMIT ?15",
-		 f->oldest_first ? ">" : "<", f->oldest_first ? "ASC" : "DESC");
+		 "AND (CAST(?16 AS TEXT) IS NULL OR role = ?16) ORDER BY %s LIMIT ?15",
+		 k.cond, k.order);
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;

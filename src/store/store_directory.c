@@ -153,11 +153,14 @@ rf_status rf_store_program_list(rf_store *s, const rf_page *page, const char *on
 	int64_t after = INT64_MAX;
 	if (page->starting_after && rf_q_cursor_seq(s, "programs", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st =
-	    rf_q_prep(s,
-		      "SELECT " PROGRAM_COLS " FROM programs WHERE seq < ?1 AND (CAST(?2 AS TEXT) IS NULL OR id = ?2) "
-		      "ORDER BY seq DESC LIMIT ?3",
-		      err);
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "programs", "programs", false, page->settled, &k);
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+		 "SELECT " PROGRAM_COLS " FROM programs WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR id = ?2) "
+		 "ORDER BY %s LIMIT ?3",
+		 k.cond, k.order);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
@@ -527,9 +530,10 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 		if (f->page.starting_after &&
 		    rf_q_cursor_seq(s, "partners", f->page.starting_after, &after, err) != RF_OK)
 			return err->status;
-		o = snprintf(sql, sizeof sql,
-			     "SELECT " PARTNER_COLS " FROM partners p WHERE p.seq < ?1%s ORDER BY p.seq DESC LIMIT ?%d",
-			     where, limit_idx);
+		rf_q_keyset k;
+		rf_q_keyset_sql(s, "partners", "p", false, f->page.settled, &k);
+		o = snprintf(sql, sizeof sql, "SELECT " PARTNER_COLS " FROM partners p WHERE %s%s ORDER BY %s LIMIT ?%d",
+			     k.cond, where, k.order, limit_idx);
 	} else {
 		/* Candidates come from three bounded sources, each already filtered: emails and names that start
 		 * with the text (B-tree ranges) and the matches of a full-text index. Fragments of letters and digits
@@ -780,7 +784,11 @@ rf_status rf_store_user_list(rf_store *s, const rf_page *page, rf_user **items, 
 	int64_t after = INT64_MAX;
 	if (page->starting_after && rf_q_cursor_seq(s, "users", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st = rf_q_prep(s, "SELECT " USER_COLS " FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "users", "users", false, page->settled, &k);
+	char sql[2048];
+	snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users WHERE %s ORDER BY %s LIMIT ?2", k.cond, k.order);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
@@ -851,7 +859,11 @@ rf_status rf_store_apikey_list(rf_store *s, const rf_page *page, rf_apikey **ite
 	int64_t after = INT64_MAX;
 	if (page->starting_after && rf_q_cursor_seq(s, "api_keys", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st = rf_q_prep(s, "SELECT " KEY_COLS " FROM api_keys WHERE seq < ? ORDER BY seq DESC LIMIT ?", err);
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "api_keys", "api_keys", false, page->settled, &k);
+	char sql[2048];
+	snprintf(sql, sizeof sql, "SELECT " KEY_COLS " FROM api_keys WHERE %s ORDER BY %s LIMIT ?2", k.cond, k.order);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);

@@ -52,6 +52,19 @@ rf_status rf_q_raced(rf_store *s, rf_status rc, rf_err *err);
 /* Resolves a cursor id to its seq in table; RF_EINVAL naming starting_after when it does not exist. */
 rf_status rf_q_cursor_seq(rf_store *s, const char *table, const char *id, int64_t *seq, rf_err *err);
 
+/* The paging of a list in the order its rows were made, by a cursor bound as ?1 (the seq of the previous page's
+ * last row, from rf_q_cursor_seq, or INT64_MAX newest first and 0 oldest first when there is none): the condition
+ * on the rows of table (named alias in the query) and the ORDER BY. SQLite commits one transaction at a time, in
+ * the order of seq. On PostgreSQL rows are ordered by the transaction that inserted them, then seq, and a settled
+ * page (rf_page.settled) holds only rows of transactions before any still running in this database (and this
+ * transaction's own): a transaction that commits later comes after them. */
+typedef struct {
+	char cond[900];
+	char order[64];
+} rf_q_keyset;
+void rf_q_keyset_sql(rf_store *s, const char *table, const char *alias, bool oldest_first, bool settled,
+		     rf_q_keyset *k);
+
 /* Steps a statement (already bound) that gives at most one row into fill; RF_ENOTFOUND names what. */
 rf_status rf_q_one_row(rf_store *s, rf_db_stmt *st, rf_q_row_fn fill, void *out, rf_arena *a, const char *what,
 		       rf_err *err);

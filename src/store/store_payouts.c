@@ -104,11 +104,14 @@ rf_status rf_store_payout_run_list(rf_store *s, const rf_page *page, const char 
 	int64_t after = INT64_MAX;
 	if (page->starting_after && rf_q_cursor_seq(s, "payout_runs", page->starting_after, &after, err) != RF_OK)
 		return err->status;
-	rf_db_stmt *st =
-	    rf_q_prep(s,
-		      "SELECT " RUN_COLS " FROM payout_runs WHERE seq < ?1 AND (CAST(?2 AS TEXT) IS NULL OR "
-		      "program_id = ?2) ORDER BY seq DESC LIMIT ?3",
-		      err);
+	rf_q_keyset k;
+	rf_q_keyset_sql(s, "payout_runs", "payout_runs", false, page->settled, &k);
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+		 "SELECT " RUN_COLS " FROM payout_runs WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR program_id = ?2) "
+		 "ORDER BY %s LIMIT ?3",
+		 k.cond, k.order);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_int(st, 1, after);
