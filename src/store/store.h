@@ -344,7 +344,10 @@ typedef struct {
 	const char *scope_id;         /* restrict to this partner and its team's agents */
 	bool originals_only;          /* leave reversals out */
 	bool fx_missing_only;         /* entries held for a missing FX rate */
-	int64_t due_before;           /* pending entries whose holding period ends before this; 0 for any */
+	int64_t due_before;           /* pending entries whose holding period ends before this; 0 for any. Where the
+					 database can (RF_DB_CAP_SKIP_LOCKED), the entries listed are locked until the
+					 transaction ends and entries another transaction has locked are left out: the
+					 holding-period job in several processes takes each entry once. */
 	int64_t event_from, event_to; /* event time range [from, to); 0 for open */
 	bool oldest_first;
 } rf_commission_filter;

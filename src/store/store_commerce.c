@@ -787,8 +787,13 @@ rf_status rf_store_commission_list(rf_store *s, const rf_commission_filter *f, r
 		 "team_parent_id = "
 		 "?9)) AND (?10 = 0 OR rule <> 'reversal') AND (?11 = 0 OR fx_missing = 1) AND (?12 = 0 OR (status = "
 		 "'pending' AND hold_until <= ?12)) AND (?13 = 0 OR event_at >= ?13) AND (?14 = 0 OR event_at < ?14) "
-		 "AND (CAST(?16 AS TEXT) IS NULL OR role = ?16) ORDER BY seq %s LIMIT ?15",
-		 f->oldest_first ? ">" : "<", f->oldest_first ? "ASC" : "DESC");
+		 "AND (CAST(?16 AS TEXT) IS NULL OR role = ?16) ORDER BY seq %s LIMIT ?15%s",
+		 f->oldest_first ? ">" : "<", f->oldest_first ? "ASC" : "DESC",
+		 /* Due entries are listed to be approved: where several processes run the holding-period job on one
+		  * database, each takes the entries it lists (locked until its transaction ends) and passes over those
+		  * another has taken, instead of waiting for it and then finding them approved already. An entry
+		  * approved meanwhile is left out too: the lock re-reads it and it is no longer pending. */
+		 f->due_before && rf_db_can(s->db, RF_DB_CAP_SKIP_LOCKED) ? " FOR UPDATE SKIP LOCKED" : "");
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
