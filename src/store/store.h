@@ -308,7 +308,9 @@ rf_status rf_store_sale_volume(rf_store *s, const char *partner_id, int64_t from
 /* How many sales the customer has at or before `at`. */
 rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int64_t at, int64_t *out, rf_err *err);
 
-/* Refunds and disputes. Insert fails with RF_ECONFLICT on "external_id" when the program has it. */
+/* Refunds and disputes. Insert fails with RF_ECONFLICT on "external_id" when the program has it (RF_ERETRY where
+ * transactions write at once, see rf_store_lock's header), and with RF_ERETRY when the sale no longer has r->prior
+ * given back (another refund of it committed since the caller read it). */
 rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err);
 rf_status rf_store_refund_get(rf_store *s, const char *id, rf_refund *out, rf_arena *a, rf_err *err);
 /* The refunds and disputes of a sale, oldest first (at most 1,000). */

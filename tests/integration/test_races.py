@@ -8,6 +8,7 @@ database's constraints and row locks, never by one process serializing its own r
 - a commission changes status once and counts once in the rollups: the same entry approved on both at once, and
   two entries of one program approved at once;
 - a payout run takes each commission once: two runs drafted, then approved, at once on different processes;
+- a sale is given back once: two refunds of what is left of it sent to both at once;
 - an Idempotency-Key answers one request: the same keyed request sent to both at once.
 
 Every round releases its requests together with a barrier, each on a connection opened beforehand (harness.race),
@@ -26,6 +27,7 @@ PLANS = "/api/v1/plans"
 USERS = "/api/v1/users"
 LEADS = "/api/v1/leads"
 SALES = "/api/v1/sales"
+REFUNDS = "/api/v1/refunds"
 COMMS = "/api/v1/commissions"
 RUNS = "/api/v1/payout-runs"
 SUMMARY = "/api/v1/reports/summary"
@@ -84,6 +86,8 @@ def sale(ctx, srv, partner, amount):
                                 "external_id": "race-inv-%05d" % ctx["n"],
                                 "email": "buyer%05d@customers.example" % ctx["n"]}, key=ctx["admin"]), 201)
     assert len(s["commissions"]) == 2, s
+    for c in s["commissions"]:
+        c["sale_id"] = s["id"]
     return s["commissions"]
 
 
@@ -190,8 +194,9 @@ def test_an_owner_key_removing_both_owners_at_once_leaves_one(srv, ctx):
 
 def test_two_owners_removing_each_other_at_once_leave_one(srv, ctx):
     """Owner 1 signed in on one process and owner 2 on the other demote or disable each other at the same moment:
-    one wins; the other is refused (409, the last owner; or 401 when the winner had already ended its sessions
-    before its request was authenticated). Each round signs the demoted owner in again (its sessions ended)."""
+    one wins; the other is refused: 409 (the last owner) when its request was authenticated before the winner
+    committed, 401 (its sessions ended) or 403 (no longer an owner) when after. Each round signs the demoted owner
+    in again (its sessions ended)."""
     o1, o2 = owner_pair(srv, ctx)
     sessions = {o1: srv.login("o1@owners.example", PW), o2: srv.login("o2@owners.example", PW)}
     emails = {o1: "o1@owners.example", o2: "o2@owners.example"}
@@ -203,7 +208,7 @@ def test_two_owners_removing_each_other_at_once_leave_one(srv, ctx):
         # Owner 1 changes owner 2 on one process while owner 2 changes owner 1 on the other.
         answers = race([(a, "PATCH", USERS + "/" + o2, {"body": body1, "session": sessions[o1]}),
                         (b, "PATCH", USERS + "/" + o1, {"body": body2, "session": sessions[o2]})])
-        changed, refusal = check_one_owner_left(srv, ctx, answers, (o2, o1), rnd, (401, 409))
+        changed, refusal = check_one_owner_left(srv, ctx, answers, (o2, o1), rnd, (401, 403, 409))
         refusals[refusal] = refusals.get(refusal, 0) + 1
         restore(srv, ctx, changed)
         sessions[changed] = srv.login(emails[changed], PW)
@@ -352,6 +357,38 @@ def test_two_runs_drafted_and_approved_at_once_on_two_processes_take_each_entry_
     owed = db_rows(srv, "SELECT count(*) AS n FROM commissions c WHERE program_id = ? AND status = 'approved' AND "
                         "NOT EXISTS (SELECT 1 FROM payout_locks l WHERE l.commission_id = c.id)", (ctx["prog"],))
     assert owed[0]["n"] == 0, "approved entries that no run took: %r" % owed
+
+
+# ---- a sale is given back once ----
+
+def test_two_refunds_of_what_is_left_sent_at_once_give_it_back_once(srv, ctx):
+    """Two refunds (different external ids) of all that is left of a sale, sent to both processes at once: one is
+    recorded (201) and the other refused with 400 naming amount (nothing left to give back); the sale's refunded
+    amount is its amount, and its commissions are reversed once, to the cent."""
+    admin = ctx["admin"]
+    for rnd in range(ROUNDS // 3 * 2):
+        a, b = pair(ctx, rnd)
+        entries = sale(ctx, a, ctx["partners"][rnd % len(ctx["partners"])], 3000 + rnd)
+        sale_id = entries[0]["sale_id"]
+        # Half the rounds start from a sale already partly refunded.
+        if rnd % 2:
+            expect(b.post(REFUNDS, {"sale_id": sale_id, "amount": money(1000), "external_id": "race-rf-%02d-0" % rnd},
+                          key=admin), 201)
+        answers = race([(p, "POST", REFUNDS, {"body": {"sale_id": sale_id, "external_id": "race-rf-%02d-%d" % (rnd, i),
+                                                       "reason": "race"}, "key": admin})
+                        for i, p in enumerate((a, b), 1)])
+        assert sorted(r.status for r in answers) == [201, 400], "round %d: %r" % (rnd, answers)
+        refused = [r for r in answers if r.status == 400][0]
+        assert refused.json["error"]["field"] == "amount", refused
+        stored = expect(srv.get(SALES + "/" + sale_id, key=admin), 200)
+        assert stored["refunded"]["amount"] == stored["amount"]["amount"], "round %d: %r" % (rnd, stored)
+        given = db_rows(srv, "SELECT coalesce(sum(amount), 0) AS s FROM refunds WHERE sale_id = ?", (sale_id,))
+        assert given[0]["s"] == stored["amount"]["amount"], "round %d: refunds of %r for a sale of %r" % (
+            rnd, given[0]["s"], stored["amount"]["amount"])
+        for e in entries:
+            net = db_rows(srv, "SELECT sum(amount) AS s FROM commissions WHERE id = ? OR reverses_id = ?",
+                          (e["id"], e["id"]))[0]["s"]
+            assert net == 0, "round %d: entry %s and its reversals add up to %r, want 0" % (rnd, e["id"], net)
 
 
 def test_every_process_stops_cleanly(srv, ctx):
