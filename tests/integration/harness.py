@@ -142,13 +142,15 @@ class Refd:
             time.sleep(0.02)
         raise AssertionError("refd did not start listening")
 
-    def sibling(self, extra_args=None, env=None):
+    def sibling(self, extra_args=None, env=None, demo=False):
         """Starts another refd process on this instance's database (as several processes behind a load balancer
-        share one PostgreSQL database), with the same settings and instance key, its own directory for its logs
-        and clock file, and its own port. extra_args replaces this instance's extra arguments when given; env adds
-        to its environment. This instance's cleanup stops it too (stop it first to check its exit code). Meant for
-        PostgreSQL: refd on SQLite is one process per database file."""
-        sib = Refd(demo=False, extra_args=self.extra_args if extra_args is None else extra_args, env=env,
+        share one PostgreSQL database, or a process restarted after a crash), with the same settings and instance
+        key, its own directory for its logs and clock file, and its own port. extra_args replaces this instance's
+        extra arguments when given; env adds to its environment; demo lets it seed demo data into an empty
+        database. This instance's cleanup stops it too (stop it first to check its exit code). On SQLite the
+        processes share the file through SQLite's own locking, one writer at a time; the deployment with several
+        processes at once is PostgreSQL's."""
+        sib = Refd(demo=demo, extra_args=self.extra_args if extra_args is None else extra_args, env=env,
                    wrapper=self.wrapper, _database_of=self)
         # Listed before it starts, so that the cleanup removes its directory even when it fails to start.
         self.siblings.append(sib)
