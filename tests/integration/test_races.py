@@ -5,6 +5,7 @@ database's constraints and row locks, never by one process serializing its own r
 
 - one enabled owner always remains: two owners demote or disable each other (or an owner key both of them) at once;
 - one lead per normalised email per program: the same address, spelt differently, sent to both at once;
+- one sale per invoice id: the same sale sent to both at once;
 - a commission changes status once and counts once in the rollups: the same entry approved on both at once, and
   two entries of one program approved at once;
 - a payout run takes each commission once: two runs drafted, then approved, at once on different processes;
@@ -241,6 +242,25 @@ def test_the_same_email_sent_to_both_processes_at_once_makes_one_lead(srv, ctx):
                           key=ctx["admin"]), 200)
     leads = db_rows(srv, "SELECT count(*) AS n FROM leads WHERE program_id = ?", (ctx["prog"],))[0]["n"]
     assert body["leads"] == leads, "the report counts %d leads, the program has %d" % (body["leads"], leads)
+
+
+# ---- one sale per invoice id ----
+
+def test_the_same_invoice_sent_to_both_processes_at_once_makes_one_sale(srv, ctx):
+    """The same sale (same external_id), sent to both processes at once: one 201, one 200 with the same sale and
+    duplicate true; one sale stored, with its two commissions once."""
+    for rnd in range(ROUNDS):
+        a, b = pair(ctx, rnd)
+        body = {"program_id": ctx["prog"], "amount": money(4000 + rnd), "partner_id": ctx["partners"][rnd % 3],
+                "external_id": "race-same-inv-%02d" % rnd, "email": "same-buyer%02d@customers.example" % rnd}
+        answers = race([(p, "POST", SALES, {"body": body, "key": ctx["admin"]}) for p in (a, b)])
+        assert sorted(r.status for r in answers) == [200, 201], "round %d: %r" % (rnd, answers)
+        assert answers[0].json["id"] == answers[1].json["id"], "round %d: %r" % (rnd, answers)
+        assert [r for r in answers if r.status == 200][0].json.get("duplicate") is True, answers
+        rows = db_rows(srv, "SELECT id FROM sales WHERE external_id = ?", (body["external_id"],))
+        assert [r["id"] for r in rows] == [answers[0].json["id"]], "round %d: %r" % (rnd, rows)
+        coms = db_rows(srv, "SELECT count(*) AS n FROM commissions WHERE sale_id = ?", (rows[0]["id"],))
+        assert coms[0]["n"] == 2, "round %d: %r commissions for one sale, want 2" % (rnd, coms)
 
 
 # ---- an Idempotency-Key answers one request ----
