@@ -324,7 +324,9 @@ rf_status rf_store_sale_volume(rf_store *s, const char *partner_id, int64_t from
 /* How many sales the customer has at or before `at`. */
 rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int64_t at, int64_t *out, rf_err *err);
 
-/* Refunds and disputes. Insert fails with RF_ECONFLICT on "external_id" when the program has it. */
+/* Refunds and disputes. Insert fails with RF_ECONFLICT on "external_id" when the program has it (RF_ERETRY where
+ * transactions write at once, see rf_store_lock's header), and with RF_ERETRY when the sale no longer has r->prior
+ * given back (another refund of it committed since the caller read it). */
 rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err);
 rf_status rf_store_refund_get(rf_store *s, const char *id, rf_refund *out, rf_arena *a, rf_err *err);
 /* The refunds and disputes of a sale, oldest first (at most 1,000). */
@@ -361,7 +363,8 @@ typedef struct {
 	const char *scope_id;         /* restrict to this partner and its team's agents */
 	bool originals_only;          /* leave reversals out */
 	bool fx_missing_only;         /* entries held for a missing FX rate */
-	int64_t due_before;           /* pending entries whose holding period ends before this; 0 for any */
+	int64_t due_before;           /* pending entries whose holding period ends before this; 0 for any (the
+					 holding-period job claims them with rf_store_commission_claim_due) */
 	int64_t event_from, event_to; /* event time range [from, to); 0 for open */
 	bool oldest_first;
 } rf_commission_filter;

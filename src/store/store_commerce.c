@@ -415,7 +415,25 @@ static void refund_fill(rf_db_stmt *st, void *item, rf_arena *a)
 
 rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
 {
-	rf_db_stmt *st = rf_q_prep(s, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	rf_db_stmt *st;
+	if (rf_db_can(s->db, RF_DB_CAP_CONCURRENT_WRITES)) {
+		/* The caller computed the refund from the sale as it read it (r->prior given back before): where
+		 * transactions write at once, another refund of the same sale may have committed since, and both would
+		 * give back the same part (two refunds of the whole sale). The sale is locked, and when it no longer
+		 * stands where the caller read it the transaction runs again and computes from what it finds then.
+		 * With one writer at a time, what the caller read still holds. */
+		st = rf_q_prep(s, "SELECT refunded + disputed FROM sales WHERE id = ?1 FOR UPDATE", err);
+		if (!st)
+			return RF_EIO;
+		rf_db_bind_text(st, 1, r->sale_id);
+		int64_t given_back = 0;
+		if (rf_q_one_int(s, st, &given_back, err) != RF_OK)
+			return err->status;
+		if (given_back != r->prior)
+			return rf_err_set(err, RF_ERETRY, "amount",
+					  "another refund of the sale was recorded at the same time; try again");
+	}
+	st = rf_q_prep(s, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, r->id);

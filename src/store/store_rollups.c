@@ -189,7 +189,27 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
  * The check is made here in C, because SQLite would turn an overflowing sum into a REAL instead of failing. */
 static rf_status volume_add(rf_store *s, const char *program_id, const rf_metrics *m, rf_err *err)
 {
-	rf_db_stmt *st = rf_q_prep(s, "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1", err);
+	rf_db_stmt *st;
+	if (rf_db_can(s->db, RF_DB_CAP_CONCURRENT_WRITES)) {
+		/* The volume is read, then written whole: where transactions write at once (PostgreSQL's READ
+		 * COMMITTED), two that read it before either committed would each write it plus their own addition, and
+		 * one addition would be lost. So the row is made if missing and locked before it is read; the read, a
+		 * new statement, then sees what the transaction that held the lock committed. This lock also makes the
+		 * program's rollup writes that follow in rf_store_rollup_add one transaction at a time (entity_add
+		 * reads the day before to start a new day's running total). With one writer at a time there is nothing
+		 * to do. */
+		st = rf_q_prep(
+		    s,
+		    "INSERT INTO rollup_volume (program_id) VALUES (?1) ON CONFLICT (program_id) DO UPDATE SET "
+		    "clicks = rollup_volume.clicks",
+		    err);
+		if (!st)
+			return RF_EIO;
+		rf_db_bind_text(st, 1, program_id);
+		if (rf_q_done(s, st, NULL, err) != RF_OK)
+			return err->status;
+	}
+	st = rf_q_prep(s, "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1", err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, program_id);

@@ -74,24 +74,34 @@ class Response:
 
 
 class Refd:
-    """One refd process with its own temporary directory and database."""
+    """One refd process with its own temporary directory and database; or, made by sibling(), another refd process
+    on the database of an existing one."""
 
-    def __init__(self, demo=False, extra_args=(), env=None, wrapper=(), db_kind=None):
+    def __init__(self, demo=False, extra_args=(), env=None, wrapper=(), db_kind=None, _database_of=None):
         self.dir = tempfile.mkdtemp(prefix="refd-test-")
-        self.db_kind = db_kind or DB_KIND
-        self.pg_db = None
-        if self.db_kind == "postgres":
-            self.pg_db = pg_cluster().create_db()
-            self.db = pg_cluster().url(self.pg_db)
+        self.siblings = []  # the processes sibling() started on this instance's database
+        self.pg_db = None  # the PostgreSQL database this instance made, and drops at its cleanup
+        if _database_of is not None:
+            self.db_kind = _database_of.db_kind
+            self.db = _database_of.db
         else:
-            self.db = os.path.join(self.dir, "refd.db")
+            self.db_kind = db_kind or DB_KIND
+            if self.db_kind == "postgres":
+                self.pg_db = pg_cluster().create_db()
+                self.db = pg_cluster().url(self.pg_db)
+            else:
+                self.db = os.path.join(self.dir, "refd.db")
         self.log_path = os.path.join(self.dir, "refd.log")
         self.err_path = os.path.join(self.dir, "refd.err")
         self.demo = demo
         self.extra_args = list(extra_args)
         # refd reads REFD_* settings from its environment: the caller's own (a REFD_DB or REFD_QUIET exported in
         # a shell) must not change what the tests see, so only those a test gives are passed.
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("REFD_")}
+        if _database_of is not None:
+            # The same settings, the instance key above all: a sibling must read what the first process sealed.
+            self.env = dict(_database_of.env)
+        else:
+            self.env = {k: v for k, v in os.environ.items() if not k.startswith("REFD_")}
         if self.pg_db:
             # A PostgreSQL database has no directory of its own for the instance key: every process given it
             # (the server, the command line) gets the same key.
@@ -140,19 +150,23 @@ class Refd:
             time.sleep(0.02)
         raise AssertionError("refd did not start listening")
 
+    def sibling(self, extra_args=None, env=None, demo=False):
+        """Starts another refd process on this instance's database (as several processes behind a load balancer
+        share one PostgreSQL database, or a process restarted after a crash), with the same settings and instance
+        key, its own directory for its logs and clock file, and its own port. extra_args replaces this instance's
+        extra arguments when given; env adds to its environment; demo lets it seed demo data into an empty
+        database. This instance's cleanup stops it too (stop it first to check its exit code). On SQLite the
+        processes share the file through SQLite's own locking, one writer at a time; the deployment with several
+        processes at once is PostgreSQL's."""
+        sib = Refd(demo=demo, extra_args=self.extra_args if extra_args is None else extra_args, env=env,
+                   wrapper=self.wrapper, _database_of=self)
+        # Listed before it starts, so that the cleanup removes its directory even when it fails to start.
+        self.siblings.append(sib)
+        return sib.start()
+
     def set_clock(self, offset_ms):
         """Moves refd's clock: offset_ms milliseconds ahead of real time (0 for real time)."""
-        with open(self.clock_path, "w") as f:
-            f.write("%d\n" % int(offset_ms))
-        want = "clock offset set to %d ms" % int(offset_ms)
-        seen = open(self.err_path).read().count(want)
-        self.proc.send_signal(signal.SIGUSR2)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if open(self.err_path).read().count(want) > seen:
-                return
-            time.sleep(0.01)
-        raise AssertionError("refd did not take the clock offset")
+        set_clocks([self], offset_ms)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc and self.proc.poll() is None:
@@ -170,7 +184,14 @@ class Refd:
         return code
 
     def cleanup(self):
+        """Stops the process and its siblings, removes their directories, then drops the database it made (once,
+        after every process that used it has stopped)."""
         try:
+            for sib in self.siblings:
+                try:
+                    sib.cleanup()
+                except Exception:  # noqa: BLE001 - the others and the database are cleaned up all the same
+                    pass
             self.stop()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -185,9 +206,18 @@ class Refd:
         with open(self.log_path) as f:
             return [json.loads(l) for l in f if l.startswith("{")]
 
-    def request(self, method, path, body=None, key=None, headers=None, raw=None, session=None):
-        """Sends one request. body is JSON-encoded; raw is sent as is. session is a Session (cookie + CSRF)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+    def connect(self, timeout=30):
+        """An open connection to this process, for request(conn=...)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn.connect()
+        return conn
+
+    def request(self, method, path, body=None, key=None, headers=None, raw=None, session=None, conn=None):
+        """Sends one request. body is JSON-encoded; raw is sent as is. session is a Session (cookie + CSRF). conn is
+        a connection of connect() to send it on (the caller closes it); without it, a new one is opened and closed."""
+        own = conn is None
+        if own:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         h = {}
         data = None
         if body is not None:
@@ -205,7 +235,8 @@ class Refd:
         conn.request(method, path, body=data, headers=h)
         r = conn.getresponse()
         resp = Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
-        conn.close()
+        if own:
+            conn.close()
         return resp
 
     def get(self, path, **kw):
@@ -250,6 +281,62 @@ class Session:
     def __init__(self, cookie, csrf):
         self.cookie = cookie
         self.csrf = csrf
+
+
+def set_clocks(servers, offset_ms):
+    """Moves the clocks of several refd processes together: offset_ms milliseconds ahead of real time (0 for real
+    time). Every clock file is written and every process signalled before any is waited for, so that processes
+    sharing a database see the new time at nearly the same moment."""
+    want = "clock offset set to %d ms" % int(offset_ms)
+    seen = []
+    for srv in servers:
+        with open(srv.clock_path, "w") as f:
+            f.write("%d\n" % int(offset_ms))
+        seen.append(open(srv.err_path).read().count(want))
+    for srv in servers:
+        srv.proc.send_signal(signal.SIGUSR2)
+    deadline = time.time() + 10
+    for srv, before in zip(servers, seen):
+        while open(srv.err_path).read().count(want) <= before:
+            if time.time() > deadline:
+                raise AssertionError("refd did not take the clock offset")
+            time.sleep(0.01)
+
+
+def race(calls, timeout=60):
+    """Sends several requests at once and returns their responses, in order. calls holds (srv, method, path, kw)
+    tuples, kw being request()'s keyword arguments; each request gets a thread and a connection opened beforehand,
+    and a barrier releases them together, so that they reach refd (and its database) at the same moment rather
+    than one after another. An exception in any thread is raised here."""
+    import threading
+    conns = [srv.connect(timeout=timeout) for srv, _, _, _ in calls]
+    barrier = threading.Barrier(len(calls))
+    out = [None] * len(calls)
+    errors = []
+
+    def go(i):
+        srv, method, path, kw = calls[i]
+        try:
+            barrier.wait(timeout)
+            out[i] = srv.request(method, path, conn=conns[i], **kw)
+        except Exception as e:  # noqa: BLE001 - raised in the caller's thread below
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=go, args=(i,), daemon=True) for i in range(len(calls))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout + 5)
+    finally:
+        for c in conns:
+            c.close()
+    if errors:
+        raise errors[0]
+    if any(t.is_alive() for t in threads):
+        raise AssertionError("a racing request got no answer within %d s" % timeout)
+    return out
 
 
 def expect(resp, status, field=None, etype=None):

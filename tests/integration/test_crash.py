@@ -23,10 +23,9 @@ CLICK_IN_LOCATION = re.compile(rb"\r\nLocation: [^\r]*[?&]refd_click=(clk_\w+)",
 
 
 def restarted(old):
-    """A new refd process on the database of `old` (its own directory for logs and the clock file)."""
-    new = Refd()
-    new.db = old.db
-    return new.start()
+    """A new refd process on the database of `old` (its own directory for logs and the clock file, the same
+    instance key)."""
+    return old.sibling()
 
 
 def click_id_of(resp):

@@ -125,9 +125,7 @@ def test_owner_session_can_work(srv, ctx):
 
 
 def test_a_second_start_does_not_seed_again(srv, ctx):
-    again = Refd(demo=True)
-    again.db = srv.db
-    again.start()
+    again = srv.sibling(demo=True)
     try:
         assert again.demo_password is None
         assert "with password" not in open(again.err_path).read()
