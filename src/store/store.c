@@ -325,12 +325,11 @@ rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err)
  * its % is doubled. */
 #define PG_HORIZON                                                                                            \
 	"(SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint) FROM " \
-	"unnest(pg_snapshot_xip(pg_current_snapshot())) AS x WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity " \
-	"AS psa WHERE psa.backend_xid::text::bigint = x::text::bigint %% 4294967296 AND psa.datname <> "          \
+	"pg_snapshot_xip(pg_current_snapshot()) AS x WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity "       \
+	"AS psa WHERE psa.backend_xid::text::bigint = x::text::bigint %% 4294967296 AND psa.datname <> "      \
 	"current_database()))"
 
-void rf_q_keyset_sql(rf_store *s, const char *table, const char *alias, bool oldest_first, bool settled,
-		     rf_q_keyset *k)
+void rf_q_keyset_sql(rf_store *s, const char *table, const char *alias, bool oldest_first, bool settled, rf_q_keyset *k)
 {
 	if (rf_q_dialect(s) != RF_DB_POSTGRES) {
 		snprintf(k->cond, sizeof k->cond, "%s.seq %s ?1", alias, oldest_first ? ">" : "<");
@@ -338,9 +337,10 @@ void rf_q_keyset_sql(rf_store *s, const char *table, const char *alias, bool old
 		return;
 	}
 	const char *op = oldest_first ? ">" : "<", *none = oldest_first ? "-1" : "9223372036854775807";
-	int n = snprintf(k->cond, sizeof k->cond,
-			 "(%s.txid, %s.seq) %s ((SELECT COALESCE(max(kc.txid), %s) FROM %s AS kc WHERE kc.seq = ?1), ?1)",
-			 alias, alias, op, none, table);
+	int n =
+	    snprintf(k->cond, sizeof k->cond,
+		     "(%s.txid, %s.seq) %s ((SELECT COALESCE(max(kc.txid), %s) FROM %s AS kc WHERE kc.seq = ?1), ?1)",
+		     alias, alias, op, none, table);
 	if (settled && n > 0 && (size_t)n < sizeof k->cond)
 		snprintf(k->cond + n, sizeof k->cond - (size_t)n,
 			 " AND (%s.txid < " PG_HORIZON " OR %s.txid = pg_current_xact_id_if_assigned()::text::bigint)",

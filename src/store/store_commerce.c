@@ -106,7 +106,8 @@ rf_status rf_store_plan_list(rf_store *s, const rf_page *page, const char *progr
 	rf_q_keyset_sql(s, "plans", "p", false, page->settled, &k);
 	char sql[2048];
 	snprintf(sql, sizeof sql,
-		 "SELECT " PLAN_COLS " WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR p.program_id = ?2) ORDER BY %s LIMIT ?3",
+		 "SELECT " PLAN_COLS
+		 " WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR p.program_id = ?2) ORDER BY %s LIMIT ?3",
 		 k.cond, k.order);
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)

@@ -532,8 +532,9 @@ rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_part
 			return err->status;
 		rf_q_keyset k;
 		rf_q_keyset_sql(s, "partners", "p", false, f->page.settled, &k);
-		o = snprintf(sql, sizeof sql, "SELECT " PARTNER_COLS " FROM partners p WHERE %s%s ORDER BY %s LIMIT ?%d",
-			     k.cond, where, k.order, limit_idx);
+		o = snprintf(sql, sizeof sql,
+			     "SELECT " PARTNER_COLS " FROM partners p WHERE %s%s ORDER BY %s LIMIT ?%d", k.cond, where,
+			     k.order, limit_idx);
 	} else {
 		/* Candidates come from three bounded sources, each already filtered: emails and names that start
 		 * with the text (B-tree ranges) and the matches of a full-text index. Fragments of letters and digits

@@ -107,12 +107,13 @@ rf_status rf_store_link_list(rf_store *s, const rf_link_filter *f, rf_link **ite
 	rf_q_keyset k;
 	rf_q_keyset_sql(s, "links", "l", false, f->page.settled, &k);
 	char sql[3072];
-	snprintf(sql, sizeof sql,
-		 "SELECT " LINK_COLS " FROM links l JOIN partners p ON p.id = l.partner_id "
-		 "WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR l.program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR "
-		 "l.partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR l.campaign = ?4) AND (CAST(?5 AS TEXT) IS NULL OR "
-		 "p.id = ?5 OR p.team_parent_id = ?5) AND (?6 <> 0 OR l.archived_at = 0) ORDER BY %s LIMIT ?7",
-		 k.cond, k.order);
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT " LINK_COLS " FROM links l JOIN partners p ON p.id = l.partner_id "
+	    "WHERE %s AND (CAST(?2 AS TEXT) IS NULL OR l.program_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR "
+	    "l.partner_id = ?3) AND (CAST(?4 AS TEXT) IS NULL OR l.campaign = ?4) AND (CAST(?5 AS TEXT) IS NULL OR "
+	    "p.id = ?5 OR p.team_parent_id = ?5) AND (?6 <> 0 OR l.archived_at = 0) ORDER BY %s LIMIT ?7",
+	    k.cond, k.order);
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
@@ -507,8 +508,9 @@ rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **ite
 	rf_q_keyset k;
 	rf_q_keyset_sql(s, "leads", "l", false, f->page.settled, &k);
 	char sql[4096];
-	snprintf(sql, sizeof sql, "SELECT " LEAD_COLS " FROM leads l WHERE %s AND " LEAD_FILTER " ORDER BY %s LIMIT ?11",
-		 k.cond, k.order);
+	snprintf(sql, sizeof sql,
+		 "SELECT " LEAD_COLS " FROM leads l WHERE %s AND " LEAD_FILTER " ORDER BY %s LIMIT ?11", k.cond,
+		 k.order);
 	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	if (!st)
 		return RF_EIO;
