@@ -78,24 +78,32 @@ unit_suite() { # label dir
 	done
 }
 
-integration_suite() { # label binary: the modules run JOBS at a time (tests/integration/run.py)
-	summary="$RESULTS/$1-integration.txt"
+integration_suite() { # label binary database [module...]: the modules (all by default) run JOBS at a time
+	label=$1
+	bin=$2
+	db=$3
+	shift 3
+	summary="$RESULTS/$label-integration.txt"
 	t0=$(now)
-	REFD_BIN="$2" REFD_TEST_SUMMARY="$summary" python3 tests/integration/run.py >"$RESULTS/$1-integration.log" 2>&1
+	# On PostgreSQL, run.py starts a throwaway cluster of its own and gives each server a database on it.
+	REFD_TEST_DB="$db" REFD_BIN="$bin" REFD_TEST_SUMMARY="$summary" python3 tests/integration/run.py "$@" \
+		>"$RESULTS/$label-integration.log" 2>&1
 	if [ -f "$summary" ]; then
 		read -r p f <"$summary"
 	else
 		p=0
 		f=1
 	fi
-	[ "$f" != 0 ] && cat "$RESULTS/$1-integration.log"
-	count "$1 integration" "$p" "$f" "$t0"
+	[ "$f" != 0 ] && cat "$RESULTS/$label-integration.log"
+	count "$label integration" "$p" "$f" "$t0"
 }
 
-browser_start() { # label binary: node's test runner in headless Chromium, in the background; browser_end reports
+browser_start() { # label binary database: node's test runner in headless Chromium, in the background; browser_end
+	# reports. On PostgreSQL the servers get databases on the run's cluster (PG_URL).
 	(
 		t0=$(now)
-		REFD_BIN="$2" sh tests/browser/run.sh >"$RESULTS/$1-browser.log" 2>&1
+		REFD_TEST_DB="$3" REFD_TEST_PG_URL="$PG_URL" REFD_BIN="$2" sh tests/browser/run.sh \
+			>"$RESULTS/$1-browser.log" 2>&1
 		rc=$?
 		echo "$rc $t0 $(now)" >"$RESULTS/$1-browser.rc"
 	) &
@@ -134,23 +142,34 @@ step clang-format make check-format
 step cppcheck make cppcheck
 step layers python3 tests/test_layers.py
 step store-coverage sh tests/store_conformance.sh --check-coverage
+step pg-schema python3 tests/test_pg_schema.py build/refd
 pg_start
 unit_suite plain build
-integration_suite plain build/refd
+integration_suite plain build/refd sqlite
 
 # The browser suite mostly waits for Chromium and its pages (about a third of one core) and the fuzzing runs for a
 # fixed time, so they run side by side; they share no files or ports.
-browser_start plain build/refd
+browser_start plain build/refd sqlite
 # Coverage-guided fuzzing of the pure rules (URLs, emails, money, times, codes), briefly: the targets check
 # properties such as "an accepted URL with the click id added is still accepted and reads back".
 step fuzz make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 browser_end plain
 
+# Everything again on PostgreSQL: the integration suite (its PostgreSQL-only modules included), then the browser
+# suite beside the ASan build.
+integration_suite postgres build/refd postgres
+browser_start postgres build/refd postgres
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 step asan-build make -j"$JOBS" asan
+browser_end postgres
 unit_suite asan build/asan
-integration_suite asan build/asan/refd
+integration_suite asan build/asan/refd sqlite
+# Under ASan on PostgreSQL: the modules that only PostgreSQL runs (several processes, races, the server going
+# away, lists under concurrent commits); the store and its driver are also under ASan in the conformance suite.
+integration_suite asan-postgres build/asan/refd postgres test_races test_race_holding test_multi_process \
+	test_list_order test_pg_server
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

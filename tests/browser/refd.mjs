@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the browser tests share: where refd and Chromium are, a free loopback port, and starting and stopping a
 // refd server of one's own (with or without the demo data) that reports its JSON log lines.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -13,6 +14,67 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps trying to reach Google's services on a closed network.
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+// The database the servers use: SQLite files (the default), or with REFD_TEST_DB=postgres a new database per
+// directory on the PostgreSQL server that REFD_TEST_PG_URL names (a connection string for a role that may create
+// databases, such as a throwaway cluster's from tests/pgcluster.py), dropped when the run ends.
+export const DB_KIND = process.env.REFD_TEST_DB || 'sqlite';
+const PG_URL = process.env.REFD_TEST_PG_URL || '';
+if (DB_KIND === 'postgres') {
+  if (!PG_URL) throw new Error('REFD_TEST_DB=postgres needs REFD_TEST_PG_URL');
+  // Every refd process and command of the run seals with one instance key (a PostgreSQL database has no file
+  // beside it for one).
+  process.env.REFD_SECRET_KEY = randomBytes(32).toString('hex');
+}
+
+// The installation's psql (Debian's /usr/bin/psql is a slow Perl wrapper).
+function psql() {
+  const base = '/usr/lib/postgresql';
+  const versions = existsSync(base) ? readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => b - a) : [];
+  for (const v of versions) if (existsSync(join(base, v, 'bin', 'psql'))) return join(base, v, 'bin', 'psql');
+  return 'psql';
+}
+
+function pgUrl(dbname) {
+  return PG_URL.replace(/^(postgres(?:ql)?:\/\/[^/?]*\/)([^?]*)/, `$1${dbname}`);
+}
+
+function pgRun(sql, url = PG_URL) {
+  return execFileSync(psql(), ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', url, '-c', sql],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const pgDatabases = new Map(); // directory -> database name
+process.on('exit', () => {
+  for (const name of pgDatabases.values()) {
+    try { pgRun(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`); } catch { /* the cluster goes with the run */ }
+  }
+});
+
+// The database of a server whose files live in dir: a SQLite file there, or a PostgreSQL database made for it
+// (the same one again for a server started again on dir).
+function databaseFor(dir) {
+  if (DB_KIND !== 'postgres') return join(dir, 'refd.db');
+  let name = pgDatabases.get(dir);
+  if (!name) {
+    name = 'refd_b_' + randomBytes(6).toString('hex');
+    pgRun(`CREATE DATABASE "${name}"`);
+    pgDatabases.set(dir, name);
+  }
+  return pgUrl(name);
+}
+
+// Rows of a query on a server's database, read-only, as objects (refd commits before it answers).
+export function dbRows(r, sql) {
+  if (DB_KIND === 'postgres') {
+    const out = pgRun(`BEGIN TRANSACTION READ ONLY; SELECT coalesce(json_agg(t), '[]') FROM (${sql}) AS t; COMMIT`,
+      r.db);
+    return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('[')).pop());
+  }
+  const out = execFileSync('sqlite3', ['-readonly', '-json', r.db, sql],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return out.trim() ? JSON.parse(out) : [];
+}
 
 // refd's worker threads: each has a listening socket of its own on the port (SO_REUSEPORT).
 export const THREADS = 2;
@@ -40,11 +102,11 @@ export function listenersOn(port) {
   }).length;
 }
 
-// Starts `refd serve` on listen (host:port) with a database in dir. Options: demo (seed the demo data and wait
+// Starts `refd serve` on listen (host:port) with the database of dir (databaseFor). Options: demo (seed the demo data and wait
 // for the admin password it prints), quiet (no request log), clock (a test clock file in dir). Resolves with
 // { proc, db, port, lines (every JSON line refd printed), password, stderr() } once refd listens.
 export function startRefd(dir, listen, { demo = false, quiet = false, clock = true } = {}) {
-  const db = join(dir, 'refd.db');
+  const db = databaseFor(dir);
   const args = ['serve', '--listen', listen, '--db', db, '--threads', String(THREADS)];
   if (!demo) args.push('--no-demo');
   if (quiet) args.push('--quiet');

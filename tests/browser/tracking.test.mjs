@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, REFD, THREADS, freePort, listenersOn, startRefd, stopRefd } from './refd.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, REFD, THREADS, dbRows, freePort, listenersOn, startRefd, stopRefd } from './refd.mjs';
 
 const CASE = { timeout: 20000 };
 const CLICK_ID = /^clk_[A-Za-z0-9]{24}$/;
@@ -44,12 +44,10 @@ async function created(path, body) {
   return r.json;
 }
 
-// Rows from refd's database, read with the sqlite3 command-line shell (read-only; refd commits a click before it
-// answers, so what the page was told about is there).
+// Rows from refd's database (read-only; refd commits a click before it answers, so what the page was told about
+// is there).
 function rows(sql) {
-  const out = execFileSync('sqlite3', ['-readonly', '-json', refd.db, sql],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.trim() ? JSON.parse(out) : [];
+  return dbRows(refd, sql);
 }
 
 function clickRow(id) {

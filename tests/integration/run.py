@@ -122,10 +122,12 @@ def worker_main(modname, result_path):
 # ---- The suite, in the parent process ----
 
 def times_path():
-    """The timing file of the binary under test (plain and sanitizer builds take different times)."""
+    """The timing file of the binary under test and the database (plain and sanitizer builds take different
+    times, and so does a module on SQLite and on PostgreSQL, or skipped on one of them)."""
     binary = os.path.realpath(os.environ.get("REFD_BIN") or os.path.join(ROOT, "build", "refd"))
     tag = hashlib.sha256(binary.encode()).hexdigest()[:12]
-    return os.path.join(TIMES_DIR, "%s-%s.json" % (os.path.basename(binary), tag))
+    db = os.environ.get("REFD_TEST_DB") or "sqlite"
+    return os.path.join(TIMES_DIR, "%s-%s-%s.json" % (os.path.basename(binary), tag, db))
 
 
 def load_times():
