@@ -35,4 +35,3 @@ void rf_csv_number(rf_dbuf *b, const char *digits, bool last)
 	rf_dbuf_adds(b, digits);
 	rf_dbuf_add(b, last ? "\n" : ",", 1);
 }
-

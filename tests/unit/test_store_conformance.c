@@ -1762,6 +1762,29 @@ CASE(code_table_fallback_and_version)
 	OK(rf_store_links_version_bump(c->s, E));
 	OK(rf_store_links_version(c->s, &v, E));
 	assert_int_equal(v, 2);
+
+	/* A code read from the database, as the table holds it: live links only. */
+	rf_code_entry found;
+	OK(rf_store_code_find(c->s, e1->code_folded, &found, &c->a, E));
+	SAME(found.link_id, l1);
+	SAME(found.destination_url, live.target_url);
+	assert_int_equal(found.window_days, 60);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_code_find(c->s, "no-such-code", &found, &c->a, E));
+	FAILS(RF_ENOTFOUND, NULL, rf_store_code_find(c->s, arch.code, &found, &c->a, E));
+
+	/* Announced changes (PostgreSQL): each heard once, after its commit, and not at all when rolled back. */
+	bool on_pg = c->bk->kind == BK_POSTGRES;
+	assert_int_equal(rf_store_links_announced(c->s), on_pg);
+	assert_int_equal(rf_store_links_wait(c->s, 0), 0); /* listening from here on */
+	OK(rf_store_begin(c->s, E));
+	OK(rf_store_links_version_bump(c->s, E));
+	rf_store_rollback(c->s);
+	assert_int_equal(rf_store_links_wait(c->s, on_pg ? 200 : 10), 0);
+	OK(rf_store_begin(c->s, E));
+	OK(rf_store_links_version_bump(c->s, E));
+	OK(rf_store_commit(c->s, E));
+	assert_int_equal(rf_store_links_wait(c->s, on_pg ? 5000 : 10), on_pg ? 1 : 0);
+	assert_int_equal(rf_store_links_wait(c->s, 0), 0);
 }
 
 CASE(clicks_round_trip_and_counts)
@@ -2552,6 +2575,15 @@ CASE(refunds)
 	r3.sale_id = sq;
 	r3.prior = 0;
 	OK(rf_store_refund_insert(c->s, &r1, E));
+	/* As the service does after each refund: the sale's given-back totals, which the next refund starts from. */
+	OK(rf_store_sale_set_refunded(c->s, sale, 1000, 0, E));
+	if (c->bk->kind == BK_POSTGRES) {
+		/* Computed from the sale as it was before r1: another refund was recorded since, so run again. */
+		rf_refund stale = r2;
+		stale.id = new_id(c, "ref");
+		stale.prior = 0;
+		FAILS(RF_ERETRY, "amount", rf_store_refund_insert(c->s, &stale, E));
+	}
 	OK(rf_store_refund_insert(c->s, &r2, E));
 	OK(rf_store_refund_insert(c->s, &r3, E));
 	rf_refund got;
@@ -2684,6 +2716,15 @@ CASE(commission_ledger)
 	assert_int_equal(total.v[RF_M_EARNED], 4600);
 }
 
+/* How many ids a list of them (IDS) holds. */
+static size_t count_ids(const char *ids)
+{
+	size_t n = *ids ? 1 : 0;
+	for (const char *p = ids; *p; p++)
+		n += *p == ' ';
+	return n;
+}
+
 static char *commission_ids(ctx *c, const rf_commission_filter *f, bool *more)
 {
 	rf_commission *items = NULL;
@@ -2772,6 +2813,35 @@ CASE(commission_list_filters_and_pages)
 	f.due_before = T0 + 20 * DAY;
 	SAME(commission_ids(c, &f, NULL), e1.id);
 	f.due_before = 0;
+	/* The holding-period job's claim: the same due entries, locked; where transactions write at once, one that
+	 * another transaction holds is passed over. */
+	rf_commission *due = NULL;
+	size_t ndue = 0;
+	OK(rf_store_begin(c->s, E));
+	OK(rf_store_commission_claim_due(c->s, T0 + 20 * DAY, 10, &due, &ndue, &c->a, E));
+	/* Every program's due entries, the longest due first: the same as the list of due entries, in any order. */
+	rf_commission_filter every_due = {.page = {.limit = 100}, .due_before = T0 + 20 * DAY, .oldest_first = true};
+	char *listed = commission_ids(c, &every_due, NULL);
+	assert_int_equal(ndue, count_ids(listed));
+	for (size_t i = 0; i < ndue; i++)
+		assert_non_null(strstr(listed, due[i].id));
+	assert_non_null(strstr(IDS(due, ndue, id), e1.id));
+	rf_store_rollback(c->s);
+	if (c->bk->kind == BK_POSTGRES) {
+		c->raw_pg = PQconnectdb(c->location);
+		assert_int_equal(PQstatus(c->raw_pg), CONNECTION_OK);
+		const char *vals[1] = {e1.id};
+		PQclear(PQexec(c->raw_pg, "BEGIN"));
+		PGresult *r = PQexecParams(c->raw_pg, "SELECT 1 FROM commissions WHERE id = $1 FOR UPDATE", 1, NULL,
+					   vals, NULL, NULL, 0);
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		PQclear(r);
+		OK(rf_store_begin(c->s, E));
+		OK(rf_store_commission_claim_due(c->s, T0 + 20 * DAY, 10, &due, &ndue, &c->a, E));
+		assert_null(strstr(IDS(due, ndue, id), e1.id));
+		rf_store_rollback(c->s);
+		PQclear(PQexec(c->raw_pg, "ROLLBACK"));
+	}
 	f.event_from = T0 + DAY;
 	f.event_to = T0 + 3 * DAY;
 	SAME(commission_ids(c, &f, NULL), join(c, 2, e3.id, e2.id));
