@@ -189,7 +189,15 @@ static rf_status daily_add(rf_store *s, const char *program_id, const char *dim,
  * The check is made here in C, because SQLite would turn an overflowing sum into a REAL instead of failing. */
 static rf_status volume_add(rf_store *s, const char *program_id, const rf_metrics *m, rf_err *err)
 {
-	rf_db_stmt *st = rf_q_prep(s, "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1", err);
+	/* Where several connections write at once (PostgreSQL), the row is locked as it is read, so that the check
+	 * sees every total committed before it and none changes until this transaction ends; the write below adds to
+	 * the stored total rather than storing the one read, so that two first writers (no row to lock yet) both
+	 * count. */
+	rf_db_stmt *st = rf_q_prep(s,
+				   rf_db_can(s->db, RF_DB_CAP_CONCURRENT_WRITES)
+				       ? "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1 FOR UPDATE"
+				       : "SELECT " METRIC_COLS " FROM rollup_volume WHERE program_id = ?1",
+				   err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, program_id);
@@ -200,10 +208,11 @@ static rf_status volume_add(rf_store *s, const char *program_id, const rf_metric
 	rf_db_reset(st);
 	if (rc != RF_DB_ROW && rc != RF_DB_DONE)
 		return rf_q_fail(s, err, "reading the program's volume");
-	rf_metrics next;
+	rf_metrics add;
 	for (int i = 0; i < RF_METRICS; i++) {
-		int64_t v = m->v[i];
-		if (v == INT64_MIN || __builtin_add_overflow(have.v[i], v < 0 ? -v : v, &next.v[i]))
+		int64_t v = m->v[i], next;
+		add.v[i] = v < 0 ? -v : v;
+		if (v == INT64_MIN || __builtin_add_overflow(have.v[i], add.v[i], &next))
 			return rf_err_set(err, RF_EOVERFLOW, "amount",
 					  "this would carry the program's running totals past the largest figure refd "
 					  "can hold (%lld)",
@@ -213,13 +222,16 @@ static rf_status volume_add(rf_store *s, const char *program_id, const rf_metric
 	    s,
 	    "INSERT INTO rollup_volume (program_id, " METRIC_COLS
 	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (program_id) DO UPDATE SET "
-	    "clicks = ?2, leads = ?3, qualified = ?4, customers = ?5, sales = ?6, revenue = ?7, refunds "
-	    "= ?8, conversions = ?9, conversion_ms = ?10, earned = ?11, approved = ?12, paid = ?13",
+	    "clicks = rollup_volume.clicks + ?2, leads = rollup_volume.leads + ?3, qualified = rollup_volume.qualified "
+	    "+ ?4, customers = rollup_volume.customers + ?5, sales = rollup_volume.sales + ?6, revenue = "
+	    "rollup_volume.revenue + ?7, refunds = rollup_volume.refunds + ?8, conversions = rollup_volume.conversions "
+	    "+ ?9, conversion_ms = rollup_volume.conversion_ms + ?10, earned = rollup_volume.earned + ?11, approved = "
+	    "rollup_volume.approved + ?12, paid = rollup_volume.paid + ?13",
 	    err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, program_id);
-	bind_metrics(st, 2, &next);
+	bind_metrics(st, 2, &add);
 	return rf_q_done(s, st, NULL, err);
 }
 
