@@ -83,6 +83,7 @@ static void sq_close(rf_db *d)
 	for (int i = 0; i < s->ncache; i++) {
 		sqlite3_finalize(s->cache[i].st->st);
 		free(s->cache[i].st);
+		free((char *)s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
 	free(s);
