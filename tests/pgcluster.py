@@ -6,7 +6,9 @@ databases made and dropped per test, and everything removed at the end. Never re
 Used by tests/integration/harness.py when REFD_TEST_DB=postgres, by the C store conformance suite through
 tests/run_all.sh, and by hand:
 
-    python3 tests/pgcluster.py start DIR     prints the connection string of a new cluster in DIR
+    python3 tests/pgcluster.py start DIR [NAME=VALUE ...]
+                                             prints the connection string of a new cluster in DIR, with these server
+                                             settings over the tests' own (the benchmarks give a production server's)
     python3 tests/pgcluster.py stop DIR      stops it (DIR is then removed)
 """
 import functools
@@ -53,7 +55,9 @@ def _as_owner(cmd, owner):
 
 
 class Cluster:
-    def __init__(self, base=None):
+    def __init__(self, base=None, settings=None):
+        """settings: server settings (name -> value) given to the server at every start, over the tests' own."""
+        self.settings = dict(settings or {})
         self.owner = "postgres" if os.geteuid() == 0 else None
         # The server runs as the owner, who must reach its directory: the temporary directory of a test run may
         # be private to root, /tmp is not.
@@ -71,6 +75,15 @@ class Cluster:
             pw = pwd.getpwnam(self.owner)
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
+    def _options(self):
+        """The server's command-line settings: a Unix socket only, the tests' sizes, then self.settings."""
+        settings = {"max_connections": "200", "shared_buffers": "64MB", "max_locks_per_transaction": "256"}
+        settings.update(self.settings)
+        opts = "-c listen_addresses='' -c unix_socket_directories=%s -p %d" % (self.sock, self.port)
+        for name, value in settings.items():
+            opts += " -c %s=%s" % (name, value)
+        return opts
+
     def start(self):
         os.makedirs(self.sock, exist_ok=True)
         self._chown(self.base)
@@ -80,8 +93,7 @@ class Cluster:
         subprocess.run(_as_owner([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust",
                                   "-E", "UTF8", "--locale=C", "--no-sync"], self.owner),
                        check=True, capture_output=True, text=True)
-        opts = ("-c listen_addresses='' -c unix_socket_directories=%s -p %d -c max_connections=200 "
-                "-c shared_buffers=64MB -c max_locks_per_transaction=256" % (self.sock, self.port))
+        opts = self._options()
         p = subprocess.run(_as_owner([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-o", opts,
                                       "-w", "-t", "60", "start"], self.owner), capture_output=True, text=True)
         if p.returncode != 0:
@@ -122,8 +134,7 @@ class Cluster:
     def restart(self, crash=False):
         """Stops the server (immediately, as a crash, when asked) and starts it again on the same data."""
         self.stop("immediate" if crash else "fast")
-        opts = ("-c listen_addresses='' -c unix_socket_directories=%s -p %d -c max_connections=200 "
-                "-c shared_buffers=64MB -c max_locks_per_transaction=256" % (self.sock, self.port))
+        opts = self._options()
         p = subprocess.run(_as_owner([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-o", opts,
                                       "-w", "-t", "60", "start"], self.owner), capture_output=True, text=True)
         if p.returncode != 0:
@@ -136,11 +147,12 @@ class Cluster:
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("start", "stop") or (sys.argv[1] == "stop" and len(sys.argv) > 3) \
+            or any("=" not in a or " " in a for a in sys.argv[3:]):
         print(__doc__)
         return 2
     if sys.argv[1] == "start":
-        c = Cluster(sys.argv[2]).start()
+        c = Cluster(sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])).start()
         with open(os.path.join(c.base, "port"), "w") as f:
             f.write(str(c.port))
         print(c.url())

@@ -3,16 +3,19 @@
  * cheaply is the database's business. On SQLite a group commits without waiting for the disk (synchronous=NORMAL)
  * and one fdatasync of the WAL, which may run on another thread while the next group is inserted, makes every group
  * committed before it durable; the WAL is kept from growing by checkpoints beside the writer and a RESTART
- * checkpoint between its groups. On PostgreSQL a commit returns once its WAL is flushed (synchronous_commit = on),
- * so the flush has nothing left to do and the database keeps its own WAL. */
+ * checkpoint between its groups. On PostgreSQL a commit returns only once its WAL is flushed (synchronous_commit =
+ * on), so the log holds two connections: the commit of a group is sent on one, the flush waits for its answer (on
+ * the syncer's thread), and meanwhile the writer fills the next group on the other. The database keeps its own WAL. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/clock.h"
+#include "db/pg_driver.h"
 #include "db/sqlite_driver.h"
 #include "store_internal.h"
 
@@ -20,6 +23,13 @@ struct rf_click_log {
 	rf_store *store;       /* the writer's connection: groups and their rollups */
 	rf_store *maint_store; /* SQLite: the checkpoint thread's own connection; NULL elsewhere */
 	bool sqlite;
+	/* PostgreSQL: the two connections that take turns as store, and the one whose COMMIT was sent and whose
+	 * answer no flush has read yet (NULL when none). At most one commit is in flight: a commit waits for the
+	 * flush of the one before (cv), so each flush answers for exactly the groups committed before it began. */
+	rf_store *pg[2];
+	rf_store *pending;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	int wal_frames; /* SQLite: frames in the WAL after this connection's last commit */
 	/* SQLite: the WAL's path, and a descriptor of it used only by rf_click_log_flush. */
 	char *wal_path;
@@ -70,14 +80,23 @@ rf_status rf_click_log_open(const char *location, rf_click_log **out, rf_err *er
 	if (!l)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	l->wal_fd = -1;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
 	if (rf_store_open(location, &l->store, err) != RF_OK) {
-		free(l);
+		rf_click_log_close(l);
 		return err->status;
 	}
 	l->sqlite = rf_q_dialect(l->store) == RF_DB_SQLITE;
 	if (l->sqlite && sqlite_setup(l, err) != RF_OK) {
 		rf_click_log_close(l);
 		return err->status;
+	}
+	if (!l->sqlite) {
+		l->pg[0] = l->store;
+		if (rf_store_open(location, &l->pg[1], err) != RF_OK) {
+			rf_click_log_close(l);
+			return err->status;
+		}
 	}
 	*out = l;
 	return RF_OK;
@@ -87,8 +106,15 @@ void rf_click_log_close(rf_click_log *l)
 {
 	if (!l)
 		return;
-	rf_store_close(l->store);
+	if (l->pg[0]) {
+		rf_store_close(l->pg[0]);
+		rf_store_close(l->pg[1]);
+	} else {
+		rf_store_close(l->store);
+	}
 	rf_store_close(l->maint_store);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
 	if (l->wal_fd >= 0)
 		close(l->wal_fd);
 	free(l->wal_path);
@@ -107,7 +133,21 @@ rf_status rf_click_log_begin(rf_click_log *l, rf_err *err)
 
 rf_status rf_click_log_commit(rf_click_log *l, rf_err *err)
 {
-	return rf_store_commit(l->store, err);
+	if (l->sqlite)
+		return rf_store_commit(l->store, err);
+	/* The other connection is free once the commit sent on it has been answered: normally long since, as the
+	 * writer commits when the syncer is idle, but a full group or the stop commits at once. */
+	pthread_mutex_lock(&l->mu);
+	while (l->pending)
+		pthread_cond_wait(&l->cv, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+	if (rf_db_pg_commit_send(l->store->db) != RF_OK)
+		return rf_q_fail(l->store, err, "committing");
+	pthread_mutex_lock(&l->mu);
+	l->pending = l->store;
+	pthread_mutex_unlock(&l->mu);
+	l->store = l->store == l->pg[0] ? l->pg[1] : l->pg[0];
+	return RF_OK;
 }
 
 void rf_click_log_rollback(rf_click_log *l)
@@ -117,8 +157,20 @@ void rf_click_log_rollback(rf_click_log *l)
 
 rf_status rf_click_log_flush(rf_click_log *l, rf_err *err)
 {
-	if (!l->sqlite)
-		return RF_OK; /* the commit returned after PostgreSQL flushed its WAL */
+	if (!l->sqlite) {
+		/* The answer to the last COMMIT sent comes once PostgreSQL has flushed its WAL. */
+		pthread_mutex_lock(&l->mu);
+		rf_store *s = l->pending;
+		pthread_mutex_unlock(&l->mu);
+		if (!s)
+			return RF_OK;
+		rf_status rc = rf_db_pg_commit_wait(s->db) == RF_OK ? RF_OK : rf_q_fail(s, err, "committing clicks");
+		pthread_mutex_lock(&l->mu);
+		l->pending = NULL;
+		pthread_cond_signal(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		return rc;
+	}
 	/* fdatasync flushes the file, whichever descriptor wrote to it. The WAL normally lives as long as the
 	 * connections; should it have been replaced, the new one is opened. */
 	struct stat by_path, by_fd;

@@ -217,7 +217,8 @@ rf_status rf_store_clicks_insert(rf_store *s, const rf_click *const *clicks, siz
 typedef struct rf_click_log rf_click_log;
 rf_status rf_click_log_open(const char *location, rf_click_log **out, rf_err *err);
 void rf_click_log_close(rf_click_log *l);
-/* The log's connection, for the writes of an open group. */
+/* The log's connection, for the writes of an open group. On PostgreSQL it changes at each commit (the next group is
+ * filled on a second connection while the first one's commit is flushed): ask for it again for every group. */
 rf_store *rf_click_log_store(rf_click_log *l);
 rf_status rf_click_log_begin(rf_click_log *l, rf_err *err);
 rf_status rf_click_log_commit(rf_click_log *l, rf_err *err);

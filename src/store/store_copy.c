@@ -225,8 +225,16 @@ static rf_status copy_table(rf_store *from, rf_store *to, const char *table,
 	rf_dbuf select = RF_DBUF_INIT(64 << 10);
 	rf_dbuf_adds(&select, "SELECT ");
 	for (int c = 0; c < ncols; c++)
-		rf_dbuf_addf(&select, "%s%s", c ? ", " : "", cols[c]);
+		rf_dbuf_addf(&select, "%s%s.%s", c ? ", " : "", table, cols[c]);
 	rf_dbuf_addf(&select, " FROM %s", table);
+	/* Partners refer to partners (a team, a recruiter) that may have been made after them: each comes after every
+	 * partner above it, so the target's foreign keys hold row by row. The application refuses cycles. */
+	if (strcmp(table, "partners") == 0)
+		rf_dbuf_adds(&select, " JOIN (WITH RECURSIVE up (id, depth) AS (SELECT id, 0 FROM partners WHERE "
+				      "team_parent_id IS NULL AND recruited_by_id IS NULL UNION ALL SELECT p.id, "
+				      "up.depth + 1 FROM partners AS p JOIN up ON p.team_parent_id = up.id OR "
+				      "p.recruited_by_id = up.id) SELECT id AS above_id, max(depth) AS above FROM up "
+				      "GROUP BY id) AS d ON d.above_id = partners.id ORDER BY d.above, partners.seq");
 	char *sql = rf_dbuf_status(&select) == RF_OK ? rf_arena_strdup(&meta, select.p) : NULL;
 	rf_dbuf_free(&select);
 	rf_db_stmt *src = sql ? rf_q_prep(from, sql, err) : NULL;

@@ -2,8 +2,9 @@
 /* Group commit of clicks: everything queued while the previous commit was being written goes in the next
  * transaction, and one flush makes every group committed before it durable. The writer commits through the store's
  * click log; a second thread, the syncer, makes the commits durable (rf_click_log_flush: on SQLite one fdatasync of
- * the WAL, on PostgreSQL nothing left to do) and only then lets the clicks be answered, while the next group is
- * already being inserted. A click is acknowledged only once its commit is on disk. */
+ * the WAL, on PostgreSQL waiting for the answer to the COMMIT, which comes once the server has flushed its WAL) and
+ * only then lets the clicks be answered, while the next group is already being inserted. A click is acknowledged
+ * only once its commit is on disk. */
 #include "clicks.h"
 
 #include <pthread.h>

@@ -10,7 +10,7 @@ import json
 import subprocess
 import time
 
-from harness import BINARY, Refd, db_rows, expect
+from harness import BINARY, Refd, db_rows, expect, pg_cluster
 
 DATABASES = ("postgres",)
 WHY_ONLY = "it copies a SQLite database into PostgreSQL (the PostgreSQL run has the cluster)"
@@ -176,3 +176,45 @@ def test_bench_data_moves_to_postgresql_with_the_same_reports():
         if dst:
             dst.cleanup()
         src.cleanup()
+
+
+PARTNERS = "/api/v1/partners"
+
+
+def test_partners_that_name_later_partners_are_copied():
+    """Whatever order the rows were made in: a partner put in a team, or under a recruiter, made after it (seq
+    order is not parent order), with more partners between them than the copy writes in one INSERT."""
+    srv = Refd(db_kind="sqlite").start()
+    name = None
+    cluster = pg_cluster()
+    try:
+        admin = srv.admin_key()
+        prog = expect(srv.post("/api/v1/programs", {"name": "Copy", "currency": "usd"}, key=admin), 201)["id"]
+
+        def partner(name):
+            return expect(srv.post(PARTNERS, {"program_id": prog, "name": name,
+                                              "email": name.lower().replace(" ", ".") + "@copy.example"},
+                                   key=admin), 201)
+
+        agent = partner("Early Agent")
+        recruit = partner("Early Recruit")
+        fill = [partner("Filler %d" % i)["id"] for i in range(70)]
+        team = partner("Late Team")
+        recruiter = partner("Late Recruiter")
+        top = partner("Later Top")
+        expect(srv.patch(PARTNERS + "/" + agent["id"], {"team_parent_id": team["id"]}, key=admin), 200)
+        expect(srv.patch(PARTNERS + "/" + recruit["id"], {"recruited_by_id": recruiter["id"]}, key=admin), 200)
+        # Two levels: the recruiter itself recruited by a partner made later still.
+        expect(srv.patch(PARTNERS + "/" + recruiter["id"], {"recruited_by_id": top["id"]}, key=admin), 200)
+        name = cluster.create_db()
+        p = copy(srv.db, cluster.url(name), srv.env)
+        assert p.returncode == 0, p.stderr
+        rows = cluster.psql("SELECT id, coalesce(team_parent_id, '-'), coalesce(recruited_by_id, '-') FROM partners "
+                            "ORDER BY seq", name).split()
+        assert rows == ["%s|%s|-" % (agent["id"], team["id"]), "%s|-|%s" % (recruit["id"], recruiter["id"])] + \
+            ["%s|-|-" % i for i in fill] + \
+            ["%s|-|-" % team["id"], "%s|-|%s" % (recruiter["id"], top["id"]), "%s|-|-" % top["id"]], rows
+    finally:
+        if name:
+            cluster.drop_db(name)
+        srv.cleanup()

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "pg_driver.h"
 
 #define STMT_CACHE 256
 /* PostgreSQL takes at most 65535 parameters in one statement. */
@@ -654,13 +655,9 @@ static rf_status pg_begin(rf_db *d, bool write)
 	return rc;
 }
 
-static rf_status pg_commit(rf_db *d)
+/* Reads COMMIT's answer (and frees it). */
+static rf_status commit_result(pg_db *p, PGresult *res)
 {
-	pg_db *p = (pg_db *)d;
-	if (!connected(p))
-		return RF_EUNAVAIL;
-	p->tx = false;
-	PGresult *res = PQexec(p->conn, "COMMIT");
 	/* COMMIT of a transaction that failed earlier answers "ROLLBACK": it did not commit. */
 	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
 	if (!ok) {
@@ -672,6 +669,46 @@ static rf_status pg_commit(rf_db *d)
 	}
 	PQclear(res);
 	return ok ? RF_OK : RF_EIO;
+}
+
+static rf_status pg_commit(rf_db *d)
+{
+	pg_db *p = (pg_db *)d;
+	if (!connected(p))
+		return RF_EUNAVAIL;
+	p->tx = false;
+	return commit_result(p, PQexec(p->conn, "COMMIT"));
+}
+
+rf_status rf_db_pg_commit_send(rf_db *d)
+{
+	pg_db *p = (pg_db *)d;
+	if (d->drv != &rf_db_postgres)
+		return RF_EINVAL;
+	if (!connected(p))
+		return RF_EUNAVAIL;
+	p->tx = false;
+	if (!PQsendQuery(p->conn, "COMMIT")) {
+		note_result(p, NULL);
+		return RF_EIO;
+	}
+	return RF_OK;
+}
+
+rf_status rf_db_pg_commit_wait(rf_db *d)
+{
+	pg_db *p = (pg_db *)d;
+	if (d->drv != &rf_db_postgres)
+		return RF_EINVAL;
+	/* The answer, then the NULL that says the command is over (anything between would be a protocol surprise). */
+	PGresult *res = PQgetResult(p->conn), *more;
+	while ((more = PQgetResult(p->conn)) != NULL)
+		PQclear(more);
+	if (!res) {
+		note_result(p, NULL);
+		return RF_EIO;
+	}
+	return commit_result(p, res);
 }
 
 static void pg_rollback(rf_db *d)
