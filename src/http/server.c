@@ -1104,7 +1104,8 @@ static rf_status port_free(const struct sockaddr_in *sa, rf_err *err)
 		char addr[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &sa->sin_addr, addr, sizeof addr);
 		return rf_err_set(err, RF_EIO, "listen", "cannot listen on %s:%d: %s", addr, ntohs(sa->sin_port),
-				  e == EADDRINUSE ? "the address is already in use (is another refd running?)" : strerror(e));
+				  e == EADDRINUSE ? "the address is already in use (is another refd running?)"
+						  : strerror(e));
 	}
 	return RF_OK;
 }
