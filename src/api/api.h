@@ -12,6 +12,7 @@
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/payouts.h"
+#include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
@@ -45,14 +46,10 @@ void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *dispositi
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
 
 /* JSON views of stored objects. */
-json_t *rf_api_program_json(const rf_program *p);
 /* A partner with its recruitment link: recruitment_url (public URL + /portal?recruiter=CODE) only while the partner
  * is active, null otherwise; its recruitment_code always. */
-json_t *rf_api_partner_json(rf_ctx *c, const rf_partner *p);
 /* Gives a new partner its recruitment code, in the request's arena. */
 rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err);
-json_t *rf_api_user_json(const rf_user *u);
-json_t *rf_api_apikey_json(const rf_apikey *k);
 
 /* system.c */
 void rf_api_healthz(rf_ctx *c);
@@ -83,14 +80,12 @@ void rf_api_partners_ban(rf_ctx *c);
 void rf_api_partners_activate(rf_ctx *c);
 
 /* links.c */
-json_t *rf_api_link_json(rf_ctx *c, const rf_link *l);
 void rf_api_links_list(rf_ctx *c);
 void rf_api_links_create(rf_ctx *c);
 void rf_api_links_get(rf_ctx *c);
 void rf_api_links_update(rf_ctx *c);
 
 /* leads.c */
-json_t *rf_api_lead_json(const rf_lead *l);
 void rf_api_leads_list(rf_ctx *c);
 void rf_api_leads_create(rf_ctx *c);
 void rf_api_leads_export(rf_ctx *c);
@@ -134,7 +129,6 @@ void rf_api_sales_get(rf_ctx *c);
 void rf_api_refunds_create(rf_ctx *c);
 
 /* payouts.c. A payout run as the API shows it (the command line prints the same). */
-json_t *rf_api_payout_run_json(rf_store *s, rf_arena *a, const rf_payout_run *r, rf_err *err);
 void rf_api_payouts_list(rf_ctx *c);
 void rf_api_payouts_create(rf_ctx *c);
 void rf_api_payouts_get(rf_ctx *c);

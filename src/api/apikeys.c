@@ -65,7 +65,7 @@ void rf_api_keys_create(rf_ctx *c)
 		goto fail;
 	}
 	json_decref(body);
-	json_t *out = rf_api_apikey_json(&k);
+	json_t *out = rf_view_apikey(&k);
 	json_object_set_new(out, "key", json_string(secret));
 	rf_json_send(c, 201, out);
 	return;
@@ -88,7 +88,7 @@ void rf_api_keys_list(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, rf_api_apikey_json(&items[i]));
+		json_array_append_new(data, rf_view_apikey(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 }
 
@@ -111,5 +111,5 @@ void rf_api_keys_revoke(rf_ctx *c)
 			return;
 		}
 	}
-	rf_json_send(c, 200, rf_api_apikey_json(&k));
+	rf_json_send(c, 200, rf_view_apikey(&k));
 }

@@ -23,21 +23,6 @@ static const char *fmt_money(char *buf, size_t len, int64_t amount, const char *
 }
 
 /* A rate in parts per billion as a decimal ("0.92"). */
-static void fmt_rate(char *buf, size_t len, int64_t ppb)
-{
-	char num[40];
-	if (rf_money_format(ppb, 9, num, sizeof num) < 0) {
-		snprintf(buf, len, "%lld", (long long)ppb);
-		return;
-	}
-	size_t n = strlen(num);
-	while (n > 0 && num[n - 1] == '0')
-		num[--n] = '\0';
-	if (n > 0 && num[n - 1] == '.')
-		num[--n] = '\0';
-	snprintf(buf, len, "%s", num);
-}
-
 /* A basis-point rate as a percentage ("12.5%"). */
 static void fmt_bps(char *buf, size_t len, int64_t bps)
 {
@@ -131,7 +116,7 @@ static json_t *explain(rf_ctx *c, const rf_commission *e)
 	}
 	json_t *fx = json_null();
 	if (e->has_fx && e->has_amount) {
-		fmt_rate(rate, sizeof rate, e->fx_rate_ppb);
+		rf_view_fx_rate(rate, sizeof rate, e->fx_rate_ppb);
 		fmt_money(amount, sizeof amount, e->amount, e->currency);
 		text = rf_arena_printf(c->a, "%s; converted to %s at %s%s = %s", text, e->currency, rate,
 				       e->fx_inverse ? " (the inverse of the stored reverse rate)" : "", amount);
@@ -161,27 +146,7 @@ static json_t *explain(rf_ctx *c, const rf_commission *e)
 
 json_t *rf_api_commission_json(rf_ctx *c, const rf_commission *e, bool full)
 {
-	char rate[40] = "";
-	if (e->has_fx)
-		fmt_rate(rate, sizeof rate, e->fx_rate_ppb);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:{s:s, s:s, s:o}}", "id", e->id, "object",
-			      "commission", "program_id", e->program_id, "partner_id", e->partner_id, "role", e->role,
-			      "level", (json_int_t)e->level, "rule", e->rule, "event", "type", e->event_type, "id",
-			      e->event_id, "at", rf_json_time(e->event_at));
-	json_object_set_new(o, "lead_id", rf_json_nullable(e->lead_id));
-	json_object_set_new(o, "sale_id", rf_json_nullable(e->sale_id));
-	json_object_set_new(o, "refund_id", rf_json_nullable(e->refund_id));
-	json_object_set_new(o, "reverses_id", rf_json_nullable(e->reverses_id));
-	json_object_set_new(o, "plan_id", rf_json_nullable(e->plan_id));
-	json_object_set_new(o, "plan_version", e->plan_id ? json_integer(e->plan_version) : json_null());
-	json_object_set_new(o, "earned", rf_json_money_new(e->earned, e->earned_currency));
-	json_object_set_new(o, "amount", e->has_amount ? rf_json_money_new(e->amount, e->currency) : json_null());
-	json_object_set_new(o, "currency", rf_json_code(e->currency));
-	json_object_set_new(o, "fx_rate", e->has_fx ? json_string(rate) : json_null());
-	json_object_set_new(o, "status", json_string(e->status));
-	json_object_set_new(o, "status_reason", rf_json_nullable(e->status_reason));
-	json_object_set_new(o, "hold_until", rf_json_time(e->hold_until));
-	json_object_set_new(o, "created_at", rf_json_time(e->created_at));
+	json_t *o = rf_view_commission(e);
 	if (full) {
 		json_object_set_new(o, "explanation", explain(c, e));
 		rf_commission_event *ev = NULL;
@@ -403,7 +368,7 @@ void rf_api_partners_balance(rf_ctx *c)
 static json_t *fx_json(const rf_fx_rate *r)
 {
 	char rate[40];
-	fmt_rate(rate, sizeof rate, r->rate_ppb);
+	rf_view_fx_rate(rate, sizeof rate, r->rate_ppb);
 	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "object", "fx_rate", "base", rf_json_code(r->base), "quote",
 			 rf_json_code(r->quote), "rate", rate, "valid_from", rf_json_time(r->valid_from), "created_at",
 			 rf_json_time(r->created_at));

@@ -47,63 +47,6 @@ rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, i
 	return RF_OK;
 }
 
-static json_t *str_list(char *const *items, size_t n)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(items[i]));
-	return arr;
-}
-
-json_t *rf_api_program_json(const rf_program *p)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:o, s:o, s:o, s:o}", "id", p->id, "object",
-			      "program", "name", p->name, "currency", rf_json_code(p->currency), "cookie_window_days",
-			      (json_int_t)p->cookie_window_days, "attribution_model", p->attribution_model,
-			      "holding_period_days", (json_int_t)p->holding_period_days, "payout_threshold",
-			      rf_json_money_new(p->payout_threshold, p->currency), "tracking_params",
-			      str_list(p->tracking_params, p->n_tracking_params), "created_at",
-			      rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
-	json_object_set_new(o, "allowed_domains", str_list(p->allowed_domains, p->n_allowed_domains));
-	json_object_set_new(o, "fallback_url", rf_json_nullable(p->fallback_url));
-	json_object_set_new(o, "repeat_click_minutes", json_integer(p->repeat_click_minutes));
-	json_object_set_new(o, "protection_days", json_integer(p->protection_days));
-	json_object_set_new(o, "conflict_days", json_integer(p->conflict_days));
-	json_object_set_new(o, "tracking_origins", str_list(p->tracking_origins, p->n_tracking_origins));
-	json_object_set_new(o, "stripe_webhook_configured", json_boolean(p->stripe_secret_sealed != NULL));
-	json_object_set_new(o, "partner_signup", json_string(p->partner_signup ? p->partner_signup : "review"));
-	json_object_set_new(o, "payout_schedule",
-			    json_pack("{s:s, s:I, s:I}", "every", "month", "day", (json_int_t)p->payout_day,
-				      "terms_days", (json_int_t)p->payout_terms_days));
-	return o;
-}
-
-json_t *rf_api_partner_json(rf_ctx *c, const rf_partner *p)
-{
-	json_t *meta = json_loads(p->metadata ? p->metadata : "{}", 0, NULL);
-	if (!meta)
-		meta = json_object();
-	json_t *tax = json_pack("{s:o, s:o, s:o}", "legal_name", rf_json_nullable(p->tax_legal_name), "country",
-				rf_json_nullable(p->tax_country), "tax_id_last4", rf_json_nullable(p->tax_id_last4));
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", p->id,
-	    "object", "partner", "program_id", p->program_id, "kind", p->kind, "status", p->status, "name", p->name,
-	    "email", p->email, "company", rf_json_nullable(p->company), "currency", rf_json_code(p->currency),
-	    "cost_per_lead", rf_json_money_new(p->cost_per_lead, p->cost_per_lead_currency), "team_parent_id",
-	    rf_json_nullable(p->team_parent_id), "recruited_by_id", rf_json_nullable(p->recruited_by_id), "tax_profile",
-	    tax, "metadata", meta, "status_reason", rf_json_nullable(p->status_reason), "created_at",
-	    rf_json_time(p->created_at), "updated_at", rf_json_time(p->updated_at));
-	json_object_set_new(o, "plan_id", rf_json_nullable(p->plan_id));
-	json_object_set_new(o, "payout_hold_reason", rf_json_nullable(p->payout_hold_reason));
-	json_object_set_new(o, "recruitment_code", rf_json_nullable(p->recruitment_code));
-	/* Only an active partner recruits: the link is shown while it works, so nobody shares a dead one. */
-	char *url = p->recruitment_code && strcmp(p->status, "active") == 0
-			? rf_arena_printf(c->a, "%s/portal?recruiter=%s", c->app->cfg->public_url, p->recruitment_code)
-			: NULL;
-	json_object_set_new(o, "recruitment_url", rf_json_nullable(url));
-	return o;
-}
-
 rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err)
 {
 	p->recruitment_code = rf_arena_alloc(c->a, RF_RECRUIT_CODE_LEN + 1);
@@ -111,23 +54,6 @@ rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err)
 		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	rf_recruit_code_generate(p->recruitment_code, RF_RECRUIT_CODE_LEN + 1);
 	return RF_OK;
-}
-
-json_t *rf_api_user_json(const rf_user *u)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", u->id, "object", "user", "email", u->email,
-			 "role", u->role, "partner_id", rf_json_nullable(u->partner_id), "disabled",
-			 u->disabled_at != 0, "created_at", rf_json_time(u->created_at), "disabled_at",
-			 rf_json_time(u->disabled_at));
-}
-
-json_t *rf_api_apikey_json(const rf_apikey *k)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o, s:o}", "id", k->id, "object", "api_key",
-			 "name", k->name, "role", k->role, "partner_id", rf_json_nullable(k->partner_id), "prefix",
-			 k->prefix, "revoked", k->revoked_at != 0, "created_by", rf_json_nullable(k->created_by),
-			 "created_at", rf_json_time(k->created_at), "last_used_at", rf_json_time(k->last_used_at),
-			 "revoked_at", rf_json_time(k->revoked_at));
 }
 
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err)

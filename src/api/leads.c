@@ -38,47 +38,6 @@ static const rf_jfield status_fields[] = {
     {NULL, 0, false, 0, NULL},
 };
 
-/* The registration's state as people read it: pending, approved, rejected or expired (protection over). */
-static const char *registration_state(const rf_lead *l, int64_t now)
-{
-	if (!l->registration)
-		return NULL;
-	if (strcmp(l->status, "pending_review") == 0)
-		return "pending";
-	if (strcmp(l->status, "rejected") == 0)
-		return "rejected";
-	return l->protected_until > now ? "approved" : "expired";
-}
-
-json_t *rf_api_lead_json(const rf_lead *l)
-{
-	int64_t now = rf_clock_now_ms();
-	json_t *meta = json_loads(l->metadata ? l->metadata : "{}", 0, NULL);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "id", l->id, "object", "lead",
-			      "program_id", l->program_id, "email", rf_json_nullable(l->email), "external_id",
-			      rf_json_nullable(l->external_id), "name", rf_json_nullable(l->name), "company",
-			      rf_json_nullable(l->company), "phone", rf_json_nullable(l->phone), "source", l->source,
-			      "status", l->status);
-	json_object_set_new(o, "attribution",
-			    json_pack("{s:o, s:o, s:s, s:o}", "partner_id", rf_json_nullable(l->partner_id), "agent_id",
-				      rf_json_nullable(l->agent_id), "method", l->method, "click_id",
-				      rf_json_nullable(l->click_id)));
-	const char *reg = registration_state(l, now);
-	json_object_set_new(o, "registration",
-			    reg ? json_pack("{s:s, s:o, s:o}", "state", reg, "reason",
-					    rf_json_nullable(l->review_reason), "protected_until",
-					    rf_json_time(l->protected_until))
-				: json_null());
-	json_object_set_new(o, "metadata", meta ? meta : json_object());
-	json_object_set_new(o, "created_at", rf_json_time(l->created_at));
-	json_object_set_new(o, "updated_at", rf_json_time(l->updated_at));
-	json_object_set_new(o, "status_changed_at", rf_json_time(l->status_at));
-	json_object_set_new(o, "converted_at", rf_json_time(l->converted_at));
-	json_object_set_new(o, "time_to_conversion_seconds",
-			    l->converted_at ? json_integer((l->converted_at - l->created_at) / 1000) : json_null());
-	return o;
-}
-
 /* Picks the program: given, or from the partner, agent, code or click that came with the lead, or the only one. */
 static rf_status resolve_program(rf_ctx *c, json_t *body, rf_program *prog, rf_err *err)
 {
@@ -346,7 +305,7 @@ void rf_api_leads_create(rf_ctx *c)
 			json_decref(rcf);
 			goto fail;
 		}
-		json_t *out = rf_api_lead_json(&existing);
+		json_t *out = rf_view_lead(&existing);
 		json_object_set_new(out, "conflicts", rcf);
 		json_decref(body);
 		reply_committed(c, 200, out, key, hash);
@@ -362,7 +321,7 @@ void rf_api_leads_create(rf_ctx *c)
 				   "this prospect is already a lead in the program");
 			goto fail;
 		}
-		json_t *out = rf_api_lead_json(&existing);
+		json_t *out = rf_view_lead(&existing);
 		json_object_set_new(out, "duplicate", json_true());
 		json_decref(body);
 		reply_committed(c, 200, out, key, hash);
@@ -431,7 +390,7 @@ void rf_api_leads_create(rf_ctx *c)
 		json_decref(cf);
 		goto fail;
 	}
-	json_t *out = rf_api_lead_json(&l);
+	json_t *out = rf_view_lead(&l);
 	if (cf)
 		json_object_set_new(out, "conflicts", cf);
 	json_decref(body);
@@ -478,7 +437,7 @@ void rf_api_leads_get(rf_ctx *c)
 	rf_lead l;
 	if (!load(c, &l))
 		return;
-	json_t *out = rf_api_lead_json(&l);
+	json_t *out = rf_view_lead(&l);
 	if (l.registration && strcmp(l.status, "pending_review") == 0) {
 		/* Whoever reviews a registration needs its conflicts as they stand now. */
 		rf_err err = {0};
@@ -554,7 +513,7 @@ void rf_api_leads_update(rf_ctx *c)
 	    rf_api_audit(c, "lead.update", l.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_lead_json(&l));
+	rf_json_send(c, 200, rf_view_lead(&l));
 	return;
 fail:
 	json_decref(body);
@@ -597,7 +556,7 @@ void rf_api_leads_status(rf_ctx *c)
 	if (move(c, &l, rf_arena_strdup(c->a, to), reason && *reason ? reason : NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_lead_json(&l));
+	rf_json_send(c, 200, rf_view_lead(&l));
 	return;
 fail:
 	json_decref(body);
@@ -644,7 +603,7 @@ static void review(rf_ctx *c, bool approve)
 	if (move(c, &l, approve ? "new" : "rejected", reason, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_lead_json(&l));
+	rf_json_send(c, 200, rf_view_lead(&l));
 	return;
 fail:
 	json_decref(body);
@@ -732,7 +691,7 @@ void rf_api_leads_list(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, rf_api_lead_json(&items[i]));
+		json_array_append_new(data, rf_view_lead(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 }
 

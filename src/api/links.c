@@ -24,21 +24,6 @@ static const rf_jfield link_fields[] = {
     {NULL, 0, false, 0, NULL},
 };
 
-json_t *rf_api_link_json(rf_ctx *c, const rf_link *l)
-{
-	char *url = rf_arena_printf(c->a, "%s/r/%s", c->app->cfg->public_url, l->code);
-	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:b, s:o, s:o, s:o}", "id",
-	    l->id, "object", "link", "program_id", l->program_id, "partner_id", l->partner_id, "code", l->code, "url",
-	    url ? url : "", "destination_url", l->destination_url, "target_url",
-	    l->target_url ? l->target_url : l->destination_url, "campaign", rf_json_nullable(l->campaign), "utm",
-	    "source", rf_json_nullable(l->utm_source), "medium", rf_json_nullable(l->utm_medium), "campaign",
-	    rf_json_nullable(l->utm_campaign), "term", rf_json_nullable(l->utm_term), "content",
-	    rf_json_nullable(l->utm_content), "archived", l->archived_at != 0, "archived_at",
-	    rf_json_time(l->archived_at), "created_at", rf_json_time(l->created_at), "updated_at",
-	    rf_json_time(l->updated_at));
-}
-
 /* Checks a destination against URL rules and the program's allowed domains. */
 static rf_status check_destination(const rf_program *prog, const char *url, rf_err *err)
 {
@@ -177,7 +162,7 @@ void rf_api_links_create(rf_ctx *c)
 	if (rc != RF_OK || commit_change(c, "link.create", l.id, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 201, rf_api_link_json(c, &l));
+	rf_json_send(c, 201, rf_view_link(rf_ctx_svc(c), &l));
 	return;
 fail:
 	json_decref(body);
@@ -202,7 +187,7 @@ void rf_api_links_get(rf_ctx *c)
 {
 	rf_link l;
 	if (load(c, &l))
-		rf_json_send(c, 200, rf_api_link_json(c, &l));
+		rf_json_send(c, 200, rf_view_link(rf_ctx_svc(c), &l));
 }
 
 void rf_api_links_update(rf_ctx *c)
@@ -244,7 +229,7 @@ void rf_api_links_update(rf_ctx *c)
 	    commit_change(c, "link.update", l.id, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_link_json(c, &l));
+	rf_json_send(c, 200, rf_view_link(rf_ctx_svc(c), &l));
 	return;
 fail:
 	json_decref(body);
@@ -279,6 +264,6 @@ void rf_api_links_list(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, rf_api_link_json(c, &items[i]));
+		json_array_append_new(data, rf_view_link(rf_ctx_svc(c), &items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 }

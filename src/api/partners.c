@@ -326,7 +326,7 @@ void rf_api_partners_create(rf_ctx *c)
 	if (save(c, &p, true, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 201, rf_api_partner_json(c, &p));
+	rf_json_send(c, 201, rf_view_partner(rf_ctx_svc(c), &p));
 	return;
 fail:
 	json_decref(body);
@@ -347,7 +347,7 @@ void rf_api_partners_get(rf_ctx *c)
 {
 	rf_partner p;
 	if (load(c, &p))
-		rf_json_send(c, 200, rf_api_partner_json(c, &p));
+		rf_json_send(c, 200, rf_view_partner(rf_ctx_svc(c), &p));
 }
 
 void rf_api_partners_update(rf_ctx *c)
@@ -397,7 +397,7 @@ void rf_api_partners_update(rf_ctx *c)
 	if (save(c, &p, false, before, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_partner_json(c, &p));
+	rf_json_send(c, 200, rf_view_partner(rf_ctx_svc(c), &p));
 	return;
 fail:
 	json_decref(body);
@@ -454,7 +454,7 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	}
 	free(dtxt);
 	rf_codes_changed();
-	rf_json_send(c, 200, rf_api_partner_json(c, &p));
+	rf_json_send(c, 200, rf_view_partner(rf_ctx_svc(c), &p));
 }
 
 void rf_api_partners_suspend(rf_ctx *c)
@@ -520,7 +520,7 @@ void rf_api_partners_list(rf_ctx *c)
 								 "object", "recruit", "name", items[i].name, "kind",
 								 items[i].kind, "status", items[i].status, "created_at",
 								 rf_json_time(items[i].created_at))
-						     : rf_api_partner_json(c, &items[i]));
+						     : rf_view_partner(rf_ctx_svc(c), &items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 	return;
 fail:

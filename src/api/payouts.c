@@ -15,71 +15,10 @@
 #define MAX_ITEMS 10000
 #define DAY_MS 86400000LL
 
-static json_t *item_json(rf_store *s, rf_arena *a, const rf_payout_item *it)
-{
-	rf_partner p;
-	rf_err err = {0};
-	bool known = rf_store_partner_get(s, it->partner_id, &p, a, &err) == RF_OK;
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o}", "id", it->id, "object", "payout_item",
-		      "partner_id", it->partner_id, "name", rf_json_nullable(known ? p.name : NULL), "email",
-		      rf_json_nullable(known ? p.email : NULL), "amount", rf_json_money_new(it->amount, it->currency),
-		      "entries", (json_int_t)it->entries, "status", it->status, "reference",
-		      rf_json_nullable(it->reference), "failure_reason", rf_json_nullable(it->failure_reason));
-	json_object_set_new(o, "paid_at", rf_json_time(it->paid_at));
-	return o;
-}
-
-json_t *rf_api_payout_run_json(rf_store *s, rf_arena *a, const rf_payout_run *r, rf_err *err)
-{
-	rf_payout_item *items = NULL;
-	size_t n = 0;
-	if (rf_store_payout_items(s, r->id, NULL, 0, 0, MAX_ITEMS, &items, &n, a, err) != RF_OK)
-		return NULL;
-	json_t *arr = json_array();
-	/* Totals per currency, of what the run pays (failed items left out). */
-	struct {
-		char cur[4];
-		int64_t sum, count;
-	} tot[32];
-	size_t nt = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(arr, item_json(s, a, &items[i]));
-		if (strcmp(items[i].status, "failed") == 0)
-			continue;
-		size_t k = 0;
-		while (k < nt && strcmp(tot[k].cur, items[i].currency) != 0)
-			k++;
-		if (k == nt && nt < 32) {
-			memcpy(tot[nt].cur, items[i].currency, 4);
-			tot[nt].sum = tot[nt].count = 0;
-			nt++;
-		}
-		if (k < nt) {
-			tot[k].sum += items[i].amount;
-			tot[k].count++;
-		}
-	}
-	json_t *totals = json_array();
-	for (size_t k = 0; k < nt; k++)
-		json_array_append_new(totals, json_pack("{s:o, s:o, s:I}", "currency", rf_json_code(tot[k].cur),
-							"amount", rf_json_money_new(tot[k].sum, tot[k].cur), "items",
-							(json_int_t)tot[k].count));
-	json_t *left = json_loads(r->left_out ? r->left_out : "[]", 0, NULL);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", r->id, "object", "payout_run",
-			      "program_id", r->program_id, "status", r->status, "cutoff", rf_json_time(r->cutoff),
-			      "items", arr, "totals", totals, "left_out", left ? left : json_array());
-	json_object_set_new(o, "created_by", json_string(r->created_by));
-	json_object_set_new(o, "approved_by", rf_json_nullable(r->approved_by));
-	json_object_set_new(o, "created_at", rf_json_time(r->created_at));
-	json_object_set_new(o, "approved_at", rf_json_time(r->approved_at));
-	return o;
-}
-
 static void reply_run(rf_ctx *c, int status, const rf_payout_run *run)
 {
 	rf_err err = {0};
-	json_t *o = rf_api_payout_run_json(c->app->store, c->a, run, &err);
+	json_t *o = rf_view_payout_run(rf_ctx_svc(c), run, &err);
 	if (!o) {
 		json_decref(o);
 		rf_json_error(c, &err);
@@ -141,7 +80,7 @@ void rf_api_payouts_list(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = rf_api_payout_run_json(c->app->store, c->a, &items[i], &err);
+		json_t *o = rf_view_payout_run(rf_ctx_svc(c), &items[i], &err);
 		if (!o) {
 			json_decref(data);
 			rf_json_error(c, &err);
@@ -166,7 +105,7 @@ void rf_api_payouts_get(rf_ctx *c)
 	if (!load_run(c, &run))
 		return;
 	rf_err err = {0};
-	json_t *o = rf_api_payout_run_json(c->app->store, c->a, &run, &err);
+	json_t *o = rf_view_payout_run(rf_ctx_svc(c), &run, &err);
 	if (!o) {
 		rf_json_error(c, &err);
 		return;

@@ -180,8 +180,8 @@ void rf_api_portal_signup(rf_ctx *c)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 201,
-		     json_pack("{s:o, s:o, s:s, s:s}", "partner", rf_api_partner_json(c, &p), "user",
-			       rf_api_user_json(&u), "csrf_token", csrf, "next",
+		     json_pack("{s:o, s:o, s:s, s:s}", "partner", rf_view_partner(rf_ctx_svc(c), &p), "user",
+			       rf_view_user(&u), "csrf_token", csrf, "next",
 			       strcmp(p.status, "active") == 0 ? "welcome" : "wait_for_approval"));
 	return;
 fail:

@@ -224,7 +224,7 @@ void rf_api_programs_list(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, rf_api_program_json(&items[i]));
+		json_array_append_new(data, rf_view_program(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 }
 
@@ -250,7 +250,7 @@ void rf_api_programs_create(rf_ctx *c)
 		rf_json_error(c, &err);
 		return;
 	}
-	rf_json_send(c, 201, rf_api_program_json(&p));
+	rf_json_send(c, 201, rf_view_program(&p));
 }
 
 /* Loads the program named in the path, checking the caller may see it; sends the error and returns false. */
@@ -272,7 +272,7 @@ void rf_api_programs_get(rf_ctx *c)
 {
 	rf_program p;
 	if (load(c, &p))
-		rf_json_send(c, 200, rf_api_program_json(&p));
+		rf_json_send(c, 200, rf_view_program(&p));
 }
 
 void rf_api_programs_update(rf_ctx *c)
@@ -300,5 +300,5 @@ void rf_api_programs_update(rf_ctx *c)
 		return;
 	}
 	rf_codes_changed();
-	rf_json_send(c, 200, rf_api_program_json(&p));
+	rf_json_send(c, 200, rf_view_program(&p));
 }

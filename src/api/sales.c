@@ -10,24 +10,6 @@
 #include "../http/auth.h"
 #include "api.h"
 
-static json_t *sale_json(const rf_sale *x)
-{
-	json_t *meta = json_loads(x->metadata ? x->metadata : "{}", 0, NULL);
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s}", "id", x->id, "object", "sale", "program_id",
-		      x->program_id, "customer_id", x->customer_id, "lead_id", x->lead_id, "partner_id",
-		      rf_json_nullable(x->partner_id), "agent_id", rf_json_nullable(x->agent_id), "amount",
-		      rf_json_money_new(x->amount, x->currency), "external_id", x->external_id, "kind", x->kind);
-	json_object_set_new(o, "occurred_at", rf_json_time(x->occurred_at));
-	json_object_set_new(o, "refunded", rf_json_money_new(x->refunded, x->currency));
-	json_object_set_new(o, "disputed", rf_json_money_new(x->disputed, x->currency));
-	json_object_set_new(o, "metadata", meta ? meta : json_object());
-	json_object_set_new(o, "source", json_string(x->source));
-	json_object_set_new(o, "note", rf_json_nullable(x->note));
-	json_object_set_new(o, "created_at", rf_json_time(x->created_at));
-	return o;
-}
-
 static json_t *entries_json(rf_ctx *c, const rf_commission *items, size_t n)
 {
 	json_t *a = json_array();
@@ -41,7 +23,7 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 	rf_sale_result res;
 	if (rf_svc_sale_ingest(rf_ctx_svc(c), in, &res, err) != RF_OK)
 		return err->status;
-	*out = sale_json(&res.sale);
+	*out = rf_view_sale(&res.sale);
 	json_object_set_new(*out, "commissions", entries_json(c, res.entries, res.n));
 	if (res.replay)
 		json_object_set_new(*out, "duplicate", json_true());
@@ -50,24 +32,13 @@ rf_status rf_api_sale_ingest(rf_ctx *c, const rf_sale_input *in, json_t **out, i
 	return RF_OK;
 }
 
-static json_t *refund_json(const rf_refund *r)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", r->id, "object", "refund", "program_id",
-			      r->program_id, "sale_id", r->sale_id, "kind", r->kind, "amount",
-			      rf_json_money_new(r->amount, r->currency), "external_id",
-			      rf_json_nullable(r->external_id), "reason", rf_json_nullable(r->reason));
-	json_object_set_new(o, "occurred_at", rf_json_time(r->occurred_at));
-	json_object_set_new(o, "created_at", rf_json_time(r->created_at));
-	return o;
-}
-
 rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **out, int *status, char **refund_id,
 			       rf_err *err)
 {
 	rf_refund_result res;
 	if (rf_svc_refund_ingest(rf_ctx_svc(c), in, &res, err) != RF_OK)
 		return err->status;
-	*out = refund_json(&res.refund);
+	*out = rf_view_refund(&res.refund);
 	if (res.replay)
 		json_object_set_new(*out, "duplicate", json_true());
 	json_object_set_new(*out, "commissions", entries_json(c, res.entries, res.n));
@@ -237,7 +208,7 @@ void rf_api_sales_get(rf_ctx *c)
 		rf_json_error(c, &err);
 		return;
 	}
-	json_t *out = sale_json(&x);
+	json_t *out = rf_view_sale(&x);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		if (!scope || strcmp(items[i].partner_id, scope) == 0)
@@ -253,7 +224,7 @@ void rf_api_sales_get(rf_ctx *c)
 	}
 	json_t *refunds = json_array();
 	for (size_t i = 0; i < nr; i++)
-		json_array_append_new(refunds, refund_json(&rf[i]));
+		json_array_append_new(refunds, rf_view_refund(&rf[i]));
 	json_object_set_new(out, "refunds", refunds);
 	rf_json_send(c, 200, out);
 }
@@ -292,7 +263,7 @@ void rf_api_sales_list(rf_ctx *c)
 		goto fail;
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, sale_json(&items[i]));
+		json_array_append_new(data, rf_view_sale(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 	return;
 fail:

@@ -92,7 +92,7 @@ void rf_api_login(rf_ctx *c)
 	}
 	json_decref(body);
 	rf_req_log_actor(c->req, u.id);
-	rf_json_send(c, 200, json_pack("{s:o, s:s}", "user", rf_api_user_json(&u), "csrf_token", csrf));
+	rf_json_send(c, 200, json_pack("{s:o, s:s}", "user", rf_view_user(&u), "csrf_token", csrf));
 	return;
 fail:
 	json_decref(body);

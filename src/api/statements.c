@@ -526,7 +526,7 @@ static void payout_hold(rf_ctx *c, bool hold)
 	    rf_api_audit(c, hold ? "partner.hold_payouts" : "partner.release_payouts", p.id, dcopy, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_partner_json(c, &p));
+	rf_json_send(c, 200, rf_view_partner(rf_ctx_svc(c), &p));
 	return;
 fail:
 	json_decref(body);

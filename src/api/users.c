@@ -93,7 +93,7 @@ void rf_api_users_create(rf_ctx *c)
 	    rf_api_audit(c, "user.create", u.id, NULL, &err) != RF_OK) {
 		goto fail;
 	}
-	json_t *out = rf_api_user_json(&u);
+	json_t *out = rf_view_user(&u);
 	if (password == generated)
 		json_object_set_new(out, "password", json_string(generated));
 	json_decref(body);
@@ -115,7 +115,7 @@ void rf_api_users_get(rf_ctx *c)
 {
 	rf_user u;
 	if (load(c, &u))
-		rf_json_send(c, 200, rf_api_user_json(&u));
+		rf_json_send(c, 200, rf_view_user(&u));
 }
 
 void rf_api_users_update(rf_ctx *c)
@@ -197,7 +197,7 @@ void rf_api_users_update(rf_ctx *c)
 	    rf_api_audit(c, "user.update", u.id, NULL, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
-	rf_json_send(c, 200, rf_api_user_json(&u));
+	rf_json_send(c, 200, rf_view_user(&u));
 	return;
 fail:
 	json_decref(body);
@@ -218,6 +218,6 @@ void rf_api_users_list(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, rf_api_user_json(&items[i]));
+		json_array_append_new(data, rf_view_user(&items[i]));
 	rf_json_send(c, 200, rf_json_list(data, more));
 }

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/api.h"
 #include "../core/clock.h"
 #include "../svc/payouts.h"
+#include "../svc/views.h"
 #include "cli.h"
 #include "options.h"
 
@@ -54,7 +54,7 @@ static rf_status payout_step(rf_store *s, void *arg, rf_err *err)
 			return err->status;
 		}
 	}
-	j->out = rf_api_payout_run_json(s, j->a, &run, err);
+	j->out = rf_view_payout_run(&sv, &run, err);
 	return j->out ? RF_OK : err->status;
 }
 

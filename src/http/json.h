@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../core/json.h"
 #include "../core/money.h"
 #include "router.h"
 
@@ -56,18 +57,6 @@ bool rf_json_has(json_t *obj, const char *name); /* present, even if null */
 /* Reads a money member that rf_json_check accepted: sets *m, checks the currency and that the amount is
  * between min and max; RF_EINVAL naming the field otherwise. */
 rf_status rf_json_money(json_t *obj, const char *name, int64_t min, int64_t max, rf_money *m, rf_err *err);
-
-/* A JSON string, or null for NULL. */
-json_t *rf_json_nullable(const char *s);
-
-/* A currency code as the API writes it: lower case ("usd"). */
-json_t *rf_json_code(const char *code);
-
-/* {"amount":…, "currency":"usd"} */
-json_t *rf_json_money_new(int64_t amount, const char *currency);
-
-/* RFC 3339 string for unix ms, or JSON null for 0. */
-json_t *rf_json_time(int64_t ms);
 
 /* Reads limit (1..100, default 20) and starting_after from the query; sends nothing. */
 rf_status rf_json_page(rf_ctx *c, rf_page *page, rf_err *err);
