@@ -12,6 +12,7 @@
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/payouts.h"
+#include "../svc/events.h"
 #include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
@@ -127,6 +128,10 @@ void rf_api_sales_list(rf_ctx *c);
 void rf_api_sales_create(rf_ctx *c);
 void rf_api_sales_get(rf_ctx *c);
 void rf_api_refunds_create(rf_ctx *c);
+
+/* events.c */
+void rf_api_events_list(rf_ctx *c);
+void rf_api_events_get(rf_ctx *c);
 
 /* payouts.c. A payout run as the API shows it (the command line prints the same). */
 void rf_api_payouts_list(rf_ctx *c);

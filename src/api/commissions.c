@@ -285,7 +285,7 @@ static void review(rf_ctx *c, action act)
 		goto fail;
 	}
 	int64_t now = rf_clock_now_ms();
-	if (rf_store_commission_set_status(c->app->store, &e, to, reason, c->who.actor, now, &err) != RF_OK)
+	if (rf_svc_commission_set_status(rf_ctx_svc(c), &e, to, reason, now, &err) != RF_OK)
 		goto fail;
 	/* Reversals of the entry follow it, so a balance never keeps half of a sale's story. */
 	rf_commission_filter f = {.page = {.limit = 100}, .reverses_id = e.id};
@@ -300,7 +300,7 @@ static void review(rf_ctx *c, action act)
 		if (act == ACT_HOLD && strcmp(items[i].status, "approved") == 0)
 			continue;
 		char *why = rf_arena_printf(c->a, "follows %s", e.id);
-		if (rf_store_commission_set_status(c->app->store, &items[i], to, why, c->who.actor, now, &err) != RF_OK)
+		if (rf_svc_commission_set_status(rf_ctx_svc(c), &items[i], to, why, now, &err) != RF_OK)
 			goto fail;
 	}
 	char action_name[40];

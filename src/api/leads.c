@@ -301,7 +301,8 @@ void rf_api_leads_create(rf_ctx *c)
 		if (conflicts(c, &existing, &prog, &rcf, &err) != RF_OK ||
 		    rf_store_lead_update(c->app->store, &existing, &err) != RF_OK ||
 		    rf_store_lead_event_add(c->app->store, existing.id, &ev, &err) != RF_OK ||
-		    rf_api_audit(c, "lead.register", existing.id, NULL, &err) != RF_OK) {
+		    rf_api_audit(c, "lead.register", existing.id, NULL, &err) != RF_OK ||
+		    rf_svc_event_lead(rf_ctx_svc(c), "deal.registered", &existing, &err) != RF_OK) {
 			json_decref(rcf);
 			goto fail;
 		}
@@ -386,7 +387,9 @@ void rf_api_leads_create(rf_ctx *c)
 	if (rf_store_lead_insert(c->app->store, &l, &err) != RF_OK ||
 	    rf_store_lead_event_add(c->app->store, l.id, &ev, &err) != RF_OK ||
 	    rf_svc_rollup_lead(rf_ctx_svc(c), &l, RF_M_LEADS, l.created_at, &err) != RF_OK ||
-	    rf_api_audit(c, "lead.create", l.id, NULL, &err) != RF_OK) {
+	    rf_api_audit(c, "lead.create", l.id, NULL, &err) != RF_OK ||
+	    rf_svc_event_lead(rf_ctx_svc(c), "lead.created", &l, &err) != RF_OK ||
+	    (l.registration && rf_svc_event_lead(rf_ctx_svc(c), "deal.registered", &l, &err) != RF_OK)) {
 		json_decref(cf);
 		goto fail;
 	}
@@ -487,7 +490,10 @@ static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *rea
 	}
 	char action[48];
 	snprintf(action, sizeof action, "lead.%s", status);
-	return rf_api_audit(c, action, l->id, NULL, err);
+	if (rf_api_audit(c, action, l->id, NULL, err) != RF_OK)
+		return err->status;
+	return rf_svc_event_lead(rf_ctx_svc(c),
+				 strcmp(status, "converted") == 0 ? "lead.converted" : "lead.status_changed", l, err);
 }
 
 void rf_api_leads_update(rf_ctx *c)
@@ -600,7 +606,8 @@ static void review(rf_ctx *c, bool approve)
 	l.review_reason = reason ? (char *)reason : NULL;
 	if (approve)
 		l.protected_until = rf_clock_now_ms() + prog.protection_days * 86400000LL;
-	if (move(c, &l, approve ? "new" : "rejected", reason, &err) != RF_OK)
+	if (move(c, &l, approve ? "new" : "rejected", reason, &err) != RF_OK ||
+	    rf_svc_event_lead(rf_ctx_svc(c), approve ? "deal.approved" : "deal.rejected", &l, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_view_lead(&l));

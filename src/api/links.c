@@ -159,7 +159,8 @@ void rf_api_links_create(rf_ctx *c)
 		rf_err_set(&err, RF_ECONFLICT, "code", "the code %s is taken", l.code);
 		goto fail;
 	}
-	if (rc != RF_OK || commit_change(c, "link.create", l.id, &err) != RF_OK)
+	if (rc != RF_OK || commit_change(c, "link.create", l.id, &err) != RF_OK ||
+	    rf_svc_event_link(rf_ctx_svc(c), "link.created", &l, &err) != RF_OK)
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 201, rf_view_link(rf_ctx_svc(c), &l));
@@ -222,11 +223,13 @@ void rf_api_links_update(rf_ctx *c)
 	apply_text(c, body, &l);
 	l.target_url = with_utm(c, &l);
 	json_t *arch = json_object_get(body, "archived");
+	bool was_archived = l.archived_at != 0;
 	if (arch)
 		l.archived_at = json_is_true(arch) ? (l.archived_at ? l.archived_at : rf_clock_now_ms()) : 0;
 	l.updated_at = rf_clock_now_ms();
 	if (rf_store_link_update(c->app->store, &l, &err) != RF_OK ||
-	    commit_change(c, "link.update", l.id, &err) != RF_OK)
+	    commit_change(c, "link.update", l.id, &err) != RF_OK ||
+	    (!was_archived && l.archived_at && rf_svc_event_link(rf_ctx_svc(c), "link.archived", &l, &err) != RF_OK))
 		goto fail;
 	json_decref(body);
 	rf_json_send(c, 200, rf_view_link(rf_ctx_svc(c), &l));

@@ -241,6 +241,15 @@ static rf_status save(rf_ctx *c, rf_partner *p, bool creating, const char *befor
 	free(detail);
 	if (rc != RF_OK)
 		return err->status;
+	rf_svc *sv = rf_ctx_svc(c);
+	if (creating &&
+	    rf_svc_event_partner(sv, strcmp(p->status, "applied") == 0 ? "partner.applied" : "partner.created", p,
+				 err) != RF_OK)
+		return err->status;
+	/* A recruiter named now (at the creation or later): the recruit is the recruiter's news too. */
+	bool recruited = p->recruited_by_id && (creating || !before || strcmp(before, p->recruited_by_id) != 0);
+	if (recruited && rf_svc_event_partner(sv, "partner.recruited", p, err) != RF_OK)
+		return err->status;
 	return RF_OK;
 }
 
@@ -435,6 +444,12 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 		return;
 	}
 	const char *reason = body ? rf_json_str(body, "reason") : NULL;
+	/* What the change means: an application approved or rejected, a partner suspended, banned or reinstated. */
+	const char *type = strcmp(status, "active") == 0
+			       ? (strcmp(p.status, "applied") == 0 ? "partner.approved" : "partner.reactivated")
+			   : strcmp(status, "suspended") == 0 ? "partner.suspended"
+			   : strcmp(p.status, "applied") == 0 ? "partner.rejected"
+							      : "partner.banned";
 	p.status = (char *)status;
 	p.status_reason = reason ? rf_arena_strdup(c->a, reason) : NULL;
 	p.updated_at = rf_clock_now_ms();
@@ -447,7 +462,8 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 	snprintf(action, sizeof action, "partner.%s", status);
 	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
 	    rf_store_links_version_bump(c->app->store, &err) != RF_OK ||
-	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK) {
+	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK ||
+	    rf_svc_event_partner(rf_ctx_svc(c), type, &p, &err) != RF_OK) {
 		free(dtxt);
 		rf_json_error(c, &err);
 		return;

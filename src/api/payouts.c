@@ -161,7 +161,8 @@ void rf_api_payouts_cancel(rf_ctx *c)
 	run.status = "cancelled";
 	run.updated_at = rf_clock_now_ms();
 	if (rf_store_payout_run_update(c->app->store, &run, &err) != RF_OK ||
-	    rf_api_audit(c, "payout_run.cancel", run.id, NULL, &err) != RF_OK)
+	    rf_api_audit(c, "payout_run.cancel", run.id, NULL, &err) != RF_OK ||
+	    rf_svc_event_payout_run(rf_ctx_svc(c), "payout_run.cancelled", &run, &err) != RF_OK)
 		goto fail;
 	reply_run(c, 200, &run);
 	return;

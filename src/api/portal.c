@@ -173,8 +173,12 @@ void rf_api_portal_signup(rf_ctx *c)
 	char *detail =
 	    recruited ? rf_arena_printf(c->a, "{\"recruited_by_id\":\"%s\",\"via\":\"recruitment_link\"}", recruiter.id)
 		      : NULL;
+	rf_svc *sv = rf_ctx_svc(c);
 	if (rf_store_user_insert(c->app->store, &u, &err) != RF_OK ||
-	    rf_api_audit(c, "partner.signup", p.id, detail, &err) != RF_OK)
+	    rf_api_audit(c, "partner.signup", p.id, detail, &err) != RF_OK ||
+	    rf_svc_event_partner(sv, "partner.applied", &p, &err) != RF_OK ||
+	    (strcmp(p.status, "active") == 0 && rf_svc_event_partner(sv, "partner.approved", &p, &err) != RF_OK) ||
+	    (recruited && rf_svc_event_partner(sv, "partner.recruited", &p, &err) != RF_OK))
 		goto fail;
 	if (rf_auth_start_session(c, u.id, &csrf, &err) != RF_OK)
 		goto fail;

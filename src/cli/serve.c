@@ -137,6 +137,8 @@ int rf_cli_serve(int argc, char **argv)
 	     NULL},
 	    {"jobs-interval-ms", "REFD_JOBS_INTERVAL_MS", true, "60000",
 	     "how often background jobs (approving commissions after their holding period) run", NULL},
+	    {"event-retention-days", "REFD_EVENT_RETENTION_DAYS", true, "30",
+	     "how long events (GET /api/v1/events) and their webhook deliveries are kept (7 to 3650 days)", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
 	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
@@ -162,6 +164,8 @@ int rf_cli_serve(int argc, char **argv)
 	    rf_cli_long(rf_option_get(opts, "group-commit-delay-us"), "group-commit-delay-us", 0, 100000, &bad);
 	long jobs_interval =
 	    rf_cli_long(rf_option_get(opts, "jobs-interval-ms"), "jobs-interval-ms", 10, 86400000, &bad);
+	long retention =
+	    rf_cli_long(rf_option_get(opts, "event-retention-days"), "event-retention-days", 7, 3650, &bad);
 	if (bad)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
@@ -250,7 +254,8 @@ int rf_cli_serve(int argc, char **argv)
 		fprintf(stderr, "refd: %s\n", err.message);
 		return 1;
 	}
-	if (rf_jobs_start(db, jobs_interval, &err) != RF_OK) {
+	rf_jobs_config jc = {.interval_ms = jobs_interval, .event_retention_days = (int)retention};
+	if (rf_jobs_start(db, &jc, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
 		rf_clicks_stop();
 		return 1;

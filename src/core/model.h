@@ -347,4 +347,54 @@ bool rf_attribution_model_valid(const char *s);
  * in *parent, owned by the callee's arena. Non-zero on failure. */
 typedef int (*rf_parent_fn)(void *ctx, const char *id, char **parent);
 
+/* An event of the log: a change that matters, with the object as the API showed it then (JSON). */
+typedef struct {
+	char *id, *type;
+	char *program_id; /* NULL when it is about no program */
+	char *object_id;
+	char *partner_id; /* the partner it concerns (the portal shows it to that partner), or NULL */
+	char *data;       /* JSON object */
+	int64_t created_at;
+} rf_event;
+
+/* Where an integrator wants events (Standard Webhooks). */
+typedef struct {
+	char *id, *url, *description;
+	char *event_types; /* JSON array of types, ["*"] for all */
+	char *program_id;  /* NULL: every program */
+	unsigned char *secret_sealed;
+	size_t secret_sealed_len;
+	unsigned char *old_secret_sealed; /* the secret before the last rotation, NULL when none */
+	size_t old_secret_sealed_len;
+	int64_t old_secret_until; /* the old secret signs beside the new one until then */
+	char *status;             /* enabled | disabled */
+	char *disabled_reason;
+	int64_t failing_since; /* when its deliveries began to fail without a success since; 0 when they do not */
+	int64_t created_at, updated_at;
+} rf_webhook_endpoint;
+
+/* One thing to send because of an event: kind "webhook" (target: an endpoint). */
+typedef struct {
+	char *id, *kind, *target_id, *event_id;
+	char *status; /* pending | delivered | failed | cancelled */
+	int attempts;
+	int64_t next_at;     /* when it may be tried (again) */
+	int64_t lease_until; /* claimed by a sender until then */
+	bool has_status_code;
+	int last_status_code;
+	char *last_error;
+	int64_t created_at, updated_at;
+} rf_delivery;
+
+/* One attempt of a delivery. */
+typedef struct {
+	char *delivery_id;
+	int64_t at;
+	bool has_status_code;
+	int status_code;
+	int64_t latency_ms;
+	char *response; /* the first bytes of the answer */
+	char *error;    /* why there was no answer, or NULL */
+} rf_delivery_attempt;
+
 #endif

@@ -12,6 +12,7 @@
 #include "../core/clock.h"
 #include "../core/text.h"
 #include "../svc/commissions.h"
+#include "../svc/events.h"
 
 static struct {
 	pthread_t thread;
@@ -19,6 +20,7 @@ static struct {
 	pthread_cond_t cv;
 	bool running, stop, kicked;
 	long interval_ms;
+	int retention_days;
 	rf_store *store;
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -43,6 +45,35 @@ rf_status rf_jobs_approve_due(rf_store *s, int64_t now, int max, int *approved, 
 	approve_job j = {now, max, 0};
 	rf_status rc = rf_store_tx(s, approve_step, &j, err);
 	*approved = rc == RF_OK ? j.approved : 0;
+	return rc;
+}
+
+typedef struct {
+	int64_t now;
+	int max, done;
+	int64_t removed;
+	int keep_days;
+} events_job;
+
+static rf_status expire_step(rf_store *s, void *arg, rf_err *err)
+{
+	events_job *j = arg;
+	rf_arena a;
+	rf_arena_init(&a, 16u << 20);
+	rf_svc sv = {s, &a, "system:deals", NULL};
+	rf_status rc = rf_svc_events_expire_deals(&sv, j->now, j->max, &j->done, err);
+	rf_arena_reset(&a);
+	return rc;
+}
+
+static rf_status purge_step(rf_store *s, void *arg, rf_err *err)
+{
+	events_job *j = arg;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_svc sv = {s, &a, "system:retention", NULL};
+	rf_status rc = rf_svc_events_purge(&sv, j->now, j->keep_days, j->max, &j->removed, err);
+	rf_arena_reset(&a);
 	return rc;
 }
 
@@ -76,6 +107,30 @@ static void *run(void *arg)
 			if (approved < 500)
 				break;
 		}
+		for (;;) {
+			rf_err err = {0};
+			events_job j = {.now = rf_clock_now_ms(), .max = 200};
+			if (rf_store_tx(J.store, expire_step, &j, &err) != RF_OK) {
+				log_line("error", "deal expiry job failed", 0, err.message);
+				break;
+			}
+			if (j.done)
+				log_line("info", "deal registrations expired", j.done, NULL);
+			if (j.done < j.max)
+				break;
+		}
+		for (;;) {
+			rf_err err = {0};
+			events_job j = {.now = rf_clock_now_ms(), .max = 1000, .keep_days = J.retention_days};
+			if (rf_store_tx(J.store, purge_step, &j, &err) != RF_OK) {
+				log_line("error", "event retention job failed", 0, err.message);
+				break;
+			}
+			if (j.removed)
+				log_line("info", "events removed after their keeping time", (int)j.removed, NULL);
+			if (j.removed < j.max)
+				break;
+		}
 		pthread_mutex_lock(&J.mu);
 		if (J.stop)
 			break;
@@ -96,11 +151,12 @@ static void *run(void *arg)
 	return NULL;
 }
 
-rf_status rf_jobs_start(const char *location, long interval_ms, rf_err *err)
+rf_status rf_jobs_start(const char *location, const rf_jobs_config *cfg, rf_err *err)
 {
 	if (rf_store_open(location, &J.store, err) != RF_OK)
 		return err->status;
-	J.interval_ms = interval_ms;
+	J.interval_ms = cfg->interval_ms;
+	J.retention_days = cfg->event_retention_days > 0 ? cfg->event_retention_days : 30;
 	J.stop = J.kicked = false;
 	if (pthread_create(&J.thread, NULL, run, NULL) != 0) {
 		rf_store_close(J.store);

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Background work that runs beside the HTTP server: the holding-period job approves pending commissions whose
- * holding period has ended. */
+ * holding period has ended, deal registrations whose protection ended get their deal.expired event, and events
+ * older than their keeping time are removed. */
 #ifndef RF_JOBS_H
 #define RF_JOBS_H
 
 #include "../core/status.h"
 #include "../store/store.h"
 
-/* Starts the jobs thread on its own connection to the database at location, running every interval_ms. */
-rf_status rf_jobs_start(const char *location, long interval_ms, rf_err *err);
+typedef struct {
+	long interval_ms;         /* how often the jobs run */
+	int event_retention_days; /* events (and their deliveries) older than this are removed */
+} rf_jobs_config;
+
+/* Starts the jobs thread on its own connection to the database at location. */
+rf_status rf_jobs_start(const char *location, const rf_jobs_config *cfg, rf_err *err);
 
 /* Runs the jobs now rather than at the next interval (after the clock moved, for instance). */
 void rf_jobs_kick(void);

@@ -535,4 +535,61 @@ rf_status rf_store_copy_verify(rf_store *from, rf_store *to, rf_copy_check *out,
 rf_status rf_store_setting_get(rf_store *s, const char *key, char **value, rf_arena *a, rf_err *err);
 rf_status rf_store_setting_set(rf_store *s, const char *key, const char *value, rf_err *err);
 
+/* The event log. Insert writes an event in the caller's transaction (RF_ECONFLICT on "id" when taken). */
+rf_status rf_store_event_insert(rf_store *s, const rf_event *e, rf_err *err);
+rf_status rf_store_event_get(rf_store *s, const char *id, rf_event *out, rf_arena *a, rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *type, *program_id, *object_id;
+	const char *scope_id;             /* only events about this partner and its team's agents */
+	int64_t created_from, created_to; /* [from, to); 0 for open */
+	bool oldest_first;
+} rf_event_filter;
+
+rf_status rf_store_event_list(rf_store *s, const rf_event_filter *f, rf_event **items, size_t *n, bool *has_more,
+			      rf_arena *a, rf_err *err);
+/* Removes up to max events made before `before`, the oldest first, with the deliveries made for them and their
+ * attempts; *removed says how many events went. */
+rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err);
+
+/* Deal registrations whose protection ended in (from, to] and that have no deal.expired event yet (approved ones:
+ * not waiting for review, rejected or converted), the first to end first; at most max. */
+rf_status rf_store_registrations_expired(rf_store *s, int64_t from, int64_t to, int max, rf_lead **items, size_t *n,
+					 rf_arena *a, rf_err *err);
+
+/* Webhook endpoints. Enabled ones of a program (and those of every program) are the ones an event goes to. */
+rf_status rf_store_webhook_endpoint_insert(rf_store *s, const rf_webhook_endpoint *w, rf_err *err);
+rf_status rf_store_webhook_endpoint_update(rf_store *s, const rf_webhook_endpoint *w, rf_err *err);
+rf_status rf_store_webhook_endpoint_get(rf_store *s, const char *id, rf_webhook_endpoint *out, rf_arena *a,
+					rf_err *err);
+rf_status rf_store_webhook_endpoint_delete(rf_store *s, const char *id, rf_err *err);
+rf_status rf_store_webhook_endpoint_list(rf_store *s, const rf_page *page, rf_webhook_endpoint **items, size_t *n,
+					 bool *has_more, rf_arena *a, rf_err *err);
+/* The enabled endpoints an event of program_id (NULL: of no program) may go to, whatever its type (the caller
+ * checks event_types). */
+rf_status rf_store_webhook_endpoints_enabled(rf_store *s, const char *program_id, rf_webhook_endpoint **items,
+					     size_t *n, rf_arena *a, rf_err *err);
+
+/* Deliveries: queued in the transaction of their event, claimed by one sender at a time. */
+rf_status rf_store_delivery_insert(rf_store *s, const rf_delivery *d, rf_err *err);
+rf_status rf_store_delivery_get(rf_store *s, const char *id, rf_delivery *out, rf_arena *a, rf_err *err);
+/* Claims up to max pending deliveries of kind that are due by now and not claimed by another sender (or whose
+ * claim ran out), the longest due first, until now + lease_ms: none of them is claimed again before then. Where
+ * transactions write at once, rows another transaction is claiming are passed over (FOR UPDATE SKIP LOCKED). */
+rf_status rf_store_delivery_claim(rf_store *s, const char *kind, int64_t now, int64_t lease_ms, int max,
+				  rf_delivery **items, size_t *n, rf_arena *a, rf_err *err);
+/* Records an attempt of delivery d and its outcome: d's status, attempts, next_at, last_status_code and
+ * last_error as given, its claim released. */
+rf_status rf_store_delivery_attempted(rf_store *s, const rf_delivery *d, const rf_delivery_attempt *at, rf_err *err);
+typedef struct {
+	rf_page page;
+	const char *target_id, *event_id, *status;
+} rf_delivery_filter;
+rf_status rf_store_delivery_list(rf_store *s, const rf_delivery_filter *f, rf_delivery **items, size_t *n,
+				 bool *has_more, rf_arena *a, rf_err *err);
+/* A delivery's attempts, oldest first (at most 1,000). */
+rf_status rf_store_delivery_attempts(rf_store *s, const char *delivery_id, rf_delivery_attempt **items, size_t *n,
+				     rf_arena *a, rf_err *err);
+
 #endif

@@ -13,21 +13,51 @@
 /* Every table refd keeps, in an order where each comes after those it refers to. A source table missing from the
  * list stops the copy (a table added by a later migration must be added here, not silently left behind). */
 static const char *const tables[] = {
-    "settings",      "programs",        "plans",         "plan_versions",  "partners",
-    "users",         "api_keys",        "sessions",      "login_failures", "audit_log",
-    "links",         "clicks",          "leads",         "lead_events",    "idempotency",
-    "customers",     "sales",           "refunds",       "commissions",    "commission_events",
-    "fx_rates",      "stripe_events",   "payout_runs",   "payout_items",   "payout_item_entries",
-    "payout_locks",  "password_resets", "rollup_entity", "rollup_keys",    "rollup_daily",
+    "settings",
+    "programs",
+    "plans",
+    "plan_versions",
+    "partners",
+    "users",
+    "api_keys",
+    "sessions",
+    "login_failures",
+    "audit_log",
+    "links",
+    "clicks",
+    "leads",
+    "lead_events",
+    "idempotency",
+    "customers",
+    "sales",
+    "refunds",
+    "commissions",
+    "commission_events",
+    "fx_rates",
+    "stripe_events",
+    "payout_runs",
+    "payout_items",
+    "payout_item_entries",
+    "payout_locks",
+    "password_resets",
+    "rollup_entity",
+    "rollup_keys",
+    "rollup_daily",
     "rollup_volume",
+    "events",
+    "webhook_endpoints",
+    "deliveries",
+    "delivery_attempts",
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
 /* Tables with a seq identity, whose next value PostgreSQL must be told after rows came with their own seq. */
-static const char *const seq_tables[] = {"programs",    "partners",    "users",   "api_keys",    "login_failures",
-					 "audit_log",   "links",       "leads",   "lead_events", "plans",
-					 "customers",   "sales",       "refunds", "commissions", "commission_events",
-					 "payout_runs", "payout_items"};
+static const char *const seq_tables[] = {
+    "programs",         "partners",     "users",   "api_keys",          "login_failures",
+    "audit_log",        "links",        "leads",   "lead_events",       "plans",
+    "customers",        "sales",        "refunds", "commissions",       "commission_events",
+    "payout_runs",      "payout_items", "events",  "webhook_endpoints", "deliveries",
+    "delivery_attempts"};
 
 /* Rows per INSERT while copying. */
 #define BATCH 64

@@ -592,6 +592,25 @@ rf_status rf_store_lead_list(rf_store *s, const rf_lead_filter *f, rf_lead **ite
 	return rf_q_collect(s, st, f->page.limit, sizeof(rf_lead), lead_fill, (void **)items, n, has_more, a, err);
 }
 
+rf_status rf_store_registrations_expired(rf_store *s, int64_t from, int64_t to, int max, rf_lead **items, size_t *n,
+					 rf_arena *a, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "SELECT " LEAD_COLS " FROM leads l WHERE l.registration = 1 AND l.protected_until > ?1 "
+		      "AND l.protected_until <= ?2 AND l.status NOT IN ('pending_review', 'rejected', "
+		      "'converted') AND NOT EXISTS (SELECT 1 FROM events e WHERE e.object_id = l.id AND "
+		      "e.type = 'deal.expired') ORDER BY l.protected_until, l.seq LIMIT ?3",
+		      err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_int(st, 1, from);
+	rf_db_bind_int(st, 2, to);
+	rf_db_bind_int(st, 3, max + 1);
+	bool more = false;
+	return rf_q_collect(s, st, max, sizeof(rf_lead), lead_fill, (void **)items, n, &more, a, err);
+}
+
 rf_status rf_store_lead_counts(rf_store *s, const rf_lead_filter *f, const char *const *statuses, size_t n,
 			       int64_t *counts, rf_err *err)
 {

@@ -11,6 +11,7 @@
 #include "../core/money.h"
 #include "../core/plan.h"
 #include "../core/text.h"
+#include "events.h"
 #include "ledger.h"
 #include "plans.h"
 #include "rollups.h"
@@ -127,7 +128,10 @@ static rf_status emit(rf_ledger *L, rf_commission *e, rf_err *err)
 	L->items[L->n++] = *e;
 	if (L->simulate)
 		return RF_OK;
-	return rf_store_commission_insert(sv->store, e, L->actor, err);
+	if (rf_store_commission_insert(sv->store, e, L->actor, err) != RF_OK)
+		return err->status;
+	return rf_svc_event_commission(
+	    sv, strcmp(e->rule, "reversal") == 0 ? "commission.reversed" : "commission.created", e, err);
 }
 
 /* Fills amount, currency and FX of e for beneficiary b from e->earned; an unknown rate holds the entry. */

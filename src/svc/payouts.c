@@ -10,6 +10,7 @@
 #include "../core/csv.h"
 #include "../core/money.h"
 #include "../core/text.h"
+#include "events.h"
 #include "ledger.h"
 #include "payouts.h"
 
@@ -114,7 +115,9 @@ rf_status rf_payout_create(rf_svc *sv, const rf_program *prog, int64_t cutoff, r
 	for (size_t i = 0; i < ni; i++)
 		if (rf_store_payout_item_insert(sv->store, &items[i], prog->id, cutoff, err) != RF_OK)
 			return err->status;
-	return rf_svc_audit(sv, "payout_run.create", run->id, NULL, err);
+	if (rf_svc_audit(sv, "payout_run.create", run->id, NULL, err) != RF_OK)
+		return err->status;
+	return rf_svc_event_payout_run(sv, "payout_run.created", run, err);
 }
 
 rf_status rf_payout_approve(rf_svc *sv, rf_payout_run *run, rf_err *err)
@@ -127,9 +130,10 @@ rf_status rf_payout_approve(rf_svc *sv, rf_payout_run *run, rf_err *err)
 	run->status = "approved";
 	run->approved_by = (char *)sv->actor;
 	run->approved_at = run->updated_at = rf_clock_now_ms();
-	if (rf_store_payout_run_update(sv->store, run, err) != RF_OK)
+	if (rf_store_payout_run_update(sv->store, run, err) != RF_OK ||
+	    rf_svc_audit(sv, "payout_run.approve", run->id, NULL, err) != RF_OK)
 		return err->status;
-	return rf_svc_audit(sv, "payout_run.approve", run->id, NULL, err);
+	return rf_svc_event_payout_run(sv, "payout_run.approved", run, err);
 }
 
 /* Marks the run paid once no item waits any more. */
@@ -144,7 +148,9 @@ static rf_status settle_run(rf_svc *sv, rf_payout_run *run, rf_err *err)
 			return RF_OK;
 	run->status = "paid";
 	run->updated_at = rf_clock_now_ms();
-	return rf_store_payout_run_update(sv->store, run, err);
+	if (rf_store_payout_run_update(sv->store, run, err) != RF_OK)
+		return err->status;
+	return rf_svc_event_payout_run(sv, "payout_run.paid", run, err);
 }
 
 rf_status rf_payout_item_paid(rf_svc *sv, rf_payout_run *run, rf_payout_item *it, const char *reference, bool failed,
@@ -163,7 +169,8 @@ rf_status rf_payout_item_paid(rf_svc *sv, rf_payout_run *run, rf_payout_item *it
 		it->failure_reason = (char *)reference;
 		if (rf_store_payout_item_update(sv->store, it, err) != RF_OK ||
 		    rf_store_payout_unlock_item(sv->store, it->id, err) != RF_OK ||
-		    rf_svc_audit(sv, "payout_item.fail", it->id, NULL, err) != RF_OK)
+		    rf_svc_audit(sv, "payout_item.fail", it->id, NULL, err) != RF_OK ||
+		    rf_svc_event_payout_item(sv, "payout_item.failed", it, err) != RF_OK)
 			return err->status;
 		return settle_run(sv, run, err);
 	}
@@ -178,9 +185,10 @@ rf_status rf_payout_item_paid(rf_svc *sv, rf_payout_run *run, rf_payout_item *it
 	char *why = rf_arena_printf(sv->a, "paid by %s%s%s", it->id, reference ? ", reference " : "",
 				    reference ? reference : "");
 	for (size_t i = 0; i < n; i++)
-		if (rf_store_commission_set_status(sv->store, &entries[i], "paid", why, sv->actor, now, err) != RF_OK)
+		if (rf_svc_commission_set_status(sv, &entries[i], "paid", why, now, err) != RF_OK)
 			return err->status;
-	if (rf_svc_audit(sv, "payout_item.paid", it->id, NULL, err) != RF_OK)
+	if (rf_svc_audit(sv, "payout_item.paid", it->id, NULL, err) != RF_OK ||
+	    rf_svc_event_payout_item(sv, "payout_item.paid", it, err) != RF_OK)
 		return err->status;
 	return settle_run(sv, run, err);
 }

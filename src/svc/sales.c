@@ -7,6 +7,7 @@
 #include "../core/clock.h"
 #include "../core/money.h"
 #include "../core/text.h"
+#include "events.h"
 #include "leads.h"
 #include "ledger.h"
 #include "rollups.h"
@@ -70,7 +71,7 @@ static rf_status new_lead(rf_svc *sv, const rf_program *prog, const char *email,
 	    rf_store_lead_event_add(sv->store, l->id, &ev, err) != RF_OK ||
 	    rf_svc_rollup_lead(sv, l, RF_M_LEADS, now, err) != RF_OK)
 		return err->status;
-	return RF_OK;
+	return rf_svc_event_lead(sv, "lead.created", l, err);
 }
 
 /* Finds the lead a sale or a provider's customer belongs to (creating it when unknown), credits an uncredited
@@ -264,6 +265,7 @@ rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result
 		    rf_svc_rollup_lead(sv, &l, RF_M_CUSTOMERS, l.converted_at, err) != RF_OK ||
 		    rf_store_lead_update(sv->store, &l, err) != RF_OK ||
 		    rf_store_lead_event_add(sv->store, l.id, &ev, err) != RF_OK ||
+		    rf_svc_event_lead(sv, "lead.converted", &l, err) != RF_OK ||
 		    rf_ledger_lead(&L, &l, x.occurred_at, err) != RF_OK)
 			return err->status;
 	}
@@ -277,7 +279,7 @@ rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result
 		if (rf_svc_audit(sv, "sale.no_commission", x.id, NULL, err) != RF_OK)
 			return err->status;
 	}
-	if (rf_svc_audit(sv, "sale.create", x.id, NULL, err) != RF_OK)
+	if (rf_svc_audit(sv, "sale.create", x.id, NULL, err) != RF_OK || rf_svc_event_sale(sv, &x, err) != RF_OK)
 		return err->status;
 	out->sale = x;
 	out->entries = L.items;
@@ -371,6 +373,7 @@ rf_status rf_svc_refund_ingest(rf_svc *sv, const rf_refund_input *in, rf_refund_
 	rf_ledger L = {.sv = sv, .prog = &prog, .actor = sv->actor};
 	if (rf_store_refund_insert(sv->store, &r, err) != RF_OK ||
 	    rf_store_sale_set_refunded(sv->store, x.id, x.refunded, x.disputed, err) != RF_OK ||
+	    rf_svc_event_refund(sv, &r, &x, err) != RF_OK ||
 	    rf_svc_sale_entries(sv, x.id, true, &orig, &n, err) != RF_OK ||
 	    rf_ledger_reverse(&L, &x, &r, orig, n, err) != RF_OK ||
 	    rf_svc_audit(sv, strcmp(r.kind, "dispute") == 0 ? "sale.dispute" : "sale.refund", r.id, NULL, err) != RF_OK)

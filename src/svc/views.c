@@ -172,17 +172,17 @@ json_t *rf_view_refund(const rf_refund *r)
 	return o;
 }
 
-static json_t *item_json(rf_svc *sv, const rf_payout_item *it)
+json_t *rf_view_payout_item(rf_svc *sv, const rf_payout_item *it)
 {
 	rf_partner p;
 	rf_err err = {0};
 	bool known = rf_store_partner_get(sv->store, it->partner_id, &p, sv->a, &err) == RF_OK;
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o}", "id", it->id, "object", "payout_item",
-		      "partner_id", it->partner_id, "name", rf_json_nullable(known ? p.name : NULL), "email",
-		      rf_json_nullable(known ? p.email : NULL), "amount", rf_json_money_new(it->amount, it->currency),
-		      "entries", (json_int_t)it->entries, "status", it->status, "reference",
-		      rf_json_nullable(it->reference), "failure_reason", rf_json_nullable(it->failure_reason));
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o}", "id", it->id, "object", "payout_item", "run_id",
+	    it->run_id, "partner_id", it->partner_id, "name", rf_json_nullable(known ? p.name : NULL), "email",
+	    rf_json_nullable(known ? p.email : NULL), "amount", rf_json_money_new(it->amount, it->currency), "entries",
+	    (json_int_t)it->entries, "status", it->status, "reference", rf_json_nullable(it->reference),
+	    "failure_reason", rf_json_nullable(it->failure_reason));
 	json_object_set_new(o, "paid_at", rf_json_time(it->paid_at));
 	return o;
 }
@@ -201,7 +201,7 @@ json_t *rf_view_payout_run(rf_svc *sv, const rf_payout_run *r, rf_err *err)
 	} tot[32];
 	size_t nt = 0;
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(arr, item_json(sv, &items[i]));
+		json_array_append_new(arr, rf_view_payout_item(sv, &items[i]));
 		if (strcmp(items[i].status, "failed") == 0)
 			continue;
 		size_t k = 0;

@@ -21,6 +21,8 @@ json_t *rf_view_refund(const rf_refund *r);
 json_t *rf_view_commission(const rf_commission *e);
 /* A payout run with its items and totals per currency; NULL when they cannot be read. */
 json_t *rf_view_payout_run(rf_svc *sv, const rf_payout_run *r, rf_err *err);
+/* One item of a payout run: a partner, the amount, its status. */
+json_t *rf_view_payout_item(rf_svc *sv, const rf_payout_item *it);
 /* An FX rate in parts per billion as a decimal ("0.92"). */
 void rf_view_fx_rate(char *buf, size_t len, int64_t ppb);
 

@@ -1120,6 +1120,12 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/payout-runs", 403, key=manager)
     call("GET", "/api/v1/payout-runs/" + run["id"], 200, key=admin)
     call("GET", "/api/v1/payout-runs/po_none", 404, key=admin)
+    # The log of what happened: the run's event among them, every one in the document's shape.
+    events = call("GET", "/api/v1/events?type=payout_run.created&limit=5", 200, key=admin)
+    assert events["data"] and events["data"][0]["type"] == "payout_run.created", events
+    call("GET", "/api/v1/events/" + events["data"][0]["id"], 200, key=admin)
+    call("GET", "/api/v1/events?type=no.such", 400, key=admin)
+    call("GET", "/api/v1/events/evt_none", 404, key=admin)
     call("GET", "/api/v1/payout-runs/%s/export" % run["id"], 409, key=admin)  # a draft
     call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 409, key=admin)
     approved_run = call("POST", "/api/v1/payout-runs/%s/approve" % run["id"], 200, key=admin)

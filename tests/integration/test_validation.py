@@ -332,6 +332,7 @@ def walk_world(s):
     w["usr"] = expect(s.post("/api/v1/users", {"email": "walk-user@walk.example", "role": "admin",
                                                "password": PW_WALK}, key=owner), 201)["id"]
     w["key"] = expect(s.post("/api/v1/api-keys", {"name": "spare"}, key=owner), 201)["id"]
+    w["evt"] = expect(s.get("/api/v1/events?limit=1", key=owner), 200)["data"][0]["id"]
     return w
 
 
@@ -339,7 +340,7 @@ def walk_url(w, pattern):
     """The pattern with each {param} filled with a real object of the world."""
     by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
                   "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
-                  "api-keys": "key"}
+                  "api-keys": "key", "events": "evt"}
     segs = pattern.split("/")
     for i, seg in enumerate(segs):
         if seg.startswith("{"):

@@ -3969,6 +3969,38 @@ static void fill_world(ctx *c, world *w)
 	rf_payout_item it = item_of(c, run.id, w->agent, 2000, "USD", 1);
 	OK(rf_store_payout_item_insert(c->s, &it, w->program, run.cutoff, E));
 	OK(rf_store_payout_lock(c->s, run.id, E));
+	/* The event log, an endpoint, a delivery of the event to it and its attempt. */
+	rf_event lev = {.id = new_id(c, "evt"),
+			.type = "sale.created",
+			.program_id = w->program,
+			.object_id = w->sale,
+			.partner_id = w->org,
+			.data = "{\"object\":\"sale\"}",
+			.created_at = T0 + DAY};
+	OK(rf_store_event_insert(c->s, &lev, E));
+	rf_webhook_endpoint wh = {.id = new_id(c, "wh"),
+				  .url = "https://hooks.example/",
+				  .event_types = "[\"*\"]",
+				  .program_id = w->program,
+				  .secret_sealed = (unsigned char *)"sealed",
+				  .secret_sealed_len = 6,
+				  .status = "enabled",
+				  .created_at = T0,
+				  .updated_at = T0};
+	OK(rf_store_webhook_endpoint_insert(c->s, &wh, E));
+	rf_delivery dl = {.id = new_id(c, "dlv"),
+			  .kind = "webhook",
+			  .target_id = wh.id,
+			  .event_id = lev.id,
+			  .status = "pending",
+			  .next_at = T0 + DAY,
+			  .created_at = T0 + DAY};
+	OK(rf_store_delivery_insert(c->s, &dl, E));
+	dl.attempts = 1;
+	dl.has_status_code = true;
+	dl.last_status_code = 500;
+	rf_delivery_attempt at = {.at = T0 + DAY, .has_status_code = true, .status_code = 500, .latency_ms = 12};
+	OK(rf_store_delivery_attempted(c->s, &dl, &at, E));
 }
 
 typedef struct {
@@ -4063,7 +4095,7 @@ CASE(copy_there_and_back)
 	rf_store *there = new_store(c, there_kind, true);
 	copy_log log = {0};
 	OK(rf_store_copy(c->s, there, on_copied, &log, E));
-	assert_int_equal(log.n, 31);
+	assert_int_equal(log.n, 35);
 	for (int i = 0; i < log.n; i++)
 		if (log.rows[i] <= 0)
 			fail_msg("the world has no rows in %s", log.names[i]);
@@ -4071,7 +4103,7 @@ CASE(copy_there_and_back)
 	OK(rf_store_copy_verify(c->s, there, &chk, &c->a, E));
 	if (chk.mismatch)
 		fail_msg("copy into %s: %s", rf_store_backend(there), chk.mismatch);
-	assert_int_equal(chk.tables, 31);
+	assert_int_equal(chk.tables, 35);
 	assert_true(chk.rows > 60);
 	assert_int_equal(chk.partners, 2);
 	same_world(c, c->s, there, &w);
@@ -4180,6 +4212,366 @@ CASE(bench_fill)
 
 /* ---- the list of cases, run per backend ---- */
 
+/* ---- events, webhook endpoints, deliveries ---- */
+
+static rf_event event_of(ctx *c, const char *type, const char *program, const char *object, const char *partner,
+			 int64_t at)
+{
+	rf_event e = {.id = new_id(c, "evt"),
+		      .type = (char *)type,
+		      .program_id = (char *)program,
+		      .object_id = (char *)object,
+		      .partner_id = (char *)partner,
+		      .data = rf_arena_printf(&c->a, "{\"id\":\"%s\",\"object\":\"thing\"}", object),
+		      .created_at = at};
+	return e;
+}
+
+static char *event_ids(ctx *c, const rf_event_filter *f, bool *more)
+{
+	rf_event *items = NULL;
+	size_t n = 0;
+	bool m = false;
+	OK(rf_store_event_list(c->s, f, &items, &n, more ? more : &m, &c->a, E));
+	return IDS(items, n, id);
+}
+
+CASE(events_log)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P"), *q = add_program(c, "Q");
+	char *org = add_partner(c, prog, "Org", "partner", NULL);
+	char *agent = add_partner(c, prog, "Agent", "agent", org);
+	char *other = add_partner(c, q, "Other", "partner", NULL);
+	rf_event e1 = event_of(c, "lead.created", prog, "lead_1", org, T0);
+	rf_event e2 = event_of(c, "lead.converted", prog, "lead_1", agent, T0 + DAY);
+	rf_event e3 = event_of(c, "sale.created", q, "sale_1", other, T0 + 2 * DAY);
+	rf_event e4 = event_of(c, "payout_run.created", prog, "po_1", NULL, T0 + 3 * DAY);
+	OK(rf_store_event_insert(c->s, &e1, E));
+	OK(rf_store_event_insert(c->s, &e2, E));
+	OK(rf_store_event_insert(c->s, &e3, E));
+	OK(rf_store_event_insert(c->s, &e4, E));
+	rf_event dup = e1;
+	FAILS(RF_ECONFLICT, "id", rf_store_event_insert(c->s, &dup, E));
+	rf_event got;
+	OK(rf_store_event_get(c->s, e2.id, &got, &c->a, E));
+	SAME(got.id, e2.id);
+	SAME(got.type, e2.type);
+	SAME(got.program_id, prog);
+	SAME(got.object_id, "lead_1");
+	SAME(got.partner_id, agent);
+	SAME(got.data, e2.data);
+	assert_int_equal(got.created_at, T0 + DAY);
+	OK(rf_store_event_get(c->s, e4.id, &got, &c->a, E));
+	assert_null(got.partner_id);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_event_get(c->s, "evt_missing", &got, &c->a, E));
+
+	rf_event_filter f = {.page = {.limit = 100, .settled = true}};
+	SAME(event_ids(c, &f, NULL), join(c, 4, e4.id, e3.id, e2.id, e1.id));
+	f.type = "lead.created";
+	SAME(event_ids(c, &f, NULL), e1.id);
+	f.type = NULL;
+	f.program_id = q;
+	SAME(event_ids(c, &f, NULL), e3.id);
+	f.program_id = NULL;
+	f.object_id = "lead_1";
+	SAME(event_ids(c, &f, NULL), join(c, 2, e2.id, e1.id));
+	f.object_id = NULL;
+	f.scope_id = org; /* the partner and its team's agents */
+	SAME(event_ids(c, &f, NULL), join(c, 2, e2.id, e1.id));
+	f.scope_id = agent;
+	SAME(event_ids(c, &f, NULL), e2.id);
+	f.scope_id = NULL;
+	f.created_from = T0 + DAY;
+	f.created_to = T0 + 3 * DAY;
+	SAME(event_ids(c, &f, NULL), join(c, 2, e3.id, e2.id));
+	f.created_from = f.created_to = 0;
+	bool more = false;
+	rf_event_filter pf = {.page = {.limit = 3, .settled = true}};
+	SAME(event_ids(c, &pf, &more), join(c, 3, e4.id, e3.id, e2.id));
+	assert_true(more);
+	pf.page.starting_after = e2.id;
+	SAME(event_ids(c, &pf, &more), e1.id);
+	assert_false(more);
+	rf_event_filter asc = {.page = {.limit = 2}, .oldest_first = true};
+	SAME(event_ids(c, &asc, &more), join(c, 2, e1.id, e2.id));
+	pf.page.starting_after = "evt_missing";
+	FAILS(RF_EINVAL, "starting_after",
+	      rf_store_event_list(c->s, &pf, &(rf_event *){NULL}, &(size_t){0}, &more, &c->a, E));
+	memset(E, 0, sizeof *E);
+
+	/* A delivery of e1, so that the purge is seen to take it along. */
+	rf_delivery d = {.id = new_id(c, "dlv"),
+			 .kind = "webhook",
+			 .target_id = "wh_x",
+			 .event_id = e1.id,
+			 .status = "pending",
+			 .next_at = T0,
+			 .created_at = T0};
+	OK(rf_store_delivery_insert(c->s, &d, E));
+	rf_delivery_attempt at = {.at = T0 + 1, .latency_ms = 5, .error = "refused"};
+	d.attempts = 1;
+	d.next_at = T0 + 60000;
+	d.last_error = "refused";
+	OK(rf_store_delivery_attempted(c->s, &d, &at, E));
+	int64_t removed = -1;
+	OK(rf_store_event_purge(c->s, T0 + DAY, 10, &removed, E));
+	assert_int_equal(removed, 1);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_event_get(c->s, e1.id, &got, &c->a, E));
+	rf_delivery dg;
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_get(c->s, d.id, &dg, &c->a, E));
+	rf_delivery_attempt *ats = NULL;
+	size_t nat = 9;
+	OK(rf_store_delivery_attempts(c->s, d.id, &ats, &nat, &c->a, E));
+	assert_int_equal(nat, 0);
+	/* At most max at a time, the oldest first. */
+	OK(rf_store_event_purge(c->s, T0 + 10 * DAY, 2, &removed, E));
+	assert_int_equal(removed, 2);
+	OK(rf_store_event_get(c->s, e4.id, &got, &c->a, E));
+	OK(rf_store_event_purge(c->s, T0 + 10 * DAY, 2, &removed, E));
+	assert_int_equal(removed, 1);
+	OK(rf_store_event_purge(c->s, T0 + 10 * DAY, 2, &removed, E));
+	assert_int_equal(removed, 0);
+}
+
+static rf_webhook_endpoint endpoint_of(ctx *c, const char *program, const char *types)
+{
+	rf_webhook_endpoint w = {.id = new_id(c, "wh"),
+				 .url = "https://hooks.example/refd",
+				 .description = "CRM sync",
+				 .event_types = (char *)types,
+				 .program_id = (char *)program,
+				 .secret_sealed = (unsigned char *)"sealed\0secret",
+				 .secret_sealed_len = 13,
+				 .status = "enabled",
+				 .created_at = T0,
+				 .updated_at = T0};
+	return w;
+}
+
+CASE(webhook_endpoints)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P"), *q = add_program(c, "Q");
+	rf_webhook_endpoint all = endpoint_of(c, NULL, "[\"*\"]");
+	rf_webhook_endpoint mine = endpoint_of(c, prog, "[\"lead.created\",\"sale.created\"]");
+	rf_webhook_endpoint theirs = endpoint_of(c, q, "[\"*\"]");
+	rf_webhook_endpoint off = endpoint_of(c, prog, "[\"*\"]");
+	off.status = "disabled";
+	off.disabled_reason = "failing for 5 days";
+	OK(rf_store_webhook_endpoint_insert(c->s, &all, E));
+	OK(rf_store_webhook_endpoint_insert(c->s, &mine, E));
+	OK(rf_store_webhook_endpoint_insert(c->s, &theirs, E));
+	OK(rf_store_webhook_endpoint_insert(c->s, &off, E));
+	FAILS(RF_ECONFLICT, "id", rf_store_webhook_endpoint_insert(c->s, &all, E));
+	rf_webhook_endpoint got;
+	OK(rf_store_webhook_endpoint_get(c->s, mine.id, &got, &c->a, E));
+	SAME(got.url, mine.url);
+	SAME(got.description, "CRM sync");
+	SAME(got.event_types, mine.event_types);
+	SAME(got.program_id, prog);
+	SAME_BYTES(got.secret_sealed, got.secret_sealed_len, mine.secret_sealed, mine.secret_sealed_len);
+	assert_null(got.old_secret_sealed);
+	SAME(got.status, "enabled");
+	assert_null(got.disabled_reason);
+	assert_int_equal(got.created_at, T0);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_webhook_endpoint_get(c->s, "wh_missing", &got, &c->a, E));
+
+	/* A rotation keeps the old secret beside the new one for a while. */
+	got.old_secret_sealed = got.secret_sealed;
+	got.old_secret_sealed_len = got.secret_sealed_len;
+	got.secret_sealed = (unsigned char *)"new";
+	got.secret_sealed_len = 3;
+	got.old_secret_until = T0 + DAY;
+	got.failing_since = T0 + 5;
+	got.updated_at = T0 + 7;
+	OK(rf_store_webhook_endpoint_update(c->s, &got, E));
+	rf_webhook_endpoint again;
+	OK(rf_store_webhook_endpoint_get(c->s, mine.id, &again, &c->a, E));
+	SAME_BYTES(again.secret_sealed, again.secret_sealed_len, (const unsigned char *)"new", 3);
+	SAME_BYTES(again.old_secret_sealed, again.old_secret_sealed_len, mine.secret_sealed, mine.secret_sealed_len);
+	assert_int_equal(again.old_secret_until, T0 + DAY);
+	assert_int_equal(again.failing_since, T0 + 5);
+	assert_int_equal(again.updated_at, T0 + 7);
+	rf_webhook_endpoint ghost = endpoint_of(c, NULL, "[]");
+	FAILS(RF_ENOTFOUND, NULL, rf_store_webhook_endpoint_update(c->s, &ghost, E));
+
+	rf_webhook_endpoint *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	rf_page page = {.limit = 3, .settled = true};
+	OK(rf_store_webhook_endpoint_list(c->s, &page, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 3, off.id, theirs.id, mine.id));
+	assert_true(more);
+	page.starting_after = mine.id;
+	OK(rf_store_webhook_endpoint_list(c->s, &page, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), all.id);
+	/* The enabled ones for an event of prog: those of every program and prog's. */
+	OK(rf_store_webhook_endpoints_enabled(c->s, prog, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, all.id, mine.id));
+	OK(rf_store_webhook_endpoints_enabled(c->s, NULL, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), all.id);
+
+	/* Deleted with its deliveries. */
+	rf_delivery d = {.id = new_id(c, "dlv"),
+			 .kind = "webhook",
+			 .target_id = mine.id,
+			 .event_id = "evt_1",
+			 .status = "pending",
+			 .next_at = T0,
+			 .created_at = T0};
+	OK(rf_store_delivery_insert(c->s, &d, E));
+	OK(rf_store_webhook_endpoint_delete(c->s, mine.id, E));
+	FAILS(RF_ENOTFOUND, NULL, rf_store_webhook_endpoint_get(c->s, mine.id, &got, &c->a, E));
+	rf_delivery dg;
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_get(c->s, d.id, &dg, &c->a, E));
+	FAILS(RF_ENOTFOUND, NULL, rf_store_webhook_endpoint_delete(c->s, mine.id, E));
+}
+
+CASE(deliveries_claimed_once)
+{
+	ctx *c = *state;
+	rf_delivery d[4];
+	for (int i = 0; i < 4; i++) {
+		rf_delivery x = {.id = new_id(c, "dlv"),
+				 .kind = i == 3 ? "mail" : "webhook",
+				 .target_id = "wh_a",
+				 .event_id = rf_arena_printf(&c->a, "evt_%d", i),
+				 .status = "pending",
+				 .next_at = T0 + i * 1000,
+				 .created_at = T0};
+		d[i] = x;
+		OK(rf_store_delivery_insert(c->s, &d[i], E));
+	}
+	FAILS(RF_ECONFLICT, "id", rf_store_delivery_insert(c->s, &d[0], E));
+	rf_delivery got;
+	OK(rf_store_delivery_get(c->s, d[1].id, &got, &c->a, E));
+	SAME(got.kind, "webhook");
+	SAME(got.target_id, "wh_a");
+	SAME(got.event_id, "evt_1");
+	SAME(got.status, "pending");
+	assert_int_equal(got.attempts, 0);
+	assert_int_equal(got.next_at, T0 + 1000);
+	assert_false(got.has_status_code);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_get(c->s, "dlv_missing", &got, &c->a, E));
+
+	/* Due by T0 + 1500: the first two webhooks, the longest due first; claimed for a minute. */
+	rf_delivery *items = NULL;
+	size_t n = 0;
+	OK(rf_store_delivery_claim(c->s, "webhook", T0 + 1500, 60000, 10, &items, &n, &c->a, E));
+	assert_int_equal(n, 2);
+	SAME(IDS(items, n, event_id), "evt_0 evt_1");
+	assert_int_equal(items[0].lease_until, T0 + 1500 + 60000);
+	/* Claimed: not again until the claim runs out, whoever asks. */
+	OK(rf_store_delivery_claim(c->s, "webhook", T0 + 2500, 60000, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, event_id), "evt_2");
+	OK(rf_store_delivery_claim(c->s, "webhook", T0 + 61499, 60000, 10, &items, &n, &c->a, E));
+	assert_int_equal(n, 0);
+	/* A sender that died: its claim runs out and another takes the delivery. */
+	OK(rf_store_delivery_claim(c->s, "webhook", T0 + 61500, 60000, 1, &items, &n, &c->a, E));
+	assert_int_equal(n, 1);
+	SAME(items[0].event_id, "evt_0");
+
+	/* An attempt: its outcome on the delivery (claim released), the attempt logged. */
+	got = d[1];
+	got.status = "pending";
+	got.attempts = 1;
+	got.next_at = T0 + 120000;
+	got.has_status_code = true;
+	got.last_status_code = 503;
+	got.last_error = "HTTP 503";
+	rf_delivery_attempt a1 = {.at = T0 + 1600,
+				  .has_status_code = true,
+				  .status_code = 503,
+				  .latency_ms = 42,
+				  .response = "busy",
+				  .error = "HTTP 503"};
+	OK(rf_store_delivery_attempted(c->s, &got, &a1, E));
+	got.status = "delivered";
+	got.attempts = 2;
+	got.last_status_code = 200;
+	got.last_error = NULL;
+	rf_delivery_attempt a2 = {
+	    .at = T0 + 120001, .has_status_code = true, .status_code = 200, .latency_ms = 7, .response = "ok"};
+	OK(rf_store_delivery_attempted(c->s, &got, &a2, E));
+	rf_delivery now;
+	OK(rf_store_delivery_get(c->s, d[1].id, &now, &c->a, E));
+	SAME(now.status, "delivered");
+	assert_int_equal(now.attempts, 2);
+	assert_int_equal(now.lease_until, 0);
+	assert_true(now.has_status_code);
+	assert_int_equal(now.last_status_code, 200);
+	assert_null(now.last_error);
+	assert_int_equal(now.updated_at, T0 + 120001);
+	rf_delivery_attempt *ats = NULL;
+	size_t nat = 0;
+	OK(rf_store_delivery_attempts(c->s, d[1].id, &ats, &nat, &c->a, E));
+	assert_int_equal(nat, 2);
+	assert_int_equal(ats[0].status_code, 503);
+	assert_int_equal(ats[0].latency_ms, 42);
+	SAME(ats[0].response, "busy");
+	SAME(ats[0].error, "HTTP 503");
+	SAME(ats[1].delivery_id, d[1].id);
+	assert_null(ats[1].error);
+	rf_delivery ghost = d[0];
+	ghost.id = "dlv_missing";
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_attempted(c->s, &ghost, &a1, E));
+	/* Delivered: never claimed again. */
+	OK(rf_store_delivery_claim(c->s, "webhook", T0 + 10 * DAY, 60000, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, event_id), "evt_0 evt_2");
+
+	/* The log of a target, newest first, by status. */
+	rf_delivery_filter f = {.page = {.limit = 10, .settled = true}, .target_id = "wh_a"};
+	bool more = false;
+	OK(rf_store_delivery_list(c->s, &f, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, event_id), "evt_3 evt_2 evt_1 evt_0");
+	f.status = "delivered";
+	OK(rf_store_delivery_list(c->s, &f, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, event_id), "evt_1");
+	f.status = NULL;
+	f.event_id = "evt_2";
+	OK(rf_store_delivery_list(c->s, &f, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), d[2].id);
+	f.event_id = NULL;
+	f.page.limit = 2;
+	f.page.starting_after = d[2].id;
+	OK(rf_store_delivery_list(c->s, &f, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, event_id), "evt_1 evt_0");
+	assert_false(more);
+}
+
+CASE(registrations_expired)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	char *ptn = add_partner(c, prog, "Org", "partner", NULL);
+	const char *statuses[] = {"new", "qualified", "pending_review", "rejected", "converted", "new"};
+	int64_t ends[] = {T0 + DAY, T0 + 2 * DAY, T0 + DAY, T0 + DAY, T0 + DAY, T0 + 9 * DAY};
+	char *ids[6];
+	for (int i = 0; i < 6; i++) {
+		rf_lead l = lead_of(c, prog, ptn, NULL, T0);
+		l.registration = true;
+		l.status = (char *)statuses[i];
+		l.protected_until = ends[i];
+		OK(rf_store_lead_insert(c->s, &l, E));
+		ids[i] = l.id;
+	}
+	add_lead(c, prog, ptn, NULL, T0); /* not a registration */
+	rf_lead *items = NULL;
+	size_t n = 0;
+	OK(rf_store_registrations_expired(c->s, T0, T0 + 3 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, ids[0], ids[1]));
+	OK(rf_store_registrations_expired(c->s, T0, T0 + 3 * DAY, 1, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), ids[0]);
+	OK(rf_store_registrations_expired(c->s, T0 + DAY, T0 + 3 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), ids[1]);
+	/* Once its deal.expired is written, a registration is not found again. */
+	rf_event e = event_of(c, "deal.expired", prog, ids[0], ptn, T0 + DAY);
+	OK(rf_store_event_insert(c->s, &e, E));
+	OK(rf_store_registrations_expired(c->s, T0, T0 + 10 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, ids[1], ids[5]));
+}
+
 #define CASES(X)                                 \
 	X(open_and_migrate)                      \
 	X(is_empty_until_a_program_or_user)      \
@@ -4231,6 +4623,10 @@ CASE(bench_fill)
 	X(tx_runs_again_after_a_retry)           \
 	X(rollback_and_idle)                     \
 	X(copy_there_and_back)                   \
+	X(events_log)                            \
+	X(webhook_endpoints)                     \
+	X(deliveries_claimed_once)               \
+	X(registrations_expired)                 \
 	X(bench_fill)
 
 #define ENTRY(name) {#name, name},
