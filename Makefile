@@ -3,7 +3,7 @@
 # what is missing (scripts/bootstrap.sh).
 
 CC ?= cc
-PKGS := libevent libevent_pthreads jansson sqlite3 libsodium libpq
+PKGS := libevent libevent_pthreads jansson sqlite3 libsodium libpq libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
@@ -13,7 +13,7 @@ LDLIBS = $(PKG_LIBS) -lhttp_parser -lpthread
 
 B ?= build
 SRC := $(wildcard src/core/*.c src/store/*.c src/store/db/*.c src/http/*.c src/track/*.c src/jobs/*.c src/api/*.c \
-	src/svc/*.c src/cli/*.c)
+	src/svc/*.c src/cli/*.c src/integrations/*.c)
 MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
 PG_MIGRATIONS := $(sort $(wildcard src/store/migrations/postgres/*.sql))
 GEN := $(B)/gen/migrations.c $(B)/gen/openapi.c $(B)/gen/web.c

@@ -7,16 +7,16 @@
 set -eu
 
 PKGS="build-essential pkg-config strace libevent-dev libhttp-parser-dev libjansson-dev libsqlite3-dev libsodium-dev libpq-dev \
-python3 curl ca-certificates"
+libcurl4-openssl-dev python3 curl ca-certificates"
 TEST=0
 for arg in "$@"; do
 	case "$arg" in
 	--test)
 		TEST=1
-		# PostgreSQL (server, contrib for pg_trgm, client) for the tests that run everything on it too; psycopg2 lets
-		# the Python tests read its tables as they read SQLite's.
+		# PostgreSQL (server, contrib for pg_trgm, client) for the tests that run everything on it too; aiosmtpd is
+		# the real SMTP server the mail tests send to (run with Debian's own python3).
 		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3 clang libclang-rt-14-dev postgresql postgresql-contrib \
-postgresql-client python3-psycopg2"
+postgresql-client python3-aiosmtpd"
 		;;
 	--bench) PKGS="$PKGS wrk nginx libmicrohttpd-dev sqlite3 postgresql postgresql-contrib postgresql-client" ;;
 	*)
