@@ -9,14 +9,14 @@
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/events.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/payouts.h"
-#include "../svc/events.h"
-#include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
+#include "../svc/views.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
@@ -170,6 +170,14 @@ void rf_api_password_reset_confirm(rf_ctx *c);
 
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
+
+/* integrations.c: connections to other systems and their inbound logs. */
+void rf_api_integrations_list(rf_ctx *c);
+void rf_api_integrations_create(rf_ctx *c);
+void rf_api_integrations_get(rf_ctx *c);
+void rf_api_integrations_update(rf_ctx *c);
+void rf_api_integrations_delete(rf_ctx *c);
+void rf_api_integrations_events(rf_ctx *c);
 
 /* users.c */
 void rf_api_users_list(rf_ctx *c);

@@ -30,6 +30,7 @@ static const char *const q_summary[] = {"program_id", "from", "to", "format", NU
 static const char *const q_breakdown[] = {"program_id", "from", "to", "group_by", "sort", "limit", "format", NULL};
 static const char *const q_program[] = {"program_id", NULL};
 static const char *const q_fx[] = {"base", "quote", "limit", NULL};
+static const char *const q_inbound[] = {"limit", "starting_after", "outcome", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
 
@@ -132,6 +133,12 @@ const rf_route rf_routes[] = {
 
     {"POST", "/api/v1/integrations/stripe/webhook", rf_api_stripe_webhook, RF_AUTH_PUBLIC,
      RF_ROUTE_BODY | RF_ROUTE_ANY_QUERY, q_program},
+    {"GET", "/api/v1/integrations", rf_api_integrations_list, RF_AUTH_ADMIN, 0, q_by_program},
+    {"POST", "/api/v1/integrations", rf_api_integrations_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
+    {"GET", "/api/v1/integrations/{id}", rf_api_integrations_get, RF_AUTH_ADMIN, 0, NULL},
+    {"PATCH", "/api/v1/integrations/{id}", rf_api_integrations_update, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
+    {"DELETE", "/api/v1/integrations/{id}", rf_api_integrations_delete, RF_AUTH_ADMIN, 0, NULL},
+    {"GET", "/api/v1/integrations/{id}/events", rf_api_integrations_events, RF_AUTH_ADMIN, 0, q_inbound},
 
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},

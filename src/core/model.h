@@ -101,6 +101,7 @@ typedef struct {
 	char *target_url; /* destination_url with the UTM parameters added: where the redirect goes */
 	char *campaign;
 	char *utm_source, *utm_medium, *utm_campaign, *utm_term, *utm_content;
+	char *coupon; /* a discount code of the billing system that credits the partner when a sale uses it; NULL */
 	int64_t archived_at; /* 0 while live */
 	int64_t created_at, updated_at;
 } rf_link;
@@ -145,7 +146,7 @@ typedef struct {
 	char *partner_id; /* credited partner (the team parent when an agent is credited) */
 	char *agent_id;   /* credited agent, or NULL */
 	char *click_id;
-	char *method;      /* explicit | code | click | cookie | none */
+	char *method;      /* explicit | coupon | code | click | cookie | none */
 	bool registration; /* submitted by a partner: a deal registration */
 	char *review_reason;
 	int64_t protected_until; /* an approved registration protects the claim until then */
@@ -200,7 +201,10 @@ typedef struct {
 	int64_t refunded, disputed;
 	char *note; /* why the sale earned nothing, or NULL */
 	char *metadata;
-	char *source; /* api | stripe */
+	char *source;          /* api | stripe | paddle | chargebee (and hubspot, salesforce, pipedrive, import) */
+	char *method;          /* how its partner was found: the lead's method, or coupon (rf_attr_method_name) */
+	char *coupon;          /* the coupon the customer used, as the source gave it; NULL when none */
+	char *source_event_id; /* the source system's event that recorded it; NULL when none (the API) */
 	int64_t created_at;
 } rf_sale;
 
@@ -216,6 +220,8 @@ typedef struct {
 	int64_t program_amount; /* in the program's currency, for reports */
 	char *external_id;
 	char *reason;
+	char *source;          /* as for sales; NULL for refunds recorded before sources were kept */
+	char *source_event_id; /* the source system's event that recorded it, or NULL */
 	int64_t occurred_at, created_at;
 } rf_refund;
 
@@ -372,6 +378,35 @@ typedef struct {
 	int64_t failing_since; /* when its deliveries began to fail without a success since; 0 when they do not */
 	int64_t created_at, updated_at;
 } rf_webhook_endpoint;
+
+/* A connection of a program to another system: a billing system that sends sales and refunds, or a CRM. */
+typedef struct {
+	char *id, *program_id;
+	char *system;                      /* paddle | chargebee | hubspot | salesforce | pipedrive */
+	char *name;                        /* as the admin named it, or NULL */
+	char *status;                      /* enabled | disabled */
+	unsigned char *credentials_sealed; /* a JSON object of strings, sealed with the instance key; NULL when none */
+	size_t credentials_sealed_len;
+	char *credential_keys; /* JSON array: the names of the credentials set, shown instead of them */
+	char *settings;        /* JSON object: the system's settings that are no secret */
+	char *stage_map;       /* JSON object: the other system's stages to refd's lead statuses */
+	char *base_url;        /* where refd calls the system; NULL for the system's own */
+	int64_t last_event_at; /* when it last sent something refd took; 0 never */
+	int64_t created_at, updated_at;
+} rf_connection;
+
+/* One request of a connected system (one event of it, in a batch) and what came of it. */
+typedef struct {
+	char *id, *connection_id, *program_id, *system;
+	char *event_id;   /* the system's id for it, as sent (NULL when none could be read) */
+	char *dedupe_key; /* unique per connection among handled events; NULL for duplicates and refusals */
+	char *type;       /* the system's event type, or NULL */
+	char *outcome;    /* processed | ignored | duplicate | refused */
+	char *reason;     /* why (ignored, refused), or a note */
+	char *object_id;  /* what refd made of it (lead_…, sale_…, rfd_…), or NULL */
+	int status_code;  /* what refd answered */
+	int64_t occurred_at, received_at;
+} rf_inbound_event;
 
 /* One thing to send because of an event: kind "webhook" (target: an endpoint). */
 typedef struct {

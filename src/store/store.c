@@ -153,25 +153,58 @@ rf_status rf_store_schema_version(rf_store *s, int *db_v, int *bin_v, rf_err *er
 	return db_version(s, db_v, err);
 }
 
+/* After a migration that ran with SQLite's foreign keys off: RF_EIO naming the first row whose key refers to
+ * nothing, so that the migration is rolled back rather than leaving a broken reference behind. */
+static rf_status foreign_keys_hold(rf_store *s, const rf_migration *m, rf_err *err)
+{
+	rf_db_stmt *st = rf_q_prep(s, "PRAGMA foreign_key_check", err);
+	if (!st)
+		return err->status;
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW) {
+		char table[64], parent[64];
+		const char *t = rf_db_col_text(st, 0, NULL), *p = rf_db_col_text(st, 2, NULL);
+		snprintf(table, sizeof table, "%s", t ? t : "?");
+		snprintf(parent, sizeof parent, "%s", p ? p : "?");
+		long long row = (long long)rf_db_col_int(st, 1);
+		rf_db_reset(st);
+		return rf_err_set(err, RF_EIO, NULL, "migration %04d_%s left row %lld of %s referring to no row of %s",
+				  m->version, m->name, row, table, parent);
+	}
+	rf_db_reset(st);
+	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "checking foreign keys");
+}
+
 rf_status rf_store_migrate(rf_store *s, int *applied, rf_err *err)
 {
 	int cur = 0, n = 0;
+	bool fk_off = false;
 	if (applied)
 		*applied = 0;
 	bool pg = rf_q_dialect(s) == RF_DB_POSTGRES;
 	for (size_t i = 0; i < rf_migrations_count; i++) {
+		const rf_migration *m = &rf_migrations[i];
+		/* SQLite changes a table's CHECK constraints only by building the table again, which a table others
+		 * refer to allows only with foreign keys off (they cannot be turned off inside a transaction): such a
+		 * migration says so on its second line, and its keys are all checked before it commits. */
+		fk_off = !pg && strstr(m->sql, "\n-- refd: foreign keys off\n") != NULL;
+		if (fk_off && rf_q_exec(s, "PRAGMA foreign_keys = OFF", err) != RF_OK)
+			return err->status;
 		/* Two processes migrating at once run one after the other: SQLite's BEGIN IMMEDIATE takes the write
 		 * lock; on PostgreSQL a transaction-level advisory lock does (the table may not exist yet to lock). */
-		if (rf_db_begin(s->db, true) != RF_OK)
-			return rf_q_fail(s, err, "starting a migration");
+		if (rf_db_begin(s->db, true) != RF_OK) {
+			rf_q_fail(s, err, "starting a migration");
+			goto keys_on;
+		}
 		if (pg && rf_q_exec(s, "SELECT pg_advisory_xact_lock(7414301)", err) != RF_OK)
 			goto fail;
 		if (db_version(s, &cur, err) != RF_OK)
 			goto fail;
-		const rf_migration *m = &rf_migrations[i];
 		if (m->version <= cur) {
 			if (rf_db_commit(s->db) != RF_OK)
 				goto fail_db;
+			if (fk_off && rf_q_exec(s, "PRAGMA foreign_keys = ON", err) != RF_OK)
+				return err->status;
 			continue;
 		}
 		if (rf_db_exec(s->db, pg ? m->pg_sql : m->sql) != RF_OK) {
@@ -180,6 +213,8 @@ rf_status rf_store_migrate(rf_store *s, int *applied, rf_err *err)
 				   err->message);
 			goto fail;
 		}
+		if (fk_off && foreign_keys_hold(s, m, err) != RF_OK)
+			goto fail;
 		rf_db_stmt *st =
 		    rf_q_prep(s, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", err);
 		if (!st)
@@ -191,6 +226,8 @@ rf_status rf_store_migrate(rf_store *s, int *applied, rf_err *err)
 			goto fail;
 		if (rf_db_commit(s->db) != RF_OK)
 			goto fail_db;
+		if (fk_off && rf_q_exec(s, "PRAGMA foreign_keys = ON", err) != RF_OK)
+			return err->status;
 		n++;
 	}
 	if (applied)
@@ -200,6 +237,11 @@ fail_db:
 	rf_q_fail(s, err, "committing a migration");
 fail:
 	rf_db_rollback(s->db);
+keys_on:
+	if (fk_off) {
+		rf_err ignored = {0};
+		rf_q_exec(s, "PRAGMA foreign_keys = ON", &ignored);
+	}
 	return err->status ? err->status : RF_EIO;
 }
 
@@ -242,6 +284,7 @@ rf_status rf_store_lock(rf_store *s, rf_lock_kind kind, const char *id, rf_err *
 	    [RF_LOCK_PAYOUT_RUN] = "SELECT 1 FROM payout_runs WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_USER] = "SELECT 1 FROM users WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_API_KEY] = "SELECT 1 FROM api_keys WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_CONNECTION] = "SELECT 1 FROM connections WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_OWNERS] = "SELECT 1 FROM users WHERE role = 'owner' AND disabled_at = 0 AND "
 			       "(CAST(?1 AS TEXT) IS NULL OR true) ORDER BY id FOR UPDATE",
 	};

@@ -60,6 +60,7 @@ typedef enum {
 	RF_LOCK_PAYOUT_RUN,
 	RF_LOCK_USER,
 	RF_LOCK_API_KEY,
+	RF_LOCK_CONNECTION,
 	RF_LOCK_OWNERS /* every enabled owner (id is ignored): changing one must leave one */
 } rf_lock_kind;
 
@@ -166,7 +167,8 @@ rf_status rf_store_login_failure_clear(rf_store *s, const char *key, rf_err *err
 rf_status rf_store_audit_add(rf_store *s, const char *actor, const char *action, const char *object_id,
 			     const char *detail, int64_t at, rf_err *err);
 
-/* Links. Insert fails with RF_ECONFLICT on "code" when the code is taken (without regard to case). */
+/* Links. Insert fails with RF_ECONFLICT on "code" when the code is taken (without regard to case), insert and
+ * update on "coupon" when another link of the program has the coupon (without regard to case). */
 rf_status rf_store_link_insert(rf_store *s, const rf_link *l, const char *code_folded, rf_err *err);
 rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err);
 rf_status rf_store_link_get(rf_store *s, const char *id, rf_link *out, rf_arena *a, rf_err *err);
@@ -188,6 +190,10 @@ rf_status rf_store_code_table_load(rf_store *s, void (*fn)(const rf_code_entry *
 /* The live link of a code (folded to lower case), as the code table holds it, read from the database (strings in
  * the arena); RF_ENOTFOUND when no live link has it. */
 rf_status rf_store_code_find(rf_store *s, const char *code_folded, rf_code_entry *out, rf_arena *a, rf_err *err);
+/* The live link of the program whose coupon is coupon (letter case ignored), as a code table entry (credited: its
+ * partner is active); RF_ENOTFOUND when no live link of the program has it. */
+rf_status rf_store_coupon_find(rf_store *s, const char *program_id, const char *coupon, rf_code_entry *out, rf_arena *a,
+			       rf_err *err);
 /* The fallback URL of the oldest program that has one, or NULL (arena). */
 rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err);
 /* A counter bumped by every change the code table depends on (links, partner status, programs). Where the database
@@ -591,5 +597,49 @@ rf_status rf_store_delivery_list(rf_store *s, const rf_delivery_filter *f, rf_de
 /* A delivery's attempts, oldest first (at most 1,000). */
 rf_status rf_store_delivery_attempts(rf_store *s, const char *delivery_id, rf_delivery_attempt **items, size_t *n,
 				     rf_arena *a, rf_err *err);
+
+/* Connections to other systems (one per system and program). Insert fails with RF_ECONFLICT on "system" when the
+ * program has a connection to that system already. Update rewrites what may change (name, status, credentials,
+ * settings, stage map, base URL, last event). Delete removes the connection with its inbound events and what refd
+ * learnt from its system for its program (external objects). */
+rf_status rf_store_connection_insert(rf_store *s, const rf_connection *c, rf_err *err);
+rf_status rf_store_connection_update(rf_store *s, const rf_connection *c, rf_err *err);
+rf_status rf_store_connection_get(rf_store *s, const char *id, rf_connection *out, rf_arena *a, rf_err *err);
+/* The program's connection to system; RF_ENOTFOUND when none. */
+rf_status rf_store_connection_find(rf_store *s, const char *program_id, const char *system, rf_connection *out,
+				   rf_arena *a, rf_err *err);
+/* Newest first; program_id NULL for every program's. */
+rf_status rf_store_connection_list(rf_store *s, const rf_page *page, const char *program_id, rf_connection **items,
+				   size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+rf_status rf_store_connection_delete(rf_store *s, const char *id, rf_err *err);
+
+/* The inbound event log. Insert fails with RF_ECONFLICT on "dedupe_key" (RF_ERETRY where transactions write at
+ * once, see rf_store_lock's header) when the connection handled an event with that key; find gives that event. */
+rf_status rf_store_inbound_event_insert(rf_store *s, const rf_inbound_event *e, rf_err *err);
+rf_status rf_store_inbound_event_find(rf_store *s, const char *connection_id, const char *dedupe_key,
+				      rf_inbound_event *out, rf_arena *a, rf_err *err);
+
+typedef struct {
+	rf_page page;
+	const char *connection_id; /* required */
+	const char *outcome;       /* NULL for any */
+} rf_inbound_event_filter;
+
+/* Newest first. */
+rf_status rf_store_inbound_event_list(rf_store *s, const rf_inbound_event_filter *f, rf_inbound_event **items,
+				      size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+/* Keeps only the newest `keep` events of the connection with this outcome (refusals come from anyone who knows
+ * the URL, so their number is bounded). */
+rf_status rf_store_inbound_event_trim(rf_store *s, const char *connection_id, const char *outcome, int keep,
+				      rf_err *err);
+
+/* What refd learnt of another system's objects, per program and system: put records (or replaces) the value and
+ * version of (kind, external_id); get gives them (either pointer may be NULL), RF_ENOTFOUND when unknown. */
+rf_status rf_store_external_object_put(rf_store *s, const char *program_id, const char *system, const char *kind,
+				       const char *external_id, const char *value, int64_t version, int64_t at,
+				       rf_err *err);
+rf_status rf_store_external_object_get(rf_store *s, const char *program_id, const char *system, const char *kind,
+				       const char *external_id, char **value, int64_t *version, rf_arena *a,
+				       rf_err *err);
 
 #endif

@@ -204,9 +204,10 @@ rf_status rf_store_customer_find(rf_store *s, const char *program_id, const char
 
 /* ---- sales ---- */
 
-#define SALE_COLS                                                                                        \
-	"id, program_id, customer_id, lead_id, partner_id, agent_id, amount, currency, program_amount, " \
-	"external_id, charge_id, kind, occurred_at, refunded, disputed, note, metadata, source, created_at"
+#define SALE_COLS                                                                                             \
+	"id, program_id, customer_id, lead_id, partner_id, agent_id, amount, currency, program_amount, "      \
+	"external_id, charge_id, kind, occurred_at, refunded, disputed, note, metadata, source, created_at, " \
+	"method, coupon, source_event_id"
 
 static void sale_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
@@ -232,12 +233,15 @@ static void sale_fill(rf_db_stmt *st, void *item, rf_arena *a)
 	x->metadata = rf_q_text(st, 16, a);
 	x->source = rf_q_text(st, 17, a);
 	x->created_at = rf_db_col_int(st, 18);
+	x->method = rf_q_text(st, 19, a);
+	x->coupon = rf_q_text(st, 20, a);
+	x->source_event_id = rf_q_text(st, 21, a);
 }
 
 rf_status rf_store_sale_insert(rf_store *s, const rf_sale *x, rf_err *err)
 {
 	rf_db_stmt *st =
-	    rf_q_prep(s, "INSERT INTO sales (" SALE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	    rf_q_prep(s, "INSERT INTO sales (" SALE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, x->id);
@@ -259,6 +263,9 @@ rf_status rf_store_sale_insert(rf_store *s, const rf_sale *x, rf_err *err)
 	rf_db_bind_text(st, 17, x->metadata ? x->metadata : "{}");
 	rf_db_bind_text(st, 18, x->source);
 	rf_db_bind_int(st, 19, x->created_at);
+	rf_db_bind_text(st, 20, x->method ? x->method : "none");
+	rf_db_bind_text(st, 21, x->coupon);
+	rf_db_bind_text(st, 22, x->source_event_id);
 	return rf_q_raced(s, rf_q_done(s, st, "external_id", err), err);
 }
 
@@ -393,7 +400,7 @@ rf_status rf_store_sale_count_customer(rf_store *s, const char *customer_id, int
 
 #define REFUND_COLS                                                                                              \
 	"id, program_id, sale_id, kind, amount, currency, prior, external_id, reason, occurred_at, created_at, " \
-	"program_amount"
+	"program_amount, source, source_event_id"
 
 static void refund_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
@@ -412,6 +419,8 @@ static void refund_fill(rf_db_stmt *st, void *item, rf_arena *a)
 	r->created_at = rf_db_col_int(st, 10);
 	r->has_program_amount = !rf_db_col_null(st, 11);
 	r->program_amount = rf_db_col_int(st, 11);
+	r->source = rf_q_text(st, 12, a);
+	r->source_event_id = rf_q_text(st, 13, a);
 }
 
 rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
@@ -434,7 +443,7 @@ rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
 			return rf_err_set(err, RF_ERETRY, "amount",
 					  "another refund of the sale was recorded at the same time; try again");
 	}
-	st = rf_q_prep(s, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", err);
+	st = rf_q_prep(s, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, r->id);
@@ -449,6 +458,8 @@ rf_status rf_store_refund_insert(rf_store *s, const rf_refund *r, rf_err *err)
 	rf_db_bind_int(st, 10, r->occurred_at);
 	rf_db_bind_int(st, 11, r->created_at);
 	bind_opt_int(st, 12, r->has_program_amount, r->program_amount);
+	rf_db_bind_text(st, 13, r->source);
+	rf_db_bind_text(st, 14, r->source_event_id);
 	return rf_q_raced(s, rf_q_done(s, st, "external_id", err), err);
 }
 

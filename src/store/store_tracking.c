@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/code.h"
 #include "../core/dbuf.h"
 #include "store_internal.h"
 
@@ -11,7 +12,8 @@
 
 #define LINK_COLS                                                                                               \
 	"l.id, l.program_id, l.partner_id, l.code, l.destination_url, l.campaign, l.utm_source, l.utm_medium, " \
-	"l.utm_campaign, l.utm_term, l.utm_content, l.archived_at, l.created_at, l.updated_at, l.target_url"
+	"l.utm_campaign, l.utm_term, l.utm_content, l.archived_at, l.created_at, l.updated_at, l.target_url, "  \
+	"l.coupon"
 
 static void link_row(rf_db_stmt *st, rf_link *l, rf_arena *a)
 {
@@ -31,6 +33,19 @@ static void link_row(rf_db_stmt *st, rf_link *l, rf_arena *a)
 	l->created_at = rf_db_col_int(st, 12);
 	l->updated_at = rf_db_col_int(st, 13);
 	l->target_url = rf_q_text(st, 14, a);
+	l->coupon = rf_q_text(st, 15, a);
+}
+
+/* The lower-case form of a link's coupon in the arena (unique per program), or NULL when it has none. */
+static char *coupon_folded(const char *coupon, rf_arena *a)
+{
+	if (!coupon)
+		return NULL;
+	size_t n = strlen(coupon) + 1;
+	char *out = rf_arena_alloc(a, n);
+	if (out)
+		rf_code_fold(coupon, out, n);
+	return out;
 }
 
 static void link_fill(rf_db_stmt *st, void *item, rf_arena *a)
@@ -44,7 +59,8 @@ rf_status rf_store_link_insert(rf_store *s, const rf_link *l, const char *code_f
 	    rf_q_prep(s,
 		      "INSERT INTO links (id, program_id, partner_id, code, code_folded, destination_url, "
 		      "campaign, utm_source, utm_medium, utm_campaign, utm_term, utm_content, archived_at, "
-		      "created_at, updated_at, target_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      "created_at, updated_at, target_url, coupon, coupon_folded) VALUES "
+		      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		      err);
 	if (!st)
 		return RF_EIO;
@@ -64,7 +80,13 @@ rf_status rf_store_link_insert(rf_store *s, const rf_link *l, const char *code_f
 	rf_db_bind_int(st, 14, l->created_at);
 	rf_db_bind_int(st, 15, l->updated_at);
 	rf_db_bind_text(st, 16, l->target_url);
-	return rf_q_done(s, st, "code", err);
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_db_bind_text(st, 17, l->coupon);
+	rf_db_bind_text(st, 18, coupon_folded(l->coupon, &a));
+	rf_status rc = rf_q_conflict_on(s, rf_q_done(s, st, "code", err), "coupon", "coupon", err);
+	rf_arena_reset(&a);
+	return rc;
 }
 
 rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err)
@@ -73,7 +95,7 @@ rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err)
 	    rf_q_prep(s,
 		      "UPDATE links SET destination_url = ?2, campaign = ?3, utm_source = ?4, utm_medium = ?5, "
 		      "utm_campaign = ?6, utm_term = ?7, utm_content = ?8, archived_at = ?9, updated_at = ?10, "
-		      "target_url = ?11 WHERE id = ?1",
+		      "target_url = ?11, coupon = ?12, coupon_folded = ?13 WHERE id = ?1",
 		      err);
 	if (!st)
 		return RF_EIO;
@@ -88,7 +110,12 @@ rf_status rf_store_link_update(rf_store *s, const rf_link *l, rf_err *err)
 	rf_db_bind_int(st, 9, l->archived_at);
 	rf_db_bind_int(st, 10, l->updated_at);
 	rf_db_bind_text(st, 11, l->target_url);
-	rf_status rc = rf_q_done(s, st, NULL, err);
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_db_bind_text(st, 12, l->coupon);
+	rf_db_bind_text(st, 13, coupon_folded(l->coupon, &a));
+	rf_status rc = rf_q_done(s, st, "coupon", err);
+	rf_arena_reset(&a);
 	if (rc == RF_OK && rf_db_changes(s->db) == 0)
 		return rf_err_set(err, RF_ENOTFOUND, "id", "no such link");
 	return rc;
@@ -184,6 +211,43 @@ rf_status rf_store_code_find(rf_store *s, const char *code_folded, rf_code_entry
 		return RF_OK;
 	return rc == RF_DB_DONE ? rf_err_set(err, RF_ENOTFOUND, "code", "no such code")
 				: rf_q_fail(s, err, "finding a code");
+}
+
+rf_status rf_store_coupon_find(rf_store *s, const char *program_id, const char *coupon, rf_code_entry *out, rf_arena *a,
+			       rf_err *err)
+{
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT l.code_folded, l.id, l.program_id, l.partner_id, l.target_url, "
+				   "p.status = 'active', pr.cookie_window_days, pr.repeat_click_minutes FROM links l "
+				   "JOIN partners p ON p.id = l.partner_id JOIN programs pr ON pr.id = l.program_id "
+				   "WHERE l.program_id = ?1 AND l.coupon_folded = ?2 AND l.archived_at = 0",
+				   err);
+	if (!st)
+		return RF_EIO;
+	char *folded = coupon_folded(coupon, a);
+	if (!folded || !*folded) {
+		rf_db_reset(st);
+		return rf_err_set(err, RF_ENOTFOUND, "coupon", "no such coupon");
+	}
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, folded);
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW) {
+		memset(out, 0, sizeof *out);
+		out->code_folded = rf_q_text(st, 0, a);
+		out->link_id = rf_q_text(st, 1, a);
+		out->program_id = rf_q_text(st, 2, a);
+		out->partner_id = rf_q_text(st, 3, a);
+		out->destination_url = rf_q_text(st, 4, a);
+		out->credited = rf_db_col_int(st, 5) != 0;
+		out->window_days = rf_db_col_int(st, 6);
+		out->repeat_minutes = rf_db_col_int(st, 7);
+	}
+	rf_db_reset(st);
+	if (rc == RF_DB_ROW)
+		return RF_OK;
+	return rc == RF_DB_DONE ? rf_err_set(err, RF_ENOTFOUND, "coupon", "no such coupon")
+				: rf_q_fail(s, err, "finding a coupon");
 }
 
 rf_status rf_store_default_fallback(rf_store *s, char **url, rf_arena *a, rf_err *err)

@@ -9,6 +9,7 @@
 #include "../core/json.h"
 #include "../core/money.h"
 #include "../core/text.h"
+#include "integrations.h"
 
 #define MAX_ITEMS 10000
 
@@ -230,6 +231,51 @@ json_t *rf_view_payout_run(rf_svc *sv, const rf_payout_run *r, rf_err *err)
 	json_object_set_new(o, "approved_by", rf_json_nullable(r->approved_by));
 	json_object_set_new(o, "created_at", rf_json_time(r->created_at));
 	json_object_set_new(o, "approved_at", rf_json_time(r->approved_at));
+	return o;
+}
+
+/* A JSON object stored as text, or an empty one. */
+static json_t *object_text(const char *text)
+{
+	json_t *o = json_loads(text ? text : "{}", 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	return o;
+}
+
+json_t *rf_view_connection(rf_svc *sv, const rf_connection *c)
+{
+	json_t *keys = json_loads(c->credential_keys ? c->credential_keys : "[]", 0, NULL);
+	if (!json_is_array(keys)) {
+		json_decref(keys);
+		keys = json_array();
+	}
+	const rf_integration_system *sys = rf_integration_system_find(c->system);
+	const char *base = rf_svc_connection_base_url(sv, c);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o}", "id", c->id, "object", "connection",
+			      "program_id", c->program_id, "system", c->system, "kind", sys ? sys->kind : "crm", "name",
+			      rf_json_nullable(c->name), "status", c->status, "webhook_url",
+			      rf_json_nullable(rf_svc_connection_webhook_url(sv, c)), "credential_keys", keys);
+	json_object_set_new(o, "settings", object_text(c->settings));
+	json_object_set_new(o, "stage_map", object_text(c->stage_map));
+	json_object_set_new(o, "base_url", rf_json_nullable(base));
+	json_object_set_new(o, "last_event_at", rf_json_time(c->last_event_at));
+	json_object_set_new(o, "created_at", rf_json_time(c->created_at));
+	json_object_set_new(o, "updated_at", rf_json_time(c->updated_at));
+	return o;
+}
+
+json_t *rf_view_inbound_event(const rf_inbound_event *e)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:i}", "id", e->id, "object", "inbound_event",
+		      "connection_id", e->connection_id, "system", e->system, "event_id", rf_json_nullable(e->event_id),
+		      "type", rf_json_nullable(e->type), "outcome", e->outcome, "reason", rf_json_nullable(e->reason),
+		      "object_id", rf_json_nullable(e->object_id), "status_code", e->status_code);
+	json_object_set_new(o, "occurred_at", rf_json_time(e->occurred_at));
+	json_object_set_new(o, "received_at", rf_json_time(e->received_at));
 	return o;
 }
 

@@ -23,6 +23,11 @@ json_t *rf_view_commission(const rf_commission *e);
 json_t *rf_view_payout_run(rf_svc *sv, const rf_payout_run *r, rf_err *err);
 /* One item of a payout run: a partner, the amount, its status. */
 json_t *rf_view_payout_item(rf_svc *sv, const rf_payout_item *it);
+/* A connection to another system: its webhook URL, the names of its credentials (never the credentials), its
+ * settings, stage map and base URL. */
+json_t *rf_view_connection(rf_svc *sv, const rf_connection *c);
+/* An entry of a connection's inbound log. */
+json_t *rf_view_inbound_event(const rf_inbound_event *e);
 /* An FX rate in parts per billion as a decimal ("0.92"). */
 void rf_view_fx_rate(char *buf, size_t len, int64_t ppb);
 

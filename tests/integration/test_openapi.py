@@ -1058,6 +1058,37 @@ def test_answers_fit_the_document(srv):
     assert unusable["outcome"] == "ignored" and unusable["note"], unusable
     stripe({"id": "evt_docs_6", "type": "invoice.paid"}, 400)  # not an event: no data.object
 
+    # Connections to other systems: credentials shown once, then only their names
+    conns = "/api/v1/integrations"
+    made = call("POST", conns, 201, key=admin,
+                body={"program_id": prog["id"], "system": "paddle", "name": "Paddle (docs)",
+                      "credentials": {"webhook_secret": "pdl_ntfset_docs"}, "settings": {"tolerance_seconds": 30}})
+    assert made["credentials"] == {"webhook_secret": "pdl_ntfset_docs"} and made["kind"] == "billing", made
+    assert made["webhook_url"].endswith("/api/v1/integrations/paddle/webhook?connection=" + made["id"]), made
+    call("POST", conns, 409, key=admin,
+         body={"program_id": prog["id"], "system": "paddle", "credentials": {"webhook_secret": "x"}})
+    call("POST", conns, 400, key=admin, body={"program_id": prog["id"], "system": "stripe"})
+    call("POST", conns, 403, key=manager, body={"program_id": prog["id"], "system": "chargebee"})
+    crm = call("POST", conns, 201, key=admin,
+               body={"program_id": prog["id"], "system": "hubspot", "credentials": {"access_token": "pat-docs"},
+                     "stage_map": {"closedwon": "converted"}, "base_url": "http://127.0.0.1:9/hubspot/"})
+    assert crm["base_url"] == "http://127.0.0.1:9/hubspot" and crm["credential_keys"] == ["access_token"], crm
+    call("GET", conns + "?program_id=%s&limit=1" % prog["id"], 200, key=admin)
+    shown = call("GET", conns + "/" + made["id"], 200, key=admin)
+    assert "credentials" not in shown and "pdl_ntfset_docs" not in json.dumps(shown), shown
+    call("GET", conns + "/conn_none", 404, key=admin)
+    call("PATCH", conns + "/" + made["id"], 200, key=admin,
+         body={"status": "disabled", "credentials": {"webhook_secret": "pdl_ntfset_docs2"}})
+    call("PATCH", conns + "/" + made["id"], 400, key=admin, body={"stage_map": {"won": "paid"}})
+    call("PATCH", conns + "/conn_none", 404, key=admin, body={"name": "x"})
+    log = call("GET", conns + "/%s/events?outcome=refused" % made["id"], 200, key=admin)
+    assert log["data"] == [], log
+    call("GET", conns + "/%s/events?outcome=maybe" % made["id"], 400, key=admin)
+    call("GET", conns + "/conn_none/events", 404, key=admin)
+    gone = call("DELETE", conns + "/" + crm["id"], 200, key=admin)
+    assert gone["deleted"] is True, gone
+    call("DELETE", conns + "/" + crm["id"], 404, key=admin)
+
     # Payouts. A program that pays at once (no holding period), on the 15th without NET terms, above USD 10.00;
     # its partners are paid in USD, one in EUR (at the USD to EUR rate above).
     payer = call("POST", "/api/v1/programs", 201, key=admin,
