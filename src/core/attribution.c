@@ -2,6 +2,8 @@
 /* The attribution rules: precedence between sources, the window, and first versus last click. */
 #include "attribution.h"
 
+#include <string.h>
+
 static const rf_attr_click *pick(const rf_attr_chain *chain, const rf_attr_input *in)
 {
 	const rf_attr_click *best = NULL;
@@ -21,6 +23,11 @@ rf_attr_result rf_attribute(const rf_attr_input *in)
 	if (in->explicit_partner_id) {
 		r.method = RF_ATTR_EXPLICIT;
 		r.partner_id = in->explicit_partner_id;
+		return r;
+	}
+	if (in->coupon_partner_id) {
+		r.method = RF_ATTR_COUPON;
+		r.partner_id = in->coupon_partner_id;
 		return r;
 	}
 	if (in->code_partner_id) {
@@ -49,6 +56,8 @@ const char *rf_attr_method_name(rf_attr_method m)
 	switch (m) {
 	case RF_ATTR_EXPLICIT:
 		return "explicit";
+	case RF_ATTR_COUPON:
+		return "coupon";
 	case RF_ATTR_CODE:
 		return "code";
 	case RF_ATTR_CLICK:
@@ -59,4 +68,45 @@ const char *rf_attr_method_name(rf_attr_method m)
 		break;
 	}
 	return "none";
+}
+
+rf_attr_method rf_attr_method_parse(const char *name)
+{
+	static const rf_attr_method all[] = {RF_ATTR_EXPLICIT, RF_ATTR_COUPON, RF_ATTR_CODE, RF_ATTR_CLICK,
+					     RF_ATTR_COOKIE};
+	for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+		if (strcmp(name, rf_attr_method_name(all[i])) == 0)
+			return all[i];
+	return RF_ATTR_NONE;
+}
+
+int rf_attr_rank(rf_attr_method m)
+{
+	switch (m) {
+	case RF_ATTR_EXPLICIT:
+		return 5;
+	case RF_ATTR_COUPON:
+		return 4;
+	case RF_ATTR_CODE:
+		return 3;
+	case RF_ATTR_CLICK:
+		return 2;
+	case RF_ATTR_COOKIE:
+		return 1;
+	case RF_ATTR_NONE:
+		break;
+	}
+	return 0;
+}
+
+rf_attr_result rf_attribute_sale(rf_attr_method lead_method, const char *lead_partner_id, const char *coupon_partner_id)
+{
+	rf_attr_result r = {lead_partner_id ? lead_method : RF_ATTR_NONE, lead_partner_id, NULL};
+	/* A lead without a partner has no method that counts, whatever it says. */
+	int held = lead_partner_id ? rf_attr_rank(lead_method) : 0;
+	if (coupon_partner_id && rf_attr_rank(RF_ATTR_COUPON) > held) {
+		r.method = RF_ATTR_COUPON;
+		r.partner_id = coupon_partner_id;
+	}
+	return r;
 }

@@ -62,6 +62,18 @@ void rf_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_
 	sodium_bin2hex(out, RF_HEX256_LEN, d, sizeof d);
 }
 
+void rf_hmac_sha256_hex_of(const void *key, size_t key_len, const void *head, size_t head_len, const void *data,
+			   size_t len, char out[RF_HEX256_LEN])
+{
+	unsigned char d[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, key_len);
+	crypto_auth_hmacsha256_update(&st, head, head_len);
+	crypto_auth_hmacsha256_update(&st, data, len);
+	crypto_auth_hmacsha256_final(&st, d);
+	sodium_bin2hex(out, RF_HEX256_LEN, d, sizeof d);
+}
+
 rf_status rf_seal(const unsigned char key[32], const char *plaintext, rf_arena *a, unsigned char **out, size_t *out_len)
 {
 	size_t n = strlen(plaintext);

@@ -32,6 +32,10 @@ void rf_keyed_hash_hex(const unsigned char key[32], const void *data, size_t len
 /* Hex HMAC-SHA256 of data under a key of any length (webhook signatures). */
 void rf_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len, char out[RF_HEX256_LEN]);
 
+/* The same over head followed by data, without joining them (a signed "timestamp:body"). */
+void rf_hmac_sha256_hex_of(const void *key, size_t key_len, const void *head, size_t head_len, const void *data,
+			   size_t len, char out[RF_HEX256_LEN]);
+
 /* Encrypts plaintext with key (XSalsa20-Poly1305 and a random nonce); the nonce travels in front of the
  * ciphertext. The result lives in the arena. RF_ENOMEM on failure. */
 rf_status rf_seal(const unsigned char key[32], const char *plaintext, rf_arena *a, unsigned char **out,

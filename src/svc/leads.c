@@ -88,12 +88,20 @@ rf_status rf_svc_lead_credit(rf_svc *sv, rf_lead *l, const char *credited, const
 rf_status rf_svc_lead_attribute(rf_svc *sv, const rf_program *prog, const char *explicit_id, const char *explicit_field,
 				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err)
 {
+	return rf_svc_lead_attribute_coupon(sv, prog, explicit_id, explicit_field, NULL, code, click, cookie, l, err);
+}
+
+rf_status rf_svc_lead_attribute_coupon(rf_svc *sv, const rf_program *prog, const char *explicit_id,
+				       const char *explicit_field, const char *coupon_partner, const char *code,
+				       const char *click, const char *cookie, rf_lead *l, rf_err *err)
+{
 	rf_attr_input in;
 	memset(&in, 0, sizeof in);
 	in.now = rf_clock_now_ms();
 	in.window_ms = prog->cookie_window_days * 86400000LL;
 	in.first_click = strcmp(prog->attribution_model, "first_click") == 0;
 	in.explicit_partner_id = explicit_id;
+	in.coupon_partner_id = coupon_partner;
 	if (code) {
 		/* From the database, not this process's code table: a link another process made a moment ago counts. */
 		rf_code_entry ce;
@@ -114,9 +122,11 @@ rf_status rf_svc_lead_attribute(rf_svc *sv, const rf_program *prog, const char *
 	rf_attr_result res = rf_attribute(&in);
 	l->method = (char *)rf_attr_method_name(res.method);
 	l->click_id = (char *)res.click_id;
-	if (res.partner_id &&
-	    rf_svc_lead_credit(sv, l, res.partner_id, res.method == RF_ATTR_EXPLICIT ? explicit_field : "click_id",
-			       err) != RF_OK)
+	if (res.partner_id && rf_svc_lead_credit(sv, l, res.partner_id,
+						 res.method == RF_ATTR_EXPLICIT ? explicit_field
+						 : res.method == RF_ATTR_COUPON ? "coupon"
+										: "click_id",
+						 err) != RF_OK)
 		return err->status;
 	return RF_OK;
 }

@@ -10,6 +10,12 @@
 rf_status rf_svc_lead_attribute(rf_svc *sv, const rf_program *prog, const char *explicit_id, const char *explicit_field,
 				const char *code, const char *click, const char *cookie, rf_lead *l, rf_err *err);
 
+/* The same with the partner (or agent) of a coupon the customer paid with (NULL for none), which comes after an
+ * explicit choice and before the code (method coupon). */
+rf_status rf_svc_lead_attribute_coupon(rf_svc *sv, const rf_program *prog, const char *explicit_id,
+				       const char *explicit_field, const char *coupon_partner, const char *code,
+				       const char *click, const char *cookie, rf_lead *l, rf_err *err);
+
 /* Credits l with the partner or agent credited (an agent credits itself as agent and its team parent as
  * partner); RF_EINVAL naming field when it is not an active partner of the lead's program. */
 rf_status rf_svc_lead_credit(rf_svc *sv, rf_lead *l, const char *credited, const char *field, rf_err *err);

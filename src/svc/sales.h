@@ -6,6 +6,9 @@
 
 #include "svc.h"
 
+/* The most coupon codes one sale names. */
+#define RF_SALE_COUPONS 8
+
 typedef struct {
 	const char *program_id;
 	const char *lead_id, *email, *customer_external_id;
@@ -15,7 +18,13 @@ typedef struct {
 	const char *kind; /* NULL: derived */
 	int64_t occurred_at;
 	const char *code, *click_id, *partner_id, *metadata;
-	const char *source; /* api | stripe */
+	/* The coupon codes the customer paid with, as the source names them (the most telling first): the first that
+	 * is the coupon of a live link of the program credits the link's partner (attribution method coupon), above
+	 * the lead's code, click or cookie but not above a person's explicit choice. */
+	const char *coupons[RF_SALE_COUPONS];
+	size_t n_coupons;
+	const char *source;          /* api | stripe | paddle | chargebee */
+	const char *source_event_id; /* the source system's event, for the commission's explanation; NULL for none */
 } rf_sale_input;
 
 /* What recording a sale gave: the sale and its ledger entries; replay when the same external id was recorded
@@ -39,6 +48,8 @@ typedef struct {
 	const char *kind; /* refund | dispute */
 	const char *external_id, *reason;
 	int64_t occurred_at;
+	const char *source;          /* as for sales; NULL: api */
+	const char *source_event_id; /* the source system's event, or NULL */
 } rf_refund_input;
 
 typedef struct {
