@@ -9,14 +9,14 @@
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/events.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/payouts.h"
-#include "../svc/events.h"
-#include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
+#include "../svc/views.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
