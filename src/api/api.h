@@ -171,6 +171,10 @@ void rf_api_password_reset_confirm(rf_ctx *c);
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
 
+/* billing.c: the webhooks of connected billing systems beyond Stripe. */
+void rf_api_paddle_webhook(rf_ctx *c);
+void rf_api_chargebee_webhook(rf_ctx *c);
+
 /* integrations.c: connections to other systems and their inbound logs. */
 void rf_api_integrations_list(rf_ctx *c);
 void rf_api_integrations_create(rf_ctx *c);

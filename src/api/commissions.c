@@ -36,6 +36,58 @@ static void fmt_bps(char *buf, size_t len, int64_t bps)
 	snprintf(buf, len, "%s%%", num);
 }
 
+/* A source system's name for people. */
+static const char *system_title(const char *source)
+{
+	static const struct {
+		const char *name, *title;
+	} t[] = {{"api", "the API"},         {"stripe", "Stripe"},      {"paddle", "Paddle"},
+		 {"chargebee", "Chargebee"}, {"hubspot", "HubSpot"},    {"salesforce", "Salesforce"},
+		 {"pipedrive", "Pipedrive"}, {"import", "a CSV import"}};
+	for (size_t i = 0; source && i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(t[i].name, source) == 0)
+			return t[i].title;
+	return source ? source : "the API";
+}
+
+/* Where the money behind an entry came from: the sale's (or refund's) source system and that system's event, and
+ * how the sale's partner was found (its method and coupon). NULL for an entry of a lead. */
+static json_t *entry_source(rf_ctx *c, const rf_commission *e, const char **text)
+{
+	*text = NULL;
+	rf_err err = {0};
+	const char *source = NULL, *event = NULL, *method = NULL, *coupon = NULL;
+	if (strcmp(e->event_type, "sale") == 0) {
+		rf_sale x;
+		if (rf_store_sale_get(c->app->store, e->event_id, &x, c->a, &err) != RF_OK)
+			return NULL;
+		source = x.source;
+		event = x.source_event_id;
+		method = x.method;
+		coupon = x.coupon;
+	} else if (strcmp(e->event_type, "refund") == 0 || strcmp(e->event_type, "dispute") == 0) {
+		rf_refund r;
+		if (rf_store_refund_get(c->app->store, e->event_id, &r, c->a, &err) != RF_OK)
+			return NULL;
+		source = r.source;
+		event = r.source_event_id;
+	} else {
+		return NULL;
+	}
+	const char *by = "";
+	if (method && strcmp(method, "coupon") == 0 && coupon)
+		by = rf_arena_printf(c->a, "; the partner was credited through the coupon %s", coupon);
+	*text = event ? rf_arena_printf(c->a, " Recorded from %s event %s%s.", system_title(source), event, by)
+		      : rf_arena_printf(c->a, " Recorded through %s%s.", system_title(source), by);
+	json_t *o = json_pack("{s:o, s:o}", "system", rf_json_nullable(source ? source : "api"), "event_id",
+			      rf_json_nullable(event));
+	if (method)
+		json_object_set_new(o, "method", json_string(method));
+	if (method)
+		json_object_set_new(o, "coupon", rf_json_nullable(coupon));
+	return o;
+}
+
 /* The explanation of an entry: its facts as fields and in one sentence. */
 static json_t *explain(rf_ctx *c, const rf_commission *e)
 {
@@ -129,6 +181,10 @@ static json_t *explain(rf_ctx *c, const rf_commission *e)
 	char code[4];
 	int exp = rf_currency_lookup(e->currency, code);
 	text = rf_arena_printf(c->a, "%s. Rounded half-even once, to %d decimal%s.", text, exp, exp == 1 ? "" : "s");
+	const char *from = NULL;
+	json_t *source = entry_source(c, e, &from);
+	if (from)
+		text = rf_arena_printf(c->a, "%s%s", text, from);
 	json_t *o = json_pack(
 	    "{s:s, s:{s:s, s:s, s:o}, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "text", text, "event", "type",
 	    e->event_type, "id", e->event_id, "at", rf_json_time(e->event_at), "plan_id", rf_json_nullable(e->plan_id),
@@ -137,6 +193,7 @@ static json_t *explain(rf_ctx *c, const rf_commission *e)
 	    e->has_rate ? json_integer(e->rate_bps) : json_null(), "tier", tier ? json_incref(tier) : json_null(),
 	    "level", (json_int_t)e->level, "of_commission_id", rf_json_nullable(e->of_commission_id), "fx", fx);
 	json_object_set_new(o, "rounding", json_pack("{s:s, s:i}", "mode", "half_even", "decimals", exp < 0 ? 0 : exp));
+	json_object_set_new(o, "source", source ? source : json_null());
 	json_t *share = json_object_get(detail, "share_bps");
 	if (share)
 		json_object_set(o, "agent_share_bps", share);

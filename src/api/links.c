@@ -21,8 +21,39 @@ static const rf_jfield link_fields[] = {
     {"utm_term", RF_JT_STRING, true, 200, NULL},
     {"utm_content", RF_JT_STRING, true, 200, NULL},
     {"archived", RF_JT_BOOL, false, 0, NULL},
+    {"coupon", RF_JT_STRING, true, 64, NULL},
     {NULL, 0, false, 0, NULL},
 };
+
+/* Applies a coupon given in the body (null or blank clears it). Only an admin sets one: a coupon is a discount code
+ * of the business's billing system, and whoever's link holds it is credited with every sale that uses it. */
+static rf_status apply_coupon(rf_ctx *c, json_t *body, rf_link *l, rf_err *err)
+{
+	if (!rf_json_has(body, "coupon"))
+		return RF_OK;
+	if (c->who.role < RF_ROLE_ADMIN)
+		return rf_err_set(err, RF_EFORBIDDEN, "coupon", "only an admin can give a link a coupon");
+	char *t = rf_trim_arena(c->a, rf_json_str(body, "coupon"));
+	if (!t || !*t) {
+		l->coupon = NULL;
+		return RF_OK;
+	}
+	for (const char *p = t; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return rf_err_set(err, RF_EINVAL, "coupon",
+					  "coupon: a coupon code is printable ASCII without spaces (as billing systems "
+					  "make them)");
+	l->coupon = t;
+	return RF_OK;
+}
+
+/* The answer to a coupon another link of the program holds. */
+static rf_status coupon_taken(const rf_link *l, rf_err *err)
+{
+	return rf_err_set(err, RF_ECONFLICT, "coupon",
+			  "the coupon %s is another link's in this program (coupons are unique without regard to case)",
+			  l->coupon);
+}
 
 /* Checks a destination against URL rules and the program's allowed domains. */
 static rf_status check_destination(const rf_program *prog, const char *url, rf_err *err)
@@ -143,6 +174,8 @@ void rf_api_links_create(rf_ctx *c)
 	l.partner_id = p.id;
 	l.destination_url = rf_arena_strdup(c->a, dest);
 	apply_text(c, body, &l);
+	if (apply_coupon(c, body, &l, &err) != RF_OK)
+		goto fail;
 	l.target_url = with_utm(c, &l);
 	l.created_at = l.updated_at = rf_clock_now_ms();
 	/* A generated code is unguessable, so a collision is all but impossible; try a few times anyway. */
@@ -152,8 +185,12 @@ void rf_api_links_create(rf_ctx *c)
 		l.code = rf_arena_strdup(c->a, code ? code : generated);
 		rf_code_fold(l.code, folded, sizeof folded);
 		rc = rf_store_link_insert(c->app->store, &l, folded, &err);
-		if (rc != RF_ECONFLICT || code)
+		if (rc != RF_ECONFLICT || code || strcmp(err.field, "coupon") == 0)
 			break;
+	}
+	if (rc == RF_ECONFLICT && strcmp(err.field, "coupon") == 0) {
+		coupon_taken(&l, &err);
+		goto fail;
 	}
 	if (rc == RF_ECONFLICT) {
 		rf_err_set(&err, RF_ECONFLICT, "code", "the code %s is taken", l.code);
@@ -221,14 +258,18 @@ void rf_api_links_update(rf_ctx *c)
 		l.destination_url = rf_arena_strdup(c->a, dest);
 	}
 	apply_text(c, body, &l);
+	if (apply_coupon(c, body, &l, &err) != RF_OK)
+		goto fail;
 	l.target_url = with_utm(c, &l);
 	json_t *arch = json_object_get(body, "archived");
 	bool was_archived = l.archived_at != 0;
 	if (arch)
 		l.archived_at = json_is_true(arch) ? (l.archived_at ? l.archived_at : rf_clock_now_ms()) : 0;
 	l.updated_at = rf_clock_now_ms();
-	if (rf_store_link_update(c->app->store, &l, &err) != RF_OK ||
-	    commit_change(c, "link.update", l.id, &err) != RF_OK ||
+	rf_status rc = rf_store_link_update(c->app->store, &l, &err);
+	if (rc == RF_ECONFLICT && strcmp(err.field, "coupon") == 0)
+		coupon_taken(&l, &err);
+	if (rc != RF_OK || commit_change(c, "link.update", l.id, &err) != RF_OK ||
 	    (!was_archived && l.archived_at && rf_svc_event_link(rf_ctx_svc(c), "link.archived", &l, &err) != RF_OK))
 		goto fail;
 	json_decref(body);

@@ -31,6 +31,7 @@ static const char *const q_breakdown[] = {"program_id", "from", "to", "group_by"
 static const char *const q_program[] = {"program_id", NULL};
 static const char *const q_fx[] = {"base", "quote", "limit", NULL};
 static const char *const q_inbound[] = {"limit", "starting_after", "outcome", NULL};
+static const char *const q_connection[] = {"connection", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
 
@@ -133,6 +134,10 @@ const rf_route rf_routes[] = {
 
     {"POST", "/api/v1/integrations/stripe/webhook", rf_api_stripe_webhook, RF_AUTH_PUBLIC,
      RF_ROUTE_BODY | RF_ROUTE_ANY_QUERY, q_program},
+    {"POST", "/api/v1/integrations/paddle/webhook", rf_api_paddle_webhook, RF_AUTH_PUBLIC,
+     RF_ROUTE_BODY | RF_ROUTE_ANY_QUERY, q_connection},
+    {"POST", "/api/v1/integrations/chargebee/webhook", rf_api_chargebee_webhook, RF_AUTH_PUBLIC,
+     RF_ROUTE_BODY | RF_ROUTE_ANY_QUERY, q_connection},
     {"GET", "/api/v1/integrations", rf_api_integrations_list, RF_AUTH_ADMIN, 0, q_by_program},
     {"POST", "/api/v1/integrations", rf_api_integrations_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
     {"GET", "/api/v1/integrations/{id}", rf_api_integrations_get, RF_AUTH_ADMIN, 0, NULL},

@@ -48,19 +48,13 @@ rf_status rf_api_refund_ingest(rf_ctx *c, const rf_refund_input *in, json_t **ou
 }
 
 static const rf_jfield sale_fields[] = {
-    {"program_id", RF_JT_STRING, false, 64, NULL},
-    {"lead_id", RF_JT_STRING, false, 64, NULL},
-    {"email", RF_JT_STRING, false, 254, NULL},
-    {"customer_external_id", RF_JT_STRING, false, 200, NULL},
-    {"amount", RF_JT_MONEY, false, 0, NULL},
-    {"external_id", RF_JT_STRING, false, 200, NULL},
-    {"kind", RF_JT_STRING, false, 16, NULL},
-    {"occurred_at", RF_JT_STRING, false, 40, NULL},
-    {"code", RF_JT_STRING, false, 64, NULL},
-    {"click_id", RF_JT_STRING, false, 64, NULL},
-    {"partner_id", RF_JT_STRING, false, 64, NULL},
-    {"metadata", RF_JT_OBJECT, false, 8192, NULL},
-    {NULL, 0, false, 0, NULL},
+    {"program_id", RF_JT_STRING, false, 64, NULL}, {"lead_id", RF_JT_STRING, false, 64, NULL},
+    {"email", RF_JT_STRING, false, 254, NULL},     {"customer_external_id", RF_JT_STRING, false, 200, NULL},
+    {"amount", RF_JT_MONEY, false, 0, NULL},       {"external_id", RF_JT_STRING, false, 200, NULL},
+    {"kind", RF_JT_STRING, false, 16, NULL},       {"occurred_at", RF_JT_STRING, false, 40, NULL},
+    {"code", RF_JT_STRING, false, 64, NULL},       {"click_id", RF_JT_STRING, false, 64, NULL},
+    {"partner_id", RF_JT_STRING, false, 64, NULL}, {"metadata", RF_JT_OBJECT, false, 8192, NULL},
+    {"coupon", RF_JT_STRING, false, 64, NULL},     {NULL, 0, false, 0, NULL},
 };
 
 /* An optional RFC 3339 member into unix ms (0 when absent). */
@@ -104,6 +98,9 @@ void rf_api_sales_create(rf_ctx *c)
 	in.code = text_member(c, body, "code");
 	in.click_id = text_member(c, body, "click_id");
 	in.partner_id = text_member(c, body, "partner_id");
+	/* The coupon the customer typed at checkout: a partner's credits that partner, another is kept as said. */
+	in.coupons[0] = text_member(c, body, "coupon");
+	in.n_coupons = in.coupons[0] ? 1 : 0;
 	in.source = "api";
 	if (!in.external_id) {
 		rf_err_set(&err, RF_EINVAL, "external_id", "external_id (the invoice or order id) is required");

@@ -151,6 +151,57 @@ static bool unknown_reference(rf_status rc, rf_err *err)
 	return true;
 }
 
+/* Adds a coupon candidate to a sale (duplicates and blanks left out). */
+static void add_coupon(rf_sale_input *in, const char *code)
+{
+	if (!code || !*code || in->n_coupons >= RF_SALE_COUPONS)
+		return;
+	for (size_t i = 0; i < in->n_coupons; i++)
+		if (strcmp(in->coupons[i], code) == 0)
+			return;
+	in->coupons[in->n_coupons++] = code;
+}
+
+/* The candidates of one discount: its promotion code's code (expanded, or learnt from promotion_code events), the
+ * promotion code's id, then the coupon's id. */
+static void discount_coupons(rf_ctx *c, const rf_program *prog, json_t *d, rf_sale_input *in)
+{
+	if (!json_is_object(d))
+		return;
+	json_t *promo = json_object_get(d, "promotion_code");
+	const char *promo_id = json_is_object(promo) ? str_at(promo, "id") : json_string_value(promo);
+	if (json_is_object(promo))
+		add_coupon(in, str_at(promo, "code"));
+	if (promo_id && *promo_id) {
+		char *code = NULL;
+		rf_err err = {0};
+		if (rf_store_external_object_get(c->app->store, prog->id, "stripe", "promotion_code", promo_id, &code,
+						 NULL, c->a, &err) == RF_OK)
+			add_coupon(in, code);
+		add_coupon(in, promo_id);
+	}
+	json_t *coupon = json_object_get(d, "coupon");
+	add_coupon(in, json_is_object(coupon) ? str_at(coupon, "id") : json_string_value(coupon));
+}
+
+/* The coupons an invoice or checkout session used: its discount, then its discounts (expanded ones; bare ids of
+ * discounts say nothing of the code), then the breakdown of a session's total. */
+static void stripe_coupons(rf_ctx *c, const rf_program *prog, json_t *obj, rf_sale_input *in)
+{
+	discount_coupons(c, prog, json_object_get(obj, "discount"), in);
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(obj, "discounts"), i, d)
+	{
+		discount_coupons(c, prog, d, in);
+	}
+	json_array_foreach(
+	    json_object_get(json_object_get(json_object_get(obj, "total_details"), "breakdown"), "discounts"), i, d)
+	{
+		discount_coupons(c, prog, json_object_get(d, "discount"), in);
+	}
+}
+
 /* Finds or creates the lead for a Stripe customer: a code or click that does not exist is left out rather than
  * losing the customer. */
 static rf_status touch(rf_ctx *c, const rf_program *prog, const char *email, const char *cus, const char *code,
@@ -165,14 +216,22 @@ static rf_status touch(rf_ctx *c, const rf_program *prog, const char *email, con
 }
 
 /* Handles one verified event inside the open transaction: *outcome and *object_id say what came of it. */
-static rf_status handle(rf_ctx *c, const rf_program *prog, const char *type, json_t *obj, const char **outcome,
-			char **object_id, const char **note, rf_err *err)
+static rf_status handle(rf_ctx *c, const rf_program *prog, const char *event_id, const char *type, json_t *obj,
+			const char **outcome, char **object_id, const char **note, rf_err *err)
 {
 	*outcome = "processed";
 	json_t *out = NULL;
 	int status = 0;
 	rf_status rc = RF_OK;
-	if (strcmp(type, "customer.created") == 0) {
+	if (strcmp(type, "promotion_code.created") == 0 || strcmp(type, "promotion_code.updated") == 0) {
+		/* An invoice names its promotion code by id: what the customer typed is learnt from these events. */
+		const char *id = str_at(obj, "id"), *code = str_at(obj, "code");
+		if (!id || !code || strlen(code) > RF_COUPON_MAX)
+			return rf_err_set(err, RF_EINVAL, "code", "the promotion code has no id or code refd can keep");
+		*object_id = NULL;
+		return rf_store_external_object_put(c->app->store, prog->id, "stripe", "promotion_code", id, code, 0,
+						    rf_clock_now_ms(), err);
+	} else if (strcmp(type, "customer.created") == 0) {
 		rc = touch(c, prog, str_at(obj, "email"), str_at(obj, "id"), meta_code(obj), meta_click(obj), object_id,
 			   err);
 	} else if (strcmp(type, "checkout.session.completed") == 0) {
@@ -209,6 +268,9 @@ static rf_status handle(rf_ctx *c, const rf_program *prog, const char *type, jso
 		in.code = meta_code(obj);
 		in.click_id = meta_click(obj);
 		in.source = "stripe";
+		in.source_event_id = event_id;
+		if (invoice)
+			stripe_coupons(c, prog, obj, &in);
 		const char *reason = str_at(obj, "billing_reason");
 		if (reason && strcmp(reason, "subscription_create") == 0)
 			in.kind = "first";
@@ -267,6 +329,8 @@ static rf_status handle(rf_ctx *c, const rf_program *prog, const char *type, jso
 			*note = dispute ? "nothing is left of the sale to dispute" : "this refund is already recorded";
 			return RF_OK;
 		}
+		in.source = "stripe";
+		in.source_event_id = event_id;
 		in.occurred_at = seconds_ms(json_object_get(obj, "created"));
 		if (!dispute)
 			in.occurred_at = 0; /* the charge's created time is the payment's, not the refund's */
@@ -327,7 +391,7 @@ void rf_api_stripe_webhook(rf_ctx *c)
 		goto fail;
 	if (rf_store_savepoint(c->app->store, "stripe_event", &err) != RF_OK)
 		goto fail;
-	rc = handle(c, &prog, type, obj, &outcome, &object_id, &note, &err);
+	rc = handle(c, &prog, id, type, obj, &outcome, &object_id, &note, &err);
 	if (rc == RF_EINVAL || rc == RF_ECONFLICT) {
 		/* Stripe would retry an error forever: an event refd cannot use is answered, and kept as ignored,
 		 * without anything the handling wrote before it gave up. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/attribution.h"
 #include "../core/clock.h"
 #include "../core/money.h"
 #include "../core/text.h"
@@ -51,13 +52,15 @@ rf_status rf_svc_sale_entries(rf_svc *sv, const char *sale_id, bool originals, r
 
 /* Creates a lead for a customer refd has not seen, attributed like any new lead. */
 static rf_status new_lead(rf_svc *sv, const rf_program *prog, const char *email, const char *external_id,
-			  const char *partner_id, const char *code, const char *click_id, rf_lead *l, rf_err *err)
+			  const char *partner_id, const char *coupon_partner, const char *code, const char *click_id,
+			  rf_lead *l, rf_err *err)
 {
 	memset(l, 0, sizeof *l);
 	l->program_id = prog->id;
 	l->email = (char *)email;
 	l->external_id = (char *)external_id;
-	if (rf_svc_lead_attribute(sv, prog, partner_id, "partner_id", code, click_id, NULL, l, err) != RF_OK)
+	if (rf_svc_lead_attribute_coupon(sv, prog, partner_id, "partner_id", coupon_partner, code, click_id, NULL, l,
+					 err) != RF_OK)
 		return err->status;
 	int64_t now = rf_clock_now_ms();
 	l->id = rf_id_new_arena(sv->a, "lead");
@@ -77,8 +80,8 @@ static rf_status new_lead(rf_svc *sv, const rf_program *prog, const char *email,
 /* Finds the lead a sale or a provider's customer belongs to (creating it when unknown), credits an uncredited
  * lead with the attribution that came along, and finds or creates its customer record. */
 static rf_status resolve_customer(rf_svc *sv, const rf_program *prog, const char *lead_id, const char *email_in,
-				  const char *external_id, const char *partner_id, const char *code,
-				  const char *click_id, rf_lead *l, rf_customer *cu, rf_err *err)
+				  const char *external_id, const char *partner_id, const char *coupon_partner,
+				  const char *code, const char *click_id, rf_lead *l, rf_customer *cu, rf_err *err)
 {
 	rf_status rc = RF_ENOTFOUND;
 	char email[RF_EMAIL_MAX + 1];
@@ -107,11 +110,12 @@ static rf_status resolve_customer(rf_svc *sv, const rf_program *prog, const char
 		if (!em && !external_id)
 			return rf_err_set(err, RF_EINVAL, "email",
 					  "a sale needs the customer: lead_id, email or customer_external_id");
-		rc = new_lead(sv, prog, em, external_id, partner_id, code, click_id, l, err);
-	} else if (rc == RF_OK && !l->partner_id && (partner_id || code || click_id)) {
+		rc = new_lead(sv, prog, em, external_id, partner_id, coupon_partner, code, click_id, l, err);
+	} else if (rc == RF_OK && !l->partner_id && (partner_id || coupon_partner || code || click_id)) {
 		/* A customer refd knew without a partner: what comes with the payment credits it now. */
 		rf_lead before = *l;
-		if (rf_svc_lead_attribute(sv, prog, partner_id, "partner_id", code, click_id, NULL, l, err) != RF_OK)
+		if (rf_svc_lead_attribute_coupon(sv, prog, partner_id, "partner_id", coupon_partner, code, click_id,
+						 NULL, l, err) != RF_OK)
 			return err->status;
 		if (l->partner_id) {
 			l->source = "partner";
@@ -144,7 +148,7 @@ rf_status rf_svc_customer_touch(rf_svc *sv, const rf_program *prog, const char *
 {
 	rf_lead l;
 	rf_customer cu;
-	if (resolve_customer(sv, prog, NULL, email, external_id, NULL, code, click_id, &l, &cu, err) != RF_OK)
+	if (resolve_customer(sv, prog, NULL, email, external_id, NULL, NULL, code, click_id, &l, &cu, err) != RF_OK)
 		return err->status;
 	*lead_id = l.id;
 	return RF_OK;
@@ -168,6 +172,64 @@ static rf_status check_customer(rf_svc *sv, const rf_program *prog, const rf_sal
 	if (rc == RF_ENOTFOUND || (rc == RF_OK && strcmp(l.program_id, prog->id) != 0))
 		return rf_err_set(err, RF_EINVAL, "lead_id", "lead_id: no such lead in the program: %s", in->lead_id);
 	return rc;
+}
+
+/* The coupon a sale used, as the source named it: the first of the sale's coupons that is the coupon of a live link
+ * of the program whose partner can be credited (*partner is then that partner or agent), else the first that is any
+ * link's coupon, else the first given; NULL when none was given. A coupon of no link credits nobody: customers use
+ * the business's own promotions too. */
+static rf_status find_coupon(rf_svc *sv, const rf_program *prog, const rf_sale_input *in, const char **partner,
+			     const char **used, rf_err *err)
+{
+	*partner = *used = NULL;
+	const char *known = NULL;
+	for (size_t i = 0; i < in->n_coupons && i < RF_SALE_COUPONS; i++) {
+		const char *code = in->coupons[i];
+		if (!code || !*code || strlen(code) > RF_COUPON_MAX)
+			continue;
+		if (!*used)
+			*used = code;
+		rf_code_entry ce;
+		rf_status rc = rf_store_coupon_find(sv->store, prog->id, code, &ce, sv->a, err);
+		if (rc == RF_ENOTFOUND)
+			continue;
+		if (rc != RF_OK)
+			return rc;
+		if (ce.credited) {
+			*partner = ce.partner_id;
+			*used = code;
+			return RF_OK;
+		}
+		if (!known)
+			known = code;
+	}
+	if (known)
+		*used = known;
+	memset(err, 0, sizeof *err);
+	return RF_OK;
+}
+
+/* Credits the sale x of lead l: the lead's partner and method, unless a partner's coupon paid for it and outranks
+ * how the lead was credited (rf_attribute_sale). */
+static rf_status credit_sale(rf_svc *sv, const rf_lead *l, const char *coupon_partner, rf_sale *x, rf_err *err)
+{
+	rf_attr_method lm = l->partner_id ? rf_attr_method_parse(l->method) : RF_ATTR_NONE;
+	rf_attr_result r = rf_attribute_sale(lm, l->partner_id, coupon_partner);
+	x->method = (char *)rf_attr_method_name(r.method);
+	if (r.method != RF_ATTR_COUPON || lm == RF_ATTR_COUPON) {
+		x->partner_id = l->partner_id;
+		x->agent_id = l->agent_id;
+		return RF_OK;
+	}
+	/* The coupon's owner, credited like a lead's: an agent as agent, with its team parent as partner. */
+	rf_lead owner;
+	memset(&owner, 0, sizeof owner);
+	owner.program_id = l->program_id;
+	if (rf_svc_lead_credit(sv, &owner, coupon_partner, "coupon", err) != RF_OK)
+		return err->status;
+	x->partner_id = owner.partner_id;
+	x->agent_id = owner.agent_id;
+	return RF_OK;
 }
 
 rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result *out, rf_err *err)
@@ -195,10 +257,13 @@ rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result
 	}
 	if (rc != RF_ENOTFOUND)
 		return rc;
+	const char *coupon_partner = NULL, *coupon = NULL;
+	if (find_coupon(sv, &prog, in, &coupon_partner, &coupon, err) != RF_OK)
+		return err->status;
 	rf_lead l;
 	rf_customer cu;
-	if (resolve_customer(sv, &prog, in->lead_id, in->email, in->customer_external_id, in->partner_id, in->code,
-			     in->click_id, &l, &cu, err) != RF_OK)
+	if (resolve_customer(sv, &prog, in->lead_id, in->email, in->customer_external_id, in->partner_id,
+			     coupon_partner, in->code, in->click_id, &l, &cu, err) != RF_OK)
 		return err->status;
 	int64_t now = rf_clock_now_ms();
 	memset(&x, 0, sizeof x);
@@ -213,6 +278,9 @@ rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result
 	x.occurred_at = in->occurred_at ? in->occurred_at : now;
 	x.metadata = (char *)(in->metadata ? in->metadata : "{}");
 	x.source = (char *)(in->source ? in->source : "api");
+	x.source_event_id = (char *)in->source_event_id;
+	x.coupon = (char *)coupon;
+	x.method = "none";
 	x.created_at = now;
 	if (in->kind) {
 		x.kind = (char *)in->kind;
@@ -227,10 +295,8 @@ rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result
 		blocked = "the lead's deal registration is waiting for review, so no partner is credited yet";
 	else if (strcmp(l.status, "rejected") == 0)
 		blocked = "the lead's deal registration was rejected, so no partner is credited";
-	if (!blocked) {
-		x.partner_id = l.partner_id;
-		x.agent_id = l.agent_id;
-	}
+	if (!blocked && credit_sale(sv, &l, coupon_partner, &x, err) != RF_OK)
+		return err->status;
 	bool missing = false, inverse = false;
 	int64_t ppb = 0;
 	if (rf_ledger_convert(sv, x.amount, x.currency, prog.currency, x.occurred_at, &x.program_amount, &ppb, &inverse,
@@ -351,6 +417,8 @@ rf_status rf_svc_refund_ingest(rf_svc *sv, const rf_refund_input *in, rf_refund_
 	r.prior = given_back;
 	r.external_id = (char *)in->external_id;
 	r.reason = (char *)in->reason;
+	r.source = (char *)(in->source ? in->source : "api");
+	r.source_event_id = (char *)in->source_event_id;
 	r.occurred_at = in->occurred_at ? in->occurred_at : now;
 	r.created_at = now;
 	if (strcmp(r.kind, "dispute") == 0)

@@ -6,8 +6,9 @@
 
 #include "svc.h"
 
-/* The most coupon codes one sale names. */
+/* The most coupon codes one sale names, and the longest coupon code (bytes). */
 #define RF_SALE_COUPONS 8
+#define RF_COUPON_MAX 64
 
 typedef struct {
 	const char *program_id;

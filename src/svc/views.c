@@ -132,16 +132,18 @@ json_t *rf_view_lead(const rf_lead *l)
 json_t *rf_view_link(rf_svc *sv, const rf_link *l)
 {
 	char *url = rf_arena_printf(sv->a, "%s/r/%s", (sv->cfg ? sv->cfg->public_url : ""), l->code);
-	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:b, s:o, s:o, s:o}", "id",
-	    l->id, "object", "link", "program_id", l->program_id, "partner_id", l->partner_id, "code", l->code, "url",
-	    url ? url : "", "destination_url", l->destination_url, "target_url",
-	    l->target_url ? l->target_url : l->destination_url, "campaign", rf_json_nullable(l->campaign), "utm",
-	    "source", rf_json_nullable(l->utm_source), "medium", rf_json_nullable(l->utm_medium), "campaign",
-	    rf_json_nullable(l->utm_campaign), "term", rf_json_nullable(l->utm_term), "content",
-	    rf_json_nullable(l->utm_content), "archived", l->archived_at != 0, "archived_at",
-	    rf_json_time(l->archived_at), "created_at", rf_json_time(l->created_at), "updated_at",
-	    rf_json_time(l->updated_at));
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:b, s:o, s:o, s:o}",
+		      "id", l->id, "object", "link", "program_id", l->program_id, "partner_id", l->partner_id, "code",
+		      l->code, "url", url ? url : "", "destination_url", l->destination_url, "target_url",
+		      l->target_url ? l->target_url : l->destination_url, "campaign", rf_json_nullable(l->campaign),
+		      "utm", "source", rf_json_nullable(l->utm_source), "medium", rf_json_nullable(l->utm_medium),
+		      "campaign", rf_json_nullable(l->utm_campaign), "term", rf_json_nullable(l->utm_term), "content",
+		      rf_json_nullable(l->utm_content), "archived", l->archived_at != 0, "archived_at",
+		      rf_json_time(l->archived_at), "created_at", rf_json_time(l->created_at), "updated_at",
+		      rf_json_time(l->updated_at));
+	json_object_set_new(o, "coupon", rf_json_nullable(l->coupon));
+	return o;
 }
 
 json_t *rf_view_sale(const rf_sale *x)
@@ -157,6 +159,10 @@ json_t *rf_view_sale(const rf_sale *x)
 	json_object_set_new(o, "disputed", rf_json_money_new(x->disputed, x->currency));
 	json_object_set_new(o, "metadata", meta ? meta : json_object());
 	json_object_set_new(o, "source", json_string(x->source));
+	json_object_set_new(o, "source_event_id", rf_json_nullable(x->source_event_id));
+	json_object_set_new(
+	    o, "attribution",
+	    json_pack("{s:s, s:o}", "method", x->method ? x->method : "none", "coupon", rf_json_nullable(x->coupon)));
 	json_object_set_new(o, "note", rf_json_nullable(x->note));
 	json_object_set_new(o, "created_at", rf_json_time(x->created_at));
 	return o;
@@ -168,6 +174,8 @@ json_t *rf_view_refund(const rf_refund *r)
 			      r->program_id, "sale_id", r->sale_id, "kind", r->kind, "amount",
 			      rf_json_money_new(r->amount, r->currency), "external_id",
 			      rf_json_nullable(r->external_id), "reason", rf_json_nullable(r->reason));
+	json_object_set_new(o, "source", rf_json_nullable(r->source));
+	json_object_set_new(o, "source_event_id", rf_json_nullable(r->source_event_id));
 	json_object_set_new(o, "occurred_at", rf_json_time(r->occurred_at));
 	json_object_set_new(o, "created_at", rf_json_time(r->created_at));
 	return o;
