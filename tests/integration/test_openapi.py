@@ -2,6 +2,7 @@
 """The OpenAPI document: served at /api/openapi.json, describing exactly the routes the binary has, with an
 operationId, a success response and (for routes that need credentials) a 401 on every operation, lint clean
 under the pinned linter, and in agreement with what the server really answers."""
+import base64
 import datetime
 import hashlib
 import hmac
@@ -28,7 +29,9 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           ("GET", "/assets/vendor/{name}"), ("POST", "/api/v1/portal/signup"),
           ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
           # Stripe does not hold refd credentials: the Stripe-Signature header authenticates its events.
-          ("POST", "/api/v1/integrations/stripe/webhook")}
+          ("POST", "/api/v1/integrations/stripe/webhook"),
+          # Nor do Paddle (the Paddle-Signature header) and Chargebee (the connection's Basic authentication).
+          ("POST", "/api/v1/integrations/paddle/webhook"), ("POST", "/api/v1/integrations/chargebee/webhook")}
 
 _doc = {}
 
@@ -153,6 +156,10 @@ QUERY_NOT_CHECKED = {
     # Stripe calls the URL it was given; refd takes its program_id when it can read it, and otherwise tries every
     # program's signing secret, so an event is never lost over the query string.
     ("POST", "/api/v1/integrations/stripe/webhook"),
+    # Paddle and Chargebee call the webhook URL of their connection as it was pasted: refd reads `connection`
+    # from it and ignores anything else the system adds.
+    ("POST", "/api/v1/integrations/paddle/webhook"),
+    ("POST", "/api/v1/integrations/chargebee/webhook"),
 }
 
 
@@ -338,6 +345,9 @@ NOT_PROBED = {
     # checks the Stripe-Signature before it reads the body, so a probe without a valid signature only ever sees
     # that 400. test_answers_fit_the_document sends signed events.
     ("POST", "/api/v1/integrations/stripe/webhook"),
+    # The same for Paddle's and Chargebee's events, checked after the signature or the Basic authentication.
+    ("POST", "/api/v1/integrations/paddle/webhook"),
+    ("POST", "/api/v1/integrations/chargebee/webhook"),
 }
 
 # Object members whose own members the generic probe does not try one by one (as with money), and why.
@@ -1077,12 +1087,42 @@ def test_answers_fit_the_document(srv):
     shown = call("GET", conns + "/" + made["id"], 200, key=admin)
     assert "credentials" not in shown and "pdl_ntfset_docs" not in json.dumps(shown), shown
     call("GET", conns + "/conn_none", 404, key=admin)
+    # Their webhooks: a signed Paddle transaction (a sale), a refused signature, Chargebee with and without its
+    # Basic authentication, and a disabled connection.
+    paddle_hook = "/api/v1/integrations/paddle/webhook?connection=" + made["id"]
+    txn = json.dumps({"event_id": "evt_docs_paddle", "event_type": "transaction.completed",
+                      "occurred_at": "2026-01-03T00:00:02.512048Z", "notification_id": "ntf_docs",
+                      "data": {"id": "txn_docs_1", "customer_id": "ctm_docs_1", "origin": "web",
+                               "currency_code": "USD", "custom_data": None, "discount_id": None,
+                               "details": {"totals": {"total": "4900", "currency_code": "USD"}}}})
+    ts = int(time.time())
+    h1 = hmac.new(b"pdl_ntfset_docs", ("%d:%s" % (ts, txn)).encode(), hashlib.sha256).hexdigest()
+    sold = call("POST", paddle_hook, 200, raw=txn,
+                headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, h1)})
+    assert sold["outcome"] == "processed" and sold["object_id"].startswith("sale_"), sold
+    call("POST", paddle_hook, 400, raw=txn,
+         headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, "0" * 64)})
+    call("POST", "/api/v1/integrations/paddle/webhook?connection=conn_none", 404, raw=txn,
+         headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, h1)})
+    cb = call("POST", conns, 201, key=admin, body={"program_id": prog["id"], "system": "chargebee"})
+    cb_hook = "/api/v1/integrations/chargebee/webhook?connection=" + cb["id"]
+    cb_auth = "Basic " + base64.b64encode(("%s:%s" % (cb["credentials"]["username"],
+                                                       cb["credentials"]["password"])).encode()).decode()
+    cb_event = json.dumps({"id": "ev_docs_1", "occurred_at": 1767398402, "object": "event", "api_version": "v2",
+                           "event_type": "customer_created",
+                           "content": {"customer": {"id": "cb_docs_1", "email": "cb@shop.example"}}})
+    got = call("POST", cb_hook, 200, raw=cb_event, headers={"Content-Type": "application/json",
+                                                             "Authorization": cb_auth})
+    assert got["outcome"] == "processed" and got["object_id"].startswith("lead_"), got
+    call("POST", cb_hook, 401, raw=cb_event, headers={"Content-Type": "application/json"})
     call("PATCH", conns + "/" + made["id"], 200, key=admin,
          body={"status": "disabled", "credentials": {"webhook_secret": "pdl_ntfset_docs2"}})
+    call("POST", paddle_hook, 403, raw=txn,
+         headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, h1)})
     call("PATCH", conns + "/" + made["id"], 400, key=admin, body={"stage_map": {"won": "paid"}})
     call("PATCH", conns + "/conn_none", 404, key=admin, body={"name": "x"})
     log = call("GET", conns + "/%s/events?outcome=refused" % made["id"], 200, key=admin)
-    assert log["data"] == [], log
+    assert [e["status_code"] for e in log["data"]] == [403, 400], log
     call("GET", conns + "/%s/events?outcome=maybe" % made["id"], 400, key=admin)
     call("GET", conns + "/conn_none/events", 404, key=admin)
     gone = call("DELETE", conns + "/" + crm["id"], 200, key=admin)

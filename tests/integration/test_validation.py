@@ -283,6 +283,9 @@ ANY_QUERY = {
     # Stripe calls the URL it was given; an event must never be lost over the query string (program_id is
     # read when present, otherwise every program's signing secret is tried).
     ("POST", "/api/v1/integrations/stripe/webhook"): "Stripe calls the configured URL as it is",
+    # Paddle and Chargebee call their connection's webhook URL as it was pasted (connection= read, the rest ignored).
+    ("POST", "/api/v1/integrations/paddle/webhook"): "Paddle calls the connection's URL as it is",
+    ("POST", "/api/v1/integrations/chargebee/webhook"): "Chargebee calls the connection's URL as it is",
 }
 
 PW_WALK = "correct horse battery"
