@@ -1089,7 +1089,11 @@ def test_answers_fit_the_document(srv):
     call("GET", conns + "/conn_none", 404, key=admin)
     # Their webhooks: a signed Paddle transaction (a sale), a refused signature, Chargebee with and without its
     # Basic authentication, and a disabled connection.
-    paddle_hook = "/api/v1/integrations/paddle/webhook?connection=" + made["id"]
+    # In a program of their own, so that the reports below do not count their sale and lead.
+    hooks_prog = call("POST", "/api/v1/programs", 201, key=admin, body={"name": "Docs webhooks", "currency": "usd"})
+    pw = call("POST", conns, 201, key=admin, body={"program_id": hooks_prog["id"], "system": "paddle",
+                                                   "credentials": {"webhook_secret": "pdl_ntfset_docs"}})
+    paddle_hook = "/api/v1/integrations/paddle/webhook?connection=" + pw["id"]
     txn = json.dumps({"event_id": "evt_docs_paddle", "event_type": "transaction.completed",
                       "occurred_at": "2026-01-03T00:00:02.512048Z", "notification_id": "ntf_docs",
                       "data": {"id": "txn_docs_1", "customer_id": "ctm_docs_1", "origin": "web",
@@ -1104,7 +1108,7 @@ def test_answers_fit_the_document(srv):
          headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, "0" * 64)})
     call("POST", "/api/v1/integrations/paddle/webhook?connection=conn_none", 404, raw=txn,
          headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, h1)})
-    cb = call("POST", conns, 201, key=admin, body={"program_id": prog["id"], "system": "chargebee"})
+    cb = call("POST", conns, 201, key=admin, body={"program_id": hooks_prog["id"], "system": "chargebee"})
     cb_hook = "/api/v1/integrations/chargebee/webhook?connection=" + cb["id"]
     cb_auth = "Basic " + base64.b64encode(("%s:%s" % (cb["credentials"]["username"],
                                                        cb["credentials"]["password"])).encode()).decode()
@@ -1117,11 +1121,14 @@ def test_answers_fit_the_document(srv):
     call("POST", cb_hook, 401, raw=cb_event, headers={"Content-Type": "application/json"})
     call("PATCH", conns + "/" + made["id"], 200, key=admin,
          body={"status": "disabled", "credentials": {"webhook_secret": "pdl_ntfset_docs2"}})
+    call("PATCH", conns + "/" + pw["id"], 200, key=admin, body={"status": "disabled"})
     call("POST", paddle_hook, 403, raw=txn,
          headers={"Content-Type": "application/json", "Paddle-Signature": "ts=%d;h1=%s" % (ts, h1)})
     call("PATCH", conns + "/" + made["id"], 400, key=admin, body={"stage_map": {"won": "paid"}})
     call("PATCH", conns + "/conn_none", 404, key=admin, body={"name": "x"})
     log = call("GET", conns + "/%s/events?outcome=refused" % made["id"], 200, key=admin)
+    assert log["data"] == [], log
+    log = call("GET", conns + "/%s/events?outcome=refused" % pw["id"], 200, key=admin)
     assert [e["status_code"] for e in log["data"]] == [403, 400], log
     call("GET", conns + "/%s/events?outcome=maybe" % made["id"], 400, key=admin)
     call("GET", conns + "/conn_none/events", 404, key=admin)
