@@ -9,14 +9,14 @@
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/events.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/payouts.h"
-#include "../svc/events.h"
-#include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
+#include "../svc/views.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
@@ -132,6 +132,18 @@ void rf_api_refunds_create(rf_ctx *c);
 /* events.c */
 void rf_api_events_list(rf_ctx *c);
 void rf_api_events_get(rf_ctx *c);
+
+/* webhooks.c */
+void rf_api_webhooks_list(rf_ctx *c);
+void rf_api_webhooks_create(rf_ctx *c);
+void rf_api_webhooks_get(rf_ctx *c);
+void rf_api_webhooks_update(rf_ctx *c);
+void rf_api_webhooks_delete(rf_ctx *c);
+void rf_api_webhooks_rotate(rf_ctx *c);
+void rf_api_webhooks_test(rf_ctx *c);
+void rf_api_webhooks_deliveries(rf_ctx *c);
+void rf_api_webhooks_resend(rf_ctx *c);
+void rf_api_webhooks_replay(rf_ctx *c);
 
 /* payouts.c. A payout run as the API shows it (the command line prints the same). */
 void rf_api_payouts_list(rf_ctx *c);

@@ -242,6 +242,8 @@ rf_status rf_store_lock(rf_store *s, rf_lock_kind kind, const char *id, rf_err *
 	    [RF_LOCK_PAYOUT_RUN] = "SELECT 1 FROM payout_runs WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_USER] = "SELECT 1 FROM users WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_API_KEY] = "SELECT 1 FROM api_keys WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_WEBHOOK_ENDPOINT] = "SELECT 1 FROM webhook_endpoints WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_DELIVERY] = "SELECT 1 FROM deliveries WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_OWNERS] = "SELECT 1 FROM users WHERE role = 'owner' AND disabled_at = 0 AND "
 			       "(CAST(?1 AS TEXT) IS NULL OR true) ORDER BY id FOR UPDATE",
 	};

@@ -60,6 +60,8 @@ typedef enum {
 	RF_LOCK_PAYOUT_RUN,
 	RF_LOCK_USER,
 	RF_LOCK_API_KEY,
+	RF_LOCK_WEBHOOK_ENDPOINT,
+	RF_LOCK_DELIVERY,
 	RF_LOCK_OWNERS /* every enabled owner (id is ignored): changing one must leave one */
 } rf_lock_kind;
 
@@ -582,6 +584,13 @@ rf_status rf_store_delivery_claim(rf_store *s, const char *kind, int64_t now, in
 /* Records an attempt of delivery d and its outcome: d's status, attempts, next_at, last_status_code and
  * last_error as given, its claim released. */
 rf_status rf_store_delivery_attempted(rf_store *s, const rf_delivery *d, const rf_delivery_attempt *at, rf_err *err);
+/* When the next pending delivery of kind that no sender holds at now is due (its next_at, which may be past), or 0
+ * when none is waiting: a sender reads it, without a transaction, to sleep until then rather than claim in vain. */
+rf_status rf_store_delivery_next_due(rf_store *s, const char *kind, int64_t now, int64_t *next_at, rf_err *err);
+/* Cancels every pending delivery of kind to target_id (an endpoint disabled): status cancelled, reason as the
+ * last error, at as the time of the change, any claim released; *cancelled (may be NULL) says how many. */
+rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *target_id, const char *reason,
+				     int64_t at, int64_t *cancelled, rf_err *err);
 typedef struct {
 	rf_page page;
 	const char *target_id, *event_id, *status;
