@@ -282,6 +282,12 @@ rf_status rf_store_release(rf_store *s, const char *name, rf_err *err)
 	return savepoint_sql(s, "RELEASE SAVEPOINT", name, err);
 }
 
+rf_status rf_store_lazy_commits(rf_store *s, rf_err *err)
+{
+	return rf_q_exec(
+	    s, rf_q_dialect(s) == RF_DB_SQLITE ? "PRAGMA synchronous=NORMAL" : "SET synchronous_commit = off", err);
+}
+
 rf_status rf_store_tx(rf_store *s, rf_status (*fn)(rf_store *s, void *arg, rf_err *err), void *arg, rf_err *err)
 {
 	for (int attempt = 0;; attempt++) {

@@ -78,6 +78,12 @@ rf_status rf_store_savepoint(rf_store *s, const char *name, rf_err *err);
 rf_status rf_store_rollback_to(rf_store *s, const char *name, rf_err *err);
 rf_status rf_store_release(rf_store *s, const char *name, rf_err *err);
 
+/* From now on, commits on this connection do not wait for the disk (SQLite: synchronous=NORMAL; PostgreSQL:
+ * synchronous_commit off): a power cut may lose the last of them, never a commit of another connection that
+ * returned. For work whose loss only means doing it again, such as the webhook sender's claims and outcomes (a
+ * delivery is then sent again: at least once). */
+rf_status rf_store_lazy_commits(rf_store *s, rf_err *err);
+
 /* Runs fn in a transaction: committed when fn returns RF_OK, rolled back otherwise. A transaction that lost a race
  * (RF_ERETRY: a serialization failure or deadlock, in fn or at its commit) is run again, up to five times after a
  * short random pause, so fn must do nothing outside the database that it cannot do twice. For the jobs and the

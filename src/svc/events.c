@@ -73,12 +73,20 @@ bool rf_webhook_endpoint_wants(const rf_webhook_endpoint *w, const char *type)
 	return yes;
 }
 
+/* A delivery's id: its time in milliseconds, then random characters. Ids made in order add to the end of the ids'
+ * index instead of to a page picked at random, which spares the change's transaction a page per delivery. */
+static char *delivery_id(rf_arena *a, int64_t now)
+{
+	char *rnd = rf_id_new_arena(a, "dlv");
+	return rnd ? rf_arena_printf(a, "dlv_%013lld%.11s", (long long)(now > 0 ? now : 0), rnd + 4) : NULL;
+}
+
 static rf_status enqueue(rf_svc *sv, const rf_event *ev, const char *endpoint_id, int64_t now, rf_delivery *out,
 			 rf_err *err)
 {
 	rf_delivery d;
 	memset(&d, 0, sizeof d);
-	d.id = rf_id_new_arena(sv->a, "dlv");
+	d.id = delivery_id(sv->a, now);
 	d.kind = "webhook";
 	d.target_id = (char *)endpoint_id;
 	d.event_id = ev->id;

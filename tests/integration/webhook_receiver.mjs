@@ -6,10 +6,13 @@
 //
 // Control (JSON, on the same port):
 //   POST /_control {"secrets": {"/path": ["whsec_...", ...]}, "behaviour": {"/path": {"status": 500, "delay_ms": 0,
-//        "hang": false, "body": "text"}}, "clock_offset_ms": 0, "record": true, "reset": false}
-//        merges what it is given; reset forgets what was received; record false keeps counts only (benchmarks).
+//        "hang": false, "body": "text", "fail_first": false}}, "clock_offset_ms": 0, "record": true, "verify": true,
+//        "reset": false}
+//        merges what it is given; reset forgets what was received; record false keeps counts only and verify false
+//        skips the verification (benchmarks, where the receiver must not be what is measured).
 //   GET /_control/received   every delivery received, in order
-//   GET /_control/counts     {"total": N, "ids": distinct webhook-ids, "bad": deliveries that did not verify}
+//   GET /_control/counts     {"total": N, "ids": distinct webhook-ids, "bad": deliveries that did not verify,
+//                            "first_ms"/"last_ms": when the first and the last delivery came (real time)}
 import http from "node:http";
 import { createRequire } from "node:module";
 
@@ -31,8 +34,10 @@ const secrets = new Map(); // path -> [secret]
 const behaviour = new Map(); // path -> {status, delay_ms, hang, body}
 let received = [];
 let record = true;
+let verify = true;
 const counts = { total: 0, bad: 0, ids: new Set() };
 const hanging = new Set();
+const firstSeen = new Map(); // path -> webhook-ids seen, for fail_first
 
 function verifyAt(offset, Verifier, secret, body, headers) {
   verifyOffset = offset;
@@ -78,7 +83,13 @@ function sendJson(res, status, value) {
 async function control(req, res, path) {
   if (req.method === "GET" && path === "/_control/received") return sendJson(res, 200, received);
   if (req.method === "GET" && path === "/_control/counts")
-    return sendJson(res, 200, { total: counts.total, ids: counts.ids.size, bad: counts.bad });
+    return sendJson(res, 200, {
+      total: counts.total,
+      ids: counts.ids.size,
+      bad: counts.bad,
+      first_ms: counts.first,
+      last_ms: counts.last,
+    });
   if (req.method !== "POST" || path !== "/_control") return sendJson(res, 404, { error: "no such control" });
   const c = JSON.parse((await readBody(req)) || "{}");
   for (const [p, list] of Object.entries(c.secrets || {})) secrets.set(p, list);
@@ -89,9 +100,11 @@ async function control(req, res, path) {
     clockOffset = verifyOffset = c.clock_offset_ms;
   }
   if (typeof c.record === "boolean") record = c.record;
+  if (typeof c.verify === "boolean") verify = c.verify;
   if (c.reset) {
     received = [];
     counts.total = counts.bad = 0;
+    counts.first = counts.last = undefined;
     counts.ids = new Set();
   }
   return sendJson(res, 200, { ok: true });
@@ -102,20 +115,38 @@ async function delivery(req, res, path) {
   const headers = {};
   for (const name of ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent"])
     headers[name] = req.headers[name] ?? null;
-  const list = secrets.get(path) || [];
+  const list = verify ? secrets.get(path) || [] : [];
   // Each secret of the path, with each library: which of them accept the delivery.
   const at = { clock: Date.now() };
   const verified = {
     standardwebhooks: list.map((s) => verifyWith(StandardWebhooks, s, body, req.headers, at)),
     svix: list.map((s) => verifyWith(SvixWebhook, s, body, req.headers, at)),
   };
-  const ok = verified.standardwebhooks.some(Boolean) && verified.svix.some(Boolean);
+  const ok = !verify || (verified.standardwebhooks.some(Boolean) && verified.svix.some(Boolean));
   counts.total++;
   if (!ok) counts.bad++;
+  counts.last = realNow();
+  if (counts.first === undefined) counts.first = counts.last;
   counts.ids.add(headers["webhook-id"]);
-  if (record)
-    received.push({ path, method: req.method, headers, body, verified, received_at: realNow(), clock: at.clock });
+  const rec = { path, method: req.method, headers, body, verified, received_at: realNow(), clock: at.clock };
+  if (record) received.push(rec);
+  // Whether the answer went out, or the sender went away first (killed while the delivery was on its way).
+  rec.answered = false;
+  res.on("finish", () => (rec.answered = true));
+  res.on("close", () => (rec.aborted = !rec.answered));
   const b = behaviour.get(path) || {};
+  // fail_first: the first attempt of each event fails (500), the next ones succeed.
+  if (b.fail_first) {
+    const seen = firstSeen.get(path) || new Set();
+    firstSeen.set(path, seen);
+    const id = headers["webhook-id"];
+    const first = !seen.has(id);
+    seen.add(id);
+    if (first) {
+      res.writeHead(500, { "content-type": "text/plain", "content-length": 5 });
+      return res.end("first");
+    }
+  }
   if (b.hang) {
     // No answer: the sender's timeout ends it (the socket is kept so that it is not closed under it either).
     hanging.add(res);

@@ -4617,6 +4617,25 @@ CASE(deliveries_due_and_cancelled)
 	OK(rf_store_deliveries_cancel(c->s, "webhook", "wh_b", "gone", T0 + 8000, NULL, E));
 	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
 	assert_int_equal(next, 0);
+
+	/* A sender's connection whose commits do not wait for the disk: what it commits is seen by the others. */
+	rf_store *lazy = NULL;
+	OK(rf_store_open(c->location, &lazy, E));
+	rf_status rc = rf_store_lazy_commits(lazy, E);
+	rf_delivery late = d[0];
+	late.id = new_id(c, "dlv");
+	late.next_at = T0 + 9000;
+	if (rc == RF_OK)
+		rc = rf_store_begin(lazy, E);
+	if (rc == RF_OK)
+		rc = rf_store_delivery_insert(lazy, &late, E);
+	if (rc == RF_OK)
+		rc = rf_store_commit(lazy, E);
+	rf_store_close(lazy);
+	OK(rc);
+	rf_store_idle(c->s);
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0, &next, E));
+	assert_int_equal(next, T0 + 9000);
 }
 
 CASE(registrations_expired)
