@@ -132,6 +132,7 @@ void rf_api_refunds_create(rf_ctx *c);
 /* events.c */
 void rf_api_events_list(rf_ctx *c);
 void rf_api_events_get(rf_ctx *c);
+void rf_api_event_types_list(rf_ctx *c);
 
 /* webhooks.c */
 void rf_api_webhooks_list(rf_ctx *c);

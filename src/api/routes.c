@@ -109,6 +109,7 @@ const rf_route rf_routes[] = {
 
     {"GET", "/api/v1/events", rf_api_events_list, RF_AUTH_ANY, 0, q_events},
     {"GET", "/api/v1/events/{id}", rf_api_events_get, RF_AUTH_ANY, 0, NULL},
+    {"GET", "/api/v1/event-types", rf_api_event_types_list, RF_AUTH_PUBLIC, 0, NULL},
 
     {"GET", "/api/v1/webhook-endpoints", rf_api_webhooks_list, RF_AUTH_ADMIN, 0, q_page},
     {"POST", "/api/v1/webhook-endpoints", rf_api_webhooks_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},

@@ -21,6 +21,8 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
           # The currency table is reference data, the same for everyone; the web UI loads it before any login.
           ("GET", "/api/v1/currencies"),
+          # So are the event types (a webhook endpoint's event_types choose from them).
+          ("GET", "/api/v1/event-types"),
           ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click"),
           ("OPTIONS", "/api/v1/track/click"),
           # The web UI's pages and files, which sign in through the API; sign-up and password reset by link.
@@ -533,6 +535,8 @@ def test_answers_fit_the_document(srv):
     currencies = call("GET", "/api/v1/currencies", 200)
     assert call.last.header("Cache-Control") == "public, max-age=300", call.last.headers
     assert {c["code"]: c["exponent"] for c in currencies["data"]}["isk"] == 0, currencies
+    types = call("GET", "/api/v1/event-types", 200)
+    assert "lead.created" in [t["type"] for t in types["data"]], types
 
     # The web UI: its pages and the files they load, without credentials, each with its own content type
     call("GET", "/", 302)
