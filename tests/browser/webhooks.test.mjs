@@ -107,8 +107,10 @@ async function deliveryRows(p, pred, what) {
   }
 }
 
+// A datetime-local control's value, in UTC as the form says, to the second (a control shows no ":00" seconds).
 function isoLocal(ms) {
-  return new Date(ms).toISOString().slice(0, 19); // a datetime-local control's value, in UTC as the form says
+  const s = new Date(ms).toISOString().slice(0, 19);
+  return s.endsWith(':00') ? s.slice(0, 16) : s;
 }
 
 // ---- setup ----
