@@ -82,13 +82,18 @@ def test_every_committed_event_is_delivered_after_a_sigkill():
         admin = first.admin_key()
         ep = expect(first.post("/api/v1/webhook-endpoints", {"url": rc.url("/crash"), "event_types": ["*"]},
                                key=admin), 201)
-        # Each answer takes a while, so that some deliveries are always on their way.
-        rc.configure(secrets={"/crash": [ep["secret"]]}, behaviour={"/crash": {"delay_ms": 150}})
+        # Each answer takes a second, so that some deliveries are always on their way, and still are when the killed
+        # process's sockets close (a process under the sanitizers takes a while to be torn down after SIGKILL).
+        rc.configure(secrets={"/crash": [ep["secret"]]}, behaviour={"/crash": {"delay_ms": 1000}})
         prog = expect(first.post("/api/v1/programs", {"name": "Crash", "currency": "usd"}, key=admin), 201)["id"]
         load = Leads(first.port, admin, prog).start()
         deadline = time.time() + 30
         while time.time() < deadline and (load.count() < 300 or len(rc.received("/crash")) < 20):
             time.sleep(0.02)
+        # The kill comes while the receiver holds a delivery it has not answered yet (on its way), which a slow
+        # build (the sanitizers') does not leave to chance.
+        while time.time() < deadline + 10 and all(r.get("answered", True) for r in rc.received("/crash")):
+            time.sleep(0.005)
         first.proc.kill()
         first.proc.wait(10)
         acked = load.finish()
