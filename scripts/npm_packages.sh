@@ -15,6 +15,7 @@ stamp=node_modules/.refd-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 current() {
 	[ -f node_modules/playwright-core/package.json ] && [ -f node_modules/stripe/package.json ] &&
+		[ -f node_modules/standardwebhooks/package.json ] && [ -f node_modules/svix/package.json ] &&
 		[ -x node_modules/.bin/redocly ] && [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ]
 }
 current && exit 0

@@ -132,6 +132,19 @@ void rf_api_refunds_create(rf_ctx *c);
 /* events.c */
 void rf_api_events_list(rf_ctx *c);
 void rf_api_events_get(rf_ctx *c);
+void rf_api_event_types_list(rf_ctx *c);
+
+/* webhooks.c */
+void rf_api_webhooks_list(rf_ctx *c);
+void rf_api_webhooks_create(rf_ctx *c);
+void rf_api_webhooks_get(rf_ctx *c);
+void rf_api_webhooks_update(rf_ctx *c);
+void rf_api_webhooks_delete(rf_ctx *c);
+void rf_api_webhooks_rotate(rf_ctx *c);
+void rf_api_webhooks_test(rf_ctx *c);
+void rf_api_webhooks_deliveries(rf_ctx *c);
+void rf_api_webhooks_resend(rf_ctx *c);
+void rf_api_webhooks_replay(rf_ctx *c);
 
 /* payouts.c. A payout run as the API shows it (the command line prints the same). */
 void rf_api_payouts_list(rf_ctx *c);

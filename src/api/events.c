@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1/events: the event log, for integrators who poll (each change that matters, with the object as it was
  * then). Partners and their managers see the events about themselves and their team's agents. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -77,4 +78,37 @@ void rf_api_events_get(rf_ctx *c)
 	if (!rf_api_found(c, rc, &err, "event"))
 		return;
 	rf_json_send(c, 200, event_json(&e));
+}
+
+/* GET /api/v1/event-types: every type refd writes, in its own order, so that clients (the admin UI's webhook form
+ * first) choose from the server's list rather than from a copy of their own. */
+void rf_api_event_types_list(rf_ctx *c)
+{
+	json_t *data = json_array();
+	json_t *list = NULL;
+	char *text = NULL;
+	if (!data)
+		goto fail;
+	for (size_t i = 0; rf_event_types[i]; i++) {
+		json_t *o = json_pack("{s:s, s:s}", "object", "event_type", "type", rf_event_types[i]);
+		if (!o || json_array_append_new(data, o) != 0)
+			goto fail;
+	}
+	list = rf_json_list(data, false);
+	data = NULL;
+	if (!list)
+		goto fail;
+	text = json_dumps(list, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (!text)
+		goto fail;
+	/* The list is part of the binary, like the currency table. */
+	rf_resp_header(c->req, "Cache-Control", "public, max-age=300");
+	rf_resp_send(c->req, 200, "application/json", text, strlen(text));
+	free(text);
+	json_decref(list);
+	return;
+fail:
+	json_decref(data);
+	json_decref(list);
+	rf_json_fail(c, RF_ENOMEM, NULL, "out of memory listing the event types");
 }

@@ -34,6 +34,7 @@ static const char *const q_inbound[] = {"limit", "starting_after", "outcome", NU
 static const char *const q_connection[] = {"connection", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
+static const char *const q_deliveries[] = {"limit", "starting_after", "status", NULL};
 
 const rf_route rf_routes[] = {
     {"GET", "/healthz", rf_api_healthz, RF_AUTH_PUBLIC, 0, NULL},
@@ -110,6 +111,19 @@ const rf_route rf_routes[] = {
 
     {"GET", "/api/v1/events", rf_api_events_list, RF_AUTH_ANY, 0, q_events},
     {"GET", "/api/v1/events/{id}", rf_api_events_get, RF_AUTH_ANY, 0, NULL},
+    {"GET", "/api/v1/event-types", rf_api_event_types_list, RF_AUTH_PUBLIC, 0, NULL},
+
+    {"GET", "/api/v1/webhook-endpoints", rf_api_webhooks_list, RF_AUTH_ADMIN, 0, q_page},
+    {"POST", "/api/v1/webhook-endpoints", rf_api_webhooks_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
+    {"GET", "/api/v1/webhook-endpoints/{id}", rf_api_webhooks_get, RF_AUTH_ADMIN, 0, NULL},
+    {"PATCH", "/api/v1/webhook-endpoints/{id}", rf_api_webhooks_update, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
+    {"DELETE", "/api/v1/webhook-endpoints/{id}", rf_api_webhooks_delete, RF_AUTH_ADMIN, 0, NULL},
+    {"POST", "/api/v1/webhook-endpoints/{id}/rotate-secret", rf_api_webhooks_rotate, RF_AUTH_ADMIN, 0, NULL},
+    {"POST", "/api/v1/webhook-endpoints/{id}/test", rf_api_webhooks_test, RF_AUTH_ADMIN, 0, NULL},
+    {"GET", "/api/v1/webhook-endpoints/{id}/deliveries", rf_api_webhooks_deliveries, RF_AUTH_ADMIN, 0, q_deliveries},
+    {"POST", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend", rf_api_webhooks_resend, RF_AUTH_ADMIN, 0,
+     NULL},
+    {"POST", "/api/v1/webhook-endpoints/{id}/replay", rf_api_webhooks_replay, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
 
     {"GET", "/api/v1/payout-runs", rf_api_payouts_list, RF_AUTH_ADMIN, 0, q_by_program},
     {"POST", "/api/v1/payout-runs", rf_api_payouts_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},

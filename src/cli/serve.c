@@ -11,6 +11,7 @@
 #include "../core/clock.h"
 #include "../http/router.h"
 #include "../http/server.h"
+#include "../integrations/webhooks.h"
 #include "../jobs/jobs.h"
 #include "../store/store.h"
 #include "../track/clicks.h"
@@ -78,6 +79,7 @@ static void on_drained(void *arg)
 {
 	(void)arg;
 	rf_jobs_stop();
+	rf_webhooks_stop();
 	rf_clicks_stop();
 	rf_codes_watch_stop();
 }
@@ -85,8 +87,9 @@ static void on_drained(void *arg)
 static void on_usr2(void *arg)
 {
 	read_clock_file(((serve_ctx *)arg)->clock_file);
-	/* Time moved: holding periods may have ended. */
+	/* Time moved: holding periods may have ended, webhook retries may be due. */
 	rf_jobs_kick();
+	rf_webhooks_kick();
 }
 
 /* Tells how to log in once the real address is known (the demo's password is shown only now). */
@@ -139,6 +142,16 @@ int rf_cli_serve(int argc, char **argv)
 	     "how often background jobs (approving commissions after their holding period) run", NULL},
 	    {"event-retention-days", "REFD_EVENT_RETENTION_DAYS", true, "30",
 	     "how long events (GET /api/v1/events) and their webhook deliveries are kept (7 to 3650 days)", NULL},
+	    {"webhook-allow-private", "REFD_WEBHOOK_ALLOW_PRIVATE", false, NULL,
+	     "let webhook endpoints use http:// and deliveries reach loopback, private and link-local addresses "
+	     "(tests, a closed network); off, they are refused",
+	     NULL},
+	    {"webhook-concurrency", "REFD_WEBHOOK_CONCURRENCY", true, "64",
+	     "webhook deliveries this process sends at once (0: it sends none, other processes do)", NULL},
+	    {"webhook-timeout-ms", "REFD_WEBHOOK_TIMEOUT_MS", true, "15000",
+	     "how long one webhook attempt may take, from connecting to the end of the answer (100 to 30000)", NULL},
+	    {"webhook-poll-ms", "REFD_WEBHOOK_POLL_MS", true, "200",
+	     "how often an idle webhook sender looks for due deliveries (10 to 60000)", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
 	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
@@ -166,11 +179,17 @@ int rf_cli_serve(int argc, char **argv)
 	    rf_cli_long(rf_option_get(opts, "jobs-interval-ms"), "jobs-interval-ms", 10, 86400000, &bad);
 	long retention =
 	    rf_cli_long(rf_option_get(opts, "event-retention-days"), "event-retention-days", 7, 3650, &bad);
+	long wh_concurrency =
+	    rf_cli_long(rf_option_get(opts, "webhook-concurrency"), "webhook-concurrency", 0, 1024, &bad);
+	long wh_timeout =
+	    rf_cli_long(rf_option_get(opts, "webhook-timeout-ms"), "webhook-timeout-ms", 100, 30000, &bad);
+	long wh_poll = rf_cli_long(rf_option_get(opts, "webhook-poll-ms"), "webhook-poll-ms", 10, 60000, &bad);
 	if (bad)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
 	cfg.login_window_minutes = 15;
 	cfg.secure_cookies = rf_option_on(opts, "secure-cookies");
+	cfg.webhook_allow_private = rf_option_on(opts, "webhook-allow-private");
 	const char *pub = rf_option_get(opts, "public-url");
 	if (pub) {
 		size_t pl = strlen(pub);
@@ -260,8 +279,22 @@ int rf_cli_serve(int argc, char **argv)
 		rf_clicks_stop();
 		return 1;
 	}
+	rf_webhooks_config wc = {.allow_private = cfg.webhook_allow_private,
+				 .concurrency = (int)wh_concurrency,
+				 .timeout_ms = wh_timeout,
+				 .connect_timeout_ms = wh_timeout < 5000 ? wh_timeout : 5000,
+				 .poll_ms = wh_poll};
+	memcpy(wc.key, cfg.secret, sizeof wc.key);
+	if (wh_concurrency > 0 && rf_webhooks_start(db, &wc, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_jobs_stop();
+		rf_clicks_stop();
+		return 1;
+	}
+	sodium_memzero(wc.key, sizeof wc.key);
 	if (rf_codes_watch_start(db, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
+		rf_webhooks_stop();
 		rf_jobs_stop();
 		rf_clicks_stop();
 		return 1;
@@ -269,6 +302,7 @@ int rf_cli_serve(int argc, char **argv)
 	rc = rf_server_run(&sc, &err);
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
 	rf_jobs_stop();
+	rf_webhooks_stop();
 	rf_clicks_stop();
 	rf_codes_watch_stop();
 	rf_codes_free();

@@ -18,6 +18,8 @@ typedef struct {
 	int login_max_failures_ip;
 	int login_window_minutes;
 	char public_url[256]; /* how the world reaches refd, e.g. https://refer.example.com (no trailing slash) */
+	/* Webhook endpoints may be http:// and deliveries may reach internal addresses (tests, a closed network). */
+	bool webhook_allow_private;
 } rf_app_config;
 
 #endif

@@ -117,6 +117,7 @@ static const struct {
     {"/api/v1/users/{id}", RF_LOCK_USER},
     {"/api/v1/api-keys/{id}", RF_LOCK_API_KEY},
     {"/api/v1/integrations/{id}", RF_LOCK_CONNECTION},
+    {"/api/v1/webhook-endpoints/{id}", RF_LOCK_WEBHOOK_ENDPOINT},
 };
 
 static rf_status lock_object(rf_ctx *c, const rf_route *r, rf_err *err)

@@ -285,6 +285,8 @@ rf_status rf_store_lock(rf_store *s, rf_lock_kind kind, const char *id, rf_err *
 	    [RF_LOCK_USER] = "SELECT 1 FROM users WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_API_KEY] = "SELECT 1 FROM api_keys WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_CONNECTION] = "SELECT 1 FROM connections WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_WEBHOOK_ENDPOINT] = "SELECT 1 FROM webhook_endpoints WHERE id = ?1 FOR UPDATE",
+	    [RF_LOCK_DELIVERY] = "SELECT 1 FROM deliveries WHERE id = ?1 FOR UPDATE",
 	    [RF_LOCK_OWNERS] = "SELECT 1 FROM users WHERE role = 'owner' AND disabled_at = 0 AND "
 			       "(CAST(?1 AS TEXT) IS NULL OR true) ORDER BY id FOR UPDATE",
 	};
@@ -321,6 +323,12 @@ rf_status rf_store_rollback_to(rf_store *s, const char *name, rf_err *err)
 rf_status rf_store_release(rf_store *s, const char *name, rf_err *err)
 {
 	return savepoint_sql(s, "RELEASE SAVEPOINT", name, err);
+}
+
+rf_status rf_store_lazy_commits(rf_store *s, rf_err *err)
+{
+	return rf_q_exec(
+	    s, rf_q_dialect(s) == RF_DB_SQLITE ? "PRAGMA synchronous=NORMAL" : "SET synchronous_commit = off", err);
 }
 
 rf_status rf_store_tx(rf_store *s, rf_status (*fn)(rf_store *s, void *arg, rf_err *err), void *arg, rf_err *err)

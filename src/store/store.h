@@ -61,6 +61,8 @@ typedef enum {
 	RF_LOCK_USER,
 	RF_LOCK_API_KEY,
 	RF_LOCK_CONNECTION,
+	RF_LOCK_WEBHOOK_ENDPOINT,
+	RF_LOCK_DELIVERY,
 	RF_LOCK_OWNERS /* every enabled owner (id is ignored): changing one must leave one */
 } rf_lock_kind;
 
@@ -76,6 +78,12 @@ rf_status rf_store_lock(rf_store *s, rf_lock_kind kind, const char *id, rf_err *
 rf_status rf_store_savepoint(rf_store *s, const char *name, rf_err *err);
 rf_status rf_store_rollback_to(rf_store *s, const char *name, rf_err *err);
 rf_status rf_store_release(rf_store *s, const char *name, rf_err *err);
+
+/* From now on, commits on this connection do not wait for the disk (SQLite: synchronous=NORMAL; PostgreSQL:
+ * synchronous_commit off): a power cut may lose the last of them, never a commit of another connection that
+ * returned. For work whose loss only means doing it again, such as the webhook sender's claims and outcomes (a
+ * delivery is then sent again: at least once). */
+rf_status rf_store_lazy_commits(rf_store *s, rf_err *err);
 
 /* Runs fn in a transaction: committed when fn returns RF_OK, rolled back otherwise. A transaction that lost a race
  * (RF_ERETRY: a serialization failure or deadlock, in fn or at its commit) is run again, up to five times after a
@@ -588,6 +596,13 @@ rf_status rf_store_delivery_claim(rf_store *s, const char *kind, int64_t now, in
 /* Records an attempt of delivery d and its outcome: d's status, attempts, next_at, last_status_code and
  * last_error as given, its claim released. */
 rf_status rf_store_delivery_attempted(rf_store *s, const rf_delivery *d, const rf_delivery_attempt *at, rf_err *err);
+/* When the next pending delivery of kind that no sender holds at now is due (its next_at, which may be past), or 0
+ * when none is waiting: a sender reads it, without a transaction, to sleep until then rather than claim in vain. */
+rf_status rf_store_delivery_next_due(rf_store *s, const char *kind, int64_t now, int64_t *next_at, rf_err *err);
+/* Cancels every pending delivery of kind to target_id (an endpoint disabled): status cancelled, reason as the
+ * last error, at as the time of the change, any claim released; *cancelled (may be NULL) says how many. */
+rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *target_id, const char *reason,
+				     int64_t at, int64_t *cancelled, rf_err *err);
 typedef struct {
 	rf_page page;
 	const char *target_id, *event_id, *status;

@@ -388,6 +388,46 @@ rf_status rf_store_delivery_attempted(rf_store *s, const rf_delivery *d, const r
 	return rf_q_done(s, st, NULL, err);
 }
 
+rf_status rf_store_delivery_next_due(rf_store *s, const char *kind, int64_t now, int64_t *next_at, rf_err *err)
+{
+	*next_at = 0;
+	/* Walks the due index in next_at order: only the deliveries claimed right now (a sender's in-flight ones) are
+	 * passed over. */
+	rf_db_stmt *st = rf_q_prep(s,
+				   "SELECT next_at FROM deliveries WHERE kind = ?1 AND status = 'pending' AND "
+				   "lease_until <= ?2 ORDER BY next_at LIMIT 1",
+				   err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, kind);
+	rf_db_bind_int(st, 2, now);
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW)
+		*next_at = rf_db_col_int(st, 0);
+	rf_db_reset(st);
+	return rc == RF_DB_ROW || rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "reading the next due delivery");
+}
+
+rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *target_id, const char *reason,
+				     int64_t at, int64_t *cancelled, rf_err *err)
+{
+	rf_db_stmt *st = rf_q_prep(s,
+				   "UPDATE deliveries SET status = 'cancelled', last_error = ?3, lease_until = 0, "
+				   "updated_at = ?4 WHERE kind = ?1 AND target_id = ?2 AND status = 'pending'",
+				   err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, kind);
+	rf_db_bind_text(st, 2, target_id);
+	rf_db_bind_text(st, 3, reason);
+	rf_db_bind_int(st, 4, at);
+	if (rf_q_done(s, st, NULL, err) != RF_OK)
+		return err->status;
+	if (cancelled)
+		*cancelled = rf_db_changes(s->db);
+	return RF_OK;
+}
+
 rf_status rf_store_delivery_list(rf_store *s, const rf_delivery_filter *f, rf_delivery **items, size_t *n,
 				 bool *has_more, rf_arena *a, rf_err *err)
 {

@@ -13,6 +13,8 @@
 extern const char *const rf_event_types[];
 /* True when type is one of rf_event_types. */
 bool rf_event_type_known(const char *type);
+/* True when the endpoint's event_types (a JSON array; "*" for every type) take type. */
+bool rf_webhook_endpoint_wants(const rf_webhook_endpoint *w, const char *type);
 
 /* Writes an event of type about object_id (in program_id; partner_id is the partner it concerns, NULL for none)
  * with data, the object as the API shows it (a reference this call takes), and queues a delivery of it to every
@@ -42,7 +44,14 @@ rf_status rf_svc_events_expire_deals(rf_svc *sv, int64_t now, int max, int *writ
 /* Removes up to max events older than keep_days, with their deliveries; *removed says how many. */
 rf_status rf_svc_events_purge(rf_svc *sv, int64_t now, int keep_days, int max, int64_t *removed, rf_err *err);
 
-/* Queues a delivery of event ev to one webhook endpoint (a resend, a replay, a test), due now. */
-rf_status rf_svc_webhook_enqueue(rf_svc *sv, const rf_event *ev, const char *endpoint_id, rf_err *err);
+/* Queues a delivery of event ev to one webhook endpoint (a resend, a replay, a test), due now; *out (may be NULL)
+ * receives it. */
+rf_status rf_svc_webhook_enqueue(rf_svc *sv, const rf_event *ev, const char *endpoint_id, rf_delivery *out,
+				 rf_err *err);
+/* Writes a webhook.test event about endpoint w (its data: the endpoint as the API shows it) without sending it
+ * to any other endpoint, and queues its delivery to w; *ev and *d (may be NULL) receive them. */
+rf_status rf_svc_webhook_test(rf_svc *sv, const rf_webhook_endpoint *w, rf_event *ev, rf_delivery *d, rf_err *err);
+/* An event about a webhook endpoint (webhook_endpoint.disabled), sent like any other. */
+rf_status rf_svc_event_webhook_endpoint(rf_svc *sv, const char *type, const rf_webhook_endpoint *w, rf_err *err);
 
 #endif

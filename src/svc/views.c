@@ -88,6 +88,42 @@ json_t *rf_view_apikey(const rf_apikey *k)
 			 "revoked_at", rf_json_time(k->revoked_at));
 }
 
+json_t *rf_view_webhook_endpoint(const rf_webhook_endpoint *w)
+{
+	json_t *types = json_loads(w->event_types ? w->event_types : "[]", 0, NULL);
+	int64_t old_until = w->old_secret_sealed && w->old_secret_until > rf_clock_now_ms() ? w->old_secret_until : 0;
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id", w->id, "object",
+		      "webhook_endpoint", "url", w->url, "description", rf_json_nullable(w->description), "event_types",
+		      types ? types : json_array(), "program_id", rf_json_nullable(w->program_id), "status", w->status,
+		      "disabled_reason", rf_json_nullable(w->disabled_reason), "failing_since",
+		      rf_json_time(w->failing_since), "previous_secret_expires_at", rf_json_time(old_until),
+		      "created_at", rf_json_time(w->created_at), "updated_at", rf_json_time(w->updated_at));
+	return o;
+}
+
+json_t *rf_view_webhook_delivery(const rf_delivery *d, const char *event_type, const rf_delivery_attempt *attempts,
+				 size_t n)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const rf_delivery_attempt *t = &attempts[i];
+		json_array_append_new(list,
+				      json_pack("{s:o, s:o, s:I, s:o, s:o}", "at", rf_json_time(t->at), "status_code",
+						t->has_status_code ? json_integer(t->status_code) : json_null(),
+						"latency_ms", (json_int_t)t->latency_ms, "response",
+						rf_json_nullable(t->response), "error", rf_json_nullable(t->error)));
+	}
+	bool pending = strcmp(d->status, "pending") == 0;
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", d->id, "object",
+			 "webhook_delivery", "endpoint_id", d->target_id, "event_id", d->event_id, "event_type",
+			 rf_json_nullable(event_type), "status", d->status, "attempt_count", (json_int_t)d->attempts,
+			 "next_attempt_at", rf_json_time(pending ? d->next_at : 0), "last_status_code",
+			 d->has_status_code ? json_integer(d->last_status_code) : json_null(), "last_error",
+			 rf_json_nullable(d->last_error), "attempts", list, "created_at", rf_json_time(d->created_at),
+			 "updated_at", rf_json_time(d->updated_at));
+}
+
 /* The registration's state as people read it: pending, approved, rejected or expired (protection over). */
 static const char *registration_state(const rf_lead *l, int64_t now)
 {

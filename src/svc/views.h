@@ -28,6 +28,13 @@ json_t *rf_view_payout_item(rf_svc *sv, const rf_payout_item *it);
 json_t *rf_view_connection(rf_svc *sv, const rf_connection *c);
 /* An entry of a connection's inbound log. */
 json_t *rf_view_inbound_event(const rf_inbound_event *e);
+/* A webhook endpoint, never with its secret: its event types, program, status (with why refd disabled it), since
+ * when its deliveries fail, and until when the secret before its last rotation still signs (null when none does). */
+json_t *rf_view_webhook_endpoint(const rf_webhook_endpoint *w);
+/* A delivery of an event to a webhook endpoint, with its n attempts (oldest first) and the event's type (NULL when
+ * the event is no longer kept). */
+json_t *rf_view_webhook_delivery(const rf_delivery *d, const char *event_type, const rf_delivery_attempt *attempts,
+				 size_t n);
 /* An FX rate in parts per billion as a decimal ("0.92"). */
 void rf_view_fx_rate(char *buf, size_t len, int64_t ppb);
 

@@ -13,6 +13,7 @@ import * as commissions from './admin-commissions.js';
 import * as payouts from './admin-payouts.js';
 import * as fx from './admin-fx.js';
 import * as users from './admin-users.js';
+import * as webhooks from './admin-webhooks.js';
 import * as settings from './admin-settings.js';
 
 const main = document.getElementById('main');
@@ -34,6 +35,7 @@ const routes = {
   payouts: { title: 'Payouts', render: payouts.render },
   fx: { title: 'FX rates', render: fx.render },
   users: { title: 'Users & keys', render: users.render },
+  webhooks: { title: 'Webhooks', render: webhooks.render },
   settings: { title: 'Settings', render: settings.render },
 };
 

@@ -103,14 +103,16 @@ export function listenersOn(port) {
 }
 
 // Starts `refd serve` on listen (host:port) with the database of dir (databaseFor). Options: demo (seed the demo data and wait
-// for the admin password it prints), quiet (no request log), clock (a test clock file in dir). Resolves with
+// for the admin password it prints), quiet (no request log), clock (a test clock file in dir), args (more options of
+// serve). Resolves with
 // { proc, db, port, lines (every JSON line refd printed), password, stderr() } once refd listens.
-export function startRefd(dir, listen, { demo = false, quiet = false, clock = true } = {}) {
+export function startRefd(dir, listen, { demo = false, quiet = false, clock = true, args: more = [] } = {}) {
   const db = databaseFor(dir);
   const args = ['serve', '--listen', listen, '--db', db, '--threads', String(THREADS)];
   if (!demo) args.push('--no-demo');
   if (quiet) args.push('--quiet');
   if (clock) args.push('--test-clock-file', join(dir, 'clock'));
+  args.push(...more);
   const proc = spawn(REFD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
   let err = '';

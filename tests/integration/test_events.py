@@ -192,3 +192,17 @@ def test_events_are_removed_after_their_keeping_time(srv, ctx):
     assert [e["object_id"] for e in left] == [fresh], left
     assert db_rows(srv, "SELECT count(*) AS n FROM events")[0]["n"] == 1
     print("     %d events removed on %s" % (len(old), DB_KIND), flush=True)
+
+
+def test_the_event_types_come_from_the_server(srv, ctx):
+    # The list clients (the admin UI's webhook form first) choose from: every type refd writes, in its order, the
+    # same for every caller, and the same as the OpenAPI document's Event.type.
+    got = expect(srv.get("/api/v1/event-types"), 200)
+    assert got["object"] == "list" and got["has_more"] is False, got
+    assert all(set(t) == {"object", "type"} and t["object"] == "event_type" for t in got["data"]), got
+    types = [t["type"] for t in got["data"]]
+    doc = expect(srv.get("/api/openapi.json"), 200)
+    assert types == doc["components"]["schemas"]["Event"]["properties"]["type"]["enum"], types
+    assert len(types) == len(set(types)) and {"lead.created", "webhook.test", "webhook_endpoint.disabled"} <= set(types)
+    assert srv.get("/api/v1/event-types").header("Cache-Control") == "public, max-age=300"
+    assert types == [t["type"] for t in expect(srv.get("/api/v1/event-types", key=ctx["admin"]), 200)["data"]]

@@ -22,6 +22,8 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"), ("POST", "/api/v1/auth/login"),
           # The currency table is reference data, the same for everyone; the web UI loads it before any login.
           ("GET", "/api/v1/currencies"),
+          # So are the event types (a webhook endpoint's event_types choose from them).
+          ("GET", "/api/v1/event-types"),
           ("GET", "/r/{code}"), ("GET", "/t.js"), ("POST", "/api/v1/track/click"),
           ("OPTIONS", "/api/v1/track/click"),
           # The web UI's pages and files, which sign in through the API; sign-up and password reset by link.
@@ -543,6 +545,8 @@ def test_answers_fit_the_document(srv):
     currencies = call("GET", "/api/v1/currencies", 200)
     assert call.last.header("Cache-Control") == "public, max-age=300", call.last.headers
     assert {c["code"]: c["exponent"] for c in currencies["data"]}["isk"] == 0, currencies
+    types = call("GET", "/api/v1/event-types", 200)
+    assert "lead.created" in [t["type"] for t in types["data"]], types
 
     # The web UI: its pages and the files they load, without credentials, each with its own content type
     call("GET", "/", 302)
@@ -1204,6 +1208,46 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/events/" + events["data"][0]["id"], 200, key=admin)
     call("GET", "/api/v1/events?type=no.such", 400, key=admin)
     call("GET", "/api/v1/events/evt_none", 404, key=admin)
+    # Webhook endpoints: made (the secret shown once), listed, read, changed, tested, rotated, their delivery log, a
+    # resend and a replay, deleted. This server keeps deliveries off internal addresses, so the one on 127.0.0.1 is
+    # refused at its first attempt, which the log then shows.
+    hooks = "/api/v1/webhook-endpoints"
+    hook = call("POST", hooks, 201, key=admin, body={"url": "https://127.0.0.1:9/refd", "program_id": payer["id"],
+                                                     "event_types": ["lead.created", "webhook.test"],
+                                                     "description": "CRM sync"})
+    assert hook["secret"].startswith("whsec_") and hook["status"] == "enabled", hook
+    call("POST", hooks, 400, key=admin, body={"url": "http://crm.example/refd", "event_types": ["*"]})
+    call("POST", hooks, 400, key=admin, body={"url": "https://crm.example/refd", "event_types": ["lead.made"]})
+    assert [h["id"] for h in call("GET", hooks + "?limit=5", 200, key=admin)["data"]] == [hook["id"]]
+    call("GET", hooks, 403, key=manager)
+    call("GET", hooks + "/" + hook["id"], 200, key=admin)
+    call("GET", hooks + "/wh_none", 404, key=admin)
+    call("PATCH", hooks + "/" + hook["id"], 200, key=admin, body={"description": None, "event_types": ["*"]})
+    call("PATCH", hooks + "/" + hook["id"], 400, key=admin, body={"status": "paused"})
+    probe = call("POST", hooks + "/%s/test" % hook["id"], 202, key=admin)
+    assert probe["event_type"] == "webhook.test" and probe["status"] == "pending", probe
+    rotated = call("POST", hooks + "/%s/rotate-secret" % hook["id"], 200, key=admin)
+    assert rotated["secret"] != hook["secret"] and rotated["previous_secret_expires_at"], rotated
+    deadline = time.time() + 20
+    while True:
+        log = call("GET", hooks + "/%s/deliveries?status=pending&limit=10" % hook["id"], 200, key=admin)
+        tried = [d for d in log["data"] if d["id"] == probe["id"] and d["attempts"]]
+        if tried or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert tried and "refused to connect to 127.0.0.1" in tried[0]["attempts"][0]["error"], log
+    call("GET", hooks + "/%s/deliveries?status=sent" % hook["id"], 400, key=admin)
+    call("POST", hooks + "/%s/deliveries/%s/resend" % (hook["id"], probe["id"]), 202, key=admin)
+    call("POST", hooks + "/%s/deliveries/dlv_none/resend" % hook["id"], 404, key=admin)
+    replayed = call("POST", hooks + "/%s/replay" % hook["id"], 202, key=admin,
+                    body={"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", "types": ["lead.created"]})
+    assert replayed["queued"] >= 1, replayed
+    call("POST", hooks + "/%s/replay" % hook["id"], 400, key=admin,
+         body={"from": "2100-01-01T00:00:00Z", "to": "2000-01-01T00:00:00Z"})
+    call("PATCH", hooks + "/" + hook["id"], 200, key=admin, body={"status": "disabled"})
+    call("POST", hooks + "/%s/test" % hook["id"], 409, key=admin)
+    call("DELETE", hooks + "/" + hook["id"], 200, key=admin)
+    call("DELETE", hooks + "/" + hook["id"], 404, key=admin)
     call("GET", "/api/v1/payout-runs/%s/export" % run["id"], 409, key=admin)  # a draft
     call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 409, key=admin)
     approved_run = call("POST", "/api/v1/payout-runs/%s/approve" % run["id"], 200, key=admin)

@@ -339,6 +339,10 @@ def walk_world(s):
     w["conn"] = expect(s.post("/api/v1/integrations", {"program_id": w["prog"], "system": "paddle",
                                                        "credentials": {"webhook_secret": "pdl_ntfset_walk"}},
                               key=owner), 201)["id"]
+    # A webhook endpoint with a delivery (the walk's servers send none: --webhook-concurrency 0).
+    w["wh"] = expect(s.post("/api/v1/webhook-endpoints", {"url": "https://walk.example/hook", "event_types": ["*"]},
+                            key=owner), 201)["id"]
+    w["dlv"] = expect(s.post("/api/v1/webhook-endpoints/%s/test" % w["wh"], key=owner), 202)["id"]
     return w
 
 
@@ -346,7 +350,8 @@ def walk_url(w, pattern):
     """The pattern with each {param} filled with a real object of the world."""
     by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
                   "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
-                  "api-keys": "key", "events": "evt", "integrations": "conn"}
+                  "api-keys": "key", "events": "evt", "integrations": "conn", "webhook-endpoints": "wh",
+                  "deliveries": "dlv"}
     segs = pattern.split("/")
     for i, seg in enumerate(segs):
         if seg.startswith("{"):
@@ -405,6 +410,10 @@ def walk_body(w, method, pattern):
         ("POST", "/api/v1/api-keys"): {"name": "another"},
         ("POST", "/api/v1/integrations"): {"program_id": w["prog"], "system": "chargebee"},
         ("PATCH", "/api/v1/integrations/{id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/webhook-endpoints"): {"url": "https://walk.example/2", "event_types": ["lead.created"]},
+        ("PATCH", "/api/v1/webhook-endpoints/{id}"): {"description": "walked"},
+        ("POST", "/api/v1/webhook-endpoints/{id}/replay"): {"from": "2000-01-01T00:00:00Z",
+                                                            "to": "2100-01-01T00:00:00Z"},
     }
     if (method, pattern) == ("POST", "/api/v1/fx-rates/import"):
         return None, "base,quote,rate,valid_from\nusd,gbp,0.8,2020-01-01T00:00:00Z\n", {"Content-Type": "text/csv"}
@@ -420,7 +429,7 @@ def test_every_route_refuses_unknown_query_parameters():
     """Walks every route of `refd routes`: an unknown query parameter is refused with a 400 naming it, before the
     route does anything (the whole database is compared before and after), except on the routes of ANY_QUERY,
     which still answer as usual."""
-    s = Refd(extra_args=["--jobs-interval-ms", "86400000"]).start()
+    s = Refd(extra_args=["--jobs-interval-ms", "86400000", "--webhook-concurrency", "0"]).start()
     try:
         doc = expect(s.get("/api/openapi.json"), 200)
         w = walk_world(s)
@@ -466,7 +475,7 @@ def test_routes_without_a_body_refuse_one():
     """Every route the document gives no request body refuses one with a 400 naming the body, whatever its
     content or Content-Type, and changes nothing; an empty JSON object, which some clients send with every POST,
     counts as no body."""
-    s = Refd(extra_args=["--jobs-interval-ms", "86400000"]).start()
+    s = Refd(extra_args=["--jobs-interval-ms", "86400000", "--webhook-concurrency", "0"]).start()
     try:
         doc = expect(s.get("/api/openapi.json"), 200)
         w = walk_world(s)

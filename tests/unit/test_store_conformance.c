@@ -3707,13 +3707,33 @@ CASE(lock_inside_a_transaction)
 	OK(rf_store_apikey_insert(c->s, &key, E));
 	rf_connection conn = connection_of(c, prog, "paddle");
 	OK(rf_store_connection_insert(c->s, &conn, E));
+	rf_webhook_endpoint wh = {.id = new_id(c, "wh"),
+				  .url = "https://hooks.example/",
+				  .event_types = "[\"*\"]",
+				  .secret_sealed = (unsigned char *)"s",
+				  .secret_sealed_len = 1,
+				  .status = "enabled",
+				  .created_at = T0,
+				  .updated_at = T0};
+	OK(rf_store_webhook_endpoint_insert(c->s, &wh, E));
+	rf_delivery dl = {.id = new_id(c, "dlv"),
+			  .kind = "webhook",
+			  .target_id = wh.id,
+			  .event_id = "evt_1",
+			  .status = "pending",
+			  .next_at = T0,
+			  .created_at = T0};
+	OK(rf_store_delivery_insert(c->s, &dl, E));
 	struct {
 		rf_lock_kind kind;
 		const char *id;
-	} locks[] = {{RF_LOCK_PROGRAM, prog},       {RF_LOCK_PARTNER, ptn}, {RF_LOCK_LINK, link},
-		     {RF_LOCK_LEAD, lead},          {RF_LOCK_PLAN, plan},   {RF_LOCK_COMMISSION, com.id},
-		     {RF_LOCK_PAYOUT_RUN, run.id},  {RF_LOCK_USER, user},   {RF_LOCK_API_KEY, key.id},
-		     {RF_LOCK_CONNECTION, conn.id}, {RF_LOCK_OWNERS, NULL}, {RF_LOCK_PARTNER, "ptn_missing"}};
+	} locks[] = {{RF_LOCK_PROGRAM, prog},       {RF_LOCK_PARTNER, ptn},
+		     {RF_LOCK_LINK, link},          {RF_LOCK_LEAD, lead},
+		     {RF_LOCK_PLAN, plan},          {RF_LOCK_COMMISSION, com.id},
+		     {RF_LOCK_PAYOUT_RUN, run.id},  {RF_LOCK_USER, user},
+		     {RF_LOCK_API_KEY, key.id},     {RF_LOCK_WEBHOOK_ENDPOINT, wh.id},
+		     {RF_LOCK_CONNECTION, conn.id}, {RF_LOCK_DELIVERY, dl.id},
+		     {RF_LOCK_OWNERS, NULL},        {RF_LOCK_PARTNER, "ptn_missing"}};
 	OK(rf_store_begin(c->s, E));
 	for (size_t i = 0; i < sizeof locks / sizeof locks[0]; i++)
 		OK(rf_store_lock(c->s, locks[i].kind, locks[i].id, E));
@@ -4569,6 +4589,85 @@ CASE(deliveries_claimed_once)
 	assert_false(more);
 }
 
+CASE(deliveries_due_and_cancelled)
+{
+	ctx *c = *state;
+	int64_t next = -1;
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0, &next, E));
+	assert_int_equal(next, 0); /* nothing waits */
+	const char *targets[] = {"wh_a", "wh_a", "wh_b", "wh_a"};
+	const char *kinds[] = {"webhook", "webhook", "webhook", "mail"};
+	rf_delivery d[4];
+	for (int i = 0; i < 4; i++) {
+		rf_delivery x = {.id = new_id(c, "dlv"),
+				 .kind = (char *)kinds[i],
+				 .target_id = (char *)targets[i],
+				 .event_id = rf_arena_printf(&c->a, "evt_%d", i),
+				 .status = "pending",
+				 .next_at = T0 + (3 - i) * 1000,
+				 .created_at = T0};
+		d[i] = x;
+		OK(rf_store_delivery_insert(c->s, &d[i], E));
+	}
+	/* The earliest webhook, due in the future or already past; another kind's are not counted. */
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0, &next, E));
+	assert_int_equal(next, T0 + 1000);
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 5000, &next, E));
+	assert_int_equal(next, T0 + 1000);
+	OK(rf_store_delivery_next_due(c->s, "mail", T0, &next, E));
+	assert_int_equal(next, T0);
+	/* One claimed is passed over until its lease runs out. */
+	rf_delivery *items = NULL;
+	size_t n = 0;
+	OK(rf_store_delivery_claim(c->s, "webhook", T0 + 1500, 60000, 1, &items, &n, &c->a, E));
+	SAME(IDS(items, n, event_id), "evt_2");
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 1500, &next, E));
+	assert_int_equal(next, T0 + 2000);
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, T0 + 1000);
+
+	/* An endpoint disabled: its pending webhooks are cancelled (the claimed one too), nothing else. */
+	int64_t cancelled = -1;
+	OK(rf_store_deliveries_cancel(c->s, "webhook", "wh_a", "endpoint disabled", T0 + 7000, &cancelled, E));
+	assert_int_equal(cancelled, 2);
+	rf_delivery got;
+	OK(rf_store_delivery_get(c->s, d[0].id, &got, &c->a, E));
+	SAME(got.status, "cancelled");
+	SAME(got.last_error, "endpoint disabled");
+	assert_int_equal(got.updated_at, T0 + 7000);
+	assert_int_equal(got.lease_until, 0);
+	OK(rf_store_delivery_get(c->s, d[3].id, &got, &c->a, E));
+	SAME(got.status, "pending");
+	OK(rf_store_delivery_get(c->s, d[2].id, &got, &c->a, E));
+	SAME(got.status, "pending");
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, T0 + 1000);
+	OK(rf_store_deliveries_cancel(c->s, "webhook", "wh_a", "again", T0 + 8000, &cancelled, E));
+	assert_int_equal(cancelled, 0);
+	OK(rf_store_deliveries_cancel(c->s, "webhook", "wh_b", "gone", T0 + 8000, NULL, E));
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, 0);
+
+	/* A sender's connection whose commits do not wait for the disk: what it commits is seen by the others. */
+	rf_store *lazy = NULL;
+	OK(rf_store_open(c->location, &lazy, E));
+	rf_status rc = rf_store_lazy_commits(lazy, E);
+	rf_delivery late = d[0];
+	late.id = new_id(c, "dlv");
+	late.next_at = T0 + 9000;
+	if (rc == RF_OK)
+		rc = rf_store_begin(lazy, E);
+	if (rc == RF_OK)
+		rc = rf_store_delivery_insert(lazy, &late, E);
+	if (rc == RF_OK)
+		rc = rf_store_commit(lazy, E);
+	rf_store_close(lazy);
+	OK(rc);
+	rf_store_idle(c->s);
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0, &next, E));
+	assert_int_equal(next, T0 + 9000);
+}
+
 CASE(registrations_expired)
 {
 	ctx *c = *state;
@@ -4935,6 +5034,7 @@ CASE(external_objects)
 	X(events_log)                            \
 	X(webhook_endpoints)                     \
 	X(deliveries_claimed_once)               \
+	X(deliveries_due_and_cancelled)          \
 	X(registrations_expired)                 \
 	X(link_coupons)                          \
 	X(connections_round_trip)                \
