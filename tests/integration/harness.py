@@ -525,10 +525,25 @@ def db_dump(srv, volatile=(("api_keys", "last_used_at"),)):
                                                      "table_type = 'BASE TABLE' ORDER BY table_name")]
             srv._dump_tables = names
     else:
-        names = [r["name"] for r in db_rows(srv, "SELECT name FROM sqlite_master WHERE type = 'table' "
-                                                 "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        names = None
     out = {}
     fetched = {}
+    if names is None:
+        # SQLite: every table read on one read-only connection in one read transaction (a connection per table
+        # makes a walk over every route far too slow, and one snapshot is what a comparison wants).
+        import pathlib
+        import sqlite3
+        conn = sqlite3.connect(pathlib.Path(srv.db).resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("BEGIN")
+            names = [r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                     "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            for t in names:
+                fetched[t] = [dict(r) for r in conn.execute('SELECT * FROM "%s"' % t)]
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
     if srv.db_kind == "postgres" and names:
         # One query for every table: a psql per table makes a walk over every route far too slow.
         parts = ", ".join("'%s', (SELECT coalesce(json_agg(t), '[]') FROM \"%s\" AS t)" % (n, n) for n in names)
