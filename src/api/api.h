@@ -9,14 +9,14 @@
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/events.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
 #include "../svc/payouts.h"
-#include "../svc/events.h"
-#include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
+#include "../svc/views.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
@@ -167,6 +167,16 @@ void rf_web_vendor_get(rf_ctx *c);
 void rf_api_portal_signup(rf_ctx *c);
 void rf_api_password_reset(rf_ctx *c);
 void rf_api_password_reset_confirm(rf_ctx *c);
+
+/* mail.c */
+void rf_api_notifications_get(rf_ctx *c);
+void rf_api_notifications_update(rf_ctx *c);
+void rf_api_unsubscribe_page(rf_ctx *c);
+void rf_api_unsubscribe(rf_ctx *c);
+void rf_api_mail_settings(rf_ctx *c);
+void rf_api_mail_test(rf_ctx *c);
+void rf_api_mail_messages_list(rf_ctx *c);
+void rf_api_mail_messages_get(rf_ctx *c);
 
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);

@@ -7,6 +7,7 @@
 
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "mail.h"
 #include "views.h"
 
 const char *const rf_event_types[] = {
@@ -103,6 +104,9 @@ rf_status rf_svc_event(rf_svc *sv, const char *type, const char *program_id, con
 	for (size_t i = 0; i < n; i++)
 		if (wants(&eps[i], type) && enqueue(sv, &ev, eps[i].id, ev.created_at, err) != RF_OK)
 			return err->status;
+	/* The mail the change means is composed now too, in its transaction: sent only if the change commits. */
+	if (rf_svc_mail_on_event(sv, &ev, err) != RF_OK)
+		return err->status;
 	if (out)
 		*out = ev;
 	return RF_OK;

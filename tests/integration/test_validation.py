@@ -333,6 +333,13 @@ def walk_world(s):
                                                "password": PW_WALK}, key=owner), 201)["id"]
     w["key"] = expect(s.post("/api/v1/api-keys", {"name": "spare"}, key=owner), 201)["id"]
     w["evt"] = expect(s.get("/api/v1/events?limit=1", key=owner), 200)["data"][0]["id"]
+    # A message of the outbox, once sent (the mail sender changes it meanwhile: the walks compare the database).
+    w["msg"] = expect(s.post("/api/v1/mail/test", {"to": "walk-mail@walk.example"}, key=owner), 202)["id"]
+    import time
+    deadline = time.time() + 15
+    while expect(s.get("/api/v1/mail/messages/" + w["msg"], key=owner), 200)["status"] != "delivered":
+        assert time.time() < deadline, "the walk's test message was not sent"
+        time.sleep(0.02)
     return w
 
 
@@ -340,7 +347,7 @@ def walk_url(w, pattern):
     """The pattern with each {param} filled with a real object of the world."""
     by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
                   "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
-                  "api-keys": "key", "events": "evt"}
+                  "api-keys": "key", "events": "evt", "messages": "msg"}
     segs = pattern.split("/")
     for i, seg in enumerate(segs):
         if seg.startswith("{"):
@@ -397,6 +404,8 @@ def walk_body(w, method, pattern):
         ("POST", "/api/v1/users"): {"email": "another@walk.example", "role": "admin", "password": PW_WALK},
         ("PATCH", "/api/v1/users/{id}"): {"disabled": True},
         ("POST", "/api/v1/api-keys"): {"name": "another"},
+        ("PATCH", "/api/v1/notifications"): {"payout": False},
+        ("POST", "/api/v1/mail/test"): {"to": "walk-test@walk.example"},
     }
     if (method, pattern) == ("POST", "/api/v1/fx-rates/import"):
         return None, "base,quote,rate,valid_from\nusd,gbp,0.8,2020-01-01T00:00:00Z\n", {"Content-Type": "text/csv"}
