@@ -9,8 +9,8 @@ that sees it can read both.
 
 It prints one line of JSON, {"port": N}, once it listens, and runs until it is killed. A test makes it refuse by
 writing replies to DIR/refuse, one per line ("451 4.3.0 Try again later"): each message's DATA takes the first
-line away and gets it as the answer instead of being accepted; DIR/delay holds seconds to wait before answering
-DATA (a slow server). With --auth, a login is required and checked; with a
+line away and gets it as the answer instead of being accepted. While DIR/hold exists, DATA gets no answer (a slow
+server; DIR/holding appears once a message waits). With --auth, a login is required and checked; with a
 certificate, STARTTLS is offered."""
 import argparse
 import asyncio
@@ -42,12 +42,12 @@ class Sink:
         return lines[0]
 
     async def handle_DATA(self, server, session, envelope):
-        # DIR/delay holds seconds to wait before answering: a slow server.
-        try:
-            with open(os.path.join(self.folder, "delay")) as f:
-                await asyncio.sleep(float(f.read().strip() or 0))
-        except (OSError, ValueError):
-            pass
+        # While DIR/hold exists the answer waits (a slow server); DIR/holding says a message is waiting.
+        hold = os.path.join(self.folder, "hold")
+        if os.path.exists(hold):
+            open(os.path.join(self.folder, "holding"), "w").close()
+            while os.path.exists(hold):
+                await asyncio.sleep(0.02)
         refusal = self.take_refusal()
         if refusal:
             return refusal

@@ -70,9 +70,16 @@ class Sink:
         with open(os.path.join(self.dir, "refuse"), "w") as f:
             f.write("".join(r + "\n" for r in replies))
 
-    def delay(self, seconds):
-        with open(os.path.join(self.dir, "delay"), "w") as f:
-            f.write(str(seconds))
+    def hold(self, on):
+        """While on, the server leaves DATA unanswered; returns once a message is waiting (when turned on)."""
+        path = os.path.join(self.dir, "hold")
+        if not on:
+            os.remove(path)
+            return
+        open(path, "w").close()
+
+    def holding(self):
+        return os.path.exists(os.path.join(self.dir, "holding"))
 
     def received(self):
         out = []
@@ -122,7 +129,12 @@ class MailRefd(Refd):
 
 
 def make_server():
-    return MailRefd(Sink()).start()
+    srv = MailRefd(Sink())
+    try:
+        return srv.start()
+    except Exception:
+        srv.cleanup()
+        raise
 
 
 def move_to(srv, ctx, day, hour=DIGEST_HOUR + 1, wait=True):
@@ -513,17 +525,23 @@ def test_given_up_after_a_day_or_at_a_permanent_refusal(srv, ctx):
 
 
 def test_no_transaction_is_held_while_the_server_is_slow(srv, ctx):
-    srv.sink.delay(2)
+    # The server takes its time over a message: meanwhile the database takes writes as usual (a sender holding a
+    # transaction over the SMTP exchange would hold SQLite's one writer, and PostgreSQL's row locks).
+    srv.sink.hold(True)
     try:
         expect(srv.post("/api/v1/mail/test", {"to": "slow@acme.example"}, key=ctx["admin"]), 202)
-        time.sleep(0.3)  # the sender is now waiting for the server's answer
-        t0 = time.time()
+        deadline = time.time() + 20
+        while not srv.sink.holding():
+            assert time.time() < deadline, "the sender never reached the server"
+            time.sleep(0.02)
         for i in range(3):
             partner(srv, ctx, "Writer %d" % i, "writer%d@partners.example" % i)
-        assert time.time() - t0 < 1.5, "writes waited for the SMTP server"
-        srv.sink.wait_for("slow@acme.example")
+        queued = expect(srv.post("/api/v1/mail/test", {"to": "meanwhile@acme.example"}, key=ctx["admin"]), 202)
+        assert expect(srv.get("/api/v1/mail/messages/" + queued["id"], key=ctx["admin"]), 200)["status"] == "pending"
     finally:
-        srv.sink.delay(0)
+        srv.sink.hold(False)
+    srv.sink.wait_for("slow@acme.example")
+    srv.sink.wait_for("meanwhile@acme.example")
 
 
 def test_a_change_rolled_back_sends_no_mail(srv, ctx):
@@ -566,8 +584,9 @@ def test_starttls_and_login(srv, ctx):
     cert, key = make_cert(folder)
     tls = Sink("--auth", "mailer:s3cret pass", "--tls-cert", cert, "--tls-key", key)
     other = MailRefd(tls, extra=["--smtp-user", "mailer", "--smtp-require-tls", "--smtp-ca-file", cert],
-                     env={"REFD_SMTP_PASSWORD": "s3cret pass"}).start()
+                     env={"REFD_SMTP_PASSWORD": "s3cret pass"})
     try:
+        other.start()
         k = other.admin_key()
         expect(other.post("/api/v1/mail/test", {"to": "tls@acme.example"}, key=k), 202)
         m = tls.wait_for("tls@acme.example")[0]
@@ -579,8 +598,9 @@ def test_starttls_and_login(srv, ctx):
         other.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
     # STARTTLS required of a server that offers none: nothing goes out, the attempt says why.
-    plain = MailRefd(extra=["--smtp-url", srv.sink.url, "--mail-from", FROM, "--smtp-require-tls"]).start()
+    plain = MailRefd(extra=["--smtp-url", srv.sink.url, "--mail-from", FROM, "--smtp-require-tls"])
     try:
+        plain.start()
         k = plain.admin_key()
         queued = expect(plain.post("/api/v1/mail/test", {"to": "cleartext@acme.example"}, key=k), 202)
         m = wait_message(plain, {"admin": k}, queued["id"], lambda m: m["attempts"] == 1)
@@ -591,8 +611,9 @@ def test_starttls_and_login(srv, ctx):
 
 
 def test_the_log_transport_without_smtp():
-    srv = MailRefd().start()
+    srv = MailRefd()
     try:
+        srv.start()
         admin = srv.admin_key()
         settings = expect(srv.get("/api/v1/mail/settings", key=admin), 200)
         assert settings["transport"] == "log" and settings["smtp"] is None, settings
