@@ -231,7 +231,10 @@ static rf_status payout(rf_svc *sv, const rf_event *ev, rf_err *err)
 		}
 		rf_mail_table_end(&d);
 	}
-	rf_mail_button(&d, "See your statements", rf_mail_url(sv, "/portal#statements"));
+	/* The statement of the month the payout was made in, up to its day: the payout and what it paid are in it. */
+	const char *day = rf_mail_day(sv, it.paid_at);
+	rf_mail_button(&d, "See your statement",
+		       rf_mail_url(sv, rf_arena_printf(sv->a, "/portal#statements?from=%.8s01&to=%s", day, day)));
 	return rf_mail_draft_queue(&d, err);
 }
 

@@ -293,7 +293,14 @@ def test_payout_mail_with_its_statement_in_each_currency(srv, ctx):
     text = m.text()
     assert "sent you 10.00 USD" in text and "(reference BATCH-7)" in text and "It pays 1 commission:" in text, text
     assert "Sale | 10.00 USD" in text and "Your balance now:" in text, text
-    assert m.links(ctx["base"])[0] == ctx["base"] + "/portal#statements", text
+    # The statement of the payout's month, up to its day: following it shows the payout and what it paid.
+    day = datetime.datetime.fromtimestamp(server_now(ctx) / 1000, datetime.timezone.utc).date()
+    link = ctx["base"] + "/portal#statements?from=%s&to=%s" % (day.replace(day=1), day)
+    assert m.links(ctx["base"])[0] == link and 'href="%s"' % link.replace("&", "&amp;") in m.html(), text
+    frm, to = day.replace(day=1), day + datetime.timedelta(days=1)
+    st = expect(srv.get("/api/v1/partners/%s/statement?from=%sT00:00:00Z&to=%sT00:00:00Z" % (zoe, frm, to),
+                        key=ctx["zoe_key"]), 200)
+    assert [l for l in st["lines"] if "BATCH-7" in (l.get("description") or "")], st["lines"]
     # An optional kind: RFC 8058's two header fields, the same link at the foot.
     url = unsubscribe_url(m)
     assert url.startswith(ctx["base"] + "/api/v1/unsubscribe?token=%s.payout." % zoe), url
@@ -569,6 +576,55 @@ def test_a_change_rolled_back_sends_no_mail(srv, ctx):
     expect(srv.post("/api/v1/mail/test", {"to": "after-ghost@acme.example"}, key=ctx["admin"]), 202)
     srv.sink.wait_for("after-ghost@acme.example")
     assert not [m for m in srv.sink.received() if m.to == "ghost@partners.example"]
+
+
+def test_admin_password_reset_links_to_the_admin_ui(srv, ctx):
+    # An admin's link opens the admin UI (which asks for the new password), a partner's the portal.
+    expect(srv.post("/api/v1/auth/password-reset", {"email": "owner@acme.example"}), 202)
+    m = srv.sink.wait_for("owner@acme.example", "Set a new password")[0]
+    assert m.msg["List-Unsubscribe"] is None and m.msg.get_content_type() == "multipart/alternative", m.raw[:400]
+    link = [l for l in m.links(ctx["base"]) if "#reset=" in l]
+    assert len(link) == 1 and link[0].startswith(ctx["base"] + "/app#reset="), m.text()
+    assert 'href="%s"' % link[0] in m.html(), m.html()
+    token = link[0].split("#reset=", 1)[1]
+    expect(srv.post("/api/v1/auth/password-reset/confirm", {"token": token, "password": PW + " again"}), 200)
+    expect(srv.post("/api/v1/auth/login", {"email": "owner@acme.example", "password": PW + " again"}), 200)
+    # Used once: the same link is refused the second time.
+    expect(srv.post("/api/v1/auth/password-reset/confirm", {"token": token, "password": PW}), 400)
+
+
+def test_every_optional_message_carries_one_click_unsubscribe(srv, ctx):
+    # Every message the server took so far: those of an optional kind carry RFC 8058's two header fields and the
+    # same link at the foot of both parts; those a person cannot do without carry none.
+    kinds = {m["message_id"]: m["category"] for m in outbox(srv, ctx)}
+    optional = {"commissions_digest", "deal_reminder", "payout", "admin_digest", "admin_alert"}
+    seen = set()
+    for m in srv.sink.received():
+        kind = kinds.get(str(m.msg["Message-ID"]))
+        if kind is None:
+            continue  # mail of another refd (the STARTTLS test) or one removed since
+        seen.add(kind)
+        assert m.msg.get_content_type() == "multipart/alternative" and m.msg["Date"] and m.msg["Message-ID"], m
+        if kind in optional:
+            url = unsubscribe_url(m)
+            assert str(m.msg["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click", m
+            assert ".%s." % kind in url and url in m.text() and url.replace("&", "&amp;") in m.html(), (kind, m)
+        else:
+            assert m.msg["List-Unsubscribe"] is None and m.msg["List-Unsubscribe-Post"] is None, (kind, m)
+    assert {"application", "deal", "password_reset", "commissions_digest", "deal_reminder", "payout",
+            "admin_digest", "test"} <= seen, seen
+    # Each optional kind's link turns that kind off for its recipient, and only that kind.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for kind in ("deal_reminder", "payout"):
+        m = [x for x in srv.sink.received() if kinds.get(str(x.msg["Message-ID"])) == kind][-1]
+        url = unsubscribe_url(m)
+        r = srv.post(url[len(ctx["base"]):], raw="List-Unsubscribe=One-Click", headers=form)
+        assert r.status == 200, r
+        partner_id = url.split("token=", 1)[1].split(".", 1)[0]
+        session_key = srv.admin_key(role="partner", partner=partner_id, name="check-" + kind)
+        got = {c["category"]: c["enabled"]
+               for c in expect(srv.get("/api/v1/notifications", key=session_key), 200)["categories"]}
+        assert got[kind] is False and got["commissions_digest"] is (partner_id != ctx["lee"]["id"]), (kind, got)
 
 
 def make_cert(folder):
