@@ -177,6 +177,8 @@ void rf_api_mail_settings(rf_ctx *c);
 void rf_api_mail_test(rf_ctx *c);
 void rf_api_mail_messages_list(rf_ctx *c);
 void rf_api_mail_messages_get(rf_ctx *c);
+void rf_api_mail_previews_list(rf_ctx *c);
+void rf_api_mail_previews_get(rf_ctx *c);
 
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);

@@ -403,3 +403,75 @@ void rf_api_mail_messages_get(rf_ctx *c)
 	json_object_set_new(o, "attempt_log", log);
 	rf_json_send(c, 200, o);
 }
+
+/* ---- admins: previews of every message ---- */
+
+static json_t *preview_json(const rf_mail_preview_kind *k, const rf_mail_message *m, bool full, bool sample)
+{
+	const rf_mail_category *cat = rf_mail_category_find(k->category);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "object", "mail_preview", "kind", k->name, "category",
+		      k->category, "title", cat->title, "audience", cat->admin ? "admin" : "partner", "optional",
+		      cat->optional, "when", k->when, "subject", m->subject);
+	if (!full)
+		return o;
+	json_t *headers = json_loads(m->headers ? m->headers : "{}", 0, NULL);
+	json_object_set_new(o, "sample", json_boolean(sample));
+	json_object_set_new(
+	    o, "to", json_pack("{s:s, s:o}", "email", m->recipient, "name", rf_json_nullable(m->recipient_name)));
+	json_object_set_new(o, "headers", headers ? headers : json_object());
+	json_object_set_new(o, "link", rf_json_nullable(m->link));
+	json_object_set_new(o, "text", json_string(m->text_body ? m->text_body : ""));
+	json_object_set_new(o, "html", json_string(m->html_body ? m->html_body : ""));
+	return o;
+}
+
+void rf_api_mail_previews_list(rf_ctx *c)
+{
+	rf_err err = {0};
+	json_t *data = json_array();
+	for (const rf_mail_preview_kind *k = rf_mail_preview_kinds; k->name; k++) {
+		rf_mail_message m;
+		if (rf_svc_mail_preview(rf_ctx_svc(c), k, NULL, c->who.user_id, &m, &err) != RF_OK) {
+			json_decref(data);
+			rf_json_error(c, &err);
+			return;
+		}
+		json_array_append_new(data, preview_json(k, &m, false, true));
+	}
+	rf_json_send(c, 200, rf_json_list(data, false));
+}
+
+void rf_api_mail_previews_get(rf_ctx *c)
+{
+	rf_err err = {0};
+	const rf_mail_preview_kind *k = rf_mail_preview_kind_find(c->params[0]);
+	if (!k) {
+		rf_json_fail(c, RF_ENOTFOUND, "kind", "no such message: %s (GET /api/v1/mail/previews lists them)",
+			     c->params[0]);
+		return;
+	}
+	const char *partner_id = rf_req_query(c->req, "partner_id");
+	if (partner_id) {
+		if (rf_mail_category_find(k->category)->admin) {
+			rf_json_fail(c, RF_EINVAL, "partner_id", "partner_id: %s goes to admins, not to a partner",
+				     k->name);
+			return;
+		}
+		if (!rf_id_valid(partner_id, "ptn")) {
+			rf_json_fail(c, RF_EINVAL, "partner_id", "partner_id must be a partner's id (ptn_…)");
+			return;
+		}
+	}
+	rf_mail_message m;
+	rf_status rc = rf_svc_mail_preview(rf_ctx_svc(c), k, partner_id, c->who.user_id, &m, &err);
+	if (rc == RF_ENOTFOUND && partner_id) {
+		rf_json_fail(c, RF_EINVAL, "partner_id", "partner_id: no such partner: %s", partner_id);
+		return;
+	}
+	if (rc != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rf_json_send(c, 200, preview_json(k, &m, true, !partner_id));
+}

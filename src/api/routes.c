@@ -32,6 +32,7 @@ static const char *const q_program[] = {"program_id", NULL};
 static const char *const q_fx[] = {"base", "quote", "limit", NULL};
 static const char *const q_token[] = {"token", NULL};
 static const char *const q_mail[] = {"limit", "starting_after", "status", "category", "recipient", NULL};
+static const char *const q_preview[] = {"partner_id", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
 
@@ -62,6 +63,8 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/mail/test", rf_api_mail_test, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
     {"GET", "/api/v1/mail/messages", rf_api_mail_messages_list, RF_AUTH_ADMIN, 0, q_mail},
     {"GET", "/api/v1/mail/messages/{id}", rf_api_mail_messages_get, RF_AUTH_ADMIN, 0, NULL},
+    {"GET", "/api/v1/mail/previews", rf_api_mail_previews_list, RF_AUTH_ADMIN, 0, NULL},
+    {"GET", "/api/v1/mail/previews/{kind}", rf_api_mail_previews_get, RF_AUTH_ADMIN, 0, q_preview},
 
     {"GET", "/api/v1/programs", rf_api_programs_list, RF_AUTH_ANY, 0, q_page},
     {"POST", "/api/v1/programs", rf_api_programs_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},

@@ -123,6 +123,9 @@ rf_status rf_mail_turned_off(rf_svc *sv, const char *subject_id, const char *cat
 	char **cats = NULL;
 	size_t n = 0;
 	*off = false;
+	/* A preview shows the message as it would be, whoever turned it off. */
+	if (sv->mail_preview)
+		return RF_OK;
 	if (rf_store_mail_optouts(sv->store, subject_id, &cats, &n, sv->a, err) != RF_OK)
 		return err->status;
 	for (size_t i = 0; i < n; i++)
@@ -418,6 +421,12 @@ rf_status rf_mail_draft_queue(rf_mail_draft *d, rf_err *err)
 	m->created_at = rf_clock_now_ms();
 	if (!m->id || !m->message_id) {
 		rc = rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		goto fail;
+	}
+	if (sv->mail_preview) {
+		/* Previewing: the message goes to the caller, unsealed and not stored. */
+		sv->mail_preview->m = *m;
+		sv->mail_preview->filled = true;
 		goto fail;
 	}
 	if (m->sealed) {

@@ -57,6 +57,31 @@ rf_status rf_svc_mail_deal_reminders(rf_svc *sv, int64_t now, int max, int *foun
 /* Removes up to max messages older than keep_days, with their deliveries. */
 rf_status rf_svc_mail_purge(rf_svc *sv, int64_t now, int keep_days, int max, int64_t *removed, rf_err *err);
 
+/* Previews: every message refd sends, by what causes it. */
+typedef struct {
+	const char *name;     /* "application_approved" */
+	const char *category; /* its kind in rf_mail_categories: "application" */
+	const char *when;     /* what makes refd send it, for people */
+} rf_mail_preview_kind;
+
+/* Every message, ended by an entry with a NULL name. */
+extern const rf_mail_preview_kind rf_mail_preview_kinds[];
+/* The message named name, or NULL. */
+const rf_mail_preview_kind *rf_mail_preview_kind_find(const char *name);
+
+/* Where a preview's message goes instead of the outbox (rf_svc.mail_preview). */
+struct rf_mail_preview_slot {
+	rf_mail_message m;
+	bool filled;
+};
+
+/* Composes message kind as refd would send it now, into *out (its bodies unsealed, in sv->a), storing and sending
+ * nothing. Partners' messages go to the partner partner_id of its program, or with partner_id NULL to a sample
+ * partner of a sample program; the deals, commissions and payouts in them are samples. The admins' digest shows
+ * what waits now (sample figures when nothing does) and goes to the admin user_id (NULL: a sample address). */
+rf_status rf_svc_mail_preview(rf_svc *sv, const rf_mail_preview_kind *kind, const char *partner_id, const char *user_id,
+			      rf_mail_message *out, rf_err *err);
+
 /* Preferences. The kinds of mail that go to subject_id (a partner's id, or an admin user's when admin is true),
  * each with whether it is on: *n (at most max) entries in the order of rf_mail_categories. */
 typedef struct {

@@ -106,15 +106,12 @@ static char *sums_text(rf_svc *sv, const money_sum *s, size_t n)
 
 /* ---- partners: applications ---- */
 
-static rf_status application(rf_svc *sv, const rf_event *ev, const char *what, rf_err *err)
+/* The message of a decision (or of an application received) for partner p of prog. */
+static rf_status application_msg(rf_svc *sv, const rf_partner *pp, const rf_program *pprog, const char *what,
+				 const char *event_id, rf_err *err)
 {
-	rf_partner p;
-	rf_program prog;
-	if (partner_and_program(sv, ev->object_id, ev->program_id, &p, &prog, err) != RF_OK)
-		return err->status;
-	/* An application taken straight in (open sign-up) is approved in the same breath: the welcome says it all. */
-	if (is(what, "received") && !is(p.status, "applied"))
-		return RF_OK;
+	rf_partner p = *pp;
+	rf_program prog = *pprog;
 	rf_mail_draft d;
 	to_partner(&d, sv, "application", &p, &prog);
 	if (is(what, "received")) {
@@ -141,22 +138,31 @@ static rf_status application(rf_svc *sv, const rf_event *ev, const char *what, r
 			rf_mail_para(&d, "Their reason: %s", p.status_reason);
 		rf_mail_para(&d, "If you think this is a mistake, reply to the program team directly.");
 	}
-	d.m.event_id = ev->id;
+	d.m.event_id = (char *)event_id;
 	return rf_mail_draft_queue(&d, err);
+}
+
+static rf_status application(rf_svc *sv, const rf_event *ev, const char *what, rf_err *err)
+{
+	rf_partner p;
+	rf_program prog;
+	if (partner_and_program(sv, ev->object_id, ev->program_id, &p, &prog, err) != RF_OK)
+		return err->status;
+	/* An application taken straight in (open sign-up) is approved in the same breath: the welcome says it all. */
+	if (is(what, "received") && !is(p.status, "applied"))
+		return RF_OK;
+	return application_msg(sv, &p, &prog, what, ev->id, err);
 }
 
 /* ---- partners: deal registrations ---- */
 
-static rf_status deal_decision(rf_svc *sv, const rf_event *ev, bool approved, rf_err *err)
+static rf_status deal_msg(rf_svc *sv, const rf_lead *pl, const rf_partner *p, const rf_program *pprog, bool approved,
+			  const char *event_id, rf_err *err)
 {
-	rf_lead l;
-	rf_partner p;
-	rf_program prog;
-	if (rf_store_lead_get(sv->store, ev->object_id, &l, sv->a, err) != RF_OK ||
-	    partner_and_program(sv, l.agent_id ? l.agent_id : l.partner_id, l.program_id, &p, &prog, err) != RF_OK)
-		return err->status;
+	rf_lead l = *pl;
+	rf_program prog = *pprog;
 	rf_mail_draft d;
-	to_partner(&d, sv, "deal", &p, &prog);
+	to_partner(&d, sv, "deal", p, &prog);
 	const char *deal = deal_name(&l);
 	if (approved) {
 		d.m.subject = rf_arena_printf(sv->a, "Deal registration approved: %s", deal);
@@ -171,11 +177,26 @@ static rf_status deal_decision(rf_svc *sv, const rf_event *ev, bool approved, rf
 			rf_mail_para(&d, "Their reason: %s", l.review_reason);
 	}
 	rf_mail_button(&d, "See the deal", rf_mail_url(sv, rf_arena_printf(sv->a, "/portal#lead/%s", l.id)));
-	d.m.event_id = ev->id;
+	d.m.event_id = (char *)event_id;
 	return rf_mail_draft_queue(&d, err);
 }
 
+static rf_status deal_decision(rf_svc *sv, const rf_event *ev, bool approved, rf_err *err)
+{
+	rf_lead l;
+	rf_partner p;
+	rf_program prog;
+	if (rf_store_lead_get(sv->store, ev->object_id, &l, sv->a, err) != RF_OK ||
+	    partner_and_program(sv, l.agent_id ? l.agent_id : l.partner_id, l.program_id, &p, &prog, err) != RF_OK)
+		return err->status;
+	return deal_msg(sv, &l, &p, &prog, approved, ev->id, err);
+}
+
 /* ---- partners: payouts ---- */
+
+static rf_status payout_msg(rf_svc *sv, const rf_payout_item *pit, const rf_partner *p, const rf_program *pprog,
+			    const rf_commission *entries, size_t n, const rf_balance *bal, size_t nb,
+			    const char *event_id, rf_err *err);
 
 static rf_status payout(rf_svc *sv, const rf_event *ev, rf_err *err)
 {
@@ -197,11 +218,21 @@ static rf_status payout(rf_svc *sv, const rf_event *ev, rf_err *err)
 	if (rf_store_payout_item_entries(sv->store, it.id, LIST_MAX + 1, &entries, &n, sv->a, err) != RF_OK ||
 	    rf_store_commission_balance(sv->store, p.id, bal, MAX_CURRENCIES, &nb, err) != RF_OK)
 		return err->status;
+	return payout_msg(sv, &it, &p, &prog, entries, n, bal, nb, ev->id, err);
+}
+
+/* The message of payout item it: what it pays (entries, n of them) and the balance after it (bal, nb). */
+static rf_status payout_msg(rf_svc *sv, const rf_payout_item *pit, const rf_partner *p, const rf_program *pprog,
+			    const rf_commission *entries, size_t n, const rf_balance *bal, size_t nb,
+			    const char *event_id, rf_err *err)
+{
+	rf_payout_item it = *pit;
+	rf_program prog = *pprog;
 	rf_mail_draft d;
-	to_partner(&d, sv, "payout", &p, &prog);
+	to_partner(&d, sv, "payout", p, &prog);
 	const char *amount = rf_mail_money(sv, it.amount, it.currency);
 	d.m.subject = rf_arena_printf(sv->a, "Payout sent: %s", amount);
-	d.m.event_id = ev->id;
+	d.m.event_id = (char *)event_id;
 	if (it.reference && *it.reference)
 		rf_mail_para(&d, "The %s team sent you %s on %s (reference %s).", prog.name, amount,
 			     rf_mail_day(sv, it.paid_at), it.reference);
@@ -389,6 +420,9 @@ int64_t rf_svc_mail_digest_day(int64_t now, int hour)
 	return t >= 0 ? t / DAY_MS : -((-t + DAY_MS - 1) / DAY_MS);
 }
 
+static rf_status digest_msg(rf_svc *sv, const rf_partner *p, const rf_program *pprog, const rf_commission *items,
+			    size_t n, bool more, rf_err *err);
+
 static rf_status partner_digest(rf_svc *sv, const char *partner_id, int64_t day, int64_t to, int64_t floor, int *queued,
 				rf_err *err)
 {
@@ -416,13 +450,24 @@ static rf_status partner_digest(rf_svc *sv, const char *partner_id, int64_t day,
 		return err->status;
 	if (!n)
 		return RF_OK;
+	if (digest_msg(sv, &p, &prog, items, n, more, err) != RF_OK)
+		return err->status;
+	(*queued)++;
+	return RF_OK;
+}
+
+/* The digest of n new commissions (items; more: there were more than could be read). */
+static rf_status digest_msg(rf_svc *sv, const rf_partner *p, const rf_program *pprog, const rf_commission *items,
+			    size_t n, bool more, rf_err *err)
+{
+	rf_program prog = *pprog;
 	money_sum sums[MAX_CURRENCIES];
 	size_t ns = 0;
 	for (size_t i = 0; i < n; i++)
 		if (items[i].has_amount && !is(items[i].status, "rejected"))
 			sum_add(sums, &ns, items[i].amount, items[i].currency);
 	rf_mail_draft d;
-	to_partner(&d, sv, "commissions_digest", &p, &prog);
+	to_partner(&d, sv, "commissions_digest", p, &prog);
 	char *count = more ? rf_arena_printf(sv->a, "More than %d new commissions", DIGEST_READ_MAX)
 			   : rf_arena_printf(sv->a, "%zu new commission%s", n, n == 1 ? "" : "s");
 	const char *total = sums_text(sv, sums, ns);
@@ -444,10 +489,7 @@ static rf_status partner_digest(rf_svc *sv, const char *partner_id, int64_t day,
 	if (*total)
 		rf_mail_para(&d, "In all: %s. Pending commissions are approved once their holding period ends.", total);
 	rf_mail_button(&d, "See your commissions", rf_mail_url(sv, "/portal#commissions"));
-	if (rf_mail_draft_queue(&d, err) != RF_OK)
-		return err->status;
-	(*queued)++;
-	return RF_OK;
+	return rf_mail_draft_queue(&d, err);
 }
 
 rf_status rf_svc_mail_partner_digests(rf_svc *sv, int64_t now, int hour, int max, int *found, int *queued, rf_err *err)
@@ -540,6 +582,8 @@ static const char *counted(rf_svc *sv, int64_t n, const char *one, const char *m
 	return rf_arena_printf(sv->a, "%lld %s", (long long)n, n == 1 ? one : many);
 }
 
+static rf_status admin_digest_msg(rf_svc *sv, const rf_user *u, const waits *w, rf_err *err);
+
 static rf_status admin_digest(rf_svc *sv, const rf_user *u, void *arg, rf_err *err)
 {
 	waits *w = arg;
@@ -556,6 +600,15 @@ static rf_status admin_digest(rf_svc *sv, const rf_user *u, void *arg, rf_err *e
 		return err->status;
 	if (off)
 		return RF_OK;
+	if (admin_digest_msg(sv, u, w, err) != RF_OK)
+		return err->status;
+	(*w->queued)++;
+	return RF_OK;
+}
+
+/* The digest of what waits (w) for admin u. */
+static rf_status admin_digest_msg(rf_svc *sv, const rf_user *u, const waits *w, rf_err *err)
+{
 	rf_mail_draft d;
 	rf_mail_draft_start(&d, sv, "admin_digest", u->email, NULL);
 	d.m.user_id = u->id;
@@ -601,10 +654,7 @@ static rf_status admin_digest(rf_svc *sv, const rf_user *u, void *arg, rf_err *e
 	}
 	if (w->ne)
 		rf_mail_button(&d, "See the webhook endpoints", rf_mail_url(sv, "/app#settings"));
-	if (rf_mail_draft_queue(&d, err) != RF_OK)
-		return err->status;
-	(*w->queued)++;
-	return RF_OK;
+	return rf_mail_draft_queue(&d, err);
 }
 
 rf_status rf_svc_mail_admin_digests(rf_svc *sv, int64_t now, int hour, int *queued, rf_err *err)
@@ -619,6 +669,24 @@ rf_status rf_svc_mail_admin_digests(rf_svc *sv, int64_t now, int hour, int *queu
 	if (read_waits(sv, &w, err) != RF_OK)
 		return err->status;
 	return each_admin(sv, admin_digest, &w, err);
+}
+
+/* The reminder that the protection of registration l ends soon. */
+static rf_status reminder_msg(rf_svc *sv, const rf_lead *l, const rf_partner *p, const rf_program *prog, int64_t now,
+			      rf_err *err)
+{
+	rf_mail_draft d;
+	to_partner(&d, sv, "deal_reminder", p, prog);
+	const char *deal = deal_name(l), *until = rf_mail_day(sv, l->protected_until);
+	int64_t days = (l->protected_until - now + DAY_MS - 1) / DAY_MS;
+	d.m.subject = rf_arena_printf(sv->a, "Your deal registration for %s ends on %s", deal, until);
+	rf_mail_para(&d,
+		     "The protection of your deal registration for %s ends on %s, %s from now. After that a sale to "
+		     "this customer is no longer reserved for you.",
+		     deal, until, counted(sv, days, "day", "days"));
+	rf_mail_para(&d, "If the deal is still open, talk to the %s team about it.", prog->name);
+	rf_mail_button(&d, "See the deal", rf_mail_url(sv, rf_arena_printf(sv->a, "/portal#lead/%s", l->id)));
+	return rf_mail_draft_queue(&d, err);
 }
 
 rf_status rf_svc_mail_deal_reminders(rf_svc *sv, int64_t now, int max, int *found, int *queued, rf_err *err)
@@ -648,18 +716,7 @@ rf_status rf_svc_mail_deal_reminders(rf_svc *sv, int64_t now, int max, int *foun
 			return err->status;
 		if (off || !is(p.status, "active"))
 			continue;
-		rf_mail_draft d;
-		to_partner(&d, sv, "deal_reminder", &p, &prog);
-		const char *deal = deal_name(l), *until = rf_mail_day(sv, l->protected_until);
-		int64_t days = (l->protected_until - now + DAY_MS - 1) / DAY_MS;
-		d.m.subject = rf_arena_printf(sv->a, "Your deal registration for %s ends on %s", deal, until);
-		rf_mail_para(&d,
-			     "The protection of your deal registration for %s ends on %s, %s from now. After that a "
-			     "sale to this customer is no longer reserved for you.",
-			     deal, until, counted(sv, days, "day", "days"));
-		rf_mail_para(&d, "If the deal is still open, talk to the %s team about it.", prog.name);
-		rf_mail_button(&d, "See the deal", rf_mail_url(sv, rf_arena_printf(sv->a, "/portal#lead/%s", l->id)));
-		if (rf_mail_draft_queue(&d, err) != RF_OK)
+		if (reminder_msg(sv, l, &p, &prog, now, err) != RF_OK)
 			return err->status;
 		(*queued)++;
 	}
@@ -669,4 +726,177 @@ rf_status rf_svc_mail_deal_reminders(rf_svc *sv, int64_t now, int max, int *foun
 rf_status rf_svc_mail_purge(rf_svc *sv, int64_t now, int keep_days, int max, int64_t *removed, rf_err *err)
 {
 	return rf_store_mail_purge(sv->store, now - (int64_t)keep_days * DAY_MS, max, removed, err);
+}
+
+/* ---- previews ---- */
+
+const rf_mail_preview_kind rf_mail_preview_kinds[] = {
+    {"application_received", "application", "A partner applies to a program whose sign-up is reviewed."},
+    {"application_approved", "application",
+     "An admin approves an application, or a partner joins a program with open sign-up."},
+    {"application_rejected", "application", "An admin rejects an application (bans an applicant)."},
+    {"deal_approved", "deal", "An admin approves a partner's deal registration."},
+    {"deal_rejected", "deal", "An admin rejects a partner's deal registration."},
+    {"deal_reminder", "deal_reminder", "An approved deal registration's protection ends within three days."},
+    {"commissions_digest", "commissions_digest", "Once a day, when a partner has new commissions."},
+    {"payout", "payout", "A payout to a partner is marked paid."},
+    {"password_reset", "password_reset", "Someone asks for a new password."},
+    {"admin_digest", "admin_digest",
+     "Once a day, when applications, deal registrations, held commissions or failing webhook endpoints wait."},
+    {"admin_alert", "admin_alert", "A webhook endpoint is disabled after failing."},
+    {"test", "test", "An admin sends a test message."},
+    {NULL, NULL, NULL},
+};
+
+const rf_mail_preview_kind *rf_mail_preview_kind_find(const char *name)
+{
+	for (const rf_mail_preview_kind *k = rf_mail_preview_kinds; name && k->name; k++)
+		if (is(k->name, name))
+			return k;
+	return NULL;
+}
+
+/* A sample commission of the digest or the payout. */
+static rf_commission sample_commission(const char *rule, int64_t amount, const char *currency, int64_t at,
+				       const char *status)
+{
+	rf_commission e;
+	memset(&e, 0, sizeof e);
+	e.rule = (char *)rule;
+	e.role = "direct";
+	e.has_amount = true;
+	e.amount = amount;
+	snprintf(e.currency, sizeof e.currency, "%s", currency);
+	e.created_at = e.event_at = at;
+	e.status = (char *)status;
+	return e;
+}
+
+static rf_status preview_partner_msg(rf_svc *sv, const char *name, const rf_partner *p, const rf_program *prog,
+				     int64_t now, rf_err *err)
+{
+	const char *cur = prog->currency;
+	rf_lead l;
+	memset(&l, 0, sizeof l);
+	l.id = "lead_sample";
+	l.company = "Example Corp";
+	l.protected_until = now + 90 * DAY_MS;
+	l.review_reason = "Example Corp is already a customer.";
+	if (is(name, "application_received") || is(name, "application_approved") || is(name, "application_rejected")) {
+		rf_partner q = *p;
+		if (is(name, "application_rejected") && !(q.status_reason && *q.status_reason))
+			q.status_reason = "We work only with partners based in the EU for now.";
+		return application_msg(sv, &q, prog, name + strlen("application_"), NULL, err);
+	}
+	if (is(name, "deal_approved") || is(name, "deal_rejected"))
+		return deal_msg(sv, &l, p, prog, is(name, "deal_approved"), NULL, err);
+	if (is(name, "deal_reminder")) {
+		l.protected_until = now + 2 * DAY_MS + HOUR_MS;
+		return reminder_msg(sv, &l, p, prog, now, err);
+	}
+	rf_commission items[3] = {sample_commission("sale", 4900, cur, now - 20 * HOUR_MS, "pending"),
+				  sample_commission("recurring", 1900, cur, now - 9 * HOUR_MS, "pending"),
+				  sample_commission("lead", 500, cur, now - 2 * HOUR_MS, "pending")};
+	if (is(name, "commissions_digest"))
+		return digest_msg(sv, p, prog, items, 3, false, err);
+	rf_payout_item it;
+	memset(&it, 0, sizeof it);
+	it.id = "poi_sample";
+	it.amount = 6800;
+	snprintf(it.currency, sizeof it.currency, "%s", cur);
+	it.entries = 2;
+	it.reference = "BATCH-0042";
+	it.paid_at = now;
+	items[0].status = items[1].status = "paid";
+	rf_balance bal;
+	memset(&bal, 0, sizeof bal);
+	snprintf(bal.currency, sizeof bal.currency, "%s", cur);
+	bal.pending = 500;
+	bal.paid = 6800;
+	return payout_msg(sv, &it, p, prog, items, 2, &bal, 1, NULL, err);
+}
+
+rf_status rf_svc_mail_preview(rf_svc *sv, const rf_mail_preview_kind *kind, const char *partner_id, const char *user_id,
+			      rf_mail_message *out, rf_err *err)
+{
+	if (!sv->cfg)
+		return rf_err_set(err, RF_EINVAL, NULL, "mail is composed by a running server only");
+	const rf_mail_category *cat = rf_mail_category_find(kind->category);
+	int64_t now = rf_clock_now_ms();
+	struct rf_mail_preview_slot slot;
+	memset(&slot, 0, sizeof slot);
+	rf_partner p;
+	rf_program prog;
+	rf_user u;
+	memset(&p, 0, sizeof p);
+	memset(&prog, 0, sizeof prog);
+	memset(&u, 0, sizeof u);
+	if (partner_id) {
+		if (partner_and_program(sv, partner_id, NULL, &p, &prog, err) != RF_OK)
+			return err->status;
+	} else {
+		p.id = "ptn_sample";
+		p.name = "Alex Example";
+		p.email = "alex@partner.example";
+		p.status = "applied";
+		prog.id = "prg_sample";
+		prog.name = "Example";
+		snprintf(prog.currency, sizeof prog.currency, "usd");
+	}
+	if (user_id) {
+		if (rf_store_user_get(sv->store, user_id, &u, sv->a, err) != RF_OK)
+			return err->status;
+	} else {
+		u.id = "usr_sample";
+		u.email = "admin@company.example";
+		u.role = "admin";
+	}
+	sv->mail_preview = &slot;
+	rf_status rc = RF_OK;
+	if (!cat->admin) {
+		if (is(kind->name, "password_reset")) {
+			rf_user pu = {.id = "usr_sample", .email = p.email, .role = "partner", .partner_id = p.id};
+			rc = rf_svc_mail_password_reset(sv, &pu,
+							rf_mail_url(sv, "/portal#reset=sample-link-of-a-preview"),
+							RF_MAIL_RESET_MINUTES, err);
+		} else {
+			rc = preview_partner_msg(sv, kind->name, &p, &prog, now, err);
+		}
+	} else if (is(kind->name, "admin_digest")) {
+		waits w;
+		program_waits sample;
+		memset(&w, 0, sizeof w);
+		memset(&sample, 0, sizeof sample);
+		rc = read_waits(sv, &w, err);
+		if (rc == RF_OK && !w.np && !w.ne) {
+			/* Nothing waits: sample figures, so that there is something to see. */
+			sample.prog = prog;
+			sample.counts[0] = 2;
+			sample.counts[1] = 1;
+			sample.counts[2] = 3;
+			w.programs = &sample;
+			w.np = 1;
+			w.total[0] = 2;
+			w.total[1] = 1;
+			w.total[2] = 3;
+		}
+		if (rc == RF_OK)
+			rc = admin_digest_msg(sv, &u, &w, err);
+	} else if (is(kind->name, "admin_alert")) {
+		rf_event ev;
+		memset(&ev, 0, sizeof ev);
+		endpoint_alert al = {.ev = &ev,
+				     .url = "https://hooks.company.example/refd",
+				     .reason = "every delivery failed for 3 days (last answer: HTTP 500)"};
+		rc = alert_one(sv, &u, &al, err);
+	} else {
+		rc = rf_svc_mail_test(sv, u.email, user_id, NULL, err);
+	}
+	sv->mail_preview = NULL;
+	if (rc != RF_OK)
+		return rc;
+	if (!slot.filled)
+		return rf_err_set(err, RF_EINVAL, NULL, "%s: nothing to preview", kind->name);
+	*out = slot.m;
+	return RF_OK;
 }

@@ -627,6 +627,77 @@ def test_every_optional_message_carries_one_click_unsubscribe(srv, ctx):
         assert got[kind] is False and got["commissions_digest"] is (partner_id != ctx["lee"]["id"]), (kind, got)
 
 
+PREVIEW_KINDS = ["application_received", "application_approved", "application_rejected", "deal_approved",
+                 "deal_rejected", "deal_reminder", "commissions_digest", "payout", "password_reset", "admin_digest",
+                 "admin_alert", "test"]
+
+
+def test_previews_of_every_message(srv, ctx):
+    admin = ctx["admin"]
+    stored = len(outbox(srv, ctx))
+    got = expect(srv.get("/api/v1/mail/previews", key=admin), 200)
+    assert [p["kind"] for p in got["data"]] == PREVIEW_KINDS and got["has_more"] is False, got
+    for p in got["data"]:
+        assert p["subject"] and p["when"] and p["audience"] in ("partner", "admin"), p
+        assert "text" not in p and "html" not in p, p
+    optional = {"deal_reminder", "commissions_digest", "payout", "admin_digest", "admin_alert"}
+    assert {p["kind"] for p in got["data"] if p["optional"]} == optional, got
+    subjects = {}
+    for kind in PREVIEW_KINDS:
+        p = expect(srv.get("/api/v1/mail/previews/" + kind, key=admin), 200)
+        subjects[kind] = p["subject"]
+        assert p["object"] == "mail_preview" and p["kind"] == kind and p["sample"] is True, p
+        assert p["text"].startswith("Hello") and "-- \nThis email comes from " in p["text"], p["text"]
+        assert p["html"].startswith("<!DOCTYPE html>") and "<title>" in p["html"], p["html"]
+        # The text and the HTML say the same: each paragraph of the text is in the HTML, its link as an href.
+        if kind == "application_rejected":
+            assert p["link"] is None, p  # a closed account has no page to open
+        else:
+            assert p["link"] and p["link"].startswith(ctx["base"] + "/") and p["link"] in p["text"], p
+            assert 'href="%s"' % p["link"].replace("&", "&amp;") in p["html"], p["html"]
+        if kind in optional:
+            assert p["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", p["headers"]
+            assert re.fullmatch(r"<%s/api/v1/unsubscribe\?token=[^>]+>" % re.escape(ctx["base"]),
+                                p["headers"]["List-Unsubscribe"]), p["headers"]
+        else:
+            assert "List-Unsubscribe" not in p["headers"], p
+        if p["audience"] == "partner":
+            name = None if kind == "password_reset" else "Alex Example"  # a reset goes to a login, not a partner
+            assert p["to"] == {"email": "alex@partner.example", "name": name}, p["to"]
+    assert subjects["payout"] == "Payout sent: 68.00 USD", subjects
+    assert subjects["commissions_digest"] == "3 new commissions: 73.00 USD", subjects
+    assert subjects["deal_approved"] == "Deal registration approved: Example Corp", subjects
+    assert subjects["application_rejected"] == "Your application to Example", subjects
+    assert subjects["password_reset"] == "Set a new password", subjects
+    # The admins' digest shows what waits now: here, at least Ada's application and PendingCo's registration.
+    digest = expect(srv.get("/api/v1/mail/previews/admin_digest", key=admin), 200)
+    assert digest["subject"].startswith("What waits in refd: ") and "Programme Été:" in digest["text"], digest
+    assert "PendingCo" not in digest["text"] and "1 deal registration" in digest["subject"], digest["subject"]
+
+    # A real partner: the message as it would reach Zoë, in her program, with her unsubscribe link.
+    zoe = ctx["zoe"]["id"]
+    p = expect(srv.get("/api/v1/mail/previews/payout?partner_id=" + zoe, key=admin), 200)
+    assert p["sample"] is False and p["to"]["email"] == "zoe@partners.example", p
+    assert "Programme Été" in p["text"] and "token=%s.payout." % zoe in p["headers"]["List-Unsubscribe"], p
+    # She turned payouts off and on again in her settings; a preview shows the message whatever she chose.
+    p = expect(srv.get("/api/v1/mail/previews/application_approved?partner_id=" + zoe, key=admin), 200)
+    assert p["subject"] == "Welcome to Programme Été: your application is approved", p
+
+    # Nothing was stored or sent.
+    assert len(outbox(srv, ctx)) == stored
+    # Bad requests name what is wrong and change nothing.
+    expect(srv.get("/api/v1/mail/previews/no_such_kind", key=admin), 404, field="kind")
+    expect(srv.get("/api/v1/mail/previews/payout?partner_id=zoe", key=admin), 400, field="partner_id")
+    expect(srv.get("/api/v1/mail/previews/payout?partner_id=ptn_000000000000000000000000", key=admin), 400,
+           field="partner_id")
+    expect(srv.get("/api/v1/mail/previews/admin_digest?partner_id=" + zoe, key=admin), 400, field="partner_id")
+    assert srv.get("/api/v1/mail/previews/payout?user=1", key=admin).status == 400
+    # Admins only.
+    assert srv.get("/api/v1/mail/previews", key=ctx["zoe_key"]).status == 403
+    assert srv.get("/api/v1/mail/previews/payout", key=ctx["zoe_key"]).status == 403
+    assert srv.get("/api/v1/mail/previews/payout").status == 401
+
+
 def make_cert(folder):
     cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",

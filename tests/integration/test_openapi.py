@@ -1573,6 +1573,16 @@ def test_answers_fit_the_document(srv):
     call("GET", "/api/v1/mail/messages/msg_none", 404, key=admin)
     resets = call("GET", "/api/v1/mail/messages?category=password_reset", 200, key=admin)["data"]
     assert resets and all(m["sealed"] and m["link"] is None for m in resets), resets
+    previews = call("GET", "/api/v1/mail/previews", 200, key=admin)
+    assert len(previews["data"]) == 12 and not previews["has_more"], previews
+    call("GET", "/api/v1/mail/previews", 403, key=pat_key)
+    for p in previews["data"]:
+        full = call("GET", "/api/v1/mail/previews/" + p["kind"], 200, key=admin)
+        assert full["subject"] == p["subject"] and full["text"] and full["html"], (p, full)
+    call("GET", "/api/v1/mail/previews/payout?partner_id=" + pat["id"], 200, key=admin)
+    call("GET", "/api/v1/mail/previews/payout?partner_id=someone", 400, key=admin)
+    assert call.last.json["error"]["field"] == "partner_id", call.last.json
+    call("GET", "/api/v1/mail/previews/newsletter", 404, key=admin)
     # The unsubscribe link of an optional message: its page, then the one-click POST (no session, no CSRF)
     token = "%s.commissions_digest.%s" % (pat["id"], "0" * 64)
     call("GET", "/api/v1/unsubscribe?token=" + token, 400)
