@@ -103,11 +103,12 @@ export function listenersOn(port) {
 }
 
 // Starts `refd serve` on listen (host:port) with the database of dir (databaseFor). Options: demo (seed the demo data and wait
-// for the admin password it prints), quiet (no request log), clock (a test clock file in dir). Resolves with
-// { proc, db, port, lines (every JSON line refd printed), password, stderr() } once refd listens.
-export function startRefd(dir, listen, { demo = false, quiet = false, clock = true } = {}) {
+// for the admin password it prints), quiet (no request log), clock (a test clock file in dir), args (more options of
+// `refd serve`). Resolves with { proc, db, port, lines (every JSON line refd printed), password, stderr() } once refd
+// listens.
+export function startRefd(dir, listen, { demo = false, quiet = false, clock = true, args: more = [] } = {}) {
   const db = databaseFor(dir);
-  const args = ['serve', '--listen', listen, '--db', db, '--threads', String(THREADS)];
+  const args = ['serve', '--listen', listen, '--db', db, '--threads', String(THREADS), ...more];
   if (!demo) args.push('--no-demo');
   if (quiet) args.push('--quiet');
   if (clock) args.push('--test-clock-file', join(dir, 'clock'));
