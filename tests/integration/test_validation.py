@@ -355,6 +355,8 @@ def walk_url(w, pattern):
                 segs[i] = "walk-code"
             elif seg == "{name}":
                 segs[i] = "uplot.mjs" if segs[i - 1] == "vendor" else "style.css"
+            elif seg == "{kind}":
+                segs[i] = "payout"  # a mail preview
             else:
                 segs[i] = w[by_segment[segs[i - 1]]]
     return "/".join(segs)
