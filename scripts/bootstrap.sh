@@ -14,9 +14,10 @@ for arg in "$@"; do
 	--test)
 		TEST=1
 		# PostgreSQL (server, contrib for pg_trgm, client) for the tests that run everything on it too; aiosmtpd is
-		# the real SMTP server the mail tests send to (run with Debian's own python3).
+		# the real SMTP server the mail tests send to (run with Debian's own python3), openssl makes the
+		# certificate of its STARTTLS.
 		PKGS="$PKGS libcmocka-dev clang-format cppcheck sqlite3 clang libclang-rt-14-dev postgresql postgresql-contrib \
-postgresql-client python3-aiosmtpd"
+postgresql-client python3-aiosmtpd openssl"
 		;;
 	--bench) PKGS="$PKGS wrk nginx libmicrohttpd-dev sqlite3 postgresql postgresql-contrib postgresql-client" ;;
 	*)

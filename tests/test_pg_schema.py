@@ -42,7 +42,8 @@ PG_EXTRA_COLUMNS = {
 # The listed tables order their lists by the inserting transaction, then seq, on PostgreSQL
 # (postgres/0013_list_order.sql): each has a txid column, and its indexes that end in seq end in (txid, seq).
 LIST_ORDER_TABLES = ("programs", "partners", "users", "api_keys", "plans", "links", "leads", "sales", "commissions",
-                     "payout_runs", "events", "webhook_endpoints", "deliveries", "connections", "inbound_events")
+                     "payout_runs", "events", "webhook_endpoints", "deliveries", "connections", "inbound_events",
+                     "mail_messages")
 for _t in LIST_ORDER_TABLES:
     PG_EXTRA_COLUMNS[(_t, "txid")] = "the transaction that inserted the row, which orders lists (0013_list_order)"
 PG_EXTRA_INDEXES = {
@@ -51,7 +52,7 @@ PG_EXTRA_INDEXES = {
     "partners_email_trgm": "trigram GIN over lower(email): substring matches such as email fragments",
     "partners_company_trgm": "trigram GIN over lower(company): substring matches",
 }
-for _t in ("partners", "links", "leads", "sales", "commissions", "events"):
+for _t in ("partners", "links", "leads", "sales", "commissions", "events", "mail_messages"):
     PG_EXTRA_INDEXES[_t + "_order"] = "(txid, seq): lists without a filter, in their order (0013_list_order)"
 
 

@@ -181,6 +181,18 @@ void rf_api_portal_signup(rf_ctx *c);
 void rf_api_password_reset(rf_ctx *c);
 void rf_api_password_reset_confirm(rf_ctx *c);
 
+/* mail.c */
+void rf_api_notifications_get(rf_ctx *c);
+void rf_api_notifications_update(rf_ctx *c);
+void rf_api_unsubscribe_page(rf_ctx *c);
+void rf_api_unsubscribe(rf_ctx *c);
+void rf_api_mail_settings(rf_ctx *c);
+void rf_api_mail_test(rf_ctx *c);
+void rf_api_mail_messages_list(rf_ctx *c);
+void rf_api_mail_messages_get(rf_ctx *c);
+void rf_api_mail_previews_list(rf_ctx *c);
+void rf_api_mail_previews_get(rf_ctx *c);
+
 /* stripe.c */
 void rf_api_stripe_webhook(rf_ctx *c);
 

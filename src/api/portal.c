@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The partner portal's public side: self sign-up (an application an admin approves, or straight in, per program),
  * also through a partner's recruitment link, which names that partner the new one's recruiter, and password
- * reset by a one-time link, which refd writes to its log when no mail is configured. */
+ * reset by a one-time link sent by mail (written to the log when no SMTP server is configured). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +12,11 @@
 #include "../core/text.h"
 #include "../core/url.h"
 #include "../http/auth.h"
+#include "../svc/mail.h"
 #include "api.h"
 
 #define SIGNUPS_PER_WINDOW 10
-#define RESET_TTL_MS (60 * 60 * 1000LL)
+#define RESET_TTL_MS (RF_MAIL_RESET_MINUTES * 60 * 1000LL)
 #define RESETS_PER_HOUR 5
 
 static const rf_jfield signup_fields[] = {
@@ -228,14 +229,14 @@ void rf_api_password_reset(rf_ctx *c)
 			rf_json_error(c, &err);
 			return;
 		}
-		/* No mail is configured: the operator reads the one-time link from the log and passes it on. */
-		char ts[40];
-		rf_clock_format(now, ts, sizeof ts);
-		printf(
-		    "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"password reset link\",\"email\":\"%s\",\"url\":\"%s%s#"
-		    "reset=%s\",\"expires_in_minutes\":60}\n",
-		    ts, u.email, c->app->cfg->public_url, strcmp(u.role, "partner") == 0 ? "/portal" : "/app", token);
-		fflush(stdout);
+		/* The link goes by mail (or, with no SMTP server configured, to the log for the operator to pass on),
+		 * sealed in the outbox until it is sent: the token is written nowhere else. */
+		char *url = rf_arena_printf(c->a, "%s%s#reset=%s", c->app->cfg->public_url,
+					    strcmp(u.role, "partner") == 0 ? "/portal" : "/app", token);
+		if (rf_svc_mail_password_reset(rf_ctx_svc(c), &u, url, RF_MAIL_RESET_MINUTES, &err) != RF_OK) {
+			rf_json_error(c, &err);
+			return;
+		}
 	} else if (rc != RF_OK && rc != RF_ENOTFOUND) {
 		rf_json_error(c, &err);
 		return;

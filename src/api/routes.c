@@ -32,6 +32,9 @@ static const char *const q_program[] = {"program_id", NULL};
 static const char *const q_fx[] = {"base", "quote", "limit", NULL};
 static const char *const q_inbound[] = {"limit", "starting_after", "outcome", NULL};
 static const char *const q_connection[] = {"connection", NULL};
+static const char *const q_token[] = {"token", NULL};
+static const char *const q_mail[] = {"limit", "starting_after", "status", "category", "recipient", NULL};
+static const char *const q_preview[] = {"partner_id", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
 static const char *const q_deliveries[] = {"limit", "starting_after", "status", NULL};
@@ -54,6 +57,17 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/auth/password-reset", rf_api_password_reset, RF_AUTH_PUBLIC, RF_ROUTE_BODY, NULL},
     {"POST", "/api/v1/auth/password-reset/confirm", rf_api_password_reset_confirm, RF_AUTH_PUBLIC, RF_ROUTE_BODY, NULL},
     {"POST", "/api/v1/portal/signup", rf_api_portal_signup, RF_AUTH_PUBLIC, RF_ROUTE_BODY, NULL},
+    {"GET", "/api/v1/notifications", rf_api_notifications_get, RF_AUTH_ANY, 0, NULL},
+    {"PATCH", "/api/v1/notifications", rf_api_notifications_update, RF_AUTH_ANY, RF_ROUTE_BODY, NULL},
+    /* RFC 8058 one-click unsubscribe: the signed token is the credential, so no session and no CSRF token. */
+    {"GET", "/api/v1/unsubscribe", rf_api_unsubscribe_page, RF_AUTH_PUBLIC, 0, q_token},
+    {"POST", "/api/v1/unsubscribe", rf_api_unsubscribe, RF_AUTH_PUBLIC, RF_ROUTE_BODY, q_token},
+    {"GET", "/api/v1/mail/settings", rf_api_mail_settings, RF_AUTH_ADMIN, 0, NULL},
+    {"POST", "/api/v1/mail/test", rf_api_mail_test, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
+    {"GET", "/api/v1/mail/messages", rf_api_mail_messages_list, RF_AUTH_ADMIN, 0, q_mail},
+    {"GET", "/api/v1/mail/messages/{id}", rf_api_mail_messages_get, RF_AUTH_ADMIN, 0, NULL},
+    {"GET", "/api/v1/mail/previews", rf_api_mail_previews_list, RF_AUTH_ADMIN, 0, NULL},
+    {"GET", "/api/v1/mail/previews/{kind}", rf_api_mail_previews_get, RF_AUTH_ADMIN, 0, q_preview},
 
     {"GET", "/api/v1/programs", rf_api_programs_list, RF_AUTH_ANY, 0, q_page},
     {"POST", "/api/v1/programs", rf_api_programs_create, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},

@@ -151,7 +151,7 @@ static rf_status activity(rf_store *s, void *arg, rf_err *err)
 {
 	rf_arena a;
 	rf_arena_init(&a, 0);
-	rf_svc sv = {s, &a, "system:demo", arg};
+	rf_svc sv = {.store = s, .a = &a, .actor = "system:demo", .cfg = arg};
 	const int64_t day = 86400000LL, now = rf_clock_now_ms();
 	rf_status rc = RF_OK;
 	rf_program prog;

@@ -17,14 +17,15 @@ typedef struct {
 	const char *run_id;
 	int64_t cutoff;
 	rf_arena *a;
-	json_t *out; /* the run as JSON, after the step */
+	const rf_app_config *cfg; /* for the mail a payment means; NULL when none can be composed */
+	json_t *out;              /* the run as JSON, after the step */
 } payout_job;
 
 /* One step (run, approve or mark-paid) in its transaction; run again from the start if it lost a race. */
 static rf_status payout_step(rf_store *s, void *arg, rf_err *err)
 {
 	payout_job *j = arg;
-	rf_svc sv = {s, j->a, "cli", NULL};
+	rf_svc sv = {.store = s, .a = j->a, .actor = "cli", .cfg = j->cfg};
 	rf_payout_run run;
 	json_decref(j->out);
 	j->out = NULL;
@@ -86,6 +87,12 @@ int rf_cli_payouts(int argc, char **argv)
 	    {"currency", NULL, true, NULL, "export only the items in this currency", NULL},
 	    {"item", NULL, true, NULL, "mark-paid: only this item", NULL},
 	    {"reference", NULL, true, NULL, "mark-paid: the payment provider's reference", NULL},
+	    {"public-url", "REFD_PUBLIC_URL", true, "http://127.0.0.1:8080",
+	     "mark-paid: the address partners reach refd at, for the links of the payout mail", NULL},
+	    {"secret-key-file", "REFD_SECRET_KEY_FILE", true, NULL,
+	     "mark-paid: the instance key file, as refd serve has it (default: the database path + .key; "
+	     "REFD_SECRET_KEY=64 hex digits overrides it)",
+	     NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
 	};
 	int rc = rf_options_parse(opts, argc - 1, argv + 1, usage);
@@ -102,16 +109,39 @@ int rf_cli_payouts(int argc, char **argv)
 		fprintf(stderr, "refd: --cutoff must be an RFC 3339 time, not in the future\n");
 		return 2;
 	}
-	rf_store *s = rf_cli_open_migrated(rf_option_get(opts, "db"), NULL);
+	/* A payment sends the partner its payout mail, composed here with the server's public address and instance
+	 * key (for its links and its unsubscribe link) and sent by the server. */
+	static rf_app_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	const rf_app_config *mail_cfg = NULL;
+	const char *db = rf_option_get(opts, "db");
+	if (strcmp(sub, "mark-paid") == 0) {
+		const char *keyfile = rf_option_get(opts, "secret-key-file");
+		char keypath[4096];
+		snprintf(keypath, sizeof keypath, "%s", keyfile ? keyfile : "");
+		if (!keypath[0] && rf_store_location_is_file(db))
+			snprintf(keypath, sizeof keypath, "%s.key", db);
+		snprintf(cfg.public_url, sizeof cfg.public_url, "%s", rf_option_get(opts, "public-url"));
+		size_t pl = strlen(cfg.public_url);
+		while (pl && cfg.public_url[pl - 1] == '/')
+			cfg.public_url[--pl] = '\0';
+		if ((keypath[0] || (getenv("REFD_SECRET_KEY") && *getenv("REFD_SECRET_KEY"))) &&
+		    rf_cli_load_secret(keypath, cfg.secret) == 0)
+			mail_cfg = &cfg;
+		else
+			fprintf(stderr, "refd: payouts mark-paid: without the instance key (REFD_SECRET_KEY or "
+					"--secret-key-file) the partners' payout mail is not composed\n");
+	}
+	rf_store *s = rf_cli_open_migrated(db, NULL);
 	if (!s)
 		return 1;
 	rf_arena a;
 	rf_arena_init(&a, 0);
-	payout_job job = {.sub = sub, .opts = opts, .run_id = run_id, .cutoff = cutoff, .a = &a};
+	payout_job job = {.sub = sub, .opts = opts, .run_id = run_id, .cutoff = cutoff, .a = &a, .cfg = mail_cfg};
 	rf_err err = {0};
 	int status = 1;
 	if (strcmp(sub, "export") == 0) {
-		rf_svc sv = {s, &a, "cli", NULL};
+		rf_svc sv = {.store = s, .a = &a, .actor = "cli"};
 		char *buf = NULL;
 		size_t len = 0;
 		rf_payout_run run;

@@ -11,6 +11,7 @@
 #include "../core/clock.h"
 #include "../http/router.h"
 #include "../http/server.h"
+#include "../integrations/mail.h"
 #include "../integrations/webhooks.h"
 #include "../jobs/jobs.h"
 #include "../store/store.h"
@@ -80,6 +81,7 @@ static void on_drained(void *arg)
 	(void)arg;
 	rf_jobs_stop();
 	rf_webhooks_stop();
+	rf_mail_stop();
 	rf_clicks_stop();
 	rf_codes_watch_stop();
 }
@@ -87,9 +89,10 @@ static void on_drained(void *arg)
 static void on_usr2(void *arg)
 {
 	read_clock_file(((serve_ctx *)arg)->clock_file);
-	/* Time moved: holding periods may have ended, webhook retries may be due. */
+	/* Time moved: holding periods may have ended, digests and webhook retries may be due. */
 	rf_jobs_kick();
 	rf_webhooks_kick();
+	rf_mail_kick();
 }
 
 /* Tells how to log in once the real address is known (the demo's password is shown only now). */
@@ -100,6 +103,8 @@ static void on_listen(const char *addr, void *arg)
 	 * start after this, so they read the final value. */
 	if (sc->default_public_url)
 		snprintf(((rf_app_config *)sc->cfg)->public_url, sizeof sc->cfg->public_url, "http://%s", addr);
+	/* The jobs' mail links to that address: they compose it from now on. */
+	rf_jobs_mail_ready();
 	if (!sc->demo_password[0])
 		return;
 	fprintf(stderr,
@@ -110,6 +115,92 @@ static void on_listen(const char *addr, void *arg)
 		"refd: (the password is shown only now; `refd user passwd --email %s` sets a new one)\n\n",
 		RF_DEMO_ADMIN_EMAIL, sc->demo_password, addr, addr, addr, RF_DEMO_ADMIN_EMAIL);
 	sodium_memzero(sc->demo_password, sizeof sc->demo_password);
+}
+
+/* True when url is smtp://host[:port][/ehlo-name] or smtps://…, without credentials, spaces or control
+ * characters. */
+static bool smtp_url_ok(const char *url)
+{
+	size_t n = strlen(url);
+	const char *rest = strncmp(url, "smtp://", 7) == 0    ? url + 7
+			   : strncmp(url, "smtps://", 8) == 0 ? url + 8
+							      : NULL;
+	if (!rest || !*rest || n >= 256)
+		return false;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return false;
+	size_t host = strcspn(rest, "/?#");
+	return !memchr(rest, '@', host) && host > 0;
+}
+
+/* Reads the mail settings into cfg (what every layer may see) and mail (the sender's own, the password above
+ * all). Prints what is wrong and returns non-zero on a bad setting. */
+static int mail_options(const rf_option *opts, rf_app_config *cfg, rf_mail_config *mail)
+{
+	const char *url = rf_option_get(opts, "smtp-url"), *user = rf_option_get(opts, "smtp-user");
+	const char *from = rf_option_get(opts, "mail-from"), *pwfile = rf_option_get(opts, "smtp-password-file");
+	static char password[512];
+	memset(password, 0, sizeof password);
+	const char *envpw = getenv("REFD_SMTP_PASSWORD");
+	if (pwfile) {
+		FILE *f = fopen(pwfile, "r");
+		if (!f || !fgets(password, sizeof password, f)) {
+			fprintf(stderr, "refd: --smtp-password-file %s cannot be read\n", pwfile);
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		password[strcspn(password, "\r\n")] = '\0';
+	} else if (envpw && *envpw) {
+		snprintf(password, sizeof password, "%s", envpw);
+	}
+	if (url && !smtp_url_ok(url)) {
+		fprintf(stderr, "refd: --smtp-url must be smtp://host[:port] or smtps://host[:port], without a user or "
+				"password in it (give --smtp-user and REFD_SMTP_PASSWORD)\n");
+		return -1;
+	}
+	if (!url && (user || password[0] || rf_option_on(opts, "smtp-require-tls"))) {
+		fprintf(stderr, "refd: the SMTP settings need --smtp-url\n");
+		return -1;
+	}
+	if (user && !password[0]) {
+		fprintf(stderr, "refd: --smtp-user needs its password in REFD_SMTP_PASSWORD or --smtp-password-file\n");
+		return -1;
+	}
+	if (!user && password[0]) {
+		fprintf(stderr, "refd: an SMTP password needs --smtp-user\n");
+		return -1;
+	}
+	if (url && !from) {
+		fprintf(stderr, "refd: --smtp-url needs --mail-from, the address refd's mail comes from\n");
+		return -1;
+	}
+	if (rf_mime_parse_mailbox(from ? from : "refd <refd@localhost>", mail->from_name, sizeof mail->from_name,
+				  mail->from_addr, sizeof mail->from_addr) != RF_OK) {
+		fprintf(stderr,
+			"refd: --mail-from must be an address, or a name and an address: \"Name <a@b.example>\"\n");
+		return -1;
+	}
+	snprintf(cfg->mail_from, sizeof cfg->mail_from, "%s%s<%s>", mail->from_name, mail->from_name[0] ? " " : "",
+		 mail->from_addr);
+	if (url) {
+		cfg->mail_smtp = true;
+		snprintf(cfg->mail_smtp_url, sizeof cfg->mail_smtp_url, "%s", url);
+		snprintf(cfg->mail_smtp_user, sizeof cfg->mail_smtp_user, "%s", user ? user : "");
+		cfg->mail_require_tls = rf_option_on(opts, "smtp-require-tls") || strncmp(url, "smtps://", 8) == 0;
+		mail->smtp_url = cfg->mail_smtp_url;
+		mail->user = user;
+		mail->password = password[0] ? password : NULL;
+		mail->require_tls = rf_option_on(opts, "smtp-require-tls");
+		mail->ca_file = rf_option_get(opts, "smtp-ca-file");
+		if (password[0] && !cfg->mail_require_tls)
+			fprintf(stderr,
+				"refd: warning: the SMTP password goes in clear text to a server that offers no "
+				"STARTTLS; use smtps:// or --smtp-require-tls\n");
+	}
+	return 0;
 }
 
 int rf_cli_serve(int argc, char **argv)
@@ -152,6 +243,27 @@ int rf_cli_serve(int argc, char **argv)
 	     "how long one webhook attempt may take, from connecting to the end of the answer (100 to 30000)", NULL},
 	    {"webhook-poll-ms", "REFD_WEBHOOK_POLL_MS", true, "200",
 	     "how often an idle webhook sender looks for due deliveries (10 to 60000)", NULL},
+	    {"smtp-url", "REFD_SMTP_URL", true, NULL,
+	     "the SMTP server mail goes out through: smtp://host[:port] (STARTTLS when the server offers it) or "
+	     "smtps://host[:port] (TLS from the start); without it, mail is written to the log",
+	     NULL},
+	    {"smtp-user", "REFD_SMTP_USER", true, NULL,
+	     "the user refd logs in to the SMTP server as; the password comes from REFD_SMTP_PASSWORD or "
+	     "--smtp-password-file, never from the command line",
+	     NULL},
+	    {"smtp-password-file", "REFD_SMTP_PASSWORD_FILE", true, NULL,
+	     "a file whose first line is the SMTP password (REFD_SMTP_PASSWORD=... gives it instead)", NULL},
+	    {"smtp-require-tls", "REFD_SMTP_REQUIRE_TLS", false, NULL,
+	     "with smtp://, send nothing unless the server takes STARTTLS (otherwise STARTTLS is used when offered)",
+	     NULL},
+	    {"smtp-ca-file", "REFD_SMTP_CA_FILE", true, NULL,
+	     "certificates (PEM) to trust for the SMTP server's certificate instead of the system's", NULL},
+	    {"smtp-timeout-seconds", "REFD_SMTP_TIMEOUT_SECONDS", true, "60",
+	     "how long one message's SMTP exchange may take (5 to 600)", NULL},
+	    {"mail-from", "REFD_MAIL_FROM", true, NULL,
+	     "the From of refd's mail: \"Name <address>\" or an address (needed with --smtp-url)", NULL},
+	    {"digest-hour", "REFD_DIGEST_HOUR", true, "7",
+	     "the hour of the day (UTC, 0 to 23) from which the daily mail digests go out", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
 	     "for tests only: a file holding a clock offset in milliseconds, read at start and on SIGUSR2", NULL},
 	    {NULL, NULL, false, NULL, NULL, NULL},
@@ -184,7 +296,16 @@ int rf_cli_serve(int argc, char **argv)
 	long wh_timeout =
 	    rf_cli_long(rf_option_get(opts, "webhook-timeout-ms"), "webhook-timeout-ms", 100, 30000, &bad);
 	long wh_poll = rf_cli_long(rf_option_get(opts, "webhook-poll-ms"), "webhook-poll-ms", 10, 60000, &bad);
+	cfg.digest_hour = (int)rf_cli_long(rf_option_get(opts, "digest-hour"), "digest-hour", 0, 23, &bad);
+	long smtp_timeout =
+	    rf_cli_long(rf_option_get(opts, "smtp-timeout-seconds"), "smtp-timeout-seconds", 5, 600, &bad);
 	if (bad)
+		return 2;
+	static rf_mail_config mail;
+	memset(&mail, 0, sizeof mail);
+	mail.timeout_ms = smtp_timeout * 1000;
+	mail.app = &cfg;
+	if (mail_options(opts, &cfg, &mail) != 0)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
 	cfg.login_window_minutes = 15;
@@ -273,7 +394,7 @@ int rf_cli_serve(int argc, char **argv)
 		fprintf(stderr, "refd: %s\n", err.message);
 		return 1;
 	}
-	rf_jobs_config jc = {.interval_ms = jobs_interval, .event_retention_days = (int)retention};
+	rf_jobs_config jc = {.interval_ms = jobs_interval, .event_retention_days = (int)retention, .app = &cfg};
 	if (rf_jobs_start(db, &jc, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
 		rf_clicks_stop();
@@ -283,7 +404,8 @@ int rf_cli_serve(int argc, char **argv)
 				 .concurrency = (int)wh_concurrency,
 				 .timeout_ms = wh_timeout,
 				 .connect_timeout_ms = wh_timeout < 5000 ? wh_timeout : 5000,
-				 .poll_ms = wh_poll};
+				 .poll_ms = wh_poll,
+				 .app = &cfg};
 	memcpy(wc.key, cfg.secret, sizeof wc.key);
 	if (wh_concurrency > 0 && rf_webhooks_start(db, &wc, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
@@ -292,10 +414,18 @@ int rf_cli_serve(int argc, char **argv)
 		return 1;
 	}
 	sodium_memzero(wc.key, sizeof wc.key);
+	if (rf_mail_start(db, &mail, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_webhooks_stop();
+		rf_jobs_stop();
+		rf_clicks_stop();
+		return 1;
+	}
 	if (rf_codes_watch_start(db, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
 		rf_webhooks_stop();
 		rf_jobs_stop();
+		rf_mail_stop();
 		rf_clicks_stop();
 		return 1;
 	}
@@ -303,6 +433,7 @@ int rf_cli_serve(int argc, char **argv)
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
 	rf_jobs_stop();
 	rf_webhooks_stop();
+	rf_mail_stop();
 	rf_clicks_stop();
 	rf_codes_watch_stop();
 	rf_codes_free();

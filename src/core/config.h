@@ -20,6 +20,13 @@ typedef struct {
 	char public_url[256]; /* how the world reaches refd, e.g. https://refer.example.com (no trailing slash) */
 	/* Webhook endpoints may be http:// and deliveries may reach internal addresses (tests, a closed network). */
 	bool webhook_allow_private;
+	/* Mail (the sender's own settings, the SMTP password above all, stay with the sender). */
+	bool mail_smtp;           /* mail goes out through an SMTP server; false: it is written to the log */
+	char mail_from[512];      /* the From of every message: "Display Name <addr>" or "addr" */
+	char mail_smtp_url[256];  /* smtp:// or smtps:// URL of the server, without credentials ("" for the log) */
+	char mail_smtp_user[128]; /* the user refd logs in as, "" for none (the password is the sender's alone) */
+	bool mail_require_tls;    /* STARTTLS is required (smtp://), not only used when offered */
+	int digest_hour;          /* daily digests go out from this hour of the day, UTC (0..23) */
 } rf_app_config;
 
 #endif

@@ -432,4 +432,26 @@ typedef struct {
 	char *error;    /* why there was no answer, or NULL */
 } rf_delivery_attempt;
 
+/* A mail message of the outbox, with the state of its delivery (kind "mail") when read back. */
+typedef struct {
+	char *id;       /* msg_… */
+	char *category; /* application | deal | deal_reminder | commissions_digest | payout | password_reset |
+			   admin_digest | admin_alert | test */
+	char *recipient, *recipient_name;
+	char *user_id, *partner_id, *program_id, *event_id; /* what it is for; NULL when none */
+	char *message_id;                                   /* "<…@…>" */
+	char *subject, *text_body, *html_body;
+	char *link;    /* the page it opens, or NULL */
+	char *headers; /* JSON object of its own header fields */
+	bool sealed;   /* bodies and link sealed with the instance key (base64), emptied once sent or given up */
+	int64_t created_at, sent_at;
+	/* Read back with the message: its delivery. */
+	char *delivery_id, *status; /* pending | delivered | failed | cancelled */
+	int attempts;
+	int64_t next_at;
+	bool has_status_code;
+	int last_status_code;
+	char *last_error;
+} rf_mail_message;
+
 #endif

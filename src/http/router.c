@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../core/clock.h"
+#include "../svc/mail.h"
 #include "auth.h"
 #include "json.h"
 
@@ -173,6 +174,10 @@ static void run_in_tx(rf_ctx *c, const rf_route *r)
 					rf_json_error(c, &err);
 					return;
 				}
+			} else {
+				/* Mail queued by the route is in the outbox now: the sender need not wait for its next
+				 * look. */
+				rf_svc_mail_wake(&c->svc);
 			}
 		} else {
 			rf_store_rollback(s);

@@ -23,6 +23,7 @@
 #include "../core/stdwebhooks.h"
 #include "../core/text.h"
 #include "../store/store.h"
+#include "../svc/mail.h"
 #include "../svc/webhooks.h"
 
 /* Bytes of an answer read before the rest is cut off (only the first RF_WEBHOOK_EXCERPT_MAX are kept). */
@@ -409,15 +410,17 @@ static int by_endpoint(const void *x, const void *y)
 
 static rf_status record_step(rf_store *s, void *arg, rf_err *err)
 {
-	(void)arg;
+	bool *mail_queued = arg;
 	rf_arena a;
 	rf_arena_init(&a, 64u << 20);
-	rf_svc sv = {s, &a, "system:webhooks", NULL};
+	rf_svc sv = {.store = s, .a = &a, .actor = "system:webhooks", .cfg = W.cfg.app};
 	int64_t now = rf_clock_now_ms();
 	rf_status rc = RF_OK;
 	for (size_t i = 0; rc == RF_OK && i < W.n_done; i++)
 		rc = rf_svc_webhook_attempted(&sv, &W.done[i].t, now, err);
 	rf_arena_reset(&a);
+	/* A retried transaction starts over: only the last run's mark counts. */
+	*mail_queued = sv.mail_queued;
 	return rc;
 }
 
@@ -429,9 +432,15 @@ static void record_outcomes(void)
 		return;
 	qsort(W.done, W.n_done, sizeof *W.done, by_endpoint);
 	rf_err err = {0};
-	if (rf_store_tx(W.store, record_step, NULL, &err) != RF_OK)
+	bool mail_queued = false;
+	if (rf_store_tx(W.store, record_step, &mail_queued, &err) != RF_OK) {
 		/* Their deliveries stay claimed until the lease runs out, then go again: at least once. */
 		log_line("error", "recording webhook attempts failed", NULL, err.message);
+	} else if (mail_queued) {
+		/* An endpoint was disabled and its admins are told: the mail goes now, not at the next poll. */
+		rf_svc sv = {.store = W.store, .mail_queued = true};
+		rf_svc_mail_wake(&sv);
+	}
 	W.n_done = 0;
 	W.cap_done = 0;
 	W.done = NULL;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "../core/config.h"
 #include "../core/status.h"
 
 /* How long a claimed delivery is this process's: past it (the process died mid-attempt), another claims it. */
@@ -20,10 +21,12 @@ typedef struct {
 	/* Lets deliveries reach loopback, private, link-local and other internal addresses, and use http:// (tests, a
 	 * closed network). Off: such an address is refused when connecting, whatever name led to it. */
 	bool allow_private;
-	int concurrency;         /* deliveries in flight at most (1 to 1024) */
-	long timeout_ms;         /* one attempt, from connecting to the end of the answer */
-	long connect_timeout_ms; /* name resolution and connecting */
-	long poll_ms;            /* how often an idle sender asks the database for due deliveries */
+	int concurrency;          /* deliveries in flight at most (1 to 1024) */
+	long timeout_ms;          /* one attempt, from connecting to the end of the answer */
+	long connect_timeout_ms;  /* name resolution and connecting */
+	long poll_ms;             /* how often an idle sender asks the database for due deliveries */
+	const rf_app_config *app; /* the server's configuration: the mail an outcome causes (an endpoint disabled)
+				     is composed with it; NULL composes none */
 } rf_webhooks_config;
 
 /* Starts the sender on its own connection to the database at location. */

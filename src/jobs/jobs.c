@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The jobs thread: wakes every interval (or when kicked), approves the commissions whose holding period has
- * ended, each batch in one transaction (several processes sharing a database share the work), and logs what it did. */
+ * ended, writes deal.expired, removes old events, composes the daily mail digests and deal reminders, each batch in
+ * one transaction (several processes sharing a database share the work), and logs what it did. */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -11,18 +12,23 @@
 #include "../core/arena.h"
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "../integrations/mail.h"
 #include "../svc/commissions.h"
 #include "../svc/events.h"
+#include "../svc/mail.h"
 
 static struct {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool running, stop, kicked;
+	bool mail_ready; /* the server's public address is final: mail may be composed */
 	long interval_ms;
 	int retention_days;
+	const rf_app_config *app;
+	int64_t digests_done_day; /* the digest day whose digests this process finished (-1: none yet) */
 	rf_store *store;
-} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .digests_done_day = -1};
 
 typedef struct {
 	int64_t now;
@@ -34,7 +40,7 @@ static rf_status approve_step(rf_store *s, void *arg, rf_err *err)
 	approve_job *j = arg;
 	rf_arena a;
 	rf_arena_init(&a, 64u << 20);
-	rf_svc sv = {s, &a, "system:holding", NULL};
+	rf_svc sv = {.store = s, .a = &a, .actor = "system:holding", .cfg = J.app};
 	rf_status rc = rf_svc_commissions_approve_due(&sv, j->now, j->max, &j->approved, err);
 	rf_arena_reset(&a);
 	return rc;
@@ -60,7 +66,7 @@ static rf_status expire_step(rf_store *s, void *arg, rf_err *err)
 	events_job *j = arg;
 	rf_arena a;
 	rf_arena_init(&a, 16u << 20);
-	rf_svc sv = {s, &a, "system:deals", NULL};
+	rf_svc sv = {.store = s, .a = &a, .actor = "system:deals", .cfg = J.app};
 	rf_status rc = rf_svc_events_expire_deals(&sv, j->now, j->max, &j->done, err);
 	rf_arena_reset(&a);
 	return rc;
@@ -71,8 +77,36 @@ static rf_status purge_step(rf_store *s, void *arg, rf_err *err)
 	events_job *j = arg;
 	rf_arena a;
 	rf_arena_init(&a, 0);
-	rf_svc sv = {s, &a, "system:retention", NULL};
+	rf_svc sv = {.store = s, .a = &a, .actor = "system:retention", .cfg = J.app};
 	rf_status rc = rf_svc_events_purge(&sv, j->now, j->keep_days, j->max, &j->removed, err);
+	rf_arena_reset(&a);
+	return rc;
+}
+
+typedef struct {
+	const char *which; /* "reminders", "admins", "partners", "purge" */
+	int64_t now;
+	int max, found, queued;
+	int64_t removed;
+} mail_job;
+
+static rf_status mail_step(rf_store *s, void *arg, rf_err *err)
+{
+	mail_job *j = arg;
+	rf_arena a;
+	rf_arena_init(&a, 64u << 20);
+	rf_svc sv = {.store = s, .a = &a, .actor = "system:mail", .cfg = J.app};
+	rf_status rc;
+	j->found = j->queued = 0;
+	j->removed = 0;
+	if (strcmp(j->which, "reminders") == 0)
+		rc = rf_svc_mail_deal_reminders(&sv, j->now, j->max, &j->found, &j->queued, err);
+	else if (strcmp(j->which, "admins") == 0)
+		rc = rf_svc_mail_admin_digests(&sv, j->now, J.app->digest_hour, &j->queued, err);
+	else if (strcmp(j->which, "partners") == 0)
+		rc = rf_svc_mail_partner_digests(&sv, j->now, J.app->digest_hour, j->max, &j->found, &j->queued, err);
+	else
+		rc = rf_svc_mail_purge(&sv, j->now, J.retention_days, j->max, &j->removed, err);
 	rf_arena_reset(&a);
 	return rc;
 }
@@ -86,6 +120,51 @@ static void log_line(const char *level, const char *msg, int count, const char *
 	printf("{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\",\"count\":%d,\"detail\":\"%s\"}\n", ts, level, msg,
 	       count, text);
 	fflush(stdout);
+}
+
+/* Runs one kind of mail work in batches, each in its transaction, until a batch finds less than a full one; returns
+ * false when a batch failed. */
+static bool mail_batches(const char *which, int max, const char *what)
+{
+	for (;;) {
+		rf_err err = {0};
+		mail_job j = {.which = which, .now = rf_clock_now_ms(), .max = max};
+		if (rf_store_tx(J.store, mail_step, &j, &err) != RF_OK) {
+			log_line("error", what, 0, err.message);
+			return false;
+		}
+		if (j.queued) {
+			log_line("info", what, j.queued, NULL);
+			rf_mail_kick();
+		}
+		if (j.removed)
+			log_line("info", what, (int)j.removed, NULL);
+		if (j.found < max && j.removed < max)
+			return true;
+	}
+}
+
+/* The mail the jobs compose: deal reminders every time, the day's digests until they are all done, old messages
+ * removed. Only once the server's public address is known, as the messages link to it. */
+static void mail_jobs(void)
+{
+	pthread_mutex_lock(&J.mu);
+	bool ready = J.mail_ready && J.app;
+	pthread_mutex_unlock(&J.mu);
+	if (!ready)
+		return;
+	mail_batches("reminders", 100, "deal reminders composed");
+	int64_t now = rf_clock_now_ms(), day = rf_svc_mail_digest_day(now, J.app->digest_hour);
+	if (day != J.digests_done_day && mail_batches("admins", 1, "admin digests composed") &&
+	    mail_batches("partners", 100, "commission digests composed")) {
+		/* Once a day: the day's digests are all composed (tests wait for this line after moving the clock). */
+		J.digests_done_day = day;
+		char date[40];
+		rf_clock_format(day * 86400000LL, date, sizeof date);
+		date[10] = '\0';
+		log_line("info", "daily mail digests done", 0, date);
+	}
+	mail_batches("purge", 1000, "mail removed after its keeping time");
 }
 
 static void *run(void *arg)
@@ -131,6 +210,7 @@ static void *run(void *arg)
 			if (j.removed < j.max)
 				break;
 		}
+		mail_jobs();
 		pthread_mutex_lock(&J.mu);
 		if (J.stop)
 			break;
@@ -157,7 +237,9 @@ rf_status rf_jobs_start(const char *location, const rf_jobs_config *cfg, rf_err 
 		return err->status;
 	J.interval_ms = cfg->interval_ms;
 	J.retention_days = cfg->event_retention_days > 0 ? cfg->event_retention_days : 30;
-	J.stop = J.kicked = false;
+	J.app = cfg->app;
+	J.digests_done_day = -1;
+	J.stop = J.kicked = J.mail_ready = false;
 	if (pthread_create(&J.thread, NULL, run, NULL) != 0) {
 		rf_store_close(J.store);
 		J.store = NULL;
@@ -170,6 +252,15 @@ rf_status rf_jobs_start(const char *location, const rf_jobs_config *cfg, rf_err 
 void rf_jobs_kick(void)
 {
 	pthread_mutex_lock(&J.mu);
+	J.kicked = true;
+	pthread_cond_signal(&J.cv);
+	pthread_mutex_unlock(&J.mu);
+}
+
+void rf_jobs_mail_ready(void)
+{
+	pthread_mutex_lock(&J.mu);
+	J.mail_ready = true;
 	J.kicked = true;
 	pthread_cond_signal(&J.cv);
 	pthread_mutex_unlock(&J.mu);

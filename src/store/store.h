@@ -656,5 +656,56 @@ rf_status rf_store_external_object_put(rf_store *s, const char *program_id, cons
 rf_status rf_store_external_object_get(rf_store *s, const char *program_id, const char *system, const char *kind,
 				       const char *external_id, char **value, int64_t *version, rf_arena *a,
 				       rf_err *err);
+/* Mail (migration 0016). A message is inserted in the transaction of its cause, with its delivery (kind "mail",
+ * target_id the message's id) inserted by rf_store_delivery_insert; insert fails with RF_ECONFLICT on "id" when the
+ * id is taken. Get and list read each message with the state of its delivery. */
+rf_status rf_store_mail_message_insert(rf_store *s, const rf_mail_message *m, rf_err *err);
+rf_status rf_store_mail_message_get(rf_store *s, const char *id, rf_mail_message *out, rf_arena *a, rf_err *err);
+typedef struct {
+	rf_page page;
+	const char *status;    /* of the delivery: pending | delivered | failed; NULL for any */
+	const char *category;  /* NULL for any */
+	const char *recipient; /* the address, exactly; NULL for any */
+} rf_mail_filter;
+/* Newest first. */
+rf_status rf_store_mail_message_list(rf_store *s, const rf_mail_filter *f, rf_mail_message **items, size_t *n,
+				     bool *has_more, rf_arena *a, rf_err *err);
+/* Records the end of a message's sending: sent_at (when delivered is true) and, for a sealed message, the bodies and
+ * link emptied, as nothing needs them any more. RF_ENOTFOUND when there is no such message. */
+rf_status rf_store_mail_message_finish(rf_store *s, const char *id, bool delivered, int64_t at, rf_err *err);
+/* How many mail deliveries are pending, delivered and failed (in that order). */
+rf_status rf_store_mail_queue_counts(rf_store *s, int64_t counts[3], rf_err *err);
+/* Removes up to max messages made before `before`, the oldest first, with their deliveries and attempts;
+ * *removed says how many went. */
+rf_status rf_store_mail_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err);
+
+/* Who does not want which kind of optional mail. Set turns a kind off for subject_id (a partner's or a user's id),
+ * recording how (via: "settings" or "unsubscribe"; turning off what is off already keeps the first record), or on
+ * again (off false; nothing to do when it is on). */
+rf_status rf_store_mail_optout_set(rf_store *s, const char *subject_id, const char *category, bool off, const char *via,
+				   int64_t at, rf_err *err);
+/* The kinds subject_id turned off (at most 32), in name order. */
+rf_status rf_store_mail_optouts(rf_store *s, const char *subject_id, char ***categories, size_t *n, rf_arena *a,
+				rf_err *err);
+
+/* Mail sent once for something (a digest, a reminder), by key: takes the key for mark when it was never taken or
+ * last taken for a smaller mark, recording covered_until; *claimed says whether this call took it (false: taken for
+ * mark or a later one already, by this or another process), *prev_covered (may be NULL) the covered_until of the
+ * time before (0 when none). */
+rf_status rf_store_mail_run_claim(rf_store *s, const char *key, int64_t mark, int64_t covered_until, int64_t at,
+				  bool *claimed, int64_t *prev_covered, rf_err *err);
+/* Active partners whose key "commissions_digest:<id>" was not taken for mark or later and that have commissions made
+ * in (from, to], from being the later of their last digest's covered_until and floor; at most max, in the order
+ * they were made. */
+rf_status rf_store_mail_digest_partners(rf_store *s, int64_t mark, int64_t floor, int64_t to, int max, char ***ids,
+					size_t *n, rf_arena *a, rf_err *err);
+/* A partner's commissions made in (from, to], the oldest first (at most max; *has_more when there are more). */
+rf_status rf_store_commissions_created(rf_store *s, const char *partner_id, int64_t from, int64_t to, int max,
+				       rf_commission **items, size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+/* Approved deal registrations still open (not converted, lost or rejected) whose protection ends in (from, to] and
+ * that have no reminder for that end yet (key "deal_reminder:<id>" taken for it), the first to end first; at most
+ * max. */
+rf_status rf_store_registrations_expiring(rf_store *s, int64_t from, int64_t to, int max, rf_lead **items, size_t *n,
+					  rf_arena *a, rf_err *err);
 
 #endif

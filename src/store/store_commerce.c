@@ -910,6 +910,24 @@ rf_status rf_store_commission_balance(rf_store *s, const char *partner_id, rf_ba
 	return rc == RF_DB_DONE ? RF_OK : rf_q_fail(s, err, "summing a balance");
 }
 
+rf_status rf_store_commissions_created(rf_store *s, const char *partner_id, int64_t from, int64_t to, int max,
+				       rf_commission **items, size_t *n, bool *has_more, rf_arena *a, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "SELECT " COMMISSION_COLS " FROM commissions WHERE partner_id = ?1 AND created_at > ?2 "
+		      "AND created_at <= ?3 ORDER BY created_at, seq LIMIT ?4",
+		      err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, partner_id);
+	rf_db_bind_int(st, 2, from);
+	rf_db_bind_int(st, 3, to);
+	rf_db_bind_int(st, 4, max + 1);
+	*has_more = false;
+	return rf_q_collect(s, st, max, sizeof(rf_commission), commission_fill, (void **)items, n, has_more, a, err);
+}
+
 /* ---- FX rates ---- */
 
 static void fx_fill(rf_db_stmt *st, void *item, rf_arena *a)

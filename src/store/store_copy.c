@@ -51,16 +51,19 @@ static const char *const tables[] = {
     "connections",
     "inbound_events",
     "external_objects",
+    "mail_messages",
+    "mail_optouts",
+    "mail_runs",
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
 /* Tables with a seq identity, whose next value PostgreSQL must be told after rows came with their own seq. */
 static const char *const seq_tables[] = {
-    "programs",          "partners",     "users",         "api_keys",          "login_failures",
-    "audit_log",         "links",        "leads",         "lead_events",       "plans",
-    "customers",         "sales",        "refunds",       "commissions",       "commission_events",
-    "payout_runs",       "payout_items", "events",        "webhook_endpoints", "deliveries",
-    "delivery_attempts", "connections",  "inbound_events"};
+    "programs",          "partners",     "users",          "api_keys",          "login_failures",
+    "audit_log",         "links",        "leads",          "lead_events",       "plans",
+    "customers",         "sales",        "refunds",        "commissions",       "commission_events",
+    "payout_runs",       "payout_items", "events",         "webhook_endpoints", "deliveries",
+    "delivery_attempts", "connections",  "inbound_events", "mail_messages"};
 
 /* Rows per INSERT while copying. */
 #define BATCH 64

@@ -675,6 +675,25 @@ rf_status rf_store_registrations_expired(rf_store *s, int64_t from, int64_t to, 
 	return rf_q_collect(s, st, max, sizeof(rf_lead), lead_fill, (void **)items, n, &more, a, err);
 }
 
+rf_status rf_store_registrations_expiring(rf_store *s, int64_t from, int64_t to, int max, rf_lead **items, size_t *n,
+					  rf_arena *a, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "SELECT " LEAD_COLS " FROM leads l WHERE l.registration = 1 AND l.protected_until > ?1 "
+		      "AND l.protected_until <= ?2 AND l.status NOT IN ('pending_review', 'rejected', 'converted', "
+		      "'lost') AND NOT EXISTS (SELECT 1 FROM mail_runs r WHERE r.key = 'deal_reminder:' || l.id AND "
+		      "r.mark >= l.protected_until) ORDER BY l.protected_until, l.seq LIMIT ?3",
+		      err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_int(st, 1, from);
+	rf_db_bind_int(st, 2, to);
+	rf_db_bind_int(st, 3, max + 1);
+	bool more = false;
+	return rf_q_collect(s, st, max, sizeof(rf_lead), lead_fill, (void **)items, n, &more, a, err);
+}
+
 rf_status rf_store_lead_counts(rf_store *s, const rf_lead_filter *f, const char *const *statuses, size_t n,
 			       int64_t *counts, rf_err *err)
 {

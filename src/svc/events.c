@@ -7,6 +7,7 @@
 
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "mail.h"
 #include "views.h"
 
 const char *const rf_event_types[] = {
@@ -143,6 +144,9 @@ static rf_status write_event(rf_svc *sv, const char *type, const char *program_i
 		if (rf_webhook_endpoint_wants(&eps[i], type) &&
 		    enqueue(sv, &ev, eps[i].id, ev.created_at, NULL, err) != RF_OK)
 			return err->status;
+	/* The mail the change means is composed now too, in its transaction: sent only if the change commits. */
+	if (rf_svc_mail_on_event(sv, &ev, err) != RF_OK)
+		return err->status;
 	if (out)
 		*out = ev;
 	return RF_OK;

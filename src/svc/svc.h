@@ -17,6 +17,10 @@ typedef struct {
 	rf_arena *a;       /* strings and arrays a service returns live here */
 	const char *actor; /* "usr_…", "key_…", "cli", "stripe", "system:…": recorded with what it writes */
 	const rf_app_config *cfg; /* NULL where no server runs (some command-line work) */
+	bool mail_queued;         /* a service queued mail: once the transaction commits, wake the mail sender
+				     (rf_svc_mail_wake, svc/mail.h) */
+	struct rf_mail_preview_slot *mail_preview; /* set while previewing: mail composed goes here, not to the
+						      outbox (rf_svc_mail_preview, svc/mail.h) */
 } rf_svc;
 
 /* An audit entry for the actor; detail is JSON object text or NULL. */

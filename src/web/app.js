@@ -2,6 +2,7 @@
 // The admin UI: a session check, then the screen named by the location hash (#partners, #partners/ptn_…,
 // #commissions?status=held …). Each screen lives in its own admin-*.js module and renders into <main>.
 import { api, el, loadCurrencies, loginForm, logout, session } from './api.js';
+import { resetForm } from './admin-reset.js';
 import { alertError, clearAlert } from './admin-ui.js';
 import * as dashboard from './admin-dashboard.js';
 import * as programs from './admin-programs.js';
@@ -15,6 +16,7 @@ import * as fx from './admin-fx.js';
 import * as users from './admin-users.js';
 import * as webhooks from './admin-webhooks.js';
 import * as settings from './admin-settings.js';
+import * as mail from './admin-mail.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -36,6 +38,7 @@ const routes = {
   fx: { title: 'FX rates', render: fx.render },
   users: { title: 'Users & keys', render: users.render },
   webhooks: { title: 'Webhooks', render: webhooks.render },
+  mail: { title: 'Email', render: mail.render },
   settings: { title: 'Settings', render: settings.render },
 };
 
@@ -62,6 +65,10 @@ async function show() {
   if (location.hash === '#main') {
     history.replaceState(null, '', lastRoute ? `#${lastRoute}` : '#dashboard');
     main.focus();
+    return;
+  }
+  if (location.hash.startsWith('#reset=')) {
+    start();
     return;
   }
   const r = parseHash();
@@ -124,6 +131,21 @@ function renderNav() {
 let listening = false;
 
 async function start() {
+  // A password reset link (#reset=TOKEN, from the email refd sends) asks for the new password before anything else.
+  if (location.hash.startsWith('#reset=')) {
+    nav.hidden = true;
+    menu.hidden = true;
+    who.textContent = '';
+    firstShow = false;
+    main.replaceChildren(
+      resetForm(decodeURIComponent(location.hash.slice('#reset='.length)), () => {
+        history.replaceState(null, '', `${location.pathname}${location.search}#dashboard`);
+        start();
+      }),
+    );
+    main.querySelector('input[type=password]').focus();
+    return;
+  }
   let s;
   try {
     // The server's currency table comes before the first screen (fetched once; a later start reuses it): every

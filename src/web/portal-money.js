@@ -116,11 +116,16 @@ export function statementUrl(id, from, to, format) {
   return `/api/v1/partners/${encodeURIComponent(id)}/statement?${p}`;
 }
 
-export async function statementsPage(me) {
+// #statements?from=2026-03-01&to=2026-03-14 (a payout's email links to the statement of its month) opens that period.
+export async function statementsPage(me, params) {
   const now = new Date();
   const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  const from = field('from', 'From', { type: 'date', value: ymd(first), required: true });
-  const to = field('to', 'To (included)', { type: 'date', value: ymd(now), required: true });
+  const asked = (k) => {
+    const v = params instanceof URLSearchParams ? params.get(k) : null;
+    return v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null;
+  };
+  const from = field('from', 'From', { type: 'date', value: asked('from') || ymd(first), required: true });
+  const to = field('to', 'To (included)', { type: 'date', value: asked('to') || ymd(now), required: true });
   const quick = el(
     'div',
     { class: 'quick', role: 'group', 'aria-label': 'Quick periods' },

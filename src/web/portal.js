@@ -9,6 +9,7 @@ import { leadPage, leadsPage, registerPage } from './portal-leads.js';
 import { commissionPage, commissionsPage, statementsPage } from './portal-money.js';
 import { fetchAll, networkPage, teamPage } from './portal-network.js';
 import { resultsPage } from './portal-results.js';
+import { notificationsPage } from './portal-notifications.js';
 import { announce } from './portal-ui.js';
 
 const main = document.getElementById('main');
@@ -29,6 +30,7 @@ const pages = {
   statements: { title: 'Statements', render: statementsPage },
   network: { title: 'Network', render: networkPage },
   team: { title: 'Team', render: teamPage, team: true },
+  notifications: { title: 'Email settings', render: notificationsPage },
 };
 // Detail pages: not in the menu, reached from a list (#lead/lead_…, #commission/com_…).
 const details = {

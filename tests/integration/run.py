@@ -29,7 +29,8 @@ TIMES_DIR = os.path.join(ROOT, "build", "integration-times")
 # file has them yet. A module not listed is assumed to be of middling length.
 ESTIMATES = {"test_auth": 12, "test_openapi": 11, "test_leads": 7, "test_click_load": 6, "test_cli": 6,
              "test_stripe": 5, "test_crash": 5, "test_users_keys": 4.5, "test_partners": 3.5, "test_payouts": 3.5,
-             "test_readme": 3, "test_demo": 2.5, "test_ledger_property": 2.5, "test_http_framing": 2.5}
+             "test_readme": 3, "test_demo": 2.5, "test_ledger_property": 2.5, "test_http_framing": 2.5,
+             "test_mail": 8}
 DEFAULT_ESTIMATE = 2.0
 ERR_TAIL_LINES = 30
 

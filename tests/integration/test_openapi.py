@@ -30,6 +30,8 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           ("GET", "/"), ("GET", "/app"), ("GET", "/portal"), ("GET", "/assets/{name}"),
           ("GET", "/assets/vendor/{name}"), ("POST", "/api/v1/portal/signup"),
           ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
+          # One-click unsubscribe (RFC 8058): the signed token in the address is the credential.
+          ("GET", "/api/v1/unsubscribe"), ("POST", "/api/v1/unsubscribe"),
           # Stripe does not hold refd credentials: the Stripe-Signature header authenticates its events.
           ("POST", "/api/v1/integrations/stripe/webhook"),
           # Nor do Paddle (the Paddle-Signature header) and Chargebee (the connection's Basic authentication).
@@ -532,6 +534,18 @@ class Checker:
     def uncovered(self):
         return sorted("%s %s" % (m, p) for m, p, _, _ in self.templates
                       if "%s %s" % (m, p) not in self.covered)
+
+
+def mail_token(srv, subject, category):
+    """The token of an unsubscribe link, as refd signs it with the instance key (HMAC-SHA256 of the purpose, the
+    subject and the kind, NUL-separated)."""
+    if srv.db_kind == "postgres":
+        key = bytes.fromhex(srv.env["REFD_SECRET_KEY"])
+    else:
+        key = bytes.fromhex(open(srv.db + ".key").read().strip())
+    mac = hmac.new(key, b"refd-unsubscribe\0" + subject.encode() + b"\0" + category.encode() + b"\0",
+                   hashlib.sha256).hexdigest()
+    return "%s.%s.%s" % (subject, category, mac)
 
 
 def test_answers_fit_the_document(srv):
@@ -1614,20 +1628,27 @@ def test_answers_fit_the_document(srv):
     call("POST", signup, 429, body=dict(applicant, email="one-too-many@open.example"))
     assert call.last.header("Retry-After"), call.last.headers
 
-    # Password reset by a one-time link, which refd writes to its log; the same answer for every email
+    # Password reset by a one-time link, which refd mails, or (no SMTP server here) writes to its log; the same
+    # answer for every email
     reset = "/api/v1/auth/password-reset"
     call("POST", reset, 400, body={"email": "not an email"})
     assert call.last.json["error"]["field"] == "email", call.last.json
 
-    def reset_links():
-        return [line for line in srv.logs() if line.get("msg") == "password reset link"]
+    def reset_links(want=0):
+        """The reset links in the log: the mail sender writes them a moment after the answer."""
+        deadline = time.time() + 10
+        while True:
+            got = [line for line in srv.logs() if line.get("msg") == "password reset link"]
+            if len(got) >= want or time.time() > deadline:
+                return got
+            time.sleep(0.02)
 
     nobody = call("POST", reset, 202, body={"email": "nobody@applicant.example"})
     assert reset_links() == [], reset_links()
     asked = call("POST", reset, 202, body={"email": " PAT@applicant.example"})
     assert asked == nobody and asked["accepted"] is True, (asked, nobody)
     call("POST", reset, 202, body={"email": "a@example.org"})  # an admin: the link opens the admin UI
-    links = reset_links()
+    links = reset_links(2)
     assert [(l["email"], l["expires_in_minutes"]) for l in links] == [("pat@applicant.example", 60),
                                                                        ("a@example.org", 60)], links
     assert "/portal#reset=" in links[0]["url"] and "/app#reset=" in links[1]["url"], links
@@ -1646,5 +1667,58 @@ def test_answers_fit_the_document(srv):
     call("POST", "/api/v1/auth/login", 401, body={"email": "pat@applicant.example",
                                                   "password": "correct horse battery"})
     call("POST", "/api/v1/auth/login", 200, body={"email": "pat@applicant.example", "password": "a brand new secret"})
+
+    # Mail: a partner's notification settings, the one-click unsubscribe of its optional mail, an admin's
+    # settings, the transport, a test message and the outbox
+    pat_key = srv.admin_key(role="partner", partner=pat["id"], name="pat")
+    mine = call("GET", "/api/v1/notifications", 200, key=pat_key)
+    assert mine["subject_id"] == pat["id"] and mine["transport"] == "log", mine
+    assert {c["category"]: c["enabled"] for c in mine["categories"] if c["optional"]} == {
+        "commissions_digest": True, "deal_reminder": True, "payout": True}, mine
+    off = call("PATCH", "/api/v1/notifications", 200, key=pat_key, body={"payout": False})
+    assert [c["enabled"] for c in off["categories"] if c["category"] == "payout"] == [False], off
+    call("PATCH", "/api/v1/notifications", 400, key=pat_key, body={"admin_digest": False})
+    assert call.last.json["error"]["field"] == "admin_digest", call.last.json
+    call("GET", "/api/v1/notifications", 403, key=admin)  # an API key is no person
+    call("GET", "/api/v1/mail/settings", 403, key=pat_key)
+    settings = call("GET", "/api/v1/mail/settings", 200, key=admin)
+    assert settings["transport"] == "log" and settings["smtp"] is None, settings
+    test = call("POST", "/api/v1/mail/test", 202, key=admin, body={"to": "ops@example.org"})
+    call("POST", "/api/v1/mail/test", 400, key=admin)  # an API key has no address of its own
+    assert call.last.json["error"]["field"] == "to", call.last.json
+    listed = call("GET", "/api/v1/mail/messages?category=test&status=pending&recipient=OPS@example.org&limit=5",
+                  200, key=admin)
+    assert [m["id"] for m in listed["data"]] in ([test["id"]], []), listed
+    call("GET", "/api/v1/mail/messages?status=lost", 400, key=admin)
+    one = call("GET", "/api/v1/mail/messages/" + test["id"], 200, key=admin)
+    assert one["subject"] == "Test message from refd" and "no SMTP server configured" in one["text"], one
+    call("GET", "/api/v1/mail/messages/msg_none", 404, key=admin)
+    resets = call("GET", "/api/v1/mail/messages?category=password_reset", 200, key=admin)["data"]
+    assert resets and all(m["sealed"] and m["link"] is None for m in resets), resets
+    previews = call("GET", "/api/v1/mail/previews", 200, key=admin)
+    assert len(previews["data"]) == 12 and not previews["has_more"], previews
+    call("GET", "/api/v1/mail/previews", 403, key=pat_key)
+    for p in previews["data"]:
+        full = call("GET", "/api/v1/mail/previews/" + p["kind"], 200, key=admin)
+        assert full["subject"] == p["subject"] and full["text"] and full["html"], (p, full)
+    call("GET", "/api/v1/mail/previews/payout?partner_id=" + pat["id"], 200, key=admin)
+    call("GET", "/api/v1/mail/previews/payout?partner_id=someone", 400, key=admin)
+    assert call.last.json["error"]["field"] == "partner_id", call.last.json
+    call("GET", "/api/v1/mail/previews/newsletter", 404, key=admin)
+    # The unsubscribe link of an optional message: its page, then the one-click POST (no session, no CSRF)
+    token = "%s.commissions_digest.%s" % (pat["id"], "0" * 64)
+    call("GET", "/api/v1/unsubscribe?token=" + token, 400)
+    assert call.last.header("Content-Type").startswith("text/html"), call.last.headers
+    call("POST", "/api/v1/unsubscribe?token=" + token, 400, raw="List-Unsubscribe=One-Click",
+         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    digest_token = mail_token(srv, pat["id"], "commissions_digest")
+    call("GET", "/api/v1/unsubscribe?token=" + digest_token, 200)
+    assert "pat@applicant.example" in call.last.body and 'method="post"' in call.last.body, call.last.body
+    call("POST", "/api/v1/unsubscribe?token=" + digest_token, 200, raw="List-Unsubscribe=One-Click",
+         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    call("POST", "/api/v1/unsubscribe?token=" + digest_token, 400, body={"List-Unsubscribe": "One-Click"})
+    assert call.last.json["error"]["field"] == "Content-Type", call.last.json
+    assert [c["enabled"] for c in call("GET", "/api/v1/notifications", 200, key=pat_key)["categories"]
+            if c["category"] == "commissions_digest"] == [False]
 
     assert not call.uncovered(), "operations whose success answer was not checked: %s" % call.uncovered()

@@ -343,6 +343,13 @@ def walk_world(s):
     w["wh"] = expect(s.post("/api/v1/webhook-endpoints", {"url": "https://walk.example/hook", "event_types": ["*"]},
                             key=owner), 201)["id"]
     w["dlv"] = expect(s.post("/api/v1/webhook-endpoints/%s/test" % w["wh"], key=owner), 202)["id"]
+    # A message of the outbox, once sent (the mail sender changes it meanwhile: the walks compare the database).
+    w["msg"] = expect(s.post("/api/v1/mail/test", {"to": "walk-mail@walk.example"}, key=owner), 202)["id"]
+    import time
+    deadline = time.time() + 15
+    while expect(s.get("/api/v1/mail/messages/" + w["msg"], key=owner), 200)["status"] != "delivered":
+        assert time.time() < deadline, "the walk's test message was not sent"
+        time.sleep(0.02)
     return w
 
 
@@ -351,7 +358,7 @@ def walk_url(w, pattern):
     by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
                   "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
                   "api-keys": "key", "events": "evt", "integrations": "conn", "webhook-endpoints": "wh",
-                  "deliveries": "dlv"}
+                  "deliveries": "dlv", "messages": "msg"}
     segs = pattern.split("/")
     for i, seg in enumerate(segs):
         if seg.startswith("{"):
@@ -359,6 +366,8 @@ def walk_url(w, pattern):
                 segs[i] = "walk-code"
             elif seg == "{name}":
                 segs[i] = "uplot.mjs" if segs[i - 1] == "vendor" else "style.css"
+            elif seg == "{kind}":
+                segs[i] = "payout"  # a mail preview
             else:
                 segs[i] = w[by_segment[segs[i - 1]]]
     return "/".join(segs)
@@ -414,6 +423,8 @@ def walk_body(w, method, pattern):
         ("PATCH", "/api/v1/webhook-endpoints/{id}"): {"description": "walked"},
         ("POST", "/api/v1/webhook-endpoints/{id}/replay"): {"from": "2000-01-01T00:00:00Z",
                                                             "to": "2100-01-01T00:00:00Z"},
+        ("PATCH", "/api/v1/notifications"): {"payout": False},
+        ("POST", "/api/v1/mail/test"): {"to": "walk-test@walk.example"},
     }
     if (method, pattern) == ("POST", "/api/v1/fx-rates/import"):
         return None, "base,quote,rate,valid_from\nusd,gbp,0.8,2020-01-01T00:00:00Z\n", {"Content-Type": "text/csv"}

@@ -416,6 +416,8 @@ def test_an_endpoint_failing_for_days_is_disabled(srv, ctx):
     admin, prog, rc = ctx["admin"], ctx["prog"], ctx["rc"]
     watch = endpoint(srv, ctx, "/watch", types=["webhook_endpoint.disabled"])
     down = endpoint(srv, ctx, "/down", types=["lead.created"], behaviour={"status": 500})
+    expect(srv.post("/api/v1/users", {"email": "ops@hooks.example", "role": "admin",
+                                      "password": "a long enough password 1"}, key=admin), 201)
     t0 = time.time() * 1000 + ctx["clock"]
     expect(srv.post("/api/v1/leads", {"program_id": prog, "email": "down1@hooks.example"}, key=admin), 201)
     wait_deliveries(srv, ctx, down, lambda g: g and g[0]["attempt_count"] == 1)
@@ -445,6 +447,12 @@ def test_an_endpoint_failing_for_days_is_disabled(srv, ctx):
     rc.wait_for(lambda g: any(r["path"] == "/watch" for r in g))
     body = check_delivery(srv, ctx, rc.received("/watch")[0])
     assert body["type"] == "webhook_endpoint.disabled" and body["data"]["id"] == down["id"]
+    # ... and by mail, from the sender's own transaction, with a link to the endpoint's page.
+    mails = expect(srv.get("/api/v1/mail/messages?category=admin_alert", key=admin), 200)["data"]
+    mine = [m for m in mails if m["event_id"] == evs[0]["id"]]
+    assert [m["to"]["email"] for m in mine] == ["ops@hooks.example"], mails
+    assert all(m["link"].endswith("/app#webhooks/" + down["id"]) for m in mine), mails
+    assert all(down["url"] in m["subject"] for m in mine), mine
     # Its deliveries: the one that tipped it failed, the others were cancelled, unsent; nothing new is queued.
     log = deliveries(srv, ctx, down)
     assert sorted(x["status"] for x in log) in (["cancelled", "failed"], ["failed", "failed"]), log

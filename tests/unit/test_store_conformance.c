@@ -4050,6 +4050,31 @@ static void fill_world(ctx *c, world *w)
 	ib.object_id = w->sale;
 	OK(rf_store_inbound_event_insert(c->s, &ib, E));
 	OK(rf_store_external_object_put(c->s, w->program, "paddle", "discount", "dsc_1", "ACME20", 0, T0, E));
+	/* A message of the outbox, its delivery, a kind turned off and a digest's key. */
+	rf_mail_message mm = {.id = new_id(c, "msg"),
+			      .category = "payout",
+			      .recipient = "org@example.com",
+			      .recipient_name = "Org Ünal",
+			      .partner_id = w->org,
+			      .program_id = w->program,
+			      .message_id = "<m@refer.example>",
+			      .subject = "Payout sent: 20.00 USD",
+			      .text_body = "Hello",
+			      .html_body = "<p>Hello</p>",
+			      .headers = "{}",
+			      .created_at = T0 + DAY};
+	OK(rf_store_mail_message_insert(c->s, &mm, E));
+	rf_delivery md = {.id = new_id(c, "dlv"),
+			  .kind = "mail",
+			  .target_id = mm.id,
+			  .event_id = mm.id,
+			  .status = "pending",
+			  .next_at = T0 + DAY,
+			  .created_at = T0 + DAY};
+	OK(rf_store_delivery_insert(c->s, &md, E));
+	OK(rf_store_mail_optout_set(c->s, w->org, "commissions_digest", true, "unsubscribe", T0, E));
+	bool claimed = false;
+	OK(rf_store_mail_run_claim(c->s, "commissions_digest:x", 20454, T0, T0, &claimed, NULL, E));
 }
 
 typedef struct {
@@ -4980,6 +5005,308 @@ CASE(external_objects)
 	      rf_store_external_object_get(c->s, prog, "chargebee", "invoice", "txn_1", NULL, &version, &c->a, E));
 }
 
+/* ---- mail ---- */
+
+static rf_mail_message mail_of(ctx *c, const char *category, const char *to, int64_t at)
+{
+	rf_mail_message m = {.id = new_id(c, "msg"),
+			     .category = (char *)category,
+			     .recipient = (char *)to,
+			     .message_id = unique(c, "<m%d@refer.example>"),
+			     .subject = "Subject ✓",
+			     .text_body = "Text body",
+			     .html_body = "<p>HTML body</p>",
+			     .link = "https://refer.example/portal#home",
+			     .headers = "{\"List-Unsubscribe-Post\":\"List-Unsubscribe=One-Click\"}",
+			     .created_at = at};
+	return m;
+}
+
+static rf_delivery mail_delivery(ctx *c, const rf_mail_message *m)
+{
+	rf_delivery d = {.id = new_id(c, "dlv"),
+			 .kind = "mail",
+			 .target_id = m->id,
+			 .event_id = m->event_id ? m->event_id : m->id,
+			 .status = "pending",
+			 .next_at = m->created_at,
+			 .created_at = m->created_at};
+	OK(rf_store_delivery_insert(c->s, &d, E));
+	return d;
+}
+
+static char *mail_ids(ctx *c, const rf_mail_filter *f, bool *more)
+{
+	rf_mail_message *items = NULL;
+	size_t n = 0;
+	bool m = false;
+	OK(rf_store_mail_message_list(c->s, f, &items, &n, more ? more : &m, &c->a, E));
+	return IDS(items, n, id);
+}
+
+CASE(mail_outbox)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	char *ptn = add_partner(c, prog, "Org", "partner", NULL);
+	rf_mail_message m1 = mail_of(c, "application", "org@example.com", T0);
+	m1.recipient_name = "Zoë Org";
+	m1.partner_id = ptn;
+	m1.program_id = prog;
+	m1.event_id = "evt_1";
+	rf_mail_message m2 = mail_of(c, "password_reset", "user@example.com", T0 + DAY);
+	m2.user_id = "usr_1";
+	m2.sealed = true;
+	rf_mail_message m3 = mail_of(c, "test", "admin@example.com", T0 + 2 * DAY);
+	m3.link = NULL;
+	OK(rf_store_mail_message_insert(c->s, &m1, E));
+	OK(rf_store_mail_message_insert(c->s, &m2, E));
+	OK(rf_store_mail_message_insert(c->s, &m3, E));
+	FAILS(RF_ECONFLICT, "id", rf_store_mail_message_insert(c->s, &m1, E));
+	rf_delivery d1 = mail_delivery(c, &m1), d2 = mail_delivery(c, &m2);
+	mail_delivery(c, &m3);
+
+	rf_mail_message got;
+	OK(rf_store_mail_message_get(c->s, m1.id, &got, &c->a, E));
+	SAME(got.id, m1.id);
+	SAME(got.category, "application");
+	SAME(got.recipient, "org@example.com");
+	SAME(got.recipient_name, "Zoë Org");
+	SAME(got.partner_id, ptn);
+	SAME(got.program_id, prog);
+	SAME(got.event_id, "evt_1");
+	assert_null(got.user_id);
+	SAME(got.message_id, m1.message_id);
+	SAME(got.subject, "Subject ✓");
+	SAME(got.text_body, "Text body");
+	SAME(got.html_body, "<p>HTML body</p>");
+	SAME(got.link, m1.link);
+	SAME(got.headers, m1.headers);
+	assert_false(got.sealed);
+	assert_int_equal(got.created_at, T0);
+	assert_int_equal(got.sent_at, 0);
+	SAME(got.delivery_id, d1.id);
+	SAME(got.status, "pending");
+	assert_int_equal(got.attempts, 0);
+	assert_int_equal(got.next_at, T0);
+	assert_false(got.has_status_code);
+	FAILS(RF_ENOTFOUND, "id", rf_store_mail_message_get(c->s, "msg_missing", &got, &c->a, E));
+
+	/* Sent: delivered, its sealed bodies and link forgotten. Given up: the bodies of an open message stay. */
+	d2.status = "delivered";
+	d2.attempts = 1;
+	d2.has_status_code = true;
+	d2.last_status_code = 250;
+	rf_delivery_attempt a2 = {.at = T0 + DAY + 5, .has_status_code = true, .status_code = 250, .latency_ms = 30};
+	OK(rf_store_delivery_attempted(c->s, &d2, &a2, E));
+	OK(rf_store_mail_message_finish(c->s, m2.id, true, T0 + DAY + 5, E));
+	OK(rf_store_mail_message_get(c->s, m2.id, &got, &c->a, E));
+	assert_true(got.sealed);
+	SAME(got.text_body, "");
+	SAME(got.html_body, "");
+	assert_null(got.link);
+	assert_int_equal(got.sent_at, T0 + DAY + 5);
+	SAME(got.status, "delivered");
+	assert_int_equal(got.attempts, 1);
+	assert_int_equal(got.last_status_code, 250);
+	d1.status = "failed";
+	d1.attempts = 1;
+	d1.has_status_code = true;
+	d1.last_status_code = 550;
+	d1.last_error = "the SMTP server answered 550";
+	rf_delivery_attempt a1 = {
+	    .at = T0 + 5, .has_status_code = true, .status_code = 550, .latency_ms = 9, .error = d1.last_error};
+	OK(rf_store_delivery_attempted(c->s, &d1, &a1, E));
+	OK(rf_store_mail_message_finish(c->s, m1.id, false, T0 + 5, E));
+	OK(rf_store_mail_message_get(c->s, m1.id, &got, &c->a, E));
+	SAME(got.text_body, "Text body");
+	SAME(got.link, m1.link);
+	assert_int_equal(got.sent_at, 0);
+	SAME(got.status, "failed");
+	SAME(got.last_error, "the SMTP server answered 550");
+	FAILS(RF_ENOTFOUND, NULL, rf_store_mail_message_finish(c->s, "msg_missing", true, T0, E));
+
+	int64_t counts[3];
+	OK(rf_store_mail_queue_counts(c->s, counts, E));
+	assert_int_equal(counts[0], 1);
+	assert_int_equal(counts[1], 1);
+	assert_int_equal(counts[2], 1);
+
+	/* The list, newest first, by delivery status, kind and recipient, in pages. */
+	rf_mail_filter f = {.page = {.limit = 10, .settled = true}};
+	SAME(mail_ids(c, &f, NULL), join(c, 3, m3.id, m2.id, m1.id));
+	f.status = "delivered";
+	SAME(mail_ids(c, &f, NULL), m2.id);
+	f.status = NULL;
+	f.category = "application";
+	SAME(mail_ids(c, &f, NULL), m1.id);
+	f.category = NULL;
+	f.recipient = "admin@example.com";
+	SAME(mail_ids(c, &f, NULL), m3.id);
+	f.recipient = NULL;
+	bool more = false;
+	f.page.limit = 2;
+	SAME(mail_ids(c, &f, &more), join(c, 2, m3.id, m2.id));
+	assert_true(more);
+	f.page.starting_after = m2.id;
+	SAME(mail_ids(c, &f, &more), m1.id);
+	assert_false(more);
+	f.page.starting_after = "msg_missing";
+	FAILS(RF_EINVAL, "starting_after",
+	      rf_store_mail_message_list(c->s, &f, &(rf_mail_message *){NULL}, &(size_t){0}, &more, &c->a, E));
+	memset(E, 0, sizeof *E);
+
+	/* Purged with their deliveries and attempts, the oldest first, at most max at a time. */
+	int64_t removed = -1;
+	OK(rf_store_mail_purge(c->s, T0 + 2 * DAY, 1, &removed, E));
+	assert_int_equal(removed, 1);
+	FAILS(RF_ENOTFOUND, "id", rf_store_mail_message_get(c->s, m1.id, &got, &c->a, E));
+	rf_delivery dg;
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_get(c->s, d1.id, &dg, &c->a, E));
+	rf_delivery_attempt *ats = NULL;
+	size_t nat = 9;
+	OK(rf_store_delivery_attempts(c->s, d1.id, &ats, &nat, &c->a, E));
+	assert_int_equal(nat, 0);
+	OK(rf_store_mail_purge(c->s, T0 + 2 * DAY, 10, &removed, E));
+	assert_int_equal(removed, 1);
+	OK(rf_store_mail_message_get(c->s, m3.id, &got, &c->a, E));
+	OK(rf_store_mail_queue_counts(c->s, counts, E));
+	assert_int_equal(counts[0] + counts[1] + counts[2], 1);
+}
+
+CASE(mail_optouts_and_runs)
+{
+	ctx *c = *state;
+	char **cats = NULL;
+	size_t n = 9;
+	OK(rf_store_mail_optouts(c->s, "ptn_1", &cats, &n, &c->a, E));
+	assert_int_equal(n, 0);
+	OK(rf_store_mail_optout_set(c->s, "ptn_1", "payout", true, "settings", T0, E));
+	OK(rf_store_mail_optout_set(c->s, "ptn_1", "commissions_digest", true, "unsubscribe", T0, E));
+	OK(rf_store_mail_optout_set(c->s, "ptn_1", "payout", true, "unsubscribe", T0 + 1, E)); /* off already */
+	OK(rf_store_mail_optout_set(c->s, "ptn_2", "deal_reminder", true, "settings", T0, E));
+	OK(rf_store_mail_optouts(c->s, "ptn_1", &cats, &n, &c->a, E));
+	assert_int_equal(n, 2);
+	SAME(cats[0], "commissions_digest");
+	SAME(cats[1], "payout");
+	OK(rf_store_mail_optout_set(c->s, "ptn_1", "payout", false, NULL, T0 + 2, E));
+	OK(rf_store_mail_optout_set(c->s, "ptn_1", "payout", false, NULL, T0 + 3, E)); /* on already */
+	OK(rf_store_mail_optouts(c->s, "ptn_1", &cats, &n, &c->a, E));
+	assert_int_equal(n, 1);
+	SAME(cats[0], "commissions_digest");
+
+	/* A key is taken for a mark once: again for the same or an earlier mark, nothing changes. */
+	bool claimed = false;
+	int64_t prev = -1;
+	OK(rf_store_mail_run_claim(c->s, "commissions_digest:ptn_1", 100, T0, T0, &claimed, &prev, E));
+	assert_true(claimed);
+	assert_int_equal(prev, 0);
+	OK(rf_store_mail_run_claim(c->s, "commissions_digest:ptn_1", 100, T0 + DAY, T0, &claimed, &prev, E));
+	assert_false(claimed);
+	OK(rf_store_mail_run_claim(c->s, "commissions_digest:ptn_1", 99, T0 + DAY, T0, &claimed, NULL, E));
+	assert_false(claimed);
+	OK(rf_store_mail_run_claim(c->s, "commissions_digest:ptn_1", 101, T0 + DAY, T0, &claimed, &prev, E));
+	assert_true(claimed);
+	assert_int_equal(prev, T0);
+	OK(rf_store_mail_run_claim(c->s, "commissions_digest:ptn_1", 102, T0 + 2 * DAY, T0, &claimed, &prev, E));
+	assert_int_equal(prev, T0 + DAY);
+	OK(rf_store_mail_run_claim(c->s, "admin_digest:usr_1", 101, T0, T0, &claimed, &prev, E));
+	assert_true(claimed);
+	assert_int_equal(prev, 0);
+}
+
+CASE(mail_digest_partners)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	char *a = add_partner(c, prog, "A", "partner", NULL);
+	char *b = add_partner(c, prog, "B", "partner", NULL);
+	rf_partner sp = partner_of(c, prog, "Suspended");
+	sp.status = "suspended";
+	OK(rf_store_partner_insert(c->s, &sp, E));
+	char *old = add_partner(c, prog, "Old", "partner", NULL);
+	const int64_t H = 3600000;
+	rf_commission ca1 = add_commission(c, prog, a, "pending", 100, "USD", T0 + H);
+	rf_commission ca2 = add_commission(c, prog, a, "approved", -40, "EUR", T0 + 2 * H);
+	add_commission(c, prog, b, "pending", 300, "USD", T0 + 2 * H);
+	add_commission(c, prog, sp.id, "pending", 300, "USD", T0 + H);
+	add_commission(c, prog, old, "pending", 300, "USD", T0 - 40 * DAY);
+	const int64_t day = 20454, floor = T0 - 31 * DAY, to = T0 + DAY;
+	char **ids = NULL;
+	size_t n = 0;
+	OK(rf_store_mail_digest_partners(c->s, day, floor, to, 10, &ids, &n, &c->a, E));
+	SAME(ids_of(ids, n, sizeof *ids, 0, &c->a), join(c, 2, a, b));
+	OK(rf_store_mail_digest_partners(c->s, day, floor, to, 1, &ids, &n, &c->a, E));
+	SAME(ids_of(ids, n, sizeof *ids, 0, &c->a), a);
+	/* Commissions made after `to` wait for the next digest. */
+	OK(rf_store_mail_digest_partners(c->s, day, floor, T0 + H + H / 2, 10, &ids, &n, &c->a, E));
+	SAME(ids_of(ids, n, sizeof *ids, 0, &c->a), a);
+	/* A's digest of the day is taken; B's last one covered its commission: neither is due. */
+	bool claimed = false;
+	OK(rf_store_mail_run_claim(c->s, rf_arena_printf(&c->a, "commissions_digest:%s", a), day, to, T0, &claimed,
+				   NULL, E));
+	OK(rf_store_mail_run_claim(c->s, rf_arena_printf(&c->a, "commissions_digest:%s", b), day - 1, T0 + 3 * H, T0,
+				   &claimed, NULL, E));
+	OK(rf_store_mail_digest_partners(c->s, day, floor, to, 10, &ids, &n, &c->a, E));
+	assert_int_equal(n, 0);
+	/* A new commission of B's after what its last digest covered makes it due again. */
+	add_commission(c, prog, b, "pending", 50, "USD", T0 + 4 * H);
+	OK(rf_store_mail_digest_partners(c->s, day, floor, to, 10, &ids, &n, &c->a, E));
+	SAME(ids_of(ids, n, sizeof *ids, 0, &c->a), b);
+
+	/* A partner's commissions made in (from, to], the oldest first. */
+	rf_commission *items = NULL;
+	bool more = true;
+	OK(rf_store_commissions_created(c->s, a, T0, to, 10, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, ca1.id, ca2.id));
+	assert_false(more);
+	assert_int_equal(items[1].amount, -40);
+	SAME(items[1].currency, "EUR");
+	OK(rf_store_commissions_created(c->s, a, T0, to, 1, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), ca1.id);
+	assert_true(more);
+	OK(rf_store_commissions_created(c->s, a, T0 + H, to, 10, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), ca2.id);
+	OK(rf_store_commissions_created(c->s, a, T0, T0 + H, 10, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), ca1.id);
+}
+
+CASE(registrations_expiring)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	char *ptn = add_partner(c, prog, "Org", "partner", NULL);
+	const char *statuses[] = {"new", "qualified", "pending_review", "rejected", "converted", "lost", "new"};
+	int64_t ends[] = {T0 + 2 * DAY, T0 + DAY, T0 + DAY, T0 + DAY, T0 + DAY, T0 + DAY, T0 + 9 * DAY};
+	rf_lead leads[7];
+	for (int i = 0; i < 7; i++) {
+		leads[i] = lead_of(c, prog, ptn, NULL, T0);
+		leads[i].registration = true;
+		leads[i].status = (char *)statuses[i];
+		leads[i].protected_until = ends[i];
+		OK(rf_store_lead_insert(c->s, &leads[i], E));
+	}
+	add_lead(c, prog, ptn, NULL, T0); /* not a registration */
+	rf_lead *items = NULL;
+	size_t n = 0;
+	OK(rf_store_registrations_expiring(c->s, T0, T0 + 3 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, leads[1].id, leads[0].id));
+	OK(rf_store_registrations_expiring(c->s, T0, T0 + 3 * DAY, 1, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), leads[1].id);
+	OK(rf_store_registrations_expiring(c->s, T0 + DAY, T0 + 10 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, leads[0].id, leads[6].id));
+	/* Reminded once for an end of protection; again when the protection is extended. */
+	bool claimed = false;
+	OK(rf_store_mail_run_claim(c->s, rf_arena_printf(&c->a, "deal_reminder:%s", leads[0].id), T0 + 2 * DAY, T0, T0,
+				   &claimed, NULL, E));
+	OK(rf_store_registrations_expiring(c->s, T0, T0 + 3 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), leads[1].id);
+	leads[0].protected_until = T0 + 2 * DAY + 3600000;
+	OK(rf_store_lead_update(c->s, &leads[0], E));
+	OK(rf_store_registrations_expiring(c->s, T0, T0 + 3 * DAY, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), join(c, 2, leads[1].id, leads[0].id));
+}
+
 #define CASES(X)                                 \
 	X(open_and_migrate)                      \
 	X(is_empty_until_a_program_or_user)      \
@@ -5040,6 +5367,10 @@ CASE(external_objects)
 	X(connections_round_trip)                \
 	X(inbound_event_log)                     \
 	X(external_objects)                      \
+	X(mail_outbox)                           \
+	X(mail_optouts_and_runs)                 \
+	X(mail_digest_partners)                  \
+	X(registrations_expiring)                \
 	X(bench_fill)
 
 #define ENTRY(name) {#name, name},
