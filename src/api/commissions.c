@@ -126,6 +126,20 @@ static json_t *explain(rf_ctx *c, const rf_commission *e)
 		text =
 		    rf_arena_printf(c->a, "%s; not converted yet: %s", text, e->status_reason ? e->status_reason : "");
 	}
+	json_t *source = json_null();
+	if (e->sale_id) {
+		/* A sale another system reported says which, and which of its events, so it can be found there. */
+		rf_sale x;
+		rf_err serr = {0};
+		if (rf_store_sale_get(c->app->store, e->sale_id, &x, c->a, &serr) == RF_OK && x.source &&
+		    strcmp(x.source, "api") != 0) {
+			text = rf_arena_printf(c->a, "%s; the sale %s came from %s%s%s", text, x.id, x.source,
+					       x.source_event_id ? " event " : "",
+					       x.source_event_id ? x.source_event_id : "");
+			source = json_pack("{s:s, s:o}", "system", x.source, "event_id",
+					   rf_json_nullable(x.source_event_id));
+		}
+	}
 	char code[4];
 	int exp = rf_currency_lookup(e->currency, code);
 	text = rf_arena_printf(c->a, "%s. Rounded half-even once, to %d decimal%s.", text, exp, exp == 1 ? "" : "s");
@@ -137,6 +151,7 @@ static json_t *explain(rf_ctx *c, const rf_commission *e)
 	    e->has_rate ? json_integer(e->rate_bps) : json_null(), "tier", tier ? json_incref(tier) : json_null(),
 	    "level", (json_int_t)e->level, "of_commission_id", rf_json_nullable(e->of_commission_id), "fx", fx);
 	json_object_set_new(o, "rounding", json_pack("{s:s, s:i}", "mode", "half_even", "decimals", exp < 0 ? 0 : exp));
+	json_object_set_new(o, "source", source);
 	json_t *share = json_object_get(detail, "share_bps");
 	if (share)
 		json_object_set(o, "agent_share_bps", share);

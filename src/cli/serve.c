@@ -11,6 +11,7 @@
 #include "../core/clock.h"
 #include "../http/router.h"
 #include "../http/server.h"
+#include "../integrations/crm.h"
 #include "../jobs/jobs.h"
 #include "../store/store.h"
 #include "../track/clicks.h"
@@ -77,6 +78,7 @@ static void read_clock_file(const char *path)
 static void on_drained(void *arg)
 {
 	(void)arg;
+	rf_crm_stop();
 	rf_jobs_stop();
 	rf_clicks_stop();
 	rf_codes_watch_stop();
@@ -85,8 +87,9 @@ static void on_drained(void *arg)
 static void on_usr2(void *arg)
 {
 	read_clock_file(((serve_ctx *)arg)->clock_file);
-	/* Time moved: holding periods may have ended. */
+	/* Time moved: holding periods may have ended, and CRM deliveries come due. */
 	rf_jobs_kick();
+	rf_crm_kick();
 }
 
 /* Tells how to log in once the real address is known (the demo's password is shown only now). */
@@ -137,6 +140,8 @@ int rf_cli_serve(int argc, char **argv)
 	     NULL},
 	    {"jobs-interval-ms", "REFD_JOBS_INTERVAL_MS", true, "60000",
 	     "how often background jobs (approving commissions after their holding period) run", NULL},
+	    {"crm-interval-ms", "REFD_CRM_INTERVAL_MS", true, "1000",
+	     "how often the CRM sender looks for leads to push and records to read back (10 to 60000)", NULL},
 	    {"event-retention-days", "REFD_EVENT_RETENTION_DAYS", true, "30",
 	     "how long events (GET /api/v1/events) and their webhook deliveries are kept (7 to 3650 days)", NULL},
 	    {"test-clock-file", "REFD_TEST_CLOCK_FILE", true, NULL,
@@ -166,6 +171,7 @@ int rf_cli_serve(int argc, char **argv)
 	    rf_cli_long(rf_option_get(opts, "jobs-interval-ms"), "jobs-interval-ms", 10, 86400000, &bad);
 	long retention =
 	    rf_cli_long(rf_option_get(opts, "event-retention-days"), "event-retention-days", 7, 3650, &bad);
+	long crm_interval = rf_cli_long(rf_option_get(opts, "crm-interval-ms"), "crm-interval-ms", 10, 60000, &bad);
 	if (bad)
 		return 2;
 	cfg.login_max_failures_ip = cfg.login_max_failures * 6;
@@ -260,14 +266,22 @@ int rf_cli_serve(int argc, char **argv)
 		rf_clicks_stop();
 		return 1;
 	}
+	if (rf_crm_start(db, &cfg, crm_interval, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_jobs_stop();
+		rf_clicks_stop();
+		return 1;
+	}
 	if (rf_codes_watch_start(db, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
+		rf_crm_stop();
 		rf_jobs_stop();
 		rf_clicks_stop();
 		return 1;
 	}
 	rc = rf_server_run(&sc, &err);
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
+	rf_crm_stop();
 	rf_jobs_stop();
 	rf_clicks_stop();
 	rf_codes_watch_stop();

@@ -20,12 +20,14 @@ static const char *const paddle_settings[] = {"tolerance_seconds", NULL};
 static const char *const chargebee_credentials[] = {"username", "password", NULL};
 static const char *const chargebee_required[] = {"username", "password", NULL};
 static const char *const none[] = {NULL};
+/* HubSpot: the app's client secret signs its webhooks; a private app's access token lets refd call its API. */
+static const char *const hubspot_credentials[] = {"client_secret", "access_token", NULL};
 
 const rf_integration_system rf_integration_systems[] = {
     {"paddle", "Paddle Billing", "billing", paddle_credentials, paddle_required, paddle_settings,
      "https://api.paddle.com"},
     {"chargebee", "Chargebee", "billing", chargebee_credentials, chargebee_required, none, NULL},
-    {"hubspot", "HubSpot", "crm", NULL, none, NULL, "https://api.hubapi.com"},
+    {"hubspot", "HubSpot", "crm", hubspot_credentials, none, NULL, "https://api.hubapi.com"},
     {"salesforce", "Salesforce", "crm", NULL, none, NULL, NULL},
     {"pipedrive", "Pipedrive", "crm", NULL, none, NULL, "https://api.pipedrive.com"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL},

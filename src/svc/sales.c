@@ -213,6 +213,7 @@ rf_status rf_svc_sale_ingest(rf_svc *sv, const rf_sale_input *in, rf_sale_result
 	x.occurred_at = in->occurred_at ? in->occurred_at : now;
 	x.metadata = (char *)(in->metadata ? in->metadata : "{}");
 	x.source = (char *)(in->source ? in->source : "api");
+	x.source_event_id = (char *)in->source_event_id;
 	x.created_at = now;
 	if (in->kind) {
 		x.kind = (char *)in->kind;

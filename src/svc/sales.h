@@ -15,7 +15,9 @@ typedef struct {
 	const char *kind; /* NULL: derived */
 	int64_t occurred_at;
 	const char *code, *click_id, *partner_id, *metadata;
-	const char *source; /* api | stripe */
+	const char *source;          /* api | stripe | hubspot | pipedrive | salesforce … */
+	const char *source_event_id; /* the source system's event that recorded it (the commission's explanation names
+				      * it); NULL when none */
 } rf_sale_input;
 
 /* What recording a sale gave: the sale and its ledger entries; replay when the same external id was recorded

@@ -2,6 +2,7 @@
 """The OpenAPI document: served at /api/openapi.json, describing exactly the routes the binary has, with an
 operationId, a success response and (for routes that need credentials) a 401 on every operation, lint clean
 under the pinned linter, and in agreement with what the server really answers."""
+import base64
 import datetime
 import hashlib
 import hmac
@@ -28,7 +29,9 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           ("GET", "/assets/vendor/{name}"), ("POST", "/api/v1/portal/signup"),
           ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
           # Stripe does not hold refd credentials: the Stripe-Signature header authenticates its events.
-          ("POST", "/api/v1/integrations/stripe/webhook")}
+          ("POST", "/api/v1/integrations/stripe/webhook"),
+          # Nor do the CRMs: HubSpot's X-HubSpot-Signature-v3 authenticates its batches.
+          ("POST", "/api/v1/integrations/hubspot/webhook")}
 
 _doc = {}
 
@@ -338,6 +341,8 @@ NOT_PROBED = {
     # checks the Stripe-Signature before it reads the body, so a probe without a valid signature only ever sees
     # that 400. test_answers_fit_the_document sends signed events.
     ("POST", "/api/v1/integrations/stripe/webhook"),
+    # HubSpot's batch is an array taken as HubSpot sends it, behind its connection and signature in the same way.
+    ("POST", "/api/v1/integrations/hubspot/webhook"),
 }
 
 # Object members whose own members the generic probe does not try one by one (as with money), and why.
@@ -1085,6 +1090,31 @@ def test_answers_fit_the_document(srv):
     assert log["data"] == [], log
     call("GET", conns + "/%s/events?outcome=maybe" % made["id"], 400, key=admin)
     call("GET", conns + "/conn_none/events", 404, key=admin)
+    # HubSpot: a batch signed with the app's client secret over method, URL, body and timestamp (milliseconds).
+    call("PATCH", conns + "/" + crm["id"], 200, key=admin, body={"credentials": {"client_secret": "cs-docs"}})
+    hs_hook = crm["webhook_url"][crm["webhook_url"].index("/api/"):]
+
+    def hubspot(batch, status, secret="cs-docs"):
+        raw = json.dumps(batch)
+        ts = str(int(time.time() * 1000))
+        mac = hmac.new(secret.encode(), ("POST" + crm["webhook_url"] + raw + ts).encode(), hashlib.sha256).digest()
+        return call("POST", hs_hook, status, raw=raw,
+                    headers={"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": ts,
+                             "X-HubSpot-Signature-v3": base64.b64encode(mac).decode()})
+    hs = [{"objectId": 51, "eventId": 7, "subscriptionId": 1, "portalId": 2, "occurredAt": 1767225600000,
+           "subscriptionType": "contact.creation"},
+          {"objectId": 51, "eventId": 8, "subscriptionId": 3, "portalId": 2, "occurredAt": 1767225600000,
+           "subscriptionType": "contact.privacyDeletion"}]
+    got = hubspot(hs, 200)
+    assert [e["outcome"] for e in got["events"]] == ["processed", "ignored"], got
+    assert [e["outcome"] for e in hubspot(hs[:1], 200)["events"]] == ["duplicate"]
+    hubspot(hs, 401, secret="cs-other")
+    hubspot([], 400)
+    call("POST", "/api/v1/integrations/hubspot/webhook?connection=conn_none", 404, raw="[]",
+         headers={"Content-Type": "application/json"})
+    call("GET", conns + "/%s/deliveries?limit=5" % crm["id"], 200, key=admin)
+    call("GET", conns + "/%s/deliveries?status=sent" % crm["id"], 400, key=admin)
+    call("GET", conns + "/conn_none/deliveries", 404, key=admin)
     gone = call("DELETE", conns + "/" + crm["id"], 200, key=admin)
     assert gone["deleted"] is True, gone
     call("DELETE", conns + "/" + crm["id"], 404, key=admin)

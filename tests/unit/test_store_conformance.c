@@ -4814,6 +4814,26 @@ CASE(inbound_event_log)
 	assert_int_equal(got.occurred_at, T0 - 4);
 	assert_int_equal(got.received_at, T0 + 1);
 	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_find(c->s, other.id, "evt_a", &got, &c->a, E));
+	assert_null(got.payload);
+	/* What the system sent is kept, found by id, and the outcome of the work after the answer settled on it. */
+	rf_inbound_event later = inbound_of(c, &k, "evt_later", "processed", T0 + 3);
+	later.payload = "{\"objectId\":\"51\"}";
+	later.object_id = NULL;
+	OK(rf_store_inbound_event_insert(c->s, &later, E));
+	later.outcome = "ignored";
+	later.reason = "the record is no more";
+	later.object_id = "lead_1";
+	OK(rf_store_inbound_event_settle(c->s, &later, E));
+	OK(rf_store_inbound_event_get(c->s, later.id, &got, &c->a, E));
+	SAME(got.payload, "{\"objectId\":\"51\"}");
+	SAME(got.outcome, "ignored");
+	SAME(got.reason, "the record is no more");
+	SAME(got.object_id, "lead_1");
+	SAME(got.dedupe_key, "evt_later");
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_get(c->s, "ibe_none", &got, &c->a, E));
+	rf_inbound_event ghost = later;
+	ghost.id = "ibe_none";
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_settle(c->s, &ghost, E));
 	/* One event per key and connection; duplicates and refusals have none, as many as come. */
 	rf_inbound_event twice = inbound_of(c, &k, "evt_a", "processed", T0 + 2);
 	FAILS(raced(c), "dedupe_key", rf_store_inbound_event_insert(c->s, &twice, E));
@@ -4837,7 +4857,7 @@ CASE(inbound_event_log)
 	assert_true(more);
 	f.page.starting_after = ids[2];
 	OK(rf_store_inbound_event_list(c->s, &f, &items, &n, &more, &c->a, E));
-	SAME(IDS(items, n, id), join(c, 3, ids[1], ids[0], a.id));
+	SAME(IDS(items, n, id), join(c, 4, ids[1], ids[0], later.id, a.id));
 	assert_false(more);
 	f.page.starting_after = NULL;
 	f.outcome = "refused";
@@ -4850,10 +4870,10 @@ CASE(inbound_event_log)
 	f.outcome = NULL;
 	f.page.limit = 100;
 	OK(rf_store_inbound_event_list(c->s, &f, &items, &n, &more, &c->a, E));
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	OK(rf_store_inbound_event_trim(c->s, k.id, "refused", 10, E));
 	OK(rf_store_inbound_event_list(c->s, &f, &items, &n, &more, &c->a, E));
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 }
 
 CASE(external_objects)

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The CRMs' webhooks (POST /api/v1/integrations/hubspot/webhook?connection=…): each request checked as its system
+ * signs or authenticates it, each event logged once on its connection (processed, ignored, duplicate, refused and
+ * why), and the work that needs the CRM's API queued for after the answer; and GET /integrations/{id}/deliveries,
+ * what refd sent to a connected system and how it went. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/crm.h"
+#include "../svc/crm.h"
+#include "../svc/integrations.h"
+#include "api.h"
+
+/* Loads the connection a webhook names (?connection=…) for system; sends 404 when there is none. */
+static bool webhook_connection(rf_ctx *c, const char *system, rf_connection *conn)
+{
+	rf_err err = {0};
+	const char *id = rf_req_query(c->req, "connection");
+	if (!id) {
+		rf_json_fail(c, RF_EINVAL, "connection",
+			     "the webhook URL names its connection (?connection=conn_…): copy it from the connection");
+		return false;
+	}
+	rf_status rc = rf_store_connection_get(c->app->store, id, conn, c->a, &err);
+	if (rc == RF_OK && strcmp(conn->system, system) != 0)
+		rc = RF_ENOTFOUND;
+	return rf_api_found(c, rc, &err, "connection");
+}
+
+/* Logs a refused request on the connection and answers status with the reason; the log is kept though the answer is
+ * an error. */
+static void refuse(rf_ctx *c, rf_connection *conn, int status, const char *field, const char *type, const char *why)
+{
+	rf_err err = {0};
+	rf_inbound_event e;
+	memset(&e, 0, sizeof e);
+	e.outcome = "refused";
+	e.type = (char *)type;
+	e.reason = (char *)why;
+	e.status_code = status;
+	if (rf_svc_inbound_log(rf_ctx_svc(c), conn, &e, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	c->out.keep = true;
+	rf_json_fail(c, status == 401 ? RF_EUNAUTH : status == 403 ? RF_EFORBIDDEN : RF_EINVAL, field, "%s", why);
+}
+
+/* The URL the system called, as refd's public address gives it. */
+static char *called_url(rf_ctx *c)
+{
+	const char *q = rf_req_raw_query(c->req);
+	return rf_arena_printf(c->a, "%s%s%s%s", c->app->cfg->public_url, rf_req_path(c->req), q && *q ? "?" : "",
+			       q ? q : "");
+}
+
+/* A credential of the connection, or NULL (err set when they cannot be read). */
+static const char *credential(rf_ctx *c, const rf_connection *conn, const char *name, rf_err *err)
+{
+	json_t *creds = NULL;
+	if (rf_svc_connection_credentials(rf_ctx_svc(c), conn, &creds, err) != RF_OK)
+		return NULL;
+	const char *v = json_string_value(json_object_get(creds, name));
+	char *out = v ? rf_arena_strdup(c->a, v) : NULL;
+	json_decref(creds);
+	return out;
+}
+
+/* The HubSpot events refd reads the record of afterwards: contacts made, deals made or changed in what refd uses. */
+static bool hubspot_wanted(const rf_hubspot_event *e)
+{
+	if (!e->type)
+		return false;
+	if (strcmp(e->type, "contact.creation") == 0 || strcmp(e->type, "deal.creation") == 0)
+		return true;
+	if (strcmp(e->type, "deal.propertyChange") != 0 || !e->property)
+		return false;
+	static const char *const props[] = {"dealstage", "amount", "deal_currency_code", "closedate", NULL};
+	for (int i = 0; props[i]; i++)
+		if (strcmp(e->property, props[i]) == 0)
+			return true;
+	return false;
+}
+
+void rf_api_hubspot_webhook(rf_ctx *c)
+{
+	rf_err err = {0};
+	c->who.actor = "hubspot";
+	rf_connection conn;
+	if (!webhook_connection(c, "hubspot", &conn))
+		return;
+	if (strcmp(conn.status, "enabled") != 0) {
+		refuse(c, &conn, 403, "connection", NULL, "the connection is disabled");
+		return;
+	}
+	const char *secret = credential(c, &conn, "client_secret", &err);
+	if (err.status) {
+		rf_json_error(c, &err);
+		return;
+	}
+	if (!secret) {
+		refuse(c, &conn, 401, "X-HubSpot-Signature-v3", NULL,
+		       "the connection has no credentials.client_secret (the app's client secret) to check "
+		       "signatures with");
+		return;
+	}
+	size_t len = 0;
+	const char *body = rf_req_body(c->req, &len);
+	const char *sig = rf_req_header(c->req, "X-HubSpot-Signature-v3");
+	const char *ts = rf_req_header(c->req, "X-HubSpot-Request-Timestamp");
+	if (!sig || !ts) {
+		refuse(c, &conn, 401, sig ? "X-HubSpot-Request-Timestamp" : "X-HubSpot-Signature-v3", NULL,
+		       "the request has no X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp");
+		return;
+	}
+	bool stale = false;
+	if (!rf_hubspot_verify_v3(secret, rf_req_method(c->req), called_url(c), body ? body : "", len, ts, sig,
+				  rf_clock_now_ms(), c->a, &stale)) {
+		refuse(c, &conn, 401, stale ? "X-HubSpot-Request-Timestamp" : "X-HubSpot-Signature-v3", NULL,
+		       stale ? "the request's timestamp is more than 5 minutes old (or not a time in milliseconds)"
+			     : "the signature does not match the request (method, URL, body and timestamp)");
+		return;
+	}
+	rf_hubspot_event *evs = NULL;
+	size_t n = 0;
+	if (rf_hubspot_parse(body, len, c->a, &evs, &n, &err) != RF_OK) {
+		refuse(c, &conn, 400, err.field, NULL, err.message);
+		return;
+	}
+	json_t *outcomes = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const rf_hubspot_event *h = &evs[i];
+		rf_inbound_event e, prev;
+		memset(&e, 0, sizeof e);
+		e.event_id = h->event_id;
+		e.type = h->type;
+		e.occurred_at = h->occurred_at;
+		e.status_code = 200;
+		rf_status rc = rf_svc_inbound_seen(rf_ctx_svc(c), &conn, h->dedupe_key, &prev, &err);
+		if (rc == RF_OK) {
+			e.outcome = "duplicate";
+			e.object_id = prev.object_id;
+			e.reason = rf_arena_printf(c->a, "the same event again (attempt %lld), handled as %s",
+						   (long long)h->attempt, prev.id);
+		} else if (rc != RF_ENOTFOUND) {
+			goto fail;
+		} else {
+			memset(&err, 0, sizeof err);
+			e.dedupe_key = h->dedupe_key;
+			json_t *p = json_pack("{s:s?, s:s, s:s, s:s?, s:s?, s:I}", "type", h->type, "objectId",
+					      h->object_id, "eventId", h->event_id, "propertyName", h->property,
+					      "propertyValue", h->value, "occurredAt", (json_int_t)h->occurred_at);
+			char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+			json_decref(p);
+			e.payload = text ? rf_arena_strdup(c->a, text) : NULL;
+			free(text);
+			if (hubspot_wanted(h)) {
+				e.outcome = "processed";
+				e.reason = rf_arena_printf(c->a, "queued: refd reads %s %s from HubSpot",
+							   strncmp(h->type, "contact", 7) == 0 ? "contact" : "deal",
+							   h->object_id);
+			} else {
+				e.outcome = "ignored";
+				e.reason = rf_arena_printf(c->a, "refd does not use %.100s%s%.100s events",
+							   h->type ? h->type : "untyped", h->property ? " of " : "",
+							   h->property ? h->property : "");
+			}
+		}
+		if (rf_svc_inbound_log(rf_ctx_svc(c), &conn, &e, &err) != RF_OK)
+			goto fail;
+		if (e.dedupe_key && strcmp(e.outcome, "processed") == 0 &&
+		    rf_svc_crm_queue_fetch(rf_ctx_svc(c), &conn, &e, &err) != RF_OK)
+			goto fail;
+		json_array_append_new(outcomes,
+				      json_pack("{s:s, s:s, s:s, s:o}", "event_id", h->event_id, "id", e.id, "outcome",
+						e.outcome, "object_id", rf_json_nullable(e.object_id)));
+	}
+	rf_json_send(c, 200, json_pack("{s:b, s:s, s:o}", "received", 1, "connection_id", conn.id, "events", outcomes));
+	return;
+fail:
+	json_decref(outcomes);
+	rf_json_error(c, &err);
+}
+
+void rf_api_integrations_deliveries(rf_ctx *c)
+{
+	rf_err err = {0};
+	rf_delivery_filter f;
+	memset(&f, 0, sizeof f);
+	if (rf_json_page(c, &f.page, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	f.status = rf_req_query(c->req, "status");
+	static const char *const statuses[] = {"pending", "delivered", "failed", "cancelled"};
+	bool known = !f.status;
+	for (size_t i = 0; f.status && i < sizeof statuses / sizeof statuses[0]; i++)
+		known |= strcmp(f.status, statuses[i]) == 0;
+	if (!known) {
+		rf_json_fail(c, RF_EINVAL, "status", "status must be pending, delivered, failed or cancelled");
+		return;
+	}
+	rf_connection conn;
+	rf_status rc = rf_store_connection_get(c->app->store, c->params[0], &conn, c->a, &err);
+	if (!rf_api_found(c, rc, &err, "connection"))
+		return;
+	f.target_id = conn.id;
+	rf_delivery *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	if (rf_store_delivery_list(c->app->store, &f, &items, &n, &more, c->a, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const rf_delivery *d = &items[i];
+		rf_delivery_attempt *at = NULL;
+		size_t na = 0;
+		if (rf_store_delivery_attempts(c->app->store, d->id, &at, &na, c->a, &err) != RF_OK) {
+			json_decref(data);
+			rf_json_error(c, &err);
+			return;
+		}
+		json_t *attempts = json_array();
+		for (size_t k = 0; k < na; k++)
+			json_array_append_new(
+			    attempts,
+			    json_pack("{s:o, s:o, s:I, s:o, s:o}", "at", rf_json_time(at[k].at), "status_code",
+				      at[k].has_status_code ? json_integer(at[k].status_code) : json_null(),
+				      "latency_ms", (json_int_t)at[k].latency_ms, "response",
+				      rf_json_nullable(at[k].response), "error", rf_json_nullable(at[k].error)));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "delivery", "id", d->id,
+		    "connection_id", d->target_id, "source_id", d->event_id, "status", d->status, "attempts",
+		    d->attempts, "next_at", strcmp(d->status, "pending") == 0 ? rf_json_time(d->next_at) : json_null(),
+		    "last_status_code", d->has_status_code ? json_integer(d->last_status_code) : json_null(),
+		    "last_error", rf_json_nullable(d->last_error), "created_at", rf_json_time(d->created_at),
+		    "updated_at", rf_json_time(d->updated_at), "attempt_log", attempts);
+		json_array_append_new(data, o);
+	}
+	rf_json_send(c, 200, rf_json_list(data, more));
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the CRMs send, read without I/O: HubSpot's webhook v3 signature and its batches of events, and the amounts
+ * CRMs give as decimals in major units, turned into exact minor units. */
+#ifndef RF_CRM_H
+#define RF_CRM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "status.h"
+
+/* HubSpot sends fewer than 100 events in one request; refd reads at most this many and refuses more. */
+#define RF_HUBSPOT_MAX_EVENTS 100
+/* HubSpot's window for X-HubSpot-Request-Timestamp, in milliseconds. */
+#define RF_HUBSPOT_WINDOW_MS 300000
+/* The length of a base64 HMAC-SHA256, with its NUL. */
+#define RF_HUBSPOT_SIG_LEN 45
+
+/* Decodes in uri the escapes HubSpot decodes before signing (%3A : %2F / %3F ? %40 @ %21 ! %24 $ %27 ' %28 ( %29 )
+ * %2A * %2C , %3B ;, in either case), into the arena; NULL when out of memory. */
+char *rf_hubspot_uri_decode(rf_arena *a, const char *uri);
+
+/* The v3 signature: base64(HMAC-SHA256(secret, method + uri + body + timestamp)) into out, with uri decoded as
+ * above. */
+void rf_hubspot_sign_v3(const char *secret, const char *method, const char *uri, const char *body, size_t len,
+			const char *timestamp, rf_arena *a, char out[RF_HUBSPOT_SIG_LEN]);
+
+/* True when sig is the v3 signature of the request (compared in constant time) and timestamp (milliseconds, as
+ * sent) lies no more than RF_HUBSPOT_WINDOW_MS before now_ms; *stale tells the second failure from the first. */
+bool rf_hubspot_verify_v3(const char *secret, const char *method, const char *uri, const char *body, size_t len,
+			  const char *timestamp, const char *sig, int64_t now_ms, rf_arena *a, bool *stale);
+
+/* One event of a HubSpot webhook batch. Ids are kept as text (HubSpot sends numbers, its API strings). */
+typedef struct {
+	char *type;          /* subscriptionType (or the older eventType): "contact.creation" */
+	char *object_id;     /* objectId */
+	char *event_id;      /* eventId */
+	char *property;      /* propertyName, NULL unless a property changed */
+	char *value;         /* propertyValue, NULL when none */
+	char *dedupe_key;    /* portalId:subscriptionId:eventId:objectId:occurredAt, as the fixtures' README advises */
+	int64_t occurred_at; /* occurredAt, epoch milliseconds; 0 when absent */
+	int64_t attempt;     /* attemptNumber */
+} rf_hubspot_event;
+
+/* Reads a webhook body: a JSON array of 1 to RF_HUBSPOT_MAX_EVENTS events, each an object with an objectId and
+ * an eventId. Fields refd does not use are skipped. RF_EINVAL (err naming the member) for anything else;
+ * *events lives in the arena. */
+rf_status rf_hubspot_parse(const char *body, size_t len, rf_arena *a, rf_hubspot_event **events, size_t *n,
+			   rf_err *err);
+
+/* A decimal in major units as CRMs send it ("12000.00", "12000.0", "4900") into minor units of currency: trailing
+ * zeros of the fraction are dropped first, then more decimals than the currency has are refused rather than
+ * rounded. RF_EINVAL for what is not a positive decimal or an unknown currency, RF_EOVERFLOW above RF_MONEY_MAX;
+ * cur receives the upper-case code. */
+rf_status rf_crm_amount(const char *decimal, const char *currency, int64_t *minor, char cur[4]);
+
+#endif

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A local stand-in for the CRMs' APIs that refd calls (HubSpot's CRM v3 objects API for now), for the integration
+tests: it answers with the documented responses of tests/fixtures/<system>/ (records made get new ids; records read
+come from what the test put in), records every request it gets (method, path, query, headers, body) so a test can
+check its shape, and answers what a test scripts next instead (a 401, a 409, a 503 ...), once each."""
+import json
+import os
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+
+def fixture(system, name):
+    with open(os.path.join(FIXTURES, system, name), "rb") as f:
+        return json.loads(f.read())
+
+
+class Fake:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+        self.scripted = []  # [method, path regex, status, body]: answered once each, in order
+        self.records = {"contacts": {}, "deals": {}}
+        self.next_id = {"contacts": 118011112300, "deals": 39571234600}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status, body):
+                data = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n) if n else b""
+                parts = urlsplit(self.path)
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                req = {"method": self.command, "path": parts.path, "query": parse_qs(parts.query),
+                       "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                status, out = fake.respond(req)
+                self._answer(status, out)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def script(self, method, path_re, status, body):
+        with self.lock:
+            self.scripted.append([method, re.compile(path_re), status, body])
+
+    def seen(self, method=None, path_re=None):
+        with self.lock:
+            return [r for r in self.requests if (method is None or r["method"] == method)
+                    and (path_re is None or re.search(path_re, r["path"]))]
+
+    def put(self, kind, record):
+        with self.lock:
+            self.records[kind][str(record["id"])] = record
+
+    def respond(self, req):
+        with self.lock:
+            self.requests.append(req)
+            for i, (method, path_re, status, body) in enumerate(self.scripted):
+                if method == req["method"] and path_re.search(req["path"]):
+                    del self.scripted[i]
+                    return status, body
+            return self.hubspot(req)
+
+    # HubSpot CRM v3 objects API: create returns 201 with the record; get by id returns it, or 404.
+    def hubspot(self, req):
+        m = re.fullmatch(r"/crm/v3/objects/(contacts|deals)(?:/(\w+))?", req["path"])
+        if not m:
+            return 404, {"status": "error", "message": "not found", "category": "OBJECT_NOT_FOUND"}
+        kind, rid = m.group(1), m.group(2)
+        if req["method"] == "POST" and rid is None:
+            self.next_id[kind] += 1
+            new_id = str(self.next_id[kind])
+            shape = fixture("hubspot", "13_crm_create_contact_response_201.json")
+            props = dict((req["body"] or {}).get("properties") or {})
+            props["hs_object_id"] = new_id
+            props["createdate"] = props["lastmodifieddate"] = shape["createdAt"]
+            rec = {"id": new_id, "properties": props, "createdAt": shape["createdAt"],
+                   "updatedAt": shape["updatedAt"], "archived": False}
+            self.records[kind][new_id] = rec
+            return 201, rec
+        if req["method"] == "GET" and rid is not None:
+            rec = self.records[kind].get(rid)
+            if rec is None:
+                return 404, {"status": "error", "message": "Object not found. objectId are usually numeric.",
+                             "category": "OBJECT_NOT_FOUND"}
+            return 200, rec
+        return 405, {"status": "error", "message": "method not allowed"}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for what the CRMs send, read without I/O: HubSpot's v3 signature (vectors from the fixtures' sign.js,
+ * which HubSpot's own SDK accepts), its URI decoding, its batches, and CRM amounts in exact minor units. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../src/core/crm.h"
+#include "../../src/core/money.h"
+#include "../../src/core/secret.h"
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	static char buf[8192];
+	*len = fread(buf, 1, sizeof buf - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void signature_vectors(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 1 << 20);
+	size_t len = 0;
+	const char *body = read_file("tests/fixtures/hubspot/03_webhook_deal_propertychange_closedwon.json", &len);
+	const char *url = "https://refd.example.com/api/v1/integrations/hubspot/webhook?connection=conn_1%3Ab";
+	char sig[RF_HUBSPOT_SIG_LEN];
+	rf_hubspot_sign_v3("test-secret", "POST", url, body, len, "1767571200789", &a, sig);
+	assert_string_equal(sig, "KIMA0oxMgglbjkMkv+oiKs4wWgSQZgAqp3Iqw9QrdVo=");
+	/* %2F and %40 are decoded before signing, %7E is not. */
+	rf_hubspot_sign_v3("s", "POST", "https://a.example/p?q=%2F%40%7E", "x", 1, "1", &a, sig);
+	assert_string_equal(sig, "KgqSHmMAda3ihW03Au/Dv9RHbev4VZBjroySSQV/wVk=");
+	bool stale = false;
+	int64_t now = 1767571200789LL + 1000;
+	assert_true(rf_hubspot_verify_v3("test-secret", "POST", url, body, len, "1767571200789",
+					 "KIMA0oxMgglbjkMkv+oiKs4wWgSQZgAqp3Iqw9QrdVo=", now, &a, &stale));
+	/* A byte changed, another secret, another URL, a stale or malformed timestamp. */
+	assert_false(rf_hubspot_verify_v3("test-secret", "POST", url, body, len - 1, "1767571200789",
+					  "KIMA0oxMgglbjkMkv+oiKs4wWgSQZgAqp3Iqw9QrdVo=", now, &a, &stale));
+	assert_false(stale);
+	assert_false(rf_hubspot_verify_v3("other", "POST", url, body, len, "1767571200789",
+					  "KIMA0oxMgglbjkMkv+oiKs4wWgSQZgAqp3Iqw9QrdVo=", now, &a, &stale));
+	assert_false(rf_hubspot_verify_v3("test-secret", "POST", "https://refd.example.com/", body, len,
+					  "1767571200789", "KIMA0oxMgglbjkMkv+oiKs4wWgSQZgAqp3Iqw9QrdVo=", now, &a,
+					  &stale));
+	assert_false(rf_hubspot_verify_v3("test-secret", "POST", url, body, len, "1767571200789",
+					  "KIMA0oxMgglbjkMkv+oiKs4wWgSQZgAqp3Iqw9QrdVo=", now + RF_HUBSPOT_WINDOW_MS,
+					  &a, &stale));
+	assert_true(stale);
+	assert_false(
+	    rf_hubspot_verify_v3("test-secret", "POST", url, body, len, "17675712007x9", "x", now, &a, &stale));
+	assert_false(rf_hubspot_verify_v3("test-secret", "POST", url, body, len, "", "x", now, &a, &stale));
+	rf_arena_reset(&a);
+}
+
+static void uri_decoding(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 1 << 20);
+	assert_string_equal(rf_hubspot_uri_decode(&a, "http://h/a%3ab%2F%3F%40%21%24%27%28%29%2A%2C%3B%20%"),
+			    "http://h/a:b/?@!$'()*,;%20%");
+	assert_string_equal(rf_hubspot_uri_decode(&a, "%2"), "%2");
+	rf_arena_reset(&a);
+}
+
+static void batches(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 1 << 20);
+	rf_err err = {0};
+	size_t len = 0, n = 0;
+	rf_hubspot_event *ev = NULL;
+	const char *body = read_file("tests/fixtures/hubspot/04_webhook_batch_with_retry.json", &len);
+	assert_int_equal(rf_hubspot_parse(body, len, &a, &ev, &n, &err), RF_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].type, "deal.propertyChange");
+	assert_string_equal(ev[0].object_id, "39571234567");
+	assert_string_equal(ev[0].property, "dealstage");
+	assert_string_equal(ev[0].value, "closedwon");
+	assert_int_equal(ev[0].attempt, 1);
+	assert_string_equal(ev[0].dedupe_key, "24681357:2601003:4120000003:39571234567:1767571200789");
+	assert_string_equal(ev[1].type, "contact.creation");
+	assert_null(ev[1].property);
+	/* The older name of the type, and ids sent as strings of digits. */
+	const char *old = "[{\"objectId\":\"7\",\"eventId\":8,\"eventType\":\"contact.creation\"}]";
+	assert_int_equal(rf_hubspot_parse(old, strlen(old), &a, &ev, &n, &err), RF_OK);
+	assert_string_equal(ev[0].type, "contact.creation");
+	assert_string_equal(ev[0].dedupe_key, "::8:7:0");
+	const char *bad[] = {"",
+			     "{}",
+			     "[]",
+			     "[1]",
+			     "[{\"objectId\":1}]",
+			     "[{\"eventId\":1}]",
+			     "[{\"objectId\":\"x1\",\"eventId\":1}]",
+			     "[{\"objectId\":1.5,\"eventId\":1}]",
+			     "[{\"objectId\":1,\"eventId\":1,\"objectId\":2}]"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&err, 0, sizeof err);
+		assert_int_equal(rf_hubspot_parse(bad[i], strlen(bad[i]), &a, &ev, &n, &err), RF_EINVAL);
+		assert_true(err.field[0] != '\0');
+	}
+	rf_arena_reset(&a);
+}
+
+static void amounts(void **state)
+{
+	(void)state;
+	int64_t v = 0;
+	char cur[4];
+	assert_int_equal(rf_crm_amount("12000.00", "usd", &v, cur), RF_OK);
+	assert_int_equal(v, 1200000);
+	assert_string_equal(cur, "USD");
+	assert_int_equal(rf_crm_amount("12000.0", "EUR", &v, cur), RF_OK);
+	assert_int_equal(v, 1200000);
+	assert_int_equal(rf_crm_amount("12000.0", "JPY", &v, cur), RF_OK);
+	assert_int_equal(v, 12000);
+	assert_int_equal(rf_crm_amount("4900.5", "usd", &v, cur), RF_OK);
+	assert_int_equal(v, 490050);
+	assert_int_equal(rf_crm_amount("1.234", "BHD", &v, cur), RF_OK);
+	assert_int_equal(v, 1234);
+	/* No rounding, no sign, nothing that is not a positive decimal, a known currency, a bound. */
+	const char *bad[] = {"12000.005", "-5", "+5", "0", "0.00", "", "1e3", "12,000", "abc", "."};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(rf_crm_amount(bad[i], "usd", &v, cur), RF_EINVAL);
+	assert_int_equal(rf_crm_amount("1", "XYZ", &v, cur), RF_EINVAL);
+	assert_int_equal(rf_crm_amount(NULL, "usd", &v, cur), RF_EINVAL);
+	assert_int_equal(rf_crm_amount("99999999999999999999", "usd", &v, cur), RF_EOVERFLOW);
+	assert_int_equal(rf_crm_amount("23058430092136939.52", "usd", &v, cur), RF_EOVERFLOW);
+	assert_int_equal(rf_crm_amount("23058430092136939.51", "usd", &v, cur), RF_OK);
+	assert_int_equal(v, RF_MONEY_MAX);
+}
+
+int main(void)
+{
+	if (rf_secret_init() != 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(signature_vectors),
+	    cmocka_unit_test(uri_decoding),
+	    cmocka_unit_test(batches),
+	    cmocka_unit_test(amounts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
