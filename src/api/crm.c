@@ -184,6 +184,135 @@ fail:
 	rf_json_error(c, &err);
 }
 
+/* Handles one Pipedrive event inside the open transaction. */
+static rf_status pipedrive_handle(rf_ctx *c, const rf_connection *conn, const rf_pipedrive_event *p, rf_crm_result *r,
+				  rf_err *err)
+{
+	memset(r, 0, sizeof *r);
+	bool write = strcmp(p->action, "create") == 0 || strcmp(p->action, "change") == 0;
+	if (write && strcmp(p->entity, "person") == 0 && p->object_id) {
+		rf_crm_contact ct = {.id = p->object_id,
+				     .email = p->email,
+				     .first_name = p->first_name,
+				     .last_name = p->last_name,
+				     .name = p->name,
+				     .phone = p->phone,
+				     .code = p->code,
+				     .click = p->click,
+				     .modified_at = p->updated_at};
+		return rf_svc_crm_contact(rf_ctx_svc(c), conn, &ct, r, err);
+	}
+	if (write && strcmp(p->entity, "deal") == 0 && p->object_id) {
+		rf_crm_deal d = {.id = p->object_id,
+				 .stage = p->stage,
+				 .won = p->status && strcmp(p->status, "won") == 0,
+				 .lost = p->status && strcmp(p->status, "lost") == 0,
+				 .amount = p->amount,
+				 .currency = p->currency,
+				 .closed_at = p->won_at,
+				 .modified_at = p->updated_at,
+				 .code = p->code,
+				 .click = p->click,
+				 .contact_id = p->person_id,
+				 .event_id = p->id};
+		return rf_svc_crm_deal(rf_ctx_svc(c), conn, &d, NULL, r, err);
+	}
+	r->outcome = "ignored";
+	r->note = rf_arena_printf(c->a, "refd does not use %.32s events of %.32s", p->action, p->entity);
+	return RF_OK;
+}
+
+void rf_api_pipedrive_webhook(rf_ctx *c)
+{
+	rf_err err = {0};
+	c->who.actor = "pipedrive";
+	rf_connection conn;
+	if (!webhook_connection(c, "pipedrive", &conn))
+		return;
+	if (strcmp(conn.status, "enabled") != 0) {
+		refuse(c, &conn, 403, "connection", NULL, "the connection is disabled");
+		return;
+	}
+	json_t *creds = NULL;
+	if (rf_svc_connection_credentials(rf_ctx_svc(c), &conn, &creds, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	const char *user = json_string_value(json_object_get(creds, "username"));
+	const char *pass = json_string_value(json_object_get(creds, "password"));
+	bool ok = user && pass && rf_basic_auth_ok(rf_req_header(c->req, "Authorization"), user, pass);
+	const char *code_field = json_string_value(json_object_get(creds, "code_field"));
+	const char *click_field = json_string_value(json_object_get(creds, "click_field"));
+	code_field = code_field ? rf_arena_strdup(c->a, code_field) : NULL;
+	click_field = click_field ? rf_arena_strdup(c->a, click_field) : NULL;
+	json_decref(creds);
+	if (!user || !pass) {
+		refuse(c, &conn, 401, "Authorization", NULL,
+		       "the connection has no credentials.username and credentials.password (the webhook's HTTP "
+		       "Basic authentication in Pipedrive)");
+		return;
+	}
+	if (!ok) {
+		refuse(c, &conn, 401, "Authorization", NULL,
+		       "the request's Basic authentication is missing or does not match the connection's");
+		return;
+	}
+	size_t len = 0;
+	const char *body = rf_req_body(c->req, &len);
+	rf_pipedrive_event p;
+	if (rf_pipedrive_parse(body, len, code_field, click_field, c->a, &p, &err) != RF_OK) {
+		refuse(c, &conn, 400, err.field, NULL, err.message);
+		return;
+	}
+	rf_inbound_event e, prev;
+	memset(&e, 0, sizeof e);
+	e.event_id = p.id;
+	e.type = rf_arena_printf(c->a, "%s.%s", p.entity, p.action);
+	e.occurred_at = p.at;
+	e.status_code = 200;
+	rf_status rc = rf_svc_inbound_seen(rf_ctx_svc(c), &conn, p.id, &prev, &err);
+	if (rc == RF_OK) {
+		e.outcome = "duplicate";
+		e.object_id = prev.object_id;
+		e.reason = rf_arena_printf(c->a, "the same event again (attempt %lld), handled as %s",
+					   (long long)p.attempt, prev.id);
+	} else if (rc != RF_ENOTFOUND) {
+		goto fail;
+	} else {
+		memset(&err, 0, sizeof err);
+		e.dedupe_key = p.id;
+		if (rf_store_savepoint(c->app->store, "crm_event", &err) != RF_OK)
+			goto fail;
+		rf_crm_result r;
+		rc = pipedrive_handle(c, &conn, &p, &r, &err);
+		if (rc == RF_EINVAL || rc == RF_ECONFLICT || rc == RF_EOVERFLOW) {
+			/* Pipedrive would send it again and again: an event refd cannot use is answered and logged as
+			 * ignored with refd's reason, without what its handling wrote before it gave up. */
+			rf_err keep = err;
+			if (rf_store_rollback_to(c->app->store, "crm_event", &err) != RF_OK)
+				goto fail;
+			memset(&r, 0, sizeof r);
+			r.outcome = "ignored";
+			r.note = rf_arena_strdup(c->a, keep.message);
+			memset(&err, 0, sizeof err);
+		} else if (rc != RF_OK) {
+			goto fail;
+		}
+		e.outcome = (char *)r.outcome;
+		e.reason = (char *)r.note;
+		e.object_id = r.object_id;
+	}
+	if (rf_svc_inbound_log(rf_ctx_svc(c), &conn, &e, &err) != RF_OK)
+		goto fail;
+	rf_json_send(c, 200,
+		     json_pack("{s:b, s:s, s:[{s:s, s:s, s:s, s:o}]}", "received", 1, "connection_id", conn.id,
+			       "events", "event_id", p.id, "id", e.id, "outcome", e.outcome, "object_id",
+			       rf_json_nullable(e.object_id)));
+	return;
+fail:
+	rf_json_error(c, &err);
+}
+
 void rf_api_integrations_deliveries(rf_ctx *c)
 {
 	rf_err err = {0};

@@ -144,6 +144,8 @@ const rf_route rf_routes[] = {
     {"GET", "/api/v1/integrations/{id}/deliveries", rf_api_integrations_deliveries, RF_AUTH_ADMIN, 0, q_crm_deliveries},
     {"POST", "/api/v1/integrations/hubspot/webhook", rf_api_hubspot_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
      q_connection},
+    {"POST", "/api/v1/integrations/pipedrive/webhook", rf_api_pipedrive_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
+     q_connection},
 
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},

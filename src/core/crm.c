@@ -6,7 +6,9 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "clock.h"
 #include "money.h"
 #include "secret.h"
 
@@ -201,4 +203,160 @@ rf_status rf_crm_amount(const char *decimal, const char *currency, int64_t *mino
 		return RF_EINVAL;
 	*minor = v;
 	return RF_OK;
+}
+
+/* A Pipedrive id (a number in data, a string in meta) as text. */
+static char *any_id(json_t *v, rf_arena *a)
+{
+	if (json_is_integer(v))
+		return rf_arena_printf(a, "%lld", (long long)json_integer_value(v));
+	const char *s = json_string_value(v);
+	return s && *s && strlen(s) <= 64 ? rf_arena_strdup(a, s) : NULL;
+}
+
+/* An RFC 3339 time member in ms, or epoch seconds; 0 when neither. */
+static int64_t time_member(json_t *v)
+{
+	int64_t ms = 0;
+	if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 100000000000LL)
+		return json_integer_value(v) * 1000;
+	const char *s = json_string_value(v);
+	return s && rf_clock_parse(s, &ms) == 0 ? ms : 0;
+}
+
+/* The primary entry of a list of {value, primary} (else the first with a value). */
+static char *primary(json_t *list, size_t max, rf_arena *a)
+{
+	json_t *first = NULL, *v;
+	size_t i;
+	json_array_foreach(list, i, v)
+	{
+		if (!json_string_value(json_object_get(v, "value")))
+			continue;
+		if (json_is_true(json_object_get(v, "primary")))
+			return text(v, "value", max, a);
+		if (!first)
+			first = v;
+	}
+	return first ? text(first, "value", max, a) : NULL;
+}
+
+/* A custom field's value: an object {type, value} in webhooks, a plain value in the REST API. */
+static char *custom(json_t *data, const char *key, rf_arena *a)
+{
+	if (!key)
+		return NULL;
+	json_t *f = json_object_get(json_object_get(data, "custom_fields"), key);
+	if (json_is_object(f))
+		f = json_object_get(f, "value");
+	const char *s = json_string_value(f);
+	return s && *s && strlen(s) <= 200 ? rf_arena_strdup(a, s) : NULL;
+}
+
+/* A JSON number in major units as decimal text; NULL when it is not a finite positive-or-zero amount refd can read
+ * exactly. */
+static char *number_text(json_t *v, rf_arena *a)
+{
+	if (json_is_integer(v))
+		return rf_arena_printf(a, "%lld", (long long)json_integer_value(v));
+	if (!json_is_real(v))
+		return NULL;
+	char buf[64];
+	snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+	/* An exponent, an infinity or NaN is no amount refd reads. */
+	for (const char *p = buf; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return NULL;
+	return rf_arena_strdup(a, buf);
+}
+
+rf_status rf_pipedrive_parse(const char *body, size_t len, const char *code_field, const char *click_field, rf_arena *a,
+			     rf_pipedrive_event *out, rf_err *err)
+{
+	memset(out, 0, sizeof *out);
+	json_error_t jerr;
+	json_t *o = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	rf_status rc = RF_OK;
+	json_t *meta = json_object_get(o, "meta");
+	if (!json_is_object(o) || !json_is_object(meta)) {
+		rc = rf_err_set(err, RF_EINVAL, "meta",
+				"the body is not a Pipedrive webhook (an object with meta and data)");
+		goto done;
+	}
+	out->id = any_id(json_object_get(meta, "id"), a);
+	out->action = text(meta, "action", 32, a);
+	out->entity = text(meta, "entity", 32, a);
+	if (!out->id || !out->action || !out->entity) {
+		rc = rf_err_set(err, RF_EINVAL,
+				!out->id       ? "meta.id"
+				: !out->action ? "meta.action"
+					       : "meta.entity",
+				"the webhook's meta has no %s",
+				!out->id       ? "id"
+				: !out->action ? "action"
+					       : "entity");
+		goto done;
+	}
+	out->object_id = any_id(json_object_get(meta, "entity_id"), a);
+	json_t *att = json_object_get(meta, "attempt");
+	out->attempt = json_is_integer(att) ? json_integer_value(att) : 1;
+	out->at = time_member(json_object_get(meta, "timestamp"));
+	json_t *data = json_object_get(o, "data");
+	if (json_is_null(data) || !data)
+		goto done;
+	if (!json_is_object(data)) {
+		rc = rf_err_set(err, RF_EINVAL, "data", "the webhook's data is not an object");
+		goto done;
+	}
+	char *id = any_id(json_object_get(data, "id"), a);
+	if (id)
+		out->object_id = id;
+	out->updated_at = time_member(json_object_get(data, "update_time"));
+	out->code = custom(data, code_field, a);
+	out->click = custom(data, click_field, a);
+	if (strcmp(out->entity, "person") == 0) {
+		out->email = primary(json_object_get(data, "emails"), 254, a);
+		out->phone = primary(json_object_get(data, "phones"), 64, a);
+		out->first_name = text(data, "first_name", 200, a);
+		out->last_name = text(data, "last_name", 200, a);
+		out->name = text(data, "name", 400, a);
+	} else if (strcmp(out->entity, "deal") == 0) {
+		out->status = text(data, "status", 32, a);
+		out->stage = any_id(json_object_get(data, "stage_id"), a);
+		out->amount = number_text(json_object_get(data, "value"), a);
+		out->currency = text(data, "currency", 8, a);
+		out->person_id = any_id(json_object_get(data, "person_id"), a);
+		out->won_at = time_member(json_object_get(data, "won_time"));
+	}
+done:
+	json_decref(o);
+	return rc;
+}
+
+bool rf_basic_auth_ok(const char *header, const char *user, const char *password)
+{
+	if (!header || !user || !password || strncasecmp(header, "Basic ", 6) != 0)
+		return false;
+	const char *b64 = header + 6;
+	while (*b64 == ' ')
+		b64++;
+	size_t n = strlen(b64);
+	if (n == 0 || n > 8192)
+		return false;
+	unsigned char buf[6144];
+	size_t got = 0;
+	if (sodium_base642bin(buf, sizeof buf - 1, b64, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return false;
+	buf[got] = '\0';
+	if (memchr(buf, '\0', got))
+		return false;
+	char *colon = strchr((char *)buf, ':');
+	if (!colon)
+		return false;
+	*colon = '\0';
+	/* Both compared whole, in constant time, so neither a wrong user nor a wrong password answers sooner. */
+	bool u = rf_secret_equal((char *)buf, user);
+	bool p = rf_secret_equal(colon + 1, password);
+	sodium_memzero(buf, sizeof buf);
+	return u && p;
 }

@@ -50,6 +50,35 @@ typedef struct {
 rf_status rf_hubspot_parse(const char *body, size_t len, rf_arena *a, rf_hubspot_event **events, size_t *n,
 			   rf_err *err);
 
+/* One Pipedrive webhook (v2): its meta and what refd reads of its person or deal. Text in the arena, NULL when
+ * absent. */
+typedef struct {
+	char *id;        /* meta.id: the event's id, the dedupe key */
+	char *action;    /* create | change | delete */
+	char *entity;    /* person | deal | … */
+	char *object_id; /* meta.entity_id */
+	int64_t attempt; /* meta.attempt, 1 to 4 */
+	int64_t at;      /* meta.timestamp (ISO 8601 or epoch seconds) in ms; 0 when unreadable */
+	/* A person. */
+	char *email, *first_name, *last_name, *name, *phone;
+	/* A deal. */
+	char *status, *stage, *amount, *currency, *person_id;
+	int64_t won_at, updated_at;
+	/* Custom fields named by the connection: the referral code and the click id. */
+	char *code, *click;
+} rf_pipedrive_event;
+
+/* Reads a Pipedrive webhook v2 body: an object with meta (id, action, entity) and data (null on delete).
+ * code_field and click_field (may be NULL) are the 40-character keys of the custom fields that carry the code and
+ * the click id. A deal's value (a JSON number in major units) becomes decimal text exactly for integers, and for
+ * fractions through their shortest decimal form of at most 15 significant digits; anything else is left out.
+ * RF_EINVAL naming the member at fault. */
+rf_status rf_pipedrive_parse(const char *body, size_t len, const char *code_field, const char *click_field, rf_arena *a,
+			     rf_pipedrive_event *out, rf_err *err);
+
+/* True when header is "Basic base64(user:password)" for this user and password (compared in constant time). */
+bool rf_basic_auth_ok(const char *header, const char *user, const char *password);
+
 /* A decimal in major units as CRMs send it ("12000.00", "12000.0", "4900") into minor units of currency: trailing
  * zeros of the fraction are dropped first, then more decimals than the currency has are refused rather than
  * rounded. RF_EINVAL for what is not a positive decimal or an unknown currency, RF_EOVERFLOW above RF_MONEY_MAX;

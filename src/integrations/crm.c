@@ -2,7 +2,7 @@
 /* The CRM sender (see crm.h): claims due "crm" deliveries, reads what each needs in a short transaction, calls the
  * CRM with libcurl outside any transaction, and records the outcome (and what the CRM answered: the ids of the
  * records it made, the record it was asked for) in another. HubSpot: contacts and deals through the CRM v3 objects
- * API with a private app's token. */
+ * API with a private app's token; Pipedrive: persons and deals through its API v2 with an API token. */
 #include "crm.h"
 
 #include <curl/curl.h>
@@ -187,6 +187,8 @@ static rf_status load_step(rf_store *s, void *arg, rf_err *err)
 	if (rf_svc_connection_credentials(&sv, &j->conn, &creds, err) != RF_OK)
 		return err->status;
 	const char *tok = json_string_value(json_object_get(creds, "access_token"));
+	if (!tok)
+		tok = json_string_value(json_object_get(creds, "api_token"));
 	j->token = tok ? rf_arena_strdup(L->a, tok) : NULL;
 	json_decref(creds);
 	j->base = rf_svc_connection_base_url(&sv, &j->conn);
@@ -224,7 +226,7 @@ static rf_status load_step(rf_store *s, void *arg, rf_err *err)
 		rc = RF_OK;
 	memset(err, 0, sizeof *err);
 	/* A deal refd makes starts in the stage the admin mapped to a new lead, else the default pipeline's first. */
-	j->new_stage = "appointmentscheduled";
+	j->new_stage = strcmp(j->conn.system, "hubspot") == 0 ? "appointmentscheduled" : NULL;
 	json_t *map = json_loads(j->conn.stage_map ? j->conn.stage_map : "{}", 0, NULL);
 	const char *k;
 	json_t *v;
@@ -274,6 +276,9 @@ static char *created_id(rf_arena *a, const answer *an)
 {
 	json_t *o = json_loads(an->body ? an->body : "", 0, NULL);
 	json_t *id = json_object_get(o, "id");
+	/* Pipedrive wraps the record: {"success": true, "data": {"id": 1202, …}}. */
+	if (!id)
+		id = json_object_get(json_object_get(o, "data"), "id");
 	char *out = NULL;
 	if (json_is_string(id) && strlen(json_string_value(id)) <= 64)
 		out = rf_arena_strdup(a, json_string_value(id));
@@ -476,6 +481,65 @@ static void hubspot_contact(json_t *rec, rf_crm_contact *ct)
 	ct->modified_at = prop_time(rec, "lastmodifieddate");
 }
 
+/* ---- Pipedrive ---- */
+
+static void pipedrive_push(rf_arena *a, job *j, result *r)
+{
+	const char *hd[] = {rf_arena_printf(a, "x-api-token: %s", j->token), "Content-Type: application/json",
+			    "Accept: application/json", NULL};
+	answer an;
+	const rf_lead *l = &j->lead;
+	if (!j->contact_id) {
+		json_t *body = json_pack("{s:s}", "name", l->name ? l->name : l->email ? l->email : l->id);
+		if (l->email)
+			json_object_set_new(
+			    body, "emails",
+			    json_pack("[{s:s, s:b, s:s}]", "value", l->email, "primary", 1, "label", "work"));
+		if (l->phone)
+			json_object_set_new(
+			    body, "phones",
+			    json_pack("[{s:s, s:b, s:s}]", "value", l->phone, "primary", 1, "label", "work"));
+		char *text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		call(a, "POST", rf_arena_printf(a, "%s/api/v2/persons", j->base), hd, text, &an);
+		free(text);
+		r->latency_ms += an.latency_ms;
+		if ((an.status != 200 && an.status != 201) || !(r->contact_id = created_id(a, &an))) {
+			judge(a, "creating the person", &an, r);
+			if (an.status == 200 || an.status == 201)
+				r->kind = R_RETRY;
+			return;
+		}
+		r->status = an.status;
+		r->response = kept(a, &an);
+	}
+	if (!j->deal_id) {
+		const char *person = r->contact_id ? r->contact_id : j->contact_id;
+		const char *title = l->company ? l->company : l->name ? l->name : l->email ? l->email : l->id;
+		json_t *body =
+		    json_pack("{s:s, s:I, s:s}", "title", rf_arena_printf(a, "%s (referral %s)", title, l->id),
+			      "person_id", (json_int_t)strtoll(person, NULL, 10), "status", "open");
+		/* The stage the admin mapped to a new lead, when it is one of Pipedrive's (numeric) stage ids. */
+		if (j->new_stage && strspn(j->new_stage, "0123456789") == strlen(j->new_stage) &&
+		    strlen(j->new_stage) < 12)
+			json_object_set_new(body, "stage_id", json_integer(strtoll(j->new_stage, NULL, 10)));
+		char *text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		call(a, "POST", rf_arena_printf(a, "%s/api/v2/deals", j->base), hd, text, &an);
+		free(text);
+		r->latency_ms += an.latency_ms;
+		if ((an.status != 200 && an.status != 201) || !(r->deal_id = created_id(a, &an))) {
+			judge(a, "creating the deal", &an, r);
+			if (an.status == 200 || an.status == 201)
+				r->kind = R_RETRY;
+			return;
+		}
+		r->status = an.status;
+		r->response = kept(a, &an);
+	}
+	r->kind = R_DONE;
+}
+
 /* ---- recording the outcome ---- */
 
 typedef struct {
@@ -622,21 +686,26 @@ static void handle(rf_store *s, const rf_app_config *cfg, const rf_delivery *d)
 		log_line("error", "a CRM delivery could not be read", d->id, err.message);
 		goto done;
 	}
+	bool hubspot = strcmp(j.conn.system ? j.conn.system : "", "hubspot") == 0;
+	bool pipedrive = strcmp(j.conn.system ? j.conn.system : "", "pipedrive") == 0;
 	if (!j.gone) {
-		if (strcmp(j.conn.system, "hubspot") != 0) {
+		if (!hubspot && !(pipedrive && !j.inbound)) {
 			r.kind = R_FAILED;
-			r.error = rf_arena_printf(&a, "refd does not call %s yet", j.conn.system);
+			r.error = rf_arena_printf(&a, "refd does not call %s for this", j.conn.system);
 		} else if (!j.base) {
 			r.kind = R_FAILED;
 			r.error = "the connection has no base_url";
 		} else if (!j.token) {
 			/* Reported, and tried again: the admin may add the token. */
 			r.kind = R_RETRY;
-			r.error = "the connection has no credentials.access_token to call HubSpot with";
+			r.error = hubspot ? "the connection has no credentials.access_token to call HubSpot with"
+					  : "the connection has no credentials.api_token to call Pipedrive with";
 		} else if (j.inbound) {
 			hubspot_fetch(&a, &j, &r);
-		} else {
+		} else if (hubspot) {
 			hubspot_push(&a, &j, &r);
+		} else {
+			pipedrive_push(&a, &j, &r);
 		}
 	}
 	record_ctx R = {&j, &r, &a, cfg, true, {0}};

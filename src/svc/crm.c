@@ -168,7 +168,9 @@ static rf_status deal_lead(rf_svc *sv, const rf_connection *c, const rf_crm_deal
 	if (rf_svc_lead_create(sv, &prog, &l, detail(sv, d->code, 64), detail(sv, d->click, 64), err) != RF_OK)
 		return err->status;
 	*lead_id = l.id;
-	return RF_OK;
+	/* The deal's contact, when the CRM tells of it later, is the same lead. */
+	return d->contact_id ? rf_svc_crm_link(sv, c->program_id, c->system, "contact", d->contact_id, l.id, err)
+			     : RF_OK;
 }
 
 /* True when status may not change any more through a CRM's stage: a customer's, or a registration's under review

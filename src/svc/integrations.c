@@ -22,6 +22,10 @@ static const char *const chargebee_required[] = {"username", "password", NULL};
 static const char *const none[] = {NULL};
 /* HubSpot: the app's client secret signs its webhooks; a private app's access token lets refd call its API. */
 static const char *const hubspot_credentials[] = {"client_secret", "access_token", NULL};
+/* Pipedrive: the HTTP Basic credentials of its webhook, an API token for refd's calls, and the keys of the custom
+ * fields that carry the referral code and the click id (40 hexadecimal characters each, the company's own). */
+static const char *const pipedrive_credentials[] = {"username",   "password",    "api_token",
+						    "code_field", "click_field", NULL};
 
 const rf_integration_system rf_integration_systems[] = {
     {"paddle", "Paddle Billing", "billing", paddle_credentials, paddle_required, paddle_settings,
@@ -29,7 +33,7 @@ const rf_integration_system rf_integration_systems[] = {
     {"chargebee", "Chargebee", "billing", chargebee_credentials, chargebee_required, none, NULL},
     {"hubspot", "HubSpot", "crm", hubspot_credentials, none, NULL, "https://api.hubapi.com"},
     {"salesforce", "Salesforce", "crm", NULL, none, NULL, NULL},
-    {"pipedrive", "Pipedrive", "crm", NULL, none, NULL, "https://api.pipedrive.com"},
+    {"pipedrive", "Pipedrive", "crm", pipedrive_credentials, none, NULL, "https://api.pipedrive.com"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

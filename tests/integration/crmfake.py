@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A local stand-in for the CRMs' APIs that refd calls (HubSpot's CRM v3 objects API for now), for the integration
+"""A local stand-in for the CRMs' APIs that refd calls (HubSpot's CRM v3 objects API, Pipedrive's API v2), for the integration
 tests: it answers with the documented responses of tests/fixtures/<system>/ (records made get new ids; records read
 come from what the test put in), records every request it gets (method, path, query, headers, body) so a test can
 check its shape, and answers what a test scripts next instead (a 401, a 409, a 503 ...), once each."""
@@ -23,8 +23,8 @@ class Fake:
         self.lock = threading.Lock()
         self.requests = []
         self.scripted = []  # [method, path regex, status, body]: answered once each, in order
-        self.records = {"contacts": {}, "deals": {}}
-        self.next_id = {"contacts": 118011112300, "deals": 39571234600}
+        self.records = {"contacts": {}, "deals": {}, "persons": {}, "pd_deals": {}}
+        self.next_id = {"contacts": 118011112300, "deals": 39571234600, "persons": 1201, "pd_deals": 8101}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,6 +84,8 @@ class Fake:
                 if method == req["method"] and path_re.search(req["path"]):
                     del self.scripted[i]
                     return status, body
+            if req["path"].startswith("/api/v2/"):
+                return self.pipedrive(req)
             return self.hubspot(req)
 
     # HubSpot CRM v3 objects API: create returns 201 with the record; get by id returns it, or 404.
@@ -110,3 +112,18 @@ class Fake:
                              "category": "OBJECT_NOT_FOUND"}
             return 200, rec
         return 405, {"status": "error", "message": "method not allowed"}
+
+    # Pipedrive API v2: create answers {"success": true, "data": record} with a new id, as files 11 and 13 show.
+    def pipedrive(self, req):
+        m = re.fullmatch(r"/api/v2/(persons|deals)", req["path"])
+        if not m or req["method"] != "POST":
+            return 404, {"success": False, "error": "Unknown method ."}
+        kind = "persons" if m.group(1) == "persons" else "pd_deals"
+        shape = fixture("pipedrive", "11_api_v2_create_person_response.json" if kind == "persons"
+                        else "13_api_v2_create_deal_response.json")["data"]
+        self.next_id[kind] += 1
+        rec = dict(shape)
+        rec.update(req["body"] or {})
+        rec["id"] = self.next_id[kind]
+        self.records[kind][str(rec["id"])] = rec
+        return 200, {"success": True, "data": rec}

@@ -30,8 +30,9 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
           # Stripe does not hold refd credentials: the Stripe-Signature header authenticates its events.
           ("POST", "/api/v1/integrations/stripe/webhook"),
-          # Nor do the CRMs: HubSpot's X-HubSpot-Signature-v3 authenticates its batches.
-          ("POST", "/api/v1/integrations/hubspot/webhook")}
+          # Nor do the CRMs: HubSpot's X-HubSpot-Signature-v3 authenticates its batches, the Basic credentials set
+          # on Pipedrive's webhook its events.
+          ("POST", "/api/v1/integrations/hubspot/webhook"), ("POST", "/api/v1/integrations/pipedrive/webhook")}
 
 _doc = {}
 
@@ -341,8 +342,10 @@ NOT_PROBED = {
     # checks the Stripe-Signature before it reads the body, so a probe without a valid signature only ever sees
     # that 400. test_answers_fit_the_document sends signed events.
     ("POST", "/api/v1/integrations/stripe/webhook"),
-    # HubSpot's batch is an array taken as HubSpot sends it, behind its connection and signature in the same way.
+    # HubSpot's batch is an array taken as HubSpot sends it, behind its connection and signature in the same way;
+    # Pipedrive's event behind its connection and Basic credentials.
     ("POST", "/api/v1/integrations/hubspot/webhook"),
+    ("POST", "/api/v1/integrations/pipedrive/webhook"),
 }
 
 # Object members whose own members the generic probe does not try one by one (as with money), and why.
@@ -1112,6 +1115,19 @@ def test_answers_fit_the_document(srv):
     hubspot([], 400)
     call("POST", "/api/v1/integrations/hubspot/webhook?connection=conn_none", 404, raw="[]",
          headers={"Content-Type": "application/json"})
+    # Pipedrive: an event with the webhook's Basic credentials.
+    pd = call("POST", conns, 201, key=admin, body={"program_id": prog["id"], "system": "pipedrive",
+                                                   "credentials": {"username": "u", "password": "p-docs"}})
+    pd_hook = pd["webhook_url"][pd["webhook_url"].index("/api/"):]
+    person = {"meta": {"id": "pd-docs-1", "action": "create", "entity": "person", "entity_id": "7"},
+              "data": {"id": 7, "name": "Docs", "emails": [{"value": "docs@pd.example", "primary": True}]},
+              "previous": None}
+    auth = {"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(b"u:p-docs").decode()}
+    got = call("POST", pd_hook, 200, raw=json.dumps(person), headers=auth)
+    assert got["events"][0]["outcome"] == "processed" and got["events"][0]["object_id"].startswith("lead_"), got
+    call("POST", pd_hook, 401, raw=json.dumps(person), headers={"Content-Type": "application/json"})
+    call("POST", pd_hook, 400, raw="[]", headers=auth)
+    call("DELETE", conns + "/" + pd["id"], 200, key=admin)
     call("GET", conns + "/%s/deliveries?limit=5" % crm["id"], 200, key=admin)
     call("GET", conns + "/%s/deliveries?status=sent" % crm["id"], 400, key=admin)
     call("GET", conns + "/conn_none/deliveries", 404, key=admin)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for what the CRMs send, read without I/O: HubSpot's v3 signature (vectors from the fixtures' sign.js,
- * which HubSpot's own SDK accepts), its URI decoding, its batches, and CRM amounts in exact minor units. */
+ * which HubSpot's own SDK accepts), its URI decoding, its batches, Pipedrive's events and Basic authentication, and
+ * CRM amounts in exact minor units. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,15 +143,82 @@ static void amounts(void **state)
 	assert_int_equal(v, RF_MONEY_MAX);
 }
 
+static void pipedrive_events(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 1 << 20);
+	rf_err err = {0};
+	size_t len = 0;
+	rf_pipedrive_event ev;
+	const char *key = "a4f1c2e3b5d6978812ab34cd56ef7890a1b2c3d4";
+	const char *body = read_file("tests/fixtures/pipedrive/01_webhook_person_create.json", &len);
+	assert_int_equal(rf_pipedrive_parse(body, len, key, NULL, &a, &ev, &err), RF_OK);
+	assert_string_equal(ev.id, "5b9e2c3a-1f4d-4e6a-8b7c-000000000101");
+	assert_string_equal(ev.entity, "person");
+	assert_string_equal(ev.action, "create");
+	assert_string_equal(ev.object_id, "1201");
+	assert_string_equal(ev.email, "pat@example.com");
+	assert_string_equal(ev.code, "ACME10");
+	assert_null(ev.click);
+	assert_int_equal(ev.attempt, 1);
+	assert_int_equal(ev.at, 1767225600412LL);
+	body = read_file("tests/fixtures/pipedrive/04_webhook_deal_change_won_attempt2.json", &len);
+	assert_int_equal(rf_pipedrive_parse(body, len, NULL, NULL, &a, &ev, &err), RF_OK);
+	assert_string_equal(ev.status, "won");
+	assert_string_equal(ev.amount, "12000");
+	assert_string_equal(ev.currency, "EUR");
+	assert_string_equal(ev.person_id, "1201");
+	assert_string_equal(ev.stage, "2");
+	assert_int_equal(ev.attempt, 2);
+	assert_null(ev.code);
+	/* A fraction reads as its shortest decimal; what is no plain amount is left out. */
+	const char *frac =
+	    "{\"meta\":{\"id\":\"1\",\"action\":\"change\",\"entity\":\"deal\",\"timestamp\":1767225600},"
+	    "\"data\":{\"id\":5,\"value\":4900.5}}";
+	assert_int_equal(rf_pipedrive_parse(frac, strlen(frac), NULL, NULL, &a, &ev, &err), RF_OK);
+	assert_string_equal(ev.amount, "4900.5");
+	assert_int_equal(ev.at, 1767225600000LL);
+	const char *huge =
+	    "{\"meta\":{\"id\":\"1\",\"action\":\"change\",\"entity\":\"deal\"},\"data\":{\"value\":1e30}}";
+	assert_int_equal(rf_pipedrive_parse(huge, strlen(huge), NULL, NULL, &a, &ev, &err), RF_OK);
+	assert_null(ev.amount);
+	const char *bad[] = {"",
+			     "[]",
+			     "{}",
+			     "{\"meta\":{}}",
+			     "{\"meta\":{\"id\":\"1\",\"action\":\"x\"}}",
+			     "{\"meta\":{\"id\":\"1\",\"action\":\"x\",\"entity\":\"deal\"},\"data\":[]}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&err, 0, sizeof err);
+		assert_int_equal(rf_pipedrive_parse(bad[i], strlen(bad[i]), NULL, NULL, &a, &ev, &err), RF_EINVAL);
+		assert_true(err.field[0] != '\0');
+	}
+	rf_arena_reset(&a);
+}
+
+static void basic_auth(void **state)
+{
+	(void)state;
+	/* base64("refd-hook:pw") */
+	assert_true(rf_basic_auth_ok("Basic cmVmZC1ob29rOnB3", "refd-hook", "pw"));
+	assert_true(rf_basic_auth_ok("basic cmVmZC1ob29rOnB3", "refd-hook", "pw"));
+	assert_false(rf_basic_auth_ok("Basic cmVmZC1ob29rOnB3", "refd-hook", "pw2"));
+	assert_false(rf_basic_auth_ok("Basic cmVmZC1ob29rOnB3", "refd-hoo", "pw"));
+	assert_false(rf_basic_auth_ok("Bearer cmVmZC1ob29rOnB3", "refd-hook", "pw"));
+	assert_false(rf_basic_auth_ok("Basic !!!", "refd-hook", "pw"));
+	assert_false(rf_basic_auth_ok("Basic cmVmZC1ob29r", "refd-hook", ""));
+	assert_false(rf_basic_auth_ok(NULL, "refd-hook", "pw"));
+	assert_false(rf_basic_auth_ok("Basic ", "refd-hook", "pw"));
+}
+
 int main(void)
 {
 	if (rf_secret_init() != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(signature_vectors),
-	    cmocka_unit_test(uri_decoding),
-	    cmocka_unit_test(batches),
-	    cmocka_unit_test(amounts),
+	    cmocka_unit_test(signature_vectors), cmocka_unit_test(uri_decoding),     cmocka_unit_test(batches),
+	    cmocka_unit_test(amounts),           cmocka_unit_test(pipedrive_events), cmocka_unit_test(basic_auth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
