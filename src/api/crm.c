@@ -313,6 +313,156 @@ fail:
 	rf_json_error(c, &err);
 }
 
+/* A Salesforce date ("2026-01-05") or datetime in ms; 0 when neither. */
+static int64_t sf_time(const char *s)
+{
+	int64_t ms = 0;
+	if (!s)
+		return 0;
+	if (strlen(s) == 10) {
+		char buf[32];
+		snprintf(buf, sizeof buf, "%sT00:00:00Z", s);
+		return rf_clock_parse(buf, &ms) == 0 ? ms : 0;
+	}
+	return rf_clock_parse(s, &ms) == 0 ? ms : 0;
+}
+
+/* Handles one Salesforce notification inside the open transaction. */
+static rf_status salesforce_handle(rf_ctx *c, const rf_connection *conn, const rf_salesforce_notification *n,
+				   const char *code_field, const char *click_field, rf_crm_result *r, rf_err *err)
+{
+	memset(r, 0, sizeof *r);
+	const char *id = rf_salesforce_value(n, "Id");
+	if (!id) {
+		r->outcome = "ignored";
+		r->note = "the notification's record has no Id";
+		return RF_OK;
+	}
+	if (strcmp(n->type, "Lead") == 0 || strcmp(n->type, "Contact") == 0) {
+		rf_crm_contact ct = {.id = id,
+				     .email = rf_salesforce_value(n, "Email"),
+				     .first_name = rf_salesforce_value(n, "FirstName"),
+				     .last_name = rf_salesforce_value(n, "LastName"),
+				     .company = rf_salesforce_value(n, "Company"),
+				     .phone = rf_salesforce_value(n, "Phone"),
+				     .code = rf_salesforce_value(n, code_field),
+				     .click = rf_salesforce_value(n, click_field),
+				     .modified_at = sf_time(rf_salesforce_value(n, "LastModifiedDate")),
+				     .deal_id = rf_salesforce_value(n, "ConvertedOpportunityId")};
+		return rf_svc_crm_contact(rf_ctx_svc(c), conn, &ct, r, err);
+	}
+	if (strcmp(n->type, "Opportunity") == 0) {
+		const char *won = rf_salesforce_value(n, "IsWon"), *closed = rf_salesforce_value(n, "IsClosed");
+		rf_crm_deal d = {.id = id,
+				 .stage = rf_salesforce_value(n, "StageName"),
+				 .won = won && strcmp(won, "true") == 0,
+				 .lost = closed && strcmp(closed, "true") == 0 && !(won && strcmp(won, "true") == 0),
+				 .amount = rf_salesforce_value(n, "Amount"),
+				 .currency = rf_salesforce_value(n, "CurrencyIsoCode"),
+				 .closed_at = sf_time(rf_salesforce_value(n, "CloseDate")),
+				 .modified_at = sf_time(rf_salesforce_value(n, "LastModifiedDate")),
+				 .code = rf_salesforce_value(n, code_field),
+				 .click = rf_salesforce_value(n, click_field),
+				 .event_id = n->id};
+		return rf_svc_crm_deal(rf_ctx_svc(c), conn, &d, NULL, r, err);
+	}
+	r->outcome = "ignored";
+	r->note = rf_arena_printf(c->a, "refd does not use %.60s records", n->type);
+	return RF_OK;
+}
+
+void rf_api_salesforce_webhook(rf_ctx *c)
+{
+	rf_err err = {0};
+	c->who.actor = "salesforce";
+	rf_connection conn;
+	if (!webhook_connection(c, "salesforce", &conn))
+		return;
+	if (strcmp(conn.status, "enabled") != 0) {
+		refuse(c, &conn, 403, "connection", NULL, "the connection is disabled");
+		return;
+	}
+	json_t *creds = NULL;
+	if (rf_svc_connection_credentials(rf_ctx_svc(c), &conn, &creds, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	const char *v = json_string_value(json_object_get(creds, "organization_id"));
+	const char *org = v ? rf_arena_strdup(c->a, v) : NULL;
+	v = json_string_value(json_object_get(creds, "code_field"));
+	const char *code_field = rf_arena_strdup(c->a, v ? v : "Referral_Code__c");
+	v = json_string_value(json_object_get(creds, "click_field"));
+	const char *click_field = rf_arena_strdup(c->a, v ? v : "Refd_Click__c");
+	json_decref(creds);
+	if (!org) {
+		refuse(
+		    c, &conn, 401, "OrganizationId", NULL,
+		    "the connection has no credentials.organization_id to check the messages' OrganizationId against");
+		return;
+	}
+	size_t len = 0;
+	const char *body = rf_req_body(c->req, &len);
+	rf_salesforce_message m;
+	if (rf_salesforce_parse(body, len, c->a, &m, &err) != RF_OK) {
+		refuse(c, &conn, 400, err.field, NULL, err.message);
+		return;
+	}
+	if (!rf_salesforce_same_org(m.organization_id, org)) {
+		/* Another Salesforce customer can point its messages at any URL: only the connection's own count. */
+		refuse(c, &conn, 403, "OrganizationId", NULL,
+		       rf_arena_printf(c->a, "the message comes from organisation %.18s, not the connection's",
+				       m.organization_id));
+		return;
+	}
+	for (size_t i = 0; i < m.n; i++) {
+		const rf_salesforce_notification *n = &m.items[i];
+		rf_inbound_event e, prev;
+		memset(&e, 0, sizeof e);
+		e.event_id = n->id;
+		e.type = n->type;
+		e.occurred_at = sf_time(rf_salesforce_value(n, "LastModifiedDate"));
+		e.status_code = 200;
+		rf_status rc = rf_svc_inbound_seen(rf_ctx_svc(c), &conn, n->id, &prev, &err);
+		if (rc == RF_OK) {
+			e.outcome = "duplicate";
+			e.object_id = prev.object_id;
+			e.reason = rf_arena_printf(c->a, "the same notification again, handled as %s", prev.id);
+		} else if (rc != RF_ENOTFOUND) {
+			goto fail;
+		} else {
+			memset(&err, 0, sizeof err);
+			e.dedupe_key = n->id;
+			if (rf_store_savepoint(c->app->store, "crm_event", &err) != RF_OK)
+				goto fail;
+			rf_crm_result r;
+			rc = salesforce_handle(c, &conn, n, code_field, click_field, &r, &err);
+			if (rc == RF_EINVAL || rc == RF_ECONFLICT || rc == RF_EOVERFLOW) {
+				/* Logged as ignored with refd's reason, without what its handling wrote: the message is
+				 * still acknowledged, or Salesforce would send it for a day. */
+				rf_err keep = err;
+				if (rf_store_rollback_to(c->app->store, "crm_event", &err) != RF_OK)
+					goto fail;
+				memset(&r, 0, sizeof r);
+				r.outcome = "ignored";
+				r.note = rf_arena_strdup(c->a, keep.message);
+				memset(&err, 0, sizeof err);
+			} else if (rc != RF_OK) {
+				goto fail;
+			}
+			e.outcome = (char *)r.outcome;
+			e.reason = (char *)r.note;
+			e.object_id = r.object_id;
+		}
+		if (rf_svc_inbound_log(rf_ctx_svc(c), &conn, &e, &err) != RF_OK)
+			goto fail;
+	}
+	/* One acknowledgement, exactly as Outbound Messaging expects it, covers every notification of the message. */
+	rf_ctx_send(c, 200, "text/xml; charset=utf-8", rf_salesforce_ack, rf_salesforce_ack_len);
+	return;
+fail:
+	rf_json_error(c, &err);
+}
+
 void rf_api_integrations_deliveries(rf_ctx *c)
 {
 	rf_err err = {0};

@@ -146,6 +146,8 @@ const rf_route rf_routes[] = {
      q_connection},
     {"POST", "/api/v1/integrations/pipedrive/webhook", rf_api_pipedrive_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
      q_connection},
+    {"POST", "/api/v1/integrations/salesforce/webhook", rf_api_salesforce_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
+     q_connection},
 
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},

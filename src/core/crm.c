@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "money.h"
 #include "secret.h"
+#include "xml.h"
 
 char *rf_hubspot_uri_decode(rf_arena *a, const char *uri)
 {
@@ -359,4 +360,96 @@ bool rf_basic_auth_ok(const char *header, const char *user, const char *password
 	bool p = rf_secret_equal(colon + 1, password);
 	sodium_memzero(buf, sizeof buf);
 	return u && p;
+}
+
+const char rf_salesforce_ack[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+    "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+    " <soapenv:Body>\n"
+    "  <notificationsResponse xmlns=\"http://soap.sforce.com/2005/09/outbound\">\n"
+    "   <Ack>true</Ack>\n"
+    "  </notificationsResponse>\n"
+    " </soapenv:Body>\n"
+    "</soapenv:Envelope>\n";
+const size_t rf_salesforce_ack_len = sizeof rf_salesforce_ack - 1;
+
+/* A child's text, copied when it is short enough; NULL when absent or nil. */
+static char *child_text(const rf_xml_node *n, const char *name, size_t max, rf_arena *a)
+{
+	const rf_xml_node *c = rf_xml_child(n, name);
+	const char *nil = c ? rf_xml_attr_get(c, "nil") : NULL;
+	if (!c || (nil && strcmp(nil, "true") == 0) || strlen(c->text) > max)
+		return NULL;
+	return rf_arena_strdup(a, c->text);
+}
+
+rf_status rf_salesforce_parse(const char *body, size_t len, rf_arena *a, rf_salesforce_message *out, rf_err *err)
+{
+	memset(out, 0, sizeof *out);
+	rf_xml_node *root = NULL;
+	if (rf_xml_parse(body, len, a, &root, err) != RF_OK)
+		return err->status;
+	const rf_xml_node *nots =
+	    strcmp(root->name, "Envelope") == 0 ? rf_xml_child(rf_xml_child(root, "Body"), "notifications") : NULL;
+	if (!nots)
+		return rf_err_set(
+		    err, RF_EINVAL, "body",
+		    "the body is not an Outbound Messaging SOAP message (Envelope > Body > notifications)");
+	out->organization_id = child_text(nots, "OrganizationId", 18, a);
+	out->action_id = child_text(nots, "ActionId", 18, a);
+	if (!out->organization_id || strlen(out->organization_id) < 15)
+		return rf_err_set(err, RF_EINVAL, "OrganizationId", "the message has no OrganizationId");
+	size_t count = 0;
+	for (size_t i = 0; i < nots->n; i++)
+		count += strcmp(nots->children[i]->name, "Notification") == 0;
+	if (count == 0 || count > RF_SALESFORCE_MAX_NOTIFICATIONS)
+		return rf_err_set(err, RF_EINVAL, "Notification", "a message holds 1 to %d notifications",
+				  RF_SALESFORCE_MAX_NOTIFICATIONS);
+	out->items = rf_arena_alloc(a, sizeof *out->items * count);
+	if (!out->items)
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < nots->n; i++) {
+		const rf_xml_node *nn = nots->children[i];
+		if (strcmp(nn->name, "Notification") != 0)
+			continue;
+		rf_salesforce_notification *it = &out->items[out->n];
+		it->id = child_text(nn, "Id", 18, a);
+		const rf_xml_node *so = rf_xml_child(nn, "sObject");
+		const char *type = so ? rf_xml_attr_get(so, "type") : NULL;
+		if (!it->id || !*it->id || !so || !type)
+			return rf_err_set(err, RF_EINVAL, "Notification",
+					  "notification %zu has no Id or no sObject with its xsi:type", out->n + 1);
+		const char *colon = strchr(type, ':');
+		it->type = rf_arena_strdup(a, colon ? colon + 1 : type);
+		if (so->n > RF_SALESFORCE_MAX_FIELDS)
+			return rf_err_set(err, RF_EINVAL, "sObject", "an sObject holds at most %d fields",
+					  RF_SALESFORCE_MAX_FIELDS);
+		it->fields = rf_arena_alloc(a, sizeof *it->fields * (so->n ? so->n : 1));
+		if (!it->fields || !it->type)
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		for (size_t k = 0; k < so->n; k++) {
+			const rf_xml_node *f = so->children[k];
+			const char *nil = rf_xml_attr_get(f, "nil");
+			it->fields[it->n].name = f->name;
+			it->fields[it->n].value = f->text;
+			it->fields[it->n].nil = nil && strcmp(nil, "true") == 0;
+			it->n++;
+		}
+		out->n++;
+	}
+	return RF_OK;
+}
+
+const char *rf_salesforce_value(const rf_salesforce_notification *n, const char *name)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (strcmp(n->fields[i].name, name) == 0)
+			return n->fields[i].nil || !*n->fields[i].value ? NULL : n->fields[i].value;
+	return NULL;
+}
+
+bool rf_salesforce_same_org(const char *x, const char *y)
+{
+	return x && y && strlen(x) >= 15 && strlen(y) >= 15 && strncmp(x, y, 15) == 0;
 }

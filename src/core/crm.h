@@ -76,6 +76,46 @@ typedef struct {
 rf_status rf_pipedrive_parse(const char *body, size_t len, const char *code_field, const char *click_field, rf_arena *a,
 			     rf_pipedrive_event *out, rf_err *err);
 
+/* Salesforce's Outbound Messaging allows at most this many notifications in one message. */
+#define RF_SALESFORCE_MAX_NOTIFICATIONS 100
+#define RF_SALESFORCE_MAX_FIELDS 200
+
+/* One field of a notification's sObject: its local name, its text, and whether it is xsi:nil. */
+typedef struct {
+	char *name;
+	char *value;
+	bool nil;
+} rf_salesforce_field;
+
+typedef struct {
+	char *id;   /* the notification's Id (04l…): the dedupe key */
+	char *type; /* the sObject's type without its prefix: "Lead", "Opportunity" */
+	rf_salesforce_field *fields;
+	size_t n;
+} rf_salesforce_notification;
+
+typedef struct {
+	char *organization_id, *action_id;
+	rf_salesforce_notification *items;
+	size_t n;
+} rf_salesforce_message;
+
+/* Reads an Outbound Messaging SOAP body (soapenv:Envelope > Body > notifications in the outbound namespace) with 1
+ * to RF_SALESFORCE_MAX_NOTIFICATIONS notifications, each with an Id and an sObject. RF_EINVAL naming what is
+ * missing. */
+rf_status rf_salesforce_parse(const char *body, size_t len, rf_arena *a, rf_salesforce_message *out, rf_err *err);
+
+/* A field's text, NULL when absent, nil or empty. */
+const char *rf_salesforce_value(const rf_salesforce_notification *n, const char *name);
+
+/* True when the organisation ids are the same organisation: their first 15 characters (the case-sensitive id)
+ * match, whether either is given in the 15- or the 18-character form. */
+bool rf_salesforce_same_org(const char *a, const char *b);
+
+/* The exact acknowledgement Outbound Messaging expects, and its length. */
+extern const char rf_salesforce_ack[];
+extern const size_t rf_salesforce_ack_len;
+
 /* True when header is "Basic base64(user:password)" for this user and password (compared in constant time). */
 bool rf_basic_auth_ok(const char *header, const char *user, const char *password);
 

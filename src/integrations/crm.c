@@ -2,7 +2,8 @@
 /* The CRM sender (see crm.h): claims due "crm" deliveries, reads what each needs in a short transaction, calls the
  * CRM with libcurl outside any transaction, and records the outcome (and what the CRM answered: the ids of the
  * records it made, the record it was asked for) in another. HubSpot: contacts and deals through the CRM v3 objects
- * API with a private app's token; Pipedrive: persons and deals through its API v2 with an API token. */
+ * API with a private app's token; Pipedrive: persons and deals through its API v2 with an API token; Salesforce: a
+ * Lead through the REST API with an OAuth token of the connected app (refresh-token or client-credentials flow). */
 #include "crm.h"
 
 #include <curl/curl.h>
@@ -138,7 +139,8 @@ typedef struct {
 	const char *why;  /* why it is gone */
 	const char *base; /* the system's API address */
 	const char *token;
-	bool inbound; /* an inbound event's follow-up (else a lead to push) */
+	const char *client_id, *client_secret, *refresh_token; /* Salesforce's OAuth */
+	bool inbound;                                          /* an inbound event's follow-up (else a lead to push) */
 	rf_inbound_event ibe;
 	json_t *payload; /* the inbound event as the system sent it */
 	rf_lead lead;
@@ -190,6 +192,12 @@ static rf_status load_step(rf_store *s, void *arg, rf_err *err)
 	if (!tok)
 		tok = json_string_value(json_object_get(creds, "api_token"));
 	j->token = tok ? rf_arena_strdup(L->a, tok) : NULL;
+	const char *cv = json_string_value(json_object_get(creds, "client_id"));
+	j->client_id = cv ? rf_arena_strdup(L->a, cv) : NULL;
+	cv = json_string_value(json_object_get(creds, "client_secret"));
+	j->client_secret = cv ? rf_arena_strdup(L->a, cv) : NULL;
+	cv = json_string_value(json_object_get(creds, "refresh_token"));
+	j->refresh_token = cv ? rf_arena_strdup(L->a, cv) : NULL;
 	json_decref(creds);
 	j->base = rf_svc_connection_base_url(&sv, &j->conn);
 	j->inbound = strncmp(j->d.event_id, "ibe_", 4) == 0;
@@ -540,6 +548,101 @@ static void pipedrive_push(rf_arena *a, job *j, result *r)
 	r->kind = R_DONE;
 }
 
+/* ---- Salesforce ---- */
+
+/* The REST API version refd calls. */
+#define SF_API "v62.0"
+
+/* A form value, percent-encoded, in the arena. */
+static char *form_value(rf_arena *a, const char *v)
+{
+	char *e = curl_easy_escape(NULL, v, 0);
+	char *out = e ? rf_arena_strdup(a, e) : NULL;
+	curl_free(e);
+	return out ? out : "";
+}
+
+/* An access token from the connected app: the refresh-token flow when the connection has a refresh token, else the
+ * client-credentials flow. NULL (r judged) when none was given. */
+static char *salesforce_token(rf_arena *a, job *j, result *r)
+{
+	const char *hd[] = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
+	char *form = j->refresh_token
+			 ? rf_arena_printf(a, "grant_type=refresh_token&client_id=%s&client_secret=%s&refresh_token=%s",
+					   form_value(a, j->client_id), form_value(a, j->client_secret),
+					   form_value(a, j->refresh_token))
+			 : rf_arena_printf(a, "grant_type=client_credentials&client_id=%s&client_secret=%s",
+					   form_value(a, j->client_id), form_value(a, j->client_secret));
+	answer an;
+	call(a, "POST", rf_arena_printf(a, "%s/services/oauth2/token", j->base), hd, form, &an);
+	r->latency_ms += an.latency_ms;
+	json_t *o = an.status == 200 ? json_loads(an.body, 0, NULL) : NULL;
+	const char *tok = json_string_value(json_object_get(o, "access_token"));
+	char *out = tok && strlen(tok) < 4096 ? rf_arena_strdup(a, tok) : NULL;
+	json_decref(o);
+	if (!out) {
+		judge(a, "getting an OAuth token", &an, r);
+		/* A refused grant (400 invalid_grant, 401) waits for the connection's credentials to be fixed. */
+		if (an.status == 400 || an.status == 200)
+			r->kind = R_RETRY;
+	}
+	return out;
+}
+
+static void salesforce_push(rf_arena *a, job *j, result *r)
+{
+	if (j->contact_id) {
+		r->kind = R_DONE;
+		return;
+	}
+	const rf_lead *l = &j->lead;
+	char *token = salesforce_token(a, j, r);
+	if (!token)
+		return;
+	/* Salesforce requires LastName and Company on a Lead. */
+	const char *first = NULL, *last = l->name;
+	const char *sp = l->name ? strchr(l->name, ' ') : NULL;
+	if (sp && sp[1]) {
+		first = rf_arena_strndup(a, l->name, (size_t)(sp - l->name));
+		last = sp + 1;
+	}
+	if (!last)
+		last = l->email ? rf_arena_strndup(a, l->email, strcspn(l->email, "@")) : l->id;
+	json_t *body = json_pack("{s:s, s:s, s:s}", "LastName", last, "Company",
+				 l->company ? l->company : "[not provided]", "LeadSource", "Partner Referral");
+	if (first)
+		json_object_set_new(body, "FirstName", json_string(first));
+	if (l->email)
+		json_object_set_new(body, "Email", json_string(l->email));
+	if (l->phone)
+		json_object_set_new(body, "Phone", json_string(l->phone));
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(body);
+	char *url = rf_arena_printf(a, "%s/services/data/" SF_API "/sobjects/Lead/", j->base);
+	answer an;
+	for (int round = 0; round < 2; round++) {
+		const char *hd[] = {rf_arena_printf(a, "Authorization: Bearer %s", token),
+				    "Content-Type: application/json", "Accept: application/json", NULL};
+		call(a, "POST", url, hd, text, &an);
+		r->latency_ms += an.latency_ms;
+		/* INVALID_SESSION_ID: the token ran out; a new one, and the request once more. */
+		if (an.status != 401 || round == 1 || !(token = salesforce_token(a, j, r)))
+			break;
+	}
+	free(text);
+	if (an.status == 401 && !token)
+		return;
+	if (an.status != 201 || !(r->contact_id = created_id(a, &an))) {
+		judge(a, "creating the Lead", &an, r);
+		if (an.status == 201)
+			r->kind = R_RETRY;
+		return;
+	}
+	r->status = an.status;
+	r->response = kept(a, &an);
+	r->kind = R_DONE;
+}
+
 /* ---- recording the outcome ---- */
 
 typedef struct {
@@ -688,7 +791,19 @@ static void handle(rf_store *s, const rf_app_config *cfg, const rf_delivery *d)
 	}
 	bool hubspot = strcmp(j.conn.system ? j.conn.system : "", "hubspot") == 0;
 	bool pipedrive = strcmp(j.conn.system ? j.conn.system : "", "pipedrive") == 0;
-	if (!j.gone) {
+	bool salesforce = strcmp(j.conn.system ? j.conn.system : "", "salesforce") == 0;
+	if (!j.gone && salesforce && !j.inbound) {
+		if (!j.base) {
+			r.kind = R_FAILED;
+			r.error = "the connection has no base_url (the organisation's My Domain address)";
+		} else if (!j.client_id || !j.client_secret) {
+			r.kind = R_RETRY;
+			r.error =
+			    "the connection has no credentials.client_id and client_secret to call Salesforce with";
+		} else {
+			salesforce_push(&a, &j, &r);
+		}
+	} else if (!j.gone) {
 		if (!hubspot && !(pipedrive && !j.inbound)) {
 			r.kind = R_FAILED;
 			r.error = rf_arena_printf(&a, "refd does not call %s for this", j.conn.system);

@@ -62,8 +62,31 @@ static char *detail(rf_svc *sv, const char *s, size_t max)
 	return t && *t && strlen(t) <= max && rf_text_clean(t) ? t : NULL;
 }
 
+static rf_status contact(rf_svc *sv, const rf_connection *c, const rf_crm_contact *ct, rf_crm_result *out, rf_err *err);
+
 rf_status rf_svc_crm_contact(rf_svc *sv, const rf_connection *c, const rf_crm_contact *ct, rf_crm_result *out,
 			     rf_err *err)
+{
+	if (contact(sv, c, ct, out, err) != RF_OK)
+		return err->status;
+	if (!ct->deal_id || !out->object_id || strncmp(out->object_id, "lead_", 5) != 0)
+		return RF_OK;
+	/* A contact that became a deal: the deal is the same lead, unless refd knows it as another's already. */
+	char *had = NULL;
+	rf_status rc = rf_svc_crm_linked(sv, c->program_id, c->system, "deal", ct->deal_id, &had, err);
+	if (rc == RF_OK)
+		return RF_OK;
+	if (rc != RF_ENOTFOUND)
+		return rc;
+	memset(err, 0, sizeof *err);
+	if (strcmp(out->outcome, "ignored") == 0) {
+		out->outcome = "processed";
+		out->note = "the contact's deal is linked to its lead";
+	}
+	return rf_svc_crm_link(sv, c->program_id, c->system, "deal", ct->deal_id, out->object_id, err);
+}
+
+static rf_status contact(rf_svc *sv, const rf_connection *c, const rf_crm_contact *ct, rf_crm_result *out, rf_err *err)
 {
 	memset(out, 0, sizeof *out);
 	char *lead_id = NULL;

@@ -14,6 +14,8 @@ typedef struct {
 	const char *email, *first_name, *last_name, *name, *company, *phone;
 	const char *code, *click; /* the referral code and the click id it carries */
 	int64_t modified_at;      /* when the CRM last changed it; 0 when unknown */
+	const char *deal_id;      /* the deal it became (Salesforce: a converted Lead's ConvertedOpportunityId), which
+				     then stands for the same lead; NULL when none */
 } rf_crm_contact;
 
 /* A CRM's deal (HubSpot deal, Pipedrive deal, Salesforce Opportunity). */

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A local stand-in for the CRMs' APIs that refd calls (HubSpot's CRM v3 objects API, Pipedrive's API v2), for the integration
+"""A local stand-in for the CRMs' APIs that refd calls (HubSpot's CRM v3 objects API, Pipedrive's API v2,
+Salesforce's OAuth token endpoint and REST API), for the integration
 tests: it answers with the documented responses of tests/fixtures/<system>/ (records made get new ids; records read
 come from what the test put in), records every request it gets (method, path, query, headers, body) so a test can
 check its shape, and answers what a test scripts next instead (a 401, a 409, a 503 ...), once each."""
@@ -23,7 +24,8 @@ class Fake:
         self.lock = threading.Lock()
         self.requests = []
         self.scripted = []  # [method, path regex, status, body]: answered once each, in order
-        self.records = {"contacts": {}, "deals": {}, "persons": {}, "pd_deals": {}}
+        self.records = {"contacts": {}, "deals": {}, "persons": {}, "pd_deals": {}, "sf_leads": {}}
+        self.sf_leads = 1
         self.next_id = {"contacts": 118011112300, "deals": 39571234600, "persons": 1201, "pd_deals": 8101}
         fake = self
 
@@ -86,6 +88,8 @@ class Fake:
                     return status, body
             if req["path"].startswith("/api/v2/"):
                 return self.pipedrive(req)
+            if req["path"].startswith("/services/"):
+                return self.salesforce(req)
             return self.hubspot(req)
 
     # HubSpot CRM v3 objects API: create returns 201 with the record; get by id returns it, or 404.
@@ -127,3 +131,25 @@ class Fake:
         rec["id"] = self.next_id[kind]
         self.records[kind][str(rec["id"])] = rec
         return 200, {"success": True, "data": rec}
+
+    # Salesforce: the token endpoint answers files 20 (client credentials) or 21 (refresh token); creating a Lead
+    # takes the token it gave (else file 13, 401) and answers 201 with a new id (file 11's shape).
+    def salesforce(self, req):
+        if req["path"] == "/services/oauth2/token" and req["method"] == "POST":
+            form = parse_qs(req["body"] if isinstance(req["body"], str) else "")
+            grant = (form.get("grant_type") or [""])[0]
+            if grant == "refresh_token":
+                return 200, fixture("salesforce", "21_oauth_token_response_refresh_token_grant.json")
+            if grant == "client_credentials":
+                return 200, fixture("salesforce", "20_oauth_token_response_client_credentials.json")
+            return 400, fixture("salesforce", "22_oauth_token_error_400.json")
+        if re.fullmatch(r"/services/data/v\d+\.\d/sobjects/Lead/?", req["path"]) and req["method"] == "POST":
+            tokens = [fixture("salesforce", f)["access_token"] for f in (
+                "20_oauth_token_response_client_credentials.json", "21_oauth_token_response_refresh_token_grant.json")]
+            if req["headers"].get("authorization") not in ["Bearer " + t for t in tokens]:
+                return 401, fixture("salesforce", "13_rest_error_401_invalid_session.json")
+            self.sf_leads += 1
+            new_id = "00Q5g00000Rf%03dEAF" % self.sf_leads
+            self.records["sf_leads"][new_id] = req["body"]
+            return 201, {"id": new_id, "errors": [], "success": True}
+        return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]

@@ -32,7 +32,9 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           ("POST", "/api/v1/integrations/stripe/webhook"),
           # Nor do the CRMs: HubSpot's X-HubSpot-Signature-v3 authenticates its batches, the Basic credentials set
           # on Pipedrive's webhook its events.
-          ("POST", "/api/v1/integrations/hubspot/webhook"), ("POST", "/api/v1/integrations/pipedrive/webhook")}
+          ("POST", "/api/v1/integrations/hubspot/webhook"), ("POST", "/api/v1/integrations/pipedrive/webhook"),
+          # Salesforce's Outbound Messages are checked by their OrganizationId.
+          ("POST", "/api/v1/integrations/salesforce/webhook")}
 
 _doc = {}
 
@@ -346,6 +348,8 @@ NOT_PROBED = {
     # Pipedrive's event behind its connection and Basic credentials.
     ("POST", "/api/v1/integrations/hubspot/webhook"),
     ("POST", "/api/v1/integrations/pipedrive/webhook"),
+    # Salesforce's SOAP message is XML, behind its connection and organisation.
+    ("POST", "/api/v1/integrations/salesforce/webhook"),
 }
 
 # Object members whose own members the generic probe does not try one by one (as with money), and why.
@@ -1128,6 +1132,21 @@ def test_answers_fit_the_document(srv):
     call("POST", pd_hook, 401, raw=json.dumps(person), headers={"Content-Type": "application/json"})
     call("POST", pd_hook, 400, raw="[]", headers=auth)
     call("DELETE", conns + "/" + pd["id"], 200, key=admin)
+    # Salesforce: an Outbound Message of the connection's organisation, acknowledged.
+    sf = call("POST", conns, 201, key=admin, body={"program_id": prog["id"], "system": "salesforce",
+                                                   "credentials": {"organization_id": "00D5g000004XyZ1"}})
+    sf_hook = sf["webhook_url"][sf["webhook_url"].index("/api/"):]
+    soap = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
+            'envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns='
+            '"http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D5g000004XyZ1EAK</OrganizationId>'
+            '<Notification><Id>04l5g00000DocsAAA</Id><sObject xsi:type="sf:Lead" xmlns:sf="urn:sobject.enterprise.'
+            'soap.sforce.com"><sf:Id>00Q5g00000DocsAAA</sf:Id><sf:Email>sf@docs.example</sf:Email></sObject>'
+            '</Notification></notifications></soapenv:Body></soapenv:Envelope>')
+    xml = {"Content-Type": "text/xml; charset=utf-8"}
+    call("POST", sf_hook, 200, raw=soap, headers=xml)
+    call("POST", sf_hook, 403, raw=soap.replace("00D5g000004XyZ1EAK", "00D5g000004OtHrEAK"), headers=xml)
+    call("POST", sf_hook, 400, raw="<a/>", headers=xml)
+    call("DELETE", conns + "/" + sf["id"], 200, key=admin)
     call("GET", conns + "/%s/deliveries?limit=5" % crm["id"], 200, key=admin)
     call("GET", conns + "/%s/deliveries?status=sent" % crm["id"], 400, key=admin)
     call("GET", conns + "/conn_none/deliveries", 404, key=admin)

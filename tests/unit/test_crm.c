@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for what the CRMs send, read without I/O: HubSpot's v3 signature (vectors from the fixtures' sign.js,
  * which HubSpot's own SDK accepts), its URI decoding, its batches, Pipedrive's events and Basic authentication, and
- * CRM amounts in exact minor units. */
+ * CRM amounts in exact minor units; the bounded XML reader and Salesforce's Outbound Messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include "../../src/core/crm.h"
 #include "../../src/core/money.h"
 #include "../../src/core/secret.h"
+#include "../../src/core/xml.h"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -212,13 +213,96 @@ static void basic_auth(void **state)
 	assert_false(rf_basic_auth_ok("Basic ", "refd-hook", "pw"));
 }
 
+static void xml_reader(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 1 << 20);
+	rf_err err = {0};
+	rf_xml_node *root = NULL;
+	const char *doc =
+	    "\xEF\xBB\xBF<?xml version=\"1.0\"?><!-- c --><p:a x='1' p:y=\"&lt;&amp;&#65;&#x42;&#x20AC;\">"
+	    "t&gt;<b/><![CDATA[<raw>]]><c>z</c></p:a>\n";
+	assert_int_equal(rf_xml_parse(doc, strlen(doc), &a, &root, &err), RF_OK);
+	assert_string_equal(root->name, "a");
+	assert_string_equal(root->prefix, "p");
+	assert_string_equal(rf_xml_attr_get(root, "x"), "1");
+	assert_string_equal(rf_xml_attr_get(root, "y"), "<&AB\xE2\x82\xAC");
+	assert_string_equal(root->text, "t><raw>");
+	assert_int_equal(root->n, 2);
+	assert_string_equal(rf_xml_child(root, "c")->text, "z");
+	assert_null(rf_xml_child(root, "d"));
+	/* No DTD, no unknown entity, nothing malformed, and the caps. */
+	const char *bad[] = {"",
+			     "<a>",
+			     "<a></b>",
+			     "<a x=1/>",
+			     "<a x='1' x='2'/>",
+			     "<a>&bogus;</a>",
+			     "<a>&#0;</a>",
+			     "<a>&#xD800;</a>",
+			     "<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>",
+			     "<a/><b/>",
+			     "<a:b:c/>",
+			     "<:a/>",
+			     "<a x='<'/>",
+			     "<a><!-- open </a>",
+			     "text"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&err, 0, sizeof err);
+		assert_int_equal(rf_xml_parse(bad[i], strlen(bad[i]), &a, &root, &err), RF_EINVAL);
+		assert_null(root);
+	}
+	char deep[3 * (RF_XML_MAX_DEPTH + 1) + 1];
+	for (int i = 0; i < RF_XML_MAX_DEPTH + 1; i++)
+		memcpy(deep + 3 * i, "<a>", 3);
+	deep[3 * (RF_XML_MAX_DEPTH + 1)] = '\0';
+	assert_int_equal(rf_xml_parse(deep, strlen(deep), &a, &root, &err), RF_EINVAL);
+	rf_arena_reset(&a);
+}
+
+static void salesforce_messages(void **state)
+{
+	(void)state;
+	rf_arena a;
+	rf_arena_init(&a, 1 << 20);
+	rf_err err = {0};
+	size_t len = 0;
+	rf_salesforce_message m;
+	const char *body =
+	    read_file("tests/fixtures/salesforce/03_outbound_opportunity_batch_two_notifications.xml", &len);
+	assert_int_equal(rf_salesforce_parse(body, len, &a, &m, &err), RF_OK);
+	assert_string_equal(m.organization_id, "00D5g000004XyZ1EAK");
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.items[0].id, "04l5g00000AbCdGAAV");
+	assert_string_equal(m.items[0].type, "Opportunity");
+	assert_string_equal(rf_salesforce_value(&m.items[0], "Amount"), "4900.0");
+	assert_string_equal(rf_salesforce_value(&m.items[0], "Referral_Code__c"), "BETA-PARTNER");
+	assert_null(rf_salesforce_value(&m.items[1], "Referral_Code__c"));
+	assert_null(rf_salesforce_value(&m.items[1], "Nothing"));
+	assert_true(rf_salesforce_same_org("00D5g000004XyZ1", m.organization_id));
+	assert_false(rf_salesforce_same_org("00D5g000004XyZ2EAK", m.organization_id));
+	assert_false(rf_salesforce_same_org("00d5g000004XyZ1EAK", m.organization_id));
+	assert_false(rf_salesforce_same_org("00D5g", m.organization_id));
+	/* The acknowledgement is the fixture's, byte for byte. */
+	body = read_file("tests/fixtures/salesforce/04_outbound_ack_response.xml", &len);
+	assert_int_equal(len, rf_salesforce_ack_len);
+	assert_memory_equal(body, rf_salesforce_ack, len);
+	const char *none = "<e:Envelope xmlns:e='x'><e:Body><notifications><OrganizationId>00D5g000004XyZ1EAK"
+			   "</OrganizationId></notifications></e:Body></e:Envelope>";
+	assert_int_equal(rf_salesforce_parse(none, strlen(none), &a, &m, &err), RF_EINVAL);
+	assert_string_equal(err.field, "Notification");
+	rf_arena_reset(&a);
+}
+
 int main(void)
 {
 	if (rf_secret_init() != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(signature_vectors), cmocka_unit_test(uri_decoding),     cmocka_unit_test(batches),
-	    cmocka_unit_test(amounts),           cmocka_unit_test(pipedrive_events), cmocka_unit_test(basic_auth),
+	    cmocka_unit_test(signature_vectors), cmocka_unit_test(uri_decoding),        cmocka_unit_test(batches),
+	    cmocka_unit_test(amounts),           cmocka_unit_test(pipedrive_events),    cmocka_unit_test(basic_auth),
+	    cmocka_unit_test(xml_reader),        cmocka_unit_test(salesforce_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
