@@ -20,13 +20,14 @@
 #include "../svc/crm.h"
 #include "../svc/integrations.h"
 
-/* How long a claim lasts: longer than the calls of one delivery can take. */
-#define LEASE_MS 120000
+/* How long a claim lasts: longer than the calls of a whole batch can take (each call is bounded at 25 s, and a
+ * delivery makes at most four), so that no other process claims a delivery this one is still making. */
+#define LEASE_MS 600000
 /* The part of an answer refd reads, and the part it keeps in the attempt log. */
 #define MAX_ANSWER (256u * 1024u)
 #define KEPT_ANSWER 512
 /* Deliveries claimed at once. */
-#define BATCH 10
+#define BATCH 5
 
 /* The pause before each attempt after a failed one, in seconds. */
 static const int64_t backoff_s[RF_CRM_MAX_ATTEMPTS] = {30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400};
@@ -718,10 +719,11 @@ static rf_status record_step(rf_store *s, void *arg, rf_err *err)
 	    rf_svc_crm_link(&sv, j->lead.program_id, j->conn.system, "contact", r->contact_id, j->lead.id, err) !=
 		RF_OK)
 		return err->status;
-	if (j->inbound && !j->gone && r->kind != R_RETRY) {
+	bool last = r->kind == R_RETRY && j->d.attempts + 1 >= RF_CRM_MAX_ATTEMPTS;
+	if (j->inbound && !j->gone && (r->kind != R_RETRY || last)) {
 		/* The inbound log says what the event finally came to. */
 		rf_inbound_event e = j->ibe;
-		if (r->kind == R_FAILED) {
+		if (r->kind != R_DONE) {
 			e.outcome = "ignored";
 			e.reason = rf_arena_printf(R->a, "refd could not read the record: %s", r->error);
 		} else if (!R->apply) {
