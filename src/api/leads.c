@@ -458,42 +458,10 @@ void rf_api_leads_get(rf_ctx *c)
 	rf_json_send(c, 200, out);
 }
 
-/* Moves l to status inside the open transaction, with its history entry. */
+/* Moves l to status inside the open transaction, with its history entry (see rf_svc_lead_move). */
 static rf_status move(rf_ctx *c, rf_lead *l, const char *status, const char *reason, rf_err *err)
 {
-	int64_t now = rf_clock_now_ms();
-	bool reached = false;
-	bool counts = strcmp(status, "qualified") == 0 || strcmp(status, "converted") == 0;
-	if (counts && rf_svc_lead_reached(rf_ctx_svc(c), l, &reached, err) != RF_OK)
-		return err->status;
-	rf_lead_event ev = {l->status, (char *)status, c->who.actor, (char *)reason, now};
-	l->status = (char *)status;
-	l->status_at = l->updated_at = now;
-	if (strcmp(status, "converted") == 0)
-		l->converted_at = now;
-	if (rf_store_lead_update(c->app->store, l, err) != RF_OK ||
-	    rf_store_lead_event_add(c->app->store, l->id, &ev, err) != RF_OK)
-		return err->status;
-	if (counts && !reached && rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_QUALIFIED, now, err) != RF_OK)
-		return err->status;
-	if (strcmp(status, "converted") == 0 &&
-	    rf_svc_rollup_lead(rf_ctx_svc(c), l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
-		return err->status;
-	if (counts) {
-		/* Per qualified lead: paid once, in the same transaction as the move. */
-		rf_program prog;
-		if (rf_store_program_get(c->app->store, l->program_id, &prog, c->a, err) != RF_OK)
-			return err->status;
-		rf_ledger L = {.sv = rf_ctx_svc(c), .prog = &prog, .actor = c->who.actor};
-		if (rf_ledger_lead(&L, l, now, err) != RF_OK)
-			return err->status;
-	}
-	char action[48];
-	snprintf(action, sizeof action, "lead.%s", status);
-	if (rf_api_audit(c, action, l->id, NULL, err) != RF_OK)
-		return err->status;
-	return rf_svc_event_lead(rf_ctx_svc(c),
-				 strcmp(status, "converted") == 0 ? "lead.converted" : "lead.status_changed", l, err);
+	return rf_svc_lead_move(rf_ctx_svc(c), l, status, reason, err);
 }
 
 void rf_api_leads_update(rf_ctx *c)

@@ -31,6 +31,7 @@ static const char *const q_breakdown[] = {"program_id", "from", "to", "group_by"
 static const char *const q_program[] = {"program_id", NULL};
 static const char *const q_fx[] = {"base", "quote", "limit", NULL};
 static const char *const q_inbound[] = {"limit", "starting_after", "outcome", NULL};
+static const char *const q_crm_deliveries[] = {"limit", "starting_after", "status", NULL};
 static const char *const q_connection[] = {"connection", NULL};
 static const char *const q_token[] = {"token", NULL};
 static const char *const q_mail[] = {"limit", "starting_after", "status", "category", "recipient", NULL};
@@ -172,6 +173,13 @@ const rf_route rf_routes[] = {
     {"PATCH", "/api/v1/integrations/{id}", rf_api_integrations_update, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
     {"DELETE", "/api/v1/integrations/{id}", rf_api_integrations_delete, RF_AUTH_ADMIN, 0, NULL},
     {"GET", "/api/v1/integrations/{id}/events", rf_api_integrations_events, RF_AUTH_ADMIN, 0, q_inbound},
+    {"GET", "/api/v1/integrations/{id}/deliveries", rf_api_integrations_deliveries, RF_AUTH_ADMIN, 0, q_crm_deliveries},
+    {"POST", "/api/v1/integrations/hubspot/webhook", rf_api_hubspot_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
+     q_connection},
+    {"POST", "/api/v1/integrations/pipedrive/webhook", rf_api_pipedrive_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
+     q_connection},
+    {"POST", "/api/v1/integrations/salesforce/webhook", rf_api_salesforce_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
+     q_connection},
 
     {"GET", "/r/{code}", rf_track_redirect, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},
     {"GET", "/t.js", rf_track_script, RF_AUTH_PUBLIC, RF_ROUTE_ANY_QUERY, NULL},

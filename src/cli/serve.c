@@ -11,6 +11,7 @@
 #include "../core/clock.h"
 #include "../http/router.h"
 #include "../http/server.h"
+#include "../integrations/crm.h"
 #include "../integrations/mail.h"
 #include "../integrations/webhooks.h"
 #include "../jobs/jobs.h"
@@ -79,6 +80,7 @@ static void read_clock_file(const char *path)
 static void on_drained(void *arg)
 {
 	(void)arg;
+	rf_crm_stop();
 	rf_jobs_stop();
 	rf_webhooks_stop();
 	rf_mail_stop();
@@ -89,10 +91,11 @@ static void on_drained(void *arg)
 static void on_usr2(void *arg)
 {
 	read_clock_file(((serve_ctx *)arg)->clock_file);
-	/* Time moved: holding periods may have ended, digests and webhook retries may be due. */
+	/* Time moved: holding periods may have ended, digests, webhook retries and CRM deliveries may be due. */
 	rf_jobs_kick();
 	rf_webhooks_kick();
 	rf_mail_kick();
+	rf_crm_kick();
 }
 
 /* Tells how to log in once the real address is known (the demo's password is shown only now). */
@@ -231,6 +234,8 @@ int rf_cli_serve(int argc, char **argv)
 	     NULL},
 	    {"jobs-interval-ms", "REFD_JOBS_INTERVAL_MS", true, "60000",
 	     "how often background jobs (approving commissions after their holding period) run", NULL},
+	    {"crm-interval-ms", "REFD_CRM_INTERVAL_MS", true, "1000",
+	     "how often the CRM sender looks for leads to push and records to read back (10 to 60000)", NULL},
 	    {"event-retention-days", "REFD_EVENT_RETENTION_DAYS", true, "30",
 	     "how long events (GET /api/v1/events) and their webhook deliveries are kept (7 to 3650 days)", NULL},
 	    {"webhook-allow-private", "REFD_WEBHOOK_ALLOW_PRIVATE", false, NULL,
@@ -299,6 +304,7 @@ int rf_cli_serve(int argc, char **argv)
 	cfg.digest_hour = (int)rf_cli_long(rf_option_get(opts, "digest-hour"), "digest-hour", 0, 23, &bad);
 	long smtp_timeout =
 	    rf_cli_long(rf_option_get(opts, "smtp-timeout-seconds"), "smtp-timeout-seconds", 5, 600, &bad);
+	long crm_interval = rf_cli_long(rf_option_get(opts, "crm-interval-ms"), "crm-interval-ms", 10, 60000, &bad);
 	if (bad)
 		return 2;
 	static rf_mail_config mail;
@@ -421,16 +427,26 @@ int rf_cli_serve(int argc, char **argv)
 		rf_clicks_stop();
 		return 1;
 	}
-	if (rf_codes_watch_start(db, &err) != RF_OK) {
+	if (rf_crm_start(db, &cfg, crm_interval, &err) != RF_OK) {
 		fprintf(stderr, "refd: %s\n", err.message);
+		rf_mail_stop();
 		rf_webhooks_stop();
 		rf_jobs_stop();
+		rf_clicks_stop();
+		return 1;
+	}
+	if (rf_codes_watch_start(db, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_crm_stop();
 		rf_mail_stop();
+		rf_webhooks_stop();
+		rf_jobs_stop();
 		rf_clicks_stop();
 		return 1;
 	}
 	rc = rf_server_run(&sc, &err);
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
+	rf_crm_stop();
 	rf_jobs_stop();
 	rf_webhooks_stop();
 	rf_mail_stop();

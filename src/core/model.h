@@ -406,6 +406,7 @@ typedef struct {
 	char *object_id;  /* what refd made of it (lead_…, sale_…, rfd_…), or NULL */
 	int status_code;  /* what refd answered */
 	int64_t occurred_at, received_at;
+	char *payload; /* what the system sent about it (JSON), kept for work done after the answer; NULL when none */
 } rf_inbound_event;
 
 /* One thing to send because of an event: kind "webhook" (target: an endpoint). */

@@ -634,6 +634,11 @@ rf_status rf_store_inbound_event_insert(rf_store *s, const rf_inbound_event *e, 
 rf_status rf_store_inbound_event_find(rf_store *s, const char *connection_id, const char *dedupe_key,
 				      rf_inbound_event *out, rf_arena *a, rf_err *err);
 
+/* One event by its id. Settle records what handling it later came to: its outcome, reason and object (the work
+ * some systems need after the answer, such as reading a record from their API). */
+rf_status rf_store_inbound_event_get(rf_store *s, const char *id, rf_inbound_event *out, rf_arena *a, rf_err *err);
+rf_status rf_store_inbound_event_settle(rf_store *s, const rf_inbound_event *e, rf_err *err);
+
 typedef struct {
 	rf_page page;
 	const char *connection_id; /* required */

@@ -160,7 +160,7 @@ rf_status rf_store_connection_delete(rf_store *s, const char *id, rf_err *err)
 
 #define INBOUND_COLS                                                                                             \
 	"e.id, e.connection_id, e.program_id, e.system, e.event_id, e.dedupe_key, e.type, e.outcome, e.reason, " \
-	"e.object_id, e.status_code, e.occurred_at, e.received_at"
+	"e.object_id, e.status_code, e.occurred_at, e.received_at, e.payload"
 
 static void inbound_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
@@ -179,6 +179,7 @@ static void inbound_fill(rf_db_stmt *st, void *item, rf_arena *a)
 	e->status_code = (int)rf_db_col_int(st, 10);
 	e->occurred_at = rf_db_col_int(st, 11);
 	e->received_at = rf_db_col_int(st, 12);
+	e->payload = rf_q_text(st, 13, a);
 }
 
 rf_status rf_store_inbound_event_insert(rf_store *s, const rf_inbound_event *e, rf_err *err)
@@ -186,7 +187,8 @@ rf_status rf_store_inbound_event_insert(rf_store *s, const rf_inbound_event *e, 
 	rf_db_stmt *st = rf_q_prep(s,
 				   "INSERT INTO inbound_events (id, connection_id, program_id, system, event_id, "
 				   "dedupe_key, type, outcome, reason, object_id, status_code, occurred_at, "
-				   "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+				   "received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+				   "?13, ?14)",
 				   err);
 	if (!st)
 		return RF_EIO;
@@ -203,6 +205,7 @@ rf_status rf_store_inbound_event_insert(rf_store *s, const rf_inbound_event *e, 
 	rf_db_bind_int(st, 11, e->status_code);
 	rf_db_bind_int(st, 12, e->occurred_at);
 	rf_db_bind_int(st, 13, e->received_at);
+	rf_db_bind_text(st, 14, e->payload);
 	/* The dedupe key was looked up first: another transaction handling the same event at once makes this one
 	 * run again, and find it handled. */
 	return rf_q_raced(s, rf_q_done(s, st, "dedupe_key", err), err);
@@ -218,6 +221,29 @@ rf_status rf_store_inbound_event_find(rf_store *s, const char *connection_id, co
 	rf_db_bind_text(st, 1, connection_id);
 	rf_db_bind_text(st, 2, dedupe_key);
 	return rf_q_one_row(s, st, inbound_fill, out, a, "inbound event", err);
+}
+
+rf_status rf_store_inbound_event_get(rf_store *s, const char *id, rf_inbound_event *out, rf_arena *a, rf_err *err)
+{
+	return rf_q_get_one(s, "SELECT " INBOUND_COLS " FROM inbound_events e WHERE e.id = ?", id, inbound_fill, out, a,
+			    "inbound event", err);
+}
+
+rf_status rf_store_inbound_event_settle(rf_store *s, const rf_inbound_event *e, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s, "UPDATE inbound_events SET outcome = ?2, reason = ?3, object_id = ?4 WHERE id = ?1", err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, e->id);
+	rf_db_bind_text(st, 2, e->outcome);
+	rf_db_bind_text(st, 3, e->reason);
+	rf_db_bind_text(st, 4, e->object_id);
+	if (rf_q_done(s, st, NULL, err) != RF_OK)
+		return err->status;
+	if (rf_db_changes(s->db) == 0)
+		return rf_err_set(err, RF_ENOTFOUND, NULL, "no such inbound event %s", e->id);
+	return RF_OK;
 }
 
 rf_status rf_store_inbound_event_list(rf_store *s, const rf_inbound_event_filter *f, rf_inbound_event **items,

@@ -7,6 +7,7 @@
 
 #include "../core/clock.h"
 #include "../core/text.h"
+#include "crm.h"
 #include "mail.h"
 #include "views.h"
 
@@ -188,8 +189,12 @@ rf_status rf_svc_event_link(rf_svc *sv, const char *type, const rf_link *l, rf_e
 rf_status rf_svc_event_lead(rf_svc *sv, const char *type, const rf_lead *l, rf_err *err)
 {
 	/* The agent who brought it when there is one (its team parent sees it too), else the partner. */
-	return rf_svc_event(sv, type, l->program_id, l->id, l->agent_id ? l->agent_id : l->partner_id, rf_view_lead(l),
-			    NULL, err);
+	rf_event ev;
+	if (rf_svc_event(sv, type, l->program_id, l->id, l->agent_id ? l->agent_id : l->partner_id, rf_view_lead(l),
+			 &ev, err) != RF_OK)
+		return err->status;
+	/* A lead a partner brought in goes to the connected CRMs from the same event, so it is never lost. */
+	return rf_svc_crm_queue_lead(sv, &ev, l, err);
 }
 
 rf_status rf_svc_event_sale(rf_svc *sv, const rf_sale *x, rf_err *err)

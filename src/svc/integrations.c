@@ -13,21 +13,32 @@
 #include "../core/text.h"
 #include "../core/url.h"
 
-/* Credentials, settings and stages each system takes. The CRMs' lists are open (NULL) until refd talks to them. */
+/* Credentials, settings and stages each system takes. The CRMs take no settings of their own (open lists). */
 static const char *const paddle_credentials[] = {"webhook_secret", NULL};
 static const char *const paddle_required[] = {"webhook_secret", NULL};
 static const char *const paddle_settings[] = {"tolerance_seconds", NULL};
 static const char *const chargebee_credentials[] = {"username", "password", NULL};
 static const char *const chargebee_required[] = {"username", "password", NULL};
 static const char *const none[] = {NULL};
+/* HubSpot: the app's client secret signs its webhooks; a private app's access token lets refd call its API. */
+static const char *const hubspot_credentials[] = {"client_secret", "access_token", NULL};
+/* Pipedrive: the HTTP Basic credentials of its webhook, an API token for refd's calls, and the keys of the custom
+ * fields that carry the referral code and the click id (40 hexadecimal characters each, the company's own). */
+/* Salesforce: the organisation whose Outbound Messages are taken, a connected app's client id and secret (and a
+ * refresh token, else the client-credentials flow) for refd's calls, and the API names of the fields that carry the
+ * referral code and the click id (Referral_Code__c and Refd_Click__c when not given). */
+static const char *const salesforce_credentials[] = {
+    "organization_id", "client_id", "client_secret", "refresh_token", "code_field", "click_field", NULL};
+static const char *const pipedrive_credentials[] = {"username",   "password",    "api_token",
+						    "code_field", "click_field", NULL};
 
 const rf_integration_system rf_integration_systems[] = {
     {"paddle", "Paddle Billing", "billing", paddle_credentials, paddle_required, paddle_settings,
      "https://api.paddle.com"},
     {"chargebee", "Chargebee", "billing", chargebee_credentials, chargebee_required, none, NULL},
-    {"hubspot", "HubSpot", "crm", NULL, none, NULL, "https://api.hubapi.com"},
-    {"salesforce", "Salesforce", "crm", NULL, none, NULL, NULL},
-    {"pipedrive", "Pipedrive", "crm", NULL, none, NULL, "https://api.pipedrive.com"},
+    {"hubspot", "HubSpot", "crm", hubspot_credentials, none, NULL, "https://api.hubapi.com"},
+    {"salesforce", "Salesforce", "crm", salesforce_credentials, none, NULL, NULL},
+    {"pipedrive", "Pipedrive", "crm", pipedrive_credentials, none, NULL, "https://api.pipedrive.com"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

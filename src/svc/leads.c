@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Attribution of a lead: the chains of clicks of a click id and of the visitor's cookie, a code's partner, an explicit
  * choice, handed to core/attribution.c's rules, and the credited record turned into partner and agent. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/attribution.h"
 #include "../core/clock.h"
 #include "../core/code.h"
 #include "../core/text.h"
+#include "events.h"
 #include "leads.h"
+#include "ledger.h"
+#include "rollups.h"
 
 /* The longest chain of clicks read for one attribution. */
 #define CHAIN_MAX 20
@@ -129,4 +133,71 @@ rf_status rf_svc_lead_attribute_coupon(rf_svc *sv, const rf_program *prog, const
 						 err) != RF_OK)
 		return err->status;
 	return RF_OK;
+}
+
+rf_status rf_svc_lead_move(rf_svc *sv, rf_lead *l, const char *status, const char *reason, rf_err *err)
+{
+	int64_t now = rf_clock_now_ms();
+	bool reached = false;
+	bool counts = strcmp(status, "qualified") == 0 || strcmp(status, "converted") == 0;
+	if (counts && rf_svc_lead_reached(sv, l, &reached, err) != RF_OK)
+		return err->status;
+	rf_lead_event ev = {l->status, (char *)status, (char *)sv->actor, (char *)reason, now};
+	l->status = (char *)status;
+	l->status_at = l->updated_at = now;
+	if (strcmp(status, "converted") == 0)
+		l->converted_at = now;
+	if (rf_store_lead_update(sv->store, l, err) != RF_OK ||
+	    rf_store_lead_event_add(sv->store, l->id, &ev, err) != RF_OK)
+		return err->status;
+	if (counts && !reached && rf_svc_rollup_lead(sv, l, RF_M_QUALIFIED, now, err) != RF_OK)
+		return err->status;
+	if (strcmp(status, "converted") == 0 &&
+	    rf_svc_rollup_lead(sv, l, RF_M_CUSTOMERS, l->converted_at, err) != RF_OK)
+		return err->status;
+	if (counts) {
+		/* Per qualified lead: paid once, in the same transaction as the move. */
+		rf_program prog;
+		if (rf_store_program_get(sv->store, l->program_id, &prog, sv->a, err) != RF_OK)
+			return err->status;
+		rf_ledger L = {.sv = sv, .prog = &prog, .actor = sv->actor};
+		if (rf_ledger_lead(&L, l, now, err) != RF_OK)
+			return err->status;
+	}
+	char action[48];
+	snprintf(action, sizeof action, "lead.%s", status);
+	if (rf_svc_audit(sv, action, l->id, NULL, err) != RF_OK)
+		return err->status;
+	return rf_svc_event_lead(sv, strcmp(status, "converted") == 0 ? "lead.converted" : "lead.status_changed", l,
+				 err);
+}
+
+rf_status rf_svc_lead_create(rf_svc *sv, const rf_program *prog, rf_lead *l, const char *code, const char *click,
+			     rf_err *err)
+{
+	rf_lead keep = *l;
+	rf_status rc = rf_svc_lead_attribute(sv, prog, NULL, "partner_id", code, click, NULL, l, err);
+	if (rc == RF_EINVAL && (strcmp(err->field, "code") == 0 || strcmp(err->field, "click_id") == 0)) {
+		/* A code or click id refd does not know: the lead comes in without it rather than not at all. */
+		memset(err, 0, sizeof *err);
+		*l = keep;
+		rc = rf_svc_lead_attribute(sv, prog, NULL, "partner_id", NULL, NULL, NULL, l, err);
+	}
+	if (rc != RF_OK)
+		return err->status;
+	int64_t now = rf_clock_now_ms();
+	l->id = rf_id_new_arena(sv->a, "lead");
+	if (!l->source)
+		l->source = l->partner_id ? "partner" : "direct";
+	l->status = "new";
+	if (!l->metadata)
+		l->metadata = "{}";
+	l->created_at = l->updated_at = l->status_at = now;
+	rf_lead_event ev = {NULL, "new", (char *)sv->actor, NULL, now};
+	if (rf_store_lead_insert(sv->store, l, err) != RF_OK ||
+	    rf_store_lead_event_add(sv->store, l->id, &ev, err) != RF_OK ||
+	    rf_svc_rollup_lead(sv, l, RF_M_LEADS, now, err) != RF_OK ||
+	    rf_svc_audit(sv, "lead.create", l->id, NULL, err) != RF_OK)
+		return err->status;
+	return rf_svc_event_lead(sv, "lead.created", l, err);
 }

@@ -20,4 +20,15 @@ rf_status rf_svc_lead_attribute_coupon(rf_svc *sv, const rf_program *prog, const
  * partner); RF_EINVAL naming field when it is not an active partner of the lead's program. */
 rf_status rf_svc_lead_credit(rf_svc *sv, rf_lead *l, const char *credited, const char *field, rf_err *err);
 
+/* Moves l to status inside the open transaction, with its history entry, the reports' counts, the commission per
+ * qualified lead (once), the audit entry and the event (lead.converted or lead.status_changed); l is changed in
+ * place. */
+rf_status rf_svc_lead_move(rf_svc *sv, rf_lead *l, const char *status, const char *reason, rf_err *err);
+
+/* Creates lead l (its program, contact details, created_by set by the caller) attributed by the rules of
+ * rf_svc_lead_attribute from code and click (a code or click refd does not know is left out rather than losing the
+ * lead), with its history, counts, audit entry and lead.created event. */
+rf_status rf_svc_lead_create(rf_svc *sv, const rf_program *prog, rf_lead *l, const char *code, const char *click,
+			     rf_err *err);
+
 #endif

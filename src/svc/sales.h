@@ -24,7 +24,7 @@ typedef struct {
 	 * the lead's code, click or cookie but not above a person's explicit choice. */
 	const char *coupons[RF_SALE_COUPONS];
 	size_t n_coupons;
-	const char *source;          /* api | stripe | paddle | chargebee */
+	const char *source;          /* api | stripe | paddle | chargebee | hubspot | pipedrive | salesforce */
 	const char *source_event_id; /* the source system's event, for the commission's explanation; NULL for none */
 } rf_sale_input;
 

@@ -35,7 +35,12 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/openapi.json"),
           # Stripe does not hold refd credentials: the Stripe-Signature header authenticates its events.
           ("POST", "/api/v1/integrations/stripe/webhook"),
           # Nor do Paddle (the Paddle-Signature header) and Chargebee (the connection's Basic authentication).
-          ("POST", "/api/v1/integrations/paddle/webhook"), ("POST", "/api/v1/integrations/chargebee/webhook")}
+          ("POST", "/api/v1/integrations/paddle/webhook"), ("POST", "/api/v1/integrations/chargebee/webhook"),
+          # Nor do the CRMs: HubSpot's X-HubSpot-Signature-v3 authenticates its batches, the Basic credentials set
+          # on Pipedrive's webhook its events.
+          ("POST", "/api/v1/integrations/hubspot/webhook"), ("POST", "/api/v1/integrations/pipedrive/webhook"),
+          # Salesforce's Outbound Messages are checked by their OrganizationId.
+          ("POST", "/api/v1/integrations/salesforce/webhook")}
 
 _doc = {}
 
@@ -352,6 +357,12 @@ NOT_PROBED = {
     # The same for Paddle's and Chargebee's events, checked after the signature or the Basic authentication.
     ("POST", "/api/v1/integrations/paddle/webhook"),
     ("POST", "/api/v1/integrations/chargebee/webhook"),
+    # HubSpot's batch is an array taken as HubSpot sends it, behind its connection and signature in the same way;
+    # Pipedrive's event behind its connection and Basic credentials.
+    ("POST", "/api/v1/integrations/hubspot/webhook"),
+    ("POST", "/api/v1/integrations/pipedrive/webhook"),
+    # Salesforce's SOAP message is XML, behind its connection and organisation.
+    ("POST", "/api/v1/integrations/salesforce/webhook"),
 }
 
 # Object members whose own members the generic probe does not try one by one (as with money), and why.
@@ -1150,6 +1161,59 @@ def test_answers_fit_the_document(srv):
     assert [e["status_code"] for e in log["data"]] == [403, 400], log
     call("GET", conns + "/%s/events?outcome=maybe" % made["id"], 400, key=admin)
     call("GET", conns + "/conn_none/events", 404, key=admin)
+    # HubSpot: a batch signed with the app's client secret over method, URL, body and timestamp (milliseconds).
+    call("PATCH", conns + "/" + crm["id"], 200, key=admin, body={"credentials": {"client_secret": "cs-docs"}})
+    hs_hook = crm["webhook_url"][crm["webhook_url"].index("/api/"):]
+
+    def hubspot(batch, status, secret="cs-docs"):
+        raw = json.dumps(batch)
+        ts = str(int(time.time() * 1000))
+        mac = hmac.new(secret.encode(), ("POST" + crm["webhook_url"] + raw + ts).encode(), hashlib.sha256).digest()
+        return call("POST", hs_hook, status, raw=raw,
+                    headers={"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": ts,
+                             "X-HubSpot-Signature-v3": base64.b64encode(mac).decode()})
+    hs = [{"objectId": 51, "eventId": 7, "subscriptionId": 1, "portalId": 2, "occurredAt": 1767225600000,
+           "subscriptionType": "contact.creation"},
+          {"objectId": 51, "eventId": 8, "subscriptionId": 3, "portalId": 2, "occurredAt": 1767225600000,
+           "subscriptionType": "contact.privacyDeletion"}]
+    got = hubspot(hs, 200)
+    assert [e["outcome"] for e in got["events"]] == ["processed", "ignored"], got
+    assert [e["outcome"] for e in hubspot(hs[:1], 200)["events"]] == ["duplicate"]
+    hubspot(hs, 401, secret="cs-other")
+    hubspot([], 400)
+    call("POST", "/api/v1/integrations/hubspot/webhook?connection=conn_none", 404, raw="[]",
+         headers={"Content-Type": "application/json"})
+    # Pipedrive: an event with the webhook's Basic credentials.
+    pd = call("POST", conns, 201, key=admin, body={"program_id": prog["id"], "system": "pipedrive",
+                                                   "credentials": {"username": "u", "password": "p-docs"}})
+    pd_hook = pd["webhook_url"][pd["webhook_url"].index("/api/"):]
+    person = {"meta": {"id": "pd-docs-1", "action": "create", "entity": "person", "entity_id": "7"},
+              "data": {"id": 7, "name": "Docs", "emails": [{"value": "docs@pd.example", "primary": True}]},
+              "previous": None}
+    auth = {"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(b"u:p-docs").decode()}
+    got = call("POST", pd_hook, 200, raw=json.dumps(person), headers=auth)
+    assert got["events"][0]["outcome"] == "processed" and got["events"][0]["object_id"].startswith("lead_"), got
+    call("POST", pd_hook, 401, raw=json.dumps(person), headers={"Content-Type": "application/json"})
+    call("POST", pd_hook, 400, raw="[]", headers=auth)
+    call("DELETE", conns + "/" + pd["id"], 200, key=admin)
+    # Salesforce: an Outbound Message of the connection's organisation, acknowledged.
+    sf = call("POST", conns, 201, key=admin, body={"program_id": prog["id"], "system": "salesforce",
+                                                   "credentials": {"organization_id": "00D5g000004XyZ1"}})
+    sf_hook = sf["webhook_url"][sf["webhook_url"].index("/api/"):]
+    soap = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
+            'envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns='
+            '"http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D5g000004XyZ1EAK</OrganizationId>'
+            '<Notification><Id>04l5g00000DocsAAA</Id><sObject xsi:type="sf:Lead" xmlns:sf="urn:sobject.enterprise.'
+            'soap.sforce.com"><sf:Id>00Q5g00000DocsAAA</sf:Id><sf:Email>sf@docs.example</sf:Email></sObject>'
+            '</Notification></notifications></soapenv:Body></soapenv:Envelope>')
+    xml = {"Content-Type": "text/xml; charset=utf-8"}
+    call("POST", sf_hook, 200, raw=soap, headers=xml)
+    call("POST", sf_hook, 403, raw=soap.replace("00D5g000004XyZ1EAK", "00D5g000004OtHrEAK"), headers=xml)
+    call("POST", sf_hook, 400, raw="<a/>", headers=xml)
+    call("DELETE", conns + "/" + sf["id"], 200, key=admin)
+    call("GET", conns + "/%s/deliveries?limit=5" % crm["id"], 200, key=admin)
+    call("GET", conns + "/%s/deliveries?status=sent" % crm["id"], 400, key=admin)
+    call("GET", conns + "/conn_none/deliveries", 404, key=admin)
     gone = call("DELETE", conns + "/" + crm["id"], 200, key=admin)
     assert gone["deleted"] is True, gone
     call("DELETE", conns + "/" + crm["id"], 404, key=admin)

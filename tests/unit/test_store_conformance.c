@@ -4078,8 +4078,8 @@ static void fill_world(ctx *c, world *w)
 }
 
 typedef struct {
-	char names[40][32];
-	int64_t rows[40];
+	char names[64][32];
+	int64_t rows[64];
 	int n;
 } copy_log;
 
@@ -4091,7 +4091,7 @@ static void on_copied(const char *table, int64_t rows, void *arg)
 			l->rows[i] = rows;
 			return;
 		}
-	if (l->n < 40) {
+	if (l->n < 64) {
 		snprintf(l->names[l->n], sizeof l->names[0], "%s", table);
 		l->rows[l->n++] = rows;
 	}
@@ -4169,7 +4169,7 @@ CASE(copy_there_and_back)
 	rf_store *there = new_store(c, there_kind, true);
 	copy_log log = {0};
 	OK(rf_store_copy(c->s, there, on_copied, &log, E));
-	assert_int_equal(log.n, 38);
+	assert_int_equal(log.n, 41);
 	for (int i = 0; i < log.n; i++)
 		if (log.rows[i] <= 0)
 			fail_msg("the world has no rows in %s", log.names[i]);
@@ -4177,7 +4177,7 @@ CASE(copy_there_and_back)
 	OK(rf_store_copy_verify(c->s, there, &chk, &c->a, E));
 	if (chk.mismatch)
 		fail_msg("copy into %s: %s", rf_store_backend(there), chk.mismatch);
-	assert_int_equal(chk.tables, 38);
+	assert_int_equal(chk.tables, 41);
 	assert_true(chk.rows > 60);
 	assert_int_equal(chk.partners, 2);
 	same_world(c, c->s, there, &w);
@@ -4938,6 +4938,26 @@ CASE(inbound_event_log)
 	assert_int_equal(got.occurred_at, T0 - 4);
 	assert_int_equal(got.received_at, T0 + 1);
 	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_find(c->s, other.id, "evt_a", &got, &c->a, E));
+	assert_null(got.payload);
+	/* What the system sent is kept, found by id, and the outcome of the work after the answer settled on it. */
+	rf_inbound_event later = inbound_of(c, &k, "evt_later", "processed", T0 + 3);
+	later.payload = "{\"objectId\":\"51\"}";
+	later.object_id = NULL;
+	OK(rf_store_inbound_event_insert(c->s, &later, E));
+	later.outcome = "ignored";
+	later.reason = "the record is no more";
+	later.object_id = "lead_1";
+	OK(rf_store_inbound_event_settle(c->s, &later, E));
+	OK(rf_store_inbound_event_get(c->s, later.id, &got, &c->a, E));
+	SAME(got.payload, "{\"objectId\":\"51\"}");
+	SAME(got.outcome, "ignored");
+	SAME(got.reason, "the record is no more");
+	SAME(got.object_id, "lead_1");
+	SAME(got.dedupe_key, "evt_later");
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_get(c->s, "ibe_none", &got, &c->a, E));
+	rf_inbound_event ghost = later;
+	ghost.id = "ibe_none";
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_settle(c->s, &ghost, E));
 	/* One event per key and connection; duplicates and refusals have none, as many as come. */
 	rf_inbound_event twice = inbound_of(c, &k, "evt_a", "processed", T0 + 2);
 	FAILS(raced(c), "dedupe_key", rf_store_inbound_event_insert(c->s, &twice, E));
@@ -4961,7 +4981,7 @@ CASE(inbound_event_log)
 	assert_true(more);
 	f.page.starting_after = ids[2];
 	OK(rf_store_inbound_event_list(c->s, &f, &items, &n, &more, &c->a, E));
-	SAME(IDS(items, n, id), join(c, 3, ids[1], ids[0], a.id));
+	SAME(IDS(items, n, id), join(c, 4, ids[1], ids[0], later.id, a.id));
 	assert_false(more);
 	f.page.starting_after = NULL;
 	f.outcome = "refused";
@@ -4974,10 +4994,10 @@ CASE(inbound_event_log)
 	f.outcome = NULL;
 	f.page.limit = 100;
 	OK(rf_store_inbound_event_list(c->s, &f, &items, &n, &more, &c->a, E));
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	OK(rf_store_inbound_event_trim(c->s, k.id, "refused", 10, E));
 	OK(rf_store_inbound_event_list(c->s, &f, &items, &n, &more, &c->a, E));
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 }
 
 CASE(external_objects)
