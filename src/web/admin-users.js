@@ -17,30 +17,13 @@ import {
   pagedTable,
   partnerLink,
   partnerPicker,
+  secretBox,
   section,
   select,
   val,
 } from './admin-ui.js';
 
 const ROLES = ['admin', 'owner', 'manager', 'partner'];
-
-// A secret shown once, with a button that copies it.
-function secretBox(id, label, secret, note) {
-  const out = el('input', { type: 'text', readonly: true, value: secret, id: `${id}-value`, class: 'secret', 'aria-describedby': `${id}-note` });
-  const copy = el('button', { type: 'button', class: 'secondary' }, 'Copy');
-  copy.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(secret);
-      announce('Copied.');
-    } catch {
-      out.select();
-      announce('Select and copy it by hand.');
-    }
-  });
-  const box = el('div', { class: 'secret-box', id, role: 'group', 'aria-label': label }, el('label', { for: `${id}-value` }, label), el('div', { class: 'row' }, out, copy), el('p', { class: 'warning', id: `${id}-note` }, note));
-  setTimeout(() => out.focus(), 0);
-  return box;
-}
 
 function roleFields(prefix) {
   const role = select('role', ROLES.map((r) => [r, r]), 'admin', { id: `${prefix}-role` });
