@@ -5,8 +5,9 @@
 // tests/fixtures/paddle/sign.js is posted to that URL and shows in the events list as processed, a tampered copy as
 // refused with its reason, and the list pages; a CRM is connected with a credential and a stage map, whose invalid
 // status is refused next to the editor and then corrected; a connection is disabled (what Paddle sends is then
-// refused), enabled, and deleted after a cancelled confirmation; a link's coupon is set, refused with its reason,
-// and cleared. Against refd with its demo data and a second program, on SQLite or (REFD_TEST_DB=postgres) PostgreSQL.
+// refused), enabled, given a new secret and tolerance, and deleted after a cancelled confirmation; a link's coupon
+// is set, refused with its reason, and cleared. Against refd with its demo data and a second program, on SQLite or
+// (REFD_TEST_DB=postgres) PostgreSQL.
 // Run with `sh tests/browser/run.sh` or `node --test tests/browser/integrations.test.mjs`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -339,6 +340,25 @@ test('a connection is disabled (what Paddle sends is refused), enabled again, an
   await liveText(/Paddle Billing enabled/);
   await page.waitForFunction(() => document.querySelector('#conn-toggle')?.textContent === 'Disable');
   assert.equal((await pageApi('GET', `/api/v1/integrations/${conn.paddle}`)).body.status, 'enabled');
+
+  // New credentials and settings: a tolerance out of range is refused next to its field; then a new secret and
+  // 30 seconds, after which the old secret is refused and an event signed 20 seconds ago with the new one is taken.
+  await page.click('main details summary:text("Settings and credentials")');
+  await page.fill('#conn-edit input[name="settings.tolerance_seconds"]', '0');
+  await page.click('#conn-edit button[type=submit]');
+  assert.match(await errorOf('#conn-edit input[name="settings.tolerance_seconds"]'), /from 1 to 3600/);
+  await page.fill('#conn-edit input[name="settings.tolerance_seconds"]', '30');
+  await page.fill('#conn-edit input[name="credentials.webhook_secret"]', `${SECRET}_rotated`);
+  await page.click('#conn-edit button[type=submit]');
+  await liveText(/Paddle Billing saved/);
+  const saved = (await pageApi('GET', `/api/v1/integrations/${conn.paddle}`)).body;
+  assert.deepEqual(saved.settings, { tolerance_seconds: 30 });
+  assert.deepEqual(saved.credential_keys, ['webhook_secret']);
+  const sub = join(ROOT, 'tests', 'fixtures', 'paddle', '02_subscription_created.json');
+  const earlier = Math.floor(Date.now() / 1000) - 20;
+  assert.equal((await postPaddle(conn.url, readFileSync(sub), sign(sub, earlier))).status, 400);
+  const taken = await postPaddle(conn.url, readFileSync(sub), sign(sub, earlier, `${SECRET}_rotated`));
+  assert.equal(taken.status, 200, JSON.stringify(taken.body));
 
   // Delete: cancelled first (nothing happens), then confirmed.
   await page.click('#conn-delete');
