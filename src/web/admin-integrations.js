@@ -74,7 +74,7 @@ export async function render(ctx) {
           { label: 'Name', render: (c) => c.name || '' },
           { label: 'Status', render: (c) => badge(c.status) },
           { label: 'Created', render: (c) => fmtDateTime(c.created_at) },
-          { label: 'Last event', render: (c) => (c.last_event_at ? fmtDateTime(c.last_event_at) : el('span', { class: 'muted' }, 'none yet')) },
+          { label: 'Last event taken', render: (c) => (c.last_event_at ? fmtDateTime(c.last_event_at) : el('span', { class: 'muted' }, 'none yet')) },
         ],
       }),
     );
@@ -424,7 +424,7 @@ async function connectionPage(ctx, id) {
       ['Credentials', c.credential_keys.length ? el('span', {}, c.credential_keys.join(', '), el('span', { class: 'muted' }, ' (sealed; shown only when connected)')) : 'none'],
       sys.kind === 'crm' ? [`${sys.title} API`, c.base_url || '—'] : null,
       ['Created', fmtDateTime(c.created_at)],
-      ['Last event', c.last_event_at ? fmtDateTime(c.last_event_at) : 'none yet'],
+      ['Last event taken', c.last_event_at ? fmtDateTime(c.last_event_at) : 'none yet'],
       ['Id', el('code', {}, c.id)],
     ]),
     webhookBox(c),
