@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Links and codes: the list (by partner, campaign, archived or not), a new link for a partner, archiving, the
-// link's URL to copy and its QR code.
+// link's URL to copy and its QR code, and the coupon (a billing system's discount code) that credits its partner.
 import qrcode from './vendor/qrcode.mjs';
 import { api, el } from './api.js';
 import {
@@ -13,6 +13,7 @@ import {
   go,
   infoDialog,
   input,
+  nextId,
   pageHeader,
   pagedTable,
   partnerLink,
@@ -52,6 +53,7 @@ export async function render(ctx) {
           { label: 'Link', render: (l) => urlCell(l) },
           { label: 'Destination', render: (l) => el('span', { class: 'break' }, l.destination_url) },
           { label: 'Campaign', render: (l) => l.campaign || '' },
+          { label: 'Coupon', render: (l) => couponCell(l) },
           { label: 'Created', render: (l) => fmtDate(l.created_at) },
           { label: 'Status', render: (l) => archiveButton(l) },
         ],
@@ -88,6 +90,56 @@ function urlCell(l) {
   return el('span', { class: 'url-cell' }, el('a', { href: l.url, class: 'break', target: '_blank', rel: 'noopener' }, l.url), ' ', copy, ' ', qr);
 }
 
+// The link's coupon with a button that sets, changes or clears it.
+function couponCell(l) {
+  const b = el('button', { type: 'button', class: 'link', 'data-coupon-of': l.id, 'aria-label': `${l.coupon ? 'Change' : 'Set'} the coupon of ${l.code}` }, l.coupon ? 'Change' : 'Set');
+  b.addEventListener('click', async () => {
+    const saved = await couponDialog(l);
+    if (!saved) return;
+    announce(saved.coupon ? `Link ${saved.code} now carries the coupon ${saved.coupon}.` : `Link ${saved.code} has no coupon now.`);
+    go(location.hash);
+  });
+  return el('span', { class: 'coupon-cell' }, l.coupon ? el('code', { class: 'coupon' }, l.coupon) : el('span', { class: 'muted' }, 'none'), ' ', b);
+}
+
+// A dialog with the coupon's field: saved through the API, whose error stays next to the field; resolves with the
+// saved link, or null when cancelled.
+function couponDialog(l) {
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const titleId = nextId('dlg');
+    let saved = null;
+    const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const f = form(
+      {
+        id: 'link-coupon',
+        label: `Coupon of ${l.code}`,
+        submit: 'Save coupon',
+        cls: 'form',
+        onSubmit: async (fm) => {
+          saved = await api('PATCH', `/api/v1/links/${l.id}`, { coupon: val(fm, 'coupon') });
+          d.close();
+        },
+      },
+      el('h2', { id: titleId }, `Coupon of ${l.code}`),
+      field('Coupon code', input('coupon', { value: l.coupon || '', maxlength: '64', autocomplete: 'off', spellcheck: 'false' }), {
+        hint: "The discount code customers type at checkout in Stripe, Paddle or Chargebee; a sale that used it credits this link's partner. Empty removes it.",
+      }),
+    );
+    f.querySelector('.actions').append(cancel);
+    const d = el('dialog', { 'aria-labelledby': titleId, class: 'dialog' }, f);
+    cancel.addEventListener('click', () => d.close());
+    d.addEventListener('close', () => {
+      d.remove();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(saved);
+    });
+    document.body.append(d);
+    d.showModal();
+    d.querySelector('input').focus();
+  });
+}
+
 function archiveButton(l) {
   const b = el('button', { type: 'button', class: 'secondary small', 'data-link': l.id }, l.archived ? 'Restore' : 'Archive');
   b.addEventListener('click', async () => {
@@ -120,6 +172,7 @@ function newLinkForm(partnerId) {
           code: val(fm, 'code') || undefined,
           campaign: val(fm, 'campaign'),
         };
+        if (val(fm, 'coupon')) body.coupon = val(fm, 'coupon');
         for (const k of ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content']) if (val(fm, k)) body[k] = val(fm, k);
         if (!body.partner_id) delete body.partner_id;
         const l = await api('POST', '/api/v1/links', body);
@@ -134,6 +187,7 @@ function newLinkForm(partnerId) {
       field('Destination URL', input('destination_url', { type: 'url', required: true, placeholder: 'https://' })),
       field('Code', input('code', { maxlength: '64', autocomplete: 'off' }), { hint: 'Letters, digits, - and _; empty for a random one.' }),
       field('Campaign', input('campaign', { maxlength: '100' })),
+      field('Coupon', input('coupon', { maxlength: '64', autocomplete: 'off', spellcheck: 'false' }), { hint: "Optional: a billing system's discount code that credits this partner." }),
     ),
     el(
       'details',

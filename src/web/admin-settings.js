@@ -90,6 +90,7 @@ export async function render(ctx) {
         ['Tracking script', el('code', { class: 'break' }, `<script src="${origin}/t.js" async></script>`)],
         ['Partner portal', link('/portal', `${origin}/portal`)],
         ['Stripe webhook', el('code', { class: 'break' }, `${origin}/api/v1/integrations/stripe/webhook`)],
+        ['Other systems', link('#integrations', 'Paddle, Chargebee and CRMs: connections, webhook URLs and the events they sent')],
         ['Programs', link('#programs', 'Program settings, payout schedule and partner sign-up')],
         ['People', link('#users', 'Users and API keys')],
       ]),

@@ -464,6 +464,38 @@ export function infoDialog(title, ...content) {
   });
 }
 
+// A secret shown once, with a button that copies it.
+export function secretBox(id, label, secret, note) {
+  const out = el('input', { type: 'text', readonly: true, value: secret, id: `${id}-value`, class: 'secret', 'aria-describedby': `${id}-note` });
+  const copy = el('button', { type: 'button', class: 'secondary' }, 'Copy');
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      announce('Copied.');
+    } catch {
+      out.select();
+      announce('Select and copy it by hand.');
+    }
+  });
+  const box = el('div', { class: 'secret-box', id, role: 'group', 'aria-label': label }, el('label', { for: `${id}-value` }, label), el('div', { class: 'row' }, out, copy), el('p', { class: 'warning', id: `${id}-note` }, note));
+  setTimeout(() => out.focus(), 0);
+  return box;
+}
+
+// A button that copies text to the clipboard and says so; where the clipboard is refused, it says what to copy.
+export function copyButton(text, label, attrs = {}) {
+  const b = el('button', { type: 'button', class: 'secondary small', 'aria-label': label, ...attrs }, 'Copy');
+  b.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      announce(`Copied ${text}.`);
+    } catch {
+      announce(`Copy it by hand: ${text}`);
+    }
+  });
+  return b;
+}
+
 // ---- long actions ----
 
 // Runs fn while region shows it is busy (aria-busy and a visible message) and button is disabled; announces the
@@ -653,24 +685,6 @@ export function partnerPicker({ name, label, kind, programId, value = null, hint
   wrap.input = box;
   wrap.hidden_ = hidden;
   return wrap;
-}
-
-// A secret shown once, with a button that copies it.
-export function secretBox(id, label, secret, note) {
-  const out = el('input', { type: 'text', readonly: true, value: secret, id: `${id}-value`, class: 'secret', 'aria-describedby': `${id}-note` });
-  const copy = el('button', { type: 'button', class: 'secondary' }, 'Copy');
-  copy.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(secret);
-      announce('Copied.');
-    } catch {
-      out.select();
-      announce('Select and copy it by hand.');
-    }
-  });
-  const box = el('div', { class: 'secret-box', id, role: 'group', 'aria-label': label }, el('label', { for: `${id}-value` }, label), el('div', { class: 'row' }, out, copy), el('p', { class: 'warning', id: `${id}-note` }, note));
-  setTimeout(() => out.focus(), 0);
-  return box;
 }
 
 // A section with a heading, for the parts of a screen.

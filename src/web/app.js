@@ -13,6 +13,7 @@ import * as sales from './admin-sales.js';
 import * as commissions from './admin-commissions.js';
 import * as payouts from './admin-payouts.js';
 import * as fx from './admin-fx.js';
+import * as integrations from './admin-integrations.js';
 import * as users from './admin-users.js';
 import * as webhooks from './admin-webhooks.js';
 import * as settings from './admin-settings.js';
@@ -36,6 +37,7 @@ const routes = {
   commissions: { title: 'Commissions', render: commissions.render },
   payouts: { title: 'Payouts', render: payouts.render },
   fx: { title: 'FX rates', render: fx.render },
+  integrations: { title: 'Integrations', render: integrations.render },
   users: { title: 'Users & keys', render: users.render },
   webhooks: { title: 'Webhooks', render: webhooks.render },
   mail: { title: 'Email', render: mail.render },
