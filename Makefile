@@ -119,7 +119,7 @@ CORE_SRC := $(wildcard src/core/*.c)
 $(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs libsodium)
+		-o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs libsodium jansson)
 
 fuzz: $(FUZZ_TARGETS)
 
