@@ -84,6 +84,11 @@ def norm(expr):
     return re.sub(r"[()\s]", "", e)
 
 
+# Migration numbers that work on another branch holds until it is merged (its file then fills the gap, and the
+# number leaves this list): 0016 is the mail work's.
+RESERVED_VERSIONS = {16}
+
+
 def migrations():
     """[(version, name, path, is_postgres_variant)] in version order, and the problems in the numbering."""
     problems = []
@@ -101,10 +106,14 @@ def migrations():
             problems.append("migration %04d is %s here and %s in postgres/" % (v, shared[v][0], pg[v][0]))
         name, path = pg.get(v) or shared[v]
         out.append((v, name, path, v in pg))
-    for i, (v, _, _, _) in enumerate(out):
-        if v != i + 1:
-            problems.append("migration versions skip from %d to %d" % (i, v))
+    expected = 1
+    for v, _, _, _ in out:
+        while expected in RESERVED_VERSIONS and expected != v:
+            expected += 1
+        if v != expected:
+            problems.append("migration versions skip from %d to %d" % (expected - 1, v))
             break
+        expected += 1
     return out, problems, shared
 
 

@@ -9,14 +9,15 @@
 #include "../core/dbuf.h"
 #include "../http/json.h"
 #include "../http/router.h"
+#include "../svc/events.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
+#include "../svc/partners.h"
 #include "../svc/payouts.h"
-#include "../svc/events.h"
-#include "../svc/views.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
 #include "../svc/sales.h"
+#include "../svc/views.h"
 
 /* Records an audit entry for the caller; detail is JSON object text or NULL. Failures are returned. */
 rf_status rf_api_audit(rf_ctx *c, const char *action, const char *object_id, const char *detail, rf_err *err);
@@ -45,12 +46,6 @@ void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *dispositi
 
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
-
-/* JSON views of stored objects. */
-/* A partner with its recruitment link: recruitment_url (public URL + /portal?recruiter=CODE) only while the partner
- * is active, null otherwise; its recruitment_code always. */
-/* Gives a new partner its recruitment code, in the request's arena. */
-rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err);
 
 /* system.c */
 void rf_api_healthz(rf_ctx *c);

@@ -124,6 +124,15 @@ rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_
  * none. */
 rf_status rf_store_partner_by_recruitment_code(rf_store *s, const char *code, rf_partner *out, rf_arena *a,
 					       rf_err *err);
+/* The partner of the program with this email (normalised); RF_ENOTFOUND when none. */
+rf_status rf_store_partner_by_email(rf_store *s, const char *program_id, const char *email, rf_partner *out,
+				    rf_arena *a, rf_err *err);
+/* The ids partners had in another referral tool, by program (imports): put records ref for partner_id (RF_ECONFLICT
+ * on "ref" when the program has it already); get gives the partner (*partner_id in the arena) or RF_ENOTFOUND. */
+rf_status rf_store_partner_ref_put(rf_store *s, const char *program_id, const char *ref, const char *partner_id,
+				   int64_t at, rf_err *err);
+rf_status rf_store_partner_ref_get(rf_store *s, const char *program_id, const char *ref, char **partner_id, rf_arena *a,
+				   rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err);

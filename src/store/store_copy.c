@@ -48,6 +48,7 @@ static const char *const tables[] = {
     "webhook_endpoints",
     "deliveries",
     "delivery_attempts",
+    "partner_refs",
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 

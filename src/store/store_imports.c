@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the imports need of the store: a partner found by its email in a program, and the ids partners had in the
+ * referral tool a business leaves (partner_refs). */
+#include <string.h>
+
+#include "store_internal.h"
+
+rf_status rf_store_partner_ref_put(rf_store *s, const char *program_id, const char *ref, const char *partner_id,
+				   int64_t at, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s, "INSERT INTO partner_refs (program_id, ref, partner_id, created_at) VALUES (?, ?, ?, ?)", err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, ref);
+	rf_db_bind_text(st, 3, partner_id);
+	rf_db_bind_int(st, 4, at);
+	/* The caller looked the ref up first: where transactions write at once, another import may have taken it
+	 * meanwhile, and the transaction runs again to find it. */
+	return rf_q_raced(s, rf_q_done(s, st, "ref", err), err);
+}
+
+rf_status rf_store_partner_ref_get(rf_store *s, const char *program_id, const char *ref, char **partner_id, rf_arena *a,
+				   rf_err *err)
+{
+	*partner_id = NULL;
+	rf_db_stmt *st = rf_q_prep(s, "SELECT partner_id FROM partner_refs WHERE program_id = ? AND ref = ?", err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, ref);
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW)
+		*partner_id = rf_q_text(st, 0, a);
+	rf_db_reset(st);
+	if (rc == RF_DB_ROW)
+		return *partner_id ? RF_OK : rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	if (rc == RF_DB_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "ref", "no partner has the ref %s", ref);
+	return rf_q_fail(s, err, "reading a partner ref");
+}
