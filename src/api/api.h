@@ -124,6 +124,9 @@ void rf_api_sales_create(rf_ctx *c);
 void rf_api_sales_get(rf_ctx *c);
 void rf_api_refunds_create(rf_ctx *c);
 
+/* imports.c */
+void rf_api_imports_create(rf_ctx *c);
+
 /* events.c */
 void rf_api_events_list(rf_ctx *c);
 void rf_api_events_get(rf_ctx *c);

@@ -30,6 +30,7 @@ static const char *const q_summary[] = {"program_id", "from", "to", "format", NU
 static const char *const q_breakdown[] = {"program_id", "from", "to", "group_by", "sort", "limit", "format", NULL};
 static const char *const q_program[] = {"program_id", NULL};
 static const char *const q_fx[] = {"base", "quote", "limit", NULL};
+static const char *const q_imports[] = {"type", "program_id", "dry_run", "map", "mapping", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
 
@@ -105,6 +106,9 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/partners/{id}/hold-payouts", rf_api_partners_hold_payouts, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
     {"POST", "/api/v1/partners/{id}/release-payouts", rf_api_partners_release_payouts, RF_AUTH_ADMIN, RF_ROUTE_BODY,
      NULL},
+
+    {"POST", "/api/v1/imports", rf_api_imports_create, RF_AUTH_ADMIN,
+     RF_ROUTE_BODY | RF_ROUTE_NO_TX | RF_ROUTE_LARGE_BODY, q_imports},
 
     {"GET", "/api/v1/events", rf_api_events_list, RF_AUTH_ANY, 0, q_events},
     {"GET", "/api/v1/events/{id}", rf_api_events_get, RF_AUTH_ANY, 0, NULL},

@@ -534,10 +534,16 @@ static int on_headers_complete(http_parser *p)
 
 	bool chunked = (p->flags & F_CHUNKED) != 0;
 	bool has_length = p->content_length != ULLONG_MAX && p->content_length > 0;
-	if (has_length && p->content_length > w->cfg->max_body)
+	r->max_body = w->cfg->body_limit ? w->cfg->body_limit(r, w->ctx) : 0;
+	if (!r->max_body)
+		r->max_body = w->cfg->max_body;
+	if (has_length && p->content_length > r->max_body)
 		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
 	if (has_length) {
+		/* A large body (an import) is given memory as it arrives, not all at once for a length announced. */
 		r->body_cap = (size_t)p->content_length + 1;
+		if (r->body_cap > w->cfg->max_body + 1)
+			r->body_cap = w->cfg->max_body + 1;
 		r->body = malloc(r->body_cap);
 		if (!r->body)
 			return fail_cb(c, 503, "unavailable", "out of memory");
@@ -557,7 +563,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
 	conn *c = of(p);
 	rf_req *r = c->req;
-	if (r->body_len + len > c->w->cfg->max_body)
+	if (r->body_len + len > r->max_body)
 		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
 	/* Room for len bytes and the NUL added at the end (a body of known length was sized for it at once). */
 	if (!rf_buf_room(&r->body, &r->body_len, &r->body_cap, len))
@@ -1217,6 +1223,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"stopping\",\"signal\":\"%s\"}\n", ts,
 	       sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	fflush(stdout);
+	if (cfg->on_stopping)
+		cfg->on_stopping(cfg->arg);
 	for (int i = 0; i < nthreads; i++)
 		event_active(ws[i].drain, EV_TIMEOUT, 0);
 	for (int i = 0; i < nthreads; i++)

@@ -17,12 +17,16 @@ typedef struct rf_req rf_req;
 typedef void (*rf_handler_fn)(rf_req *req, void *thread_ctx);
 
 typedef struct {
-	const char *listen;    /* "host:port"; port 0 picks a free one */
-	int threads;           /* worker threads, each with its own event loop and context */
-	size_t max_body;       /* requests with a larger body are refused with 413 before the handler runs */
-	size_t max_headers;    /* bytes of request line and headers */
-	int timeout_seconds;   /* idle keep-alive and slow-client timeout */
-	rf_handler_fn handler; /* called for every request, on the worker thread that read it */
+	const char *listen; /* "host:port"; port 0 picks a free one */
+	int threads;        /* worker threads, each with its own event loop and context */
+	size_t max_body;    /* requests with a larger body are refused with 413 before the handler runs */
+	/* Called once a request's line and headers are read, on its worker thread with the worker's context, before
+	 * any of its body: the most body bytes that request may have, or 0 for max_body (a larger one is refused with
+	 * 413, before its body is read). NULL: max_body for every request. */
+	size_t (*body_limit)(rf_req *r, void *thread_ctx);
+	size_t max_headers;                         /* bytes of request line and headers */
+	int timeout_seconds;                        /* idle keep-alive and slow-client timeout */
+	rf_handler_fn handler;                      /* called for every request, on the worker thread that read it */
 	void *(*thread_init)(int index, void *arg); /* builds a worker's context; NULL result aborts start-up */
 	void (*thread_free)(void *thread_ctx);
 	void *arg;
@@ -31,6 +35,9 @@ typedef struct {
 	/* Called once the workers have stopped and before they are freed: the place to stop threads that may
 	 * still post to them (rf_req_post). */
 	void (*on_drained)(void *arg);
+	/* Called on the main thread when a stop is asked (SIGTERM, SIGINT), before the workers drain: the place to ask
+	 * long work (an import) to end soon, so that its answer can still be sent. NULL: nothing is called. */
+	void (*on_stopping)(void *arg);
 	/* Called on the main thread for each SIGUSR2 (NULL: SIGUSR2 is ignored). */
 	void (*on_usr2)(void *arg);
 	bool log_requests;

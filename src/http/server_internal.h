@@ -48,6 +48,7 @@ struct rf_req {
 	out_header *out_head, *out_tail;
 	char *body;
 	size_t body_len, body_cap;
+	size_t max_body; /* the most body bytes this request may have */
 	char id[32];
 	char peer[64];
 	char actor[64];

@@ -82,6 +82,11 @@ rf_status rf_store_release(rf_store *s, const char *name, rf_err *err);
  * command line; the API's routes are run in transactions by the router. */
 rf_status rf_store_tx(rf_store *s, rf_status (*fn)(rf_store *s, void *arg, rf_err *err), void *arg, rf_err *err);
 
+/* Readies the connection for long runs of small writes, each behind a savepoint (imports): where a savepoint keeps
+ * what it would undo in a file (SQLite's statement journals), it keeps it in memory. Call it outside a
+ * transaction; it lasts as long as the connection. */
+rf_status rf_store_bulk_writes(rf_store *s, rf_err *err);
+
 /* True when no program and no user exists yet (a fresh database, before demo data). */
 rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err);
 

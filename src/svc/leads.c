@@ -7,7 +7,9 @@
 #include "../core/clock.h"
 #include "../core/code.h"
 #include "../core/text.h"
+#include "events.h"
 #include "leads.h"
+#include "rollups.h"
 
 /* The longest chain of clicks read for one attribution. */
 #define CHAIN_MAX 20
@@ -117,6 +119,19 @@ rf_status rf_svc_lead_attribute(rf_svc *sv, const rf_program *prog, const char *
 	if (res.partner_id &&
 	    rf_svc_lead_credit(sv, l, res.partner_id, res.method == RF_ATTR_EXPLICIT ? explicit_field : "click_id",
 			       err) != RF_OK)
+		return err->status;
+	return RF_OK;
+}
+
+rf_status rf_svc_lead_insert(rf_svc *sv, rf_lead *l, rf_err *err)
+{
+	rf_lead_event ev = {NULL, l->status, (char *)sv->actor, NULL, l->created_at};
+	if (rf_store_lead_insert(sv->store, l, err) != RF_OK ||
+	    rf_store_lead_event_add(sv->store, l->id, &ev, err) != RF_OK ||
+	    rf_svc_rollup_lead(sv, l, RF_M_LEADS, l->created_at, err) != RF_OK ||
+	    rf_svc_audit(sv, "lead.create", l->id, NULL, err) != RF_OK ||
+	    rf_svc_event_lead(sv, "lead.created", l, err) != RF_OK ||
+	    (l->registration && rf_svc_event_lead(sv, "deal.registered", l, err) != RF_OK))
 		return err->status;
 	return RF_OK;
 }

@@ -14,4 +14,9 @@ rf_status rf_svc_lead_attribute(rf_svc *sv, const rf_program *prog, const char *
  * partner); RF_EINVAL naming field when it is not an active partner of the lead's program. */
 rf_status rf_svc_lead_credit(rf_svc *sv, rf_lead *l, const char *credited, const char *field, rf_err *err);
 
+/* Writes a new lead l (id, program, status and times set by the caller): the lead, its first history entry, the
+ * rollups (a lead at l->created_at), the audit entry lead.create and the events lead.created (and deal.registered
+ * for a partner's registration). RF_ECONFLICT on "email" or "external_id" when the program has that lead. */
+rf_status rf_svc_lead_insert(rf_svc *sv, rf_lead *l, rf_err *err);
+
 #endif

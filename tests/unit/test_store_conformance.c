@@ -3824,6 +3824,34 @@ CASE(savepoints)
 	rf_store_idle(c->s);
 }
 
+/* An import's connection keeps savepoints' undo in memory: a savepoint per row, hundreds in a transaction, each
+ * rolled back or released, leaves exactly the rows released. */
+CASE(bulk_writes_with_a_savepoint_per_row)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	OK(rf_store_bulk_writes(c->s, E));
+	OK(rf_store_begin(c->s, E));
+	char *ids[300];
+	for (int i = 0; i < 300; i++) {
+		OK(rf_store_savepoint(c->s, "row", E));
+		ids[i] = add_partner(c, prog, "Row", "partner", NULL);
+		if (i % 3 == 0)
+			OK(rf_store_rollback_to(c->s, "row", E));
+		OK(rf_store_release(c->s, "row", E));
+	}
+	OK(rf_store_commit(c->s, E));
+	rf_partner got;
+	for (int i = 0; i < 300; i++) {
+		if (i % 3 == 0)
+			FAILS(RF_ENOTFOUND, NULL, rf_store_partner_get(c->s, ids[i], &got, &c->a, E));
+		else
+			OK(rf_store_partner_get(c->s, ids[i], &got, &c->a, E));
+	}
+	/* Once more on the same connection (the setting stays), and inside no transaction. */
+	OK(rf_store_bulk_writes(c->s, E));
+}
+
 typedef struct {
 	ctx *c;
 	const char *program;
@@ -4667,6 +4695,7 @@ CASE(registrations_expired)
 	X(queue_counts_and_partner_names)        \
 	X(lock_inside_a_transaction)             \
 	X(savepoints)                            \
+	X(bulk_writes_with_a_savepoint_per_row)  \
 	X(tx_runs_again_after_a_retry)           \
 	X(rollback_and_idle)                     \
 	X(copy_there_and_back)                   \
