@@ -138,6 +138,15 @@ rf_status rf_store_partner_ref_put(rf_store *s, const char *program_id, const ch
 				   int64_t at, rf_err *err);
 rf_status rf_store_partner_ref_get(rf_store *s, const char *program_id, const char *ref, char **partner_id, rf_arena *a,
 				   rf_err *err);
+/* An import of the API (POST /api/v1/imports) and its report, the import object as JSON text: put writes it, as a
+ * new import or over the one with the same id (its status, report and updated_at; program, creator and creation
+ * time stay); get reads it (strings in the arena) or RF_ENOTFOUND. */
+typedef struct {
+	char *id, *program_id, *status, *report, *created_by;
+	int64_t created_at, updated_at;
+} rf_import_record;
+rf_status rf_store_import_put(rf_store *s, const rf_import_record *r, rf_err *err);
+rf_status rf_store_import_get(rf_store *s, const char *id, rf_import_record *out, rf_arena *a, rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err);

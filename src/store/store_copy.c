@@ -49,6 +49,7 @@ static const char *const tables[] = {
     "deliveries",
     "delivery_attempts",
     "partner_refs",
+    "imports",
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the imports need of the store: a partner found by its email in a program, and the ids partners had in the
- * referral tool a business leaves (partner_refs). */
+/* What the imports need of the store: a partner found by its email in a program, the ids partners had in the
+ * referral tool a business leaves (partner_refs), and the imports of the API with their reports. */
 #include <string.h>
 
 #include "store_internal.h"
@@ -48,4 +48,50 @@ rf_status rf_store_bulk_writes(rf_store *s, rf_err *err)
 	if (rf_q_dialect(s) != RF_DB_SQLITE)
 		return RF_OK;
 	return rf_q_exec(s, "PRAGMA temp_store=MEMORY", err);
+}
+
+rf_status rf_store_import_put(rf_store *s, const rf_import_record *r, rf_err *err)
+{
+	rf_db_stmt *st = rf_q_prep(s,
+				   "INSERT INTO imports (id, program_id, status, report, created_by, created_at, updated_at) "
+				   "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+				   "report = excluded.report, updated_at = excluded.updated_at",
+				   err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, r->id);
+	rf_db_bind_text(st, 2, r->program_id);
+	rf_db_bind_text(st, 3, r->status);
+	rf_db_bind_text(st, 4, r->report);
+	rf_db_bind_text(st, 5, r->created_by);
+	rf_db_bind_int(st, 6, r->created_at);
+	rf_db_bind_int(st, 7, r->updated_at);
+	return rf_q_done(s, st, "id", err);
+}
+
+rf_status rf_store_import_get(rf_store *s, const char *id, rf_import_record *out, rf_arena *a, rf_err *err)
+{
+	memset(out, 0, sizeof *out);
+	rf_db_stmt *st = rf_q_prep(
+	    s, "SELECT id, program_id, status, report, created_by, created_at, updated_at FROM imports WHERE id = ?",
+	    err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, id);
+	int rc = rf_db_step(st);
+	if (rc == RF_DB_ROW) {
+		out->id = rf_q_text(st, 0, a);
+		out->program_id = rf_q_text(st, 1, a);
+		out->status = rf_q_text(st, 2, a);
+		out->report = rf_q_text(st, 3, a);
+		out->created_by = rf_q_text(st, 4, a);
+		out->created_at = rf_db_col_int(st, 5);
+		out->updated_at = rf_db_col_int(st, 6);
+	}
+	rf_db_reset(st);
+	if (rc == RF_DB_ROW)
+		return out->id && out->report ? RF_OK : rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+	if (rc == RF_DB_DONE)
+		return rf_err_set(err, RF_ENOTFOUND, "id", "no such import");
+	return rf_q_fail(s, err, "reading an import");
 }

@@ -1224,6 +1224,37 @@ CASE(partner_by_email_and_refs)
 	FAILS(RF_ENOTFOUND, "ref", rf_store_partner_ref_get(c->s, prog, "AFF-1", &id, &c->a, E));
 }
 
+/* The imports of the API: written as they start, then over again with their progress; the program, the creator
+ * and the creation time stay as first written. */
+CASE(imports_put_and_get)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	rf_import_record got;
+	FAILS(RF_ENOTFOUND, "id", rf_store_import_get(c->s, "imp_none", &got, &c->a, E));
+	rf_import_record r = {"imp_1", prog, "running", "{\"rows\":0}", "key_1", T0, T0};
+	OK(rf_store_import_put(c->s, &r, E));
+	OK(rf_store_import_get(c->s, "imp_1", &got, &c->a, E));
+	SAME(got.program_id, prog);
+	SAME(got.status, "running");
+	SAME(got.report, "{\"rows\":0}");
+	SAME(got.created_by, "key_1");
+	assert_int_equal(got.created_at, T0);
+	rf_import_record later = {"imp_1", prog, "completed", "{\"rows\":2}", "key_2", T0 + 5, T0 + 9};
+	OK(rf_store_import_put(c->s, &later, E));
+	OK(rf_store_import_get(c->s, "imp_1", &got, &c->a, E));
+	SAME(got.status, "completed");
+	SAME(got.report, "{\"rows\":2}");
+	SAME(got.created_by, "key_1");
+	assert_int_equal(got.created_at, T0);
+	assert_int_equal(got.updated_at, T0 + 9);
+	/* Without a creator (the command line's imports are not recorded, but a record may lack one). */
+	rf_import_record anon = {"imp_2", prog, "running", "{}", NULL, T0, T0};
+	OK(rf_store_import_put(c->s, &anon, E));
+	OK(rf_store_import_get(c->s, "imp_2", &got, &c->a, E));
+	assert_null(got.created_by);
+}
+
 static char *partner_ids(ctx *c, const rf_partner_filter *f, bool *more)
 {
 	rf_partner *items = NULL;
@@ -3968,6 +3999,8 @@ static void fill_world(ctx *c, world *w)
 	OK(rf_store_partner_insert(c->s, &ag, E));
 	w->agent = ag.id;
 	OK(rf_store_partner_ref_put(c->s, w->program, "rewardful-affiliate-1", w->org, T0, E));
+	rf_import_record imp = {"imp_world", w->program, "completed", "{\"rows\":1}", "cli", T0, T0 + 1};
+	OK(rf_store_import_put(c->s, &imp, E));
 	char *owner = add_user(c, "owner", NULL);
 	add_user(c, "partner", w->agent);
 	rf_apikey key = {
@@ -4169,7 +4202,7 @@ CASE(copy_there_and_back)
 	rf_store *there = new_store(c, there_kind, true);
 	copy_log log = {0};
 	OK(rf_store_copy(c->s, there, on_copied, &log, E));
-	assert_int_equal(log.n, 36);
+	assert_int_equal(log.n, 37);
 	for (int i = 0; i < log.n; i++)
 		if (log.rows[i] <= 0)
 			fail_msg("the world has no rows in %s", log.names[i]);
@@ -4177,7 +4210,7 @@ CASE(copy_there_and_back)
 	OK(rf_store_copy_verify(c->s, there, &chk, &c->a, E));
 	if (chk.mismatch)
 		fail_msg("copy into %s: %s", rf_store_backend(there), chk.mismatch);
-	assert_int_equal(chk.tables, 36);
+	assert_int_equal(chk.tables, 37);
 	assert_true(chk.rows > 60);
 	assert_int_equal(chk.partners, 2);
 	same_world(c, c->s, there, &w);
@@ -4695,6 +4728,7 @@ CASE(registrations_expired)
 	X(queue_counts_and_partner_names)        \
 	X(lock_inside_a_transaction)             \
 	X(savepoints)                            \
+	X(imports_put_and_get)                   \
 	X(bulk_writes_with_a_savepoint_per_row)  \
 	X(tx_runs_again_after_a_retry)           \
 	X(rollback_and_idle)                     \

@@ -11,3 +11,16 @@ CREATE TABLE partner_refs (
 	PRIMARY KEY (program_id, ref)
 );
 CREATE INDEX partner_refs_partner ON partner_refs (partner_id);
+
+-- An import run through the API (POST /api/v1/imports): its status and report (the import object as JSON, with
+-- its counts and the rows' problems), written by the importer as the rows go, so that GET /api/v1/imports/{id}
+-- shows the progress of a running import, from any refd process of the database.
+CREATE TABLE imports (
+	id TEXT COLLATE "C" PRIMARY KEY,
+	program_id TEXT COLLATE "C" NOT NULL REFERENCES programs (id) DEFERRABLE INITIALLY IMMEDIATE,
+	status TEXT COLLATE "C" NOT NULL,
+	report TEXT NOT NULL,
+	created_by TEXT COLLATE "C",
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
