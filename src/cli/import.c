@@ -29,22 +29,6 @@ static bool stop_asked(void *arg)
 }
 
 typedef struct {
-	FILE *f;
-	bool failed;
-} file_source;
-
-static long read_file(void *arg, char *buf, size_t cap)
-{
-	file_source *fs = arg;
-	size_t n = fread(buf, 1, cap, fs->f);
-	if (n == 0 && ferror(fs->f)) {
-		fs->failed = true;
-		return -1;
-	}
-	return (long)n;
-}
-
-typedef struct {
 	bool tty;
 	int64_t last_ms; /* when the last line was printed (plain output) */
 	bool drawn;      /* a bar is on the terminal's last line */
@@ -183,20 +167,19 @@ int rf_cli_import(int argc, char **argv)
 	o.actor = "cli";
 	o.batch_ms = (int)batch_ms;
 	o.max_errors = (size_t)(max_errors ? max_errors : 1);
-	file_source fs = {NULL, false};
-	fs.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!fs.f) {
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f) {
 		fprintf(stderr, "refd: cannot open %s: %s\n", path, strerror(errno));
 		rf_arena_reset(&a);
 		return 1;
 	}
 	struct stat sb;
-	if (fstat(fileno(fs.f), &sb) == 0 && S_ISREG(sb.st_mode))
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
 		o.total_bytes = (int64_t)sb.st_size;
 	rf_store *s = rf_cli_open_migrated(rf_option_get(opts, "db"), NULL);
 	if (!s) {
-		if (fs.f != stdin)
-			fclose(fs.f);
+		if (f != stdin)
+			fclose(f);
 		rf_arena_reset(&a);
 		return 1;
 	}
@@ -211,7 +194,7 @@ int rf_cli_import(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	o.stop = stop_asked;
 	rf_import_report rep;
-	rf_status st = rf_import_run(s, read_file, &fs, &o, &rep);
+	rf_status st = rf_import_run(s, rf_import_file_read, f, &o, &rep);
 	if (ps.drawn)
 		fputc('\n', stderr);
 	char rows[32];
@@ -228,8 +211,8 @@ int rf_cli_import(int argc, char **argv)
 	int code = st == RF_OK && rep.failed == 0 ? 0 : 1;
 	rf_import_report_free(&rep);
 	rf_store_close(s);
-	if (fs.f != stdin)
-		fclose(fs.f);
+	if (f != stdin)
+		fclose(f);
 	rf_arena_reset(&a);
 	return code;
 }

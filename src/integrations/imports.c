@@ -235,7 +235,9 @@ json_t *rf_import_report_json(const rf_import_report *rep, size_t max_errors)
 	json_object_set_new(
 	    o, "errors_truncated",
 	    json_boolean(rep->errors_total > (int64_t)(rep->nerrors < max_errors ? rep->nerrors : max_errors)));
-	if (rep->fatal.status)
+	/* Why a run stopped short; a running or completed one has no error (a row's refusals are in errors). */
+	bool ended_short = rep->status && strcmp(rep->status, "running") != 0 && strcmp(rep->status, "completed") != 0;
+	if (rep->fatal.status && ended_short)
 		json_object_set_new(o, "error",
 				    json_pack("{s:s, s:o, s:o}", "type", rf_status_type(rep->fatal.status), "message",
 					      text_value(rep->fatal.message), "field",
@@ -243,6 +245,15 @@ json_t *rf_import_report_json(const rf_import_report *rep, size_t max_errors)
 	json_object_set_new(o, "started_at", time_or_null(rep->started_at));
 	json_object_set_new(o, "finished_at", time_or_null(rep->finished_at));
 	return o;
+}
+
+long rf_import_file_read(void *arg, char *buf, size_t cap)
+{
+	FILE *f = arg;
+	size_t n = fread(buf, 1, cap, f);
+	if (n == 0 && ferror(f))
+		return -1;
+	return (long)n;
 }
 
 /* ---- the mapping ---- */
@@ -590,6 +601,8 @@ rf_status rf_import_run(rf_store *s, rf_csv_source src, void *src_arg, const rf_
 	if (rc != RF_OK)
 		goto fail;
 	snprintf(rep->program_id, sizeof rep->program_id, "%s", prog.id);
+	if (o->started && (rc = o->started(o->progress_arg, rep, err)) != RF_OK)
+		goto fail;
 	x.ic = (rf_import_ctx){&prog, o->type, o->map ? rf_import_map_name(o->map) : "csv"};
 	while (!x.eof) {
 		if (o->stop && o->stop(o->stop_arg)) {

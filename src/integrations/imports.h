@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/config.h"
 #include "../core/csvread.h"
@@ -63,6 +64,9 @@ typedef struct {
 	/* Called after each transaction, with the report so far. */
 	void (*progress)(void *arg, const rf_import_report *rep);
 	void *progress_arg;
+	/* Called with progress_arg once the header is resolved and the program found, before any row is read: a
+	 * status other than RF_OK (with its err) ends the import there, written nothing. NULL: nothing is called. */
+	rf_status (*started)(void *arg, const rf_import_report *rep, rf_err *err);
 	/* Asked between transactions: true ends the import there ("interrupted"); what was committed stays. */
 	bool (*stop)(void *arg);
 	void *stop_arg;
@@ -75,6 +79,9 @@ typedef struct {
  * committed before stay, and the same file run again completes the import, as rows already there are found). */
 rf_status rf_import_run(rf_store *s, rf_csv_source src, void *src_arg, const rf_import_options *o,
 			rf_import_report *rep);
+
+/* An rf_csv_source reading the open FILE arg from where it stands; -1 on a read error. */
+long rf_import_file_read(void *arg, char *buf, size_t cap);
 
 /* The report as JSON (a new reference): counts, the columns used, and the first max_errors problems. */
 json_t *rf_import_report_json(const rf_import_report *rep, size_t max_errors);

@@ -52,11 +52,12 @@ rf_status rf_store_bulk_writes(rf_store *s, rf_err *err)
 
 rf_status rf_store_import_put(rf_store *s, const rf_import_record *r, rf_err *err)
 {
-	rf_db_stmt *st = rf_q_prep(s,
-				   "INSERT INTO imports (id, program_id, status, report, created_by, created_at, updated_at) "
-				   "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-				   "report = excluded.report, updated_at = excluded.updated_at",
-				   err);
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "INSERT INTO imports (id, program_id, status, report, created_by, created_at, updated_at) "
+		      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+		      "report = excluded.report, updated_at = excluded.updated_at",
+		      err);
 	if (!st)
 		return RF_EIO;
 	rf_db_bind_text(st, 1, r->id);

@@ -62,6 +62,20 @@ static rf_status refused(rf_import_problems *pr, const rf_err *err)
 	return err->status;
 }
 
+/* True when a cell would run as a formula in a spreadsheet (=HYPERLINK(...), @SUM(...), +cmd|..., -2+3): it starts
+ * with = or @, or with + or - followed by anything but a digit, a dot or a space (+44 20 7946 0000 and -5 are
+ * values). Such cells are refused rather than stored: a value refd keeps would otherwise carry them into every
+ * export and every spreadsheet that opens one. */
+static bool formula(const char *t)
+{
+	if (t[0] == '=' || t[0] == '@')
+		return true;
+	if (t[0] != '+' && t[0] != '-')
+		return false;
+	char n = t[1];
+	return n != '\0' && !(n >= '0' && n <= '9') && n != '.' && n != ' ';
+}
+
 /* A text field: trimmed, NULL when absent or blank; a problem when it holds control characters or is longer than
  * max bytes (the API's limits). */
 static const char *text(rf_svc *sv, const rf_import_row *row, rf_import_field f, size_t max, rf_import_problems *pr)
@@ -79,6 +93,13 @@ static const char *text(rf_svc *sv, const rf_import_row *row, rf_import_field f,
 	}
 	if (strlen(t) > max) {
 		problem(pr, (int)f, "%s is longer than %zu bytes", name, max);
+		return NULL;
+	}
+	if (formula(t)) {
+		problem(
+		    pr, (int)f,
+		    "%s: '%.40s' is a spreadsheet formula; formulas are refused (export the values, not the formulas)",
+		    name, t);
 		return NULL;
 	}
 	return t;
