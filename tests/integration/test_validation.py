@@ -333,6 +333,9 @@ def walk_world(s):
                                                "password": PW_WALK}, key=owner), 201)["id"]
     w["key"] = expect(s.post("/api/v1/api-keys", {"name": "spare"}, key=owner), 201)["id"]
     w["evt"] = expect(s.get("/api/v1/events?limit=1", key=owner), 200)["data"][0]["id"]
+    w["imp"] = expect(s.post("/api/v1/imports?type=partners&program_id=" + w["prog"],
+                             raw="email,name\nwalk-import@walk.example,Walk Import\n", key=owner,
+                             headers={"Content-Type": "text/csv"}), 202)["id"]
     return w
 
 
@@ -340,7 +343,7 @@ def walk_url(w, pattern):
     """The pattern with each {param} filled with a real object of the world."""
     by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
                   "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
-                  "api-keys": "key", "events": "evt"}
+                  "api-keys": "key", "events": "evt", "imports": "imp"}
     segs = pattern.split("/")
     for i, seg in enumerate(segs):
         if seg.startswith("{"):
@@ -400,6 +403,8 @@ def walk_body(w, method, pattern):
     }
     if (method, pattern) == ("POST", "/api/v1/fx-rates/import"):
         return None, "base,quote,rate,valid_from\nusd,gbp,0.8,2020-01-01T00:00:00Z\n", {"Content-Type": "text/csv"}
+    if (method, pattern) == ("POST", "/api/v1/imports"):
+        return None, "email,name\nwalk-import2@walk.example,Walk Import\n", {"Content-Type": "text/csv"}
     return bodies.get((method, pattern), {}), None, None
 
 
