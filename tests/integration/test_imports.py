@@ -433,6 +433,9 @@ def test_a_large_file_is_streamed_with_its_progress(srv, ctx):
         assert second.header("Retry-After"), second.headers
         assert partner_by_email(srv, ctx["big"], "second@big.example") is None
     assert any(0 < rows < n for rows in seen_running), seen_running
+    with open("/proc/%d/maps" % srv.proc.pid) as f:
+        if "libasan" in f.read():
+            return  # AddressSanitizer keeps freed memory aside (its quarantine): the peak says nothing then
     grown_mb = (vm_hwm_kb(srv.proc.pid) - peak_before) / 1024
     assert grown_mb < len(data) / 2 / 1e6, "refd's peak memory grew by %.0f MB for a %.0f MB file" % (
         grown_mb, len(data) / 1e6)
