@@ -19,6 +19,7 @@ static const char *main_usage =
     "  apikey create    create an API key and print it once: --name N --role R [--partner ID]\n"
     "  rollups rebuild  recompute the report rollups from the raw tables\n"
     "  payouts          payout runs for scripts: run, approve, export, mark-paid (see refd payouts --help)\n"
+    "  import           partners, leads or sales from a CSV file: --type T --file F [--dry-run] [--map NAME]\n"
     "  bench-data       add synthetic partners for benchmarks: --partners N\n"
     "  db copy          copy a whole database into an empty one (SQLite to PostgreSQL): --from DB --to DB\n"
     "  routes           list every HTTP route\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 		return rf_cli_payouts(argc - 2, argv + 2);
 	if (strcmp(cmd, "apikey") == 0)
 		return rf_cli_apikey(argc - 2, argv + 2);
+	if (strcmp(cmd, "import") == 0)
+		return rf_cli_import(argc - 2, argv + 2);
 	if (strcmp(cmd, "bench-data") == 0)
 		return rf_cli_bench_data(argc - 2, argv + 2);
 	if (strcmp(cmd, "routes") == 0)

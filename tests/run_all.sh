@@ -150,8 +150,8 @@ integration_suite plain build/refd sqlite
 # The browser suite mostly waits for Chromium and its pages (about a third of one core) and the fuzzing runs for a
 # fixed time, so they run side by side; they share no files or ports.
 browser_start plain build/refd sqlite
-# Coverage-guided fuzzing of the pure rules (URLs, emails, money, times, codes), briefly: the targets check
-# properties such as "an accepted URL with the click id added is still accepted and reads back".
+# Coverage-guided fuzzing of the pure rules (URLs, emails, money, times, codes, CSV), briefly: the targets check
+# properties such as "an accepted URL with the click id added is still accepted and reads back" and "what the CSV writer writes, the CSV reader reads back".
 step fuzz make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 browser_end plain
 

@@ -12,6 +12,7 @@
 #include "../svc/events.h"
 #include "../svc/leads.h"
 #include "../svc/ledger.h"
+#include "../svc/partners.h"
 #include "../svc/payouts.h"
 #include "../svc/plans.h"
 #include "../svc/rollups.h"
@@ -45,12 +46,6 @@ void rf_api_send_dbuf(rf_ctx *c, const char *content_type, const char *dispositi
 
 /* The program named by pid, or the only one when pid is NULL; RF_EINVAL naming program_id otherwise. */
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err);
-
-/* JSON views of stored objects. */
-/* A partner with its recruitment link: recruitment_url (public URL + /portal?recruiter=CODE) only while the partner
- * is active, null otherwise; its recruitment_code always. */
-/* Gives a new partner its recruitment code, in the request's arena. */
-rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err);
 
 /* system.c */
 void rf_api_healthz(rf_ctx *c);
@@ -128,6 +123,10 @@ void rf_api_sales_list(rf_ctx *c);
 void rf_api_sales_create(rf_ctx *c);
 void rf_api_sales_get(rf_ctx *c);
 void rf_api_refunds_create(rf_ctx *c);
+
+/* imports.c */
+void rf_api_imports_create(rf_ctx *c);
+void rf_api_imports_get(rf_ctx *c);
 
 /* events.c */
 void rf_api_events_list(rf_ctx *c);

@@ -47,15 +47,6 @@ rf_status rf_api_int(json_t *body, const char *name, int64_t min, int64_t max, i
 	return RF_OK;
 }
 
-rf_status rf_api_partner_new_code(rf_ctx *c, rf_partner *p, rf_err *err)
-{
-	p->recruitment_code = rf_arena_alloc(c->a, RF_RECRUIT_CODE_LEN + 1);
-	if (!p->recruitment_code)
-		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	rf_recruit_code_generate(p->recruitment_code, RF_RECRUIT_CODE_LEN + 1);
-	return RF_OK;
-}
-
 rf_status rf_api_program_or_only(rf_ctx *c, const char *pid, rf_program *prog, rf_err *err)
 {
 	return rf_svc_program_or_only(rf_ctx_svc(c), pid, prog, err);

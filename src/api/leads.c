@@ -383,13 +383,7 @@ void rf_api_leads_create(rf_ctx *c)
 	json_t *cf = NULL;
 	if (l.registration && conflicts(c, &l, &prog, &cf, &err) != RF_OK)
 		goto fail;
-	rf_lead_event ev = {NULL, l.status, c->who.actor, NULL, now};
-	if (rf_store_lead_insert(c->app->store, &l, &err) != RF_OK ||
-	    rf_store_lead_event_add(c->app->store, l.id, &ev, &err) != RF_OK ||
-	    rf_svc_rollup_lead(rf_ctx_svc(c), &l, RF_M_LEADS, l.created_at, &err) != RF_OK ||
-	    rf_api_audit(c, "lead.create", l.id, NULL, &err) != RF_OK ||
-	    rf_svc_event_lead(rf_ctx_svc(c), "lead.created", &l, &err) != RF_OK ||
-	    (l.registration && rf_svc_event_lead(rf_ctx_svc(c), "deal.registered", &l, &err) != RF_OK)) {
+	if (rf_svc_lead_insert(rf_ctx_svc(c), &l, &err) != RF_OK) {
 		json_decref(cf);
 		goto fail;
 	}

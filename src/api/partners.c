@@ -6,7 +6,6 @@
 
 #include "../core/clock.h"
 #include "../core/country.h"
-#include "../core/relation.h"
 #include "../core/search.h"
 #include "../core/secret.h"
 #include "../core/text.h"
@@ -34,19 +33,6 @@ static const rf_jfield partner_fields[] = {
 /* Members a partner or manager user may change on the records they can see. */
 static const char *const self_service[] = {"name", "company", "currency", "tax_profile", "metadata", NULL};
 
-typedef struct {
-	rf_store *store;
-	rf_arena *a;
-	const char *relation;
-} parent_ctx;
-
-static int parent_of(void *ctx, const char *id, char **parent)
-{
-	parent_ctx *pc = ctx;
-	rf_err err = {0};
-	return rf_store_partner_parent(pc->store, pc->relation, id, parent, pc->a, &err) == RF_OK ? 0 : -1;
-}
-
 /* Checks a relation member: the other partner exists, is in the same program, and no cycle results. */
 static rf_status check_relation(rf_ctx *c, rf_partner *p, const char *field, char **slot, json_t *body, rf_err *err)
 {
@@ -57,24 +43,7 @@ static rf_status check_relation(rf_ctx *c, rf_partner *p, const char *field, cha
 		*slot = NULL;
 		return RF_OK;
 	}
-	const char *id = json_string_value(v);
-	/* Relation changes in a program are made one at a time: two made at once could each find no cycle and
-	 * make one together (A under B while B goes under A). */
-	if (rf_store_lock(c->app->store, RF_LOCK_PROGRAM, p->program_id, err) != RF_OK)
-		return err->status;
-	rf_partner other;
-	rf_status rc = rf_store_partner_get(c->app->store, id, &other, c->a, err);
-	if (rc == RF_ENOTFOUND)
-		return rf_err_set(err, RF_EINVAL, field, "%s: no such partner %s", field, id);
-	if (rc != RF_OK)
-		return rc;
-	if (strcmp(other.program_id, p->program_id) != 0)
-		return rf_err_set(err, RF_EINVAL, field, "%s must be a partner of the same program", field);
-	parent_ctx pc = {c->app->store, c->a, field};
-	if (rf_relation_check(p->id, id, parent_of, &pc, field, err) != RF_OK)
-		return err->status;
-	*slot = rf_arena_strdup(c->a, id);
-	return RF_OK;
+	return rf_svc_partner_relation(rf_ctx_svc(c), p, field, json_string_value(v), slot, err);
 }
 
 static rf_status apply_tax(rf_ctx *c, rf_partner *p, json_t *tax, rf_err *err)
@@ -208,49 +177,10 @@ static rf_status apply(rf_ctx *c, json_t *body, rf_partner *p, bool creating, rf
 	return RF_OK;
 }
 
-/* The audit detail of a change of recruiter (who brought the partner in earns overrides on it), or NULL when the
- * recruiter stays; malloc'd JSON text the caller frees. A new partner's recruiter is {"recruited_by_id": id}. */
-static char *recruiter_detail(const rf_partner *p, bool creating, const char *before)
-{
-	const char *now = p->recruited_by_id;
-	json_t *d = NULL;
-	if (creating && now)
-		d = json_pack("{s:s}", "recruited_by_id", now);
-	else if (!creating && (before ? !now || strcmp(before, now) != 0 : now != NULL))
-		d = json_pack("{s:{s:o, s:o}}", "recruited_by_id", "from", rf_json_nullable(before), "to",
-			      rf_json_nullable(now));
-	char *txt = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	return txt;
-}
-
-/* Writes p (inserting or updating), records the audit entry (with the change of recruiter, if any; before is the
- * recruiter the partner had) and commits the open transaction. */
+/* Writes p (inserting or updating) with its audit entry and events (before is the recruiter the partner had). */
 static rf_status save(rf_ctx *c, rf_partner *p, bool creating, const char *before, rf_err *err)
 {
-	p->updated_at = creating ? p->created_at : rf_clock_now_ms();
-	rf_status rc =
-	    creating ? rf_store_partner_insert(c->app->store, p, err) : rf_store_partner_update(c->app->store, p, err);
-	if (rc == RF_ECONFLICT && strcmp(err->field, "email") == 0)
-		return rf_err_set(err, RF_ECONFLICT, "email", "a partner with email %s already exists in this program",
-				  p->email);
-	if (rc != RF_OK)
-		return rc;
-	char *detail = recruiter_detail(p, creating, before);
-	rc = rf_api_audit(c, creating ? "partner.create" : "partner.update", p->id, detail, err);
-	free(detail);
-	if (rc != RF_OK)
-		return err->status;
-	rf_svc *sv = rf_ctx_svc(c);
-	if (creating &&
-	    rf_svc_event_partner(sv, strcmp(p->status, "applied") == 0 ? "partner.applied" : "partner.created", p,
-				 err) != RF_OK)
-		return err->status;
-	/* A recruiter named now (at the creation or later): the recruit is the recruiter's news too. */
-	bool recruited = p->recruited_by_id && (creating || !before || strcmp(before, p->recruited_by_id) != 0);
-	if (recruited && rf_svc_event_partner(sv, "partner.recruited", p, err) != RF_OK)
-		return err->status;
-	return RF_OK;
+	return rf_svc_partner_save(rf_ctx_svc(c), p, creating, before, err);
 }
 
 void rf_api_partners_create(rf_ctx *c)
@@ -329,7 +259,7 @@ void rf_api_partners_create(rf_ctx *c)
 	memcpy(p.currency, prog.currency, 4);
 	p.metadata = "{}";
 	/* The whole check runs inside the transaction so relations cannot change between check and write. */
-	if (apply(c, body, &p, true, &err) != RF_OK || rf_api_partner_new_code(c, &p, &err) != RF_OK)
+	if (apply(c, body, &p, true, &err) != RF_OK || rf_svc_partner_new_code(rf_ctx_svc(c), &p, &err) != RF_OK)
 		goto fail;
 	p.created_at = rf_clock_now_ms();
 	if (save(c, &p, true, NULL, &err) != RF_OK)
@@ -444,31 +374,12 @@ static void set_status(rf_ctx *c, const char *status, const char *const *from)
 		return;
 	}
 	const char *reason = body ? rf_json_str(body, "reason") : NULL;
-	/* What the change means: an application approved or rejected, a partner suspended, banned or reinstated. */
-	const char *type = strcmp(status, "active") == 0
-			       ? (strcmp(p.status, "applied") == 0 ? "partner.approved" : "partner.reactivated")
-			   : strcmp(status, "suspended") == 0 ? "partner.suspended"
-			   : strcmp(p.status, "applied") == 0 ? "partner.rejected"
-							      : "partner.banned";
-	p.status = (char *)status;
-	p.status_reason = reason ? rf_arena_strdup(c->a, reason) : NULL;
-	p.updated_at = rf_clock_now_ms();
+	char *why = reason ? rf_arena_strdup(c->a, reason) : NULL;
 	json_decref(body);
-	json_t *detail = json_pack("{s:s, s:o}", "status", status, "reason",
-				   p.status_reason ? json_string(p.status_reason) : json_null());
-	char *dtxt = json_dumps(detail, JSON_COMPACT);
-	json_decref(detail);
-	char action[48];
-	snprintf(action, sizeof action, "partner.%s", status);
-	if (rf_store_partner_update(c->app->store, &p, &err) != RF_OK ||
-	    rf_store_links_version_bump(c->app->store, &err) != RF_OK ||
-	    rf_api_audit(c, action, p.id, dtxt, &err) != RF_OK ||
-	    rf_svc_event_partner(rf_ctx_svc(c), type, &p, &err) != RF_OK) {
-		free(dtxt);
+	if (rf_svc_partner_set_status(rf_ctx_svc(c), &p, status, why, &err) != RF_OK) {
 		rf_json_error(c, &err);
 		return;
 	}
-	free(dtxt);
 	rf_codes_changed();
 	rf_json_send(c, 200, rf_view_partner(rf_ctx_svc(c), &p));
 }

@@ -139,7 +139,7 @@ void rf_api_portal_signup(rf_ctx *c)
 	p.name = (char *)name;
 	p.email = rf_arena_strdup(c->a, email);
 	p.recruited_by_id = recruited ? recruiter.id : NULL;
-	if (rf_api_partner_new_code(c, &p, &err) != RF_OK)
+	if (rf_svc_partner_new_code(rf_ctx_svc(c), &p, &err) != RF_OK)
 		goto fail;
 	p.company = rf_trim_arena(c->a, rf_json_str(body, "company"));
 	if (p.company && !*p.company)

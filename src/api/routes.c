@@ -36,6 +36,7 @@ static const char *const q_connection[] = {"connection", NULL};
 static const char *const q_token[] = {"token", NULL};
 static const char *const q_mail[] = {"limit", "starting_after", "status", "category", "recipient", NULL};
 static const char *const q_preview[] = {"partner_id", NULL};
+static const char *const q_imports[] = {"type", "program_id", "dry_run", "map", "mapping", NULL};
 static const char *const q_events[] = {"limit",     "starting_after", "type",       "program_id",
 				       "object_id", "created_from",   "created_to", NULL};
 static const char *const q_deliveries[] = {"limit", "starting_after", "status", NULL};
@@ -123,6 +124,10 @@ const rf_route rf_routes[] = {
     {"POST", "/api/v1/partners/{id}/hold-payouts", rf_api_partners_hold_payouts, RF_AUTH_ADMIN, RF_ROUTE_BODY, NULL},
     {"POST", "/api/v1/partners/{id}/release-payouts", rf_api_partners_release_payouts, RF_AUTH_ADMIN, RF_ROUTE_BODY,
      NULL},
+
+    {"POST", "/api/v1/imports", rf_api_imports_create, RF_AUTH_ADMIN,
+     RF_ROUTE_BODY | RF_ROUTE_NO_TX | RF_ROUTE_LARGE_BODY, q_imports},
+    {"GET", "/api/v1/imports/{id}", rf_api_imports_get, RF_AUTH_ADMIN, 0, NULL},
 
     {"GET", "/api/v1/events", rf_api_events_list, RF_AUTH_ANY, 0, q_events},
     {"GET", "/api/v1/events/{id}", rf_api_events_get, RF_AUTH_ANY, 0, NULL},

@@ -18,6 +18,8 @@ int rf_cli_apikey(int argc, char **argv);
 int rf_cli_payouts(int argc, char **argv);
 int rf_cli_rollups(int argc, char **argv);
 int rf_cli_bench_data(int argc, char **argv);
+/* refd import (src/cli/import.c). */
+int rf_cli_import(int argc, char **argv);
 int rf_cli_routes(void);
 /* refd db copy (src/cli/dbcopy.c). */
 int rf_cli_db(int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "../integrations/crm.h"
 #include "../integrations/mail.h"
 #include "../integrations/webhooks.h"
+#include "../jobs/importer.h"
 #include "../jobs/jobs.h"
 #include "../store/store.h"
 #include "../track/clicks.h"
@@ -77,10 +78,18 @@ static void read_clock_file(const char *path)
 	fprintf(stderr, "refd: clock offset set to %lld ms\n", v);
 }
 
+/* A running import ends after its transaction, so that its answer goes out while the server drains. */
+static void on_stopping(void *arg)
+{
+	(void)arg;
+	rf_importer_wind_down();
+}
+
 static void on_drained(void *arg)
 {
 	(void)arg;
 	rf_crm_stop();
+	rf_importer_stop();
 	rf_jobs_stop();
 	rf_webhooks_stop();
 	rf_mail_stop();
@@ -221,6 +230,8 @@ int rf_cli_serve(int argc, char **argv)
 	    {"no-demo", "REFD_NO_DEMO", false, NULL, "do not create demo data in an empty database", NULL},
 	    {"session-hours", "REFD_SESSION_HOURS", true, "12", "lifetime of a login session", NULL},
 	    {"max-body", "REFD_MAX_BODY", true, "65536", "largest JSON request body in bytes", NULL},
+	    {"max-import-body", "REFD_MAX_IMPORT_BODY", true, "134217728",
+	     "largest CSV file POST /api/v1/imports takes, in bytes (1 MiB to 4 GiB; larger: refd import)", NULL},
 	    {"max-export", "REFD_MAX_EXPORT", true, "67108864",
 	     "largest CSV export or statement page in bytes (a larger one is refused, never cut short)", NULL},
 	    {"login-max-failures", "REFD_LOGIN_MAX_FAILURES", true, "5",
@@ -287,6 +298,8 @@ int rf_cli_serve(int argc, char **argv)
 		threads = rf_cli_long(rf_option_get(opts, "threads"), "threads", 1, 64, &bad);
 	cfg.session_hours = (int)rf_cli_long(rf_option_get(opts, "session-hours"), "session-hours", 1, 24 * 90, &bad);
 	cfg.max_json_body = (size_t)rf_cli_long(rf_option_get(opts, "max-body"), "max-body", 1024, 1 << 20, &bad);
+	cfg.max_import_body =
+	    (size_t)rf_cli_long(rf_option_get(opts, "max-import-body"), "max-import-body", 1L << 20, 1L << 32, &bad);
 	cfg.max_export = (size_t)rf_cli_long(rf_option_get(opts, "max-export"), "max-export", 65536, 1L << 34, &bad);
 	cfg.login_max_failures =
 	    (int)rf_cli_long(rf_option_get(opts, "login-max-failures"), "login-max-failures", 1, 1000, &bad);
@@ -384,6 +397,7 @@ int rf_cli_serve(int argc, char **argv)
 	    .listen = rf_option_get(opts, "listen"),
 	    .threads = (int)threads,
 	    .max_body = 1u << 20,
+	    .body_limit = rf_router_body_limit,
 	    .max_headers = 16384,
 	    .timeout_seconds = 30,
 	    .handler = rf_router_handle,
@@ -392,6 +406,7 @@ int rf_cli_serve(int argc, char **argv)
 	    .arg = &sctx,
 	    .on_listen = on_listen,
 	    .on_usr2 = on_usr2,
+	    .on_stopping = on_stopping,
 	    .on_drained = on_drained,
 	    .log_requests = !rf_option_on(opts, "quiet"),
 	};
@@ -444,9 +459,17 @@ int rf_cli_serve(int argc, char **argv)
 		rf_clicks_stop();
 		return 1;
 	}
+	if (rf_importer_start(db, &err) != RF_OK) {
+		fprintf(stderr, "refd: %s\n", err.message);
+		rf_codes_watch_stop();
+		rf_jobs_stop();
+		rf_clicks_stop();
+		return 1;
+	}
 	rc = rf_server_run(&sc, &err);
 	/* Normally stopped by on_drained already; this covers a server that failed to start. */
 	rf_crm_stop();
+	rf_importer_stop();
 	rf_jobs_stop();
 	rf_webhooks_stop();
 	rf_mail_stop();

@@ -12,6 +12,7 @@ typedef struct {
 	bool secure_cookies;      /* add Secure to cookies: refd is served over TLS by a proxy */
 	unsigned char secret[32]; /* instance key for sealing tax ids and keyed hashes */
 	size_t max_json_body;     /* bytes */
+	size_t max_import_body;   /* bytes of a CSV file sent to POST /api/v1/imports */
 	size_t max_export;        /* bytes of one CSV export or statement page; 0 for the default (api.h) */
 	int session_hours;
 	int login_max_failures; /* per email in login_window_minutes */

@@ -119,8 +119,16 @@ const char *rf_req_header(rf_req *r, const char *name)
 const char *rf_req_body(rf_req *r, size_t *len)
 {
 	if (len)
-		*len = r->body_len;
-	return r->body ? r->body : "";
+		*len = r->spool ? 0 : r->body_len;
+	return r->body && !r->spool ? r->body : "";
+}
+
+FILE *rf_req_body_file(rf_req *r, size_t *len)
+{
+	FILE *f = r->spool;
+	r->spool = NULL;
+	*len = f ? r->body_len : 0;
+	return f;
 }
 
 const char *rf_req_peer(rf_req *r)

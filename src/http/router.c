@@ -268,6 +268,44 @@ static bool body_ok(rf_ctx *c, const rf_route *r)
 	return false;
 }
 
+/* The route of a request (NULL when none), with the values of its path's {name} segments. */
+static const rf_route *find_route(rf_ctx *c, const char *method, const char **params)
+{
+	char *segs[MAX_SEGMENTS];
+	int nsegs = split(c->a, rf_req_path(c->req), segs);
+	if (nsegs < 0)
+		return NULL;
+	for (const rf_route *r = rf_routes; r->method; r++)
+		if (strcmp(r->method, method) == 0 && match(r->pattern, segs, nsegs, params))
+			return r;
+	return NULL;
+}
+
+size_t rf_router_body_limit(rf_req *req, void *thread_ctx)
+{
+	rf_ctx c;
+	memset(&c, 0, sizeof c);
+	c.req = req;
+	c.app = thread_ctx;
+	c.a = rf_req_arena(req);
+	if (!c.app || !c.app->cfg || !c.app->cfg->max_import_body)
+		return 0;
+	const rf_route *r = find_route(&c, rf_req_method(req), c.params);
+	if (!r || !(r->flags & RF_ROUTE_LARGE_BODY))
+		return 0;
+	/* Credentials first: a stranger cannot make refd hold a large body. A session's CSRF token is checked
+	 * with the rest once the body is in; without one the request is refused then, whatever its size. */
+	rf_err err = {0};
+	rf_status rc = rf_auth_resolve(&c, &err);
+	rf_store_idle(c.app->store);
+	rf_role need = r->auth == RF_AUTH_OWNER   ? RF_ROLE_OWNER
+		       : r->auth == RF_AUTH_ADMIN ? RF_ROLE_ADMIN
+						  : RF_ROLE_PARTNER;
+	if (rc != RF_OK || c.who.role < need)
+		return 0;
+	return c.app->cfg->max_import_body > c.app->cfg->max_json_body ? c.app->cfg->max_import_body : 0;
+}
+
 void rf_router_handle(rf_req *req, void *thread_ctx)
 {
 	rf_ctx c;
@@ -314,8 +352,9 @@ void rf_router_handle(rf_req *req, void *thread_ctx)
 
 	size_t blen = 0;
 	rf_req_body(req, &blen);
-	if (blen > c.app->cfg->max_json_body) {
-		rf_json_fail(&c, RF_ETOOBIG, "body", "the body is larger than %zu bytes", c.app->cfg->max_json_body);
+	size_t cap = (found->flags & RF_ROUTE_LARGE_BODY) ? c.app->cfg->max_import_body : c.app->cfg->max_json_body;
+	if (blen > cap) {
+		rf_json_fail(&c, RF_ETOOBIG, "body", "the body is larger than %zu bytes", cap);
 		return;
 	}
 

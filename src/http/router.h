@@ -85,6 +85,10 @@ enum {
 	 * POST, PATCH and DELETE runs in one transaction that the router opens, commits when the answer is a
 	 * success, rolls back otherwise, and runs again when it lost a race. */
 	RF_ROUTE_NO_TX = 1u << 2,
+	/* Its body may be as large as --max-import-body (a CSV file) rather than a JSON body's --max-body, for a
+	 * caller whose credentials, read with the headers, already allow the route: anyone else is held to the
+	 * server's 1 MiB before a byte of the body is read. */
+	RF_ROUTE_LARGE_BODY = 1u << 3,
 };
 
 typedef struct {
@@ -104,5 +108,9 @@ extern const rf_route rf_routes[];
 /* The server's handler: matches the route, checks the body size, authenticates, checks CSRF and role, refuses
  * query parameters the route does not read and a body it does not take, then runs it. */
 void rf_router_handle(rf_req *req, void *thread_ctx);
+
+/* The server's body_limit: for a route with RF_ROUTE_LARGE_BODY and credentials that allow it, the configured
+ * max_import_body; 0 (the server's cap) for every other request. */
+size_t rf_router_body_limit(rf_req *req, void *thread_ctx);
 
 #endif

@@ -120,8 +120,26 @@ static int64_t mono_ms(void)
 
 /* ---- Connections ---- */
 
+/* An unlinked temporary file in $TMPDIR (or /tmp) for a large request body; NULL when none can be made. */
+static FILE *spool_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/refd-body-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	FILE *f = fdopen(fd, "w+b");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 static void req_free(rf_req *r)
 {
+	if (r->spool)
+		fclose(r->spool);
 	free(r->body);
 	rf_arena_reset(&r->arena);
 	free(r);
@@ -534,9 +552,16 @@ static int on_headers_complete(http_parser *p)
 
 	bool chunked = (p->flags & F_CHUNKED) != 0;
 	bool has_length = p->content_length != ULLONG_MAX && p->content_length > 0;
-	if (has_length && p->content_length > w->cfg->max_body)
+	r->max_body = w->cfg->body_limit ? w->cfg->body_limit(r, w->ctx) : 0;
+	if (!r->max_body)
+		r->max_body = w->cfg->max_body;
+	if (has_length && p->content_length > r->max_body)
 		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
-	if (has_length) {
+	if (r->max_body > w->cfg->max_body) {
+		/* A large body (an import's file) goes to disk as it arrives: never whole in memory. */
+		if (!(r->spool = spool_open()))
+			return fail_cb(c, 503, "unavailable", "cannot store the request body");
+	} else if (has_length) {
 		r->body_cap = (size_t)p->content_length + 1;
 		r->body = malloc(r->body_cap);
 		if (!r->body)
@@ -557,8 +582,14 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
 	conn *c = of(p);
 	rf_req *r = c->req;
-	if (r->body_len + len > c->w->cfg->max_body)
+	if (r->body_len + len > r->max_body)
 		return fail_cb(c, 413, "payload_too_large", "the request body is too large");
+	if (r->spool) {
+		if (fwrite(at, 1, len, r->spool) != len)
+			return fail_cb(c, 503, "unavailable", "cannot store the request body (is the disk full?)");
+		r->body_len += len;
+		return 0;
+	}
 	/* Room for len bytes and the NUL added at the end (a body of known length was sized for it at once). */
 	if (!rf_buf_room(&r->body, &r->body_len, &r->body_cap, len))
 		return fail_cb(c, 503, "unavailable", "out of memory");
@@ -572,6 +603,8 @@ static int on_message_complete(http_parser *p)
 	conn *c = of(p);
 	if (c->req && c->req->body)
 		c->req->body[c->req->body_len] = '\0';
+	if (c->req && c->req->spool && (fflush(c->req->spool) != 0 || fseek(c->req->spool, 0, SEEK_SET) != 0))
+		return fail_cb(c, 503, "unavailable", "cannot store the request body (is the disk full?)");
 	c->message_done = 1;
 	/* One request at a time: the parser stops here and resumes once the answer is queued. */
 	http_parser_pause(p, 1);
@@ -1217,6 +1250,8 @@ rf_status rf_server_run(const rf_server_config *cfg, rf_err *err)
 	printf("{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"stopping\",\"signal\":\"%s\"}\n", ts,
 	       sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	fflush(stdout);
+	if (cfg->on_stopping)
+		cfg->on_stopping(cfg->arg);
 	for (int i = 0; i < nthreads; i++)
 		event_active(ws[i].drain, EV_TIMEOUT, 0);
 	for (int i = 0; i < nthreads; i++)

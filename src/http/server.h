@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/arena.h"
 #include "../core/status.h"
@@ -17,12 +18,17 @@ typedef struct rf_req rf_req;
 typedef void (*rf_handler_fn)(rf_req *req, void *thread_ctx);
 
 typedef struct {
-	const char *listen;    /* "host:port"; port 0 picks a free one */
-	int threads;           /* worker threads, each with its own event loop and context */
-	size_t max_body;       /* requests with a larger body are refused with 413 before the handler runs */
-	size_t max_headers;    /* bytes of request line and headers */
-	int timeout_seconds;   /* idle keep-alive and slow-client timeout */
-	rf_handler_fn handler; /* called for every request, on the worker thread that read it */
+	const char *listen; /* "host:port"; port 0 picks a free one */
+	int threads;        /* worker threads, each with its own event loop and context */
+	size_t max_body;    /* requests with a larger body are refused with 413 before the handler runs */
+	/* Called once a request's line and headers are read, on its worker thread with the worker's context, before
+	 * any of its body: the most body bytes that request may have, or 0 for max_body (a larger one is refused with
+	 * 413, before its body is read). A body allowed more than max_body goes to a temporary file as it arrives
+	 * (rf_req_body_file), so that it is never whole in memory. NULL: max_body for every request. */
+	size_t (*body_limit)(rf_req *r, void *thread_ctx);
+	size_t max_headers;                         /* bytes of request line and headers */
+	int timeout_seconds;                        /* idle keep-alive and slow-client timeout */
+	rf_handler_fn handler;                      /* called for every request, on the worker thread that read it */
 	void *(*thread_init)(int index, void *arg); /* builds a worker's context; NULL result aborts start-up */
 	void (*thread_free)(void *thread_ctx);
 	void *arg;
@@ -31,6 +37,9 @@ typedef struct {
 	/* Called once the workers have stopped and before they are freed: the place to stop threads that may
 	 * still post to them (rf_req_post). */
 	void (*on_drained)(void *arg);
+	/* Called on the main thread when a stop is asked (SIGTERM, SIGINT), before the workers drain: the place to ask
+	 * long work (an import) to end soon, so that its answer can still be sent. NULL: nothing is called. */
+	void (*on_stopping)(void *arg);
 	/* Called on the main thread for each SIGUSR2 (NULL: SIGUSR2 is ignored). */
 	void (*on_usr2)(void *arg);
 	bool log_requests;
@@ -58,9 +67,13 @@ bool rf_req_query_has_only(rf_req *r, const char *const *allowed, const char **u
 const char *rf_req_query_nul(rf_req *r);
 const char *rf_req_header(rf_req *r, const char *name); /* NULL when absent */
 const char *rf_req_body(rf_req *r, size_t *len);        /* NUL-terminated copy of the body */
-const char *rf_req_peer(rf_req *r);                     /* the client's address */
-const char *rf_req_id(rf_req *r);                       /* request id, also sent as X-Request-Id */
-rf_arena *rf_req_arena(rf_req *r);                      /* freed when the response is sent */
+/* The body of a request whose body_limit was above max_body, written to a temporary file as it arrived, positioned
+ * at its start, with its length in *len; the caller owns the file from then on (and fcloses it). NULL for a body
+ * held in memory (rf_req_body), or when it was taken already. rf_req_body gives such a request's body as empty. */
+FILE *rf_req_body_file(rf_req *r, size_t *len);
+const char *rf_req_peer(rf_req *r); /* the client's address */
+const char *rf_req_id(rf_req *r);   /* request id, also sent as X-Request-Id */
+rf_arena *rf_req_arena(rf_req *r);  /* freed when the response is sent */
 
 /* Adds a response header; call before rf_resp_send. */
 void rf_resp_header(rf_req *r, const char *name, const char *value);

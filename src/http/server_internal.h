@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/arena.h"
 #include "server.h"
@@ -48,6 +49,10 @@ struct rf_req {
 	out_header *out_head, *out_tail;
 	char *body;
 	size_t body_len, body_cap;
+	size_t max_body; /* the most body bytes this request may have */
+	/* A body larger than a JSON one may be (an import's CSV file) is written here as it arrives, not held in
+	 * memory: an unlinked temporary file, read from its start once the request is complete. */
+	FILE *spool;
 	char id[32];
 	char peer[64];
 	char actor[64];

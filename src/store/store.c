@@ -462,20 +462,28 @@ rf_status rf_q_get_one(rf_store *s, const char *sql, const char *key, rf_q_row_f
 rf_status rf_q_collect(rf_store *s, rf_db_stmt *st, int limit, size_t item_size, rf_q_row_fn fill, void **items,
 		       size_t *n, bool *has_more, rf_arena *a, rf_err *err)
 {
-	char *arr = rf_arena_alloc(a, item_size * (size_t)(limit + 1));
-	if (!arr)
-		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
-	size_t count = 0;
+	/* The array grows with the rows that come: most lists are short (the webhook endpoints asked for at every
+	 * event, an entry's few commissions), and zeroed room for `limit` items each time cost more than the query. */
+	char *arr = NULL;
+	size_t count = 0, cap = 0;
 	int rc;
 	while ((rc = rf_db_step(st)) == RF_DB_ROW) {
 		if (count == (size_t)limit) {
 			*has_more = true;
 			break;
 		}
+		char *grown = rf_arena_grow(a, arr, count, &cap, item_size, 8);
+		if (!grown) {
+			rf_db_reset(st);
+			return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		}
+		arr = grown;
 		fill(st, arr + item_size * count, a);
 		count++;
 	}
 	rf_db_reset(st);
+	if (!arr && !(arr = rf_arena_alloc(a, item_size)))
+		return rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
 	if (rc != RF_DB_ROW && rc != RF_DB_DONE)
 		return rf_q_fail(s, err, "listing");
 	if (rc == RF_DB_DONE)

@@ -91,6 +91,11 @@ rf_status rf_store_lazy_commits(rf_store *s, rf_err *err);
  * command line; the API's routes are run in transactions by the router. */
 rf_status rf_store_tx(rf_store *s, rf_status (*fn)(rf_store *s, void *arg, rf_err *err), void *arg, rf_err *err);
 
+/* Readies the connection for long runs of small writes, each behind a savepoint (imports): where a savepoint keeps
+ * what it would undo in a file (SQLite's statement journals), it keeps it in memory. Call it outside a
+ * transaction; it lasts as long as the connection. */
+rf_status rf_store_bulk_writes(rf_store *s, rf_err *err);
+
 /* True when no program and no user exists yet (a fresh database, before demo data). */
 rf_status rf_store_is_empty(rf_store *s, bool *empty, rf_err *err);
 
@@ -133,6 +138,24 @@ rf_status rf_store_partner_get(rf_store *s, const char *id, rf_partner *out, rf_
  * none. */
 rf_status rf_store_partner_by_recruitment_code(rf_store *s, const char *code, rf_partner *out, rf_arena *a,
 					       rf_err *err);
+/* The partner of the program with this email (normalised); RF_ENOTFOUND when none. */
+rf_status rf_store_partner_by_email(rf_store *s, const char *program_id, const char *email, rf_partner *out,
+				    rf_arena *a, rf_err *err);
+/* The ids partners had in another referral tool, by program (imports): put records ref for partner_id (RF_ECONFLICT
+ * on "ref" when the program has it already); get gives the partner (*partner_id in the arena) or RF_ENOTFOUND. */
+rf_status rf_store_partner_ref_put(rf_store *s, const char *program_id, const char *ref, const char *partner_id,
+				   int64_t at, rf_err *err);
+rf_status rf_store_partner_ref_get(rf_store *s, const char *program_id, const char *ref, char **partner_id, rf_arena *a,
+				   rf_err *err);
+/* An import of the API (POST /api/v1/imports) and its report, the import object as JSON text: put writes it, as a
+ * new import or over the one with the same id (its status, report and updated_at; program, creator and creation
+ * time stay); get reads it (strings in the arena) or RF_ENOTFOUND. */
+typedef struct {
+	char *id, *program_id, *status, *report, *created_by;
+	int64_t created_at, updated_at;
+} rf_import_record;
+rf_status rf_store_import_put(rf_store *s, const rf_import_record *r, rf_err *err);
+rf_status rf_store_import_get(rf_store *s, const char *id, rf_import_record *out, rf_arena *a, rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err);

@@ -54,6 +54,8 @@ static const char *const tables[] = {
     "mail_messages",
     "mail_optouts",
     "mail_runs",
+    "partner_refs",
+    "imports",
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 

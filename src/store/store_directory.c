@@ -305,6 +305,18 @@ rf_status rf_store_partner_by_recruitment_code(rf_store *s, const char *code, rf
 			    partner_fill, out, a, "partner", err);
 }
 
+rf_status rf_store_partner_by_email(rf_store *s, const char *program_id, const char *email, rf_partner *out,
+				    rf_arena *a, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s, "SELECT " PARTNER_COLS " FROM partners p WHERE p.program_id = ? AND p.email = ?", err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, program_id);
+	rf_db_bind_text(st, 2, email);
+	return rf_q_one_row(s, st, partner_fill, out, a, "partner", err);
+}
+
 rf_status rf_store_partner_parent(rf_store *s, const char *relation, const char *id, char **parent, rf_arena *a,
 				  rf_err *err)
 {

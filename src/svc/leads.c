@@ -135,6 +135,19 @@ rf_status rf_svc_lead_attribute_coupon(rf_svc *sv, const rf_program *prog, const
 	return RF_OK;
 }
 
+rf_status rf_svc_lead_insert(rf_svc *sv, rf_lead *l, rf_err *err)
+{
+	rf_lead_event ev = {NULL, l->status, (char *)sv->actor, NULL, l->created_at};
+	if (rf_store_lead_insert(sv->store, l, err) != RF_OK ||
+	    rf_store_lead_event_add(sv->store, l->id, &ev, err) != RF_OK ||
+	    rf_svc_rollup_lead(sv, l, RF_M_LEADS, l->created_at, err) != RF_OK ||
+	    rf_svc_audit(sv, "lead.create", l->id, NULL, err) != RF_OK ||
+	    rf_svc_event_lead(sv, "lead.created", l, err) != RF_OK ||
+	    (l->registration && rf_svc_event_lead(sv, "deal.registered", l, err) != RF_OK))
+		return err->status;
+	return RF_OK;
+}
+
 rf_status rf_svc_lead_move(rf_svc *sv, rf_lead *l, const char *status, const char *reason, rf_err *err)
 {
 	int64_t now = rf_clock_now_ms();
@@ -193,11 +206,5 @@ rf_status rf_svc_lead_create(rf_svc *sv, const rf_program *prog, rf_lead *l, con
 	if (!l->metadata)
 		l->metadata = "{}";
 	l->created_at = l->updated_at = l->status_at = now;
-	rf_lead_event ev = {NULL, "new", (char *)sv->actor, NULL, now};
-	if (rf_store_lead_insert(sv->store, l, err) != RF_OK ||
-	    rf_store_lead_event_add(sv->store, l->id, &ev, err) != RF_OK ||
-	    rf_svc_rollup_lead(sv, l, RF_M_LEADS, now, err) != RF_OK ||
-	    rf_svc_audit(sv, "lead.create", l->id, NULL, err) != RF_OK)
-		return err->status;
-	return rf_svc_event_lead(sv, "lead.created", l, err);
+	return rf_svc_lead_insert(sv, l, err);
 }

@@ -30,5 +30,9 @@ rf_status rf_svc_lead_move(rf_svc *sv, rf_lead *l, const char *status, const cha
  * lead), with its history, counts, audit entry and lead.created event. */
 rf_status rf_svc_lead_create(rf_svc *sv, const rf_program *prog, rf_lead *l, const char *code, const char *click,
 			     rf_err *err);
+/* Writes a new lead l (id, program, status and times set by the caller): the lead, its first history entry, the
+ * rollups (a lead at l->created_at), the audit entry lead.create and the events lead.created (and deal.registered
+ * for a partner's registration). RF_ECONFLICT on "email" or "external_id" when the program has that lead. */
+rf_status rf_svc_lead_insert(rf_svc *sv, rf_lead *l, rf_err *err);
 
 #endif

@@ -1326,6 +1326,21 @@ def test_answers_fit_the_document(srv):
     call("POST", hooks + "/%s/test" % hook["id"], 409, key=admin)
     call("DELETE", hooks + "/" + hook["id"], 200, key=admin)
     call("DELETE", hooks + "/" + hook["id"], 404, key=admin)
+    # Imports: started (202, the import object as it begins), then read back until it has ended, in that shape too.
+    imp_url = "/api/v1/imports?type=partners&program_id=" + prog["id"]
+    started = call("POST", imp_url, 202, key=admin, raw="email,name\nimported@example.org,Imported One\n",
+                   headers={"Content-Type": "text/csv"})
+    assert started["status"] == "running" and call.last.header("Location").endswith(started["id"]), started
+    for _ in range(200):
+        got = call("GET", "/api/v1/imports/" + started["id"], 200, key=admin)
+        if got["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert got["status"] == "completed" and got["created"] == 1, got
+    call("POST", imp_url, 400, key=admin, raw="nope\n", headers={"Content-Type": "text/csv"})
+    assert call.last.json["error"]["field"] == "header", call.last.json
+    call("POST", imp_url, 403, key=manager, raw="email\n", headers={"Content-Type": "text/csv"})
+    call("GET", "/api/v1/imports/imp_none", 404, key=admin)
     call("GET", "/api/v1/payout-runs/%s/export" % run["id"], 409, key=admin)  # a draft
     call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 409, key=admin)
     approved_run = call("POST", "/api/v1/payout-runs/%s/approve" % run["id"], 200, key=admin)

@@ -350,6 +350,14 @@ def walk_world(s):
     while expect(s.get("/api/v1/mail/messages/" + w["msg"], key=owner), 200)["status"] != "delivered":
         assert time.time() < deadline, "the walk's test message was not sent"
         time.sleep(0.02)
+    w["imp"] = expect(s.post("/api/v1/imports?type=partners&program_id=" + w["prog"],
+                             raw="email,name\nwalk-import@walk.example,Walk Import\n", key=owner,
+                             headers={"Content-Type": "text/csv"}), 202)["id"]
+    # The import runs on after its answer: the walks compare the database, so it must have ended.
+    deadline = time.time() + 15
+    while expect(s.get("/api/v1/imports/" + w["imp"], key=owner), 200)["status"] == "running":
+        assert time.time() < deadline, "the walk's import did not end"
+        time.sleep(0.02)
     return w
 
 
@@ -358,7 +366,8 @@ def walk_url(w, pattern):
     by_segment = {"programs": "prog", "partners": "ptn", "links": "lnk", "leads": "lead", "plans": "pln",
                   "sales": "sale", "commissions": "com", "payout-runs": "run", "items": "item", "users": "usr",
                   "api-keys": "key", "events": "evt", "integrations": "conn", "webhook-endpoints": "wh",
-                  "deliveries": "dlv", "messages": "msg"}
+                  "deliveries": "dlv", "messages": "msg",
+                  "imports": "imp"}
     segs = pattern.split("/")
     for i, seg in enumerate(segs):
         if seg.startswith("{"):
@@ -428,6 +437,8 @@ def walk_body(w, method, pattern):
     }
     if (method, pattern) == ("POST", "/api/v1/fx-rates/import"):
         return None, "base,quote,rate,valid_from\nusd,gbp,0.8,2020-01-01T00:00:00Z\n", {"Content-Type": "text/csv"}
+    if (method, pattern) == ("POST", "/api/v1/imports"):
+        return None, "email,name\nwalk-import2@walk.example,Walk Import\n", {"Content-Type": "text/csv"}
     return bodies.get((method, pattern), {}), None, None
 
 

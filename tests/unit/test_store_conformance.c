@@ -1188,6 +1188,78 @@ CASE(partner_uniqueness_in_a_transaction)
 	FAILS(RF_ENOTFOUND, NULL, rf_store_partner_get(c->s, d.id, &got, &c->a, E));
 }
 
+/* Imports find partners by email in a program, and by the id they had in another tool (partner_refs). */
+CASE(partner_by_email_and_refs)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	char *other = add_program(c, "Q");
+	rf_partner a = partner_of(c, prog, "Ann");
+	a.email = "ann@example.com";
+	OK(rf_store_partner_insert(c->s, &a, E));
+	rf_partner q = partner_of(c, other, "Ann in Q");
+	q.email = "ann@example.com";
+	OK(rf_store_partner_insert(c->s, &q, E));
+	rf_partner got;
+	OK(rf_store_partner_by_email(c->s, prog, "ann@example.com", &got, &c->a, E));
+	SAME(got.id, a.id);
+	SAME(got.name, "Ann");
+	OK(rf_store_partner_by_email(c->s, other, "ann@example.com", &got, &c->a, E));
+	SAME(got.id, q.id);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_partner_by_email(c->s, prog, "bob@example.com", &got, &c->a, E));
+
+	char *id = NULL;
+	FAILS(RF_ENOTFOUND, "ref", rf_store_partner_ref_get(c->s, prog, "aff-1", &id, &c->a, E));
+	OK(rf_store_partner_ref_put(c->s, prog, "aff-1", a.id, T0, E));
+	OK(rf_store_partner_ref_get(c->s, prog, "aff-1", &id, &c->a, E));
+	SAME(id, a.id);
+	/* A ref is per program. */
+	FAILS(RF_ENOTFOUND, "ref", rf_store_partner_ref_get(c->s, other, "aff-1", &id, &c->a, E));
+	OK(rf_store_partner_ref_put(c->s, other, "aff-1", q.id, T0, E));
+	OK(rf_store_partner_ref_get(c->s, other, "aff-1", &id, &c->a, E));
+	SAME(id, q.id);
+	/* The same ref twice in a program is refused, and the transaction goes on. */
+	OK(rf_store_begin(c->s, E));
+	OK(rf_store_partner_ref_put(c->s, prog, "aff-2", a.id, T0, E));
+	FAILS(raced(c), "ref", rf_store_partner_ref_put(c->s, prog, "aff-1", a.id, T0, E));
+	OK(rf_store_commit(c->s, E));
+	OK(rf_store_partner_ref_get(c->s, prog, "aff-2", &id, &c->a, E));
+	SAME(id, a.id);
+	/* Case counts: refs are ids as the other tool wrote them. */
+	FAILS(RF_ENOTFOUND, "ref", rf_store_partner_ref_get(c->s, prog, "AFF-1", &id, &c->a, E));
+}
+
+/* The imports of the API: written as they start, then over again with their progress; the program, the creator
+ * and the creation time stay as first written. */
+CASE(imports_put_and_get)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	rf_import_record got;
+	FAILS(RF_ENOTFOUND, "id", rf_store_import_get(c->s, "imp_none", &got, &c->a, E));
+	rf_import_record r = {"imp_1", prog, "running", "{\"rows\":0}", "key_1", T0, T0};
+	OK(rf_store_import_put(c->s, &r, E));
+	OK(rf_store_import_get(c->s, "imp_1", &got, &c->a, E));
+	SAME(got.program_id, prog);
+	SAME(got.status, "running");
+	SAME(got.report, "{\"rows\":0}");
+	SAME(got.created_by, "key_1");
+	assert_int_equal(got.created_at, T0);
+	rf_import_record later = {"imp_1", prog, "completed", "{\"rows\":2}", "key_2", T0 + 5, T0 + 9};
+	OK(rf_store_import_put(c->s, &later, E));
+	OK(rf_store_import_get(c->s, "imp_1", &got, &c->a, E));
+	SAME(got.status, "completed");
+	SAME(got.report, "{\"rows\":2}");
+	SAME(got.created_by, "key_1");
+	assert_int_equal(got.created_at, T0);
+	assert_int_equal(got.updated_at, T0 + 9);
+	/* Without a creator (the command line's imports are not recorded, but a record may lack one). */
+	rf_import_record anon = {"imp_2", prog, "running", "{}", NULL, T0, T0};
+	OK(rf_store_import_put(c->s, &anon, E));
+	OK(rf_store_import_get(c->s, "imp_2", &got, &c->a, E));
+	assert_null(got.created_by);
+}
+
 static char *partner_ids(ctx *c, const rf_partner_filter *f, bool *more)
 {
 	rf_partner *items = NULL;
@@ -3811,6 +3883,34 @@ CASE(savepoints)
 	rf_store_idle(c->s);
 }
 
+/* An import's connection keeps savepoints' undo in memory: a savepoint per row, hundreds in a transaction, each
+ * rolled back or released, leaves exactly the rows released. */
+CASE(bulk_writes_with_a_savepoint_per_row)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	OK(rf_store_bulk_writes(c->s, E));
+	OK(rf_store_begin(c->s, E));
+	char *ids[300];
+	for (int i = 0; i < 300; i++) {
+		OK(rf_store_savepoint(c->s, "row", E));
+		ids[i] = add_partner(c, prog, "Row", "partner", NULL);
+		if (i % 3 == 0)
+			OK(rf_store_rollback_to(c->s, "row", E));
+		OK(rf_store_release(c->s, "row", E));
+	}
+	OK(rf_store_commit(c->s, E));
+	rf_partner got;
+	for (int i = 0; i < 300; i++) {
+		if (i % 3 == 0)
+			FAILS(RF_ENOTFOUND, NULL, rf_store_partner_get(c->s, ids[i], &got, &c->a, E));
+		else
+			OK(rf_store_partner_get(c->s, ids[i], &got, &c->a, E));
+	}
+	/* Once more on the same connection (the setting stays), and inside no transaction. */
+	OK(rf_store_bulk_writes(c->s, E));
+}
+
 typedef struct {
 	ctx *c;
 	const char *program;
@@ -3926,6 +4026,9 @@ static void fill_world(ctx *c, world *w)
 	ag.recruited_by_id = w->org;
 	OK(rf_store_partner_insert(c->s, &ag, E));
 	w->agent = ag.id;
+	OK(rf_store_partner_ref_put(c->s, w->program, "rewardful-affiliate-1", w->org, T0, E));
+	rf_import_record imp = {"imp_world", w->program, "completed", "{\"rows\":1}", "cli", T0, T0 + 1};
+	OK(rf_store_import_put(c->s, &imp, E));
 	char *owner = add_user(c, "owner", NULL);
 	add_user(c, "partner", w->agent);
 	rf_apikey key = {
@@ -4169,7 +4272,7 @@ CASE(copy_there_and_back)
 	rf_store *there = new_store(c, there_kind, true);
 	copy_log log = {0};
 	OK(rf_store_copy(c->s, there, on_copied, &log, E));
-	assert_int_equal(log.n, 41);
+	assert_int_equal(log.n, 43);
 	for (int i = 0; i < log.n; i++)
 		if (log.rows[i] <= 0)
 			fail_msg("the world has no rows in %s", log.names[i]);
@@ -4177,7 +4280,7 @@ CASE(copy_there_and_back)
 	OK(rf_store_copy_verify(c->s, there, &chk, &c->a, E));
 	if (chk.mismatch)
 		fail_msg("copy into %s: %s", rf_store_backend(there), chk.mismatch);
-	assert_int_equal(chk.tables, 41);
+	assert_int_equal(chk.tables, 43);
 	assert_true(chk.rows > 60);
 	assert_int_equal(chk.partners, 2);
 	same_world(c, c->s, there, &w);
@@ -5334,6 +5437,7 @@ CASE(registrations_expiring)
 	X(program_list_pages)                    \
 	X(partner_round_trip)                    \
 	X(partner_uniqueness_in_a_transaction)   \
+	X(partner_by_email_and_refs)             \
 	X(partner_list_filters_and_pages)        \
 	X(partner_search)                        \
 	X(user_round_trip_and_owners)            \
@@ -5375,6 +5479,8 @@ CASE(registrations_expiring)
 	X(queue_counts_and_partner_names)        \
 	X(lock_inside_a_transaction)             \
 	X(savepoints)                            \
+	X(imports_put_and_get)                   \
+	X(bulk_writes_with_a_savepoint_per_row)  \
 	X(tx_runs_again_after_a_retry)           \
 	X(rollback_and_idle)                     \
 	X(copy_there_and_back)                   \

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The importer thread: waits for a job, runs it over its file on its own connection while writing the import's
+ * record as it goes, answers its submitter once, and frees it. */
+#include "importer.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+
+/* Problems listed in the record while the import runs (it is written again and again) and once it has ended. */
+#define RUNNING_ERRORS 100
+#define FINAL_ERRORS 10000
+/* The record is written again after a transaction at most this often. */
+#define PROGRESS_MS 500
+
+static struct {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool running, stop, winding_down;
+	rf_import_job *job; /* the job waiting or running */
+	rf_store *store;
+} I = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* The running job, as its callbacks see it. */
+typedef struct {
+	rf_import_job *job;
+	bool answered;   /* the submitter has its answer */
+	bool recorded;   /* the record exists */
+	int64_t last_ms; /* when it was last written */
+} running;
+
+rf_import_job *rf_import_job_new(void)
+{
+	rf_import_job *job = calloc(1, sizeof *job);
+	if (job)
+		rf_arena_init(&job->a, 0);
+	return job;
+}
+
+void rf_import_job_free(rf_import_job *job)
+{
+	if (!job)
+		return;
+	if (job->file)
+		fclose(job->file);
+	free(job->csv);
+	rf_arena_reset(&job->a);
+	free(job);
+}
+
+json_t *rf_import_job_json(const char *id, const rf_import_report *rep, size_t max_errors)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	json_t *r = rf_import_report_json(rep, max_errors);
+	json_object_update(o, r);
+	json_decref(r);
+	return o;
+}
+
+/* Writes the import's record; a failure is logged, and the import goes on (its rows matter more). */
+static void record(running *rn, const rf_import_report *rep, size_t max_errors)
+{
+	json_t *j = rf_import_job_json(rn->job->id, rep, max_errors);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	int64_t now = rf_clock_now_ms();
+	rf_import_record r = {rn->job->id, (char *)rep->program_id,     (char *)(rep->status ? rep->status : "failed"),
+			      text,        (char *)rn->job->opts.actor, rep->started_at,
+			      now};
+	rf_err err = {0};
+	if (!text || rf_store_import_put(I.store, &r, &err) != RF_OK)
+		fprintf(stderr, "refd: import %s: cannot write its record: %s\n", rn->job->id,
+			text ? err.message : "out of memory");
+	else
+		rn->recorded = true;
+	free(text);
+	rf_store_idle(I.store);
+	rn->last_ms = now;
+}
+
+static rf_status on_started(void *arg, const rf_import_report *rep, rf_err *err)
+{
+	running *rn = arg;
+	record(rn, rep, RUNNING_ERRORS);
+	if (!rn->recorded)
+		return rf_err_set(err, RF_EUNAVAIL, NULL, "the import's record cannot be written");
+	rn->answered = true;
+	rn->job->answer(rn->job, RF_OK, rep);
+	return RF_OK;
+}
+
+static void on_progress(void *arg, const rf_import_report *rep)
+{
+	running *rn = arg;
+	if (rf_clock_now_ms() - rn->last_ms >= PROGRESS_MS)
+		record(rn, rep, RUNNING_ERRORS);
+}
+
+/* Asked between the import's transactions. */
+static bool stop_asked(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&I.mu);
+	bool stop = I.stop || I.winding_down;
+	pthread_mutex_unlock(&I.mu);
+	return stop;
+}
+
+static void run_job(rf_import_job *job)
+{
+	running rn = {job, false, false, 0};
+	rf_csv_mem m = {job->csv, job->len, 0};
+	rf_import_options o = job->opts;
+	o.stop = stop_asked;
+	o.stop_arg = NULL;
+	o.progress = on_progress;
+	o.progress_arg = &rn;
+	o.started = on_started;
+	o.total_bytes = (int64_t)job->len;
+	o.max_errors = FINAL_ERRORS;
+	rf_import_report rep;
+	rf_status st = job->file ? rf_import_run(I.store, rf_import_file_read, job->file, &o, &rep)
+				 : rf_import_run(I.store, rf_csv_mem_read, &m, &o, &rep);
+	if (rn.recorded)
+		record(&rn, &rep, FINAL_ERRORS);
+	if (!rn.answered)
+		job->answer(job, st == RF_OK ? RF_EIO : st, &rep);
+	rf_import_report_free(&rep);
+}
+
+static void *run(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "refd-import");
+	pthread_mutex_lock(&I.mu);
+	for (;;) {
+		while (!I.job && !I.stop)
+			pthread_cond_wait(&I.cv, &I.mu);
+		if (!I.job)
+			break;
+		rf_import_job *job = I.job;
+		pthread_mutex_unlock(&I.mu);
+		run_job(job);
+		rf_import_job_free(job);
+		pthread_mutex_lock(&I.mu);
+		I.job = NULL;
+	}
+	pthread_mutex_unlock(&I.mu);
+	return NULL;
+}
+
+rf_status rf_importer_start(const char *location, rf_err *err)
+{
+	if (rf_store_open(location, &I.store, err) != RF_OK)
+		return err->status;
+	I.stop = I.winding_down = false;
+	I.job = NULL;
+	if (pthread_create(&I.thread, NULL, run, NULL) != 0) {
+		rf_store_close(I.store);
+		I.store = NULL;
+		return rf_err_set(err, RF_EIO, NULL, "cannot start the importer thread");
+	}
+	I.running = true;
+	return RF_OK;
+}
+
+bool rf_importer_submit(rf_import_job *job)
+{
+	pthread_mutex_lock(&I.mu);
+	bool taken = I.running && !I.stop && !I.winding_down && !I.job;
+	if (taken) {
+		I.job = job;
+		pthread_cond_signal(&I.cv);
+	}
+	pthread_mutex_unlock(&I.mu);
+	return taken;
+}
+
+void rf_importer_wind_down(void)
+{
+	pthread_mutex_lock(&I.mu);
+	I.winding_down = true;
+	pthread_mutex_unlock(&I.mu);
+}
+
+void rf_importer_stop(void)
+{
+	if (!I.running)
+		return;
+	pthread_mutex_lock(&I.mu);
+	I.stop = true;
+	pthread_cond_signal(&I.cv);
+	pthread_mutex_unlock(&I.mu);
+	pthread_join(I.thread, NULL);
+	I.running = false;
+	rf_store_close(I.store);
+	I.store = NULL;
+}
