@@ -289,6 +289,47 @@ def test_events_out_of_order_make_one_sale(srv, ctx):
         (490000, "EUR", "hubspot", "4120000103")], rows
 
 
+def won_deal(srv, ctx, deal_id, event_id, contact_id, amount):
+    """HubSpot says deal_id (of contact_id) is won: the sale it became."""
+    ctx["fake"].put("deals", {"id": deal_id, "properties": {
+        "dealstage": "closedwon", "amount": amount, "closedate": "2026-01-07T10:00:00Z"},
+        "associations": {"contacts": {"results": [{"id": contact_id, "type": "deal_to_contact"}]}}})
+    ev = {"objectId": int(deal_id), "eventId": event_id, "subscriptionId": 2601003, "portalId": 24681357,
+          "occurredAt": 1767780000000, "subscriptionType": "deal.propertyChange", "propertyName": "dealstage",
+          "propertyValue": "closedwon"}
+    body = expect(post(srv, ctx, own_file(ctx, "won%d.json" % event_id, json.dumps([ev]).encode())), 200)
+    e = settled(srv, ctx, body["events"][0]["id"])
+    assert e["outcome"] == "processed" and e["object_id"].startswith("sale_"), e
+    return expect(srv.get("/api/v1/sales/" + e["object_id"], key=ctx["admin"]), 200)
+
+
+def test_the_connection_decides_the_kind_of_a_won_deals_sale(srv, ctx):
+    cid, admin = ctx["conn"]["id"], ctx["admin"]
+    for bad in ("monthly", 1, "", ["first"]):
+        expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": bad}}, key=admin), 400,
+               field="settings.sale_kind")
+    assert expect(srv.get(CONNS + "/" + cid, key=admin), 200)["settings"] == {}
+    ctx["fake"].put("contacts", {"id": "118011112230", "properties": {"email": "rec@example.net",
+                                                                      "referral_code": "ACME10"}})
+    # Derived (the default): the customer's first sale is "first", the next "recurring".
+    assert won_deal(srv, ctx, "39571236001", 4120000501, "118011112230", "100")["kind"] == "first"
+    assert won_deal(srv, ctx, "39571236002", 4120000502, "118011112230", "100")["kind"] == "recurring"
+    # "recurring": every won deal is recurring revenue, the customer's first too.
+    c = expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "recurring"}}, key=admin), 200)
+    assert c["settings"] == {"sale_kind": "recurring"}, c
+    ctx["fake"].put("contacts", {"id": "118011112231", "properties": {"email": "rec2@example.net",
+                                                                      "referral_code": "ACME10"}})
+    assert won_deal(srv, ctx, "39571236003", 4120000503, "118011112231", "100")["kind"] == "recurring"
+    # "first": every won deal is a first sale, however many the customer had.
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "first"}}, key=admin), 200)
+    assert won_deal(srv, ctx, "39571236004", 4120000504, "118011112230", "100")["kind"] == "first"
+    # "derived" again, and null is the default.
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "derived"}}, key=admin), 200)
+    assert won_deal(srv, ctx, "39571236005", 4120000505, "118011112231", "100")["kind"] == "recurring"
+    c = expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": None}}, key=admin), 200)
+    assert c["settings"] == {}, c
+
+
 def test_a_won_deal_without_an_amount_is_logged_as_ignored(srv, ctx):
     ctx["fake"].put("deals", {"id": "39571235000", "properties": {"dealstage": "closedwon", "referral_code": "ACME10"}})
     ev = {"objectId": 39571235000, "eventId": 4120000200, "subscriptionId": 2601003, "portalId": 24681357,

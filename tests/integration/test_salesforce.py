@@ -156,6 +156,21 @@ def test_a_message_of_two_notifications(srv, ctx):
     assert lost["outcome"] == "ignored" and "no contact" in lost["reason"], lost
 
 
+def test_a_won_opportunity_is_recurring_revenue_when_the_connection_says_so(srv, ctx):
+    cid = ctx["conn"]["id"]
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "renewal"}}, key=ctx["admin"]), 400,
+           field="settings.sale_kind")
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "recurring"}}, key=ctx["admin"]), 200)
+    won = raw("02_outbound_opportunity_closed_won.xml").replace(b"04l5g00000AbCdFAAV", b"04l5g00000AbCdRAAV").replace(
+        b"0065g00000OpRf1AAF", b"0065g00000OpRr1AAF").replace(b"pat@example.com", b"rec@example.com")
+    acked(post(srv, ctx, won))
+    e = log(srv, ctx, "04l5g00000AbCdRAAV")
+    assert e["outcome"] == "processed" and e["object_id"].startswith("sale_"), e
+    sale = expect(srv.get("/api/v1/sales/" + e["object_id"], key=ctx["admin"]), 200)
+    assert sale["kind"] == "recurring", sale
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": None}}, key=ctx["admin"]), 200)
+
+
 def test_an_older_copy_of_an_opportunity_changes_nothing(srv, ctx):
     old = raw("02_outbound_opportunity_closed_won.xml").replace(b"04l5g00000AbCdFAAV", b"04l5g00000AbCdZAAV")
     old = old.replace(b"2026-01-05T00:00:00.000Z", b"2026-01-04T00:00:00.000Z").replace(
