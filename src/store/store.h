@@ -603,6 +603,9 @@ rf_status rf_store_delivery_next_due(rf_store *s, const char *kind, int64_t now,
  * last error, at as the time of the change, any claim released; *cancelled (may be NULL) says how many. */
 rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *target_id, const char *reason,
 				     int64_t at, int64_t *cancelled, rf_err *err);
+/* Queues a failed delivery again, due at `at` (its attempts and their log kept, any claim released);
+ * RF_ECONFLICT on "status" when it is not failed, RF_ENOTFOUND when there is no such delivery. */
+rf_status rf_store_delivery_retry(rf_store *s, const char *id, int64_t at, rf_err *err);
 typedef struct {
 	rf_page page;
 	const char *target_id, *event_id, *status;

@@ -428,6 +428,31 @@ rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *
 	return RF_OK;
 }
 
+rf_status rf_store_delivery_retry(rf_store *s, const char *id, int64_t at, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "UPDATE deliveries SET status = 'pending', next_at = ?2, lease_until = 0, updated_at = ?2 "
+		      "WHERE id = ?1 AND status = 'failed'",
+		      err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, id);
+	rf_db_bind_int(st, 2, at);
+	if (rf_q_done(s, st, NULL, err) != RF_OK)
+		return err->status;
+	if (rf_db_changes(s->db) > 0)
+		return RF_OK;
+	rf_delivery d;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_status rc = rf_store_delivery_get(s, id, &d, &a, err);
+	if (rc == RF_OK)
+		rc = rf_err_set(err, RF_ECONFLICT, "status", "the delivery is %s, not failed", d.status);
+	rf_arena_reset(&a);
+	return rc;
+}
+
 rf_status rf_store_delivery_list(rf_store *s, const rf_delivery_filter *f, rf_delivery **items, size_t *n,
 				 bool *has_more, rf_arena *a, rf_err *err)
 {

@@ -467,6 +467,35 @@ def test_a_refused_request_is_reported_as_failed(srv, ctx):
     assert "VALIDATION_ERROR" in d["attempt_log"][0]["response"], d
 
 
+def test_an_admin_retries_a_failed_delivery(srv, ctx):
+    cid, admin, fake = ctx["conn"]["id"], ctx["admin"], ctx["fake"]
+    [failed] = deliveries(srv, ctx, "failed")
+    done = deliveries(srv, ctx, "delivered")[0]
+    retry = CONNS + "/%s/deliveries/%s/retry"
+    # Only a failed delivery of this connection, by an admin.
+    expect(srv.post(retry % (cid, failed["id"]), key=ctx["beta_key"]), 403)
+    expect(srv.post(retry % (cid, done["id"]), key=admin), 409, field="delivery_id")
+    expect(srv.post(retry % (cid, "dlv_none"), key=admin), 404, field="delivery_id")
+    other_prog = expect(srv.post("/api/v1/programs", {"name": "Other shop", "currency": "usd"}, key=admin), 201)["id"]
+    other = expect(srv.post(CONNS, {"program_id": other_prog, "system": "pipedrive"}, key=admin), 201)["id"]
+    expect(srv.post(retry % (other, failed["id"]), key=admin), 404, field="delivery_id")
+    expect(srv.post(retry % ("conn_none", failed["id"]), key=admin), 404)
+    expect(srv.delete(CONNS + "/" + other, key=admin), 200)
+    posts = len(fake.seen("POST"))
+    # Queued again, due now: the CRM takes it this time, and the log keeps every attempt.
+    d = expect(srv.post(retry % (cid, failed["id"]), key=admin), 202)
+    assert d["id"] == failed["id"] and d["status"] == "pending" and d["attempts"] == 1, d
+    assert d["next_at"] is not None and d["last_error"] == failed["last_error"], d
+    d = wait_for("the retried delivery", lambda: [x for x in deliveries(srv, ctx, "delivered")
+                                                   if x["id"] == failed["id"]])[0]
+    assert d["attempts"] == 2 and [a["status_code"] for a in d["attempt_log"]] == [400, 201], d
+    assert [r["path"] for r in fake.seen("POST")[posts:]] == ["/crm/v3/objects/contacts", "/crm/v3/objects/deals"]
+    # Delivered now: not to be retried again.
+    expect(srv.post(retry % (cid, failed["id"]), key=admin), 409, field="delivery_id")
+    audit = db_rows(srv, "SELECT action FROM audit_log WHERE object_id = ?", (failed["id"],))
+    assert [a["action"] for a in audit] == ["integration.delivery_retry"], audit
+
+
 def test_only_admins_read_deliveries(srv, ctx):
     cid = ctx["conn"]["id"]
     expect(srv.get(CONNS + "/%s/deliveries" % cid, key=ctx["beta_key"]), 403)

@@ -4673,6 +4673,29 @@ CASE(deliveries_due_and_cancelled)
 	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
 	assert_int_equal(next, 0);
 
+	/* Only a failed delivery is queued again: due at once, its attempts kept; not twice, nor one that is not. */
+	rf_delivery bad = d[2];
+	bad.status = "failed";
+	bad.attempts = 3;
+	bad.last_error = "refused";
+	rf_delivery_attempt at = {.delivery_id = bad.id, .at = T0 + 8500, .error = "refused"};
+	OK(rf_store_delivery_attempted(c->s, &bad, &at, E));
+	OK(rf_store_delivery_retry(c->s, bad.id, T0 + 9000, E));
+	OK(rf_store_delivery_get(c->s, bad.id, &got, &c->a, E));
+	SAME(got.status, "pending");
+	assert_int_equal(got.next_at, T0 + 9000);
+	assert_int_equal(got.updated_at, T0 + 9000);
+	assert_int_equal(got.attempts, 3);
+	SAME(got.last_error, "refused");
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, T0 + 9000);
+	FAILS(RF_ECONFLICT, "status", rf_store_delivery_retry(c->s, bad.id, T0 + 9500, E));
+	FAILS(RF_ECONFLICT, "status", rf_store_delivery_retry(c->s, d[0].id, T0 + 9500, E));
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_retry(c->s, "dlv_none", T0 + 9500, E));
+	OK(rf_store_deliveries_cancel(c->s, "webhook", "wh_b", "gone", T0 + 10000, NULL, E));
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, 0);
+
 	/* A sender's connection whose commits do not wait for the disk: what it commits is seen by the others. */
 	rf_store *lazy = NULL;
 	OK(rf_store_open(c->location, &lazy, E));
