@@ -564,7 +564,7 @@ typedef struct {
 rf_status rf_store_event_list(rf_store *s, const rf_event_filter *f, rf_event **items, size_t *n, bool *has_more,
 			      rf_arena *a, rf_err *err);
 /* Removes up to max events made before `before`, the oldest first, with the deliveries made for them and their
- * attempts; *removed says how many events went. */
+ * attempts; an event with a delivery still pending stays (with it). *removed says how many events went. */
 rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err);
 
 /* Deal registrations whose protection ended in (from, to] and that have no deal.expired event yet (approved ones:
@@ -651,6 +651,9 @@ typedef struct {
 /* Newest first. */
 rf_status rf_store_inbound_event_list(rf_store *s, const rf_inbound_event_filter *f, rf_inbound_event **items,
 				      size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+/* Removes up to max inbound events received before `before`, the oldest first, with the deliveries made for them
+ * (a CRM's reads) and their attempts; one with a delivery still pending stays. *removed says how many went. */
+rf_status rf_store_inbound_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err);
 /* Keeps only the newest `keep` events of the connection with this outcome (refusals come from anyone who knows
  * the URL, so their number is bounded). */
 rf_status rf_store_inbound_event_trim(rf_store *s, const char *connection_id, const char *outcome, int keep,

@@ -496,6 +496,36 @@ def test_an_admin_retries_a_failed_delivery(srv, ctx):
     assert [a["action"] for a in audit] == ["integration.delivery_retry"], audit
 
 
+def test_retention_removes_old_inbound_events_and_finished_deliveries_never_pending_ones(srv, ctx):
+    fake = ctx["fake"]
+    # A read that HubSpot keeps answering 503: its delivery waits for its next attempt.
+    for _ in range(6):
+        fake.script("GET", r"/contacts/118011119999$", 503, {"status": "error", "message": "try later"})
+    ev = {"objectId": 118011119999, "eventId": 4120000900, "subscriptionId": 2601001, "portalId": 24681357,
+          "occurredAt": now_ms(ctx), "subscriptionType": "contact.creation", "attemptNumber": 0}
+    body = expect(post(srv, ctx, own_file(ctx, "waiting.json", json.dumps([ev]).encode())), 200)
+    waiting = body["events"][0]["id"]
+    wait_for("the 503", lambda: db_rows(srv, "SELECT id FROM deliveries WHERE event_id = ? AND status = 'pending' "
+                                             "AND attempts > 0", (waiting,)))
+    [pending] = db_rows(srv, "SELECT id FROM deliveries WHERE event_id = ?", (waiting,))
+    old = db_rows(srv, "SELECT count(*) AS n FROM inbound_events")[0]["n"]
+    finished = db_rows(srv, "SELECT count(*) AS n FROM deliveries WHERE kind = 'crm' AND status != 'pending'")[0]["n"]
+    assert old > 10 and finished > 5, (old, finished)
+    # 31 days on, past the 30 days refd keeps events: the jobs remove the old inbound events and the CRM deliveries
+    # that are done (reads and pushes), with their attempts; the read still waiting stays, with its event.
+    move_clock(srv, ctx, 31 * 86400)
+
+    def purged():
+        return db_rows(srv, "SELECT count(*) AS n FROM inbound_events")[0]["n"] == 1
+    wait_for("the retention job", purged)
+    assert [r["id"] for r in db_rows(srv, "SELECT id FROM inbound_events")] == [waiting]
+    assert [r["id"] for r in db_rows(srv, "SELECT id FROM deliveries WHERE kind = 'crm'")] == [pending["id"]]
+    kept = db_rows(srv, "SELECT DISTINCT delivery_id FROM delivery_attempts WHERE delivery_id IN "
+                        "(SELECT id FROM deliveries WHERE kind = 'crm') OR delivery_id NOT IN (SELECT id FROM deliveries)")
+    assert [r["delivery_id"] for r in kept] == [pending["id"]], kept
+    assert [d["id"] for d in deliveries(srv, ctx)] == [pending["id"]]
+
+
 def test_only_admins_read_deliveries(srv, ctx):
     cid = ctx["conn"]["id"]
     expect(srv.get(CONNS + "/%s/deliveries" % cid, key=ctx["beta_key"]), 403)
