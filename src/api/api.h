@@ -207,6 +207,7 @@ void rf_api_integrations_update(rf_ctx *c);
 void rf_api_integrations_delete(rf_ctx *c);
 void rf_api_integrations_events(rf_ctx *c);
 void rf_api_integrations_deliveries(rf_ctx *c);
+void rf_api_integrations_delivery_retry(rf_ctx *c);
 void rf_api_hubspot_webhook(rf_ctx *c);
 void rf_api_pipedrive_webhook(rf_ctx *c);
 void rf_api_salesforce_webhook(rf_ctx *c);

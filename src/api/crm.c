@@ -463,6 +463,30 @@ fail:
 	rf_json_error(c, &err);
 }
 
+/* A delivery as GET /integrations/{id}/deliveries shows it, with every attempt; NULL (err set) when its attempts
+ * cannot be read. */
+static json_t *delivery_json(rf_ctx *c, const rf_delivery *d, rf_err *err)
+{
+	rf_delivery_attempt *at = NULL;
+	size_t na = 0;
+	if (rf_store_delivery_attempts(c->app->store, d->id, &at, &na, c->a, err) != RF_OK)
+		return NULL;
+	json_t *attempts = json_array();
+	for (size_t k = 0; k < na; k++)
+		json_array_append_new(
+		    attempts, json_pack("{s:o, s:o, s:I, s:o, s:o}", "at", rf_json_time(at[k].at), "status_code",
+					at[k].has_status_code ? json_integer(at[k].status_code) : json_null(),
+					"latency_ms", (json_int_t)at[k].latency_ms, "response",
+					rf_json_nullable(at[k].response), "error", rf_json_nullable(at[k].error)));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "delivery", "id",
+			 d->id, "connection_id", d->target_id, "source_id", d->event_id, "status", d->status,
+			 "attempts", d->attempts, "next_at",
+			 strcmp(d->status, "pending") == 0 ? rf_json_time(d->next_at) : json_null(), "last_status_code",
+			 d->has_status_code ? json_integer(d->last_status_code) : json_null(), "last_error",
+			 rf_json_nullable(d->last_error), "created_at", rf_json_time(d->created_at), "updated_at",
+			 rf_json_time(d->updated_at), "attempt_log", attempts);
+}
+
 void rf_api_integrations_deliveries(rf_ctx *c)
 {
 	rf_err err = {0};
@@ -495,30 +519,49 @@ void rf_api_integrations_deliveries(rf_ctx *c)
 	}
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++) {
-		const rf_delivery *d = &items[i];
-		rf_delivery_attempt *at = NULL;
-		size_t na = 0;
-		if (rf_store_delivery_attempts(c->app->store, d->id, &at, &na, c->a, &err) != RF_OK) {
+		json_t *o = delivery_json(c, &items[i], &err);
+		if (!o) {
 			json_decref(data);
 			rf_json_error(c, &err);
 			return;
 		}
-		json_t *attempts = json_array();
-		for (size_t k = 0; k < na; k++)
-			json_array_append_new(
-			    attempts,
-			    json_pack("{s:o, s:o, s:I, s:o, s:o}", "at", rf_json_time(at[k].at), "status_code",
-				      at[k].has_status_code ? json_integer(at[k].status_code) : json_null(),
-				      "latency_ms", (json_int_t)at[k].latency_ms, "response",
-				      rf_json_nullable(at[k].response), "error", rf_json_nullable(at[k].error)));
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "delivery", "id", d->id,
-		    "connection_id", d->target_id, "source_id", d->event_id, "status", d->status, "attempts",
-		    d->attempts, "next_at", strcmp(d->status, "pending") == 0 ? rf_json_time(d->next_at) : json_null(),
-		    "last_status_code", d->has_status_code ? json_integer(d->last_status_code) : json_null(),
-		    "last_error", rf_json_nullable(d->last_error), "created_at", rf_json_time(d->created_at),
-		    "updated_at", rf_json_time(d->updated_at), "attempt_log", attempts);
 		json_array_append_new(data, o);
 	}
 	rf_json_send(c, 200, rf_json_list(data, more));
+}
+
+void rf_api_integrations_delivery_retry(rf_ctx *c)
+{
+	rf_err err = {0};
+	rf_connection conn;
+	rf_status rc = rf_store_connection_get(c->app->store, c->params[0], &conn, c->a, &err);
+	if (!rf_api_found(c, rc, &err, "connection"))
+		return;
+	rf_delivery d;
+	rc = rf_store_delivery_get(c->app->store, c->params[1], &d, c->a, &err);
+	/* Another connection's delivery (or a webhook's, or a mail's) is not this one's to retry. */
+	if (rc == RF_OK && (strcmp(d.kind, RF_CRM_DELIVERY) != 0 || strcmp(d.target_id, conn.id) != 0))
+		rc = RF_ENOTFOUND;
+	if (rc == RF_ENOTFOUND) {
+		rf_json_fail(c, RF_ENOTFOUND, "delivery_id", "no such delivery of this connection: %s", c->params[1]);
+		return;
+	}
+	if (rc != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rc = rf_store_delivery_retry(c->app->store, d.id, rf_clock_now_ms(), &err);
+	if (rc == RF_ECONFLICT) {
+		rf_json_fail(c, RF_ECONFLICT, "delivery_id", "the delivery is %s: only a failed delivery is retried",
+			     d.status);
+		return;
+	}
+	json_t *out = NULL;
+	if (rc != RF_OK || rf_api_audit(c, "integration.delivery_retry", d.id, NULL, &err) != RF_OK ||
+	    rf_store_delivery_get(c->app->store, d.id, &d, c->a, &err) != RF_OK ||
+	    !(out = delivery_json(c, &d, &err))) {
+		rf_json_error(c, &err);
+		return;
+	}
+	rf_json_send(c, 202, out);
 }

@@ -179,6 +179,8 @@ const rf_route rf_routes[] = {
     {"DELETE", "/api/v1/integrations/{id}", rf_api_integrations_delete, RF_AUTH_ADMIN, 0, NULL},
     {"GET", "/api/v1/integrations/{id}/events", rf_api_integrations_events, RF_AUTH_ADMIN, 0, q_inbound},
     {"GET", "/api/v1/integrations/{id}/deliveries", rf_api_integrations_deliveries, RF_AUTH_ADMIN, 0, q_crm_deliveries},
+    {"POST", "/api/v1/integrations/{id}/deliveries/{delivery_id}/retry", rf_api_integrations_delivery_retry,
+     RF_AUTH_ADMIN, 0, NULL},
     {"POST", "/api/v1/integrations/hubspot/webhook", rf_api_hubspot_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,
      q_connection},
     {"POST", "/api/v1/integrations/pipedrive/webhook", rf_api_pipedrive_webhook, RF_AUTH_PUBLIC, RF_ROUTE_BODY,

@@ -3,7 +3,8 @@
  * CRM with libcurl outside any transaction, and records the outcome (and what the CRM answered: the ids of the
  * records it made, the record it was asked for) in another. HubSpot: contacts and deals through the CRM v3 objects
  * API with a private app's token; Pipedrive: persons and deals through its API v2 with an API token; Salesforce: a
- * Lead through the REST API with an OAuth token of the connected app (refresh-token or client-credentials flow). */
+ * Lead through the REST API with an OAuth token of the connected app (refresh-token or client-credentials flow),
+ * kept in memory per connection until it expires or is refused. */
 #include "crm.h"
 
 #include <curl/curl.h>
@@ -16,6 +17,7 @@
 
 #include "../core/arena.h"
 #include "../core/clock.h"
+#include "../core/secret.h"
 #include "../core/text.h"
 #include "../svc/crm.h"
 #include "../svc/integrations.h"
@@ -31,6 +33,24 @@
 
 /* The pause before each attempt after a failed one, in seconds. */
 static const int64_t backoff_s[RF_CRM_MAX_ATTEMPTS] = {30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400};
+
+/* Salesforce's OAuth tokens kept between deliveries, one per connection: a token says nothing of when it expires
+ * (the session times out after the organisation's idle time, two hours at the least), so one is kept at most
+ * TOKEN_LIFE_MS (or the expires_in its answer gives, when shorter), and dropped at once when Salesforce refuses it or
+ * the connection's credentials or address change (its key is a digest of them). */
+#define TOKEN_SLOTS 64
+#define TOKEN_LIFE_MS (60 * 60 * 1000)
+#define TOKEN_MAX 4096
+typedef struct {
+	char conn_id[64];
+	char key[RF_HEX256_LEN];
+	char *token; /* malloc'd; NULL for a free slot */
+	int64_t until, used;
+} token_slot;
+static struct {
+	pthread_mutex_t mu;
+	token_slot slot[TOKEN_SLOTS];
+} T = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static struct {
 	pthread_t thread;
@@ -563,8 +583,111 @@ static char *form_value(rf_arena *a, const char *v)
 	return out ? out : "";
 }
 
+/* The key a kept token is filed under: a digest of what got it (address, client, secret, refresh token). */
+static void token_key(const job *j, char out[RF_HEX256_LEN])
+{
+	const char *parts[] = {j->base, j->client_id, j->client_secret, j->refresh_token};
+	char buf[4 * (TOKEN_MAX + 1) + 8];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		const char *p = parts[i] ? parts[i] : "";
+		size_t len = strnlen(p, TOKEN_MAX);
+		memcpy(buf + n, p, len);
+		n += len;
+		/* A separator that no part holds, so that ("ab", "c") and ("a", "bc") differ. */
+		buf[n++] = '\0';
+	}
+	rf_sha256_hex(buf, n, out);
+}
+
+static token_slot *token_find(const job *j, const char *key)
+{
+	for (size_t i = 0; i < TOKEN_SLOTS; i++) {
+		token_slot *t = &T.slot[i];
+		if (t->token && strcmp(t->conn_id, j->conn.id) == 0 && strcmp(t->key, key) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* The token kept for the connection of j, in the arena; NULL when none is (or it expired). */
+static char *token_kept(rf_arena *a, const job *j)
+{
+	char key[RF_HEX256_LEN];
+	token_key(j, key);
+	int64_t now = rf_clock_now_ms();
+	char *out = NULL;
+	pthread_mutex_lock(&T.mu);
+	token_slot *t = token_find(j, key);
+	if (t && t->until > now) {
+		out = rf_arena_strdup(a, t->token);
+		t->used = now;
+	}
+	pthread_mutex_unlock(&T.mu);
+	return out;
+}
+
+/* Keeps token for the connection of j for life_ms, in the place of any other it had (or the least used slot). */
+static void token_keep(const job *j, const char *token, int64_t life_ms)
+{
+	char key[RF_HEX256_LEN];
+	token_key(j, key);
+	int64_t now = rf_clock_now_ms();
+	char *copy = strdup(token);
+	if (!copy || strlen(j->conn.id) >= sizeof T.slot[0].conn_id) {
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&T.mu);
+	/* The connection's own slot, else a free one, else the one used least lately. */
+	token_slot *t = NULL;
+	for (size_t i = 0; i < TOKEN_SLOTS && !t; i++)
+		if (T.slot[i].token && strcmp(T.slot[i].conn_id, j->conn.id) == 0)
+			t = &T.slot[i];
+	for (size_t i = 0; i < TOKEN_SLOTS && !t; i++)
+		if (!T.slot[i].token)
+			t = &T.slot[i];
+	if (!t) {
+		t = &T.slot[0];
+		for (size_t i = 1; i < TOKEN_SLOTS; i++)
+			if (T.slot[i].used < t->used)
+				t = &T.slot[i];
+	}
+	free(t->token);
+	snprintf(t->conn_id, sizeof t->conn_id, "%s", j->conn.id);
+	memcpy(t->key, key, sizeof t->key);
+	t->token = copy;
+	t->until = now + life_ms;
+	t->used = now;
+	pthread_mutex_unlock(&T.mu);
+}
+
+/* Drops the token kept for the connection of j when it is the one Salesforce refused. */
+static void token_drop(const job *j, const char *token)
+{
+	pthread_mutex_lock(&T.mu);
+	for (size_t i = 0; i < TOKEN_SLOTS; i++) {
+		token_slot *t = &T.slot[i];
+		if (t->token && strcmp(t->conn_id, j->conn.id) == 0 && strcmp(t->token, token) == 0) {
+			free(t->token);
+			memset(t, 0, sizeof *t);
+		}
+	}
+	pthread_mutex_unlock(&T.mu);
+}
+
+static void tokens_forget_all(void)
+{
+	pthread_mutex_lock(&T.mu);
+	for (size_t i = 0; i < TOKEN_SLOTS; i++) {
+		free(T.slot[i].token);
+		memset(&T.slot[i], 0, sizeof T.slot[i]);
+	}
+	pthread_mutex_unlock(&T.mu);
+}
+
 /* An access token from the connected app: the refresh-token flow when the connection has a refresh token, else the
- * client-credentials flow. NULL (r judged) when none was given. */
+ * client-credentials flow; kept for the next deliveries. NULL (r judged) when none was given. */
 static char *salesforce_token(rf_arena *a, job *j, result *r)
 {
 	const char *hd[] = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
@@ -579,8 +702,15 @@ static char *salesforce_token(rf_arena *a, job *j, result *r)
 	r->latency_ms += an.latency_ms;
 	json_t *o = an.status == 200 ? json_loads(an.body, 0, NULL) : NULL;
 	const char *tok = json_string_value(json_object_get(o, "access_token"));
-	char *out = tok && strlen(tok) < 4096 ? rf_arena_strdup(a, tok) : NULL;
+	char *out = tok && strlen(tok) < TOKEN_MAX ? rf_arena_strdup(a, tok) : NULL;
+	json_t *expires = json_object_get(o, "expires_in");
+	int64_t life = TOKEN_LIFE_MS;
+	if (json_is_integer(expires) && json_integer_value(expires) >= 0 &&
+	    json_integer_value(expires) < TOKEN_LIFE_MS / 1000)
+		life = (int64_t)json_integer_value(expires) * 1000;
 	json_decref(o);
+	if (out && life > 0)
+		token_keep(j, out, life);
 	if (!out) {
 		judge(a, "getting an OAuth token", &an, r);
 		/* A refused grant (400 invalid_grant, 401) waits for the connection's credentials to be fixed. */
@@ -597,8 +727,8 @@ static void salesforce_push(rf_arena *a, job *j, result *r)
 		return;
 	}
 	const rf_lead *l = &j->lead;
-	char *token = salesforce_token(a, j, r);
-	if (!token)
+	char *token = token_kept(a, j);
+	if (!token && !(token = salesforce_token(a, j, r)))
 		return;
 	/* Salesforce requires LastName and Company on a Lead. */
 	const char *first = NULL, *last = l->name;
@@ -626,8 +756,11 @@ static void salesforce_push(rf_arena *a, job *j, result *r)
 				    "Content-Type: application/json", "Accept: application/json", NULL};
 		call(a, "POST", url, hd, text, &an);
 		r->latency_ms += an.latency_ms;
-		/* INVALID_SESSION_ID: the token ran out; a new one, and the request once more. */
-		if (an.status != 401 || round == 1 || !(token = salesforce_token(a, j, r)))
+		/* INVALID_SESSION_ID: the token ran out (or was revoked); a new one, and the request once more. */
+		if (an.status != 401 || round == 1)
+			break;
+		token_drop(j, token);
+		if (!(token = salesforce_token(a, j, r)))
 			break;
 	}
 	free(text);
@@ -951,6 +1084,7 @@ void rf_crm_stop(void)
 	pthread_mutex_unlock(&S.mu);
 	pthread_join(S.thread, NULL);
 	S.running = false;
+	tokens_forget_all();
 	rf_store_close(S.store);
 	S.store = NULL;
 }

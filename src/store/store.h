@@ -587,7 +587,7 @@ typedef struct {
 rf_status rf_store_event_list(rf_store *s, const rf_event_filter *f, rf_event **items, size_t *n, bool *has_more,
 			      rf_arena *a, rf_err *err);
 /* Removes up to max events made before `before`, the oldest first, with the deliveries made for them and their
- * attempts; *removed says how many events went. */
+ * attempts; an event with a delivery still pending stays (with it). *removed says how many events went. */
 rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err);
 
 /* Deal registrations whose protection ended in (from, to] and that have no deal.expired event yet (approved ones:
@@ -626,6 +626,9 @@ rf_status rf_store_delivery_next_due(rf_store *s, const char *kind, int64_t now,
  * last error, at as the time of the change, any claim released; *cancelled (may be NULL) says how many. */
 rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *target_id, const char *reason,
 				     int64_t at, int64_t *cancelled, rf_err *err);
+/* Queues a failed delivery again, due at `at` (its attempts and their log kept, any claim released);
+ * RF_ECONFLICT on "status" when it is not failed, RF_ENOTFOUND when there is no such delivery. */
+rf_status rf_store_delivery_retry(rf_store *s, const char *id, int64_t at, rf_err *err);
 typedef struct {
 	rf_page page;
 	const char *target_id, *event_id, *status;
@@ -671,6 +674,9 @@ typedef struct {
 /* Newest first. */
 rf_status rf_store_inbound_event_list(rf_store *s, const rf_inbound_event_filter *f, rf_inbound_event **items,
 				      size_t *n, bool *has_more, rf_arena *a, rf_err *err);
+/* Removes up to max inbound events received before `before`, the oldest first, with the deliveries made for them
+ * (a CRM's reads) and their attempts; one with a delivery still pending stays. *removed says how many went. */
+rf_status rf_store_inbound_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err);
 /* Keeps only the newest `keep` events of the connection with this outcome (refusals come from anyone who knows
  * the URL, so their number is bounded). */
 rf_status rf_store_inbound_event_trim(rf_store *s, const char *connection_id, const char *outcome, int keep,

@@ -92,13 +92,20 @@ static rf_status delete_by(rf_store *s, const char *sql, const char *id, rf_err 
 	return rf_q_done(s, st, NULL, err);
 }
 
-rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err)
+/* Removes up to max rows of table (events or inbound_events) whose time column is before `before`, the oldest
+ * first, with the deliveries made for them and their attempts; never one with a delivery still pending. */
+static rf_status purge(rf_store *s, const char *table, const char *time_col, int64_t before, int max, int64_t *removed,
+		       rf_err *err)
 {
 	*removed = 0;
 	rf_arena a;
 	rf_arena_init(&a, 0);
-	rf_db_stmt *st =
-	    rf_q_prep(s, "SELECT id FROM events WHERE created_at < ?1 ORDER BY created_at, seq LIMIT ?2", err);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "SELECT id FROM %s x WHERE %s < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = "
+		 "x.id AND d.status = 'pending') ORDER BY %s, seq LIMIT ?2",
+		 table, time_col, time_col);
+	rf_db_stmt *st = rf_q_prep(s, sql, err);
 	rf_status rc = st ? RF_OK : RF_EIO;
 	char **ids = NULL;
 	size_t n = 0;
@@ -108,6 +115,7 @@ rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *re
 		rf_db_bind_int(st, 2, max + 1);
 		rc = rf_q_collect(s, st, max, sizeof(char *), id_fill, (void **)&ids, &n, &more, &a, err);
 	}
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?1", table);
 	for (size_t i = 0; rc == RF_OK && i < n; i++) {
 		rc = delete_by(s,
 			       "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE "
@@ -116,12 +124,22 @@ rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *re
 		if (rc == RF_OK)
 			rc = delete_by(s, "DELETE FROM deliveries WHERE event_id = ?1", ids[i], err);
 		if (rc == RF_OK)
-			rc = delete_by(s, "DELETE FROM events WHERE id = ?1", ids[i], err);
+			rc = delete_by(s, sql, ids[i], err);
 		if (rc == RF_OK)
 			(*removed)++;
 	}
 	rf_arena_reset(&a);
 	return rc;
+}
+
+rf_status rf_store_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err)
+{
+	return purge(s, "events", "created_at", before, max, removed, err);
+}
+
+rf_status rf_store_inbound_event_purge(rf_store *s, int64_t before, int max, int64_t *removed, rf_err *err)
+{
+	return purge(s, "inbound_events", "received_at", before, max, removed, err);
 }
 
 /* ---- webhook endpoints ---- */
@@ -426,6 +444,31 @@ rf_status rf_store_deliveries_cancel(rf_store *s, const char *kind, const char *
 	if (cancelled)
 		*cancelled = rf_db_changes(s->db);
 	return RF_OK;
+}
+
+rf_status rf_store_delivery_retry(rf_store *s, const char *id, int64_t at, rf_err *err)
+{
+	rf_db_stmt *st =
+	    rf_q_prep(s,
+		      "UPDATE deliveries SET status = 'pending', next_at = ?2, lease_until = 0, updated_at = ?2 "
+		      "WHERE id = ?1 AND status = 'failed'",
+		      err);
+	if (!st)
+		return RF_EIO;
+	rf_db_bind_text(st, 1, id);
+	rf_db_bind_int(st, 2, at);
+	if (rf_q_done(s, st, NULL, err) != RF_OK)
+		return err->status;
+	if (rf_db_changes(s->db) > 0)
+		return RF_OK;
+	rf_delivery d;
+	rf_arena a;
+	rf_arena_init(&a, 0);
+	rf_status rc = rf_store_delivery_get(s, id, &d, &a, err);
+	if (rc == RF_OK)
+		rc = rf_err_set(err, RF_ECONFLICT, "status", "the delivery is %s, not failed", d.status);
+	rf_arena_reset(&a);
+	return rc;
 }
 
 rf_status rf_store_delivery_list(rf_store *s, const rf_delivery_filter *f, rf_delivery **items, size_t *n,

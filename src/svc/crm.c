@@ -260,6 +260,7 @@ rf_status rf_svc_crm_deal(rf_svc *sv, const rf_connection *c, const rf_crm_deal 
 		in.occurred_at = d->closed_at;
 		in.source = c->system;
 		in.source_event_id = d->event_id;
+		in.kind = rf_svc_connection_sale_kind(c);
 		rf_sale_result res;
 		if (rf_svc_sale_ingest(sv, &in, &res, err) != RF_OK)
 			return err->status;

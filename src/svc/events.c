@@ -269,5 +269,13 @@ rf_status rf_svc_events_expire_deals(rf_svc *sv, int64_t now, int max, int *writ
 
 rf_status rf_svc_events_purge(rf_svc *sv, int64_t now, int keep_days, int max, int64_t *removed, rf_err *err)
 {
-	return rf_store_event_purge(sv->store, now - (int64_t)keep_days * DAY_MS, max, removed, err);
+	int64_t before = now - (int64_t)keep_days * DAY_MS, inbound = 0;
+	if (rf_store_event_purge(sv->store, before, max, removed, err) != RF_OK)
+		return err->status;
+	/* What other systems sent (and a CRM's reads of it) is kept as long, in the same batch. */
+	if (*removed < max &&
+	    rf_store_inbound_event_purge(sv->store, before, max - (int)*removed, &inbound, err) != RF_OK)
+		return err->status;
+	*removed += inbound;
+	return RF_OK;
 }

@@ -41,7 +41,9 @@ rf_status rf_svc_commission_set_status(rf_svc *sv, const rf_commission *e, const
 /* The event log's own jobs. Writes deal.expired for up to max registrations whose protection ended by now (in the
  * last week: older ones were written before, or are past the log's keeping); *written says how many. */
 rf_status rf_svc_events_expire_deals(rf_svc *sv, int64_t now, int max, int *written, rf_err *err);
-/* Removes up to max events older than keep_days, with their deliveries; *removed says how many. */
+/* Removes up to max events, and then inbound events of the connections, older than keep_days, with their finished
+ * deliveries (webhooks, mail of the event, a CRM's pushes and reads); never one with a pending delivery. *removed
+ * says how many (of both). */
 rf_status rf_svc_events_purge(rf_svc *sv, int64_t now, int keep_days, int max, int64_t *removed, rf_err *err);
 
 /* Queues a delivery of event ev to one webhook endpoint (a resend, a replay, a test), due now; *out (may be NULL)

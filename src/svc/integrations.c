@@ -119,7 +119,8 @@ static rf_status check_credentials(const rf_integration_system *sys, json_t *cre
 	return RF_OK;
 }
 
-/* Checks settings: known names of the system, integers in their range (null for the default). */
+/* Checks settings: known names of the system, integers in their range, a CRM's sale_kind (null for the
+ * default). */
 static rf_status check_settings(const rf_integration_system *sys, json_t *settings, rf_err *err)
 {
 	if (!settings)
@@ -137,6 +138,15 @@ static rf_status check_settings(const rf_integration_system *sys, json_t *settin
 					  sys->title);
 		if (json_is_null(v))
 			continue;
+		if (strcmp(k, "sale_kind") == 0 && (!sys || strcmp(sys->kind, "crm") == 0)) {
+			/* What a CRM's won deal is: always a first sale, always recurring revenue, or derived from the
+			 * customer's earlier sales. */
+			const char *kind = json_string_value(v);
+			if (!kind || !rf_svc_sale_kind_valid(kind))
+				return rf_err_set(err, RF_EINVAL, field, "%s must be first, recurring or derived",
+						  field);
+			continue;
+		}
 		if (!json_is_integer(v))
 			return rf_err_set(err, RF_EINVAL, field, "%s must be an integer", field);
 		if (strcmp(k, "tolerance_seconds") == 0 && (json_integer_value(v) < 1 || json_integer_value(v) > 3600))
@@ -415,6 +425,22 @@ rf_status rf_svc_connection_delete(rf_svc *sv, const rf_connection *c, rf_err *e
 	    rf_svc_audit(sv, "integration.delete", c->id, NULL, err) != RF_OK)
 		return err->status;
 	return RF_OK;
+}
+
+bool rf_svc_sale_kind_valid(const char *kind)
+{
+	return strcmp(kind, "first") == 0 || strcmp(kind, "recurring") == 0 || strcmp(kind, "derived") == 0;
+}
+
+const char *rf_svc_connection_sale_kind(const rf_connection *c)
+{
+	json_t *s = json_loads(c->settings ? c->settings : "{}", 0, NULL);
+	const char *v = json_string_value(json_object_get(s, "sale_kind"));
+	const char *out = v && strcmp(v, "first") == 0       ? "first"
+			  : v && strcmp(v, "recurring") == 0 ? "recurring"
+							     : NULL;
+	json_decref(s);
+	return out;
 }
 
 int64_t rf_svc_connection_setting(const rf_connection *c, const char *name, int64_t def)

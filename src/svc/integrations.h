@@ -60,6 +60,11 @@ rf_status rf_svc_connection_credentials(rf_svc *sv, const rf_connection *c, json
 
 /* An integer setting of the connection, or def when it has none. */
 int64_t rf_svc_connection_setting(const rf_connection *c, const char *name, int64_t def);
+/* True for a value settings.sale_kind takes: first, recurring or derived. */
+bool rf_svc_sale_kind_valid(const char *kind);
+/* The kind a CRM connection's won deals are recorded as: "first", "recurring", or NULL to derive it from the
+ * customer's earlier sales (settings.sale_kind derived, or none). */
+const char *rf_svc_connection_sale_kind(const rf_connection *c);
 
 /* Where refd calls the system: the connection's base URL, else the system's own (NULL when none), in the arena. */
 const char *rf_svc_connection_base_url(rf_svc *sv, const rf_connection *c);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Integrations: a program's connections to other systems (Paddle, Chargebee and the CRMs): connecting one with the
 // credentials it takes (shown once, then sealed), the webhook URL to paste into the other system, a CRM's stage map,
-// enabling, disabling and deleting, and the events each system sent with what came of them.
+// enabling, disabling and deleting, the events each system sent with what came of them, and what refd pushed to or
+// read from a CRM (each delivery with its attempts and the CRM's answers; a failed one retried).
 import { api, el } from './api.js';
 import {
   alertError,
   announce,
   badge,
+  busy,
   confirmDialog,
   copyButton,
   facts,
@@ -430,6 +432,7 @@ async function connectionPage(ctx, id) {
     webhookBox(c),
     stageForm ? section('Stage map', stageForm) : null,
     section('Events received', eventsBox(c)),
+    sys.kind === 'crm' ? section(`Sent to and read from ${sys.title}`, deliveriesBox(c, sys)) : null,
     el('details', { class: 'new-block' }, el('summary', {}, 'Settings and credentials'), edit),
   );
 }
@@ -463,4 +466,74 @@ function eventsBox(c) {
   refresh.addEventListener('click', load);
   load();
   return el('div', {}, el('div', { class: 'toolbar' }, field('Outcome', outcome), refresh), box);
+}
+
+// What the last attempt of a CRM delivery got: the status code and refd's reading of it, or the error alone.
+function lastAnswer(d) {
+  if (d.last_status_code == null && !d.last_error) return d.attempts ? '' : el('span', { class: 'muted' }, 'not tried yet');
+  return el('span', { class: 'break' }, d.last_status_code != null ? el('strong', {}, `HTTP ${d.last_status_code}`) : '', d.last_status_code != null && d.last_error ? ': ' : '', d.last_error || '');
+}
+
+// Every attempt of a delivery, in a disclosure: when, the status code and the first bytes of the CRM's answer.
+function attemptList(d) {
+  if (!d.attempt_log.length) return '';
+  return el(
+    'details',
+    {},
+    el('summary', {}, `${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`),
+    el(
+      'ol',
+      { class: 'attempts' },
+      ...d.attempt_log.map((a) =>
+        el('li', {}, fmtDateTime(a.at), ' ', a.status_code != null ? `HTTP ${a.status_code}` : 'no answer', a.error ? el('div', { class: 'muted break' }, a.error) : '', a.response ? el('pre', { class: 'break' }, a.response) : ''),
+      ),
+    ),
+  );
+}
+
+// The CRM sender's log for a CRM connection, newest first, paged and filtered by status: a lead pushed (source
+// evt_...) or a record read back after a webhook (source ibe_...), and a Retry for a failed one.
+function deliveriesBox(c, sys) {
+  const path = `/api/v1/integrations/${c.id}/deliveries`;
+  const status = select('status', [['', 'Every status'], 'pending', 'delivered', 'failed', 'cancelled'], '', { id: 'conn-deliveries-status' });
+  const refresh = el('button', { type: 'button', class: 'secondary', id: 'conn-deliveries-refresh' }, 'Refresh');
+  const box = el('div', { id: 'conn-deliveries-box' });
+  const table = () =>
+    pagedTable({
+      path,
+      params: { status: status.value },
+      id: 'conn-deliveries',
+      caption: `Sent to and read from ${sys.title}`,
+      captionHidden: true,
+      limit: 20,
+      empty: status.value ? `No ${status.value} deliveries.` : `Nothing sent to or read from ${sys.title} yet.`,
+      columns: [
+        { label: 'Queued', render: (d) => el('time', { datetime: d.created_at }, fmtDateTime(d.created_at)) },
+        { label: 'What', render: (d) => el('span', {}, d.source_id.startsWith('ibe_') ? 'a record read back' : 'a lead pushed', el('br'), el('code', { class: 'break' }, d.source_id)) },
+        { label: 'Status', render: (d) => el('span', { class: 'delivery-status', 'data-status': d.status }, badge(d.status)) },
+        { label: 'Attempts', num: true, render: (d) => String(d.attempts) },
+        { label: 'Last answer', render: (d) => el('span', { class: 'last-answer' }, lastAnswer(d)) },
+        { label: 'Next attempt', render: (d) => (d.next_at ? fmtDateTime(d.next_at) : '') },
+        { label: 'Log', render: (d) => attemptList(d) },
+        {
+          label: 'Actions',
+          render: (d) => {
+            if (d.status !== 'failed') return '';
+            const b = el('button', { type: 'button', class: 'small secondary', 'data-retry': d.id }, 'Retry');
+            b.addEventListener('click', () =>
+              busy({ region: box, button: b, message: 'Queueing…', done: `The delivery was queued again: ${sys.title} is called at once.` }, async () => {
+                await api('POST', `${path}/${encodeURIComponent(d.id)}/retry`);
+                box.replaceChildren(table());
+              }),
+            );
+            return b;
+          },
+        },
+      ],
+    });
+  const load = () => box.replaceChildren(table());
+  status.addEventListener('change', load);
+  refresh.addEventListener('click', load);
+  load();
+  return el('div', {}, el('div', { class: 'toolbar' }, field('Status', status), refresh), box);
 }

@@ -4,7 +4,9 @@
 // the warning and never again, the webhook URL is copied to the clipboard, a Paddle fixture signed with
 // tests/fixtures/paddle/sign.js is posted to that URL and shows in the events list as processed, a tampered copy as
 // refused with its reason, and the list pages; a CRM is connected with a credential and a stage map, whose invalid
-// status is refused next to the editor and then corrected; a connection is disabled (what Paddle sends is then
+// status is refused next to the editor and then corrected; a lead pushed to that CRM (a local stand-in for HubSpot's
+// API) is refused, shows as failed with the CRM's answer in the connection's deliveries, and is delivered once an
+// admin retries it; a connection is disabled (what Paddle sends is then
 // refused), enabled, given a new secret and tolerance, and deleted after a cancelled confirmation; a link's coupon
 // is set, refused with its reason, and cleared. Against refd with its demo data and a second program, on SQLite or
 // (REFD_TEST_DB=postgres) PostgreSQL.
@@ -13,6 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -102,7 +105,7 @@ before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/bootstrap.sh`);
   tmp = mkdtempSync(join(tmpdir(), 'refd-integrations-'));
   // The real clock: Paddle's signature must be within 5 seconds of refd's now.
-  refd = await startRefd(tmp, '127.0.0.1:0', { demo: true, quiet: true, clock: false });
+  refd = await startRefd(tmp, '127.0.0.1:0', { demo: true, quiet: true, clock: false, args: ['--crm-interval-ms', '100'] });
   base = `http://127.0.0.1:${refd.port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30000 });
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -313,6 +316,84 @@ test('a CRM is connected with a credential and a stage map; an invalid status is
   await goto(`#integrations?program_id=${program}`);
   await page.waitForSelector('#integrations-table a[data-system=hubspot]');
   assert.equal(await page.$$eval('#integrations-table tbody tr', (t) => t.length), 2);
+});
+
+// A stand-in for HubSpot's CRM API: refuses the first contact with HubSpot's 400, then makes what it is asked for.
+function fakeHubspot() {
+  const seen = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url}`);
+      const contacts = seen.filter((s) => s === 'POST /crm/v3/objects/contacts').length;
+      let status = 201;
+      let out = { id: String(9000 + seen.length), properties: {} };
+      if (req.url === '/crm/v3/objects/contacts' && contacts === 1) {
+        status = 400;
+        out = { status: 'error', message: 'Property values were not valid', category: 'VALIDATION_ERROR' };
+      }
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(out));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, seen, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+async function crmDeliveries(status) {
+  const r = await pageApi('GET', `/api/v1/integrations/${conn.crm}/deliveries?status=${status}`);
+  assert.equal(r.status, 200, r.message);
+  return r.body.data;
+}
+
+async function until(what, fn, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("a push the CRM refused shows as failed with the CRM's answer, and an admin retries it", CASE, async () => {
+  assert.ok(conn.crm, 'the earlier case connected a CRM');
+  const fake = await fakeHubspot();
+  try {
+    assert.equal((await pageApi('PATCH', `/api/v1/integrations/${conn.crm}`, { base_url: fake.url })).status, 200);
+    // Before anything was pushed, the page says so.
+    await goto(`#integrations/${conn.crm}`);
+    await page.waitForSelector('#conn-deliveries');
+    assert.match(await page.textContent('#conn-deliveries-box'), /Nothing sent to or read from HubSpot yet/);
+    // A lead credited to a partner is pushed to HubSpot, which refuses it.
+    const partner = (await pageApi('GET', `/api/v1/partners?program_id=${program}&status=active&limit=1`)).body.data[0].id;
+    const lead = await pageApi('POST', '/api/v1/leads', { program_id: program, email: 'pushed@browser.example', name: 'Pat Pushed', partner_id: partner });
+    assert.equal(lead.status, 200, lead.message);
+    const [failed] = await until('the refusal', () => crmDeliveries('failed').then((d) => d.length && d));
+    await page.click('#conn-deliveries-refresh');
+    const row = `#conn-deliveries tr:has(button[data-retry="${failed.id}"])`;
+    await page.waitForSelector(row);
+    assert.equal(await page.getAttribute(`${row} [data-status]`, 'data-status'), 'failed');
+    assert.match(await page.textContent(`${row} .last-answer`), /HTTP 400: creating the contact: the system answered 400/);
+    assert.match(await page.textContent(`${row} td[data-label="What"]`), /a lead pushed/);
+    await page.click(`${row} details summary`);
+    assert.match(await page.textContent(`${row} details`), /VALIDATION_ERROR/);
+    // Retried: queued at once, and HubSpot takes it this time.
+    await page.click(`${row} button[data-retry]`);
+    await liveText(/queued again/);
+    await until('the delivery', () => crmDeliveries('delivered').then((d) => d.find((x) => x.id === failed.id)));
+    await page.click('#conn-deliveries-refresh');
+    const done = `#conn-deliveries tr:has([data-status=delivered])`;
+    await page.waitForSelector(done);
+    assert.equal(await page.textContent(`${done} td[data-label="Attempts"]`), '2');
+    assert.equal(await page.$('#conn-deliveries button[data-retry]'), null, 'nothing is left to retry');
+    assert.deepEqual(fake.seen, ['POST /crm/v3/objects/contacts', 'POST /crm/v3/objects/contacts', 'POST /crm/v3/objects/deals']);
+    // Filtered by status.
+    await page.selectOption('#conn-deliveries-status', 'failed');
+    await page.waitForFunction(() => /No failed deliveries/.test(document.getElementById('conn-deliveries-box').textContent));
+  } finally {
+    fake.server.close();
+  }
 });
 
 test('a connection is disabled (what Paddle sends is refused), enabled again, and deleted after confirmation', CASE, async () => {

@@ -289,6 +289,47 @@ def test_events_out_of_order_make_one_sale(srv, ctx):
         (490000, "EUR", "hubspot", "4120000103")], rows
 
 
+def won_deal(srv, ctx, deal_id, event_id, contact_id, amount):
+    """HubSpot says deal_id (of contact_id) is won: the sale it became."""
+    ctx["fake"].put("deals", {"id": deal_id, "properties": {
+        "dealstage": "closedwon", "amount": amount, "closedate": "2026-01-07T10:00:00Z"},
+        "associations": {"contacts": {"results": [{"id": contact_id, "type": "deal_to_contact"}]}}})
+    ev = {"objectId": int(deal_id), "eventId": event_id, "subscriptionId": 2601003, "portalId": 24681357,
+          "occurredAt": 1767780000000, "subscriptionType": "deal.propertyChange", "propertyName": "dealstage",
+          "propertyValue": "closedwon"}
+    body = expect(post(srv, ctx, own_file(ctx, "won%d.json" % event_id, json.dumps([ev]).encode())), 200)
+    e = settled(srv, ctx, body["events"][0]["id"])
+    assert e["outcome"] == "processed" and e["object_id"].startswith("sale_"), e
+    return expect(srv.get("/api/v1/sales/" + e["object_id"], key=ctx["admin"]), 200)
+
+
+def test_the_connection_decides_the_kind_of_a_won_deals_sale(srv, ctx):
+    cid, admin = ctx["conn"]["id"], ctx["admin"]
+    for bad in ("monthly", 1, "", ["first"]):
+        expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": bad}}, key=admin), 400,
+               field="settings.sale_kind")
+    assert expect(srv.get(CONNS + "/" + cid, key=admin), 200)["settings"] == {}
+    ctx["fake"].put("contacts", {"id": "118011112230", "properties": {"email": "rec@example.net",
+                                                                      "referral_code": "ACME10"}})
+    # Derived (the default): the customer's first sale is "first", the next "recurring".
+    assert won_deal(srv, ctx, "39571236001", 4120000501, "118011112230", "100")["kind"] == "first"
+    assert won_deal(srv, ctx, "39571236002", 4120000502, "118011112230", "100")["kind"] == "recurring"
+    # "recurring": every won deal is recurring revenue, the customer's first too.
+    c = expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "recurring"}}, key=admin), 200)
+    assert c["settings"] == {"sale_kind": "recurring"}, c
+    ctx["fake"].put("contacts", {"id": "118011112231", "properties": {"email": "rec2@example.net",
+                                                                      "referral_code": "ACME10"}})
+    assert won_deal(srv, ctx, "39571236003", 4120000503, "118011112231", "100")["kind"] == "recurring"
+    # "first": every won deal is a first sale, however many the customer had.
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "first"}}, key=admin), 200)
+    assert won_deal(srv, ctx, "39571236004", 4120000504, "118011112230", "100")["kind"] == "first"
+    # "derived" again, and null is the default.
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "derived"}}, key=admin), 200)
+    assert won_deal(srv, ctx, "39571236005", 4120000505, "118011112231", "100")["kind"] == "recurring"
+    c = expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": None}}, key=admin), 200)
+    assert c["settings"] == {}, c
+
+
 def test_a_won_deal_without_an_amount_is_logged_as_ignored(srv, ctx):
     ctx["fake"].put("deals", {"id": "39571235000", "properties": {"dealstage": "closedwon", "referral_code": "ACME10"}})
     ev = {"objectId": 39571235000, "eventId": 4120000200, "subscriptionId": 2601003, "portalId": 24681357,
@@ -424,6 +465,65 @@ def test_a_refused_request_is_reported_as_failed(srv, ctx):
     [d] = wait_for("the failure", lambda: deliveries(srv, ctx, "failed"))
     assert d["last_status_code"] == 400 and d["attempts"] == 1 and "400" in d["last_error"], d
     assert "VALIDATION_ERROR" in d["attempt_log"][0]["response"], d
+
+
+def test_an_admin_retries_a_failed_delivery(srv, ctx):
+    cid, admin, fake = ctx["conn"]["id"], ctx["admin"], ctx["fake"]
+    [failed] = deliveries(srv, ctx, "failed")
+    done = deliveries(srv, ctx, "delivered")[0]
+    retry = CONNS + "/%s/deliveries/%s/retry"
+    # Only a failed delivery of this connection, by an admin.
+    expect(srv.post(retry % (cid, failed["id"]), key=ctx["beta_key"]), 403)
+    expect(srv.post(retry % (cid, done["id"]), key=admin), 409, field="delivery_id")
+    expect(srv.post(retry % (cid, "dlv_none"), key=admin), 404, field="delivery_id")
+    other_prog = expect(srv.post("/api/v1/programs", {"name": "Other shop", "currency": "usd"}, key=admin), 201)["id"]
+    other = expect(srv.post(CONNS, {"program_id": other_prog, "system": "pipedrive"}, key=admin), 201)["id"]
+    expect(srv.post(retry % (other, failed["id"]), key=admin), 404, field="delivery_id")
+    expect(srv.post(retry % ("conn_none", failed["id"]), key=admin), 404)
+    expect(srv.delete(CONNS + "/" + other, key=admin), 200)
+    posts = len(fake.seen("POST"))
+    # Queued again, due now: the CRM takes it this time, and the log keeps every attempt.
+    d = expect(srv.post(retry % (cid, failed["id"]), key=admin), 202)
+    assert d["id"] == failed["id"] and d["status"] == "pending" and d["attempts"] == 1, d
+    assert d["next_at"] is not None and d["last_error"] == failed["last_error"], d
+    d = wait_for("the retried delivery", lambda: [x for x in deliveries(srv, ctx, "delivered")
+                                                   if x["id"] == failed["id"]])[0]
+    assert d["attempts"] == 2 and [a["status_code"] for a in d["attempt_log"]] == [400, 201], d
+    assert [r["path"] for r in fake.seen("POST")[posts:]] == ["/crm/v3/objects/contacts", "/crm/v3/objects/deals"]
+    # Delivered now: not to be retried again.
+    expect(srv.post(retry % (cid, failed["id"]), key=admin), 409, field="delivery_id")
+    audit = db_rows(srv, "SELECT action FROM audit_log WHERE object_id = ?", (failed["id"],))
+    assert [a["action"] for a in audit] == ["integration.delivery_retry"], audit
+
+
+def test_retention_removes_old_inbound_events_and_finished_deliveries_never_pending_ones(srv, ctx):
+    fake = ctx["fake"]
+    # A read that HubSpot keeps answering 503: its delivery waits for its next attempt.
+    for _ in range(6):
+        fake.script("GET", r"/contacts/118011119999$", 503, {"status": "error", "message": "try later"})
+    ev = {"objectId": 118011119999, "eventId": 4120000900, "subscriptionId": 2601001, "portalId": 24681357,
+          "occurredAt": now_ms(ctx), "subscriptionType": "contact.creation", "attemptNumber": 0}
+    body = expect(post(srv, ctx, own_file(ctx, "waiting.json", json.dumps([ev]).encode())), 200)
+    waiting = body["events"][0]["id"]
+    wait_for("the 503", lambda: db_rows(srv, "SELECT id FROM deliveries WHERE event_id = ? AND status = 'pending' "
+                                             "AND attempts > 0", (waiting,)))
+    [pending] = db_rows(srv, "SELECT id FROM deliveries WHERE event_id = ?", (waiting,))
+    old = db_rows(srv, "SELECT count(*) AS n FROM inbound_events")[0]["n"]
+    finished = db_rows(srv, "SELECT count(*) AS n FROM deliveries WHERE kind = 'crm' AND status != 'pending'")[0]["n"]
+    assert old > 10 and finished > 5, (old, finished)
+    # 31 days on, past the 30 days refd keeps events: the jobs remove the old inbound events and the CRM deliveries
+    # that are done (reads and pushes), with their attempts; the read still waiting stays, with its event.
+    move_clock(srv, ctx, 31 * 86400)
+
+    def purged():
+        return db_rows(srv, "SELECT count(*) AS n FROM inbound_events")[0]["n"] == 1
+    wait_for("the retention job", purged)
+    assert [r["id"] for r in db_rows(srv, "SELECT id FROM inbound_events")] == [waiting]
+    assert [r["id"] for r in db_rows(srv, "SELECT id FROM deliveries WHERE kind = 'crm'")] == [pending["id"]]
+    kept = db_rows(srv, "SELECT DISTINCT delivery_id FROM delivery_attempts WHERE delivery_id IN "
+                        "(SELECT id FROM deliveries WHERE kind = 'crm') OR delivery_id NOT IN (SELECT id FROM deliveries)")
+    assert [r["delivery_id"] for r in kept] == [pending["id"]], kept
+    assert [d["id"] for d in deliveries(srv, ctx)] == [pending["id"]]
 
 
 def test_only_admins_read_deliveries(srv, ctx):

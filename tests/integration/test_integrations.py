@@ -115,7 +115,11 @@ def test_bad_input_is_refused_naming_the_member_and_changes_nothing(srv, ctx):
     for body, field in [({"program_id": o, "system": "chargebee", "credentials": {"webhook_secret": "x"}},
                          "credentials.webhook_secret"),
                         ({"program_id": o, "system": "chargebee", "settings": {"tolerance_seconds": 5}},
-                         "settings.tolerance_seconds")]:
+                         "settings.tolerance_seconds"),
+                        ({"program_id": o, "system": "chargebee", "settings": {"sale_kind": "first"}},
+                         "settings.sale_kind"),
+                        ({"program_id": o, "system": "pipedrive", "settings": {"sale_kind": "renewal"}},
+                         "settings.sale_kind")]:
         r = srv.post(CONNS, body, key=ctx["admin"])
         if r.status != 400 or ((r.json or {}).get("error") or {}).get("field") != field:
             problems.append((body, field, r))

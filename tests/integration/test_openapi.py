@@ -1211,7 +1211,13 @@ def test_answers_fit_the_document(srv):
     call("POST", sf_hook, 403, raw=soap.replace("00D5g000004XyZ1EAK", "00D5g000004OtHrEAK"), headers=xml)
     call("POST", sf_hook, 400, raw="<a/>", headers=xml)
     call("DELETE", conns + "/" + sf["id"], 200, key=admin)
-    call("GET", conns + "/%s/deliveries?limit=5" % crm["id"], 200, key=admin)
+    log = call("GET", conns + "/%s/deliveries?limit=5" % crm["id"], 200, key=admin)
+    call("POST", conns + "/%s/deliveries/dlv_none/retry" % crm["id"], 404, key=admin)
+    # The reads queued above wait for a CRM that does not answer: one of them is made failed, to be retried.
+    assert log["data"], log
+    harness.db_write(srv, "UPDATE deliveries SET status = 'failed' WHERE id = ?", (log["data"][0]["id"],))
+    call("POST", conns + "/%s/deliveries/%s/retry" % (crm["id"], log["data"][0]["id"]), 202, key=admin)
+    call("POST", conns + "/%s/deliveries/%s/retry" % (crm["id"], log["data"][0]["id"]), 409, key=admin)
     call("GET", conns + "/%s/deliveries?status=sent" % crm["id"], 400, key=admin)
     call("GET", conns + "/conn_none/deliveries", 404, key=admin)
     gone = call("DELETE", conns + "/" + crm["id"], 200, key=admin)

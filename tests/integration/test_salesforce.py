@@ -156,6 +156,21 @@ def test_a_message_of_two_notifications(srv, ctx):
     assert lost["outcome"] == "ignored" and "no contact" in lost["reason"], lost
 
 
+def test_a_won_opportunity_is_recurring_revenue_when_the_connection_says_so(srv, ctx):
+    cid = ctx["conn"]["id"]
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "renewal"}}, key=ctx["admin"]), 400,
+           field="settings.sale_kind")
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": "recurring"}}, key=ctx["admin"]), 200)
+    won = raw("02_outbound_opportunity_closed_won.xml").replace(b"04l5g00000AbCdFAAV", b"04l5g00000AbCdRAAV").replace(
+        b"0065g00000OpRf1AAF", b"0065g00000OpRr1AAF").replace(b"pat@example.com", b"rec@example.com")
+    acked(post(srv, ctx, won))
+    e = log(srv, ctx, "04l5g00000AbCdRAAV")
+    assert e["outcome"] == "processed" and e["object_id"].startswith("sale_"), e
+    sale = expect(srv.get("/api/v1/sales/" + e["object_id"], key=ctx["admin"]), 200)
+    assert sale["kind"] == "recurring", sale
+    expect(srv.patch(CONNS + "/" + cid, {"settings": {"sale_kind": None}}, key=ctx["admin"]), 200)
+
+
 def test_an_older_copy_of_an_opportunity_changes_nothing(srv, ctx):
     old = raw("02_outbound_opportunity_closed_won.xml").replace(b"04l5g00000AbCdFAAV", b"04l5g00000AbCdZAAV")
     old = old.replace(b"2026-01-05T00:00:00.000Z", b"2026-01-04T00:00:00.000Z").replace(
@@ -217,13 +232,46 @@ def test_an_approved_registration_becomes_a_salesforce_lead_and_its_won_opportun
         (490050, "USD", ctx["gamma"], lead)], sales
 
 
+def move_clock(srv, ctx, seconds):
+    ctx["clock"] += int(seconds * 1000)
+    srv.set_clock(ctx["clock"])
+
+
+def test_the_token_is_kept_until_it_expires_or_the_credentials_change(srv, ctx):
+    fake = ctx["fake"]
+    tokens = len(fake.seen("POST", r"/oauth2/token$"))
+    leads = len(fake.seen("POST", r"/sobjects/Lead/$"))
+    # Two pushes after the first one: the token the sender got then is used again, not asked for anew.
+    register_and_approve(srv, ctx, "kept1@example.com", "Kit One")
+    register_and_approve(srv, ctx, "kept2@example.com", "Kit Two")
+    wait_for("the pushes", lambda: len(fake.seen("POST", r"/sobjects/Lead/$")) == leads + 2)
+    wait_for("the deliveries", lambda: len(deliveries(srv, ctx, "delivered")) == 3)
+    assert len(fake.seen("POST", r"/oauth2/token$")) == tokens, "the token was fetched again"
+    # Another client secret: a token of the new credentials.
+    expect(srv.patch(CONNS + "/" + ctx["conn"]["id"], {"credentials": {"client_secret": "rotated-secret"}},
+                     key=ctx["admin"]), 200)
+    register_and_approve(srv, ctx, "kept3@example.com", "Kit Three")
+    wait_for("the push", lambda: len(fake.seen("POST", r"/sobjects/Lead/$")) == leads + 3)
+    reqs = fake.seen("POST", r"/oauth2/token$")
+    assert len(reqs) == tokens + 1 and parse_qs(reqs[-1]["body"])["client_secret"] == ["rotated-secret"], reqs
+    # An hour on, the token is taken to have expired.
+    move_clock(srv, ctx, 3601)
+    register_and_approve(srv, ctx, "kept4@example.com", "Kit Four")
+    wait_for("the push", lambda: len(fake.seen("POST", r"/sobjects/Lead/$")) == leads + 4)
+    assert len(fake.seen("POST", r"/oauth2/token$")) == tokens + 2
+    wait_for("the deliveries", lambda: len(deliveries(srv, ctx, "delivered")) == 5)
+
+
 def test_an_expired_session_gets_a_new_token_and_a_refused_lead_is_reported(srv, ctx):
     fake = ctx["fake"]
     fake.script("POST", r"/sobjects/Lead/$", 401, fixture("salesforce", "13_rest_error_401_invalid_session.json"))
     tokens = len(fake.seen("POST", r"/oauth2/token$"))
+    leads = len(fake.seen("POST", r"/sobjects/Lead/$"))
     register_and_approve(srv, ctx, "ana@example.com", "Ana Lima")
-    wait_for("the delivery", lambda: len(deliveries(srv, ctx, "delivered")) == 2)
-    assert len(fake.seen("POST", r"/oauth2/token$")) == tokens + 2, "a new token after the 401"
+    wait_for("the delivery", lambda: len(deliveries(srv, ctx, "delivered")) == 6)
+    # The token kept is refused: one new token, and the request once more.
+    assert len(fake.seen("POST", r"/oauth2/token$")) == tokens + 1, "a new token after the 401"
+    assert len(fake.seen("POST", r"/sobjects/Lead/$")) == leads + 2
     create = fake.seen("POST", r"/sobjects/Lead/$")[-1]
     assert create["body"]["Company"] == "[not provided]" and create["body"]["LastName"] == "Lima", create
     fake.script("POST", r"/sobjects/Lead/$", 400, fixture("salesforce", "12_rest_create_lead_error_400.json"))

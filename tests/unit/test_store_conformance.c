@@ -4491,7 +4491,14 @@ CASE(events_log)
 	d.next_at = T0 + 60000;
 	d.last_error = "refused";
 	OK(rf_store_delivery_attempted(c->s, &d, &at, E));
+	/* A pending delivery keeps its event: it is not lost to the retention. */
 	int64_t removed = -1;
+	OK(rf_store_event_purge(c->s, T0 + DAY, 10, &removed, E));
+	assert_int_equal(removed, 0);
+	OK(rf_store_event_get(c->s, e1.id, &got, &c->a, E));
+	d.status = "failed";
+	d.attempts = 2;
+	OK(rf_store_delivery_attempted(c->s, &d, &at, E));
 	OK(rf_store_event_purge(c->s, T0 + DAY, 10, &removed, E));
 	assert_int_equal(removed, 1);
 	FAILS(RF_ENOTFOUND, NULL, rf_store_event_get(c->s, e1.id, &got, &c->a, E));
@@ -4776,6 +4783,29 @@ CASE(deliveries_due_and_cancelled)
 	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
 	assert_int_equal(next, 0);
 
+	/* Only a failed delivery is queued again: due at once, its attempts kept; not twice, nor one that is not. */
+	rf_delivery bad = d[2];
+	bad.status = "failed";
+	bad.attempts = 3;
+	bad.last_error = "refused";
+	rf_delivery_attempt at = {.delivery_id = bad.id, .at = T0 + 8500, .error = "refused"};
+	OK(rf_store_delivery_attempted(c->s, &bad, &at, E));
+	OK(rf_store_delivery_retry(c->s, bad.id, T0 + 9000, E));
+	OK(rf_store_delivery_get(c->s, bad.id, &got, &c->a, E));
+	SAME(got.status, "pending");
+	assert_int_equal(got.next_at, T0 + 9000);
+	assert_int_equal(got.updated_at, T0 + 9000);
+	assert_int_equal(got.attempts, 3);
+	SAME(got.last_error, "refused");
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, T0 + 9000);
+	FAILS(RF_ECONFLICT, "status", rf_store_delivery_retry(c->s, bad.id, T0 + 9500, E));
+	FAILS(RF_ECONFLICT, "status", rf_store_delivery_retry(c->s, d[0].id, T0 + 9500, E));
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_retry(c->s, "dlv_none", T0 + 9500, E));
+	OK(rf_store_deliveries_cancel(c->s, "webhook", "wh_b", "gone", T0 + 10000, NULL, E));
+	OK(rf_store_delivery_next_due(c->s, "webhook", T0 + 61500, &next, E));
+	assert_int_equal(next, 0);
+
 	/* A sender's connection whose commits do not wait for the disk: what it commits is seen by the others. */
 	rf_store *lazy = NULL;
 	OK(rf_store_open(c->location, &lazy, E));
@@ -5013,6 +5043,82 @@ CASE(connections_round_trip)
 	OK(rf_store_external_object_get(c->s, q, "paddle", "discount", "dsc_1", &value, NULL, &c->a, E));
 	SAME(value, "BETA");
 	FAILS(RF_ENOTFOUND, NULL, rf_store_connection_delete(c->s, paddle.id, E));
+}
+
+CASE(inbound_events_purged)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	rf_connection k = connection_of(c, prog, "hubspot");
+	OK(rf_store_connection_insert(c->s, &k, E));
+	/* Old events: one whose read was delivered, one whose read is pending, a refusal; and a recent one. */
+	rf_inbound_event done = inbound_of(c, &k, "evt_done", "processed", T0 + 1);
+	rf_inbound_event waiting = inbound_of(c, &k, "evt_waiting", "processed", T0 + 2);
+	rf_inbound_event refused = inbound_of(c, &k, NULL, "refused", T0 + 3);
+	rf_inbound_event recent = inbound_of(c, &k, "evt_recent", "processed", T0 + 10 * DAY);
+	rf_inbound_event *all[] = {&done, &waiting, &refused, &recent};
+	for (size_t i = 0; i < 4; i++)
+		OK(rf_store_inbound_event_insert(c->s, all[i], E));
+	rf_delivery d[2];
+	for (int i = 0; i < 2; i++) {
+		rf_delivery x = {.id = new_id(c, "dlv"),
+				 .kind = "crm",
+				 .target_id = k.id,
+				 .event_id = i ? waiting.id : done.id,
+				 .status = "pending",
+				 .next_at = T0,
+				 .created_at = T0};
+		d[i] = x;
+		OK(rf_store_delivery_insert(c->s, &d[i], E));
+	}
+	rf_delivery_attempt at = {.at = T0 + 5, .status_code = 200, .has_status_code = true};
+	d[0].status = "delivered";
+	d[0].attempts = 1;
+	OK(rf_store_delivery_attempted(c->s, &d[0], &at, E));
+	d[1].attempts = 1;
+	d[1].next_at = T0 + 60000;
+	OK(rf_store_delivery_attempted(c->s, &d[1], &at, E));
+	int64_t removed = -1;
+	OK(rf_store_inbound_event_purge(c->s, T0 + DAY, 10, &removed, E));
+	assert_int_equal(removed, 2);
+	rf_inbound_event got;
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_get(c->s, done.id, &got, &c->a, E));
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_get(c->s, refused.id, &got, &c->a, E));
+	rf_delivery dg;
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_get(c->s, d[0].id, &dg, &c->a, E));
+	rf_delivery_attempt *ats = NULL;
+	size_t nat = 9;
+	OK(rf_store_delivery_attempts(c->s, d[0].id, &ats, &nat, &c->a, E));
+	assert_int_equal(nat, 0);
+	/* The pending one stays with its event and its attempts, and so does the recent event. */
+	OK(rf_store_inbound_event_get(c->s, waiting.id, &got, &c->a, E));
+	OK(rf_store_delivery_get(c->s, d[1].id, &dg, &c->a, E));
+	OK(rf_store_delivery_attempts(c->s, d[1].id, &ats, &nat, &c->a, E));
+	assert_int_equal(nat, 1);
+	OK(rf_store_inbound_event_get(c->s, recent.id, &got, &c->a, E));
+	/* Finished, it goes too. */
+	d[1].status = "failed";
+	d[1].attempts = 2;
+	OK(rf_store_delivery_attempted(c->s, &d[1], &at, E));
+	OK(rf_store_inbound_event_purge(c->s, T0 + DAY, 10, &removed, E));
+	assert_int_equal(removed, 1);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_delivery_get(c->s, d[1].id, &dg, &c->a, E));
+	/* At most max at a time, the oldest first. */
+	char *ids[3];
+	for (int i = 0; i < 3; i++) {
+		rf_inbound_event e = inbound_of(c, &k, NULL, "refused", T0 + 100 + i);
+		OK(rf_store_inbound_event_insert(c->s, &e, E));
+		ids[i] = e.id;
+	}
+	OK(rf_store_inbound_event_purge(c->s, T0 + DAY, 2, &removed, E));
+	assert_int_equal(removed, 2);
+	FAILS(RF_ENOTFOUND, NULL, rf_store_inbound_event_get(c->s, ids[1], &got, &c->a, E));
+	OK(rf_store_inbound_event_get(c->s, ids[2], &got, &c->a, E));
+	OK(rf_store_inbound_event_purge(c->s, T0 + DAY, 2, &removed, E));
+	assert_int_equal(removed, 1);
+	OK(rf_store_inbound_event_purge(c->s, T0 + DAY, 2, &removed, E));
+	assert_int_equal(removed, 0);
+	OK(rf_store_inbound_event_get(c->s, recent.id, &got, &c->a, E));
 }
 
 CASE(inbound_event_log)
@@ -5492,6 +5598,7 @@ CASE(registrations_expiring)
 	X(link_coupons)                          \
 	X(connections_round_trip)                \
 	X(inbound_event_log)                     \
+	X(inbound_events_purged)                 \
 	X(external_objects)                      \
 	X(mail_outbox)                           \
 	X(mail_optouts_and_runs)                 \
