@@ -48,6 +48,20 @@ static void refuse(rf_ctx *c, rf_connection *conn, int status, const char *field
 	rf_json_fail(c, status == 401 ? RF_EUNAUTH : status == 403 ? RF_EFORBIDDEN : RF_EINVAL, field, "%s", why);
 }
 
+/* The start of every CRM webhook: the system as the actor, the connection the URL names (of that system) and
+ * enabled; false when the request has been answered. */
+static bool open_webhook(rf_ctx *c, const char *system, rf_connection *conn)
+{
+	c->who.actor = (char *)system;
+	if (!webhook_connection(c, system, conn))
+		return false;
+	if (strcmp(conn->status, "enabled") != 0) {
+		refuse(c, conn, 403, "connection", NULL, "the connection is disabled");
+		return false;
+	}
+	return true;
+}
+
 /* The URL the system called, as refd's public address gives it. */
 static char *called_url(rf_ctx *c)
 {
@@ -87,14 +101,9 @@ static bool hubspot_wanted(const rf_hubspot_event *e)
 void rf_api_hubspot_webhook(rf_ctx *c)
 {
 	rf_err err = {0};
-	c->who.actor = "hubspot";
 	rf_connection conn;
-	if (!webhook_connection(c, "hubspot", &conn))
+	if (!open_webhook(c, "hubspot", &conn))
 		return;
-	if (strcmp(conn.status, "enabled") != 0) {
-		refuse(c, &conn, 403, "connection", NULL, "the connection is disabled");
-		return;
-	}
 	const char *secret = credential(c, &conn, "client_secret", &err);
 	if (err.status) {
 		rf_json_error(c, &err);
@@ -225,14 +234,9 @@ static rf_status pipedrive_handle(rf_ctx *c, const rf_connection *conn, const rf
 void rf_api_pipedrive_webhook(rf_ctx *c)
 {
 	rf_err err = {0};
-	c->who.actor = "pipedrive";
 	rf_connection conn;
-	if (!webhook_connection(c, "pipedrive", &conn))
+	if (!open_webhook(c, "pipedrive", &conn))
 		return;
-	if (strcmp(conn.status, "enabled") != 0) {
-		refuse(c, &conn, 403, "connection", NULL, "the connection is disabled");
-		return;
-	}
 	json_t *creds = NULL;
 	if (rf_svc_connection_credentials(rf_ctx_svc(c), &conn, &creds, &err) != RF_OK) {
 		rf_json_error(c, &err);
@@ -374,14 +378,9 @@ static rf_status salesforce_handle(rf_ctx *c, const rf_connection *conn, const r
 void rf_api_salesforce_webhook(rf_ctx *c)
 {
 	rf_err err = {0};
-	c->who.actor = "salesforce";
 	rf_connection conn;
-	if (!webhook_connection(c, "salesforce", &conn))
+	if (!open_webhook(c, "salesforce", &conn))
 		return;
-	if (strcmp(conn.status, "enabled") != 0) {
-		refuse(c, &conn, 403, "connection", NULL, "the connection is disabled");
-		return;
-	}
 	json_t *creds = NULL;
 	if (rf_svc_connection_credentials(rf_ctx_svc(c), &conn, &creds, &err) != RF_OK) {
 		rf_json_error(c, &err);
