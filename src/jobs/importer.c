@@ -110,26 +110,32 @@ static bool stop_asked(void *arg)
 	return stop;
 }
 
-static void run_job(rf_import_job *job)
+/* Runs the job's rows; the caller then frees the slot and finishes it (finish_job). */
+static rf_status run_job(rf_import_job *job, running *rn, rf_import_report *rep)
 {
-	running rn = {job, false, false, 0};
+	*rn = (running){job, false, false, 0};
 	rf_csv_mem m = {job->csv, job->len, 0};
 	rf_import_options o = job->opts;
 	o.stop = stop_asked;
 	o.stop_arg = NULL;
 	o.progress = on_progress;
-	o.progress_arg = &rn;
+	o.progress_arg = rn;
 	o.started = on_started;
 	o.total_bytes = (int64_t)job->len;
 	o.max_errors = FINAL_ERRORS;
-	rf_import_report rep;
-	rf_status st = job->file ? rf_import_run(I.store, rf_import_file_read, job->file, &o, &rep)
-				 : rf_import_run(I.store, rf_csv_mem_read, &m, &o, &rep);
-	if (rn.recorded)
-		record(&rn, &rep, FINAL_ERRORS);
-	if (!rn.answered)
-		job->answer(job, st == RF_OK ? RF_EIO : st, &rep);
-	rf_import_report_free(&rep);
+	return job->file ? rf_import_run(I.store, rf_import_file_read, job->file, &o, rep)
+			 : rf_import_run(I.store, rf_csv_mem_read, &m, &o, rep);
+}
+
+/* Writes the job's final record and answers it if it was never answered. Called once the slot is free, so that a
+ * client that reads the import as ended may start the next one at once. */
+static void finish_job(running *rn, rf_status st, rf_import_report *rep)
+{
+	if (rn->recorded)
+		record(rn, rep, FINAL_ERRORS);
+	if (!rn->answered)
+		rn->job->answer(rn->job, st == RF_OK ? RF_EIO : st, rep);
+	rf_import_report_free(rep);
 }
 
 static void *run(void *arg)
@@ -144,10 +150,15 @@ static void *run(void *arg)
 			break;
 		rf_import_job *job = I.job;
 		pthread_mutex_unlock(&I.mu);
-		run_job(job);
-		rf_import_job_free(job);
+		running rn;
+		rf_import_report rep;
+		rf_status st = run_job(job, &rn, &rep);
 		pthread_mutex_lock(&I.mu);
 		I.job = NULL;
+		pthread_mutex_unlock(&I.mu);
+		finish_job(&rn, st, &rep);
+		rf_import_job_free(job);
+		pthread_mutex_lock(&I.mu);
 	}
 	pthread_mutex_unlock(&I.mu);
 	return NULL;
