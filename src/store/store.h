@@ -156,6 +156,16 @@ typedef struct {
 } rf_import_record;
 rf_status rf_store_import_put(rf_store *s, const rf_import_record *r, rf_err *err);
 rf_status rf_store_import_get(rf_store *s, const char *id, rf_import_record *out, rf_arena *a, rf_err *err);
+/* The imports newest first (by their start, then their id), page by page; RF_EINVAL on "starting_after" when the
+ * cursor names no import. */
+rf_status rf_store_import_list(rf_store *s, const rf_page *page, rf_import_record **items, size_t *n, bool *has_more,
+			       rf_arena *a, rf_err *err);
+/* At most limit imports still "running" whose record was last written before updated_before, oldest first. */
+rf_status rf_store_import_stale(rf_store *s, int64_t updated_before, int limit, rf_import_record **items, size_t *n,
+				rf_arena *a, rf_err *err);
+/* Writes r's status, report and updated_at over its import only while that one is still "running" and was last
+ * written at was_updated_at (its importer has not written it since); RF_ECONFLICT otherwise. */
+rf_status rf_store_import_settle(rf_store *s, const rf_import_record *r, int64_t was_updated_at, rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err);

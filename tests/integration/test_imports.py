@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import time
 from urllib.parse import quote
@@ -437,6 +438,72 @@ def test_a_large_file_is_streamed_with_its_progress(srv, ctx):
     grown_mb = (vm_hwm_kb(srv.proc.pid) - peak_before) / 1024
     assert grown_mb < len(data) / 2 / 1e6, "refd's peak memory grew by %.0f MB for a %.0f MB file" % (
         grown_mb, len(data) / 1e6)
+
+
+def test_the_imports_are_listed_newest_first(srv, ctx):
+    ids = []
+    for i in range(3):
+        # The importer takes the next import once it has freed the last one, a moment after its record ended.
+        deadline = time.time() + 10
+        while True:
+            r = post(srv, ctx, "partners", "email,name\nlisted%d@list.example,Listed %d\n" % (i, i))
+            if r.status != 409 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        ids.append(wait(srv, ctx, expect(r, 202))["id"])
+    ids.reverse()
+    first = expect(srv.get(IMPORTS + "?limit=2", key=ctx["admin"]), 200)
+    assert [i["id"] for i in first["data"]] == ids[:2] and first["has_more"], first
+    assert first["data"][0]["status"] == "completed" and first["data"][0]["created"] == 1, first["data"][0]
+    rest = expect(srv.get(IMPORTS + "?limit=100&starting_after=" + ids[1], key=ctx["admin"]), 200)
+    assert rest["data"][0]["id"] == ids[2], rest
+    assert ids[0] not in [i["id"] for i in rest["data"]] and ids[1] not in [i["id"] for i in rest["data"]]
+    assert not rest["has_more"], rest
+    # Every import is listed once, newest first.
+    seen = [i["id"] for i in first["data"]] + [i["id"] for i in rest["data"]]
+    assert len(seen) == len(set(seen)), seen
+    started = [i["started_at"] for i in first["data"] + rest["data"]]
+    assert started == sorted(started, reverse=True), started
+    e = expect(srv.get(IMPORTS + "?starting_after=imp_nosuchimport0000000000", key=ctx["admin"]), 400)
+    assert e["error"]["field"] == "starting_after", e
+    e = expect(srv.get(IMPORTS + "?limit=0", key=ctx["admin"]), 400)
+    assert e["error"]["field"] == "limit", e
+    expect(srv.get(IMPORTS, key=ctx["manager"]), 403)
+
+
+def test_an_import_of_a_killed_refd_is_failed(srv, ctx):
+    # A large import over the API, its refd killed (no chance to write "interrupted") while it runs.
+    n = 300000
+    data = "email,name\n" + "".join("killed%d@kill.example,Killed %d\n" % (i, i) for i in range(n))
+    started = expect(post(srv, ctx, "leads", data, prog="big"), 202)
+    deadline = time.time() + 120
+    while True:
+        got = expect(srv.get(IMPORTS + "/" + started["id"], key=ctx["admin"]), 200)
+        assert got["status"] == "running" and time.time() < deadline, got
+        if got["created"] > 0:
+            break
+        time.sleep(0.05)
+    srv.stop(sig=signal.SIGKILL)
+    row = db_rows(srv, "SELECT status FROM imports WHERE id = ?", (started["id"],))[0]
+    assert row["status"] == "running", row
+    # Restarted later than a running import's record can have been left unwritten: it is failed, with why.
+    with open(os.path.join(srv.dir, "clock"), "w") as f:
+        f.write("%d\n" % (6 * 60 * 1000))
+    srv.start()
+    try:
+        got = expect(srv.get(IMPORTS + "/" + started["id"], key=ctx["admin"]), 200)
+        assert got["status"] == "failed", got
+        assert got["error"]["type"] and "stopped" in got["error"]["message"], got
+        assert 0 < got["rows"] < n, got
+        row = db_rows(srv, "SELECT status FROM imports WHERE id = ?", (started["id"],))[0]
+        assert row["status"] == "failed", row
+        listed = expect(srv.get(IMPORTS + "?limit=100", key=ctx["admin"]), 200)["data"]
+        assert [i["status"] for i in listed if i["id"] == started["id"]] == ["failed"], listed
+        # A new import runs as before.
+        done = run(srv, ctx, "partners", "email,name\nafter@kill.example,After\n", prog="big")
+        assert done["created"] == 1, done
+    finally:
+        srv.set_clock(0)
 
 
 # ---- the command line ----

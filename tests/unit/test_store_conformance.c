@@ -1260,6 +1260,46 @@ CASE(imports_put_and_get)
 	assert_null(got.created_by);
 }
 
+CASE(import_list_stale_and_settle)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	/* Newest first by their start; the id breaks a tie. */
+	rf_import_record a = {"imp_a", prog, "completed", "{}", "k", T0, T0 + 1};
+	rf_import_record b = {"imp_b", prog, "running", "{}", "k", T0 + 10, T0 + 10};
+	rf_import_record c2 = {"imp_c", prog, "running", "{}", "k", T0 + 10, T0 + 500};
+	OK(rf_store_import_put(c->s, &a, E));
+	OK(rf_store_import_put(c->s, &b, E));
+	OK(rf_store_import_put(c->s, &c2, E));
+	rf_page page = {.limit = 2};
+	rf_import_record *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	OK(rf_store_import_list(c->s, &page, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), "imp_c imp_b");
+	assert_true(more);
+	page.starting_after = "imp_b";
+	OK(rf_store_import_list(c->s, &page, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), "imp_a");
+	assert_false(more);
+	page.starting_after = "imp_none";
+	FAILS(RF_EINVAL, "starting_after", rf_store_import_list(c->s, &page, &items, &n, &more, &c->a, E));
+	/* Running and last written before T0 + 100: imp_b alone. */
+	OK(rf_store_import_stale(c->s, T0 + 100, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), "imp_b");
+	/* Settled only while it is as it was read. */
+	rf_import_record failed = {"imp_b", prog, "failed", "{\"status\":\"failed\"}", "k", T0 + 10, T0 + 1000};
+	FAILS(RF_ECONFLICT, "id", rf_store_import_settle(c->s, &failed, T0 + 11, E));
+	OK(rf_store_import_settle(c->s, &failed, T0 + 10, E));
+	rf_import_record got;
+	OK(rf_store_import_get(c->s, "imp_b", &got, &c->a, E));
+	SAME(got.status, "failed");
+	assert_int_equal(got.updated_at, T0 + 1000);
+	FAILS(RF_ECONFLICT, "id", rf_store_import_settle(c->s, &failed, T0 + 1000, E));
+	OK(rf_store_import_stale(c->s, T0 + 100000, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), "imp_c");
+}
+
 static char *partner_ids(ctx *c, const rf_partner_filter *f, bool *more)
 {
 	rf_partner *items = NULL;
@@ -5586,6 +5626,7 @@ CASE(registrations_expiring)
 	X(lock_inside_a_transaction)             \
 	X(savepoints)                            \
 	X(imports_put_and_get)                   \
+	X(import_list_stale_and_settle)          \
 	X(bulk_writes_with_a_savepoint_per_row)  \
 	X(tx_runs_again_after_a_retry)           \
 	X(rollback_and_idle)                     \
