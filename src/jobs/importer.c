@@ -125,6 +125,11 @@ static void run_job(rf_import_job *job)
 	rf_import_report rep;
 	rf_status st = job->file ? rf_import_run(I.store, rf_import_file_read, job->file, &o, &rep)
 				 : rf_import_run(I.store, rf_csv_mem_read, &m, &o, &rep);
+	/* Another import may be sent as soon as this one's record says it has ended: the importer takes it once this
+	 * one is freed. */
+	pthread_mutex_lock(&I.mu);
+	I.job = NULL;
+	pthread_mutex_unlock(&I.mu);
 	if (rn.recorded)
 		record(&rn, &rep, FINAL_ERRORS);
 	if (!rn.answered)
@@ -199,7 +204,6 @@ static void *run(void *arg)
 		run_job(job);
 		rf_import_job_free(job);
 		pthread_mutex_lock(&I.mu);
-		I.job = NULL;
 	}
 	pthread_mutex_unlock(&I.mu);
 	return NULL;

@@ -502,6 +502,20 @@ rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, c
 			      const char *const *entities, size_t ne, const char *const *dims, size_t nd,
 			      const rf_metrics *m, rf_err *err);
 
+/* One part of many rf_store_rollup_add calls folded together (an import's transaction): m added to an entity's
+ * running totals from day(at) on, or to a dim's figures of day(at). */
+typedef struct {
+	const char *entity; /* "p:…", "a:…" or "t:…"; NULL for a dim: */
+	const char *dim;    /* "all", "s:…" or "c:…" */
+	const char *currency;
+	int64_t at;
+	rf_metrics m;
+} rf_rollup_part;
+/* What those calls would have written, with one update per entity, dim and day rather than one per call: volume
+ * added once to the program's volume, then each part. Additions only (RF_EINVAL for a figure below zero). */
+rf_status rf_store_rollup_apply(rf_store *s, const char *program_id, const rf_metrics *volume,
+				const rf_rollup_part *parts, size_t n, rf_err *err);
+
 typedef struct {
 	char *entity;
 	char currency[4];
