@@ -127,6 +127,7 @@ void rf_api_refunds_create(rf_ctx *c);
 /* imports.c */
 void rf_api_imports_create(rf_ctx *c);
 void rf_api_imports_get(rf_ctx *c);
+void rf_api_imports_list(rf_ctx *c);
 
 /* events.c */
 void rf_api_events_list(rf_ctx *c);

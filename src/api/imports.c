@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* POST /api/v1/imports: a CSV file of partners, leads or sales as the body, handed to the importer thread; the
  * request waits, deferred, until the file's header is read and the import's record written (202 with the import
- * object), or the file is refused as a whole (4xx). GET /api/v1/imports/{id}: that record, its counts as they go. */
+ * object), or the file is refused as a whole (4xx). GET /api/v1/imports/{id}: that record, its counts as they go;
+ * GET /api/v1/imports: the records newest first. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../core/clock.h"
 #include "../core/text.h"
 #include "../jobs/importer.h"
 #include "../svc/imports.h"
@@ -183,10 +185,36 @@ void rf_api_imports_get(rf_ctx *c)
 		rf_json_error(c, &err);
 		return;
 	}
-	json_t *j = json_loads(r.report, 0, NULL);
+	json_t *j = rf_import_record_json(&r, rf_clock_now_ms());
 	if (!j) {
 		rf_json_fail(c, RF_EIO, NULL, "the import's record cannot be read");
 		return;
 	}
 	rf_json_send(c, 200, j);
+}
+
+void rf_api_imports_list(rf_ctx *c)
+{
+	rf_err err = {0};
+	rf_page page;
+	rf_import_record *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	if (rf_json_page(c, &page, &err) != RF_OK ||
+	    rf_store_import_list(c->app->store, &page, &items, &n, &more, c->a, &err) != RF_OK) {
+		rf_json_error(c, &err);
+		return;
+	}
+	int64_t now = rf_clock_now_ms();
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = rf_import_record_json(&items[i], now);
+		if (!j) {
+			json_decref(data);
+			rf_json_fail(c, RF_EIO, NULL, "the record of import %s cannot be read", items[i].id);
+			return;
+		}
+		json_array_append_new(data, j);
+	}
+	rf_json_send(c, 200, rf_json_list(data, more));
 }

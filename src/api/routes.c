@@ -127,6 +127,7 @@ const rf_route rf_routes[] = {
 
     {"POST", "/api/v1/imports", rf_api_imports_create, RF_AUTH_ADMIN,
      RF_ROUTE_BODY | RF_ROUTE_NO_TX | RF_ROUTE_LARGE_BODY, q_imports},
+    {"GET", "/api/v1/imports", rf_api_imports_list, RF_AUTH_ADMIN, 0, q_page},
     {"GET", "/api/v1/imports/{id}", rf_api_imports_get, RF_AUTH_ADMIN, 0, NULL},
 
     {"GET", "/api/v1/events", rf_api_events_list, RF_AUTH_ANY, 0, q_events},

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../core/clock.h"
+#include "../svc/batch.h"
 #include "../svc/imports.h"
 
 #define BATCH_ROWS_DEFAULT 2000
@@ -317,6 +318,7 @@ typedef struct {
 	key_table keys;
 	rf_arena rows_arena; /* the batch's rows: kept while its transaction may run again */
 	rf_arena svc_arena;  /* what the services make: reset before every attempt */
+	rf_svc_batch *batch; /* the transaction's rollups and audit entries, folded (leads), or NULL */
 	batch_row *rows;
 	row_result *results;
 	size_t nrows, caprows;
@@ -408,8 +410,11 @@ static rf_status run_row(run_ctx *x, size_t i, rf_err *err)
 		snprintf(res->note, sizeof res->note, "the same as line %u", (unsigned)seen->line);
 		return RF_OK;
 	}
-	rf_svc sv = {
-	    .store = x->s, .a = &x->svc_arena, .actor = x->o->actor ? x->o->actor : "import", .cfg = x->o->cfg};
+	rf_svc sv = {.store = x->s,
+		     .a = &x->svc_arena,
+		     .actor = x->o->actor ? x->o->actor : "import",
+		     .cfg = x->o->cfg,
+		     .batch = x->batch};
 	if (rf_store_savepoint(x->s, "import_row", err) != RF_OK)
 		return err->status;
 	rf_import_done done;
@@ -429,6 +434,10 @@ static rf_status run_row(run_ctx *x, size_t i, rf_err *err)
 	}
 	if (rf_store_release(x->s, "import_row", err) != RF_OK)
 		return err->status;
+	if (x->batch && st == RF_OK && rf_svc_batch_row_keep(x->batch, err) != RF_OK)
+		return err->status;
+	if (x->batch && st != RF_OK)
+		rf_svc_batch_row_drop(x->batch);
 	if (st == RF_OK) {
 		res->outcome = done.outcome;
 		if (done.note)
@@ -462,6 +471,15 @@ static rf_status run_batch(run_ctx *x, rf_err *err)
 				break;
 			rc = run_row(x, i, err);
 		}
+		if (rc == RF_OK && x->batch && !x->o->dry_run) {
+			rf_svc sv = {.store = x->s,
+				     .a = &x->svc_arena,
+				     .actor = x->o->actor ? x->o->actor : "import",
+				     .cfg = x->o->cfg};
+			rc = rf_svc_batch_flush(&sv, x->batch, err);
+		}
+		if (x->batch)
+			rf_svc_batch_clear(x->batch);
 		if (rc == RF_OK && x->o->dry_run)
 			rf_store_rollback(x->s);
 		else if (rc == RF_OK)
@@ -606,6 +624,13 @@ rf_status rf_import_run(rf_store *s, rf_csv_source src, void *src_arg, const rf_
 	if (o->started && (rc = o->started(o->progress_arg, rep, err)) != RF_OK)
 		goto fail;
 	x.ic = (rf_import_ctx){&prog, o->type, o->map ? rf_import_map_name(o->map) : "csv"};
+	/* A lead's writes that only add up (its rollups, its audit entry) are folded per transaction. Partners and
+	 * sales write theirs row by row: a sale's amounts could overflow the running totals, which must then refuse
+	 * that row alone. */
+	if (o->type == RF_IMPORT_LEADS && !(x.batch = rf_svc_batch_new())) {
+		rc = rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+		goto fail;
+	}
 	while (!x.eof) {
 		if (o->stop && o->stop(o->stop_arg)) {
 			rc = rf_err_set(
@@ -654,6 +679,7 @@ done:
 	free(x.results);
 	free(x.keys.slots);
 	free(x.keys.fresh);
+	rf_svc_batch_free(x.batch);
 	rf_arena_reset(&x.rows_arena);
 	rf_arena_reset(&x.svc_arena);
 	rf_arena_reset(&prog_arena);

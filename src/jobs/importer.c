@@ -138,6 +138,58 @@ static void finish_job(running *rn, rf_status st, rf_import_report *rep)
 	rf_import_report_free(rep);
 }
 
+json_t *rf_import_record_json(const rf_import_record *r, int64_t now)
+{
+	json_t *j = json_loads(r->report, 0, NULL);
+	if (!j || strcmp(r->status, "running") != 0 || now - r->updated_at <= RF_IMPORT_STALE_MS)
+		return j;
+	char last[40];
+	rf_clock_format(r->updated_at, last, sizeof last);
+	json_object_set_new(j, "status", json_string("failed"));
+	json_object_set_new(j, "finished_at", json_string(last));
+	char message[400];
+	snprintf(message, sizeof message,
+		 "the import was stopped without an end: the refd running it ended (killed, or its machine stopped) "
+		 "and its record was last written at %s; what it wrote stays, and the same file run again finishes it",
+		 last);
+	json_object_set_new(
+	    j, "error", json_pack("{s:s, s:s, s:n}", "type", rf_status_type(RF_EUNAVAIL), "message", message, "field"));
+	return j;
+}
+
+rf_status rf_importer_fail_stale(rf_store *s, int64_t now, rf_err *err)
+{
+	for (;;) {
+		rf_arena a;
+		rf_arena_init(&a, 0);
+		rf_import_record *items = NULL;
+		size_t n = 0;
+		rf_status rc = rf_store_import_stale(s, now - RF_IMPORT_STALE_MS, 100, &items, &n, &a, err);
+		size_t settled = 0;
+		for (size_t i = 0; rc == RF_OK && i < n; i++) {
+			json_t *j = rf_import_record_json(&items[i], now);
+			char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+			json_decref(j);
+			rf_import_record r = items[i];
+			r.status = "failed";
+			r.report = text;
+			r.updated_at = now;
+			rf_err e = {0};
+			if (!text)
+				rc = rf_err_set(err, RF_ENOMEM, NULL, "out of memory");
+			else if (rf_store_import_settle(s, &r, items[i].updated_at, &e) == RF_OK)
+				settled++;
+			else if (e.status != RF_ECONFLICT)
+				rc = rf_err_set(err, e.status, NULL, "%s", e.message);
+			free(text);
+		}
+		rf_arena_reset(&a);
+		/* A full page that settled nothing (each written meanwhile) would come back: stop then. */
+		if (rc != RF_OK || n < 100 || !settled)
+			return rc;
+	}
+}
+
 static void *run(void *arg)
 {
 	(void)arg;
@@ -168,6 +220,12 @@ rf_status rf_importer_start(const char *location, rf_err *err)
 {
 	if (rf_store_open(location, &I.store, err) != RF_OK)
 		return err->status;
+	/* An import left running by a refd that was killed is over: its record says so from now on. A failure here
+	 * is logged, and GET gives those records as failed all the same. */
+	rf_err e = {0};
+	if (rf_importer_fail_stale(I.store, rf_clock_now_ms(), &e) != RF_OK)
+		fprintf(stderr, "refd: cannot mark the imports left running as failed: %s\n", e.message);
+	rf_store_idle(I.store);
 	I.stop = I.winding_down = false;
 	I.job = NULL;
 	if (pthread_create(&I.thread, NULL, run, NULL) != 0) {

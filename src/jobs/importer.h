@@ -35,7 +35,21 @@ void rf_import_job_free(rf_import_job *job);
 /* The import object as the API gives it: the report's JSON (first max_errors problems) with the import's id. */
 json_t *rf_import_job_json(const char *id, const rf_import_report *rep, size_t max_errors);
 
-/* Starts the importer thread on its own connection to the database at location. */
+/* A running import writes its record after every transaction, at most every half second. One still "running"
+ * whose record was last written longer ago than this has no importer left: the refd running it was killed, or its
+ * machine stopped. */
+#define RF_IMPORT_STALE_MS (5 * 60 * 1000)
+
+/* The import object of a record as the API gives it, at time now: a record left "running" for longer than
+ * RF_IMPORT_STALE_MS is given as "failed", with the reason as its error. NULL when the record cannot be read. */
+json_t *rf_import_record_json(const rf_import_record *r, int64_t now);
+
+/* Writes "failed", with the reason, over the records of the imports left "running" for longer than
+ * RF_IMPORT_STALE_MS (refd calls it as it starts); a record its importer wrote meanwhile is left alone. */
+rf_status rf_importer_fail_stale(rf_store *s, int64_t now, rf_err *err);
+
+/* Starts the importer thread on its own connection to the database at location, first failing the imports that
+ * were left running (rf_importer_fail_stale). */
 rf_status rf_importer_start(const char *location, rf_err *err);
 
 /* Hands job to the importer, which frees it once it has ended. False (the job the caller's still, answer never

@@ -156,6 +156,16 @@ typedef struct {
 } rf_import_record;
 rf_status rf_store_import_put(rf_store *s, const rf_import_record *r, rf_err *err);
 rf_status rf_store_import_get(rf_store *s, const char *id, rf_import_record *out, rf_arena *a, rf_err *err);
+/* The imports newest first (by their start, then their id), page by page; RF_EINVAL on "starting_after" when the
+ * cursor names no import. */
+rf_status rf_store_import_list(rf_store *s, const rf_page *page, rf_import_record **items, size_t *n, bool *has_more,
+			       rf_arena *a, rf_err *err);
+/* At most limit imports still "running" whose record was last written before updated_before, oldest first. */
+rf_status rf_store_import_stale(rf_store *s, int64_t updated_before, int limit, rf_import_record **items, size_t *n,
+				rf_arena *a, rf_err *err);
+/* Writes r's status, report and updated_at over its import only while that one is still "running" and was last
+ * written at was_updated_at (its importer has not written it since); RF_ECONFLICT otherwise. */
+rf_status rf_store_import_settle(rf_store *s, const rf_import_record *r, int64_t was_updated_at, rf_err *err);
 /* Lists newest first, or by rank when f->q is set. */
 rf_status rf_store_partner_list(rf_store *s, const rf_partner_filter *f, rf_partner **items, size_t *n, bool *has_more,
 				rf_arena *a, rf_err *err);
@@ -491,6 +501,20 @@ rf_status rf_store_payout_due_by(rf_store *s, const char *partner_id, int64_t by
 rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, const char *currency,
 			      const char *const *entities, size_t ne, const char *const *dims, size_t nd,
 			      const rf_metrics *m, rf_err *err);
+
+/* One part of many rf_store_rollup_add calls folded together (an import's transaction): m added to an entity's
+ * running totals from day(at) on, or to a dim's figures of day(at). */
+typedef struct {
+	const char *entity; /* "p:…", "a:…" or "t:…"; NULL for a dim: */
+	const char *dim;    /* "all", "s:…" or "c:…" */
+	const char *currency;
+	int64_t at;
+	rf_metrics m;
+} rf_rollup_part;
+/* What those calls would have written, with one update per entity, dim and day rather than one per call: volume
+ * added once to the program's volume, then each part. Additions only (RF_EINVAL for a figure below zero). */
+rf_status rf_store_rollup_apply(rf_store *s, const char *program_id, const rf_metrics *volume,
+				const rf_rollup_part *parts, size_t n, rf_err *err);
 
 typedef struct {
 	char *entity;

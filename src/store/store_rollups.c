@@ -274,6 +274,39 @@ rf_status rf_store_rollup_add(rf_store *s, const char *program_id, int64_t at, c
 	return RF_OK;
 }
 
+rf_status rf_store_rollup_apply(rf_store *s, const char *program_id, const rf_metrics *volume,
+				const rf_rollup_part *parts, size_t n, rf_err *err)
+{
+	/* Additions only: a figure taken back needs its rows tidied (entity_tidy, daily_tidy) as rf_store_rollup_add
+	 * does, which a folded addition would do at the wrong moment. */
+	bool zero = true;
+	for (int i = 0; i < RF_METRICS; i++) {
+		if (volume->v[i] < 0)
+			return rf_err_set(err, RF_EINVAL, NULL, "folded rollups only add");
+		zero &= volume->v[i] == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < RF_METRICS; k++)
+			if (parts[i].m.v[k] < 0)
+				return rf_err_set(err, RF_EINVAL, NULL, "folded rollups only add");
+	if (!zero && volume_add(s, program_id, volume, err) != RF_OK)
+		return err->status;
+	for (size_t i = 0; i < n; i++) {
+		const rf_rollup_part *p = &parts[i];
+		bool nothing = true;
+		for (int k = 0; k < RF_METRICS; k++)
+			nothing &= p->m.v[k] == 0;
+		if (nothing)
+			continue;
+		const char *cur = p->currency ? p->currency : "";
+		int64_t day = day_of(p->at);
+		if (p->entity ? entity_add(s, program_id, p->entity, cur, day, &p->m, err) != RF_OK
+			      : daily_add(s, program_id, p->dim, cur, day, &p->m, err) != RF_OK)
+			return err->status;
+	}
+	return RF_OK;
+}
+
 static void key_fill(rf_db_stmt *st, void *item, rf_arena *a)
 {
 	rf_rollup_key *k = item;

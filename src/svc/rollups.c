@@ -7,6 +7,8 @@
 
 #include "rollups.h"
 
+#include "batch.h"
+
 void rf_svc_rollup_entities(rf_arena *a, const char *partner_id, const char *agent_id, const char *out[3])
 {
 	out[0] = partner_id ? rf_arena_printf(a, "p:%s", partner_id) : NULL;
@@ -49,6 +51,13 @@ rf_status rf_svc_rollup(rf_svc *x, const char *program_id, const char *partner_i
 	    source ? rf_arena_printf(x->a, "s:%s", source) : NULL,
 	    campaign ? rf_arena_printf(x->a, "c:%s", campaign) : NULL,
 	};
+	if (x->batch) {
+		bool taken = false;
+		if (rf_svc_batch_rollup(x->batch, program_id, at, "", entities, dims, m, &taken, err) != RF_OK)
+			return err->status;
+		if (taken)
+			return RF_OK;
+	}
 	return rf_store_rollup_add(x->store, program_id, at, "", entities, 3, dims, 3, m, err);
 }
 

@@ -3,9 +3,13 @@
 #include "svc.h"
 
 #include "../core/clock.h"
+#include "batch.h"
 
 rf_status rf_svc_audit(rf_svc *x, const char *action, const char *object_id, const char *detail, rf_err *err)
 {
+	/* In an import, entries without detail are gathered: one per action for the transaction (svc/batch.h). */
+	if (x->batch && !detail)
+		return rf_svc_batch_audit(x->batch, x->actor ? x->actor : "anonymous", action, object_id, err);
 	return rf_store_audit_add(x->store, x->actor ? x->actor : "anonymous", action, object_id, detail,
 				  rf_clock_now_ms(), err);
 }

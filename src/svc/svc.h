@@ -12,6 +12,8 @@
 #include "../core/status.h"
 #include "../store/store.h"
 
+typedef struct rf_svc_batch rf_svc_batch;
+
 typedef struct {
 	rf_store *store;
 	rf_arena *a;       /* strings and arrays a service returns live here */
@@ -21,6 +23,8 @@ typedef struct {
 				     (rf_svc_mail_wake, svc/mail.h) */
 	struct rf_mail_preview_slot *mail_preview; /* set while previewing: mail composed goes here, not to the
 						      outbox (rf_svc_mail_preview, svc/mail.h) */
+	rf_svc_batch *batch; /* set by an import: rollup additions and audit entries are folded per transaction
+				(svc/batch.h) */
 } rf_svc;
 
 /* An audit entry for the actor; detail is JSON object text or NULL. */

@@ -1347,6 +1347,11 @@ def test_answers_fit_the_document(srv):
     assert call.last.json["error"]["field"] == "header", call.last.json
     call("POST", imp_url, 403, key=manager, raw="email\n", headers={"Content-Type": "text/csv"})
     call("GET", "/api/v1/imports/imp_none", 404, key=admin)
+    listed = call("GET", "/api/v1/imports?limit=1", 200, key=admin)
+    assert [i["id"] for i in listed["data"]] == [started["id"]], listed
+    call("GET", "/api/v1/imports?starting_after=" + started["id"], 200, key=admin)
+    call("GET", "/api/v1/imports?starting_after=imp_none", 400, key=admin)
+    call("GET", "/api/v1/imports", 403, key=manager)
     call("GET", "/api/v1/payout-runs/%s/export" % run["id"], 409, key=admin)  # a draft
     call("POST", "/api/v1/payout-runs/%s/mark-paid" % run["id"], 409, key=admin)
     approved_run = call("POST", "/api/v1/payout-runs/%s/approve" % run["id"], 200, key=admin)

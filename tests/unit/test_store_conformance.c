@@ -1260,6 +1260,46 @@ CASE(imports_put_and_get)
 	assert_null(got.created_by);
 }
 
+CASE(import_list_stale_and_settle)
+{
+	ctx *c = *state;
+	char *prog = add_program(c, "P");
+	/* Newest first by their start; the id breaks a tie. */
+	rf_import_record a = {"imp_a", prog, "completed", "{}", "k", T0, T0 + 1};
+	rf_import_record b = {"imp_b", prog, "running", "{}", "k", T0 + 10, T0 + 10};
+	rf_import_record c2 = {"imp_c", prog, "running", "{}", "k", T0 + 10, T0 + 500};
+	OK(rf_store_import_put(c->s, &a, E));
+	OK(rf_store_import_put(c->s, &b, E));
+	OK(rf_store_import_put(c->s, &c2, E));
+	rf_page page = {.limit = 2};
+	rf_import_record *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	OK(rf_store_import_list(c->s, &page, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), "imp_c imp_b");
+	assert_true(more);
+	page.starting_after = "imp_b";
+	OK(rf_store_import_list(c->s, &page, &items, &n, &more, &c->a, E));
+	SAME(IDS(items, n, id), "imp_a");
+	assert_false(more);
+	page.starting_after = "imp_none";
+	FAILS(RF_EINVAL, "starting_after", rf_store_import_list(c->s, &page, &items, &n, &more, &c->a, E));
+	/* Running and last written before T0 + 100: imp_b alone. */
+	OK(rf_store_import_stale(c->s, T0 + 100, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), "imp_b");
+	/* Settled only while it is as it was read. */
+	rf_import_record failed = {"imp_b", prog, "failed", "{\"status\":\"failed\"}", "k", T0 + 10, T0 + 1000};
+	FAILS(RF_ECONFLICT, "id", rf_store_import_settle(c->s, &failed, T0 + 11, E));
+	OK(rf_store_import_settle(c->s, &failed, T0 + 10, E));
+	rf_import_record got;
+	OK(rf_store_import_get(c->s, "imp_b", &got, &c->a, E));
+	SAME(got.status, "failed");
+	assert_int_equal(got.updated_at, T0 + 1000);
+	FAILS(RF_ECONFLICT, "id", rf_store_import_settle(c->s, &failed, T0 + 1000, E));
+	OK(rf_store_import_stale(c->s, T0 + 100000, 10, &items, &n, &c->a, E));
+	SAME(IDS(items, n, id), "imp_c");
+}
+
 static char *partner_ids(ctx *c, const rf_partner_filter *f, bool *more)
 {
 	rf_partner *items = NULL;
@@ -3483,6 +3523,58 @@ CASE(rollups_add_and_read)
 	SAME(period(c, prog, "p:", D0, D0 + 5), "P p:ptn_A [] clicks=5 leads=1\n");
 }
 
+/* Text with each "ptn_X" read as "ptn_A" and "ptn_Y" as "ptn_G" (same lengths, in an arena copy). */
+static char *as_each(ctx *c, const char *text)
+{
+	char *t = rf_arena_strdup(&c->a, text);
+	for (char *p = t; (p = strstr(p, "ptn_")) != NULL; p += 4)
+		p[4] = p[4] == 'X' ? 'A' : p[4] == 'Y' ? 'G' : p[4];
+	return t;
+}
+
+/* What an import's transaction folds (one update per entity, dim and day) is what the calls one by one write. An
+ * entity is a partner, in one program: the folded program has its own partners X (the org) and Y (the agent). */
+CASE(rollups_folded_as_added_one_by_one)
+{
+	ctx *c = *state;
+	char *each = add_program(c, "P"), *folded = add_program(c, "Q");
+	const char *ents[] = {"p:ptn_A", "a:ptn_G", "t:ptn_A"}, *dims[] = {"all", "s:partner", NULL};
+	const char *fents[] = {"p:ptn_X", "a:ptn_Y", "t:ptn_X"};
+	rf_metrics lead = metric(RF_M_LEADS, 1);
+	/* Three leads on day 2, then one on day 0 (out of order, as a file's created_at may be), then one more on 2. */
+	const int64_t at[] = {T0 + 2 * DAY, T0 + 2 * DAY + HOUR, T0 + 2 * DAY + 2 * HOUR, T0 + 5, T0 + 2 * DAY + 9};
+	for (size_t i = 0; i < 5; i++)
+		OK(rf_store_rollup_add(c->s, each, at[i], "", ents, 3, dims, 3, &lead, E));
+	rf_metrics four = metric(RF_M_LEADS, 4), five = metric(RF_M_LEADS, 5);
+	rf_rollup_part parts[] = {
+	    {"p:ptn_X", NULL, "", T0 + 2 * DAY, four},
+	    {"a:ptn_Y", NULL, "", T0 + 2 * DAY, four},
+	    {"t:ptn_X", NULL, "", T0 + 2 * DAY, four},
+	    {NULL, "all", "", T0 + 2 * DAY, four},
+	    {NULL, "s:partner", "", T0 + 2 * DAY, four},
+	    {"p:ptn_X", NULL, "", T0, lead},
+	    {"a:ptn_Y", NULL, "", T0, lead},
+	    {"t:ptn_X", NULL, "", T0, lead},
+	    {NULL, "all", "", T0, lead},
+	    {NULL, "s:partner", "", T0, lead},
+	};
+	OK(rf_store_rollup_apply(c->s, folded, &five, parts, sizeof parts / sizeof parts[0], E));
+	for (size_t i = 0; i < 3; i++)
+		SAME(as_each(c, entity_days(c, folded, fents[i], "", D0 - 5, D0 + 5)),
+		     entity_days(c, each, ents[i], "", D0 - 5, D0 + 5));
+	SAME(entity_days(c, each, "p:ptn_A", "", D0 - 5, D0 + 5), "E p:ptn_A [] +0 leads=1\nE p:ptn_A [] +2 leads=4\n");
+	SAME(daily(c, folded, "all", D0, D0 + 5), daily(c, each, "all", D0, D0 + 5));
+	SAME(daily(c, folded, "s:", D0, D0 + 5), daily(c, each, "s:", D0, D0 + 5));
+	SAME(as_each(c, keys(c, folded, "p:")), keys(c, each, "p:"));
+	SAME(as_each(c, period(c, folded, "t:", D0, D0 + 5)), period(c, each, "t:", D0, D0 + 5));
+	/* Figures taken back are not folded, and nothing is written then. */
+	rf_metrics back = metric(RF_M_LEADS, -1);
+	FAILS(RF_EINVAL, NULL, rf_store_rollup_apply(c->s, folded, &back, NULL, 0, E));
+	rf_rollup_part minus = {"p:ptn_X", NULL, "", T0, back};
+	FAILS(RF_EINVAL, NULL, rf_store_rollup_apply(c->s, folded, &lead, &minus, 1, E));
+	SAME(as_each(c, keys(c, folded, "p:")), keys(c, each, "p:"));
+}
+
 CASE(rollup_overflow_refused)
 {
 	ctx *c = *state;
@@ -5579,6 +5671,7 @@ CASE(registrations_expiring)
 	X(payout_paid_range_by_partner)          \
 	X(partner_totals_and_due)                \
 	X(rollups_add_and_read)                  \
+	X(rollups_folded_as_added_one_by_one)    \
 	X(rollup_overflow_refused)               \
 	X(rollup_rebuild_gives_the_same_figures) \
 	X(conversion_stats)                      \
@@ -5586,6 +5679,7 @@ CASE(registrations_expiring)
 	X(lock_inside_a_transaction)             \
 	X(savepoints)                            \
 	X(imports_put_and_get)                   \
+	X(import_list_stale_and_settle)          \
 	X(bulk_writes_with_a_savepoint_per_row)  \
 	X(tx_runs_again_after_a_retry)           \
 	X(rollback_and_idle)                     \
